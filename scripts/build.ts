@@ -1,0 +1,33 @@
+/**
+ * Build the single fledge binary: `bun run build` → dist/fledge.
+ * The commit is baked in so `fledge --version` says what it was built from.
+ */
+import { $ } from "bun";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const outfile = process.argv[2] ?? join(root, "dist", "fledge");
+const target = process.argv[3];
+let commit = "unknown";
+try {
+  commit = (await $`git -C ${root} rev-parse --short=12 HEAD`.quiet().text()).trim();
+  const dirty = (await $`git -C ${root} status --porcelain --untracked-files=no`.quiet().text()).trim();
+  if (dirty) commit += "-dirty";
+} catch {
+  // Not a git checkout (e.g. an npm tarball): keep "unknown".
+}
+mkdirSync(join(outfile, ".."), { recursive: true });
+const result = await Bun.build({
+  entrypoints: [join(root, "src", "main.ts")],
+  compile: target ? { target: target as Bun.Build.Target, outfile } : { outfile },
+  minify: true,
+  bytecode: true,
+  format: "esm",
+  define: { FLEDGE_BUILD_COMMIT: JSON.stringify(commit) },
+});
+if (!result.success) {
+  for (const m of result.logs) console.error(m);
+  process.exit(1);
+}
+console.error(`built ${outfile} (${commit})`);

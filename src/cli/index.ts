@@ -1,0 +1,82 @@
+import { defineCommand } from "citty";
+import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
+import { stripAnsi } from "../ui/sanitize.ts";
+import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, setNonInteractive, suggest, usageError } from "../ui/index.ts";
+import { resolve, runLeaf, subCommandsOf, usageOf } from "./framework.ts";
+
+export const root = defineCommand({
+  meta: {
+    name: "fledge",
+    version: FLEDGE_VERSION,
+    description: "Install plugins from GitHub and run them in a sandbox. Global: --non-interactive (never prompt).",
+  },
+  subCommands: {
+    plugins: () => import("./plugins.ts").then((m) => m.default),
+    trust: () => import("./trust.ts").then((m) => m.default),
+  },
+});
+
+export function versionLine(): string {
+  return `fledge ${FLEDGE_VERSION} (${FLEDGE_COMMIT})`;
+}
+
+/** Run the CLI; returns the process exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let json = argv.includes("--json");
+  try {
+    const r = await resolve(root, argv);
+    if ("unknown" in r) {
+      if (r.nonInteractive) setNonInteractive(true);
+      const builtins = Object.keys(await subCommandsOf(root));
+      const ideas = suggest(r.unknown, [...builtins, "plugin"]);
+      throw usageError(
+        `unknown command '${r.unknown}': no built-in command or installed plugin has that name`,
+        ideas.length ? `did you mean ${ideas.map((s) => `'fledge ${s}'`).join(" or ")}?` : "run 'fledge --help' to see the commands, or 'fledge plugins list' for installed plugins",
+      );
+    }
+    json = r.json;
+    if (r.nonInteractive) setNonInteractive(true);
+    if (r.path.length === 0 && (r.args.includes("--version") || r.args.includes("-v") || r.args.includes("-V"))) {
+      printResult(versionLine());
+      return EXIT.ok;
+    }
+    if (r.help || (r.cmd.subCommands && r.path.length === 0)) {
+      printResult(plain(await usageOf(r.cmd, r.parent), process.stdout));
+      return EXIT.ok;
+    }
+    if (r.cmd.subCommands) {
+      process.stderr.write(`${plain(await usageOf(r.cmd, r.parent), process.stderr)}\n`);
+      throw usageError(`'fledge ${r.path.join(" ")}' needs a sub-command`, `run 'fledge ${r.path.join(" ")} --help' to see them`);
+    }
+    const result = await runLeaf(r.cmd, r.args);
+    return typeof result === "number" ? result : EXIT.ok;
+  } catch (e) {
+    return report(e, json);
+  }
+}
+
+/** citty colours its usage text unconditionally; honour NO_COLOR and pipes. */
+function plain(text: string, stream: NodeJS.WriteStream): string {
+  return useColor(stream) ? text : stripAnsi(text);
+}
+
+function report(e: unknown, json: boolean): number {
+  const err = toFledgeError(e);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(errorEnvelope(err), null, 2)}\n`);
+  } else {
+    log.error(err.message);
+    if (err.hint) log.info(err.hint);
+  }
+  return err.exitCode;
+}
+
+function toFledgeError(e: unknown): FledgeError {
+  if (isFledgeError(e)) return e;
+  if (e instanceof Error && e.name === "CLIError") {
+    // citty's own argument errors (missing positional, bad enum value) are usage errors.
+    return usageError(e.message.replace(/\u001b\[[0-9;]*m/g, ""), "run the command with --help to see its arguments");
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new FledgeError(`internal error: ${message}`, { code: "internal", exitCode: EXIT.error, hint: "this is a bug in fledge; please report it with the command you ran" });
+}

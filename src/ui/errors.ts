@@ -1,0 +1,27 @@
+import { EXIT } from "./exit-codes.ts";
+
+/** Every failure fledge reports on purpose. `code` is the stable machine-readable id used in JSON envelopes. */
+export class FledgeError extends Error {
+  readonly code: string;
+  readonly exitCode: number;
+  readonly hint: string | undefined;
+  readonly details: unknown;
+
+  constructor(message: string, opts: { code?: string; exitCode?: number; hint?: string; details?: unknown } = {}) {
+    super(message);
+    this.name = "FledgeError";
+    this.code = opts.code ?? "error";
+    this.exitCode = opts.exitCode ?? EXIT.error;
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+}
+
+/** A mistake in how fledge was called (bad flag, unknown command): exit 2. */
+export function usageError(message: string, hint?: string): FledgeError {
+  return new FledgeError(message, { code: "usage", exitCode: EXIT.usage, hint });
+}
+
+export function isFledgeError(e: unknown): e is FledgeError {
+  return e instanceof FledgeError;
+}

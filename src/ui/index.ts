@@ -1,0 +1,6 @@
+export { FledgeError, usageError, isFledgeError } from "./errors.ts";
+export { EXIT, type ExitCode } from "./exit-codes.ts";
+export { canPrompt, envFlag, setNonInteractive, useColor } from "./env.ts";
+export { printResult, printJson, errorEnvelope, SCHEMA_VERSION } from "./output.ts";
+export { log } from "./log.ts";
+export { suggest } from "./suggest.ts";
