@@ -20,7 +20,7 @@ try {
 mkdirSync(join(outfile, ".."), { recursive: true });
 const result = await Bun.build({
   entrypoints: [join(root, "src", "main.ts")],
-  compile: target ? { target: target as Bun.Build.Target, outfile } : { outfile },
+  compile: target ? { target: target as never, outfile } : { outfile },
   minify: true,
   bytecode: true,
   format: "esm",

@@ -61,7 +61,8 @@ async function flagSpec(cmd: AnyCommand): Promise<{ known: Set<string>; takesVal
   const takesValue = new Set<string>();
   for (const [name, def] of Object.entries(defs)) {
     if (def.type === "positional") continue;
-    const aliases = Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : [];
+    const alias = "alias" in def ? def.alias : undefined;
+    const aliases = Array.isArray(alias) ? alias : alias ? [alias] : [];
     for (const n of [name, ...aliases]) {
       const flag = n.length === 1 ? `-${n}` : `--${n}`;
       known.add(flag);

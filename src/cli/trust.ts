@@ -1,12 +1,39 @@
 import { defineCommand } from "citty";
+import { loadConfig } from "../registry/index.ts";
+import { checkSourceSafety, classify, parseSource } from "../trust/index.ts";
+import { EXIT, log, printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
-  meta: { name: "trust", description: "Classify a plugin source into a trust tier. Example: fledge trust CorvidLabs/fledge-plugin-hello" },
+  meta: {
+    name: "trust",
+    description:
+      "Classify a plugin source into a trust tier (local, official, team, unverified) and say why. Example: fledge trust CorvidLabs/fledge-plugin-hello --json",
+  },
   args: {
     source: { type: "positional", required: true, description: "owner/repo[@ref], a git URL, or a local path" },
-    json: { type: "boolean", description: "print one JSON object" },
+    json: { type: "boolean", description: "print one JSON object: source, kind, base, ref, owner, repo, tier, reasons" },
   },
-  run() {
-    return 0;
+  run({ args }) {
+    const source = parseSource(String(args.source));
+    const config = loadConfig(process.env);
+    const { tier, reasons } = classify(source, config.trust);
+    // Not part of the answer, but worth knowing before trying to install it.
+    const refusal = checkSourceSafety(source);
+    if (refusal !== null) log.warn(`fledge plugins install would refuse this source: ${refusal}`);
+    if (args.json) {
+      printJson({
+        source: source.input,
+        kind: source.kind,
+        base: source.base,
+        ref: source.ref,
+        owner: source.owner,
+        repo: source.repo,
+        tier,
+        reasons,
+      });
+    } else {
+      printResult(`${tier}: ${reasons.join("; ")}`);
+    }
+    return EXIT.ok;
   },
 });

@@ -8,6 +8,5 @@ import { useColor } from "./env.ts";
 export const log: ConsolaInstance = createConsola({
   stdout: process.stderr,
   stderr: process.stderr,
-  fancy: useColor(process.stderr),
   formatOptions: { colors: useColor(process.stderr), date: false, compact: true },
 });

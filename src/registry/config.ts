@@ -1,0 +1,115 @@
+/**
+ * User config (`<configDir>/config.toml`). Unlike the original, a malformed config is an
+ * error rather than silently "no trust config": a typo in `[trust]` should be seen, not
+ * quietly ignored while the user believes an org is trusted.
+ */
+import * as v from "valibot";
+import { FledgeError } from "../ui/index.ts";
+import { fledgePaths } from "./paths.ts";
+import { describeValue, issuePath, parseTomlText, readTextIfExists } from "./toml.ts";
+
+export interface FledgeLimitsConfig {
+  fuel?: number | "none";
+  memory?: string | number;
+  /** Wall-clock limit in seconds. */
+  timeout?: number;
+}
+
+export interface FledgeConfig {
+  trust: { orgs: string[]; users: string[] };
+  github: { token?: string };
+  limits?: FledgeLimitsConfig;
+}
+
+const StringList = v.array(v.string());
+
+// Unknown keys are ignored (the original's `fledge config` stores other sections here too).
+const ConfigSchema = v.object({
+  trust: v.optional(
+    v.object({
+      orgs: v.optional(StringList),
+      users: v.optional(StringList),
+    }),
+  ),
+  github: v.optional(v.object({ token: v.optional(v.string()) })),
+  limits: v.optional(
+    v.object({
+      fuel: v.optional(v.union([v.pipe(v.number(), v.minValue(0)), v.literal("none")])),
+      memory: v.optional(v.union([v.string(), v.pipe(v.number(), v.minValue(0))])),
+      timeout: v.optional(v.pipe(v.number(), v.minValue(0))),
+    }),
+  ),
+});
+
+const EXPECTED: Record<string, string> = {
+  trust: "a table",
+  "trust.orgs": "an array of strings, e.g. orgs = [\"my-org\"]",
+  "trust.users": "an array of strings, e.g. users = [\"my-user\"]",
+  github: "a table",
+  "github.token": "a string",
+  limits: "a table",
+  "limits.fuel": "a non-negative number or \"none\"",
+  "limits.memory": "a size such as \"256MiB\" or a number of bytes",
+  "limits.timeout": "a non-negative number of seconds",
+};
+
+export function defaultConfig(): FledgeConfig {
+  return { trust: { orgs: [], users: [] }, github: {} };
+}
+
+/** Parse config text (exposed for tests and `fledge config`); `file` is only for messages. */
+export function parseConfig(text: string, file: string): FledgeConfig {
+  const raw = parseTomlText(text, file, "config_invalid", "Config file");
+  const result = v.safeParse(ConfigSchema, raw);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const at = issue ? issuePath(issue) : "";
+    // Report the key the user wrote (`trust.orgs`), not an array index inside it.
+    const key = at.replace(/\[\d+\]$/, "");
+    const expected = EXPECTED[key] ?? "a different type";
+    const got = issue ? describeValue(issue.input) : "an invalid value";
+    throw new FledgeError(`Config file ${file}: \`${at || "(root)"}\` must be ${expected}, got ${got}.`, {
+      code: "config_invalid",
+      hint: `Edit ${file} and fix \`${key}\`.`,
+      details: { file, key: at },
+    });
+  }
+  const out = result.output;
+  const config: FledgeConfig = {
+    trust: { orgs: out.trust?.orgs ?? [], users: out.trust?.users ?? [] },
+    github: out.github?.token !== undefined ? { token: out.github.token } : {},
+  };
+  if (out.limits) {
+    const limits: FledgeLimitsConfig = {};
+    if (out.limits.fuel !== undefined) limits.fuel = out.limits.fuel;
+    if (out.limits.memory !== undefined) limits.memory = out.limits.memory;
+    if (out.limits.timeout !== undefined) limits.timeout = out.limits.timeout;
+    config.limits = limits;
+  }
+  return config;
+}
+
+/** Load `<configDir>/config.toml`; a missing file means defaults. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FledgeConfig {
+  const file = fledgePaths(env).configFile;
+  const text = readTextIfExists(file);
+  return text === undefined ? defaultConfig() : parseConfig(text, file);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  const t = v?.trim();
+  return t ? t : undefined;
+}
+
+/**
+ * The GitHub token: FLEDGE_GITHUB_TOKEN, GITHUB_TOKEN, GH_TOKEN, then config
+ * `github.token`. Never log, interpolate into URLs, or persist the result. The config
+ * is only read when no env var is set, so a broken config cannot block an env token.
+ */
+export function githubToken(env: NodeJS.ProcessEnv = process.env, config?: FledgeConfig): string | undefined {
+  for (const name of ["FLEDGE_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"] as const) {
+    const t = nonEmpty(env[name]);
+    if (t) return t;
+  }
+  return nonEmpty((config ?? loadConfig(env)).github.token);
+}

@@ -1,0 +1,19 @@
+/**
+ * Registry, config, paths, locks and atomic writes (contract §4). Everything fledge
+ * persists goes through here.
+ */
+export { configDir, fledgePaths, assertSafePathSegment, type FledgePaths } from "./paths.ts";
+export { loadConfig, parseConfig, defaultConfig, githubToken, type FledgeConfig, type FledgeLimitsConfig } from "./config.ts";
+export { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from "./atomic.ts";
+export { withLock, withLockSync, isStaleLock, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type LockRecord } from "./lock.ts";
+export {
+  readRegistry,
+  updateRegistry,
+  parseRegistry,
+  serializeRegistry,
+  emptyRegistry,
+  getEntry,
+  findCommandOwner,
+  installedDate,
+} from "./registry.ts";
+export { TRUST_TIERS, type TrustTier, type Registry, type RegistryEntry } from "./types.ts";

@@ -1,0 +1,91 @@
+/**
+ * Where fledge keeps everything it writes. One function decides the config dir so that
+ * plugins, shims, the registry, locks and per-plugin data can never drift apart (the
+ * original ignored FLEDGE_CONFIG_DIR for plugin paths; contract §13).
+ */
+import { homedir } from "node:os";
+import { posix, win32 } from "node:path";
+import { FledgeError } from "../ui/index.ts";
+
+/** A non-empty env value, or undefined: `FLEDGE_CONFIG_DIR=""` means "not set". */
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v.trim() !== "" ? v : undefined;
+}
+
+/**
+ * The config dir: `$FLEDGE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/fledge`, else the
+ * platform default. `platform` is injectable so every branch is testable on any OS.
+ */
+export function configDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  const path = platform === "win32" ? win32 : posix;
+  const explicit = nonEmpty(env.FLEDGE_CONFIG_DIR);
+  if (explicit) return path.resolve(explicit);
+  const xdg = nonEmpty(env.XDG_CONFIG_HOME);
+  if (xdg) return path.join(path.resolve(xdg), "fledge");
+  const home = nonEmpty(platform === "win32" ? (env.USERPROFILE ?? env.HOME) : env.HOME) ?? homedir();
+  if (platform === "darwin") return path.join(home, "Library", "Application Support", "fledge");
+  if (platform === "win32") {
+    const appData = nonEmpty(env.APPDATA) ?? path.join(home, "AppData", "Roaming");
+    return path.join(appData, "fledge");
+  }
+  return path.join(home, ".config", "fledge");
+}
+
+/**
+ * Refuse a plugin name that would escape `plugins/` when joined into a path. This is a
+ * path-safety backstop, not the naming policy (the manifest resolver owns that): even a
+ * name that slipped past validation can never make fledge write outside its config dir.
+ */
+export function assertSafePathSegment(name: string, what = "plugin name"): string {
+  if (
+    name === "" ||
+    name === "." ||
+    name === ".." ||
+    /[/\\\0]/.test(name) ||
+    /^[a-zA-Z]:/.test(name) // a Windows drive prefix would make join() absolute
+  ) {
+    throw new FledgeError(`Invalid ${what} ${JSON.stringify(name)}: it must be a single path segment without "/", "\\" or "..".`, {
+      code: "invalid_name",
+      hint: "Use a plain name such as \"my-plugin\".",
+    });
+  }
+  return name;
+}
+
+export interface FledgePaths {
+  configDir: string;
+  /** `<configDir>/plugins` — one directory (or live-link symlink) per installed plugin. */
+  pluginsDir: string;
+  /** `<configDir>/plugins/bin` — command shims. */
+  binDir: string;
+  /** `<configDir>/plugins.toml` — the registry. */
+  registryFile: string;
+  /** `<configDir>/config.toml` — user config. */
+  configFile: string;
+  /** `<configDir>/plugins.toml.lock` — serializes registry read-modify-write. */
+  lockFile: string;
+  pluginDir(name: string): string;
+  /** `plugins/<name>/state.json` — the plugin's key/value store. */
+  stateFile(name: string): string;
+  /** `plugins/<name>/data` — mounted at `/plugin` for filesystem = "plugin". */
+  dataDir(name: string): string;
+}
+
+export function fledgePaths(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): FledgePaths {
+  const path = platform === "win32" ? win32 : posix;
+  const dir = configDir(env, platform);
+  const pluginsDir = path.join(dir, "plugins");
+  const registryFile = path.join(dir, "plugins.toml");
+  const pluginDir = (name: string): string => path.join(pluginsDir, assertSafePathSegment(name));
+  return {
+    configDir: dir,
+    pluginsDir,
+    binDir: path.join(pluginsDir, "bin"),
+    registryFile,
+    configFile: path.join(dir, "config.toml"),
+    lockFile: `${registryFile}.lock`,
+    pluginDir,
+    stateFile: (name) => path.join(pluginDir(name), "state.json"),
+    dataDir: (name) => path.join(pluginDir(name), "data"),
+  };
+}

@@ -1,0 +1,44 @@
+/** The registry's data shapes (`plugins.toml`). Field names are the TOML keys, so the file and the type never drift. */
+import type { Capabilities, Runtime } from "../manifest/types.ts";
+import type { TrustTier } from "../trust/types.ts";
+
+// The trust part owns the tier names; re-exported so registry users need one import.
+export { TRUST_TIERS, type TrustTier } from "../trust/types.ts";
+
+/** One `[[plugins]]` entry. Compatible with the original fledge's `PluginEntry`, extended (see contract §4). */
+export interface RegistryEntry {
+  /** Install name: the directory under `plugins/`. A single safe path segment. */
+  name: string;
+  /** Source without `@ref` (shorthand, URL, or canonical local path). */
+  source: string;
+  /** Manifest version at install/update. */
+  version: string;
+  /** Local date of install, YYYY-MM-DD. */
+  installed: string;
+  /** Commands this plugin provides (`fledge <command>`). */
+  commands: string[];
+  /** The ref the user pinned with `source@ref`, when pinned. */
+  pinned_ref?: string;
+  /**
+   * Runtime. Always written by us; an original-fledge entry without it ran natively
+   * (the original's rule: only "wasm" selects the WASM host), so it reads as "native".
+   */
+  runtime: Runtime;
+  /**
+   * The GRANTED capabilities, which are all the host may use. A missing table reads
+   * as no capabilities at all: never fall back to the manifest on disk (contract §13).
+   */
+  capabilities: Capabilities;
+  /** Ours: resolved commit SHA for git/GitHub sources. */
+  commit?: string;
+  /** Ours: trust tier at install time. */
+  trust_tier?: TrustTier;
+  /** Ours: command binary path (relative to the plugin dir) → sha256 hex. */
+  integrity?: Record<string, string>;
+  /** Keys this version of fledge does not know, kept so a rewrite does not drop them. */
+  extra?: Record<string, unknown>;
+}
+
+export interface Registry {
+  plugins: RegistryEntry[];
+}
