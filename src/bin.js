@@ -1,3 +1,3 @@
 #!/usr/bin/env bun
 // Entry point for `bunx fledge` / npm installs: run the TypeScript sources with Bun.
-import "../src/main.ts";
+import "./main.ts";
