@@ -22,3 +22,77 @@ export const NO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   filesystem: "none",
   network: false,
 });
+
+/** The only `plugin.protocol` value fledge knows. */
+export const PROTOCOL_V1 = "fledge-v1";
+export type Protocol = typeof PROTOCOL_V1;
+
+export const HOOK_NAMES = ["build", "post_install", "post_remove", "pre_init", "post_work_start", "pre_push"] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+export type Hooks = Partial<Record<HookName, string>>;
+
+export interface PluginInfo {
+  name: string;
+  version: string;
+  description?: string;
+  author?: string;
+  protocol?: Protocol;
+  /** As declared in plugin.toml; the resolved value is `Manifest.runtime`. */
+  runtime?: Runtime;
+}
+
+export interface Command {
+  name: string;
+  description?: string;
+  /** Relative to the plugin dir, as written in plugin.toml (validated: relative, no `..`). */
+  binary: string;
+}
+
+/**
+ * A plugin.toml that passed validation. The runtime is resolved per plugin, not per
+ * command: the registry, the host and the trust labels all treat a plugin as one
+ * thing that is either sandboxed (wasm) or not (native), so a plugin whose commands
+ * mix wasm and native binaries is a validation error.
+ */
+export interface Manifest {
+  plugin: PluginInfo;
+  commands: Command[];
+  hooks: Hooks;
+  /** What `[capabilities]` asks for, with every absent key filled with its default. */
+  capabilities: Capabilities;
+  /** Resolved runtime: `plugin.runtime` if declared, else detected from the binaries. */
+  runtime: Runtime;
+}
+
+/** One validation finding. `path` is a key path like `commands[1].binary` or `plugin.version`; "" for the whole file. */
+export interface Problem {
+  path: string;
+  message: string;
+  /** 1-based; only for TOML syntax errors. */
+  line?: number;
+  column?: number;
+}
+
+export interface ManifestResult {
+  /** The plugin.toml that was read ("" when parsing text). */
+  path: string;
+  /** The plugin directory binaries are resolved against, when there is one. */
+  pluginDir: string | undefined;
+  /** Set only when there are no errors (warnings are allowed). */
+  manifest: Manifest | undefined;
+  /** `plugin.name` when it could be read, even if the manifest has errors (for reports). */
+  pluginName: string | undefined;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+export interface ManifestOptions {
+  /** Also warn about every key fledge does not read. */
+  strict?: boolean;
+  /**
+   * Directory the command binaries live in. When given, binaries are checked on disk
+   * (existence, symlinks escaping the dir, wasm magic bytes). Without it only the
+   * text is checked and "binary not found" is never reported.
+   */
+  pluginDir?: string;
+}

@@ -1,0 +1,13 @@
+/**
+ * The manifest resolver: reads plugin.toml, checks every rule of contract section 3
+ * at once, and resolves the plugin's runtime. Everything else (install, host, trust,
+ * the `validate` command) goes through here.
+ */
+export { parseManifest, decodeManifest, MAX_MANIFEST_BYTES } from "./parse.ts";
+export { loadManifest, locateManifest, MANIFEST_FILE } from "./load.ts";
+export { resolveRuntime, binaryRuntime, inspectBinary, resolveInside, unsafeBinaryPath, looksLikeWasmPath, type BinaryOnDisk } from "./binary.ts";
+export { isSafePluginName, isValidVersion } from "./rules.ts";
+export { isSafeCommandName, BUILTIN_COMMANDS } from "./commands.ts";
+export { unknownKeyWarnings } from "./strict.ts";
+export { show as showManifestValue } from "./text.ts";
+export * from "./types.ts";

@@ -1,0 +1,60 @@
+/** The example plugins in tests/fixtures/plugins are what their README says. */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadManifest } from "../../src/manifest/index.ts";
+import { ROOT, tempDir } from "../helpers/cli.ts";
+
+const PLUGINS = join(ROOT, "tests", "fixtures", "plugins");
+
+describe("example plugins", () => {
+  test("hello-wasm: a clean wasm plugin manifest, also under --strict", () => {
+    const r = loadManifest(join(PLUGINS, "hello-wasm"), { strict: true });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.manifest).toEqual({
+      plugin: {
+        name: "hello-wasm",
+        version: "0.1.0",
+        description: "Says hello from inside the WASI sandbox",
+        author: "fledge",
+        protocol: "fledge-v1",
+        runtime: "wasm",
+      },
+      commands: [{ name: "hello-wasm", description: "Print a greeting from a sandboxed wasm module", binary: "hello.wasm" }],
+      hooks: {},
+      capabilities: { exec: false, store: false, metadata: false, filesystem: "none", network: false },
+      runtime: "wasm",
+    });
+  });
+
+  test("hello.wasm is a valid module exporting memory and _start, importing only WASI", () => {
+    const mod = new WebAssembly.Module(readFileSync(join(PLUGINS, "hello-wasm", "hello.wasm")));
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name).sort()).toEqual(["_start", "memory"]);
+    expect(new Set(WebAssembly.Module.imports(mod).map((i) => i.module))).toEqual(new Set(["wasi_snapshot_preview1"]));
+  });
+
+  const wat2wasm = Bun.which("wat2wasm");
+  test.skipIf(!wat2wasm)("hello.wasm is exactly what wat2wasm makes of hello.wat", () => {
+    const tmp = tempDir();
+    try {
+      const out = join(tmp.path, "hello.wasm");
+      const r = Bun.spawnSync([wat2wasm!, join(PLUGINS, "hello-wasm", "hello.wat"), "-o", out]);
+      expect(r.exitCode).toBe(0);
+      expect(Buffer.compare(readFileSync(out), readFileSync(join(PLUGINS, "hello-wasm", "hello.wasm")))).toBe(0);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("hello-native: a clean native plugin whose script runs", () => {
+    const r = loadManifest(join(PLUGINS, "hello-native"), { strict: true });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.manifest?.runtime).toBe("native");
+    expect(r.manifest?.plugin.protocol).toBeUndefined();
+    const run = Bun.spawnSync([join(PLUGINS, "hello-native", "bin", "hello-native"), "a", "b"]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.toString()).toBe("hello from a native plugin, a b\n");
+  });
+});
