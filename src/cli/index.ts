@@ -13,6 +13,7 @@ export const root = defineCommand({
   subCommands: {
     plugins: () => import("./plugins.ts").then((m) => m.default),
     trust: () => import("./trust.ts").then((m) => m.default),
+    wasm: () => import("./wasm.ts").then((m) => m.default),
   },
 });
 

@@ -1,0 +1,347 @@
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, readSync, writeSync, readdirSync, lstatSync } from "node:fs";
+import { ERRNO, fail } from "./errno.ts";
+import { fileFor, writeFilestat, ZERO_STAT, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
+import { filetypeOfStats, type DirEntry, type Entry } from "./fdtable.ts";
+import { self } from "./hostfs.ts";
+import { requireWritable } from "./readonly.ts";
+import { FDFLAGS, FILETYPE, FSTFLAGS, LIMITS, PREOPENTYPE_DIR, RIGHTS, SIZE, WHENCE } from "./types.ts";
+
+const R = RIGHTS;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Convert a u64/i64 BigInt to a safe JS number or fail with `errno`. */
+export function toSafe(v: bigint, errno: number = ERRNO.inval): number {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(errno);
+  return Number(v);
+}
+
+/** Resolve the time to set for one of atim/mtim per fstflags; undefined = keep. */
+export function pickTime(flags: number, setBit: number, nowBit: number, value: bigint): number | undefined {
+  if ((flags & setBit) && (flags & nowBit)) throw fail(ERRNO.inval);
+  if (flags & nowBit) return Date.now() / 1000;
+  if (flags & setBit) return Number(value) / 1e9;
+  return undefined;
+}
+
+export function validateFstFlags(flags: number): void {
+  if (flags & ~0xf) throw fail(ERRNO.inval);
+  if ((flags & FSTFLAGS.atim) && (flags & FSTFLAGS.atim_now)) throw fail(ERRNO.inval);
+  if ((flags & FSTFLAGS.mtim) && (flags & FSTFLAGS.mtim_now)) throw fail(ERRNO.inval);
+}
+
+export function fdFunctions(ctx: WasiContext) {
+  const m = ctx.mem;
+  const fds = ctx.fds;
+
+  /** Iterate iovecs: calls `each(ptr, len)` (bounds-checked) until it returns fewer bytes than asked. */
+  function forIovecs(iovs: number, n: number, each: (ptr: number, len: number) => number): number {
+    n = n >>> 0;
+    if (n > LIMITS.maxIovecs) throw fail(ERRNO.inval);
+    m.check(iovs, n * SIZE.iovec);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const ptr = m.u32(iovs + i * 8);
+      let len = m.u32(iovs + i * 8 + 4);
+      if (len === 0) continue;
+      m.check(ptr, len);
+      if (total + len > LIMITS.maxIoBytes) len = LIMITS.maxIoBytes - total;
+      if (len <= 0) break;
+      const done = each(ptr, len);
+      total += done;
+      if (done < len) break;
+    }
+    return total;
+  }
+
+  /** Block-free-ish read from a borrowed host fd: EAGAIN (non-blocking stdin) retries until the deadline. */
+  function readHost(hostFd: number, ptr: number, len: number, position: number | null): number {
+    for (;;) {
+      try {
+        return readSync(hostFd, m.u8, ptr, len, position);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+          if (performance.now() >= ctx.deadline) throw new WasiDeadlineExceeded();
+          Atomics.wait(sleepCell, 0, 0, 5);
+          continue;
+        }
+        if (code === "EOF") return 0;
+        throw e;
+      }
+    }
+  }
+
+  function writeHost(hostFd: number, ptr: number, len: number, position: number | null): number {
+    let done = 0;
+    while (done < len) {
+      try {
+        const n = writeSync(hostFd, m.u8, ptr + done, len - done, position === null ? null : position + done);
+        done += n;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+          if (performance.now() >= ctx.deadline) throw new WasiDeadlineExceeded();
+          Atomics.wait(sleepCell, 0, 0, 1);
+          continue;
+        }
+        if (done > 0) return done;
+        throw e;
+      }
+    }
+    return done;
+  }
+
+  function read(fd: number, iovs: number, n: number, offset: number | undefined, ret: number): number {
+    m.check(ret, 4);
+    const e = fds.get(fd, 0);
+    let total: number;
+    if (e.kind === "stdio") {
+      fds.get(fd, R.fd_read);
+      if (offset !== undefined) throw fail(ERRNO.spipe);
+      const h = e.hostFd;
+      total = h === undefined ? 0 : forIovecs(iovs, n, (p, l) => readHost(h, p, l, null));
+    } else {
+      const f = fileFor(ctx, fd, offset === undefined ? R.fd_read : R.fd_read | R.fd_seek, false);
+      let pos = offset ?? f.pos;
+      total = forIovecs(iovs, n, (p, l) => {
+        const got = readHost(f.hostFd, p, l, pos);
+        pos += got;
+        return got;
+      });
+      if (offset === undefined) f.pos = pos;
+    }
+    m.setU32(ret, total);
+    return ERRNO.success;
+  }
+
+  function write(fd: number, iovs: number, n: number, offset: number | undefined, ret: number): number {
+    m.check(ret, 4);
+    const e = fds.get(fd, 0);
+    let total: number;
+    if (e.kind === "stdio") {
+      fds.get(fd, R.fd_write);
+      if (offset !== undefined) throw fail(ERRNO.spipe);
+      const h = e.hostFd;
+      const sink = e.sink;
+      if (sink) total = forIovecs(iovs, n, (p, l) => (sink(m.copy(p, l)), l));
+      else if (h !== undefined) total = forIovecs(iovs, n, (p, l) => writeHost(h, p, l, null));
+      else total = forIovecs(iovs, n, (_p, l) => l); // discarded output
+    } else {
+      const f = fileFor(ctx, fd, offset === undefined ? R.fd_write : R.fd_write | R.fd_seek, true);
+      const append = (f.fdflags & FDFLAGS.append) !== 0;
+      // Append is emulated (host files are never opened O_APPEND) so positions stay ours.
+      let pos = append ? Number(fstatSync(f.hostFd, { bigint: true }).size) : (offset ?? f.pos);
+      total = forIovecs(iovs, n, (p, l) => {
+        const put = writeHost(f.hostFd, p, l, pos);
+        pos += put;
+        return put;
+      });
+      if (offset === undefined) f.pos = pos;
+      if (f.fdflags & (FDFLAGS.dsync | FDFLAGS.sync)) fsyncSync(f.hostFd);
+    }
+    m.setU32(ret, total);
+    return ERRNO.success;
+  }
+
+  function statOf(e: Entry) {
+    if (e.kind === "stdio") return e.hostFd === undefined ? ZERO_STAT : fstatSync(e.hostFd, { bigint: true });
+    return fstatSync(e.kind === "file" ? e.hostFd : e.handle.fd, { bigint: true });
+  }
+
+  function snapshot(d: DirEntry): { data: Uint8Array; offsets: number[] } {
+    const names = readdirSync(self(d.handle), { encoding: "buffer" });
+    if (names.length > LIMITS.maxReaddirEntries) throw fail(ERRNO.nobufs);
+    const dirSt = fstatSync(d.handle.fd, { bigint: true });
+    const all: { name: Uint8Array; ino: bigint; type: number }[] = [
+      { name: new Uint8Array([0x2e]), ino: dirSt.ino, type: FILETYPE.directory },
+      { name: new Uint8Array([0x2e, 0x2e]), ino: dirSt.ino, type: FILETYPE.directory },
+    ];
+    const prefix = Buffer.from(`${self(d.handle)}/`);
+    for (const name of names) {
+      let ino = 0n;
+      let type: number = FILETYPE.unknown;
+      try {
+        const st = lstatSync(Buffer.concat([prefix, name]), { bigint: true });
+        ino = st.ino;
+        type = filetypeOfStats(st);
+      } catch {
+        // vanished since readdir: keep it with unknown type, like a racing readdir would
+      }
+      all.push({ name, ino, type });
+    }
+    let size = 0;
+    for (const x of all) size += SIZE.dirent + x.name.length;
+    const data = new Uint8Array(size);
+    const dv = new DataView(data.buffer);
+    const offsets: number[] = [];
+    let o = 0;
+    all.forEach((x, i) => {
+      offsets.push(o);
+      dv.setBigUint64(o, BigInt(i + 1), true);
+      dv.setBigUint64(o + 8, x.ino, true);
+      dv.setUint32(o + 16, x.name.length, true);
+      dv.setUint8(o + 20, x.type);
+      data.set(x.name, o + SIZE.dirent);
+      o += SIZE.dirent + x.name.length;
+    });
+    offsets.push(o);
+    return { data, offsets };
+  }
+
+  return {
+    fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
+      const e = fds.get(fd, R.fd_advise);
+      if (advice < 0 || advice > 5) throw fail(ERRNO.inval);
+      if (e.kind === "dir") throw fail(ERRNO.badf);
+      return ERRNO.success;
+    },
+    fd_allocate(fd: number, offset: bigint, len: bigint): number {
+      const f = fileFor(ctx, fd, R.fd_allocate, true);
+      const end = toSafe(offset) + toSafe(len);
+      if (end > Number.MAX_SAFE_INTEGER) throw fail(ERRNO.fbig);
+      const size = Number(fstatSync(f.hostFd, { bigint: true }).size);
+      if (end > size) ftruncateSync(f.hostFd, end);
+      return ERRNO.success;
+    },
+    fd_close(fd: number): number {
+      fds.close(fd);
+      return ERRNO.success;
+    },
+    fd_datasync(fd: number): number {
+      const e = fds.get(fd, R.fd_datasync);
+      if (e.kind === "file") fdatasyncSync(e.hostFd);
+      return ERRNO.success;
+    },
+    fd_sync(fd: number): number {
+      const e = fds.get(fd, R.fd_sync);
+      if (e.kind === "file") fsyncSync(e.hostFd);
+      else if (e.kind === "dir") fsyncSync(e.handle.fd);
+      return ERRNO.success;
+    },
+    fd_fdstat_get(fd: number, ret: number): number {
+      m.check(ret, SIZE.fdstat);
+      const e = fds.get(fd, 0);
+      m.zero(ret, SIZE.fdstat);
+      m.setU8(ret, e.filetype);
+      m.setU16(ret + 2, e.fdflags);
+      m.setU64(ret + 8, e.rightsBase);
+      m.setU64(ret + 16, e.rightsInheriting);
+      return ERRNO.success;
+    },
+    fd_fdstat_set_flags(fd: number, flags: number): number {
+      const e = fds.get(fd, 0);
+      if (flags & ~0x1f) throw fail(ERRNO.inval);
+      // Only append and nonblock can change after open (as in wasmtime); sync flags are fixed at open.
+      if ((flags & (FDFLAGS.dsync | FDFLAGS.rsync | FDFLAGS.sync)) !== (e.fdflags & (FDFLAGS.dsync | FDFLAGS.rsync | FDFLAGS.sync))) throw fail(ERRNO.notsup);
+      if (e.kind === "file" && (flags & FDFLAGS.append) && !(e.fdflags & FDFLAGS.append)) requireWritable(e.sandbox);
+      fds.get(fd, R.fd_fdstat_set_flags);
+      e.fdflags = flags;
+      return ERRNO.success;
+    },
+    fd_fdstat_set_rights(fd: number, base: bigint, inheriting: bigint): number {
+      // Any bit beyond the defined rights is a right nobody holds: asking for it widens.
+      const limit = 0x3fffffffn;
+      if (base & ~limit || inheriting & ~limit) throw fail(ERRNO.notcapable);
+      fds.setRights(fd, Number(base), Number(inheriting));
+      return ERRNO.success;
+    },
+    fd_filestat_get(fd: number, ret: number): number {
+      m.check(ret, SIZE.filestat);
+      const e = fds.get(fd, R.fd_filestat_get);
+      writeFilestat(ctx, ret, statOf(e), e.filetype);
+      return ERRNO.success;
+    },
+    fd_filestat_set_size(fd: number, size: bigint): number {
+      const f = fileFor(ctx, fd, R.fd_filestat_set_size, true);
+      ftruncateSync(f.hostFd, toSafe(size, ERRNO.fbig));
+      return ERRNO.success;
+    },
+    fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, flags: number): number {
+      validateFstFlags(flags);
+      const e = fds.get(fd, 0);
+      if (e.kind === "stdio") throw fail(ERRNO.badf);
+      requireWritable(e.sandbox);
+      fds.get(fd, R.fd_filestat_set_times);
+      const hostFd = e.kind === "file" ? e.hostFd : e.handle.fd;
+      const st = fstatSync(hostFd, { bigint: true });
+      const a = pickTime(flags, FSTFLAGS.atim, FSTFLAGS.atim_now, atim) ?? Number(st.atimeNs) / 1e9;
+      const mt = pickTime(flags, FSTFLAGS.mtim, FSTFLAGS.mtim_now, mtim) ?? Number(st.mtimeNs) / 1e9;
+      futimesSync(hostFd, a, mt);
+      return ERRNO.success;
+    },
+    fd_pread(fd: number, iovs: number, n: number, offset: bigint, ret: number): number {
+      return read(fd, iovs, n, toSafe(offset), ret);
+    },
+    fd_pwrite(fd: number, iovs: number, n: number, offset: bigint, ret: number): number {
+      return write(fd, iovs, n, toSafe(offset), ret);
+    },
+    fd_read(fd: number, iovs: number, n: number, ret: number): number {
+      return read(fd, iovs, n, undefined, ret);
+    },
+    fd_write(fd: number, iovs: number, n: number, ret: number): number {
+      return write(fd, iovs, n, undefined, ret);
+    },
+    fd_prestat_get(fd: number, ret: number): number {
+      const e = fds.peek(fd);
+      if (e === undefined || e.kind !== "dir" || e.preopenName === undefined) throw fail(ERRNO.badf);
+      m.check(ret, SIZE.prestat);
+      m.zero(ret, SIZE.prestat);
+      m.setU8(ret, PREOPENTYPE_DIR);
+      m.setU32(ret + 4, e.preopenName.length);
+      return ERRNO.success;
+    },
+    fd_prestat_dir_name(fd: number, path: number, len: number): number {
+      const e = fds.peek(fd);
+      if (e === undefined || e.kind !== "dir" || e.preopenName === undefined) throw fail(ERRNO.badf);
+      if (len >>> 0 < e.preopenName.length) throw fail(ERRNO.nametoolong);
+      m.write(path, e.preopenName);
+      return ERRNO.success;
+    },
+    fd_readdir(fd: number, buf: number, len: number, cookie: bigint, ret: number): number {
+      m.check(ret, 4);
+      const out = m.bytes(buf, len);
+      const d = fds.dir(fd, R.fd_readdir);
+      if (cookie === 0n || d.listing === undefined) d.listing = snapshot(d);
+      const { data, offsets } = d.listing;
+      const count = offsets.length - 1;
+      // The cookie is the index of the next entry (each d_next is index + 1).
+      const start = cookie >= BigInt(count) ? data.length : offsets[Number(cookie)]!;
+      const n = Math.min(out.length, data.length - start);
+      out.set(data.subarray(start, start + n));
+      m.setU32(ret, n);
+      return ERRNO.success;
+    },
+    fd_renumber(from: number, to: number): number {
+      fds.renumber(from, to);
+      return ERRNO.success;
+    },
+    fd_seek(fd: number, offset: bigint, whence: number, ret: number): number {
+      m.check(ret, 8);
+      const e = fds.get(fd, 0);
+      if (e.kind === "stdio") throw fail(ERRNO.spipe);
+      if (e.kind === "dir") throw fail(ERRNO.badf);
+      const tellOnly = whence === WHENCE.cur && offset === 0n;
+      fds.get(fd, tellOnly ? R.fd_tell : R.fd_seek);
+      let base: bigint;
+      if (whence === WHENCE.set) base = 0n;
+      else if (whence === WHENCE.cur) base = BigInt(e.pos);
+      else if (whence === WHENCE.end) base = fstatSync(e.hostFd, { bigint: true }).size;
+      else throw fail(ERRNO.inval);
+      const next = base + BigInt.asIntN(64, offset);
+      if (next < 0n) throw fail(ERRNO.inval);
+      e.pos = toSafe(next, ERRNO.overflow);
+      m.setU64(ret, next);
+      return ERRNO.success;
+    },
+    fd_tell(fd: number, ret: number): number {
+      m.check(ret, 8);
+      const e = fds.get(fd, 0);
+      if (e.kind === "stdio") throw fail(ERRNO.spipe);
+      if (e.kind === "dir") throw fail(ERRNO.badf);
+      fds.get(fd, R.fd_tell);
+      m.setU64(ret, e.pos);
+      return ERRNO.success;
+    },
+  };
+}
+
