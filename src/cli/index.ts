@@ -14,6 +14,8 @@ export const root = defineCommand({
     plugins: () => import("./plugins.ts").then((m) => m.default),
     trust: () => import("./trust.ts").then((m) => m.default),
     wasm: () => import("./wasm.ts").then((m) => m.default),
+    completion: () => import("./completion.ts").then((m) => m.default),
+    canary: () => import("./canary.ts").then((m) => m.default),
   },
 });
 
