@@ -19,7 +19,9 @@ try {
 }
 mkdirSync(join(outfile, ".."), { recursive: true });
 const result = await Bun.build({
-  entrypoints: [join(root, "src", "main.ts")],
+  // exec-worker.ts is loaded with `new Worker` by src/host/exec-sync.ts (wasm plugins' exec); a
+  // compiled binary only contains a worker that is listed as an entrypoint.
+  entrypoints: [join(root, "src", "main.ts"), join(root, "src", "host", "exec-worker.ts")],
   compile: target ? { target: target as never, outfile } : { outfile },
   minify: true,
   bytecode: true,

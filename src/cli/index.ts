@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
 import { stripAnsi } from "../ui/sanitize.ts";
-import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, setNonInteractive, suggest, usageError } from "../ui/index.ts";
+import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, setNonInteractive, usageError } from "../ui/index.ts";
 import { resolve, runLeaf, subCommandsOf, usageOf } from "./framework.ts";
 
 export const root = defineCommand({
@@ -29,13 +29,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const r = await resolve(root, argv);
     if ("unknown" in r) {
+      // Not a built-in: dispatch to the installed plugin that owns the command. Its
+      // arguments (even --json) are the plugin's, so fledge's own errors stay plain.
+      json = false;
       if (r.nonInteractive) setNonInteractive(true);
-      const builtins = Object.keys(await subCommandsOf(root));
-      const ideas = suggest(r.unknown, [...builtins, "plugin"]);
-      throw usageError(
-        `unknown command '${r.unknown}': no built-in command or installed plugin has that name`,
-        ideas.length ? `did you mean ${ideas.map((s) => `'fledge ${s}'`).join(" or ")}?` : "run 'fledge --help' to see the commands, or 'fledge plugins list' for installed plugins",
-      );
+      const builtins = [...Object.keys(await subCommandsOf(root)), "plugin"];
+      const { runPluginCommand } = await import("../host/dispatch.ts");
+      return await runPluginCommand(r.unknown, r.rest, { builtins });
     }
     json = r.json;
     if (r.nonInteractive) setNonInteractive(true);

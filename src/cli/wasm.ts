@@ -1,9 +1,11 @@
 import { defineCommand } from "citty";
 import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { FledgeError, usageError } from "../ui/index.ts";
+import { FledgeError, log, printJson, printResult, usageError } from "../ui/index.ts";
+import { loadPreparedModule, runLoadedModule } from "../wasm/prepared.ts";
+import { parseSize } from "../wasm/index.ts";
 import { markPassthrough } from "./framework.ts";
-import { processExitCode, runCommand, type Preopen } from "../wasi/index.ts";
+import { processExitCode, type Preopen } from "../wasi/index.ts";
 
 /**
  * `fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]`
@@ -17,6 +19,42 @@ export interface RunArgs {
   env: [string, string][];
   file: string;
   guestArgs: string[];
+  limits: RunLimits;
+  noCache: boolean;
+}
+
+/** Defaults: contract section 10. */
+export const DEFAULT_LIMITS: RunLimits = { fuel: 10_000_000_000n, timeoutMs: 60_000, maxMemoryBytes: 256 * 1024 * 1024 };
+
+export interface RunLimits {
+  fuel: bigint | null;
+  timeoutMs: number | null;
+  maxMemoryBytes: number | null;
+}
+
+export function parseFuel(v: string): bigint | null {
+  if (v === "none") return null;
+  if (!/^\d+(_\d+)*$/.test(v)) throw usageError(`bad --fuel '${v}': expected a whole number of units or 'none'`, "e.g. --fuel 50000000000 or --fuel none");
+  const n = BigInt(v.replaceAll("_", ""));
+  if (n <= 0n) throw usageError(`bad --fuel '${v}': must be at least 1`, "use --fuel none for no instruction limit");
+  return n;
+}
+
+export function parseTimeout(v: string): number | null {
+  if (v === "none") return null;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n) || n <= 0) throw usageError(`bad --timeout '${v}': expected seconds greater than 0, or 'none'`, "e.g. --timeout 120 or --timeout 0.5");
+  return n * 1000;
+}
+
+export function parseMemory(v: string): number {
+  try {
+    const n = parseSize(v);
+    if (n < 65536) throw new Error("smaller than one 64 KiB page");
+    return n;
+  } catch (e) {
+    throw usageError(`bad --max-memory '${v}': ${e instanceof Error ? e.message : String(e)}`, "e.g. --max-memory 512MiB (bytes, or with KiB/MiB/GiB; at most 4GiB)");
+  }
 }
 
 /** `HOST[::GUEST][:ro]` → a preopen. Checks syntax and that HOST is a directory. */
@@ -70,6 +108,8 @@ export function parseEnv(spec: string): [string, string] {
 export function parseRunArgs(raw: readonly string[]): RunArgs {
   const dirs: Preopen[] = [];
   const env: [string, string][] = [];
+  const limits: RunLimits = { ...DEFAULT_LIMITS };
+  let noCache = false;
   let i = 0;
   let file: string | undefined;
   const value = (flag: string, tok: string): string => {
@@ -87,6 +127,10 @@ export function parseRunArgs(raw: readonly string[]): RunArgs {
     }
     if (tok === "--dir" || tok.startsWith("--dir=")) dirs.push(parseDir(value("--dir", tok)));
     else if (tok === "--env" || tok.startsWith("--env=")) env.push(parseEnv(value("--env", tok)));
+    else if (tok === "--fuel" || tok.startsWith("--fuel=")) limits.fuel = parseFuel(value("--fuel", tok));
+    else if (tok === "--timeout" || tok.startsWith("--timeout=")) limits.timeoutMs = parseTimeout(value("--timeout", tok));
+    else if (tok === "--max-memory" || tok.startsWith("--max-memory=")) limits.maxMemoryBytes = parseMemory(value("--max-memory", tok));
+    else if (tok === "--no-cache") noCache = true;
     else if (tok.startsWith("-") && tok !== "-") throw usageError(`unknown option '${tok}' for 'fledge wasm run'`, "run 'fledge wasm run --help' to see the options");
     else {
       file = tok;
@@ -96,11 +140,11 @@ export function parseRunArgs(raw: readonly string[]): RunArgs {
   }
   if (file === undefined) throw usageError("missing the module to run", "usage: fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]");
   if (raw[i] === "--") i++;
-  return { dirs, env, file, guestArgs: raw.slice(i) as string[] };
+  return { dirs, env, file, guestArgs: raw.slice(i) as string[], limits, noCache };
 }
 
-/** Read and compile a module file with clear errors for the usual mistakes. */
-export async function loadModule(file: string): Promise<WebAssembly.Module> {
+/** Read a module file with clear errors for the usual mistakes. */
+export function readModuleFile(file: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     if (!statSync(file).isFile()) throw new Error("not a file");
@@ -111,9 +155,16 @@ export async function loadModule(file: string): Promise<WebAssembly.Module> {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new FledgeError(`'${file}' is not a WebAssembly module (no \\0asm header)`, { code: "not_wasm", hint: "pass a compiled .wasm file, e.g. clang --target=wasm32-wasi -o x.wasm x.c" });
   }
+  return bytes;
+}
+
+/** Validate, instrument and cache; a malformed module is reported against the file the user named. */
+async function load(file: string, bytes: Uint8Array, maxMemoryBytes: number | null, noCache: boolean) {
+  const warn = (m: string) => log.warn(m);
   try {
-    return await WebAssembly.compile(bytes);
+    return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn });
   } catch (e) {
+    if (e instanceof FledgeError) throw e;
     throw new FledgeError(`'${file}' is not a valid WebAssembly module: ${e instanceof Error ? e.message : String(e)}`, { code: "not_wasm" });
   }
 }
@@ -128,25 +179,53 @@ const run = markPassthrough(
     args: {
       dir: { type: "string", description: "preopen HOST[::GUEST][:ro] (repeatable; default guest path /<basename>; :ro read-only)" },
       env: { type: "string", description: "K=V passed to the guest (repeatable; nothing else from the host environment is passed)" },
+      fuel: { type: "string", description: "instruction budget in fuel units, or 'none' (default 10000000000; exit 122 when exhausted)" },
+      timeout: { type: "string", description: "wall-clock limit in seconds, or 'none' (default 60; exit 124)" },
+      "max-memory": { type: "string", description: "memory limit: bytes or with KiB/MiB/GiB (default 256MiB; exit 123 when a module needs more)" },
+      "no-cache": { type: "boolean", description: "do not read or write the prepared-module cache (foo.cwasm)" },
       module: { type: "positional", required: false, description: "the .wasm file; everything after it goes to the module as arguments" },
     },
     async run({ rawArgs }) {
+      const startedAt = performance.now();
       const a = parseRunArgs(rawArgs);
-      const module = await loadModule(a.file);
-      const { exitCode } = await runCommand(module, {
+      const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache);
+      const { exitCode } = await runLoadedModule(loaded, {
         args: [basename(a.file), ...a.guestArgs],
         env: a.env,
         preopens: a.dirs,
         stdin: 0,
         stdout: 1,
         stderr: 2,
+        ...a.limits,
+        startedAt,
       });
       return processExitCode(exitCode);
     },
   }),
 );
 
+const prepare = defineCommand({
+  meta: {
+    name: "prepare",
+    description: "Validate and instrument a module and fill its prepared-module cache (foo.cwasm + foo.cwasm.sha256), so the next run starts fast. Example: fledge wasm prepare app.wasm",
+  },
+  args: {
+    file: { type: "positional", required: true, description: "the .wasm file" },
+    "max-memory": { type: "string", description: "the memory limit to prepare for (default 256MiB; must match the runs that should use the cache)" },
+    json: { type: "boolean", description: "print one JSON object" },
+  },
+  async run({ args }) {
+    const maxMemoryBytes = args["max-memory"] ? parseMemory(args["max-memory"]) : DEFAULT_LIMITS.maxMemoryBytes;
+    const bytes = readModuleFile(args.file);
+    const loaded = await load(args.file, bytes, maxMemoryBytes, false);
+    const cache = loaded.cachePath;
+    if (args.json) printJson({ action: "prepare", path: resolve(args.file), cache: cache ?? null, status: loaded.cache });
+    else printResult(`prepared ${args.file}${cache ? ` → ${cache}` : ""} (${loaded.cache === "hit" ? "cache already up to date" : "cache written"})`);
+    return 0;
+  },
+});
+
 export default defineCommand({
-  meta: { name: "wasm", description: "Run WebAssembly modules directly (for plugin authors)" },
-  subCommands: { run: () => run },
+  meta: { name: "wasm", description: "Run and prepare WebAssembly modules directly (for plugin authors)" },
+  subCommands: { run: () => run, prepare: () => prepare },
 });

@@ -35,6 +35,12 @@ export interface WasiOptions {
   deadline?: number;
   /** Per-instance limit on open fds (stdio and preopens included); beyond it path_open gives EMFILE. */
   maxFds?: number;
+  /**
+   * runCommand calls this once the module is instantiated, before `_start`: host
+   * import modules that need the guest's memory or exports (the `fledge` imports,
+   * the fuel meter) get the instance here.
+   */
+  onInstance?: (instance: WebAssembly.Instance) => void;
 }
 
 export const WASI_MODULE = "wasi_snapshot_preview1";

@@ -28,6 +28,7 @@ export async function runCommand(module: WebAssembly.Module, opts: WasiOptions, 
     if (!(memory instanceof WebAssembly.Memory)) throw new FledgeError("the module's 'memory' export is not a memory", { code: "wasm_shape" });
     if (typeof start !== "function") throw new FledgeError("the module's '_start' export is not a function", { code: "wasm_shape" });
     wasi.bindMemory(memory);
+    opts.onInstance?.(instance);
     (start as () => void)();
     return { exitCode: 0 };
   } catch (e) {

@@ -1,0 +1,38 @@
+import { defineCommand } from "citty";
+import { auditRows } from "../install/index.ts";
+import { showManifestValue } from "../manifest/index.ts";
+import { describeCapabilities, describeRuntime } from "../trust/index.ts";
+import { EXIT, printJson, printResult } from "../ui/index.ts";
+
+export default defineCommand({
+  meta: {
+    name: "audit",
+    description: "Show what every installed plugin was granted: runtime and risk, capabilities, approved hooks, and what deserves attention. Example: fledge plugins audit --json",
+  },
+  args: {
+    json: { type: "boolean", description: "print one JSON object: {schema_version, audit: [...], summary}" },
+  },
+  run({ args }) {
+    const { rows, summary } = auditRows(process.env);
+    if (args.json) {
+      printJson({ audit: rows, summary });
+      return EXIT.ok;
+    }
+    const lines = ["Plugin security audit", ""];
+    for (const r of rows) {
+      lines.push(`• ${r.name} ${showManifestValue(r.version)} [${r.trust_tier}] ${r.sandboxed ? "(wasm, sandboxed)" : "(native, UNSANDBOXED)"}`);
+      lines.push(`    source: ${showManifestValue(r.source)}`);
+      lines.push(`    runtime: ${describeRuntime(r.runtime)}`);
+      const caps = describeCapabilities(r.capabilities);
+      lines.push(`    granted: ${caps.length ? "" : "nothing"}`);
+      for (const c of caps) lines.push(`      - ${c}`);
+      for (const [event, cmd] of Object.entries(r.hooks)) lines.push(`    hook ${event}: ${showManifestValue(cmd)}`);
+      lines.push(`    commands: ${r.commands.join(", ") || "(none)"}`);
+      for (const w of r.warnings) lines.push(`    ! ${w}`);
+      lines.push("");
+    }
+    lines.push(`Summary: ${summary.total} plugin(s), ${summary.unverified} unverified, ${summary.elevated} elevated risk, ${summary.native} native (unsandboxed), ${summary.sandboxed} wasm (sandboxed)`);
+    printResult(lines.join("\n"));
+    return EXIT.ok;
+  },
+});

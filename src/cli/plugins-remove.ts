@@ -1,0 +1,23 @@
+import { defineCommand } from "citty";
+import { removePlugin } from "../install/index.ts";
+import { EXIT, printJson, printResult } from "../ui/index.ts";
+
+export default defineCommand({
+  meta: {
+    name: "remove",
+    description: "Remove an installed plugin: its post_remove hook (if approved at install), shims, directory (a live link is only unlinked) and registry entry. Example: fledge plugins remove hello",
+  },
+  args: {
+    name: { type: "positional", required: true, description: "the plugin name shown by 'fledge plugins list'" },
+    json: { type: "boolean", description: "print one JSON object: {schema_version, action: \"remove\", removed, warnings}" },
+  },
+  async run({ args }) {
+    const { entry, warnings } = await removePlugin(String(args.name), process.env);
+    if (args.json) {
+      printJson({ action: "remove", removed: { name: entry.name, source: entry.source, version: entry.version, commands: entry.commands }, warnings });
+    } else {
+      printResult(`Removed ${entry.name}`);
+    }
+    return EXIT.ok;
+  },
+});

@@ -1,0 +1,146 @@
+/**
+ * Where a plugin's visible output goes. `output` text goes to stdout through the
+ * streaming sanitizer (one per run, so an escape split across two messages is still
+ * caught); logs, progress and host warnings go to stderr, prefixed with the plugin
+ * name so the user always knows who is talking.
+ */
+import { createSanitizer, sanitizeOutput, type Sanitizer } from "../ui/sanitize.ts";
+import { useColor } from "../ui/index.ts";
+
+/** The two streams a plugin run writes to. Tests pass a capturing implementation. */
+export interface HostIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Draw progress in place (a TTY) rather than as lines. */
+  readonly interactive: boolean;
+  readonly color: boolean;
+}
+
+function safeWrite(stream: NodeJS.WriteStream, text: string): void {
+  try {
+    stream.write(text);
+  } catch {
+    // EPIPE: the reader went away (e.g. `fledge x | head -1`); losing output is fine, dying is not.
+  }
+}
+
+let streamGuardsInstalled = false;
+
+/** The real process streams. An async EPIPE on them is swallowed rather than crashing fledge. */
+export function processIO(): HostIO {
+  if (!streamGuardsInstalled) {
+    streamGuardsInstalled = true;
+    process.stdout.on("error", () => {});
+    process.stderr.on("error", () => {});
+  }
+  return {
+    stdout: (text) => safeWrite(process.stdout, text),
+    stderr: (text) => safeWrite(process.stderr, text),
+    interactive: Boolean(process.stderr.isTTY),
+    color: useColor(process.stderr),
+  };
+}
+
+const LEVEL_STYLE: Record<string, { label: string; color: string }> = {
+  debug: { label: "DEBUG", color: "\u001b[2m" },
+  info: { label: "INFO", color: "\u001b[36m" },
+  warn: { label: "WARN", color: "\u001b[33m" },
+  warning: { label: "WARN", color: "\u001b[33m" },
+  error: { label: "ERROR", color: "\u001b[31m" },
+};
+const RESET = "\u001b[0m";
+
+/** Strip every escape and control character from text fledge frames (names, levels). */
+function plain(text: string): string {
+  return sanitizeOutput(text).replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b[78DEM]/g, "").replace(/[\r\b]/g, "");
+}
+
+export interface ProgressUpdate {
+  message?: string | undefined;
+  current?: number | undefined;
+  total?: number | undefined;
+  done?: boolean | undefined;
+}
+
+/** The per-run console of one plugin. */
+export class PluginConsole {
+  private readonly sanitizer: Sanitizer = createSanitizer();
+  private progressShown = false;
+  private lastProgressMessage: string | undefined;
+  private readonly name: string;
+
+  constructor(
+    pluginName: string,
+    readonly io: HostIO,
+  ) {
+    this.name = plain(pluginName);
+  }
+
+  /** `output`: verbatim (no newline added) after sanitizing. */
+  output(text: string): void {
+    this.clearProgress();
+    const clean = this.sanitizer.write(text);
+    if (clean !== "") this.io.stdout(clean);
+  }
+
+  /** `log`: `  LEVEL [plugin] message` on stderr, one prefix per line. */
+  log(level: string, message: string): void {
+    this.clearProgress();
+    const style = LEVEL_STYLE[level.toLowerCase()];
+    const label = style ? style.label : plain(level);
+    const head = style && this.io.color ? `${style.color}${label}${RESET}` : label;
+    const body = sanitizeOutput(message).replace(/\n+$/, "");
+    const text = body
+      .split("\n")
+      .map((line) => `  ${head} [${this.name}] ${line}\n`)
+      .join("");
+    this.io.stderr(text);
+  }
+
+  /** A host-side warning about the plugin (not-granted requests, malformed lines, limits). */
+  warn(message: string): void {
+    this.clearProgress();
+    const head = this.io.color ? `\u001b[33m⚠${RESET}` : "⚠";
+    this.io.stderr(`  ${head} [${this.name}] ${plain(message)}\n`);
+  }
+
+  /** `progress`: a bar when current/total are known, else a status line; `done` clears it. */
+  progress(p: ProgressUpdate): void {
+    if (p.done) {
+      this.clearProgress();
+      this.lastProgressMessage = undefined;
+      return;
+    }
+    const message = p.message === undefined ? "Working" : plain(p.message);
+    let line = `  ▶ ${message} (${this.name})`;
+    if (p.current !== undefined && p.total !== undefined && p.total > 0) {
+      const ratio = Math.max(0, Math.min(1, p.current / p.total));
+      const width = 20;
+      const filled = Math.round(ratio * width);
+      line += ` [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${p.current}/${p.total}`;
+    }
+    if (this.io.interactive) {
+      this.io.stderr(`\r\u001b[2K${line}`);
+      this.progressShown = true;
+    } else if (message !== this.lastProgressMessage) {
+      // Not a terminal: one line per new message (not per count), so CI logs stay short.
+      this.io.stderr(`${line}\n`);
+    }
+    this.lastProgressMessage = message;
+  }
+
+  /** Remove an in-place progress line before anything else is printed. */
+  clearProgress(): void {
+    if (this.progressShown) {
+      this.io.stderr("\r\u001b[2K");
+      this.progressShown = false;
+    }
+  }
+
+  /** End of run: drop any incomplete escape sequence and clear progress. */
+  finish(): void {
+    const rest = this.sanitizer.end();
+    if (rest !== "") this.io.stdout(rest);
+    this.clearProgress();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The `metadata` service: read-only facts about the project for plugins granted
+ * `metadata`. Keys: `fledge_config`, `git_tags`, `git_status`, `git_log`, `env`;
+ * an unknown key answers null. Synchronous (the wasm import calls it mid-guest).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { git } from "./project.ts";
+
+export const METADATA_KEYS = ["fledge_config", "git_tags", "git_status", "git_log", "env"] as const;
+export type MetadataKey = (typeof METADATA_KEYS)[number];
+
+/**
+ * Environment variables a plugin may see. An allowlist, not a denylist: the original
+ * passed everything except names that looked secret, and the next `STRIPE_SK` or
+ * `DATABASE_URL` would have slipped through. These are locale, terminal, editor,
+ * user and CI-detection variables: what a plugin needs to format output and adapt to
+ * its surroundings. `LC_*` is matched by prefix. PATH and HOME are deliberately left
+ * out (they describe the machine, not the project); a plugin needing more can be
+ * granted `exec`, which runs with the user's full environment anyway.
+ */
+export const ENV_ALLOWLIST: readonly string[] = [
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TERM",
+  "TERM_PROGRAM",
+  "COLORTERM",
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "CLICOLOR",
+  "COLUMNS",
+  "LINES",
+  "EDITOR",
+  "VISUAL",
+  "PAGER",
+  "SHELL",
+  "USER",
+  "LOGNAME",
+  "CI",
+  "GITHUB_ACTIONS",
+  "GITLAB_CI",
+  "CIRCLECI",
+  "BUILDKITE",
+  "TRAVIS",
+  "TF_BUILD",
+];
+
+/** Name fragments that mark a secret, checked case-insensitively anywhere in the name. */
+const SECRET_NAME_PARTS = ["TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION", "COOKIE"];
+
+/** A value carrying credentials in a URL (`scheme://user:pass@host`). */
+const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/\s]*:[^/\s]*@/i;
+
+export function isSecretEnvName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return SECRET_NAME_PARTS.some((part) => upper.includes(part));
+}
+
+/**
+ * THE env filter for `metadata.env`. A variable passes only if its name is on
+ * {@link ENV_ALLOWLIST} (or is `LC_*`), AND its name matches none of the secret
+ * fragments (belt and braces, should the allowlist ever grow carelessly), AND its
+ * value does not embed URL credentials.
+ */
+export function filterEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const allowed = new Set(ENV_ALLOWLIST);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (!allowed.has(name) && !/^LC_[A-Z]+$/.test(name)) continue;
+    if (isSecretEnvName(name)) continue;
+    if (CREDENTIAL_URL.test(value)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function lines(text: string | undefined): string[] {
+  return (text ?? "").split("\n").filter((l) => l.trim() !== "");
+}
+
+function fledgeConfig(projectRoot: string): unknown {
+  try {
+    return parseToml(readFileSync(join(projectRoot, "fledge.toml"), "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+export interface MetadataContext {
+  projectRoot: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Answer one metadata request: an object keyed by the requested names. */
+export function collectMetadata(keys: readonly string[], ctx: MetadataContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    switch (key) {
+      case "fledge_config":
+        out[key] = fledgeConfig(ctx.projectRoot);
+        break;
+      case "git_tags":
+        out[key] = lines(git(["tag", "--sort=-v:refname", "--no-column"], ctx.projectRoot)).slice(0, 100);
+        break;
+      case "git_status":
+        out[key] = lines(git(["status", "--porcelain"], ctx.projectRoot));
+        break;
+      case "git_log":
+        out[key] = lines(git(["log", "--oneline", "-20"], ctx.projectRoot));
+        break;
+      case "env":
+        out[key] = filterEnv(ctx.env ?? process.env);
+        break;
+      default:
+        // Own property even for "__proto__": never touch the prototype.
+        Object.defineProperty(out, key, { value: null, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,248 @@
+/**
+ * The `fledge` wasm import module (contract section 8), byte-compatible with the
+ * original so existing plugins run unmodified:
+ *
+ *   send(ptr, len)              one outbound JSON message
+ *   recv(ptr, max_len) -> i32   copy pending inbound bytes (first `init`); a remainder
+ *                               longer than max_len stays pending for the next call
+ *   exit(code)                  end the run with `code`
+ *   exec(ptr, len) -> i32       [exec]     {command, cwd?, timeout?} → {code, stdout, stderr}
+ *   store_set(ptr, len)         [store]    {key, value}
+ *   store_get(ptr, len) -> i32  [store]    raw UTF-8 key bytes → JSON value or null
+ *   metadata(ptr, len) -> i32   [metadata] JSON array of keys → JSON object
+ *
+ * The request imports replace the single pending slot with their JSON result and
+ * return its length. Requests sent through `send` (load, exec, metadata, prompts)
+ * answer with a `{type:"response", id, value}` message in the pending slot, so the
+ * interactive messages the original dropped work here.
+ *
+ * Bad input from the guest (negative or out-of-bounds pointers, oversized lengths,
+ * invalid UTF-8, malformed request JSON) ends the run with a {@link FledgeImportError}
+ * naming the import, e.g. `exec: malformed JSON: ...`: never a crash of fledge. A
+ * `send` whose message is not a valid fledge-v1 message is warned about and skipped,
+ * exactly as a malformed line from a native plugin is.
+ */
+import type { Capabilities } from "../manifest/types.ts";
+import { FledgeError } from "../ui/index.ts";
+import { WasiExit } from "../wasi/index.ts";
+import type { Reply } from "./dispatcher.ts";
+import { responseMessage, parseMessage, type InitMessage, type PluginMessage } from "./messages.ts";
+
+export const FLEDGE_MODULE = "fledge";
+
+/** Linked for every plugin. */
+export const ALWAYS_LINKED = ["send", "recv", "exit"] as const;
+
+/** Which capability each optional import needs. */
+export const CAPABILITY_IMPORTS = {
+  exec: "exec",
+  store_set: "store",
+  store_get: "store",
+  metadata: "metadata",
+} as const satisfies Record<string, keyof Capabilities>;
+
+export type FledgeImportName = (typeof ALWAYS_LINKED)[number] | keyof typeof CAPABILITY_IMPORTS;
+type GatedCapability = (typeof CAPABILITY_IMPORTS)[keyof typeof CAPABILITY_IMPORTS];
+
+/** The largest message a guest may hand the host in one call. */
+export const MAX_GUEST_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** A guest misused the fledge ABI; ends the run. The message starts with the import's name. */
+export class FledgeImportError extends FledgeError {
+  constructor(
+    readonly importName: string,
+    problem: string,
+  ) {
+    super(`${importName}: ${problem}`, { code: "plugin_abi_error" });
+    this.name = "FledgeImportError";
+  }
+}
+
+/** THE linking decision: the `fledge` functions a plugin with these grants gets. */
+export function fledgeImportsFor(capabilities: Capabilities): Set<FledgeImportName> {
+  const names = new Set<FledgeImportName>(ALWAYS_LINKED);
+  for (const [name, cap] of Object.entries(CAPABILITY_IMPORTS) as [keyof typeof CAPABILITY_IMPORTS, GatedCapability][]) {
+    if (capabilities[cap] === true) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * Refuse, before anything runs, a module that imports a `fledge` function its grants
+ * do not link (or one that does not exist), naming what to add to `[capabilities]`.
+ */
+export function checkModuleImports(moduleImports: readonly WebAssembly.ModuleImportDescriptor[], capabilities: Capabilities): void {
+  const linked = fledgeImportsFor(capabilities);
+  const missing = new Set<GatedCapability>();
+  const unknown: string[] = [];
+  for (const imp of moduleImports) {
+    if (imp.module !== FLEDGE_MODULE) continue;
+    const name = imp.name as FledgeImportName;
+    if (linked.has(name)) {
+      if (imp.kind !== "function") unknown.push(`${imp.name} (imported as a ${imp.kind})`);
+      continue;
+    }
+    const cap = (CAPABILITY_IMPORTS as Record<string, GatedCapability>)[imp.name];
+    if (cap) missing.add(cap);
+    else unknown.push(imp.name);
+  }
+  if (missing.size > 0) {
+    const caps = [...missing].sort();
+    throw new FledgeError(`WASM plugin imports functions that require capabilities not granted: ${caps.join(", ")}`, {
+      code: "capability_not_granted",
+      hint: `Add ${caps.map((c) => `\`${c} = true\``).join(", ")} to [capabilities] in plugin.toml and reinstall (you will be asked to approve them).`,
+      details: { capabilities: caps },
+    });
+  }
+  if (unknown.length > 0) {
+    throw new FledgeError(`WASM plugin imports unknown fledge functions: ${unknown.join(", ")}`, {
+      code: "wasm_link",
+      hint: `The fledge module provides: ${[...ALWAYS_LINKED, ...Object.keys(CAPABILITY_IMPORTS)].join(", ")}.`,
+    });
+  }
+}
+
+export interface FledgeImportsOptions {
+  /** The guest's exported memory; undefined until instantiated. */
+  getMemory: () => WebAssembly.Memory | undefined;
+  /** GRANTED capabilities: decide which functions are linked. */
+  capabilities: Capabilities;
+  /** Handle one message synchronously (the runner passes `m => dispatchMessageSync(m, ctx)`). */
+  dispatch: (message: PluginMessage) => Reply | undefined;
+  /** The first pending inbound message. */
+  init: InitMessage;
+  /** Report a skipped `send` message (malformed, unknown type). */
+  warn: (message: string) => void;
+}
+
+export type HostFunction = (...args: number[]) => number | undefined;
+
+export interface FledgeImports {
+  /** The `fledge` import module: only the linked names are present. */
+  imports: Record<string, HostFunction>;
+  /** Bytes not yet taken by `recv`. */
+  pendingBytes(): number;
+}
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
+  let pending: Uint8Array = utf8.encode(JSON.stringify(opts.init));
+
+  function memoryBytes(name: string): Uint8Array {
+    const memory = opts.getMemory();
+    if (!memory) throw new FledgeImportError(name, "plugin has no memory export");
+    return new Uint8Array(memory.buffer);
+  }
+
+  /** Bounds-check a guest range; i32 arguments arrive signed, negative means bogus. */
+  function range(name: string, ptr: number, len: number, limit: number): { mem: Uint8Array; ptr: number; len: number } {
+    if (!Number.isInteger(ptr) || !Number.isInteger(len) || ptr < 0 || len < 0) {
+      throw new FledgeImportError(name, `negative pointer or length from guest (ptr=${ptr}, len=${len})`);
+    }
+    if (len > limit) throw new FledgeImportError(name, `length ${len} exceeds the ${limit}-byte limit`);
+    const mem = memoryBytes(name);
+    if (ptr + len > mem.length) {
+      throw new FledgeImportError(name, `out-of-bounds guest memory access (ptr=${ptr}, len=${len}, memory=${mem.length} bytes)`);
+    }
+    return { mem, ptr, len };
+  }
+
+  function readText(name: string, ptr: number, len: number): string {
+    const r = range(name, ptr, len, MAX_GUEST_MESSAGE_BYTES);
+    try {
+      return strictUtf8.decode(r.mem.slice(r.ptr, r.ptr + r.len));
+    } catch {
+      throw new FledgeImportError(name, "invalid UTF-8");
+    }
+  }
+
+  function readJson(name: string, ptr: number, len: number): unknown {
+    const text = readText(name, ptr, len);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new FledgeImportError(name, `malformed JSON: ${(e as Error).message}`);
+    }
+  }
+
+  /** Replace the pending slot (an unread remainder is discarded) and return its length. */
+  function setPending(value: unknown): number {
+    pending = utf8.encode(JSON.stringify(value ?? null));
+    return pending.length;
+  }
+
+  function request(name: string, message: PluginMessage): unknown {
+    const reply = opts.dispatch(message);
+    if (!reply) throw new FledgeImportError(name, "the host produced no answer");
+    return reply.value;
+  }
+
+  const all: Record<FledgeImportName, HostFunction> = {
+    send(ptr, len) {
+      const text = readText("send", ptr ?? -1, len ?? -1);
+      const parsed = parseMessage(text);
+      if (!parsed.ok) {
+        opts.warn(`send: ${parsed.problem} (message skipped)`);
+        return undefined;
+      }
+      const reply = opts.dispatch(parsed.message);
+      if (reply) pending = utf8.encode(JSON.stringify(responseMessage(reply.id, reply.value)));
+      return undefined;
+    },
+    recv(ptr, maxLen) {
+      const p = ptr ?? -1;
+      const max = maxLen ?? -1;
+      if (!Number.isInteger(p) || !Number.isInteger(max) || p < 0 || max < 0) {
+        throw new FledgeImportError("recv", `negative pointer or length from guest (ptr=${p}, max_len=${max})`);
+      }
+      const n = Math.min(pending.length, max);
+      if (n === 0) return 0;
+      // Only the bytes actually written must fit: max_len is the guest's buffer size.
+      const r = range("recv", p, n, Number.MAX_SAFE_INTEGER);
+      r.mem.set(pending.subarray(0, n), r.ptr);
+      pending = pending.slice(n);
+      return n;
+    },
+    exit(code) {
+      throw new WasiExit(code ?? 0);
+    },
+    exec(ptr, len) {
+      const req = readJson("exec", ptr ?? -1, len ?? -1);
+      if (typeof req !== "object" || req === null || Array.isArray(req)) {
+        throw new FledgeImportError("exec", "request must be a JSON object {command, cwd?, timeout?}");
+      }
+      const { command, cwd, timeout } = req as Record<string, unknown>;
+      if (typeof command !== "string") throw new FledgeImportError("exec", "`command` must be a string");
+      if (cwd !== undefined && typeof cwd !== "string") throw new FledgeImportError("exec", "`cwd` must be a string");
+      if (timeout !== undefined && typeof timeout !== "number") throw new FledgeImportError("exec", "`timeout` must be a number of seconds");
+      return setPending(request("exec", { type: "exec", id: 0, command, cwd, timeout }));
+    },
+    store_set(ptr, len) {
+      const req = readJson("store_set", ptr ?? -1, len ?? -1);
+      if (typeof req !== "object" || req === null || Array.isArray(req)) {
+        throw new FledgeImportError("store_set", "request must be a JSON object {key, value}");
+      }
+      const { key, value } = req as Record<string, unknown>;
+      if (typeof key !== "string") throw new FledgeImportError("store_set", "`key` must be a string");
+      if (value === undefined) throw new FledgeImportError("store_set", "`value` is required");
+      opts.dispatch({ type: "store", key, value });
+      return undefined;
+    },
+    store_get(ptr, len) {
+      const key = readText("store_get", ptr ?? -1, len ?? -1);
+      return setPending(request("store_get", { type: "load", id: 0, key }));
+    },
+    metadata(ptr, len) {
+      const req = readJson("metadata", ptr ?? -1, len ?? -1);
+      // As the original: anything but an array asks for nothing; non-strings are ignored.
+      const keys = Array.isArray(req) ? req.filter((k): k is string => typeof k === "string") : [];
+      return setPending(request("metadata", { type: "metadata", id: 0, keys }));
+    },
+  };
+
+  const imports: Record<string, HostFunction> = {};
+  for (const name of fledgeImportsFor(opts.capabilities)) imports[name] = all[name];
+  return { imports, pendingBytes: () => pending.length };
+}

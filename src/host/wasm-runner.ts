@@ -1,0 +1,326 @@
+/**
+ * The wasm plugin runner (contract sections 8-10): one fledge-v1 plugin run inside
+ * fledge's WASI host, metered, with exactly the authority its GRANTED capabilities
+ * give it.
+ *
+ * Sandbox (section 9), decided in {@link pluginPreopens} and {@link sandboxOptions}:
+ * no environment, no WASI argv (as the original: arguments travel in `init`), empty
+ * stdin, preopens only for `filesystem = "project"` (/project read-only) and
+ * `"plugin"` (the same plus `<plugin dir>/data` read-write at /plugin). WASI stdout
+ * goes through the plugin console's sanitizer; WASI stderr is shown line by line,
+ * prefixed with the plugin name.
+ *
+ * The `fledge` import module comes from ./wasm-imports.ts: only the granted functions
+ * are linked, and a module importing anything else is refused before it runs.
+ *
+ * Everything the guest prints is written synchronously: the guest runs on this
+ * thread, so the event loop cannot drain an async stream until it ends, and a
+ * chatty guest would otherwise pile its whole output up in memory.
+ */
+import { lstatSync, mkdirSync, realpathSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { cwd as processCwd } from "node:process";
+import type { Capabilities } from "../manifest/types.ts";
+import type { FledgeLimitsConfig } from "../registry/config.ts";
+import { configDir } from "../registry/paths.ts";
+import { createSanitizer } from "../ui/sanitize.ts";
+import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
+import { FLEDGE_VERSION } from "../version.ts";
+import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
+import { createMeter, limitError, parseSize, type LimitReason } from "../wasm/index.ts";
+import { processExitCode, runCommand, type ImportModules, type Preopen } from "../wasi/index.ts";
+import { PluginConsole, type HostIO } from "./console.ts";
+import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
+import { buildInit } from "./messages.ts";
+import { detectProject, findProjectRoot } from "./project.ts";
+import { checkModuleImports, createFledgeImports, FLEDGE_MODULE } from "./wasm-imports.ts";
+
+// ------------------------------------------------------------------- limits
+
+export interface PluginLimits {
+  /** Fuel units; null = unlimited. */
+  fuel: bigint | null;
+  maxMemoryBytes: number;
+  timeoutMs: number;
+}
+
+/** Contract section 10: the defaults for plugins. */
+export const PLUGIN_LIMIT_DEFAULTS: Readonly<PluginLimits> = Object.freeze({
+  fuel: 10_000_000_000n,
+  maxMemoryBytes: 256 * 1024 * 1024,
+  timeoutMs: 60_000,
+});
+
+/** The limits for a plugin run: the defaults, overridden by config.toml `[limits]`. */
+export function pluginLimits(config: FledgeLimitsConfig | undefined): PluginLimits {
+  const out: PluginLimits = { ...PLUGIN_LIMIT_DEFAULTS };
+  if (config?.fuel !== undefined) out.fuel = config.fuel === "none" ? null : BigInt(Math.floor(config.fuel));
+  if (config?.memory !== undefined) {
+    try {
+      out.maxMemoryBytes = typeof config.memory === "number" ? Math.floor(config.memory) : parseSize(config.memory);
+    } catch {
+      throw new FledgeError(`config.toml [limits] memory = ${JSON.stringify(config.memory)} is not a size`, {
+        code: "config_invalid",
+        hint: 'use a size such as "256MiB" or "1GiB", or a number of bytes',
+      });
+    }
+  }
+  if (config?.timeout !== undefined) out.timeoutMs = config.timeout * 1000;
+  return out;
+}
+
+/** A limit hit by a plugin: the wasm part's message and exit code, with a hint that fits plugins. */
+function pluginLimitError(name: string, reason: LimitReason, limits: PluginLimits): FledgeError {
+  const base = limitError(reason, { fuel: limits.fuel, timeoutMs: limits.timeoutMs, maxMemoryBytes: limits.maxMemoryBytes });
+  const key = reason === "fuel" ? "fuel = N (or \"none\")" : reason === "deadline" ? "timeout = SECONDS" : 'memory = "1GiB"';
+  return new FledgeError(`Plugin '${name}': ${base.message.replace(/the module/, "the plugin")}`, {
+    code: base.code,
+    exitCode: base.exitCode,
+    hint: `raise it for all plugins in ${join(configDir(), "config.toml")}: [limits] ${key}`,
+  });
+}
+
+// ------------------------------------------------------------------ sandbox
+
+/**
+ * `<plugin dir>/data`, created on demand: the only host directory a plugin may
+ * write. It must be a real directory directly inside the plugin dir: a `data`
+ * symlink (to `..`, to $HOME) would hand the guest something else, so it is refused.
+ */
+export function pluginDataDir(pluginDir: string): string {
+  const root = realpathSync(pluginDir);
+  const data = join(root, "data");
+  try {
+    mkdirSync(data, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+  const st = lstatSync(data, { throwIfNoEntry: false });
+  if (!st?.isDirectory() || st.isSymbolicLink()) {
+    throw new FledgeError(`Plugin data directory ${data} is not a plain directory (a symlink or a file is in the way)`, {
+      code: "plugin_data_dir",
+      hint: `remove ${data} and run the plugin again; fledge recreates it`,
+    });
+  }
+  return data;
+}
+
+/**
+ * THE filesystem decision for a plugin (contract section 9): what its GRANTED
+ * `filesystem` capability preopens. Anything but "project" or "plugin" gets nothing.
+ * `dataDir` is only evaluated for "plugin", so no directory is created otherwise.
+ */
+export function pluginPreopens(capabilities: Pick<Capabilities, "filesystem">, projectRoot: string, dataDir: () => string): Preopen[] {
+  switch (capabilities.filesystem) {
+    case "project":
+      return [{ hostPath: projectRoot, guestPath: "/project", readOnly: true }];
+    case "plugin":
+      return [
+        { hostPath: projectRoot, guestPath: "/project", readOnly: true },
+        { hostPath: dataDir(), guestPath: "/plugin", readOnly: false },
+      ];
+    default:
+      return [];
+  }
+}
+
+// ------------------------------------------------------- compile + meter
+
+export interface PreparedPlugin {
+  module: WebAssembly.Module;
+  /** Present when the module imports its memory rather than defining it. */
+  memoryImport?: { module: string; name: string; initial: number; maximum: number } | undefined;
+}
+
+export interface PrepareOptions {
+  limits: PluginLimits;
+  warn: (message: string) => void;
+  /** Skip the on-disk cache (the embedded canary has no file to cache beside). */
+  noCache?: boolean | undefined;
+}
+
+/** The cache key's host version: fledge, instrumenter and Bun versions plus the memory cap baked into the bytes. */
+/** Line 2 of the cache stamp for a plugin run (see src/wasm/prepared.ts). */
+export function pluginHostVersion(limits: PluginLimits): string {
+  return hostVersionString(limits.maxMemoryBytes);
+}
+
+/**
+ * The "compile + meter" step: the wasm part's prepared-module loader (validate,
+ * instrument, cap memory; through the cache of contract section 11; compiled once per
+ * process). The meter itself is created per run in {@link runWasmPlugin}.
+ */
+export async function preparePluginModule(wasmPath: string, source: Uint8Array, opts: PrepareOptions): Promise<PreparedPlugin> {
+  const loaded = await loadPreparedModule(wasmPath, source, { maxMemoryBytes: opts.limits.maxMemoryBytes, warn: opts.warn, noCache: opts.noCache });
+  return { module: loaded.module, memoryImport: loaded.memoryImport };
+}
+
+// ------------------------------------------------------------------- output
+
+/** Synchronous writes with backpressure; a closed reader (EPIPE) loses output, never fledge. */
+function writeAllSync(fd: number, text: string): void {
+  let buf = Buffer.from(text, "utf8");
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(writeSync(fd, buf));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+        Bun.sleepSync(1);
+        continue;
+      }
+      return;
+    }
+  }
+}
+
+/** The process streams, written synchronously (see the module comment). */
+export function syncProcessIO(): HostIO {
+  return {
+    stdout: (text) => writeAllSync(1, text),
+    stderr: (text) => writeAllSync(2, text),
+    interactive: Boolean(process.stderr.isTTY),
+    color: useColor(process.stderr),
+  };
+}
+
+/** Longest stderr line kept whole; longer ones are shown in pieces. */
+const MAX_STDERR_LINE = 64 * 1024;
+
+/**
+ * WASI stderr as log lines: `  [plugin] line`, sanitized like all plugin output.
+ * Returns the byte sink for fd 2 and a flush for the end of the run.
+ */
+export function stderrLines(pluginName: string, write: (text: string) => void): { sink: (chunk: Uint8Array) => void; flush: () => void } {
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const sanitizer = createSanitizer();
+  const name = pluginName.replace(/[^\x20-\x7e]/g, "?");
+  let partial = "";
+  const emit = (line: string): void => write(`  [${name}] ${line.replace(/\r$/, "")}\n`);
+  const take = (text: string): void => {
+    partial += sanitizer.write(text);
+    for (;;) {
+      const nl = partial.indexOf("\n");
+      if (nl < 0) break;
+      emit(partial.slice(0, nl));
+      partial = partial.slice(nl + 1);
+    }
+    while (partial.length > MAX_STDERR_LINE) {
+      emit(partial.slice(0, MAX_STDERR_LINE));
+      partial = partial.slice(MAX_STDERR_LINE);
+    }
+  };
+  return {
+    sink: (chunk) => take(decoder.decode(chunk, { stream: true })),
+    flush: () => {
+      take(decoder.decode());
+      partial += sanitizer.end();
+      if (partial !== "") emit(partial);
+      partial = "";
+    },
+  };
+}
+
+// ---------------------------------------------------------------------- run
+
+export interface WasmPluginOptions {
+  plugin: { name: string; version: string; dir: string };
+  /** GRANTED capabilities (the registry's), never the manifest's request. */
+  capabilities: Capabilities;
+  /** The module file (names the cache files) and its bytes, already integrity-checked by the caller. */
+  wasmPath: string;
+  bytes: Uint8Array;
+  args: readonly string[];
+  /** Default: the git top-level of the cwd, else the cwd. */
+  projectRoot?: string | undefined;
+  /** The plugin's store (registry `stateFile(name)`). */
+  stateFile: string;
+  limits?: PluginLimits | undefined;
+  /** Default: the process streams, written synchronously. */
+  io?: HostIO | undefined;
+  /** Replace where WASI fd 1 / fd 2 go (the canary collects its report from fd 1). */
+  stdout?: ((chunk: Uint8Array) => void) | undefined;
+  stderr?: ((chunk: Uint8Array) => void) | undefined;
+  /** Environment for `metadata.env` (filtered); default process.env. Never given to the guest. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  noCache?: boolean | undefined;
+}
+
+/**
+ * THE sandbox a plugin runs in (contract section 9): no env, no argv, empty stdin,
+ * the preopens its filesystem grant allows.
+ */
+export function sandboxOptions(capabilities: Capabilities, projectRoot: string, pluginDir: string): { args: string[]; env: [string, string][]; preopens: Preopen[]; stdin: "empty" } {
+  return { args: [], env: [], preopens: pluginPreopens(capabilities, projectRoot, () => pluginDataDir(pluginDir)), stdin: "empty" };
+}
+
+/** Run a wasm plugin to completion; resolves to the exit code fledge should exit with. */
+export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
+  const { plugin, capabilities } = opts;
+  const limits = opts.limits ?? PLUGIN_LIMIT_DEFAULTS;
+  const io = opts.io ?? syncProcessIO();
+  const con = new PluginConsole(plugin.name, io);
+  let prepared: PreparedPlugin;
+  try {
+    prepared = await preparePluginModule(opts.wasmPath, opts.bytes, { limits, warn: (m) => con.warn(m), noCache: opts.noCache });
+  } catch (e) {
+    // A module declaring more memory than the cap is refused here, before it runs.
+    if (isFledgeError(e) && e.code === "memory_limit") throw pluginLimitError(plugin.name, "memory", limits);
+    throw e;
+  }
+  // Checked on the module that will actually be instantiated, whatever the cache held.
+  checkModuleImports(WebAssembly.Module.imports(prepared.module), capabilities);
+
+  const projectRoot = opts.projectRoot ?? findProjectRoot(processCwd());
+  const sandbox = sandboxOptions(capabilities, projectRoot, plugin.dir);
+  const ctx: HostContext = { plugin: { name: plugin.name, dir: plugin.dir }, stateFile: opts.stateFile, projectRoot, capabilities, console: con, env: opts.env };
+  const init = buildInit({ args: opts.args, project: detectProject(projectRoot), plugin, fledgeVersion: FLEDGE_VERSION, capabilities });
+
+  let memory: WebAssembly.Memory | undefined;
+  const fledge = createFledgeImports({ getMemory: () => memory, capabilities, dispatch: (m) => dispatchMessageSync(m, ctx), init, warn: (m) => con.warn(m) });
+  const deadline = performance.now() + limits.timeoutMs;
+  const meter = createMeter({ fuel: limits.fuel, deadline });
+  const imports: ImportModules = { ...(meter.imports as ImportModules), [FLEDGE_MODULE]: fledge.imports };
+  if (prepared.memoryImport) {
+    const m = prepared.memoryImport;
+    memory = new WebAssembly.Memory({ initial: m.initial, maximum: m.maximum });
+    imports[m.module] = { ...(imports[m.module] ?? {}), [m.name]: memory };
+  }
+  const stderr = stderrLines(plugin.name, (t) => io.stderr(t));
+  const stdoutDecoder = new TextDecoder("utf-8", { fatal: false });
+  try {
+    const { exitCode } = await runCommand(
+      prepared.module,
+      {
+        ...sandbox,
+        stdout: opts.stdout ?? ((chunk) => con.output(stdoutDecoder.decode(chunk, { stream: true }))),
+        stderr: opts.stderr ?? stderr.sink,
+        deadline,
+        onInstance: (instance) => {
+          const exported = instance.exports.memory;
+          if (exported instanceof WebAssembly.Memory) memory = exported;
+          meter.attach(instance.exports);
+        },
+      },
+      imports,
+    );
+    return processExitCode(exitCode);
+  } catch (e) {
+    if (meter.isStop(e)) throw pluginLimitError(plugin.name, meter.reason() ?? "fuel", limits);
+    throw pluginRunError(plugin.name, e, limits);
+  } finally {
+    if (!opts.stdout) con.output(stdoutDecoder.decode());
+    stderr.flush();
+    con.finish();
+  }
+}
+
+/** How a run that did not end with an exit code is reported: always naming the plugin. */
+function pluginRunError(name: string, e: unknown, limits: PluginLimits): FledgeError {
+  if (!isFledgeError(e)) {
+    return new FledgeError(`Plugin '${name}' failed: ${e instanceof Error ? e.message : String(e)}`, { code: "plugin_failed" });
+  }
+  if (e.code === "time_limit") return pluginLimitError(name, "deadline", limits);
+  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { code: "trap", exitCode: EXIT.trap });
+  if (e.exitCode !== EXIT.error || e.code === "prompt_cancelled") return e;
+  return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });
+}

@@ -1,0 +1,396 @@
+/**
+ * Safe extraction of a .tar.gz (a GitHub tarball) into a fresh directory.
+ *
+ * Why our own streaming tar reader over node:zlib instead of Bun.Archive (present in
+ * Bun 1.4.5): we tried it. `Bun.Archive#files()` silently drops symlinks and hard
+ * links and exposes no entry types or modes (the executable bit of a command binary
+ * is lost), and it inflates the whole archive in memory first, so a gzip bomb is
+ * only noticed after it has been expanded. `extract()` gives no per-entry veto at
+ * all. A tar reader is ~250 lines, lets us refuse every entry of security matrix H.2
+ * by type and name before a byte is written, and counts inflated bytes as they
+ * stream so a bomb stops at the cap.
+ *
+ * Policy (the one place that decides what an archive may create):
+ * - names: relative, no `..`, no backslash, no NUL, no component named like our
+ *   staging dirs; the single top-level directory (GitHub's `owner-repo-sha/`) is
+ *   stripped and must be the same for every entry;
+ * - regular files and directories only, plus symlinks whose target is relative and
+ *   resolves inside the tree (checked again, for real, after extraction: chains like
+ *   `L1 -> .` + `up -> L1/..` are caught then), and hard links to a regular file
+ *   extracted earlier (materialized as a copy, so no link to anything outside exists);
+ * - never write through a symlink: every parent must be a real directory, files are
+ *   created with O_EXCL|O_NOFOLLOW, and an entry appearing twice is refused;
+ * - no devices, FIFOs, sparse or unknown entry types;
+ * - caps on inflated bytes, entries, and header sizes; modes reduced to 0644/0755.
+ * On refusal the caller removes the destination (it lives in the staging dir).
+ */
+import { closeSync, constants as fs, copyFileSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync, chmodSync } from "node:fs";
+import { isAbsolute, join, posix } from "node:path";
+import { createGunzip } from "node:zlib";
+import { resolveInside } from "../manifest/index.ts";
+import { FledgeError } from "../ui/index.ts";
+import { STAGING_PREFIX } from "./staging.ts";
+
+export interface ExtractLimits {
+  /** Total inflated bytes (tar stream, headers included). */
+  maxBytes: number;
+  maxEntries: number;
+}
+
+export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({ maxBytes: 256 * 1024 * 1024, maxEntries: 20_000 });
+
+/** Pax and GNU long-name headers are small; a huge one is an attack on memory. */
+const MAX_META_BYTES = 1024 * 1024;
+const MAX_PATH = 4096;
+const BLOCK = 512;
+
+export function archiveError(message: string, what = "the plugin archive"): FledgeError {
+  return new FledgeError(`refusing ${what}: ${message}`, {
+    code: "unsafe_archive",
+    hint: "the archive was not extracted and nothing was installed; report this to the plugin's author if the repository is yours to trust",
+  });
+}
+
+interface Header {
+  name: string;
+  mode: number;
+  size: number;
+  type: string;
+  linkname: string;
+}
+
+function cstr(buf: Uint8Array, start: number, len: number): string {
+  const slice = buf.subarray(start, start + len);
+  const nul = slice.indexOf(0);
+  return Buffer.from(nul === -1 ? slice : slice.subarray(0, nul)).toString("utf8");
+}
+
+function octal(buf: Uint8Array, start: number, len: number, what: string): number {
+  const first = buf[start] ?? 0;
+  if (first & 0x80) {
+    // GNU base-256: only sizes up to 2^53 make sense, and the cap rejects big ones anyway.
+    let n = 0;
+    for (let i = 1; i < len; i++) n = n * 256 + (buf[start + i] ?? 0);
+    return n;
+  }
+  const text = cstr(buf, start, len).trim();
+  if (text === "") return 0;
+  if (!/^[0-7]+$/.test(text)) throw archiveError(`malformed ${what} field in a tar header`);
+  return parseInt(text, 8);
+}
+
+function parseHeader(block: Uint8Array): Header | null {
+  if (block.every((b) => b === 0)) return null;
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (block[i] ?? 0);
+  if (sum !== octal(block, 148, 8, "checksum")) throw archiveError("a tar header has a bad checksum (corrupt or not a tar archive)");
+  const magic = cstr(block, 257, 6);
+  const prefix = magic.startsWith("ustar") ? cstr(block, 345, 155) : "";
+  const name = cstr(block, 0, 100);
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    mode: octal(block, 100, 8, "mode"),
+    size: octal(block, 124, 12, "size"),
+    type: String.fromCharCode(block[156] ?? 0),
+    linkname: cstr(block, 157, 100),
+  };
+}
+
+/** Parse pax records `"<len> key=value\n"`; only path and linkpath matter (size too, to stay in sync). */
+function parsePax(data: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  const text = Buffer.from(data).toString("utf8");
+  let i = 0;
+  while (i < text.length) {
+    const sp = text.indexOf(" ", i);
+    if (sp === -1) break;
+    const len = parseInt(text.slice(i, sp), 10);
+    if (!Number.isFinite(len) || len <= 0) throw archiveError("malformed pax extended header");
+    const record = text.slice(sp + 1, i + len - 1);
+    const eq = record.indexOf("=");
+    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    i += len;
+  }
+  return out;
+}
+
+/**
+ * Check one entry name and return its path inside the tree (top dir stripped), or
+ * null for the top directory itself.
+ */
+function entryPath(raw: string, state: { top: string | undefined }): string | null {
+  if (raw.length > MAX_PATH) throw archiveError(`an entry name is longer than ${MAX_PATH} bytes`);
+  if (raw.includes("\0")) throw archiveError("an entry name contains a NUL byte");
+  if (raw.includes("\\")) throw archiveError(`entry '${raw}' contains a backslash (a path separator on Windows)`);
+  if (raw.startsWith("/") || isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) throw archiveError(`entry '${raw}' has an absolute path`);
+  const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw archiveError(`entry '${raw}' has a '..' path component`);
+  if (parts.some((p) => p.startsWith(STAGING_PREFIX))) throw archiveError(`entry '${raw}' is named like fledge's staging directory`);
+  if (parts.length === 0) throw archiveError(`entry '${raw}' has an empty name`);
+  const [top, ...rest] = parts as [string, ...string[]];
+  if (state.top === undefined) state.top = top;
+  else if (state.top !== top) throw archiveError(`entries '${state.top}/…' and '${top}/…' have different top-level directories (expected one, as in a GitHub tarball)`);
+  return rest.length === 0 ? null : rest.join("/");
+}
+
+/** Streaming reader state for one archive. */
+class Extractor {
+  private readonly made = new Set<string>(); // paths (relative) created so far
+  private readonly symlinks: string[] = [];
+  private readonly names = { top: undefined as string | undefined };
+  private entries = 0;
+  private pending: Uint8Array[] = [];
+  private pendingLen = 0;
+  private header: Header | undefined;
+  private remaining = 0; // body bytes left for the current entry
+  private padding = 0; // bytes to skip after the body
+  private fd: number | undefined;
+  private meta: Uint8Array[] | undefined; // collecting a pax/GNU long-name body
+  private pax: Record<string, string> = {};
+  private longName: string | undefined;
+  private longLink: string | undefined;
+  done = false;
+
+  constructor(private readonly dest: string, private readonly limits: ExtractLimits) {}
+
+  push(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length && !this.done) {
+      if (this.remaining > 0) {
+        const n = Math.min(this.remaining, chunk.length - off);
+        this.body(chunk.subarray(off, off + n));
+        this.remaining -= n;
+        off += n;
+        if (this.remaining === 0) this.endEntry();
+        continue;
+      }
+      if (this.padding > 0) {
+        const n = Math.min(this.padding, chunk.length - off);
+        this.padding -= n;
+        off += n;
+        continue;
+      }
+      const need = BLOCK - this.pendingLen;
+      const n = Math.min(need, chunk.length - off);
+      this.pending.push(chunk.subarray(off, off + n));
+      this.pendingLen += n;
+      off += n;
+      if (this.pendingLen === BLOCK) {
+        const block = Buffer.concat(this.pending);
+        this.pending = [];
+        this.pendingLen = 0;
+        this.startEntry(block);
+      }
+    }
+  }
+
+  private startEntry(block: Uint8Array): void {
+    const h = parseHeader(block);
+    if (h === null) {
+      this.done = true; // end-of-archive marker
+      return;
+    }
+    if (++this.entries > this.limits.maxEntries) throw archiveError(`more than ${this.limits.maxEntries} entries`);
+    this.header = h;
+    this.remaining = h.size;
+    this.padding = (BLOCK - (h.size % BLOCK)) % BLOCK;
+    switch (h.type) {
+      case "x":
+      case "g":
+      case "L":
+      case "K":
+        if (h.size > MAX_META_BYTES) throw archiveError(`a tar extended header is larger than ${MAX_META_BYTES} bytes`);
+        this.meta = [];
+        break;
+      default:
+        this.begin(h);
+    }
+    if (this.remaining === 0) this.endEntry();
+  }
+
+  private body(data: Uint8Array): void {
+    if (this.meta) this.meta.push(data);
+    else if (this.fd !== undefined) {
+      let written = 0;
+      while (written < data.length) written += writeSync(this.fd, data, written);
+    }
+  }
+
+  private endEntry(): void {
+    const h = this.header;
+    if (!h) return;
+    if (this.meta) {
+      const data = Buffer.concat(this.meta);
+      this.meta = undefined;
+      if (h.type === "x") this.pax = parsePax(data);
+      else if (h.type === "L") this.longName = cstr(data, 0, data.length);
+      else if (h.type === "K") this.longLink = cstr(data, 0, data.length);
+      // "g" (GitHub's pax_global_header with the commit id) carries nothing we use.
+    } else if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    this.header = undefined;
+  }
+
+  /** Create the entry described by `h` (with any pax/GNU overrides). */
+  private begin(h: Header): void {
+    const rawName = this.pax.path ?? this.longName ?? h.name;
+    const rawLink = this.pax.linkpath ?? this.longLink ?? h.linkname;
+    this.pax = {};
+    this.longName = undefined;
+    this.longLink = undefined;
+    const rel = entryPath(rawName, this.names);
+    const type = h.type === "\0" ? "0" : h.type;
+    if (rel === null) {
+      if (type !== "5") throw archiveError(`top-level entry '${rawName}' is not a directory`);
+      return;
+    }
+    if (this.made.has(rel)) throw archiveError(`entry '${rawName}' appears twice`);
+    const target = join(this.dest, rel);
+    switch (type) {
+      case "0":
+      case "7": {
+        this.parents(rel);
+        const mode = h.mode & 0o111 ? 0o755 : 0o644;
+        try {
+          this.fd = openSync(target, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | (fs.O_NOFOLLOW ?? 0), mode);
+        } catch (e) {
+          throw archiveError(`cannot create '${rel}': ${(e as Error).message}`);
+        }
+        chmodSync(target, mode); // the umask must not decide whether a binary is executable
+        break;
+      }
+      case "5":
+        this.parents(rel);
+        this.mkdir(rel);
+        break;
+      case "2":
+        this.parents(rel);
+        this.symlink(rel, rawLink, rawName);
+        break;
+      case "1": {
+        this.parents(rel);
+        const from = entryPath(rawLink, this.names);
+        if (from === null || !this.made.has(from)) throw archiveError(`hard link '${rawName}' points at '${rawLink}', which is not a file earlier in the archive`);
+        const st = lstatSync(join(this.dest, from));
+        if (!st.isFile()) throw archiveError(`hard link '${rawName}' points at '${rawLink}', which is not a regular file`);
+        // A copy, not a link: the tree then holds no hard link to anything, inside or out.
+        copyFileSync(join(this.dest, from), target, fs.COPYFILE_EXCL);
+        break;
+      }
+      case "3":
+      case "4":
+        throw archiveError(`entry '${rawName}' is a device file`);
+      case "6":
+        throw archiveError(`entry '${rawName}' is a FIFO`);
+      default:
+        throw archiveError(`entry '${rawName}' has unsupported type '${type}'`);
+    }
+    this.made.add(rel);
+    if (type !== "0" && type !== "7" && h.size > 0 && type !== "5") {
+      // Link entries have no body; a size here would desynchronize a careless reader.
+      throw archiveError(`entry '${rawName}' is a link with a body`);
+    }
+  }
+
+  /** Every parent of `rel` must be a real directory we made (or make now): never a symlink. */
+  private parents(rel: string): void {
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (this.made.has(dir) && this.isDir(dir)) continue;
+      this.mkdir(dir);
+      this.made.add(dir);
+    }
+  }
+
+  private isDir(rel: string): boolean {
+    const st = lstatSync(join(this.dest, rel), { throwIfNoEntry: false });
+    return st !== undefined && st.isDirectory() && !st.isSymbolicLink();
+  }
+
+  private mkdir(rel: string): void {
+    const path = join(this.dest, rel);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st === undefined) {
+      mkdirSync(path, { mode: 0o755 });
+      return;
+    }
+    if (st.isSymbolicLink()) throw archiveError(`'${rel}' is a symlink, and a later entry would be written through it`);
+    if (!st.isDirectory()) throw archiveError(`'${rel}' is a file, and a later entry treats it as a directory`);
+  }
+
+  private symlink(rel: string, target: string, rawName: string): void {
+    if (target === "" || target.includes("\0")) throw archiveError(`symlink '${rawName}' has an empty target`);
+    if (target.startsWith("/") || isAbsolute(target) || /^[A-Za-z]:/.test(target) || target.includes("\\")) {
+      throw archiveError(`symlink '${rawName}' points at the absolute path '${target}'`);
+    }
+    // Lexical check first (cheap, and catches `../../etc/passwd`); the real
+    // resolution after extraction catches chains through other links.
+    const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
+    if (resolved === ".." || resolved.startsWith("../")) throw archiveError(`symlink '${rawName}' points outside the plugin ('${target}')`);
+    symlinkSync(target, join(this.dest, rel));
+    this.symlinks.push(rel);
+  }
+
+  /** After the last entry: every symlink must really resolve inside the tree. */
+  finish(): void {
+    if (this.fd !== undefined || this.remaining > 0 || this.meta) throw archiveError("the archive ends in the middle of an entry (truncated download?)");
+    if (this.names.top === undefined) throw archiveError("the archive is empty");
+    for (const rel of this.symlinks) {
+      const r = resolveInside(this.dest, rel);
+      if ("loop" in r) throw archiveError(`symlink '${rel}' is part of a loop`);
+      if ("escapes" in r) throw archiveError(`symlink '${rel}' resolves outside the plugin`);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}
+
+/**
+ * Extract `gz` (a gzip-compressed tar stream) into `dest`, which must be an empty
+ * directory fledge just created. Throws FledgeError `unsafe_archive` on anything the
+ * policy above refuses, or when the inflated size or entry count exceeds `limits`.
+ */
+export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, dest: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<void> {
+  mkdirSync(dest, { mode: 0o755 }); // must not exist yet: nothing else may be in the tree
+  const ex = new Extractor(dest, limits);
+  const gunzip = createGunzip();
+  let inflated = 0;
+  const feed = (async (): Promise<void> => {
+    try {
+      if (gz instanceof Uint8Array) gunzip.end(gz);
+      else {
+        for await (const chunk of gz) {
+          if (!gunzip.write(chunk)) await new Promise<void>((r) => gunzip.once("drain", r));
+          if (gunzip.destroyed) return;
+        }
+        gunzip.end();
+      }
+    } catch (e) {
+      gunzip.destroy(e as Error);
+    }
+  })();
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      inflated += chunk.length;
+      if (inflated > limits.maxBytes) throw archiveError(`it inflates to more than ${Math.round(limits.maxBytes / 1024 / 1024)} MiB (a gzip bomb?)`);
+      ex.push(chunk);
+      if (ex.done) break;
+    }
+    ex.finish();
+  } catch (e) {
+    if (e instanceof FledgeError) throw e;
+    throw archiveError(`it is not a valid .tar.gz (${(e as Error).message})`);
+  } finally {
+    ex.close();
+    gunzip.destroy();
+    await feed.catch(() => undefined);
+  }
+}

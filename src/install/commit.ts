@@ -1,0 +1,137 @@
+/**
+ * The last step of an install or update: under the registry lock, check for
+ * conflicts again (another process may have installed something since we looked),
+ * move the old plugin(s) aside, move the staged tree into place, write the shims and
+ * the registry. Any failure undoes every step, so the disk shows either the old state
+ * or the new one. The moved-aside trees live in the staging dir, which the caller
+ * removes afterwards (outside the lock: deleting a big tree is slow).
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { FledgeError, log } from "../ui/index.ts";
+import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
+import type { Staging } from "./staging.ts";
+
+export interface CommitOptions {
+  /** Replace a plugin of the same name, and plugins owning one of our commands. */
+  force: boolean;
+  /** Update: the same-name plugin must exist and is replaced; its state.json and data/ move to the new tree. */
+  update?: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommitResult {
+  /** Names of other plugins removed because --force took their commands. */
+  replaced: string[];
+  registry: Registry;
+}
+
+function readRegistryText(file: string): Registry {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { plugins: [] };
+    throw e;
+  }
+  return parseRegistry(text, file);
+}
+
+/** Carry the plugin's own data across an update: its store and its /plugin directory. */
+const KEPT_ON_UPDATE = ["state.json", "data"];
+
+export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts: CommitOptions): Promise<CommitResult> {
+  const paths = fledgePaths(opts.env);
+  mkdirSync(paths.binDir, { recursive: true });
+  return withLock(paths.lockFile, async () => {
+    const reg = readRegistryText(paths.registryFile);
+    const same = reg.plugins.find((p) => p.name === entry.name);
+    if (opts.update && !same) throw new FledgeError(`${entry.name} was removed while it was being updated`, { code: "not_installed" });
+    if (same && !opts.force && !opts.update) {
+      throw new FledgeError(`plugin '${entry.name}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
+    }
+    const others = new Map<string, RegistryEntry>();
+    for (const cmd of entry.commands) {
+      const owner = findCommandOwner({ plugins: reg.plugins.filter((p) => p.name !== entry.name) }, cmd);
+      if (owner) others.set(owner.name, owner);
+    }
+    if (others.size > 0 && !opts.force) {
+      const [name, owner] = [...others.entries()][0]!;
+      const cmd = entry.commands.find((c) => owner.commands.includes(c))!;
+      throw new FledgeError(`command '${cmd}' is already provided by plugin '${name}'`, {
+        code: "command_conflict",
+        hint: `remove ${name} first ('fledge plugins remove ${name}'), or pass --force to replace it`,
+      });
+    }
+
+    const undo: (() => void)[] = [];
+    try {
+      // 1. Move aside what is being replaced (the same-name plugin, or an orphan dir
+      //    left by a crash between the move and the registry write, and --force victims).
+      const victims = [...(same ? [same] : []), ...others.values()];
+      const finalDir = paths.pluginDir(entry.name);
+      const aside = (name: string): string => join(staging.dir, `old-${name}`);
+      for (const v of victims) {
+        for (const cmd of v.commands) {
+          removeShim(paths.binDir, cmd);
+          undo.push(() => writeShim(paths.binDir, cmd, v.name));
+        }
+        const dir = paths.pluginDir(v.name);
+        if (exists(dir)) {
+          movePath(dir, aside(v.name));
+          undo.push(() => movePath(aside(v.name), dir));
+        }
+      }
+      if (!same && exists(finalDir)) {
+        log.warn(`replacing ${finalDir}, which no registry entry owns (left by an interrupted install?)`);
+        movePath(finalDir, aside(`orphan-${entry.name}`));
+        undo.push(() => movePath(aside(`orphan-${entry.name}`), finalDir));
+      }
+      // 2. Update: the plugin's own data survives the swap.
+      if (opts.update && same) {
+        for (const keep of KEPT_ON_UPDATE) {
+          const from = join(aside(same.name), keep);
+          const to = join(staging.tree, keep);
+          if (exists(from)) {
+            removePath(to);
+            movePath(from, to);
+            undo.push(() => movePath(to, from));
+          }
+        }
+      }
+      // 3. Into place, then shims.
+      movePath(staging.tree, finalDir);
+      undo.push(() => movePath(finalDir, staging.tree));
+      for (const cmd of entry.commands) {
+        undo.push(() => removeShim(paths.binDir, cmd));
+        writeShim(paths.binDir, cmd, entry.name);
+      }
+      // 4. The registry, last: once it is written the install has happened.
+      const victimNames = new Set(victims.map((v) => v.name));
+      const plugins: RegistryEntry[] = [];
+      let placed = false;
+      for (const p of reg.plugins) {
+        if (p.name === entry.name) {
+          plugins.push(entry);
+          placed = true;
+        } else if (!victimNames.has(p.name)) plugins.push(p);
+      }
+      if (!placed) plugins.push(entry);
+      const next: Registry = { plugins };
+      const text = serializeRegistry(next);
+      const checked = parseRegistry(text, paths.registryFile);
+      await atomicWrite(paths.registryFile, text);
+      return { replaced: [...others.keys()], registry: checked };
+    } catch (e) {
+      for (const step of undo.reverse()) {
+        try {
+          step();
+        } catch (u) {
+          log.warn(`rollback step failed: ${(u as Error).message}`);
+        }
+      }
+      throw e;
+    }
+  });
+}

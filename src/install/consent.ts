@@ -1,0 +1,104 @@
+/**
+ * What the user is asked before a plugin is installed or updated, and the one
+ * decision of whether the flags given (or an interactive answer) amount to consent.
+ *
+ * Two kinds of consent:
+ * - general (capabilities, hooks, an auto-detected build): `--yes` or an interactive yes;
+ * - native (the plugin runs unsandboxed): `--trust-native` or an interactive yes.
+ *   `--yes` alone never covers it (nativeConsentGiven is the trust part's rule).
+ * A wasm plugin asking for nothing and running no hooks needs no consent at all: it
+ * can do nothing outside the sandbox.
+ */
+import type { Capabilities, HookName, Hooks, Runtime } from "../manifest/index.ts";
+import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyDecision, type TrustTier } from "../trust/index.ts";
+import { FledgeError, canPrompt, log } from "../ui/index.ts";
+import type { AutoBuild } from "./hooks.ts";
+
+export interface ConsentSubject {
+  action: "install" | "update";
+  name: string;
+  version: string;
+  source: string;
+  tier: TrustTier;
+  runtime: Runtime;
+  decision: PolicyDecision;
+  /** Capabilities to grant (for an update: only the ones being added). */
+  capabilities: Capabilities;
+  /** Hooks to approve (for an update: only new or changed ones). */
+  hooks: { event: HookName; command: string }[];
+  autoBuild: AutoBuild | null;
+  /** For an update: whether the runtime becomes native (a native plugin already approved needs no new native consent). */
+  nativeIsNew: boolean;
+}
+
+export interface ConsentFlags {
+  yes: boolean;
+  trustNative: boolean;
+}
+
+export function listHooks(hooks: Hooks): { event: HookName; command: string }[] {
+  return (Object.entries(hooks) as [HookName, string | undefined][])
+    .filter((e): e is [HookName, string] => typeof e[1] === "string" && e[1].trim() !== "")
+    .map(([event, command]) => ({ event, command }));
+}
+
+function anyCapability(c: Capabilities): boolean {
+  return c.exec || c.store || c.metadata || c.network || c.filesystem !== "none";
+}
+
+export function needsGeneralConsent(s: ConsentSubject): boolean {
+  return anyCapability(s.capabilities) || s.hooks.length > 0 || s.autoBuild !== null;
+}
+
+export function needsNativeConsent(s: ConsentSubject): boolean {
+  return s.decision.needsNativeConsent && s.nativeIsNew;
+}
+
+/** The text shown before asking (stderr). Plain words, one fact per line. */
+export function renderConsent(s: ConsentSubject): string {
+  const lines = [`${s.action === "install" ? "Installing" : "Updating"} ${s.name} ${s.version} from ${s.source} [${s.tier}]`, `  runtime: ${describeRuntime(s.runtime)}`];
+  const caps = describeCapabilities(s.capabilities);
+  lines.push(caps.length ? `  ${s.action === "update" ? "new capabilities" : "capabilities"}:` : "  capabilities: none");
+  for (const c of caps) lines.push(`    - ${c}`);
+  if (s.hooks.length > 0) {
+    lines.push(`  ${s.action === "update" ? "new or changed hooks" : "hooks"} (run with your full user rights, without a shell):`);
+    for (const h of s.hooks) lines.push(`    - ${h.event}: ${h.command}`);
+  }
+  if (s.autoBuild) lines.push(`  build: no build hook, so fledge will run '${s.autoBuild.command}' (${s.autoBuild.language} project detected); it runs the project's own build code`);
+  for (const m of s.decision.messages) lines.push(`  ! ${m}`);
+  return lines.join("\n");
+}
+
+async function ask(question: string, initial: boolean): Promise<boolean> {
+  const answer = await log.prompt(question, { type: "confirm", initial, cancel: "default" });
+  return answer === true;
+}
+
+/**
+ * THE consent decision. Shows the subject, then either accepts the flags, asks on a
+ * TTY, or fails naming every flag that would grant what is missing. Throws
+ * FledgeError `consent_required` (non-interactive) or `consent_declined`.
+ */
+export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, interactive: boolean = canPrompt()): Promise<void> {
+  const general = needsGeneralConsent(s);
+  const native = needsNativeConsent(s);
+  if (!general && !native) return;
+  process.stderr.write(`${renderConsent(s)}\n`);
+  const generalOk = !general || flags.yes;
+  const nativeOk = !native || nativeConsentGiven({ trustNative: flags.trustNative, confirmedInteractively: false, yes: flags.yes });
+  if (generalOk && nativeOk) return;
+  if (!interactive) {
+    const missing = [...(nativeOk ? [] : ["--trust-native"]), ...(generalOk ? [] : ["--yes"])];
+    const what = [...(nativeOk ? [] : ["running a native (unsandboxed) plugin"]), ...(generalOk ? [] : ["the capabilities and hooks above"])].join(" and ");
+    throw new FledgeError(`${s.action} of ${s.name} needs your consent to ${what}, and fledge cannot ask without a terminal`, {
+      code: "consent_required",
+      hint: `rerun with ${missing.join(" ")} to accept${missing.includes("--trust-native") ? " (--yes alone never approves native code)" : ""}`,
+    });
+  }
+  if (!generalOk && !(await ask(s.action === "install" ? "Grant these capabilities and approve these hooks?" : "Grant the new capabilities and approve the changed hooks?", s.action === "install"))) {
+    throw new FledgeError(`${s.action} of ${s.name} cancelled`, { code: "consent_declined" });
+  }
+  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(`${s.name} is a native plugin and will run unsandboxed with your full user rights. Install it anyway?`, false) })) {
+    throw new FledgeError(`${s.action} of ${s.name} cancelled: native plugin not approved`, { code: "consent_declined", hint: "prefer a wasm build of the plugin, which runs sandboxed" });
+  }
+}

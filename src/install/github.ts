@@ -1,0 +1,291 @@
+/**
+ * The GitHub REST API subset the installer uses, through ofetch: resolve a ref to a
+ * commit, download that commit's tarball, read a release's assets, list tags, search
+ * repositories. Every request goes through `request()`, the one place that decides
+ * where the token may go: only in the Authorization header, and only to the API's
+ * own origin (redirects elsewhere, like GitHub's codeload or S3 asset hosts, are
+ * followed without it). Errors are FledgeErrors that say what to do, never include
+ * the token, and name the rate-limit reset time.
+ */
+import { createWriteStream } from "node:fs";
+import { ofetch } from "ofetch";
+import { FledgeError } from "../ui/index.ts";
+
+export const DEFAULT_GITHUB_API = "https://api.github.com";
+
+export interface GithubClient {
+  /** API base URL without a trailing slash. */
+  base: string;
+  /** Never printed; sent only as `Authorization: Bearer` to `base`'s origin. */
+  token: string | undefined;
+  /** Show download progress on stderr (only on a TTY). */
+  progress: boolean;
+}
+
+/** `FLEDGE_GITHUB_API_URL`, else `GITHUB_API_URL` (GitHub Actions / Enterprise), else api.github.com. */
+export function githubApiBase(env: NodeJS.ProcessEnv): string {
+  for (const k of ["FLEDGE_GITHUB_API_URL", "GITHUB_API_URL"] as const) {
+    const v = env[k]?.trim();
+    if (v) return v.replace(/\/+$/, "");
+  }
+  return DEFAULT_GITHUB_API;
+}
+
+export function githubClient(env: NodeJS.ProcessEnv, token: string | undefined): GithubClient {
+  return { base: githubApiBase(env), token, progress: Boolean(process.stderr.isTTY) };
+}
+
+const RETRIES = 3;
+const RETRY_BASE_MS = 250;
+const MAX_REDIRECTS = 5;
+const REQUEST_TIMEOUT_MS = 30_000;
+const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+
+type Kind = "json" | "stream";
+interface RequestOptions {
+  /** What a 404 means here ("repository owner/repo", "ref 'v1' in owner/repo"). */
+  notFound: string;
+  accept?: string;
+  kind: Kind;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function headersFor(client: GithubClient, url: URL, accept: string): Record<string, string> {
+  const h: Record<string, string> = { accept, "user-agent": "fledge-cli", "x-github-api-version": "2022-11-28" };
+  if (client.token && url.origin === new URL(client.base).origin) h.authorization = `Bearer ${client.token}`;
+  return h;
+}
+
+function describeReset(reset: string | null): string {
+  const secs = reset === null ? Number.NaN : Number.parseInt(reset, 10);
+  if (!Number.isFinite(secs)) return "";
+  const at = new Date(secs * 1000);
+  const mins = Math.max(0, Math.ceil((at.getTime() - Date.now()) / 60_000));
+  return `; it resets at ${at.toISOString()} (in about ${mins} minute${mins === 1 ? "" : "s"})`;
+}
+
+/** Map a non-OK response to the error the user should see. */
+function httpError(status: number, headers: Headers, url: URL, opts: RequestOptions, client: GithubClient): FledgeError {
+  const tokenHint = "set FLEDGE_GITHUB_TOKEN (or GITHUB_TOKEN / GH_TOKEN, or [github] token in config.toml)";
+  if (status === 404 || status === 422) {
+    return new FledgeError(`GitHub: ${opts.notFound} not found`, {
+      code: "github_not_found",
+      hint: client.token ? "check the spelling of the owner, repository and ref" : `check the spelling; if the repository is private, ${tokenHint}`,
+    });
+  }
+  if (status === 401) {
+    return new FledgeError("GitHub rejected the token (401 bad credentials)", { code: "github_auth", hint: "the token in FLEDGE_GITHUB_TOKEN / GITHUB_TOKEN / GH_TOKEN / config.toml is wrong or expired" });
+  }
+  const limited = headers.get("x-ratelimit-remaining") === "0" || status === 429;
+  if (limited) {
+    return new FledgeError(`GitHub API rate limit exceeded${describeReset(headers.get("x-ratelimit-reset"))}`, {
+      code: "github_rate_limited",
+      hint: client.token ? "wait for the reset, or use a token with a higher limit" : `wait for the reset, or ${tokenHint} for a higher limit`,
+    });
+  }
+  if (status === 403) {
+    return new FledgeError(`GitHub refused access to ${opts.notFound} (403 forbidden)`, { code: "github_forbidden", hint: client.token ? "the token lacks access to this repository" : tokenHint });
+  }
+  return new FledgeError(`GitHub API error ${status} for ${url.pathname}`, { code: "github_error", hint: "GitHub may be having problems; try again later" });
+}
+
+/** A fetch error's message without Bun's "pass verbose: true" advice (meant for developers). */
+function cleanMessage(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/\.?\s*For more information, pass `verbose: true`.*$/s, "");
+}
+
+function networkError(client: GithubClient, e: unknown): FledgeError {
+  // The message of a fetch error names the URL at most, never our headers.
+  const why = cleanMessage(e);
+  return new FledgeError(`cannot reach the GitHub API at ${client.base}: ${why}`, { code: "network", hint: "check your network connection (and FLEDGE_GITHUB_API_URL / GITHUB_API_URL if set)" });
+}
+
+interface Raw {
+  status: number;
+  headers: Headers;
+  url: URL;
+  body: unknown;
+}
+
+/** One GET with manual redirects, retries with exponential backoff on 5xx and network errors. */
+async function request(client: GithubClient, target: string, opts: RequestOptions): Promise<Raw> {
+  let url = new URL(target.startsWith("http") ? target : `${client.base}${target}`);
+  const accept = opts.accept ?? "application/vnd.github+json";
+  for (let redirects = 0; ; redirects++) {
+    let res: Raw | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await ofetch.raw(url.href, {
+          headers: headersFor(client, url, accept),
+          redirect: "manual",
+          retry: false,
+          ignoreResponseError: true,
+          timeout: opts.kind === "stream" ? DOWNLOAD_TIMEOUT_MS : REQUEST_TIMEOUT_MS,
+          responseType: opts.kind === "stream" ? "stream" : "json",
+        });
+        res = { status: r.status, headers: r.headers, url, body: r._data };
+      } catch (e) {
+        if (attempt < RETRIES) {
+          await sleep(RETRY_BASE_MS * 2 ** attempt);
+          continue;
+        }
+        throw networkError(client, e);
+      }
+      if (res.status >= 500 && attempt < RETRIES) {
+        await cancelBody(res.body);
+        await sleep(RETRY_BASE_MS * 2 ** attempt);
+        continue;
+      }
+      break;
+    }
+    if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
+      await cancelBody(res.body);
+      if (redirects >= MAX_REDIRECTS) throw new FledgeError(`GitHub: too many redirects for ${opts.notFound}`, { code: "github_error" });
+      url = new URL(res.headers.get("location")!, url);
+      continue;
+    }
+    if (res.status < 200 || res.status >= 300) {
+      await cancelBody(res.body);
+      throw httpError(res.status, res.headers, url, opts, client);
+    }
+    return res;
+  }
+}
+
+async function cancelBody(body: unknown): Promise<void> {
+  if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
+}
+
+async function getJson<T>(client: GithubClient, path: string, notFound: string): Promise<T> {
+  const r = await request(client, path, { notFound, kind: "json" });
+  return r.body as T;
+}
+
+const seg = encodeURIComponent;
+
+/** The repository's default branch. */
+export async function defaultBranch(client: GithubClient, owner: string, repo: string): Promise<string> {
+  const r = await getJson<{ default_branch?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}`, `repository ${owner}/${repo}`);
+  if (typeof r?.default_branch !== "string" || r.default_branch === "") throw new FledgeError(`GitHub: no default branch for ${owner}/${repo}`, { code: "github_error" });
+  return r.default_branch;
+}
+
+/** Resolve a branch, tag or SHA (default branch when null) to a full commit SHA. */
+export async function resolveCommit(client: GithubClient, owner: string, repo: string, ref: string | null): Promise<{ sha: string; ref: string }> {
+  const name = ref ?? (await defaultBranch(client, owner, repo));
+  const r = await getJson<{ sha?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/commits/${seg(name)}`, `ref '${name}' in ${owner}/${repo}`);
+  if (typeof r?.sha !== "string" || !/^[0-9a-f]{40}$/i.test(r.sha)) throw new FledgeError(`GitHub returned no commit for '${name}' in ${owner}/${repo}`, { code: "github_error" });
+  return { sha: r.sha.toLowerCase(), ref: name };
+}
+
+/**
+ * Stream a URL's body to `file`, refusing more than `maxBytes`. A connection that
+ * drops mid-download is an error (the caller removes the partial file with staging).
+ */
+async function downloadTo(client: GithubClient, target: string, file: string, what: string, maxBytes: number, accept?: string): Promise<number> {
+  const r = await request(client, target, { notFound: what, kind: "stream", ...(accept ? { accept } : {}) });
+  const body = r.body as ReadableStream<Uint8Array> | null;
+  if (!body) throw new FledgeError(`GitHub sent an empty response for ${what}`, { code: "github_error" });
+  const total = Number.parseInt(r.headers.get("content-length") ?? "", 10);
+  const out = createWriteStream(file, { mode: 0o600 });
+  let got = 0;
+  let lastShown = 0;
+  try {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      got += chunk.length;
+      if (got > maxBytes) throw new FledgeError(`the download of ${what} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, { code: "download_too_large" });
+      if (!out.write(chunk)) await new Promise<void>((res) => out.once("drain", res));
+      if (client.progress && got - lastShown > 64 * 1024) {
+        lastShown = got;
+        const pct = Number.isFinite(total) && total > 0 ? ` (${Math.min(100, Math.round((got / total) * 100))}%)` : "";
+        process.stderr.write(`\r  downloading ${what}: ${(got / 1024 / 1024).toFixed(1)} MiB${pct}   `);
+      }
+    }
+    if (Number.isFinite(total) && got < total) throw new Error(`connection closed after ${got} of ${total} bytes`);
+  } catch (e) {
+    out.destroy();
+    if (e instanceof FledgeError) throw e;
+    throw new FledgeError(`the download of ${what} failed: ${cleanMessage(e)}`, { code: "network", hint: "check your network connection and try again" });
+  } finally {
+    if (client.progress && lastShown > 0) process.stderr.write("\n");
+  }
+  await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+  return got;
+}
+
+export const MAX_TARBALL_BYTES = 128 * 1024 * 1024;
+export const MAX_ASSET_BYTES = 256 * 1024 * 1024;
+
+/** Download the tarball of commit `sha` to `file`. */
+export async function downloadTarball(client: GithubClient, owner: string, repo: string, sha: string, file: string): Promise<void> {
+  await downloadTo(client, `/repos/${seg(owner)}/${seg(repo)}/tarball/${seg(sha)}`, file, `${owner}/${repo}@${sha.slice(0, 12)}`, MAX_TARBALL_BYTES);
+}
+
+export interface ReleaseAsset {
+  name: string;
+  /** API URL of the asset (download with Accept: application/octet-stream). */
+  url: string;
+  size: number;
+}
+
+/** The release for `tag`, or null when there is none (a 404 is not an error here). */
+export async function releaseAssets(client: GithubClient, owner: string, repo: string, tag: string): Promise<ReleaseAsset[] | null> {
+  try {
+    const r = await getJson<{ assets?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/releases/tags/${seg(tag)}`, `release '${tag}' of ${owner}/${repo}`);
+    if (!Array.isArray(r?.assets)) return [];
+    const out: ReleaseAsset[] = [];
+    for (const a of r.assets as unknown[]) {
+      const x = a as { name?: unknown; url?: unknown; size?: unknown };
+      if (typeof x.name === "string" && typeof x.url === "string") out.push({ name: x.name, url: x.url, size: typeof x.size === "number" ? x.size : 0 });
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof FledgeError && e.code === "github_not_found") return null;
+    throw e;
+  }
+}
+
+export async function downloadAsset(client: GithubClient, asset: ReleaseAsset, file: string): Promise<void> {
+  await downloadTo(client, asset.url, file, `release asset ${asset.name}`, MAX_ASSET_BYTES, "application/octet-stream");
+}
+
+/** Tag names, newest first as GitHub lists them (first page). */
+export async function listTags(client: GithubClient, owner: string, repo: string): Promise<string[]> {
+  const r = await getJson<unknown>(client, `/repos/${seg(owner)}/${seg(repo)}/tags?per_page=100`, `tags of ${owner}/${repo}`);
+  if (!Array.isArray(r)) return [];
+  return r.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === "string");
+}
+
+export interface SearchItem {
+  owner: string;
+  name: string;
+  full_name: string;
+  description: string;
+  stars: number;
+  url: string;
+  topics: string[];
+}
+
+/** `GET /search/repositories` with an already-built `q`. */
+export async function searchRepositories(client: GithubClient, q: string, limit: number): Promise<SearchItem[]> {
+  const query = new URLSearchParams({ q, sort: "stars", per_page: String(limit) });
+  const r = await getJson<{ items?: unknown }>(client, `/search/repositories?${query.toString()}`, "search results");
+  if (!Array.isArray(r?.items)) throw new FledgeError("unexpected GitHub API response: no 'items' array", { code: "github_error" });
+  return (r.items as unknown[]).map((raw) => {
+    const it = raw as { name?: unknown; full_name?: unknown; owner?: { login?: unknown }; description?: unknown; stargazers_count?: unknown; html_url?: unknown; topics?: unknown };
+    const full = typeof it.full_name === "string" ? it.full_name : "";
+    return {
+      owner: typeof it.owner?.login === "string" ? it.owner.login : (full.split("/")[0] ?? ""),
+      name: typeof it.name === "string" ? it.name : (full.split("/")[1] ?? ""),
+      full_name: full,
+      description: typeof it.description === "string" ? it.description : "No description",
+      stars: typeof it.stargazers_count === "number" ? it.stargazers_count : 0,
+      url: typeof it.html_url === "string" ? it.html_url : "",
+      topics: Array.isArray(it.topics) ? it.topics.filter((t): t is string => typeof t === "string") : [],
+    };
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Running plugin hooks (build, post_install, post_remove) and auto-detected builds.
+ * Never through a shell: a hook that names a file in the plugin dir runs that file;
+ * otherwise the command line is split into words (quotes and backslashes as in sh,
+ * but no pipes, redirects, variables or `&&`) and executed directly. cwd is the plugin
+ * dir, FLEDGE_PLUGIN_DIR is set, and output goes to fledge's stderr as it happens (so
+ * stdout stays clean for --json, and a chatty build can never fill a pipe nobody reads).
+ */
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { resolveInside, type HookName, type Runtime } from "../manifest/index.ts";
+import { FledgeError, log } from "../ui/index.ts";
+
+/** Split a command line into words like a POSIX shell would, without expanding anything. */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i]!;
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end === -1) throw new FledgeError(`unterminated ' quote in hook command: ${line}`, { code: "hook_invalid" });
+      cur += line.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      for (;;) {
+        if (i >= line.length) throw new FledgeError(`unterminated " quote in hook command: ${line}`, { code: "hook_invalid" });
+        const d = line[i]!;
+        if (d === '"') break;
+        if (d === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) {
+          cur += line[i + 1];
+          i += 2;
+        } else {
+          cur += d;
+          i++;
+        }
+      }
+      inWord = true;
+      i++;
+    } else if (c === "\\" && i + 1 < line.length) {
+      cur += line[i + 1];
+      inWord = true;
+      i += 2;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+      i++;
+    } else {
+      cur += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** The environment hooks run with: the user's, plus FLEDGE_PLUGIN_DIR, minus GitHub tokens (a build has no use for fledge's credentials). */
+export function hookEnv(pluginDir: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !["FLEDGE_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"].includes(k)) out[k] = v;
+  out.FLEDGE_PLUGIN_DIR = pluginDir;
+  return out;
+}
+
+/**
+ * The argv a hook runs as. A hook string naming a regular file inside the plugin dir
+ * runs that file; a first word with a `/` must also stay inside the plugin dir; any
+ * other first word is looked up on PATH.
+ */
+export function hookArgv(hook: string, pluginDir: string): string[] {
+  const trimmed = hook.trim();
+  if (trimmed === "") throw new FledgeError("the hook command is empty", { code: "hook_invalid" });
+  const asFile = insideFile(pluginDir, trimmed);
+  if (asFile) return [asFile];
+  const words = splitWords(trimmed);
+  const first = words[0];
+  if (first === undefined) throw new FledgeError("the hook command is empty", { code: "hook_invalid" });
+  if (first.includes("/")) {
+    const file = insideFile(pluginDir, first);
+    if (!file) throw new FledgeError(`hook program '${first}' is not a file inside the plugin directory`, { code: "hook_invalid" });
+    words[0] = file;
+  }
+  return words;
+}
+
+function insideFile(pluginDir: string, rel: string): string | undefined {
+  if (rel.startsWith("/") || rel.includes("\0")) return undefined;
+  let r;
+  try {
+    r = resolveInside(pluginDir, rel);
+  } catch {
+    return undefined;
+  }
+  if (!("path" in r)) {
+    if ("escapes" in r && existsSync(join(pluginDir, rel))) throw new FledgeError(`hook path '${rel}' leads outside the plugin directory`, { code: "hook_invalid" });
+    return undefined;
+  }
+  try {
+    const st = statSync(r.path);
+    if (!st.isFile()) return undefined;
+    if ((st.mode & 0o100) === 0) chmodSync(r.path, st.mode | 0o100); // as the original: hook scripts need not be committed executable
+    return r.path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one hook to completion; throws FledgeError `hook_failed` on a non-zero exit. */
+export async function runHook(event: HookName | "auto-build", hook: string, pluginDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const argv = hookArgv(hook, pluginDir);
+  log.info(`running ${event} hook: ${hook}`);
+  const code = await new Promise<number>((res, rej) => {
+    // stdout → fd 2: hook output is log output, and stdout may be carrying --json.
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: pluginDir, env: hookEnv(pluginDir, env), stdio: ["ignore", 2, 2] });
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      const why = e.code === "ENOENT" ? `command not found: ${argv[0]}` : e.message;
+      rej(new FledgeError(`the ${event} hook could not start (${why})`, { code: "hook_failed", hint: `install what the hook needs, or check [hooks] ${event} in plugin.toml` }));
+    });
+    child.on("close", (c, signal) => res(c ?? (signal ? 128 : 1)));
+  });
+  if (code !== 0) {
+    throw new FledgeError(`the ${event} hook failed with exit code ${code}: ${hook}`, { code: "hook_failed", hint: "see the hook's output above" });
+  }
+}
+
+export interface AutoBuild {
+  language: string;
+  command: string;
+}
+
+/**
+ * The build fledge would run for a plugin with no build hook whose binaries are
+ * missing (the original's auto-detection). It runs the project's own build code
+ * (build.rs, npm scripts), so it is shown in the consent prompt like a hook.
+ */
+export function detectBuild(dir: string, runtime: Runtime): AutoBuild | null {
+  const has = (f: string): boolean => existsSync(join(dir, f));
+  if (has("Cargo.toml")) return { language: "Rust", command: runtime === "wasm" ? "cargo build --target wasm32-wasip1 --release" : "cargo build --release" };
+  if (has("Package.swift")) return { language: "Swift", command: "swift build -c release" };
+  if (has("go.mod")) return { language: "Go", command: "go build ." };
+  if (has("package.json")) return { language: "Node", command: "npm install" };
+  return null;
+}

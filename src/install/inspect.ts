@@ -1,0 +1,135 @@
+/**
+ * Read-only views of installed plugins: `list`, `audit`, `verify`. Capabilities always
+ * come from the registry (what was granted), never from the manifest on disk.
+ */
+import { lstatSync } from "node:fs";
+import { resolveInside } from "../manifest/index.ts";
+import { fledgePaths, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
+import { classify, parseSource, riskOf, type RiskLevel, type TrustTier } from "../trust/index.ts";
+import type { Capabilities, Runtime } from "../manifest/index.ts";
+import { approvedHooks, lookupPlugin } from "./remove.ts";
+import { exists, sha256File } from "./shims.ts";
+
+export interface ListRow {
+  name: string;
+  version: string;
+  source: string;
+  installed: string;
+  commands: string[];
+  pinned_ref: string | null;
+  trust_tier: TrustTier;
+  runtime: Runtime;
+  sandboxed: boolean;
+  risk: RiskLevel;
+  commit: string | null;
+}
+
+/** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
+function currentTier(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): TrustTier {
+  try {
+    return classify(parseSource(e.source), trust).tier;
+  } catch {
+    return e.trust_tier ?? "unverified";
+  }
+}
+
+function trustConfig(env: NodeJS.ProcessEnv): { orgs: string[]; users: string[] } {
+  try {
+    return loadConfig(env).trust;
+  } catch {
+    return { orgs: [], users: [] }; // list must still work with a broken config; tiers then only get stricter
+  }
+}
+
+export function listRows(env: NodeJS.ProcessEnv): ListRow[] {
+  const trust = trustConfig(env);
+  return readRegistry(env).plugins.map((e) => ({
+    name: e.name,
+    version: e.version,
+    source: e.source,
+    installed: e.installed,
+    commands: [...e.commands],
+    pinned_ref: e.pinned_ref ?? null,
+    trust_tier: currentTier(e, trust),
+    runtime: e.runtime,
+    sandboxed: e.runtime === "wasm",
+    risk: riskOf(e.runtime, e.capabilities),
+    commit: e.commit ?? null,
+  }));
+}
+
+export interface AuditRow extends ListRow {
+  capabilities: Capabilities;
+  hooks: Record<string, string>;
+  has_lifecycle_hooks: boolean;
+  /** Why this plugin deserves attention (empty when nothing stands out). */
+  warnings: string[];
+}
+
+export interface AuditSummary {
+  total: number;
+  unverified: number;
+  elevated: number;
+  native: number;
+  sandboxed: number;
+}
+
+export function auditRows(env: NodeJS.ProcessEnv): { rows: AuditRow[]; summary: AuditSummary } {
+  const reg = readRegistry(env);
+  const rows = listRows(env).map((row, i) => {
+    const e = reg.plugins[i]!;
+    const hooks = approvedHooks(e);
+    const warnings: string[] = [];
+    if (e.runtime === "native") warnings.push("native plugin: runs unsandboxed with your full user rights");
+    if (e.capabilities.exec) warnings.push("may run shell commands (exec)");
+    if (e.capabilities.network) warnings.push("may use the network");
+    if (row.trust_tier === "unverified" && (e.capabilities.exec || e.capabilities.metadata || e.capabilities.network)) warnings.push("unverified source with elevated capabilities");
+    const lifecycle = ["post_install", "post_remove", "pre_init", "post_work_start", "pre_push"].some((h) => h in hooks);
+    return { ...row, capabilities: { ...e.capabilities }, hooks, has_lifecycle_hooks: lifecycle, warnings };
+  });
+  const summary: AuditSummary = {
+    total: rows.length,
+    unverified: rows.filter((r) => r.trust_tier === "unverified").length,
+    elevated: rows.filter((r) => r.risk === "elevated").length,
+    native: rows.filter((r) => r.runtime === "native").length,
+    sandboxed: rows.filter((r) => r.sandboxed).length,
+  };
+  return { rows, summary };
+}
+
+export type FileStatus = "ok" | "modified" | "missing" | "escapes";
+
+export interface VerifyRow {
+  name: string;
+  /** ok: every binary matches; failed: one differs or is gone; unknown: no integrity recorded. */
+  status: "ok" | "failed" | "unknown";
+  linked: boolean;
+  files: { binary: string; status: FileStatus; expected: string; actual: string | null }[];
+}
+
+/** Re-hash each command binary against the registry's integrity map. */
+export function verifyPlugins(env: NodeJS.ProcessEnv, name?: string): VerifyRow[] {
+  const reg = readRegistry(env);
+  const paths = fledgePaths(env);
+  const entries = name === undefined ? reg.plugins : [lookupPlugin(reg, name)];
+  return entries.map((e) => {
+    const dir = paths.pluginDir(e.name);
+    const linked = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+    const integrity = e.integrity ?? {};
+    const files = Object.entries(integrity).map(([binary, expected]) => {
+      if (!exists(dir)) return { binary, status: "missing" as const, expected, actual: null };
+      const r = resolveInside(dir, binary);
+      if (!("path" in r)) return { binary, status: "escapes" as const, expected, actual: null };
+      let actual: string;
+      try {
+        actual = sha256File(r.path);
+      } catch {
+        return { binary, status: "missing" as const, expected, actual: null };
+      }
+      return { binary, status: actual === expected ? ("ok" as const) : ("modified" as const), expected, actual };
+    });
+    const status = files.length === 0 ? "unknown" : files.every((f) => f.status === "ok") ? "ok" : "failed";
+    return { name: e.name, status, linked, files };
+  });
+}
+

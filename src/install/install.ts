@@ -1,0 +1,229 @@
+/**
+ * The install transaction (contract section 6). Every step happens in a staging dir;
+ * only `commitPlugin` touches `plugins/<name>`, `plugins/bin` and the registry, under
+ * the lock, all-or-nothing. Any failure before that just removes the staging dir.
+ */
+import { chmodSync, statSync } from "node:fs";
+import { loadManifest, isSafePluginName, resolveInside, type Manifest, type ManifestResult } from "../manifest/index.ts";
+import { fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
+import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
+import { FledgeError, log, usageError } from "../ui/index.ts";
+import { commitPlugin } from "./commit.ts";
+import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
+import { githubClient, type GithubClient } from "./github.ts";
+import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
+import { fetchPrebuiltWasm } from "./prebuilt.ts";
+import { hashBinaries } from "./shims.ts";
+import { materialize, type Materialized } from "./sources.ts";
+import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
+import { prepareWasmModules } from "./wasm-prepare.ts";
+
+export interface InstallOptions extends ConsentFlags {
+  copy: boolean;
+  force: boolean;
+  /** Build from source even when a prebuilt wasm release asset exists. */
+  build: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface InstallResult {
+  entry: RegistryEntry;
+  /** Other plugins removed because --force took over their commands. */
+  replaced: string[];
+  /** Binaries downloaded from release assets instead of being built. */
+  prebuilt: string[];
+}
+
+function manifestError(result: ManifestResult, where: string): FledgeError {
+  const lines = result.errors.map((p) => `  - ${p.path ? `${p.path}: ` : ""}${p.message}`);
+  return new FledgeError(`plugin.toml ${where} is invalid:\n${lines.join("\n")}`, { code: "manifest_invalid", hint: "run 'fledge plugins validate' on the plugin for details" });
+}
+
+/** Read and validate plugin.toml in `dir`; errors refuse the install. */
+export function readValidManifest(dir: string, where: string): Manifest {
+  let result: ManifestResult;
+  try {
+    result = loadManifest(dir, { pluginDir: dir });
+  } catch (e) {
+    if (e instanceof FledgeError) throw new FledgeError(`the plugin has no readable plugin.toml (${where}): ${e.message}`, { code: "manifest_invalid" });
+    throw e;
+  }
+  if (!result.manifest || result.errors.length > 0) throw manifestError(result, where);
+  return result.manifest;
+}
+
+/** The registry name: the repository name for remote sources (as the original), plugin.name for local ones. */
+function installName(source: Source, manifest: Manifest): string {
+  const name = source.kind === "local" ? manifest.plugin.name : (source.repo ?? "");
+  if (!isSafePluginName(name)) throw new FledgeError(`'${name}' is not a safe plugin name`, { code: "invalid_name", hint: "names are letters, digits, '.', '_' and '-', starting with a letter or digit" });
+  return name;
+}
+
+function missingBinaries(dir: string, manifest: Manifest): string[] {
+  return manifest.commands
+    .map((c) => c.binary)
+    .filter((bin) => {
+      const r = resolveInside(dir, bin);
+      if (!("path" in r)) return false; // reported as an error by validation
+      try {
+        return !statSync(r.path).isFile();
+      } catch {
+        return true;
+      }
+    });
+}
+
+/** After the build: every binary must be a regular file inside the plugin dir; native ones are made executable. */
+export function checkBinaries(dir: string, manifest: Manifest): void {
+  for (const c of manifest.commands) {
+    const r = resolveInside(dir, c.binary);
+    if ("loop" in r) throw new FledgeError(`command '${c.name}': binary '${c.binary}' is a symlink loop`, { code: "binary_invalid" });
+    if ("escapes" in r) throw new FledgeError(`command '${c.name}': binary '${c.binary}' resolves outside the plugin directory`, { code: "binary_invalid" });
+    let st;
+    try {
+      st = statSync(r.path);
+    } catch {
+      throw new FledgeError(`command '${c.name}': binary '${c.binary}' does not exist after the build`, {
+        code: "binary_missing",
+        hint: "check that the build hook produces the file named in plugin.toml",
+      });
+    }
+    if (!st.isFile()) throw new FledgeError(`command '${c.name}': binary '${c.binary}' is not a regular file`, { code: "binary_invalid" });
+    if (manifest.runtime === "native" && (st.mode & 0o100) === 0) chmodSync(r.path, st.mode | 0o755);
+  }
+}
+
+/** Fail fast (before consent and build) on conflicts the locked commit would refuse anyway. */
+function precheckConflicts(name: string, manifest: Manifest, opts: InstallOptions): void {
+  if (opts.force) return;
+  const reg = readRegistry(opts.env);
+  if (reg.plugins.some((p) => p.name === name)) {
+    throw new FledgeError(`plugin '${name}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
+  }
+  for (const c of manifest.commands) {
+    const owner = findCommandOwner(reg, c.name);
+    if (owner) throw new FledgeError(`command '${c.name}' is already provided by plugin '${owner.name}'`, { code: "command_conflict", hint: `remove ${owner.name} first, or pass --force to replace it` });
+  }
+}
+
+export interface Prepared {
+  manifest: Manifest;
+  name: string;
+  tier: TrustTier;
+  materialized: Materialized;
+  prebuilt: string[];
+  autoBuild: AutoBuild | null;
+}
+
+/**
+ * Steps 4-8 before the commit, shared with update: validate, policy, consent, build,
+ * check binaries, prepare wasm, post_install. `consent` lets update ask about only
+ * what changed.
+ */
+export async function buildStaged(
+  staging: Staging,
+  source: Source,
+  tier: TrustTier,
+  materialized: Materialized,
+  opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string },
+  consent: (m: Manifest, name: string, autoBuild: AutoBuild | null) => Promise<void>,
+): Promise<Prepared> {
+  const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
+  const name = opts.fixedName ?? installName(source, manifest);
+  const decision = mayGrant({ tier, runtime: manifest.runtime, requested: manifest.capabilities, owner: source.owner });
+  if (!decision.allowed) throw new FledgeError(decision.messages[0] ?? "capabilities denied", { code: "capability_denied", hint: decision.hint ?? undefined });
+
+  let prebuilt: string[] = [];
+  if (manifest.runtime === "wasm" && source.kind === "github" && !opts.build && source.ref !== null) {
+    prebuilt = await fetchPrebuiltWasm(opts.client, source.owner!, source.repo!, source.ref, staging, missingBinaries(staging.tree, manifest));
+  }
+  const stillMissing = missingBinaries(staging.tree, manifest);
+  const buildHook = prebuilt.length > 0 && stillMissing.length === 0 ? undefined : manifest.hooks.build?.trim() || undefined;
+  const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime) : null;
+  await consent(manifest, name, autoBuild);
+
+  if (buildHook) await runHook("build", buildHook, staging.tree, opts.env);
+  else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env);
+
+  // The build may have changed what is on disk: validate again, and the runtime the
+  // user approved must still be the runtime (a build must not turn wasm into native).
+  const built = readValidManifest(staging.tree, "after the build");
+  if (built.runtime !== manifest.runtime) {
+    throw new FledgeError(`the build produced ${built.runtime} binaries, but the plugin was approved as ${manifest.runtime}`, { code: "runtime_changed" });
+  }
+  checkBinaries(staging.tree, built);
+  await prepareWasmModules(staging.tree, built);
+  const postInstall = built.hooks.post_install?.trim();
+  if (postInstall) await runHook("post_install", postInstall, staging.tree, opts.env);
+  return { manifest: built, name, tier, materialized, prebuilt, autoBuild };
+}
+
+export function registryEntry(p: Prepared, source: Source, treeDir: string, pinnedRef: string | null): RegistryEntry {
+  const m = p.manifest;
+  const entry: RegistryEntry = {
+    name: p.name,
+    source: p.materialized.localPath ?? source.base,
+    version: m.plugin.version,
+    installed: installedDate(),
+    commands: m.commands.map((c) => c.name),
+    runtime: m.runtime,
+    // What the user approved: the whole requested set (there is no partial grant).
+    capabilities: { ...m.capabilities },
+    trust_tier: p.tier,
+    integrity: hashBinaries(treeDir, m.commands.map((c) => c.binary)),
+  };
+  if (pinnedRef) entry.pinned_ref = pinnedRef;
+  if (p.materialized.commit) entry.commit = p.materialized.commit;
+  // The approved hooks, so update can tell which ones changed and remove can refuse
+  // to run a post_remove nobody approved (kept by the registry as an extra table).
+  const hooks = Object.fromEntries(listHooks(m.hooks).map((h) => [h.event, h.command]));
+  if (Object.keys(hooks).length > 0) entry.extra = { hooks };
+  return entry;
+}
+
+/** `fledge plugins install <source>`. */
+export async function installPlugin(input: string, opts: InstallOptions): Promise<InstallResult> {
+  const source = parseSource(input);
+  const unsafe = checkSourceSafety(source);
+  if (unsafe) throw new FledgeError(unsafe, { code: "unsafe_source" });
+  if (opts.copy && source.kind !== "local") throw usageError("--copy is only valid when installing from a local path");
+  const config = loadConfig(opts.env);
+  const { tier } = classify(source, config.trust);
+  const paths = fledgePaths(opts.env);
+  cleanStaleStaging(paths.pluginsDir);
+  installInterruptCleanup();
+  const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
+
+  const staging = createStaging(paths.pluginsDir);
+  try {
+    log.info(`fetching ${source.input} [${tier}]`);
+    const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
+    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client }, async (manifest, name, autoBuild) => {
+      precheckConflicts(name, manifest, opts);
+      await obtainConsent(
+        {
+          action: "install",
+          name,
+          version: manifest.plugin.version,
+          source: materialized.localPath ?? source.input,
+          tier,
+          runtime: manifest.runtime,
+          decision: mayGrant({ tier, runtime: manifest.runtime, requested: manifest.capabilities, owner: source.owner }),
+          capabilities: manifest.capabilities,
+          hooks: listHooks(manifest.hooks),
+          autoBuild,
+          nativeIsNew: true,
+        },
+        opts,
+      );
+    });
+    const entry = registryEntry(prepared, source, staging.tree, source.kind === "local" ? null : source.ref);
+    const { replaced } = await commitPlugin(staging, entry, { force: opts.force, env: opts.env });
+    for (const r of replaced) log.warn(`removed plugin '${r}': --force gave its commands to ${entry.name}`);
+    return { entry, replaced, prebuilt: prepared.prebuilt };
+  } finally {
+    releaseStaging(staging);
+  }
+}
+

@@ -1,0 +1,95 @@
+/**
+ * Staging directories: every install and update materializes, builds and checks a
+ * plugin in `plugins/.staging-<pid>-<random>/` and only then moves it into place, so
+ * a failure (or a SIGKILL) never leaves a half-installed plugin where fledge would
+ * find it. Staging lives next to `plugins/<name>` (same filesystem: the final move
+ * is one rename). The pid in the name lets a later run remove the leftovers of a
+ * dead process without touching the staging dir of one still running.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { log } from "../ui/index.ts";
+
+export const STAGING_PREFIX = ".staging-";
+
+export interface Staging {
+  /** The staging dir itself; removed as a whole on success and on failure. */
+  dir: string;
+  /** Where the plugin tree goes (`<dir>/tree`): what becomes `plugins/<name>`. */
+  tree: string;
+  /** Scratch space (downloads) that never becomes part of the plugin. */
+  scratch: string;
+  /** Remove everything (idempotent; never follows symlinks, so a live-link target is untouched). */
+  remove(): void;
+}
+
+export function createStaging(pluginsDir: string): Staging {
+  mkdirSync(pluginsDir, { recursive: true });
+  const dir = join(pluginsDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+  mkdirSync(dir, { mode: 0o700 });
+  const scratch = join(dir, "scratch");
+  mkdirSync(scratch);
+  const staging: Staging = {
+    dir,
+    tree: join(dir, "tree"),
+    scratch,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  activeStagings.add(staging);
+  return staging;
+}
+
+/** Staging dirs of this process, removed if fledge is interrupted (SIGINT/SIGTERM). */
+const activeStagings = new Set<Staging>();
+
+export function releaseStaging(staging: Staging): void {
+  staging.remove();
+  activeStagings.delete(staging);
+}
+
+let handlersInstalled = false;
+/** On Ctrl+C or SIGTERM, remove this process's staging dirs before exiting (SIGKILL is handled by cleanStaleStaging). */
+export function installInterruptCleanup(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      for (const s of activeStagings) s.remove();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Remove staging dirs left by processes that died (SIGKILL, power loss). A dir whose
+ * pid is alive belongs to a concurrent install and is left alone. Returns how many
+ * were removed.
+ */
+export function cleanStaleStaging(pluginsDir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(pluginsDir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(STAGING_PREFIX)) continue;
+    const pid = Number.parseInt(name.slice(STAGING_PREFIX.length), 10);
+    if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && pidAlive(pid))) continue;
+    rmSync(join(pluginsDir, name), { recursive: true, force: true });
+    removed++;
+  }
+  if (removed > 0) log.info(`removed ${removed} staging director${removed === 1 ? "y" : "ies"} left by an interrupted install`);
+  return removed;
+}

@@ -1,0 +1,202 @@
+/**
+ * `fledge plugins update`. Each plugin's new version is fetched and built in a staging
+ * dir; what it asks for is diffed against what was GRANTED (capabilities from the
+ * registry, hooks approved at install), and any escalation needs consent again. Only
+ * then is the old version swapped out, atomically, keeping the plugin's own data.
+ * Declining, or any failure, leaves the old version exactly as it was.
+ *
+ * Pinned plugins stay on their ref (a newer tag is reported, not installed); local
+ * plugins are skipped (a live link is always current; a copy is refreshed by
+ * reinstalling). The command exits non-zero when any update failed.
+ */
+import { spawn } from "node:child_process";
+import type { Capabilities, FilesystemGrant, HookName, Manifest } from "../manifest/index.ts";
+import { fledgePaths, githubToken, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
+import { checkSourceSafety, classify, mayGrant, parseSource, type Source } from "../trust/index.ts";
+import { FledgeError, log } from "../ui/index.ts";
+import { commitPlugin } from "./commit.ts";
+import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
+import { githubClient, listTags, resolveCommit, type GithubClient } from "./github.ts";
+import { buildStaged, registryEntry } from "./install.ts";
+import { approvedHooks, lookupPlugin } from "./remove.ts";
+import { exists } from "./shims.ts";
+import { materialize } from "./sources.ts";
+import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
+
+export type UpdateStatus = "updated" | "up_to_date" | "skipped" | "failed";
+
+export interface UpdateResult {
+  name: string;
+  status: UpdateStatus;
+  detail: string;
+  previous_version: string;
+  version: string;
+  previous_commit: string | null;
+  commit: string | null;
+  pinned_ref: string | null;
+  latest_tag: string | null;
+  /** Capabilities and hooks the new version added (what consent was asked for). */
+  escalation: { capabilities: string[]; hooks: string[] } | null;
+  error_code?: string;
+}
+
+export interface UpdateOptions extends ConsentFlags {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const FS_RANK: Record<FilesystemGrant, number> = { none: 0, project: 1, plugin: 2 };
+
+/** Capabilities in `next` that `granted` does not already cover (filesystem counts only when it climbs). */
+export function addedCapabilities(granted: Capabilities, next: Capabilities): Capabilities {
+  return {
+    exec: next.exec && !granted.exec,
+    store: next.store && !granted.store,
+    metadata: next.metadata && !granted.metadata,
+    filesystem: FS_RANK[next.filesystem] > FS_RANK[granted.filesystem] ? next.filesystem : "none",
+    network: next.network && !granted.network,
+  };
+}
+
+function capNames(c: Capabilities): string[] {
+  const out = (["exec", "store", "metadata", "network"] as const).filter((k) => c[k]).map(String);
+  if (c.filesystem !== "none") out.push(`filesystem=${c.filesystem}`);
+  return out;
+}
+
+/** Hooks that are new or whose command changed since they were approved. */
+export function changedHooks(approved: Record<string, string>, next: Manifest): { event: HookName; command: string }[] {
+  return listHooks(next.hooks).filter((h) => approved[h.event] !== h.command.trim());
+}
+
+/** Newest tag: the highest vX.Y.Z when there are semver tags, else the first listed. */
+export function newestTag(tags: string[]): string | null {
+  const parse = (t: string): number[] | null => {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(t);
+    return m ? m.slice(1).map(Number) : null;
+  };
+  const semver = tags.filter((t) => parse(t) !== null);
+  if (semver.length === 0) return tags[0] ?? null;
+  return semver.reduce((a, b) => {
+    const x = parse(a)!;
+    const y = parse(b)!;
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! > y[i]! ? a : b;
+    return a;
+  });
+}
+
+/** `git ls-remote` for a non-GitHub source: the commit of HEAD and the tag names. */
+function lsRemote(url: string, flags: string[], patterns: string[] = []): Promise<string[][]> {
+  return new Promise((res, rej) => {
+    const child = spawn("git", ["-c", "protocol.ext.allow=never", "ls-remote", ...flags, "--", url, ...patterns], { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", rej);
+    child.on("close", (code) => (code === 0 ? res(out.trim().split("\n").filter(Boolean).map((l) => l.split("\t"))) : rej(new FledgeError(`git ls-remote of ${url} failed`, { code: "git_error" }))));
+  });
+}
+
+async function remoteTags(source: Source, client: GithubClient): Promise<string[]> {
+  if (source.kind === "github") return listTags(client, source.owner!, source.repo!);
+  const rows = await lsRemote(source.cloneUrl!, ["--tags", "--refs"]);
+  return rows.map((r) => (r[1] ?? "").replace(/^refs\/tags\//, "")).filter(Boolean);
+}
+
+async function remoteHead(source: Source, client: GithubClient): Promise<string | null> {
+  if (source.kind === "github") return (await resolveCommit(client, source.owner!, source.repo!, null)).sha;
+  const rows = await lsRemote(source.cloneUrl!, [], ["HEAD"]);
+  return rows[0]?.[0] ?? null;
+}
+
+function base(e: RegistryEntry): UpdateResult {
+  return {
+    name: e.name,
+    status: "skipped",
+    detail: "",
+    previous_version: e.version,
+    version: e.version,
+    previous_commit: e.commit ?? null,
+    commit: e.commit ?? null,
+    pinned_ref: e.pinned_ref ?? null,
+    latest_tag: null,
+    escalation: null,
+  };
+}
+
+async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: string[]; users: string[] }): Promise<UpdateResult> {
+  const r = base(e);
+  const paths = fledgePaths(opts.env);
+  if (!exists(paths.pluginDir(e.name))) return { ...r, status: "failed", detail: `directory missing; reinstall with: fledge plugins install ${e.source} --force` };
+  let source: Source;
+  try {
+    source = parseSource(e.pinned_ref ? `${e.source}@${e.pinned_ref}` : e.source);
+  } catch (err) {
+    return { ...r, status: "failed", detail: (err as Error).message };
+  }
+  if (source.kind === "local") return { ...r, detail: "local plugin: a live link is always current; reinstall with --force to refresh a copy" };
+  const unsafe = checkSourceSafety(source);
+  if (unsafe) return { ...r, status: "failed", detail: unsafe };
+  const config = loadConfig(opts.env);
+  const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
+
+  if (e.pinned_ref) {
+    const latest = newestTag(await remoteTags(source, client));
+    if (latest && latest !== e.pinned_ref) {
+      return { ...r, latest_tag: latest, detail: `pinned to ${e.pinned_ref}; newer tag ${latest}: upgrade with fledge plugins install ${e.source}@${latest} --force` };
+    }
+    return { ...r, status: "up_to_date", latest_tag: latest, detail: `pinned to ${e.pinned_ref}, the newest tag` };
+  }
+  const head = await remoteHead(source, client);
+  if (head && e.commit && head === e.commit) return { ...r, status: "up_to_date", detail: "already at the latest commit" };
+
+  const { tier } = classify(source, trust);
+  const staging = createStaging(paths.pluginsDir);
+  let escalation: UpdateResult["escalation"] = null;
+  try {
+    const materialized = await materialize(source, staging, { copy: false, github: client, cwd: opts.cwd });
+    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: false, client, fixedName: e.name }, async (m, name, autoBuild) => {
+      const added = addedCapabilities(e.capabilities, m.capabilities);
+      const hooks = changedHooks(approvedHooks(e), m);
+      const decision = mayGrant({ tier, runtime: m.runtime, requested: m.capabilities, owner: source.owner, alreadyGranted: e.capabilities });
+      if (!decision.allowed) throw new FledgeError(`the update ${decision.messages[0] ?? "asks for capabilities it may not have"}`, { code: "capability_denied", hint: decision.hint ?? undefined });
+      escalation = { capabilities: capNames(added), hooks: hooks.map((h) => h.event) };
+      // Native consent is needed again only when the plugin BECOMES native.
+      await obtainConsent(
+        { action: "update", name, version: m.plugin.version, source: source.input, tier, runtime: m.runtime, decision, capabilities: added, hooks, autoBuild, nativeIsNew: m.runtime === "native" && e.runtime !== "native" },
+        opts,
+      );
+    });
+    const entry = registryEntry(prepared, source, staging.tree, null);
+    entry.installed = e.installed;
+    await commitPlugin(staging, entry, { force: false, update: true, env: opts.env });
+    return { ...r, status: "updated", detail: `${e.version} → ${entry.version}`, version: entry.version, commit: entry.commit ?? null, escalation };
+  } catch (err) {
+    const code = err instanceof FledgeError ? err.code : "internal";
+    const detail = err instanceof FledgeError && err.hint ? `${err.message} (${err.hint})` : (err as Error).message;
+    return { ...r, status: code === "consent_declined" ? "skipped" : "failed", detail, escalation, error_code: code };
+  } finally {
+    releaseStaging(staging);
+  }
+}
+
+export async function updatePlugins(name: string | undefined, opts: UpdateOptions): Promise<UpdateResult[]> {
+  const reg = readRegistry(opts.env);
+  const entries = name === undefined ? reg.plugins : [lookupPlugin(reg, name)];
+  const paths = fledgePaths(opts.env);
+  cleanStaleStaging(paths.pluginsDir);
+  installInterruptCleanup();
+  let trust = { orgs: [] as string[], users: [] as string[] };
+  trust = loadConfig(opts.env).trust;
+  const results: UpdateResult[] = [];
+  for (const e of entries) {
+    let res: UpdateResult;
+    try {
+      res = await updateOne(e, opts, trust);
+    } catch (err) {
+      res = { ...base(e), status: "failed", detail: (err as Error).message, error_code: err instanceof FledgeError ? err.code : "internal" };
+    }
+    if (res.status === "failed") log.error(`${e.name}: ${res.detail}`);
+    results.push(res);
+  }
+  return results;
+}

@@ -1,0 +1,236 @@
+/**
+ * Module → binary. Uses minimal LEBs everywhere, so a module parsed from canonical
+ * bytes encodes back to the same bytes. Sections present in the input keep their
+ * position (including custom sections and empty sections); sections that gained
+ * content are slotted into their canonical place.
+ */
+import { u32Size } from "./leb128.ts";
+import { SEC, SECTION_ORDER, type FunctionBody, type Limits, type Module, type TableType } from "./module.ts";
+import { Writer } from "./writer.ts";
+
+function limits(w: Writer, l: Limits): void {
+  const flags = l.max === null ? l.flags & ~1 : l.flags | 1;
+  w.byte(flags);
+  w.u32(l.min);
+  if (l.max !== null) w.u32(l.max);
+}
+
+function tableType(w: Writer, t: TableType): void {
+  w.byte(t.refType);
+  limits(w, t.limits);
+}
+
+function hasContent(m: Module, id: number): boolean {
+  switch (id) {
+    case SEC.type:
+      return m.types.length > 0;
+    case SEC.import:
+      return m.imports.length > 0;
+    case SEC.function:
+      return m.functions.length > 0;
+    case SEC.table:
+      return m.tables.length > 0;
+    case SEC.memory:
+      return m.memories.length > 0;
+    case SEC.global:
+      return m.globals.length > 0;
+    case SEC.export:
+      return m.exports.length > 0;
+    case SEC.start:
+      return m.start !== null;
+    case SEC.element:
+      return m.elements.length > 0;
+    case SEC.dataCount:
+      return m.dataCount !== null;
+    case SEC.code:
+      return m.codes.length > 0;
+    case SEC.data:
+      return m.datas.length > 0;
+    default:
+      return false;
+  }
+}
+
+function bodySize(b: FunctionBody): number {
+  let n = u32Size(b.locals.length);
+  for (const [count] of b.locals) n += u32Size(count) + 1;
+  return n + b.code.length;
+}
+
+function payload(m: Module, id: number, w: Writer): void {
+  switch (id) {
+    case SEC.type:
+      w.u32(m.types.length);
+      for (const t of m.types) {
+        w.byte(0x60);
+        w.u32(t.params.length);
+        for (const p of t.params) w.byte(p);
+        w.u32(t.results.length);
+        for (const r of t.results) w.byte(r);
+      }
+      return;
+    case SEC.import:
+      w.u32(m.imports.length);
+      for (const imp of m.imports) {
+        w.name(imp.module);
+        w.name(imp.name);
+        const d = imp.desc;
+        switch (d.kind) {
+          case "func":
+            w.byte(0);
+            w.u32(d.type);
+            break;
+          case "table":
+            w.byte(1);
+            tableType(w, d.table);
+            break;
+          case "memory":
+            w.byte(2);
+            limits(w, d.limits);
+            break;
+          case "global":
+            w.byte(3);
+            w.byte(d.global.valType);
+            w.byte(d.global.mutable ? 1 : 0);
+            break;
+        }
+      }
+      return;
+    case SEC.function:
+      w.u32(m.functions.length);
+      for (const f of m.functions) w.u32(f);
+      return;
+    case SEC.table:
+      w.u32(m.tables.length);
+      for (const t of m.tables) tableType(w, t);
+      return;
+    case SEC.memory:
+      w.u32(m.memories.length);
+      for (const l of m.memories) limits(w, l);
+      return;
+    case SEC.global:
+      w.u32(m.globals.length);
+      for (const g of m.globals) {
+        w.byte(g.type.valType);
+        w.byte(g.type.mutable ? 1 : 0);
+        w.bytes(g.init);
+      }
+      return;
+    case SEC.export:
+      w.u32(m.exports.length);
+      for (const e of m.exports) {
+        w.name(e.name);
+        w.byte(e.kind);
+        w.u32(e.index);
+      }
+      return;
+    case SEC.start:
+      w.u32(m.start ?? 0);
+      return;
+    case SEC.element:
+      w.u32(m.elements.length);
+      for (const e of m.elements) {
+        w.u32(e.flags);
+        if (e.mode === "active") {
+          if (e.flags & 2) w.u32(e.table);
+          w.bytes(e.offset ?? new Uint8Array([0x41, 0, 0x0b]));
+        }
+        if (e.flags & 3) w.byte(e.elemType);
+        if (e.exprs) {
+          w.u32(e.exprs.length);
+          for (const x of e.exprs) w.bytes(x);
+        } else {
+          const funcs = e.funcs ?? [];
+          w.u32(funcs.length);
+          for (const f of funcs) w.u32(f);
+        }
+      }
+      return;
+    case SEC.dataCount:
+      w.u32(m.dataCount ?? 0);
+      return;
+    case SEC.code:
+      w.u32(m.codes.length);
+      for (const b of m.codes) {
+        w.u32(bodySize(b));
+        w.u32(b.locals.length);
+        for (const [count, type] of b.locals) {
+          w.u32(count);
+          w.byte(type);
+        }
+        w.bytes(b.code);
+      }
+      return;
+    case SEC.data:
+      w.u32(m.datas.length);
+      for (const d of m.datas) {
+        w.u32(d.flags);
+        if (d.flags === 2) w.u32(d.memory);
+        if (d.flags !== 1) w.bytes(d.offset ?? new Uint8Array([0x41, 0, 0x0b]));
+        w.u32(d.data.length);
+        w.bytes(d.data);
+      }
+      return;
+  }
+}
+
+/** The code section written straight into `out` (sizes computed first): it is most of the module, so it is not copied twice. */
+function codeSection(m: Module, out: Writer): void {
+  let size = u32Size(m.codes.length);
+  for (const b of m.codes) {
+    const n = bodySize(b);
+    size += u32Size(n) + n;
+  }
+  out.byte(SEC.code);
+  out.u32(size);
+  out.ensure(size);
+  payload(m, SEC.code, out);
+}
+
+function section(m: Module, id: number, out: Writer, customIndex: number): void {
+  if (id === SEC.code) return codeSection(m, out);
+  const inner = new Writer(id === SEC.data ? 1 << 16 : 256);
+  if (id === SEC.custom) {
+    const c = m.customs[customIndex]!;
+    inner.name(c.name);
+    inner.bytes(c.data);
+  } else payload(m, id, inner);
+  out.byte(id);
+  out.u32(inner.pos);
+  out.range(inner.buf, 0, inner.pos);
+}
+
+export function encodeModule(m: Module): Uint8Array {
+  let estimate = 64;
+  for (const c of m.codes) estimate += c.code.length + 8;
+  for (const d of m.datas) estimate += d.data.length + 8;
+  for (const c of m.customs) estimate += c.data.length + c.name.length + 8;
+  const out = new Writer(estimate * 1.1 + 1024);
+  out.list([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const present = new Set(m.order);
+  const needed = SECTION_ORDER.filter((id) => present.has(id) || hasContent(m, id));
+  const done = new Set<number>();
+  let custom = 0;
+  const emitUpTo = (id: number): void => {
+    for (const k of needed) {
+      if (k === id) break;
+      if (!done.has(k)) {
+        done.add(k);
+        section(m, k, out, 0);
+      }
+    }
+  };
+  for (const id of m.order) {
+    if (id === SEC.custom) {
+      if (custom < m.customs.length) section(m, SEC.custom, out, custom++);
+      continue;
+    }
+    if (done.has(id)) continue;
+    emitUpTo(id);
+    done.add(id);
+    section(m, id, out, 0);
+  }
+  for (const k of needed) if (!done.has(k)) section(m, k, out, 0);
+  while (custom < m.customs.length) section(m, SEC.custom, out, custom++);
+  return out.finish();
+}

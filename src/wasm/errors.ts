@@ -1,0 +1,10 @@
+import { FledgeError } from "../ui/index.ts";
+export { malformed } from "./leb128.ts";
+
+/** A module needing a proposal fledge does not run. Refused before instantiation. */
+export function refuseFeature(feature: string): FledgeError {
+  return new FledgeError(`module uses ${feature}, which fledge does not run`, {
+    code: "wasm_unsupported",
+    hint: "rebuild the module without that feature (fledge runs MVP, SIMD, bulk memory, reference types, multi-value, tail calls and extended-const)",
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * The wasm part: a binary reader/writer and the instrumentation that enforces fuel,
+ * deadline, memory and table limits. Data flows: cli → host → wasm → wasi.
+ */
+export { parseModule } from "./parse.ts";
+export { encodeModule } from "./encode.ts";
+export { decodeCode, encodeCode, skipInstr, type Instr } from "./code.ts";
+export { emptyModule, SEC } from "./module.ts";
+export type {
+  Module,
+  FuncType,
+  Limits,
+  TableType,
+  GlobalType,
+  Import,
+  ImportDesc,
+  Export,
+  Global,
+  ElementSegment,
+  DataSegment,
+  FunctionBody,
+  CustomSection,
+  ValType,
+} from "./module.ts";
+export {
+  instrument,
+  METER_MODULE,
+  REFUEL_NAME,
+  FUEL_EXPORT,
+  INSTRUMENTER_VERSION,
+  DEFAULT_MAX_TABLE_ELEMENTS,
+  type InstrumentOptions,
+  type InstrumentResult,
+  type InstrumentStats,
+  type ImportInfo,
+  type ExportInfo,
+} from "./instrument.ts";
+export { createMeter, type Meter, type MeterOptions, type StopReason, type WasmImports, type WasmExports } from "./meter.ts";
+export { limitError, parseSize, formatSize, PAGE_SIZE, type LimitReason, type LimitValues } from "./limits.ts";
+export { refuseFeature } from "./errors.ts";
+export { runModuleFile, runPrepared, prepareModule, type RunModuleOptions, type RunModuleResult } from "./run.ts";

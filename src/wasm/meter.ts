@@ -1,0 +1,144 @@
+/**
+ * The JS side of metering: the `fledge:meter` import module an instrumented module
+ * links against. refuel(remaining) is called whenever the guest's fuel global goes
+ * negative; it accounts for the slice used, checks the total budget and the
+ * wall-clock deadline, and returns the next slice or throws a private sentinel that
+ * unwinds the guest like a trap.
+ *
+ * Slices adapt to the measured speed: each slice aims at SLICE_TARGET_MS of guest
+ * time, so a deadline is noticed within a few ms whether a fuel unit costs 0.3 ns
+ * (a tight loop) or 100 ns (a loop of host calls). The fuel budget itself is exact
+ * at check points: a slice never extends past what is left.
+ */
+import { FledgeError } from "../ui/index.ts";
+import { FUEL_EXPORT, METER_MODULE, REFUEL_NAME } from "./instrument.ts";
+import { limitError, type LimitValues } from "./limits.ts";
+
+/** Aim for a refuel call about this often; bounds how late a deadline fires. */
+export const SLICE_TARGET_MS = 5;
+export const MIN_SLICE = 1_000;
+/**
+ * Upper bound on a slice. Adaptation follows the speed of the last slice, so a phase
+ * change (a fast arithmetic loop, then a loop of 100 ns host calls at ~20 ns per unit)
+ * could otherwise make one slice last far longer than the target. At 1M units that
+ * worst case is ~20 ms; the price is one refuel call per ~0.3-1 ms of fast code,
+ * which measured below the noise of the overhead benchmark.
+ */
+export const MAX_SLICE = 1_000_000;
+export const INITIAL_SLICE = 100_000;
+
+export type StopReason = "fuel" | "deadline";
+
+/** Import object shape accepted by `new WebAssembly.Instance` (the global lib has no named type). */
+export type WasmImports = NonNullable<ConstructorParameters<typeof WebAssembly.Instance>[1]>;
+/** Exports of an instance. */
+export type WasmExports = WebAssembly.Instance["exports"];
+
+export interface MeterOptions {
+  /** Total fuel budget in units; null = unlimited. */
+  fuel: bigint | null;
+  /** Absolute deadline as a performance.now() timestamp (ms); null = none. */
+  deadline: number | null;
+  /** The time limit the deadline came from, for the error message. */
+  timeoutMs?: number | null;
+}
+
+export interface Meter {
+  /** Pass to instantiation alongside the guest's imports. */
+  imports: WasmImports;
+  /** Fuel used so far (exact once `attach` was called, else up to the last refuel). */
+  used(): bigint;
+  /** Why the run was stopped, or null if the meter has not stopped it. */
+  reason(): StopReason | null;
+  /** True for the sentinel the meter throws; runners map it to limitError(reason()). */
+  isStop(e: unknown): boolean;
+  /** Gives the meter the instance's exports so used() can read the live fuel (through the instrumenter's getter export). */
+  attach(exports: WasmExports): void;
+  /**
+   * For host functions: charge `units` of fuel and check the deadline. Throws the
+   * sentinel when a limit is hit. Cheap enough to call on every host call.
+   */
+  hostCall(units?: number): void;
+  /** Remaining time before the deadline in ms (Infinity when there is none); sleeps should not exceed it. */
+  timeLeft(): number;
+}
+
+/**
+ * The sentinel that ends a run. It is a FledgeError carrying the limit's own message
+ * and exit code, so host-import wrappers that let FledgeErrors through (src/wasi)
+ * pass it on, and it reads right even where a caller does not map it. isStop()
+ * checks identity, so nothing else can pass for it.
+ */
+class MeterStop extends FledgeError {
+  constructor(
+    readonly why: StopReason,
+    limits: LimitValues,
+  ) {
+    const e = limitError(why, limits);
+    super(e.message, { code: e.code, exitCode: e.exitCode, hint: e.hint ?? "" });
+  }
+}
+
+export function createMeter(opts: MeterOptions): Meter {
+  const budget = opts.fuel;
+  const deadline = opts.deadline;
+  let granted = 0n; // total units handed to the guest so far
+  let slice = INITIAL_SLICE;
+  let lastRefuel = performance.now();
+  let hostDebt = 0n;
+  let stopped: StopReason | null = null;
+  let readFuel: (() => bigint) | null = null;
+  let sentinel: MeterStop | null = null;
+
+  const stop = (why: StopReason): never => {
+    stopped ??= why;
+    sentinel ??= new MeterStop(stopped, { fuel: budget, timeoutMs: opts.timeoutMs ?? null });
+    throw sentinel;
+  };
+
+  const refuel = (remaining: bigint): bigint => {
+    if (stopped) stop(stopped);
+    const used = granted - remaining + hostDebt;
+    granted += hostDebt;
+    hostDebt = 0n;
+    if (budget !== null && used > budget) stop("fuel");
+    const now = performance.now();
+    if (deadline !== null && now >= deadline) stop("deadline");
+    // Adapt the slice so the next refuel comes after about SLICE_TARGET_MS.
+    const elapsed = now - lastRefuel;
+    lastRefuel = now;
+    if (elapsed > 0) {
+      // Grow at most 4x per slice; shrink as far as the last slice overshot.
+      const next = slice * Math.min(4, Math.max(0.001, SLICE_TARGET_MS / elapsed));
+      slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.round(next)));
+    }
+    let next = BigInt(slice);
+    if (budget !== null && budget - used < next) next = budget - used;
+    granted = used + next;
+    return next;
+  };
+
+  return {
+    imports: { [METER_MODULE]: { [REFUEL_NAME]: refuel } },
+    used() {
+      const live = readFuel ? readFuel() : 0n;
+      const u = granted - live + hostDebt;
+      return u < 0n ? 0n : u;
+    },
+    reason: () => stopped,
+    isStop: (e) => e instanceof MeterStop && e === sentinel,
+    attach(exports) {
+      const getter = exports[FUEL_EXPORT];
+      if (typeof getter === "function") readFuel = getter as () => bigint;
+    },
+    hostCall(units = 1) {
+      if (stopped) stop(stopped);
+      hostDebt += BigInt(units);
+      if (budget !== null && granted - (readFuel ? readFuel() : 0n) + hostDebt > budget) stop("fuel");
+      // Checked on every call: a host call costs far more than performance.now(), and a
+      // slow host call (100 us) is exactly where the in-band slice can overshoot.
+      if (deadline !== null && performance.now() >= deadline) stop("deadline");
+    },
+    timeLeft: () => (deadline === null ? Infinity : Math.max(0, deadline - performance.now())),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * One way to get a runnable module from a `.wasm` file, for every caller (plugins,
+ * `fledge wasm run`, `fledge wasm prepare`, install): validate + instrument (the
+ * cacheable step), through the prepared-module cache (cache.ts), compiled once per
+ * process. The meter is per run and lives in the caller.
+ */
+import { join } from "node:path";
+import { configDir } from "../registry/index.ts";
+import { FledgeError } from "../ui/index.ts";
+import { FLEDGE_VERSION } from "../version.ts";
+import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
+import { INSTRUMENTER_VERSION } from "./instrument.ts";
+import { prepareModule } from "./run.ts";
+import { createMeter } from "./meter.ts";
+import { limitError } from "./limits.ts";
+import { runCommand, type ImportModules, type WasiOptions } from "../wasi/index.ts";
+
+export interface MemoryImport {
+  module: string;
+  name: string;
+  initial: number;
+  maximum: number;
+}
+
+export interface LoadedModule {
+  module: WebAssembly.Module;
+  /** Present when the module imports its memory: the runner supplies one with this maximum. */
+  memoryImport: MemoryImport | undefined;
+  cache: CacheResult["status"];
+  cachePath: string | undefined;
+}
+
+export interface LoadOptions {
+  /** The memory cap baked into the prepared bytes (so it is part of the cache key). */
+  maxMemoryBytes: number | null;
+  noCache?: boolean;
+  warn?: (message: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Line 2 of the cache stamp: everything that changes the prepared bytes. */
+export function hostVersionString(maxMemoryBytes: number | null): string {
+  return `fledge ${FLEDGE_VERSION}; instrumenter ${INSTRUMENTER_VERSION}; bun ${Bun.version}; max-memory ${maxMemoryBytes ?? "none"}`;
+}
+
+/** The user cache for modules whose folder is not writable. */
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(configDir(env), "cache", "wasm");
+}
+
+function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedModule {
+  const r = prepareModule(bytes, { maxMemoryBytes });
+  const mem = r.imports.find((i) => i.kind === "memory");
+  const memoryImport = mem && r.importedMemory ? { module: mem.module, name: mem.name, ...r.importedMemory } : undefined;
+  return { bytes: r.bytes, analysis: memoryImport ? { memoryImport } : {} };
+}
+
+/** Validate, instrument and cap `source` (the bytes of `wasmPath`), using and filling the cache. */
+export function preparedFor(wasmPath: string, source: Uint8Array, opts: LoadOptions): CacheResult {
+  return loadPrepared(wasmPath, source, (b) => toPrepared(b, opts.maxMemoryBytes), {
+    hostVersion: hostVersionString(opts.maxMemoryBytes),
+    userCacheDir: userCacheDir(opts.env),
+    warn: opts.warn,
+    noCache: opts.noCache,
+  });
+}
+
+export async function loadPreparedModule(wasmPath: string, source: Uint8Array, opts: LoadOptions): Promise<LoadedModule> {
+  const result = preparedFor(wasmPath, source, opts);
+  let module: WebAssembly.Module;
+  try {
+    module = await compileCached(result, hostVersionString(opts.maxMemoryBytes));
+  } catch (e) {
+    throw new FledgeError(`invalid wasm module ${wasmPath}: ${e instanceof Error ? e.message : String(e)}`, { code: "wasm_invalid" });
+  }
+  return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
+}
+
+export interface RunLoadedOptions {
+  args: string[];
+  env: [string, string][];
+  preopens: WasiOptions["preopens"];
+  /** Fuel budget in units; null = unlimited (the deadline still applies). */
+  fuel: bigint | null;
+  /** Wall-clock limit in ms; null = none. */
+  timeoutMs: number | null;
+  maxMemoryBytes: number | null;
+  stdin?: WasiOptions["stdin"];
+  stdout?: WasiOptions["stdout"];
+  stderr?: WasiOptions["stderr"];
+  /** When the run started (performance.now()); compile time counts against the deadline. */
+  startedAt?: number;
+}
+
+/** Run a loaded module as a WASI command under a fresh meter; limit stops become their FledgeErrors. */
+export async function runLoadedModule(loaded: LoadedModule, opts: RunLoadedOptions): Promise<{ exitCode: number; fuelUsed: bigint }> {
+  const deadline = opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
+  const meter = createMeter({ fuel: opts.fuel, deadline });
+  const extra: ImportModules = { ...(meter.imports as ImportModules) };
+  if (loaded.memoryImport) {
+    const m = loaded.memoryImport;
+    extra[m.module] = { ...(extra[m.module] ?? {}), [m.name]: new WebAssembly.Memory({ initial: m.initial, maximum: m.maximum }) };
+  }
+  const wasiOpts: WasiOptions = {
+    args: opts.args,
+    env: opts.env,
+    preopens: opts.preopens,
+    onInstance: (instance) => meter.attach(instance.exports),
+  };
+  if (deadline !== null) wasiOpts.deadline = deadline;
+  if (opts.stdin !== undefined) wasiOpts.stdin = opts.stdin;
+  if (opts.stdout !== undefined) wasiOpts.stdout = opts.stdout;
+  if (opts.stderr !== undefined) wasiOpts.stderr = opts.stderr;
+  try {
+    const { exitCode } = await runCommand(loaded.module, wasiOpts, extra);
+    return { exitCode, fuelUsed: meter.used() };
+  } catch (e) {
+    const reason = meter.reason();
+    if (meter.isStop(e) && reason) throw limitError(reason, { fuel: opts.fuel, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes });
+    throw e;
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * A real HTTP server on 127.0.0.1 speaking the subset of the GitHub REST API fledge
+ * uses, for installer tests. Repositories are built from fixture folders (or raw
+ * tarballs, for malicious archives served as-is). Failures are injected per path,
+ * and every request is recorded so tests can check where the token went.
+ *
+ *   const gh = await startGithubServer();
+ *   const sha = gh.addRepo("acme/hello", { dir: "tests/fixtures/install/wasm-hello" });
+ *   gh.fail({ path: /tarball/, status: 500, times: 2 });
+ *   ... run fledge with FLEDGE_GITHUB_API_URL = gh.url ...
+ *   gh.stop();
+ *
+ * Endpoints: GET /repos/{o}/{r}, /repos/{o}/{r}/commits/{ref}, /repos/{o}/{r}/tarball/{ref},
+ * /repos/{o}/{r}/tags, /repos/{o}/{r}/releases/tags/{tag}, /repos/{o}/{r}/releases/assets/{id},
+ * /search/repositories?q=... . With `redirectTarballs`, tarball requests are redirected
+ * (302, like GitHub's codeload) to a second server on another port, i.e. another origin.
+ */
+import { createHash } from "node:crypto";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+
+// ---------------------------------------------------------------- tar writing
+
+export interface TarEntry {
+  name: string;
+  /** "0" file, "1" hard link, "2" symlink, "3" char device, "4" block device, "5" dir, "6" fifo, or anything else raw. */
+  type?: string;
+  data?: Uint8Array | string;
+  mode?: number;
+  linkname?: string;
+  /** Declared size (defaults to data length); lets tests lie. */
+  size?: number;
+}
+
+function putString(buf: Uint8Array, off: number, len: number, s: string): void {
+  const b = Buffer.from(s, "utf8");
+  buf.set(b.subarray(0, len), off);
+}
+
+function putOctal(buf: Uint8Array, off: number, len: number, n: number): void {
+  putString(buf, off, len, `${n.toString(8).padStart(len - 1, "0")}\0`);
+}
+
+function header(e: TarEntry, name: string, size: number, type: string): Uint8Array {
+  const h = new Uint8Array(512);
+  putString(h, 0, 100, name);
+  putOctal(h, 100, 8, e.mode ?? (type === "5" ? 0o755 : 0o644));
+  putOctal(h, 108, 8, 0);
+  putOctal(h, 116, 8, 0);
+  putOctal(h, 124, 12, size);
+  putOctal(h, 136, 12, 1_700_000_000);
+  h.fill(32, 148, 156);
+  h[156] = type.charCodeAt(0);
+  putString(h, 157, 100, e.linkname ?? "");
+  putString(h, 257, 6, "ustar\0");
+  putString(h, 263, 2, "00");
+  let sum = 0;
+  for (const b of h) sum += b;
+  putString(h, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+  return h;
+}
+
+function pad(n: number): number {
+  return (512 - (n % 512)) % 512;
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = body.length + 1;
+  while (`${len}${body}`.length !== len) len = `${len}${body}`.length;
+  return `${len}${body}`;
+}
+
+/** Raw (uncompressed) tar bytes, exactly as described: no safety checks at all. */
+export function makeTar(entries: TarEntry[], opts: { globalComment?: string } = {}): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const push = (e: TarEntry, name: string, data: Uint8Array, type: string, size?: number): void => {
+    parts.push(header(e, name, size ?? data.length, type), data, new Uint8Array(pad(data.length)));
+  };
+  if (opts.globalComment) push({ name: "pax_global_header" }, "pax_global_header", Buffer.from(paxRecord("comment", opts.globalComment)), "g");
+  for (const e of entries) {
+    const data = typeof e.data === "string" ? Buffer.from(e.data) : (e.data ?? new Uint8Array(0));
+    let name = e.name;
+    if (Buffer.byteLength(name) > 99) {
+      push({ name: "PaxHeader" }, "PaxHeader", Buffer.from(paxRecord("path", name)), "x");
+      name = name.slice(0, 99);
+    }
+    push(e, name, data, e.type ?? "0", e.size);
+  }
+  parts.push(new Uint8Array(1024));
+  return Buffer.concat(parts);
+}
+
+export function gzip(data: Uint8Array): Uint8Array {
+  return Bun.gzipSync(data as Uint8Array<ArrayBuffer>);
+}
+
+/** Entries for a folder on disk (files keep their exec bit; symlinks stay symlinks), under `top/`. */
+export function entriesFromDir(dir: string, top: string): TarEntry[] {
+  const out: TarEntry[] = [{ name: `${top}/`, type: "5" }];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(dir, r));
+      if (st.isSymbolicLink()) out.push({ name: `${top}/${r}`, type: "2", linkname: readlinkSync(join(dir, r)) });
+      else if (st.isDirectory()) {
+        out.push({ name: `${top}/${r}/`, type: "5" });
+        walk(r);
+      } else out.push({ name: `${top}/${r}`, data: readFileSync(join(dir, r)), mode: st.mode & 0o777 });
+    }
+  };
+  walk("");
+  return out;
+}
+
+// ---------------------------------------------------------------- the server
+
+export interface RecordedRequest {
+  method: string;
+  /** Path and query. */
+  url: string;
+  /** Which server answered: "api" or "codeload". */
+  server: "api" | "codeload";
+  headers: Record<string, string>;
+}
+
+export interface FailRule {
+  /** Matched against path+query. */
+  path: RegExp | string;
+  /** HTTP status to answer with. */
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Send part of the body, then break the connection. */
+  drop?: boolean;
+  /** How many times (default: forever). */
+  times?: number;
+}
+
+interface Commit {
+  sha: string;
+  tarball: Uint8Array;
+}
+
+interface Release {
+  assets: { id: number; name: string; data: Uint8Array }[];
+}
+
+interface Repo {
+  owner: string;
+  name: string;
+  defaultBranch: string;
+  description: string | null;
+  topics: string[];
+  stars: number;
+  commits: Map<string, Commit>;
+  branches: Map<string, string>;
+  tags: Map<string, string>;
+  releases: Map<string, Release>;
+}
+
+export interface AddCommitOptions {
+  /** Fixture folder to tar up (GitHub layout: top dir `{owner}-{repo}-{sha7}/`). */
+  dir?: string;
+  /** Or: gzip'd tarball bytes served exactly as given. */
+  tarball?: Uint8Array;
+  /** Branch to point at this commit (default: the default branch unless `tag` is given). */
+  branch?: string;
+  tag?: string;
+}
+
+export interface GithubServer {
+  url: string;
+  /** Origin of the second server that redirected tarballs go to. */
+  codeloadUrl: string;
+  requests: RecordedRequest[];
+  addRepo(fullName: string, opts: AddCommitOptions & { defaultBranch?: string; description?: string; topics?: string[]; stars?: number }): string;
+  addCommit(fullName: string, opts: AddCommitOptions): string;
+  addRelease(fullName: string, tag: string, assets: Record<string, Uint8Array | string>): void;
+  fail(rule: FailRule): void;
+  clearFailures(): void;
+  /** Make tarball downloads 302 to the codeload server (another origin), like GitHub. */
+  redirectTarballs: boolean;
+  stop(): void;
+}
+
+function json(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+function notFound(): Response {
+  return json({ message: "Not Found", documentation_url: "https://docs.github.com/rest" }, 404);
+}
+
+const DROP = "connection dropped by the test server (injected)";
+
+/** A body that sends `data`'s first half, then breaks the connection. */
+function droppingResponse(data: Uint8Array): Response {
+  const half = data.subarray(0, Math.max(1, Math.floor(data.length / 2)));
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      controller.enqueue(half);
+      await Bun.sleep(20);
+      // Erroring the stream makes Bun reset the connection mid-body (a close would
+      // just end a chunked body early, which looks like success).
+      controller.error(DROP);
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "application/x-gzip", "content-length": String(data.length) } });
+}
+
+export async function startGithubServer(): Promise<GithubServer> {
+  const repos = new Map<string, Repo>();
+  const rules: (FailRule & { left: number })[] = [];
+  const requests: RecordedRequest[] = [];
+  let counter = 0;
+  let assetIds = 1;
+
+  const record = (req: Request, server: "api" | "codeload"): string => {
+    const u = new URL(req.url);
+    const headers: Record<string, string> = {};
+    req.headers.forEach((v, k) => (headers[k] = v));
+    requests.push({ method: req.method, url: u.pathname + u.search, server, headers });
+    return u.pathname + u.search;
+  };
+
+  const injected = (path: string, payload: () => Uint8Array | undefined): Response | undefined => {
+    for (const r of rules) {
+      if (r.left <= 0) continue;
+      const hit = typeof r.path === "string" ? path.includes(r.path) : r.path.test(path);
+      if (!hit) continue;
+      r.left--;
+      if (r.drop) return droppingResponse(payload() ?? new Uint8Array(4096));
+      return new Response(r.body ?? JSON.stringify({ message: `injected ${r.status}` }), { status: r.status ?? 500, headers: { "content-type": "application/json", ...(r.headers ?? {}) } });
+    }
+    return undefined;
+  };
+
+  const resolveRef = (repo: Repo, ref: string): Commit | undefined => {
+    const sha = repo.branches.get(ref) ?? repo.tags.get(ref) ?? (repo.commits.has(ref) ? ref : undefined);
+    return sha ? repo.commits.get(sha) : undefined;
+  };
+
+  const tarballPayload = (path: string): Uint8Array | undefined => {
+    const m = /^\/repos\/([^/]+)\/([^/]+)\/tarball\/(.+)$/.exec(path);
+    const repo = m ? repos.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`.toLowerCase()) : undefined;
+    return repo && m ? resolveRef(repo, decodeURIComponent(m[3]!))?.tarball : undefined;
+  };
+
+  const codeload = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const path = record(req, "codeload");
+      const failed = injected(path, () => tarballPayload(path.replace(/^\/codeload/, "")));
+      if (failed) return failed;
+      const data = tarballPayload(path.replace(/^\/codeload/, ""));
+      return data ? new Response(data, { headers: { "content-type": "application/x-gzip" } }) : notFound();
+    },
+  });
+
+  const api = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const path = record(req, "api");
+      const u = new URL(req.url);
+      const failed = injected(path, () => tarballPayload(u.pathname));
+      if (failed) return failed;
+      if (u.pathname === "/search/repositories") return search(u.searchParams.get("q") ?? "", Number(u.searchParams.get("per_page") ?? 30));
+      const m = /^\/repos\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(u.pathname);
+      if (!m) return notFound();
+      const repo = repos.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`.toLowerCase());
+      if (!repo) return notFound();
+      const rest = m[3] ?? "";
+      if (rest === "") return json({ full_name: `${repo.owner}/${repo.name}`, default_branch: repo.defaultBranch, private: false });
+      let mm: RegExpExecArray | null;
+      if ((mm = /^commits\/(.+)$/.exec(rest))) {
+        const c = resolveRef(repo, decodeURIComponent(mm[1]!));
+        return c ? json({ sha: c.sha, commit: { message: "fixture" } }) : json({ message: "No commit found for SHA" }, 422);
+      }
+      if ((mm = /^tarball\/(.+)$/.exec(rest))) {
+        const c = resolveRef(repo, decodeURIComponent(mm[1]!));
+        if (!c) return notFound();
+        if (server.redirectTarballs) return new Response(null, { status: 302, headers: { location: `${server.codeloadUrl}/codeload${u.pathname}` } });
+        return new Response(c.tarball, { headers: { "content-type": "application/x-gzip", "content-length": String(c.tarball.length) } });
+      }
+      if (rest === "tags") return json([...repo.tags].reverse().map(([name, sha]) => ({ name, commit: { sha } })));
+      if ((mm = /^releases\/tags\/(.+)$/.exec(rest))) {
+        const rel = repo.releases.get(decodeURIComponent(mm[1]!));
+        if (!rel) return notFound();
+        return json({
+          tag_name: decodeURIComponent(mm[1]!),
+          assets: rel.assets.map((a) => ({ id: a.id, name: a.name, size: a.data.length, url: `${server.url}/repos/${repo.owner}/${repo.name}/releases/assets/${a.id}`, browser_download_url: `${server.url}/download/${a.id}` })),
+        });
+      }
+      if ((mm = /^releases\/assets\/(\d+)$/.exec(rest))) {
+        for (const rel of repo.releases.values()) {
+          const a = rel.assets.find((x) => x.id === Number(mm![1]));
+          if (a) return new Response(a.data, { headers: { "content-type": "application/octet-stream" } });
+        }
+        return notFound();
+      }
+      return notFound();
+    },
+  });
+
+  function search(q: string, perPage: number): Response {
+    const words = q.split(/\s+/).filter(Boolean);
+    const topics = words.filter((w) => w.startsWith("topic:")).map((w) => w.slice(6).toLowerCase());
+    const users = words.filter((w) => w.startsWith("user:")).map((w) => w.slice(5).toLowerCase());
+    const keywords = words.filter((w) => !w.includes(":"));
+    const items = [...repos.values()]
+      .filter((r) => topics.every((t) => r.topics.includes(t)))
+      .filter((r) => users.every((u) => r.owner.toLowerCase() === u))
+      .filter((r) => keywords.every((k) => `${r.name} ${r.description ?? ""} ${r.topics.join(" ")}`.toLowerCase().includes(k.toLowerCase())))
+      .sort((a, b) => b.stars - a.stars)
+      .slice(0, perPage)
+      .map((r) => ({
+        name: r.name,
+        full_name: `${r.owner}/${r.name}`,
+        owner: { login: r.owner },
+        description: r.description,
+        stargazers_count: r.stars,
+        html_url: `https://github.com/${r.owner}/${r.name}`,
+        topics: r.topics,
+      }));
+    return json({ total_count: items.length, incomplete_results: false, items });
+  }
+
+  const getRepo = (fullName: string): Repo => {
+    const repo = repos.get(fullName.toLowerCase());
+    if (!repo) throw new Error(`no such fake repo ${fullName}`);
+    return repo;
+  };
+
+  const server: GithubServer = {
+    url: `http://127.0.0.1:${api.port}`,
+    codeloadUrl: `http://127.0.0.1:${codeload.port}`,
+    requests,
+    redirectTarballs: false,
+    addRepo(fullName, opts) {
+      const [owner, name] = fullName.split("/") as [string, string];
+      repos.set(fullName.toLowerCase(), {
+        owner,
+        name,
+        defaultBranch: opts.defaultBranch ?? "main",
+        description: opts.description ?? null,
+        topics: opts.topics ?? ["fledge-plugin"],
+        stars: opts.stars ?? 0,
+        commits: new Map(),
+        branches: new Map(),
+        tags: new Map(),
+        releases: new Map(),
+      });
+      return server.addCommit(fullName, opts);
+    },
+    addCommit(fullName, opts) {
+      const repo = getRepo(fullName);
+      const sha = createHash("sha1").update(`${fullName}:${++counter}:${opts.dir ?? ""}:${Date.now()}`).digest("hex");
+      const tarball = opts.tarball ?? gzip(makeTar(entriesFromDir(opts.dir ?? "", `${repo.owner}-${repo.name}-${sha.slice(0, 7)}`), { globalComment: sha }));
+      repo.commits.set(sha, { sha, tarball });
+      if (opts.tag) repo.tags.set(opts.tag, sha);
+      if (opts.branch || !opts.tag) repo.branches.set(opts.branch ?? repo.defaultBranch, sha);
+      return sha;
+    },
+    addRelease(fullName, tag, assets) {
+      const repo = getRepo(fullName);
+      repo.releases.set(tag, {
+        assets: Object.entries(assets).map(([name, data]) => ({ id: assetIds++, name, data: typeof data === "string" ? Buffer.from(data) : data })),
+      });
+    },
+    fail(rule) {
+      rules.push({ ...rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+    },
+    clearFailures() {
+      rules.length = 0;
+    },
+    stop() {
+      api.stop(true);
+      codeload.stop(true);
+    },
+  };
+  return server;
+}

@@ -1,0 +1,168 @@
+/**
+ * Security matrix H.2: the archive extractor refuses every hostile tarball before
+ * anything escapes the destination. Each test extracts into `<tmp>/stage/tree` and
+ * checks that nothing was written outside `<tmp>/stage`.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { extractTarGz } from "../../src/install/archive.ts";
+import { FledgeError } from "../../src/ui/index.ts";
+import { tempDir } from "../helpers/cli.ts";
+import { gzip, makeTar, type TarEntry } from "../helpers/github-server.ts";
+import { listAll } from "./helpers.ts";
+
+let tmp: { path: string; cleanup: () => void };
+let dest: string;
+beforeEach(() => {
+  tmp = tempDir("fledge-archive-");
+  dest = join(tmp.path, "tree");
+  // A file outside the tree that attacks try to reach or overwrite.
+  writeFileSync(join(tmp.path, "victim.txt"), "original");
+});
+afterEach(() => tmp.cleanup());
+
+const TOP = "acme-plugin-1234567";
+const tgz = (entries: TarEntry[], opts?: { globalComment?: string }): Uint8Array => gzip(makeTar([{ name: `${TOP}/`, type: "5" }, ...entries], opts));
+
+async function refused(data: Uint8Array, pattern: RegExp, limits?: { maxBytes: number; maxEntries: number }): Promise<void> {
+  let err: unknown;
+  try {
+    await extractTarGz(data, dest, limits);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(FledgeError);
+  expect((err as FledgeError).code).toBe("unsafe_archive");
+  expect((err as Error).message).toMatch(pattern);
+  // Nothing changed outside the destination.
+  expect(readFileSync(join(tmp.path, "victim.txt"), "utf8")).toBe("original");
+  expect(listAll(tmp.path).filter((p) => p !== "victim.txt" && p !== "tree" && !p.startsWith("tree/"))).toEqual([]);
+  rmSync(dest, { recursive: true, force: true }); // the installer removes its staging dir the same way
+}
+
+describe("a well-formed GitHub tarball", () => {
+  test("extracts with the top directory stripped, exec bits kept, setuid dropped", async () => {
+    await extractTarGz(
+      tgz(
+        [
+          { name: `${TOP}/plugin.toml`, data: "x = 1\n" },
+          { name: `${TOP}/bin/`, type: "5" },
+          { name: `${TOP}/bin/run`, data: "#!/bin/sh\n", mode: 0o4755 },
+          { name: `${TOP}/bin/alias`, type: "2", linkname: "run" },
+          { name: `${TOP}/bin/copy`, type: "1", linkname: `${TOP}/bin/run` },
+          { name: `${TOP}/${"d/".repeat(60)}deep.txt`, data: "deep" },
+        ],
+        { globalComment: "0123456789abcdef0123456789abcdef01234567" },
+      ),
+      dest,
+    );
+    expect(readFileSync(join(dest, "plugin.toml"), "utf8")).toBe("x = 1\n");
+    expect(statSync(join(dest, "bin/run")).mode & 0o7777).toBe(0o755);
+    expect(readlinkSync(join(dest, "bin/alias"))).toBe("run");
+    // A hard link becomes an independent copy.
+    expect(lstatSync(join(dest, "bin/copy")).nlink).toBe(1);
+    expect(readFileSync(join(dest, "bin/copy"), "utf8")).toBe("#!/bin/sh\n");
+    expect(readFileSync(join(dest, `${"d/".repeat(60)}deep.txt`), "utf8")).toBe("deep");
+    expect(existsSync(join(dest, TOP))).toBe(false);
+  });
+});
+
+describe("H.2 hostile archives are refused", () => {
+  test("absolute path", async () => {
+    await refused(gzip(makeTar([{ name: `${tmp.path}/victim.txt`, data: "pwned" }])), /absolute path/);
+  });
+
+  test("'..' entries", async () => {
+    await refused(tgz([{ name: `${TOP}/../victim.txt`, data: "pwned" }]), /'\.\.' path component/);
+    await refused(tgz([{ name: `${TOP}/a/../../../victim.txt`, data: "pwned" }]), /'\.\.'/);
+  });
+
+  test("a symlink to /etc/passwd", async () => {
+    await refused(tgz([{ name: `${TOP}/passwd`, type: "2", linkname: "/etc/passwd" }]), /absolute path '\/etc\/passwd'/);
+  });
+
+  test("a relative symlink out of the tree", async () => {
+    await refused(tgz([{ name: `${TOP}/up`, type: "2", linkname: "../victim.txt" }]), /points outside/);
+  });
+
+  test("a symlink, then a file written through it", async () => {
+    // The link itself is lexically inside (to a dir that is also inside); the write
+    // through it must still be refused, as must a link chain that escapes for real.
+    await refused(
+      tgz([
+        { name: `${TOP}/real/`, type: "5" },
+        { name: `${TOP}/link`, type: "2", linkname: "real" },
+        { name: `${TOP}/link/evil.txt`, data: "through the link" },
+      ]),
+      /symlink, and a later entry would be written through it/,
+    );
+  });
+
+  test("symlink chains that escape only when resolved (L1 -> ., up -> L1/..)", async () => {
+    await refused(
+      tgz([
+        { name: `${TOP}/L1`, type: "2", linkname: "." },
+        { name: `${TOP}/up`, type: "2", linkname: "L1/.." },
+      ]),
+      /resolves outside/,
+    );
+  });
+
+  test("a hard link to something outside the archive", async () => {
+    await refused(tgz([{ name: `${TOP}/h`, type: "1", linkname: "/etc/passwd" }]), /absolute path/);
+    await refused(tgz([{ name: `${TOP}/h`, type: "1", linkname: `${TOP}/../victim.txt` }]), /'\.\.'/);
+    await refused(tgz([{ name: `${TOP}/h`, type: "1", linkname: `${TOP}/not-there` }]), /not a file earlier in the archive/);
+  });
+
+  test("device and FIFO entries", async () => {
+    await refused(tgz([{ name: `${TOP}/null`, type: "3" }]), /device file/);
+    await refused(tgz([{ name: `${TOP}/disk`, type: "4" }]), /device file/);
+    await refused(tgz([{ name: `${TOP}/pipe`, type: "6" }]), /FIFO/);
+  });
+
+  test("a gzip bomb stops at the inflated-size cap", async () => {
+    // 300 MiB of zeros in one entry: ~300 KiB compressed, over the default 256 MiB cap.
+    const size = 300 * 1024 * 1024;
+    const header = makeTar([{ name: `${TOP}/zeros`, data: "", size }]).subarray(0, 512);
+    const body = Buffer.alloc(size);
+    const bomb = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }]).subarray(0, 512), header, body]));
+    expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
+    await refused(bomb, /inflates to more than 256 MiB/);
+  });
+
+  test("thousands of entries stop at the entry cap", async () => {
+    // Header-only entries (pax globals) write nothing, so the default cap is cheap to hit.
+    const many: TarEntry[] = [];
+    for (let i = 0; i < 20_001; i++) many.push({ name: "pax_global_header", type: "g" });
+    await refused(tgz(many), /more than 20000 entries/);
+    // And real files under a lower cap: refused before the 51st is created.
+    const files: TarEntry[] = [];
+    for (let i = 0; i < 60; i++) files.push({ name: `${TOP}/f${i}`, data: "" });
+    await refused(tgz(files), /more than 50 entries/, { maxBytes: 1024 * 1024, maxEntries: 50 });
+  });
+
+  test("an entry named like fledge's staging directory", async () => {
+    await refused(tgz([{ name: `${TOP}/.staging-1-abcdef/x`, data: "x" }]), /staging directory/);
+  });
+
+  test("two top-level directories (not a GitHub tarball)", async () => {
+    await refused(gzip(makeTar([{ name: "a/x", data: "1" }, { name: "b/y", data: "2" }])), /different top-level directories/);
+  });
+
+  test("an entry appearing twice", async () => {
+    await refused(tgz([{ name: `${TOP}/x`, data: "1" }, { name: `${TOP}/x`, data: "2" }]), /appears twice/);
+  });
+
+  test("a truncated archive and non-gzip data", async () => {
+    const good = makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/big`, data: "y".repeat(5000) }]);
+    await refused(gzip(good.subarray(0, 1536)), /truncated|ends in the middle/);
+    await refused(new TextEncoder().encode("not a tarball at all"), /not a valid \.tar\.gz/);
+  });
+
+  test("a bad header checksum", async () => {
+    const t = makeTar([{ name: `${TOP}/x`, data: "1" }]);
+    t[0] = t[0]! ^ 1;
+    await refused(gzip(t), /checksum/);
+  });
+});
