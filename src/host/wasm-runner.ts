@@ -26,7 +26,7 @@ import { configDir } from "../registry/paths.ts";
 import { createSanitizer } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
-import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
+import { hostVersionString, loadPreparedModule, ownedByFledge } from "../wasm/prepared.ts";
 import { createMeter, limitError, parseSize, type LimitReason } from "../wasm/index.ts";
 import { processExitCode, runCommand, type ImportModules, type Preopen } from "../wasi/index.ts";
 import { PluginConsole, type HostIO } from "./console.ts";
@@ -151,7 +151,12 @@ export function pluginHostVersion(limits: PluginLimits): string {
  * process). The meter itself is created per run in {@link runWasmPlugin}.
  */
 export async function preparePluginModule(wasmPath: string, source: Uint8Array, opts: PrepareOptions): Promise<PreparedPlugin> {
-  const loaded = await loadPreparedModule(wasmPath, source, { maxMemoryBytes: opts.limits.maxMemoryBytes, warn: opts.warn, noCache: opts.noCache });
+  const loaded = await loadPreparedModule(wasmPath, source, {
+    maxMemoryBytes: opts.limits.maxMemoryBytes,
+    warn: opts.warn,
+    noCache: opts.noCache,
+    besideSource: ownedByFledge(wasmPath),
+  });
   return { module: loaded.module, memoryImport: loaded.memoryImport };
 }
 

@@ -153,7 +153,7 @@ export async function buildStaged(
     throw new FledgeError(`the build produced ${built.runtime} binaries, but the plugin was approved as ${manifest.runtime}`, { code: "runtime_changed" });
   }
   checkBinaries(staging.tree, built);
-  await prepareWasmModules(staging.tree, built);
+  await prepareWasmModules(staging.tree, built, opts.env);
   const postInstall = built.hooks.post_install?.trim();
   if (postInstall) await runHook("post_install", postInstall, staging.tree, opts.env);
   return { manifest: built, name, tier, materialized, prebuilt, autoBuild };

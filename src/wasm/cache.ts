@@ -12,7 +12,8 @@
  * The cache is used only when all three match. Any mismatch (source edited, fledge or
  * Bun upgraded, cache edited) re-prepares and rewrites both files atomically; a corrupt
  * or unreadable cache warns and rebuilds, it never fails the run. When the module's
- * folder is not writable the files go to a user cache dir keyed by the source hash.
+ * folder is not writable, or is not fledge's to write (a live-linked plugin's source
+ * tree), the files go to a user cache dir keyed by the source hash.
  *
  * Line 3 makes a *torn or edited* cache evident; it is not a signature. That is enough
  * because what the cache holds is wasm, not native code: link-time capability checks
@@ -39,6 +40,8 @@ export interface CacheOptions {
   warn?: (message: string) => void;
   /** Skip reading and writing the on-disk cache (`--no-cache`). */
   noCache?: boolean;
+  /** false: never write beside the module (e.g. a live-linked plugin's source tree); use the user cache. */
+  besideSource?: boolean;
 }
 
 export interface CacheResult {
@@ -102,8 +105,8 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /** Where the cache for this source lives: beside it, or (read-only folder) in the user cache keyed by content. */
-export function chooseCachePath(wasmPath: string, sourceHash: string, userCacheDir: string): string {
-  if (writable(dirname(wasmPath))) return cachePathFor(wasmPath);
+export function chooseCachePath(wasmPath: string, sourceHash: string, userCacheDir: string, besideSource = true): string {
+  if (besideSource && writable(dirname(wasmPath))) return cachePathFor(wasmPath);
   return join(userCacheDir, `${sourceHash}-${basename(cachePathFor(wasmPath))}`);
 }
 
@@ -153,7 +156,7 @@ export function loadPrepared(
     const prepared = prepare(source);
     return { prepared, sourceHash, status: "bypass", cachePath: undefined };
   }
-  const cachePath = chooseCachePath(wasmPath, sourceHash, opts.userCacheDir);
+  const cachePath = chooseCachePath(wasmPath, sourceHash, opts.userCacheDir, opts.besideSource ?? true);
   try {
     const hit = readCache(cachePath, sourceHash, opts.hostVersion);
     if (hit) {

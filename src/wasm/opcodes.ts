@@ -29,6 +29,11 @@ export const Imm = {
   unknown: 255,
 } as const;
 
+// instrument.ts switches on these values as literals (for speed); keep them in step.
+if (Imm.none !== 0 || Imm.block !== 1 || Imm.label !== 2 || Imm.brTable !== 3 || Imm.func !== 4 || Imm.callIndirect !== 5 || Imm.local !== 6 || Imm.global !== 7 || Imm.table !== 8 || Imm.memarg !== 9 || Imm.mem !== 10 || Imm.i32 !== 11 || Imm.i64 !== 12 || Imm.f32 !== 13 || Imm.f64 !== 14 || Imm.prefixFC !== 17) {
+  throw new Error("opcodes.ts: Imm values changed; update the literal cases in instrument.ts");
+}
+
 /** Immediate shapes of 0xFC sub-opcodes. */
 export const ImmFC = {
   none: 0,

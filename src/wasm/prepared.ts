@@ -4,8 +4,9 @@
  * cacheable step), through the prepared-module cache (cache.ts), compiled once per
  * process. The meter is per run and lives in the caller.
  */
-import { join } from "node:path";
-import { configDir } from "../registry/index.ts";
+import { realpathSync } from "node:fs";
+import { join, sep } from "node:path";
+import { configDir, fledgePaths } from "../registry/index.ts";
 import { FledgeError } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
@@ -36,6 +37,8 @@ export interface LoadOptions {
   noCache?: boolean;
   warn?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Where the cache goes: beside the module (default) or only in the user cache (see {@link ownedByFledge}). */
+  besideSource?: boolean;
 }
 
 /** Line 2 of the cache stamp: everything that changes the prepared bytes. */
@@ -55,6 +58,20 @@ function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedM
   return { bytes: r.bytes, analysis: memoryImport ? { memoryImport } : {} };
 }
 
+/**
+ * May fledge write cache files beside this plugin module? Only when its real location
+ * is inside fledge's own plugins folder: a live-linked local plugin resolves into the
+ * author's source tree, which fledge must leave as it found it.
+ */
+export function ownedByFledge(wasmPath: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    const root = realpathSync(fledgePaths(env).pluginsDir);
+    return realpathSync(wasmPath).startsWith(root + sep);
+  } catch {
+    return false;
+  }
+}
+
 /** Validate, instrument and cap `source` (the bytes of `wasmPath`), using and filling the cache. */
 export function preparedFor(wasmPath: string, source: Uint8Array, opts: LoadOptions): CacheResult {
   return loadPrepared(wasmPath, source, (b) => toPrepared(b, opts.maxMemoryBytes), {
@@ -62,6 +79,7 @@ export function preparedFor(wasmPath: string, source: Uint8Array, opts: LoadOpti
     userCacheDir: userCacheDir(opts.env),
     warn: opts.warn,
     noCache: opts.noCache,
+    besideSource: opts.besideSource ?? true,
   });
 }
 

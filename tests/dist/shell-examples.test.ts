@@ -12,7 +12,7 @@ import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
 
 // The draft is meant to be merged into the README: once the README holds examples, test
 // those (running both copies would install the same plugin twice in the shared directory).
-const SOURCE = ["README.md", "docs-drafts/distribution.md"].find((f) => existsSync(join(ROOT, f)) && extractExamples(readFileSync(join(ROOT, f), "utf8"), f).length > 0);
+const SOURCE = ["README.md"].find((f) => existsSync(join(ROOT, f)) && extractExamples(readFileSync(join(ROOT, f), "utf8"), f).length > 0);
 
 interface Example {
   file: string;
