@@ -305,6 +305,7 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
           if (exported instanceof WebAssembly.Memory) memory = exported;
           meter.attach(instance.exports);
         },
+        onHostCall: () => meter.hostCall(),
       },
       imports,
     );

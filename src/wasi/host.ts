@@ -41,6 +41,12 @@ export interface WasiOptions {
    * the fuel meter) get the instance here.
    */
   onInstance?: (instance: WebAssembly.Instance) => void;
+  /**
+   * Called before every WASI import (the fuel meter's `hostCall`): charges host calls
+   * and checks the deadline, so a loop of slow host calls cannot outrun the limits.
+   * It ends the run by throwing a FledgeError.
+   */
+  onHostCall?: () => void;
 }
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
@@ -67,8 +73,10 @@ function endsRun(e: unknown): boolean {
  * Every import goes through this: a WasiErrno or host error becomes the returned
  * errno, an unexpected JS error becomes EIO; only the run-ending sentinels pass.
  */
-function wrap(fn: (...args: never[]) => number): (...args: unknown[]) => number {
+function wrap(fn: (...args: never[]) => number, onHostCall: (() => void) | undefined): (...args: unknown[]) => number {
   return function wasiImport(this: unknown): number {
+    // Outside the try: a limit stop must end the run, never become an errno.
+    onHostCall?.();
     try {
       // eslint-disable-next-line prefer-rest-params
       return (fn as (...a: unknown[]) => number).apply(undefined, arguments as unknown as unknown[]);
@@ -138,7 +146,7 @@ export function createWasi(opts: WasiOptions): Wasi {
 
   const raw = { ...miscFunctions(ctx), ...fdFunctions(ctx), ...pathFunctions(ctx), ...pollFunctions(ctx) };
   const imports: Record<string, ImportValue> = {};
-  for (const [name, fn] of Object.entries(raw)) imports[name] = wrap(fn as (...args: never[]) => number);
+  for (const [name, fn] of Object.entries(raw)) imports[name] = wrap(fn as (...args: never[]) => number, opts.onHostCall);
 
   let closed = false;
   return {

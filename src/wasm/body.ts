@@ -230,6 +230,37 @@ function emitLoopCharge(w: Writer, ctx: BodyContext): number {
  */
 const LOOP_FRAMES = 3;
 
+/** Opens $done, $retry and $refuel, then copies the original `loop bt` (at [p, q)). */
+function emitLoopPrologue(w: Writer, ctx: BodyContext, code: Uint8Array, p: number, q: number): void {
+  const bt = readS33(code, p + 1);
+  w.byte(OP.block);
+  w.range(code, p + 1, q); // $done: the loop's own type
+  w.byte(OP.loop);
+  w.range(code, p + 1, q); // $retry
+  w.byte(OP.block);
+  w.s33(ctx.refuelBlockType(bt)); // $refuel
+  w.range(code, p, q); // the original loop
+}
+
+/** After the original loop's `end`: leave with its results, or refuel and re-enter. */
+function emitLoopEpilogue(w: Writer, ctx: BodyContext): void {
+  const g = ctx.fuelGlobal;
+  w.ensure(32);
+  w.byte(OP.br);
+  w.byte(2); // $done
+  w.byte(OP.end); // $refuel
+  w.byte(OP.globalGet);
+  w.u32(g);
+  w.byte(OP.call);
+  w.u32(ctx.refuelIndex);
+  w.byte(OP.globalSet);
+  w.u32(g);
+  w.byte(OP.br);
+  w.byte(0); // $retry
+  w.byte(OP.end); // $retry
+  w.byte(OP.end); // $done
+}
+
 /** Hot loop: copy byte ranges, insert charges, remap function indices and branch depths. */
 export function instrumentBody(code: Uint8Array, w: Writer, ctx: BodyContext): void {
   const n = code.length;
@@ -246,7 +277,6 @@ export function instrumentBody(code: Uint8Array, w: Writer, ctx: BodyContext): v
   let from = 0;
   let p = 0;
   const nImp = ctx.nImportedFuncs;
-  const g = ctx.fuelGlobal;
   // New depth of a branch label given the current control stack.
   const relabel = (label: number): number => {
     const top = ctrlKind.length - 1;
@@ -302,20 +332,7 @@ export function instrumentBody(code: Uint8Array, w: Writer, ctx: BodyContext): v
             costs.push(regionPatch.pop()!, Math.max(cost, 1));
             regionCost.pop();
             cost = regionCost[regionCost.length - 1]!;
-            w.ensure(32);
-            w.byte(OP.br);
-            w.byte(2); // $done
-            w.byte(OP.end); // $refuel
-            w.byte(OP.globalGet);
-            w.u32(g);
-            w.byte(OP.call);
-            w.u32(ctx.refuelIndex);
-            w.byte(OP.globalSet);
-            w.u32(g);
-            w.byte(OP.br);
-            w.byte(0); // $retry
-            w.byte(OP.end); // $retry
-            w.byte(OP.end); // $done
+            emitLoopEpilogue(w, ctx);
           } else if (kind === undefined) {
             if (p !== n - 1) throw new FledgeError("invalid wasm module: code after the final end", { code: "wasm_invalid" });
             flush(p + 1);
@@ -331,14 +348,7 @@ export function instrumentBody(code: Uint8Array, w: Writer, ctx: BodyContext): v
         const outerFrames = ctrlFrames.length ? ctrlFrames[ctrlFrames.length - 1]! : 0;
         if (op === OP.loop) {
           flush(p);
-          const bt = readS33(code, p + 1);
-          w.byte(OP.block);
-          w.range(code, p + 1, q); // $done: the loop's own type
-          w.byte(OP.loop);
-          w.range(code, p + 1, q); // $retry
-          w.byte(OP.block);
-          w.s33(ctx.refuelBlockType(bt)); // $refuel
-          w.range(code, p, q); // the original loop
+          emitLoopPrologue(w, ctx, code, p, q);
           from = q;
           regionCost[regionCost.length - 1] = cost;
           regionCost.push(0);

@@ -13,13 +13,16 @@
  *
  * When the global goes negative the injected code calls the imported
  * `fledge:meter.refuel(remaining: i64) -> i64`, which either returns a new slice or
- * throws the meter's private sentinel. The sentinel unwinds through wasm frames as
- * a trap would: guests cannot catch it because exception-handling modules are
- * refused.
+ * throws the meter's sentinel. The sentinel unwinds through wasm frames as a trap
+ * would: guests cannot catch it because exception-handling modules are refused. At
+ * loop headers the refuel call is placed outside the loop (body.ts, LOOP_FRAMES) so
+ * the hot loop itself contains no call. Calls to imported functions cost
+ * HOST_CALL_COST extra. The global stays internal (exporting it made JSC box it);
+ * FUEL_EXPORT is a getter function.
  *
- * The body rewrite (body.ts) works on byte ranges: straight-line code is copied as is, and only
- * block structure, function indices (`call`, `return_call`, `ref.func`) and bulk
- * operations are decoded.
+ * The body rewrite (body.ts) works on byte ranges: straight-line code is copied as
+ * is, and only block structure, branch depths, function indices (`call`,
+ * `return_call`, `ref.func`) and bulk operations are decoded.
  */
 import { FledgeError } from "../ui/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";

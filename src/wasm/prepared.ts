@@ -11,7 +11,14 @@ import { FledgeError } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { INSTRUMENTER_VERSION } from "./instrument.ts";
-import { prepareModule } from "./run.ts";
+
+/** The cacheable step: validate, refuse unsupported features, cap memory, inject metering. */
+export function prepareModule(bytes: Uint8Array, opts: { maxMemoryBytes: number | null; maxTableElements?: number }): InstrumentResult {
+  const o: Parameters<typeof instrument>[1] = { fuel: true, maxMemoryBytes: opts.maxMemoryBytes };
+  if (opts.maxTableElements !== undefined) o.maxTableElements = opts.maxTableElements;
+  return instrument(bytes, o);
+}
+import { instrument, type InstrumentResult } from "./instrument.ts";
 import { createMeter } from "./meter.ts";
 import { limitError } from "./limits.ts";
 import { runCommand, type ImportModules, type WasiOptions } from "../wasi/index.ts";
@@ -106,6 +113,7 @@ export interface RunLoadedOptions {
   stdin?: WasiOptions["stdin"];
   stdout?: WasiOptions["stdout"];
   stderr?: WasiOptions["stderr"];
+  maxFds?: number;
   /** When the run started (performance.now()); compile time counts against the deadline. */
   startedAt?: number;
 }
@@ -124,11 +132,13 @@ export async function runLoadedModule(loaded: LoadedModule, opts: RunLoadedOptio
     env: opts.env,
     preopens: opts.preopens,
     onInstance: (instance) => meter.attach(instance.exports),
+    onHostCall: () => meter.hostCall(),
   };
   if (deadline !== null) wasiOpts.deadline = deadline;
   if (opts.stdin !== undefined) wasiOpts.stdin = opts.stdin;
   if (opts.stdout !== undefined) wasiOpts.stdout = opts.stdout;
   if (opts.stderr !== undefined) wasiOpts.stderr = opts.stderr;
+  if (opts.maxFds !== undefined) wasiOpts.maxFds = opts.maxFds;
   try {
     const { exitCode } = await runCommand(loaded.module, wasiOpts, extra);
     return { exitCode, fuelUsed: meter.used() };

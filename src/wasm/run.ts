@@ -8,10 +8,11 @@
  */
 import { readFileSync } from "node:fs";
 import { FledgeError } from "../ui/index.ts";
-import { runCommand, type ImportModules, type Preopen, type WasiOptions } from "../wasi/index.ts";
-import { instrument, type InstrumentResult } from "./instrument.ts";
-import { limitError } from "./limits.ts";
-import { createMeter } from "./meter.ts";
+import type { Preopen, WasiOptions } from "../wasi/index.ts";
+import type { InstrumentResult } from "./instrument.ts";
+import { prepareModule, runLoadedModule, type LoadedModule, type RunLoadedOptions } from "./prepared.ts";
+
+export { prepareModule } from "./prepared.ts";
 
 export interface RunModuleOptions {
   args: string[];
@@ -39,13 +40,6 @@ export interface RunModuleResult {
   fuelUsed: bigint;
 }
 
-/** The cacheable step: validate, refuse unsupported features, cap memory, inject metering. */
-export function prepareModule(bytes: Uint8Array, opts: Pick<RunModuleOptions, "maxMemoryBytes" | "maxTableElements">): InstrumentResult {
-  const o: Parameters<typeof instrument>[1] = { fuel: true, maxMemoryBytes: opts.maxMemoryBytes };
-  if (opts.maxTableElements !== undefined) o.maxTableElements = opts.maxTableElements;
-  return instrument(bytes, o);
-}
-
 export async function runModuleFile(path: string, opts: RunModuleOptions): Promise<RunModuleResult> {
   let prepared = opts.prepared;
   if (!prepared) {
@@ -62,33 +56,10 @@ export async function runModuleFile(path: string, opts: RunModuleOptions): Promi
 
 export async function runPrepared(prepared: InstrumentResult, opts: RunModuleOptions): Promise<RunModuleResult> {
   // The clock starts before compilation: a huge module's compile time counts.
-  const deadline = opts.timeoutMs === null ? null : performance.now() + opts.timeoutMs;
-  const meter = createMeter({ fuel: opts.fuel, deadline, timeoutMs: opts.timeoutMs });
-  const limits = { fuel: opts.fuel, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes };
-  const module = new WebAssembly.Module(prepared.bytes);
-  const extra: ImportModules = { ...(meter.imports as ImportModules) };
-  if (prepared.importedMemory) {
-    const imp = prepared.imports.find((i) => i.kind === "memory")!;
-    const memory = new WebAssembly.Memory({ initial: prepared.importedMemory.initial, maximum: prepared.importedMemory.maximum });
-    extra[imp.module] = { ...(extra[imp.module] ?? {}), [imp.name]: memory };
-  }
-  const wasiOpts: WasiOptions = {
-    args: opts.args,
-    env: opts.env,
-    preopens: opts.preopens,
-    onInstance: (instance) => meter.attach(instance.exports),
-  };
-  if (deadline !== null) wasiOpts.deadline = deadline;
-  if (opts.stdin !== undefined) wasiOpts.stdin = opts.stdin;
-  if (opts.stdout !== undefined) wasiOpts.stdout = opts.stdout;
-  if (opts.stderr !== undefined) wasiOpts.stderr = opts.stderr;
-  if (opts.maxFds !== undefined) wasiOpts.maxFds = opts.maxFds;
-  try {
-    const { exitCode } = await runCommand(module, wasiOpts, extra);
-    return { exitCode, fuelUsed: meter.used() };
-  } catch (e) {
-    const reason = meter.reason();
-    if (meter.isStop(e) && reason) throw limitError(reason, limits);
-    throw e;
-  }
+  const startedAt = performance.now();
+  const mem = prepared.imports.find((i) => i.kind === "memory");
+  const memoryImport = mem && prepared.importedMemory ? { module: mem.module, name: mem.name, ...prepared.importedMemory } : undefined;
+  const loaded: LoadedModule = { module: new WebAssembly.Module(prepared.bytes), memoryImport, cache: "bypass", cachePath: undefined };
+  const run: RunLoadedOptions = { ...opts, startedAt };
+  return runLoadedModule(loaded, run);
 }

@@ -140,6 +140,17 @@ describe("instrumented modules", () => {
     expect(n).toBeGreaterThan(20);
   }, 60_000);
 
+  test("output is deterministic (the prepared-module cache relies on it)", () => {
+    for (const name of ["mvp", "branches", "bulk-memory", "limits/loops"]) {
+      const a = instrument(fixture(name), { fuel: true, maxMemoryBytes: 1 << 24 }).bytes;
+      const b = instrument(fixture(name), { fuel: true, maxMemoryBytes: 1 << 24 }).bytes;
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+      // And its own round trip is byte-identical: every LEB it writes is minimal.
+      expect(Buffer.from(encodeModule(parseModule(a))).equals(Buffer.from(a))).toBe(true);
+      for (const c of parseModule(a).codes) expect(Buffer.from(encodeCode(decodeCode(c.code)).finish()).equals(Buffer.from(c.code))).toBe(true);
+    }
+  });
+
   test("without fuel, only limits change and code is untouched", () => {
     const r = instrument(fixture("mvp"), { fuel: false, maxMemoryBytes: 2 * 65536 });
     const m = parseModule(r.bytes);
