@@ -15,12 +15,14 @@ import { startGithubServer } from "../tests/helpers/github-server.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "src", "main.ts");
+/** `bun run bench` passes the compiled binary; run alone, the sources are used. */
+const CMD = process.env.BENCH_FLEDGE_BIN ? [process.env.BENCH_FLEDGE_BIN] : [process.execPath, MAIN];
 const HELLO = join(ROOT, "tests", "fixtures", "plugins", "hello-wasm");
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 async function fledge(args: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", ...env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const p = Bun.spawn([...CMD, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", ...env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   const ms = performance.now() - start;
   if (code !== 0) throw new Error(`fledge ${args.join(" ")} failed (${code}): ${err}`);

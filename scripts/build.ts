@@ -26,6 +26,7 @@ const result = await Bun.build({
   minify: true,
   bytecode: true,
   format: "esm",
+  splitting: true,
   define: { FLEDGE_BUILD_COMMIT: JSON.stringify(commit) },
 });
 if (!result.success) {

@@ -1,0 +1,176 @@
+/**
+ * `bun run bench`: fledge's performance targets, each measured side by side in one
+ * run and printed as a ratio (or a rate) against its target. Nothing here asserts;
+ * the numbers go in the README and the issue notes.
+ *
+ *   1. start: median wall time of `dist/fledge --version`
+ *   2. metering overhead: CPU-bound guests metered vs `--fuel none` vs not instrumented
+ *   3. cached start: a hello-world module through dist/fledge vs Bun's own node:wasi
+ *   4. prepare throughput (parse + validate + instrument + encode) on the largest module
+ *   5. how late a wall-clock deadline fires in a spinning guest
+ *   6. installer: a small plugin from the loopback GitHub server, and `plugins list` with 100 plugins
+ *
+ * Options: --quick (fewer repetitions), --skip N[,N] (sections).
+ */
+import { $ } from "bun";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createMeter, encodeModule, instrument, parseModule } from "../src/wasm/index.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const BIN = join(ROOT, "dist", "fledge");
+const quick = process.argv.includes("--quick");
+const skipArg = process.argv.indexOf("--skip");
+const skip = new Set(skipArg > 0 ? (process.argv[skipArg + 1] ?? "").split(",") : []);
+const rows: { section: string; what: string; value: string; target: string; met: boolean | null }[] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function row(section: string, what: string, value: string, target: string, met: boolean | null): void {
+  rows.push({ section, what, value, target, met });
+  process.stderr.write(`  ${what}: ${value}${target ? ` (target ${target}${met === null ? "" : met ? ", met" : ", MISSED"})` : ""}\n`);
+}
+
+/** Wall time of one whole process, in ms. */
+function timeProcess(cmd: string[], env: Record<string, string> = {}): number {
+  const t0 = performance.now();
+  const p = Bun.spawnSync(cmd, { stdout: "ignore", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env } });
+  const ms = performance.now() - t0;
+  if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${p.exitCode}: ${p.stderr.toString()}`);
+  return ms;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "fledge-bench-"));
+try {
+  process.stderr.write("building dist/fledge...\n");
+  await $`${process.execPath} ${join(ROOT, "scripts", "build.ts")} ${BIN}`.quiet();
+
+  if (!skip.has("1")) {
+    process.stderr.write("1. start time\n");
+    const runs = Array.from({ length: 10 }, () => timeProcess([BIN, "--version"]));
+    const bunRuns = Array.from({ length: 10 }, () => timeProcess([process.execPath, "--version"]));
+    row("start", "dist/fledge --version, median of 10", `${median(runs).toFixed(1)} ms (bun --version: ${median(bunRuns).toFixed(1)} ms)`, "", null);
+  }
+
+  if (!skip.has("2")) {
+    process.stderr.write("2. metering overhead (in process, interleaved, median of 7)\n");
+    const raw = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "limits", "loops.wasm")));
+    const metered = instrument(raw, { fuel: true, maxMemoryBytes: null }).bytes;
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(raw), {});
+    const withFuel = new WebAssembly.Instance(new WebAssembly.Module(metered), createMeter({ fuel: 10_000_000_000_000n, deadline: null }).imports as never);
+    const noFuel = new WebAssembly.Instance(new WebAssembly.Module(metered), createMeter({ fuel: null, deadline: null }).imports as never);
+    const scale = quick ? 0.2 : 1;
+    const workloads: [string, string, number][] = [
+      ["integer loop", "intloop", 100_000_000 * scale],
+      ["FNV-1a hashing of 64 MiB", "hash", Math.max(1, Math.round(1024 * scale))],
+      ["floating point loop", "floatloop", 30_000_000 * scale],
+      ["recursive fib (call-heavy)", "fib", quick ? 28 : 32],
+    ];
+    for (const [label, fn, arg] of workloads) {
+      const f = (i: WebAssembly.Instance) => i.exports[fn] as (x: number) => unknown;
+      const t: Record<string, number[]> = { raw: [], fuel: [], none: [] };
+      for (const i of [plain, withFuel, noFuel]) f(i)(arg); // warm up to the optimizing tier
+      for (let r = 0; r < 7; r++) {
+        for (const [k, i] of [["raw", plain], ["fuel", withFuel], ["none", noFuel]] as const) {
+          const t0 = performance.now();
+          f(i)(arg);
+          t[k]!.push(performance.now() - t0);
+        }
+      }
+      const vsNone = median(t.fuel!) / median(t.none!);
+      const vsRaw = median(t.fuel!) / median(t.raw!);
+      row("metering", `${label}: metered / --fuel none`, vsNone.toFixed(3), "<= 1.10", vsNone <= 1.1);
+      row("metering", `${label}: metered / not instrumented`, vsRaw.toFixed(3), "<= 1.10", vsRaw <= 1.1);
+    }
+  }
+
+  if (!skip.has("3")) {
+    process.stderr.write("3. cached start of a hello-world module\n");
+    const hello = join(tmp, "hello.wasm");
+    copyFileSync(join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm"), hello);
+    const env = { FLEDGE_CONFIG_DIR: join(tmp, "cfg") };
+    timeProcess([BIN, "wasm", "prepare", hello], env);
+    const runner = join(ROOT, "scripts", "compare-wasi", "wasi-runner.mjs");
+    const f: number[] = [];
+    const b: number[] = [];
+    const n = quick ? 10 : 30;
+    for (let i = 0; i < n; i++) {
+      f.push(timeProcess([BIN, "wasm", "run", hello], env));
+      b.push(timeProcess([process.execPath, runner, hello]));
+    }
+    const ratio = median(f) / median(b);
+    row("cached start", `dist/fledge wasm run (cache warm) ${median(f).toFixed(1)} ms / bun node:wasi ${median(b).toFixed(1)} ms`, ratio.toFixed(3), "<= 1.0", ratio <= 1.0);
+  }
+
+  if (!skip.has("4")) {
+    process.stderr.write("4. prepare throughput\n");
+    // The largest module we have is fstool (a real C program); replicate its function
+    // bodies to make a >10 MB module with the same instruction mix.
+    const base = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "realprog", "fstool.wasm")));
+    const m = parseModule(base);
+    const funcs = [...m.functions];
+    const codes = [...m.codes];
+    while (encodeModule(m).length < 10_000_000) {
+      m.functions.push(...funcs);
+      m.codes.push(...codes.map((c) => ({ locals: c.locals, code: c.code })));
+    }
+    const big = new Uint8Array(encodeModule(m));
+    const mb = big.length / 1e6;
+    const t0 = performance.now();
+    instrument(big, { fuel: true, maxMemoryBytes: 256 << 20 });
+    const cold = performance.now() - t0;
+    const warm: number[] = [];
+    for (let i = 0; i < (quick ? 3 : 7); i++) {
+      const t = performance.now();
+      instrument(big, { fuel: true, maxMemoryBytes: 256 << 20 });
+      warm.push(performance.now() - t);
+    }
+    const warmRate = mb / (median(warm) / 1000);
+    const coldRate = mb / (cold / 1000);
+    row("prepare", `validate+instrument+encode of ${mb.toFixed(1)} MB, first run in this process`, `${coldRate.toFixed(0)} MB/s`, ">= 60 MB/s", coldRate >= 60);
+    row("prepare", `validate+instrument+encode of ${mb.toFixed(1)} MB, warm median`, `${warmRate.toFixed(0)} MB/s`, ">= 60 MB/s", warmRate >= 60);
+  }
+
+  if (!skip.has("5")) {
+    process.stderr.write("5. deadline lateness\n");
+    const spin = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "limits", "spin.wasm")));
+    const prepared = new WebAssembly.Module(instrument(spin, { fuel: true, maxMemoryBytes: null }).bytes);
+    const late: number[] = [];
+    for (let i = 0; i < (quick ? 5 : 15); i++) {
+      const deadline = performance.now() + 100;
+      const meter = createMeter({ fuel: null, deadline });
+      const inst = new WebAssembly.Instance(prepared, meter.imports as never);
+      meter.attach(inst.exports);
+      const start = Object.values(inst.exports).find((v) => typeof v === "function") as () => void;
+      try {
+        start();
+      } catch {
+        // the meter's stop: expected
+      }
+      late.push(performance.now() - deadline);
+    }
+    const worst = Math.max(...late);
+    row("deadline", `spin loop, 100 ms timeout: median late / worst of ${late.length}`, `${median(late).toFixed(1)} ms / ${worst.toFixed(1)} ms`, "<= 50 ms", worst <= 50);
+  }
+
+  if (!skip.has("6")) {
+    process.stderr.write("6. installer\n");
+    const p = Bun.spawnSync([process.execPath, join(ROOT, "scripts", "bench-install.ts")], { env: { ...process.env, BENCH_FLEDGE_BIN: BIN, BENCH_RUNS: quick ? "3" : "7" }, stdout: "pipe", stderr: "inherit" });
+    if (p.exitCode !== 0) throw new Error("scripts/bench-install.ts failed");
+    const r = JSON.parse(p.stdout.toString()) as { install_ms: number; list_100_ms: number };
+    row("install", "install a small wasm plugin from the loopback GitHub server (no build)", `${r.install_ms.toFixed(0)} ms`, "<= 150 ms", r.install_ms <= 150);
+    row("install", "plugins list with 100 installed plugins", `${r.list_100_ms.toFixed(1)} ms`, "<= 30 ms", r.list_100_ms <= 30);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+console.log("| part | measurement | result | target |");
+console.log("|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.section} | ${r.what} | ${r.value} | ${r.target ? `${r.target}${r.met === null ? "" : r.met ? " (met)" : " (missed)"}` : ""} |`);
+if (!existsSync(BIN)) process.exitCode = 1;
