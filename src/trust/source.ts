@@ -224,21 +224,7 @@ function parseUrl(shown: string, scheme: string, rest: string): Source {
   if (isGithub) {
     const gp = githubPath(urlPath.startsWith("/") ? urlPath.slice(1) : urlPath);
     refuseGithubWebPage(shown, gp);
-    return withSecret(
-      freeze({
-        input: shown,
-        kind: "github",
-        base,
-        ref,
-        owner: gp.owner,
-        repo: gp.repo,
-        host: "github.com",
-        path: gp.path,
-        hasCredentials,
-        cloneUrl: gp.owner !== null && gp.repo !== null ? `https://github.com/${gp.owner}/${gp.repo}.git` : null,
-      }),
-      secret,
-    );
+    return withSecret(githubSource(shown, base, ref, gp, hasCredentials), secret);
   }
   return withSecret(
     freeze({
@@ -264,18 +250,7 @@ function parseScpLike(shown: string, user: string, hostText: string, rest: strin
   if (GITHUB_HOSTS.has(host) && user === "git") {
     const gp = githubPath(repoPath);
     refuseGithubWebPage(shown, gp);
-    return freeze({
-      input: shown,
-      kind: "github",
-      base,
-      ref,
-      owner: gp.owner,
-      repo: gp.repo,
-      host: "github.com",
-      path: gp.path,
-      hasCredentials: false,
-      cloneUrl: gp.owner !== null && gp.repo !== null ? `https://github.com/${gp.owner}/${gp.repo}.git` : null,
-    });
+    return githubSource(shown, base, ref, gp, false);
   }
   return freeze({
     input: shown,
@@ -304,18 +279,22 @@ function parseShorthand(shown: string, text: string): Source {
     throw invalidSource(`'${shown}' is not a recognised plugin source`, `a GitHub source is owner/repo; a local directory needs a path form such as ${example}`);
   }
   const gp = githubPath(written);
-  const clean = gp.owner !== null && gp.repo !== null;
+  return githubSource(shown, gp.owner !== null && gp.repo !== null ? `${gp.owner}/${gp.repo}` : written, ref, gp, false);
+}
+
+/** Every GitHub form ends here: one shape, and the clone URL only for a clean owner/repo. */
+function githubSource(shown: string, base: string, ref: string | null, gp: GithubPath, hasCredentials: boolean): Source {
   return freeze({
     input: shown,
     kind: "github",
-    base: clean ? `${gp.owner}/${gp.repo}` : written,
+    base,
     ref,
     owner: gp.owner,
     repo: gp.repo,
     host: "github.com",
     path: gp.path,
-    hasCredentials: false,
-    cloneUrl: clean ? `https://github.com/${gp.owner}/${gp.repo}.git` : null,
+    hasCredentials,
+    cloneUrl: gp.owner !== null && gp.repo !== null ? `https://github.com/${gp.owner}/${gp.repo}.git` : null,
   });
 }
 
