@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
-import { stripAnsi } from "../ui/sanitize.ts";
-import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, setNonInteractive, usageError } from "../ui/index.ts";
+import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
+import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, printTrusted, setNonInteractive, usageError } from "../ui/index.ts";
 import { resolve, runLeaf, subCommandsOf, usageOf } from "./framework.ts";
 
 export const root = defineCommand({
@@ -44,7 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     if (r.help || (r.cmd.subCommands && r.path.length === 0)) {
-      printResult(plain(await usageOf(r.cmd, r.parent), process.stdout));
+      printTrusted(plain(await usageOf(r.cmd, r.parent), process.stdout));
       return EXIT.ok;
     }
     if (r.cmd.subCommands) {
@@ -58,15 +58,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** citty colours its usage text unconditionally; honour NO_COLOR and pipes. */
+/** citty colours its usage text unconditionally; honour NO_COLOR and pipes (and escape anything else). */
 function plain(text: string, stream: NodeJS.WriteStream): string {
-  return useColor(stream) ? text : stripAnsi(text);
+  return useColor(stream) ? text : terminalText(stripAnsi(text));
 }
 
 function report(e: unknown, json: boolean): number {
   const err = toFledgeError(e);
   if (json) {
-    process.stdout.write(`${JSON.stringify(errorEnvelope(err), null, 2)}\n`);
+    process.stdout.write(`${jsonText(errorEnvelope(err))}\n`);
   } else {
     log.error(err.message);
     if (err.hint) log.info(err.hint);

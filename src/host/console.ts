@@ -4,7 +4,7 @@
  * caught); logs, progress and host warnings go to stderr, prefixed with the plugin
  * name so the user always knows who is talking.
  */
-import { createSanitizer, sanitizeOutput, type Sanitizer } from "../ui/sanitize.ts";
+import { createSanitizer, renderUntrusted, sanitizeOutput, type Sanitizer } from "../ui/sanitize.ts";
 import { useColor } from "../ui/index.ts";
 
 /** The two streams a plugin run writes to. Tests pass a capturing implementation. */
@@ -50,9 +50,9 @@ const LEVEL_STYLE: Record<string, { label: string; color: string }> = {
 };
 const RESET = "\u001b[0m";
 
-/** Strip every escape and control character from text fledge frames (names, levels). */
+/** Text fledge frames (names, levels, warnings, progress): every escape and control shown escaped. */
 function plain(text: string): string {
-  return sanitizeOutput(text).replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b[78DEM]/g, "").replace(/[\r\b]/g, "");
+  return renderUntrusted(text);
 }
 
 export interface ProgressUpdate {
@@ -66,6 +66,7 @@ export interface ProgressUpdate {
 export class PluginConsole {
   private readonly sanitizer: Sanitizer = createSanitizer();
   private progressShown = false;
+  private coloured = false;
   private lastProgressMessage: string | undefined;
   private readonly name: string;
 
@@ -80,6 +81,8 @@ export class PluginConsole {
   output(text: string): void {
     this.clearProgress();
     const clean = this.sanitizer.write(text);
+    const sgrs = clean.match(/\u001b\[[0-9;:]*m/g);
+    if (sgrs) this.coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
     if (clean !== "") this.io.stdout(clean);
   }
 
@@ -89,10 +92,12 @@ export class PluginConsole {
     const style = LEVEL_STYLE[level.toLowerCase()];
     const label = style ? style.label : plain(level);
     const head = style && this.io.color ? `${style.color}${label}${RESET}` : label;
-    const body = sanitizeOutput(message).replace(/\n+$/, "");
+    // "line" profile: colours only; no \r, \b or cursor move, so a line cannot rewrite its prefix.
+    const body = sanitizeOutput(message, "line").replace(/\n+$/, "");
     const text = body
       .split("\n")
-      .map((line) => `  ${head} [${this.name}] ${line}\n`)
+      // A colour a line leaves on (black on black, conceal) must not reach the next prefix.
+      .map((line) => `  ${head} [${this.name}] ${line}${line.includes("\u001b[") ? RESET : ""}\n`)
       .join("");
     this.io.stderr(text);
   }
@@ -141,6 +146,8 @@ export class PluginConsole {
   finish(): void {
     const rest = this.sanitizer.end();
     if (rest !== "") this.io.stdout(rest);
+    // A colour the plugin left on ends with its run: fledge's next lines are never painted by it.
+    if (this.coloured) this.io.stdout(RESET);
     this.clearProgress();
   }
 }

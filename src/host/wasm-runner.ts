@@ -23,7 +23,7 @@ import { cwd as processCwd } from "node:process";
 import type { Capabilities } from "../manifest/types.ts";
 import type { FledgeLimitsConfig } from "../registry/config.ts";
 import { configDir } from "../registry/paths.ts";
-import { createSanitizer } from "../ui/sanitize.ts";
+import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule, ownedByFledge } from "../wasm/prepared.ts";
@@ -197,12 +197,18 @@ const MAX_STDERR_LINE = 64 * 1024;
  */
 export function stderrLines(pluginName: string, write: (text: string) => void): { sink: (chunk: Uint8Array) => void; flush: () => void } {
   const decoder = new TextDecoder("utf-8", { fatal: false });
-  const sanitizer = createSanitizer();
-  const name = pluginName.replace(/[^\x20-\x7e]/g, "?");
+  // "line" profile: colours only, `\r` and cursor moves shown escaped: a line cannot rewrite its prefix.
+  const sanitizer = createSanitizer("line");
+  const name = renderUntrusted(pluginName);
   let partial = "";
-  const emit = (line: string): void => write(`  [${name}] ${line.replace(/\r$/, "")}\n`);
-  const take = (text: string): void => {
-    partial += sanitizer.write(text);
+  /** A `\r` held back until we know whether it ends a CRLF line ending (dropped) or not (shown). */
+  let pendingCr = false;
+  const emit = (line: string): void => write(`  [${name}] ${line}${line.includes("\u001b[") ? "\u001b[0m" : ""}\n`);
+  const take = (input: string): void => {
+    let text = pendingCr ? `\r${input}` : input;
+    pendingCr = text.endsWith("\r") && input !== "";
+    if (pendingCr) text = text.slice(0, -1);
+    partial += sanitizer.write(text.replace(/\r\n/g, "\n"));
     for (;;) {
       const nl = partial.indexOf("\n");
       if (nl < 0) break;
@@ -218,6 +224,8 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
     sink: (chunk) => take(decoder.decode(chunk, { stream: true })),
     flush: () => {
       take(decoder.decode());
+      if (pendingCr) partial += sanitizer.write("\r");
+      pendingCr = false;
       partial += sanitizer.end();
       if (partial !== "") emit(partial);
       partial = "";

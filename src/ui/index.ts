@@ -1,6 +1,7 @@
 export { FledgeError, usageError, isFledgeError } from "./errors.ts";
 export { EXIT, type ExitCode } from "./exit-codes.ts";
 export { canPrompt, envFlag, setNonInteractive, useColor } from "./env.ts";
-export { printResult, printJson, errorEnvelope, SCHEMA_VERSION } from "./output.ts";
+export { printResult, printTrusted, printJson, errorEnvelope, SCHEMA_VERSION } from "./output.ts";
 export { log } from "./log.ts";
 export { suggest } from "./suggest.ts";
+export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";

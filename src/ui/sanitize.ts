@@ -1,180 +1,211 @@
-/** Remove every ANSI escape sequence (for text fledge itself coloured). */
+/**
+ * THE authority for text fledge did not write (security matrix G.4; issues 10.6, 11.2).
+ *
+ * Untrusted text is anything a plugin author, an archive, a server or a running guest
+ * chose: manifest fields, hook commands, binary names, archive entry names and symlink
+ * targets, repository names and descriptions, server error bodies, a module's import
+ * names, guest stdout/stderr and log messages. Such text may paint characters on the
+ * user's terminal and nothing more. An attacker would otherwise:
+ * - hide part of a hook command (`\r`, erase-line, bidi reordering, zero-width text)
+ *   so the consent prompt shows a harmless command while a different one runs;
+ * - forge a line that looks like fledge's own (`\r` + erase over the `[plugin]` prefix);
+ * - make the terminal act: title (OSC 0/2), clipboard (OSC 52), hyperlinks (OSC 8),
+ *   DCS/APC/PM/SOS channels, screen clear, alternate screen, mouse/focus reporting;
+ * - make the terminal type a reply into fledge's stdin (DSR, DA, XTVERSION, DECRQM,
+ *   DECRQPSR, kitty keyboard query), or stall it (a repeat count of 10^9).
+ *
+ * The rule: every dangerous character is shown as a visible escape (`\x1b`, `\r`,
+ * `\u202e`), never emitted. Three entry points, one character table ({@link isDangerous}):
+ * - {@link renderUntrusted}: a value shown inside fledge's own message (names, hook
+ *   commands, paths, server text). Everything dangerous is escaped, newlines and tabs too,
+ *   so the value stays on its line and shows exactly what it contains.
+ * - {@link createSanitizer}: guest output streams. CSI is an ALLOWLIST:
+ *   - both profiles: SGR (`CSI … m`) with at most {@link MAX_SGR_PARAMS} parameters, each
+ *     at most 255 (colours, bold, underline …);
+ *   - "stream" (a plugin's stdout, no prefix) also keeps `\r`, `\b` and same-line moves:
+ *     CUF/CUB/CHA (`CSI n C|D|G`, n ≤ 999) and erase-in-line (`CSI 0|1|2 K`), which is what
+ *     progress bars and spinners need. No cursor-up/down, no absolute position, no screen
+ *     erase: a plugin cannot reach a line above its own (fledge's warnings stay put);
+ *   - "line" (prefixed lines on stderr: `  INFO [plugin] …`): SGR only; `\r` and `\b` are
+ *     escaped, so a line cannot rewrite its own prefix.
+ *   Everything else (other CSI, OSC/DCS/APC/PM/SOS, other ESC sequences, C0/C1 controls,
+ *   DEL, bidi controls, invisible format characters) is shown escaped. The introducer of a
+ *   string sequence is escaped, so its payload is plain, visible text.
+ * - {@link terminalText}: the backstop at the output boundary (printResult, the logger,
+ *   prompts): fledge's composed messages keep their newlines and tabs, every other
+ *   dangerous character is escaped, even one a call site forgot to wrap.
+ * JSON output ({@link jsonText}) stays valid JSON with the same value: JSON.stringify
+ * escapes C0; DEL, C1, bidi and invisible characters are escaped as `\uXXXX` too, since a
+ * terminal may act on a raw UTF-8 C1 byte.
+ */
+
+/** Longest CSI (introducer included) considered at all; longer ones are shown escaped. */
+export const MAX_CSI = 64;
+/** Most SGR parameters one sequence may carry (`38;2;r;g;b` needs 5). */
+export const MAX_SGR_PARAMS = 16;
+/** Largest SGR parameter value (colour components and indices are ≤ 255). */
+const MAX_SGR_VALUE = 255;
+/** Largest count of a same-line cursor move in the "stream" profile. */
+const MAX_MOVE = 999;
+
+const ESC = 0x1b;
+const C1_CSI = 0x9b;
+
+/** Invisible letters that render as blank space (Hangul fillers, combining grapheme joiner). */
+const INVISIBLE_LETTERS = new Set([0x034f, 0x115f, 0x1160, 0x3164, 0xffa0]);
+/** Controls, format characters (bidi overrides/isolates, zero-width, BOM, tags), separators, lone surrogates. */
+const DANGEROUS_CLASS = /^[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]$/u;
+/** Zero-width (non-)joiner: kept in guest output (emoji sequences, Persian text), escaped in names. */
+const JOINERS = new Set([0x200c, 0x200d]);
+
+/** Is this character never emitted raw (before any profile's exceptions)? */
+export function isDangerous(ch: string): boolean {
+  const cp = ch.codePointAt(0) ?? 0;
+  return DANGEROUS_CLASS.test(ch) || INVISIBLE_LETTERS.has(cp);
+}
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b" };
+
+/** The visible form of one dangerous character. */
+export function escapeChar(ch: string): string {
+  const named = NAMED[ch];
+  if (named !== undefined) return named;
+  const cp = ch.codePointAt(0) ?? 0;
+  if (cp <= 0xff) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp <= 0xffff) return `\\u${cp.toString(16).padStart(4, "0")}`;
+  return `\\u{${cp.toString(16)}}`;
+}
+
+/**
+ * THE function for an untrusted value shown inside fledge's own text. Every control
+ * character (newline and tab included), DEL, C1, bidi control, zero-width or other
+ * invisible character is shown as an escape. `maxLength` cuts long values (with `…`).
+ */
+export function renderUntrusted(value: string, maxLength?: number): string {
+  let s = String(value);
+  if (maxLength !== undefined && s.length > maxLength) s = `${s.slice(0, maxLength)}…`;
+  let out = "";
+  for (const ch of s) out += isDangerous(ch) ? escapeChar(ch) : ch;
+  return out;
+}
+
+/** Backstop for text fledge composed (it may embed untrusted values): keeps `\n` and `\t` only. */
+export function terminalText(text: string): string {
+  let out = "";
+  for (const ch of text) out += ch !== "\n" && ch !== "\t" && isDangerous(ch) ? escapeChar(ch) : ch;
+  return out;
+}
+
+/** JSON for stdout: valid JSON, same value, no raw control/bidi/invisible character. */
+export function jsonText(value: unknown, indent: number = 2): string {
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u034f\u115f\u1160\u3164\uffa0]/gu, (c) =>
+    // Astral format characters (tags) become a surrogate pair of \u escapes.
+    [...c].length === 1 && c.length === 2 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}\\u${c.charCodeAt(1).toString(16).padStart(4, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Remove every ANSI escape sequence (for text fledge itself coloured, e.g. citty's help). */
 export function stripAnsi(text: string): string {
   // CSI, OSC (BEL or ST terminated), and two-byte ESC sequences.
   return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g, "");
 }
 
-/**
- * Plugin output sanitizer (security matrix G.4).
- *
- * A plugin must not be able to act on the user's terminal beyond painting text: no
- * clipboard writes (OSC 52), no title changes (OSC 0/2), no hyperlinks that disguise
- * their target (OSC 8), no DCS/APC/PM/SOS payloads (terminal-specific command
- * channels), and nothing that makes the terminal type a reply into fledge's stdin.
- *
- * Policy:
- * - CSI sequences (SGR colours, cursor movement, erase) pass, EXCEPT those whose
- *   final byte asks the terminal to report or to act on its window
- *   (`c` device attributes, `n` status reports, `t` window ops, `x` parameter
- *   reports, `$p` mode reports). A CSI longer than {@link MAX_CSI} is dropped.
- * - OSC, DCS, APC, PM and SOS strings are swallowed up to and including their
- *   terminator (ST = ESC \ or 0x9C; BEL also ends them). CAN/SUB abort them; an ESC
- *   that is not ST ends the string and starts a new sequence (ECMA-48). An
- *   unterminated string swallows everything to the end of the stream.
- * - 8-bit C1 introducers (U+009B CSI, U+009D OSC, U+0090 DCS, U+009F APC, U+009E PM,
- *   U+0098 SOS) are treated like their 7-bit forms; CSI is re-emitted in 7-bit form.
- * - A few harmless two-character ESC sequences pass (ESC 7/8 save/restore cursor,
- *   ESC D/E/M line movement); every other ESC sequence (e.g. ESC c full reset,
- *   charset designations) is dropped.
- * - Other C0/C1 control characters and DEL are dropped, except \n \r \t \b.
- *
- * The state machine is streaming-safe: a sequence split across two writes is still
- * recognised because the state survives between `write` calls.
- */
+/** Which guest output a sanitizer serves (see the module comment). */
+export type GuestProfile = "stream" | "line";
+
+/** Is this complete CSI (normalised to start with ESC [) allowed through in this profile? */
+export function isAllowedCsi(seq: string, profile: GuestProfile = "stream"): boolean {
+  if (seq.length > MAX_CSI || !seq.startsWith("\u001b[")) return false;
+  const body = seq.slice(2, -1);
+  const final = seq[seq.length - 1];
+  if (final === "m") {
+    if (!/^[0-9;:]*$/.test(body)) return false; // no private markers (`CSI > 4;2 m` sets key modes)
+    const params = body.split(/[;:]/);
+    return params.length <= MAX_SGR_PARAMS && params.every((p) => p === "" || Number(p) <= MAX_SGR_VALUE);
+  }
+  if (profile !== "stream") return false;
+  if (final === "C" || final === "D" || final === "G") return /^\d{0,3}$/.test(body) && (body === "" || Number(body) <= MAX_MOVE);
+  if (final === "K") return /^[012]?$/.test(body);
+  return false;
+}
+
+/** A streaming guest-output sanitizer: state survives between writes, so split sequences are still caught. */
 export interface Sanitizer {
   /** Sanitize the next chunk; may hold back an incomplete CSI until the next write. */
   write(chunk: string): string;
-  /** End of stream: an incomplete CSI or string sequence is discarded. */
+  /** End of stream: anything held back is shown escaped. */
   end(): string;
 }
 
-/** Longest CSI (introducer included) we are willing to buffer and pass. */
-export const MAX_CSI = 64;
-
-const ESC = 0x1b;
-const BEL = 0x07;
-const CAN = 0x18;
-const SUB = 0x1a;
-const C1_ST = 0x9c;
-const C1_CSI = 0x9b;
-const C1_STRING_INTRODUCERS = new Set([0x90, 0x98, 0x9d, 0x9e, 0x9f]); // DCS SOS OSC PM APC
-const ESC_STRING_INTRODUCERS = new Set(["P", "X", "]", "^", "_"]); // DCS SOS OSC PM APC
-const ESC_PASS = new Set(["7", "8", "D", "E", "M"]);
-const ALLOWED_C0 = new Set([0x0a, 0x0d, 0x09, 0x08]);
-/** CSI final bytes that make the terminal answer on stdin or act on its window. */
-const CSI_DENIED_FINALS = new Set(["c", "n", "t", "x"]);
-
-type State =
-  | "ground"
-  | "esc" // saw ESC
-  | "esc-intermediate" // ESC followed by 0x20-0x2F: swallow up to the final byte
-  | "csi" // collecting a CSI into `csi`
-  | "csi-drop" // an over-long CSI: swallow up to its final byte
-  | "string" // inside OSC/DCS/APC/PM/SOS
-  | "string-esc"; // saw ESC inside a string
-
-/** Is this code point a control character we never forward? */
-function isDroppedControl(cp: number): boolean {
-  if (cp < 0x20) return !ALLOWED_C0.has(cp);
-  return cp === 0x7f || (cp >= 0x80 && cp <= 0x9f);
+/** Characters a guest profile keeps raw although {@link isDangerous} flags them. */
+function keptRaw(cp: number, profile: GuestProfile): boolean {
+  if (cp === 0x0a || cp === 0x09 || JOINERS.has(cp)) return true;
+  return profile === "stream" && (cp === 0x0d || cp === 0x08);
 }
 
-/** Decide whether a complete CSI (starting with ESC [) may reach the terminal. */
-export function isAllowedCsi(seq: string): boolean {
-  const final = seq[seq.length - 1] ?? "";
-  if (CSI_DENIED_FINALS.has(final)) return false;
-  // DECRQM (`CSI ? Ps $ p`) asks the terminal for a reply.
-  if (final === "p" && seq.includes("$")) return false;
-  return true;
-}
-
-export function createSanitizer(): Sanitizer {
-  let state: State = "ground";
+export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
+  let state: "ground" | "esc" | "csi" = "ground";
+  /** The CSI collected so far, in 7-bit form, and as the guest wrote it (for the escaped form). */
   let csi = "";
+  let raw = "";
+
+  function text(ch: string): string {
+    const cp = ch.codePointAt(0) ?? 0;
+    return isDangerous(ch) && !keptRaw(cp, profile) ? escapeChar(ch) : ch;
+  }
 
   function write(chunk: string): string {
     let out = "";
     for (const ch of chunk) {
       const cp = ch.codePointAt(0) ?? 0;
-      switch (state) {
-        case "ground":
-          if (cp === ESC) state = "esc";
-          else if (cp === C1_CSI) {
-            state = "csi";
-            csi = "\u001b[";
-          } else if (C1_STRING_INTRODUCERS.has(cp)) state = "string";
-          else if (!isDroppedControl(cp)) out += ch;
-          break;
-        case "esc":
-          if (ch === "[") {
-            state = "csi";
-            csi = "\u001b[";
-          } else if (ESC_STRING_INTRODUCERS.has(ch)) state = "string";
-          else if (cp >= 0x20 && cp <= 0x2f) state = "esc-intermediate";
-          else if (cp === ESC) state = "esc";
-          else if (cp < 0x20) {
-            // A control character aborts the sequence and is handled on its own (a newline survives).
-            state = "ground";
-            out += write(ch);
-          } else {
-            if (ESC_PASS.has(ch)) out += `\u001b${ch}`;
-            state = "ground";
-          }
-          break;
-        case "esc-intermediate":
-          // nF sequences (charset designation etc.): swallow until a final byte.
-          if (cp >= 0x30 && cp <= 0x7e) state = "ground";
-          else if (cp === ESC) state = "esc";
-          else if (!(cp >= 0x20 && cp <= 0x2f)) {
-            state = "ground";
-            if (cp < 0x20) out += write(ch);
-          }
-          break;
-        case "csi":
-          if (cp >= 0x40 && cp <= 0x7e) {
-            csi += ch;
-            if (isAllowedCsi(csi)) out += csi;
-            csi = "";
-            state = "ground";
-          } else if (cp >= 0x20 && cp <= 0x3f) {
-            csi += ch;
-            if (csi.length > MAX_CSI) {
-              // Too long to be a colour or cursor move: drop it, and swallow the rest.
-              csi = "";
-              state = "csi-drop";
-            }
-          } else {
-            // Malformed: abandon the sequence and treat this character afresh.
-            csi = "";
-            state = "ground";
-            out += write(ch);
-          }
-          break;
-        case "csi-drop":
-          if (cp >= 0x40 && cp <= 0x7e) state = "ground";
-          else if (!(cp >= 0x20 && cp <= 0x3f)) {
-            state = "ground";
-            out += write(ch);
-          }
-          break;
-        case "string":
-          if (cp === ESC) state = "string-esc";
-          else if (cp === BEL || cp === C1_ST || cp === CAN || cp === SUB) state = "ground";
-          break;
-        case "string-esc":
-          if (ch === "\\") state = "ground";
-          else {
-            // ESC not followed by '\' ends the string and begins a new sequence.
-            state = "esc";
-            out += write(ch);
-          }
-          break;
+      if (state === "esc") {
+        if (ch === "[") {
+          state = "csi";
+          csi = "\u001b[";
+          raw = "\u001b[";
+          continue;
+        }
+        // Any other ESC sequence (OSC, DCS, ESC c, ESC 7 …) is shown: its introducer escaped,
+        // the rest handled as ordinary text (so a string payload is visible, its BEL escaped).
+        out += "\\x1b";
+        state = "ground";
+      } else if (state === "csi") {
+        if (cp >= 0x20 && cp <= 0x3f && csi.length < MAX_CSI) {
+          csi += ch;
+          raw += ch;
+          continue;
+        }
+        state = "ground";
+        if (cp >= 0x40 && cp <= 0x7e) {
+          out += isAllowedCsi(csi + ch, profile) ? csi + ch : renderUntrusted(raw + ch);
+          continue;
+        }
+        // Malformed or over-long: show what was collected; this character is handled afresh.
+        out += renderUntrusted(raw);
       }
+      if (cp === ESC) state = "esc";
+      else if (cp === C1_CSI) {
+        state = "csi";
+        csi = "\u001b[";
+        raw = ch;
+      } else out += text(ch);
     }
     return out;
   }
 
   function end(): string {
+    const rest = state === "esc" ? "\\x1b" : state === "csi" ? renderUntrusted(raw) : "";
     state = "ground";
     csi = "";
-    return "";
+    raw = "";
+    return rest;
   }
 
   return { write, end };
 }
 
-/** One-shot form of {@link createSanitizer} for a complete piece of text. */
-export function sanitizeOutput(text: string): string {
-  const s = createSanitizer();
+/** One-shot form of {@link createSanitizer} for a complete piece of guest text. */
+export function sanitizeOutput(text: string, profile: GuestProfile = "stream"): string {
+  const s = createSanitizer(profile);
   return s.write(text) + s.end();
 }

@@ -91,7 +91,7 @@ describe("granted", () => {
     await dispatchMessage(msg({ type: "output", text: "tle\u0007end\n" }), ctx);
     await dispatchMessage(msg({ type: "log", level: "error", message: "bad\nworse" }), ctx);
     await dispatchMessage(msg({ type: "progress", message: "half", current: 1, total: 2 }), ctx);
-    expect(io.out.join("")).toBe("ab\u001b[1mcsplitend\n");
+    expect(io.out.join("")).toBe("a\\x1b]52;c;eA==\\x07b\u001b[1mcsplit\\x1b]0;title\\x07end\n");
     expect(io.err.join("")).toBe("  ERROR [demo] bad\n  ERROR [demo] worse\n  ▶ half (demo) [##########----------] 1/2\n");
   });
 
@@ -120,6 +120,6 @@ describe("console", () => {
   test("escapes in the plugin name and log level cannot reach the terminal", () => {
     const { io, con } = captureConsole("ev\u001b]0;t\u0007il\u001b[31m");
     con.log("\u001b[2Jwarn", "m");
-    expect(io.err.join("")).toBe("  warn [evil] m\n");
+    expect(io.err.join("")).toBe("  \\x1b[2Jwarn [ev\\x1b]0;t\\x07il\\x1b[31m] m\n");
   });
 });

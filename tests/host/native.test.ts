@@ -82,7 +82,7 @@ describe("fledge-v1 native runner", () => {
   test("every message type, granted: answers, sanitized output, logs on stderr", async () => {
     const r = await run(options(["all"]));
     expect(r.code).toBe(0);
-    expect(r.stdout.startsWith("plain \u001b[31mred\u001b[0m clip done\n")).toBe(true);
+    expect(r.stdout.startsWith("plain \u001b[31mred\u001b[0m \\x1b]52;c;cHduZWQ=\\x07clip \\x1b]0;title\\x1b\\done\n")).toBe(true);
     expect(r.stdout).not.toContain("\u001b]");
     const resp = responses(r.stdout);
     expect(resp).toEqual({

@@ -155,7 +155,17 @@ describe("stderrLines", () => {
     s.sink(enc.encode("one\ntw"));
     s.sink(enc.encode("o\u001b]0;title\u0007\nthree"));
     s.flush();
-    expect(out.join("")).toBe("  [demo] one\n  [demo] two\n  [demo] three\n");
+    expect(out.join("")).toBe("  [demo] one\n  [demo] two\\x1b]0;title\\x07\n  [demo] three\n");
+  });
+
+  test("a line cannot rewrite its prefix: \\r and cursor moves are shown; CRLF endings and colours stay", () => {
+    const out: string[] = [];
+    const s = stderrLines("demo", (t) => out.push(t));
+    const enc = new TextEncoder();
+    s.sink(enc.encode("a\r\u001b[2K  INFO [fledge] fake\r"));
+    s.sink(enc.encode("\nb\u001b[1A\u001b[31mred\r\n\rc\r"));
+    s.flush();
+    expect(out.join("")).toBe("  [demo] a\\r\\x1b[2K  INFO [fledge] fake\n  [demo] b\\x1b[1A\u001b[31mred\u001b[0m\n  [demo] \\rc\\r\n");
   });
 });
 

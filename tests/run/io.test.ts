@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN } from "../helpers/cli.ts";
+import { renderUntrusted as shown } from "../../src/ui/sanitize.ts";
 import { addPlugin, compat, makeHome, responses, type Home } from "./helpers.ts";
 
 let home: Home;
@@ -25,33 +26,32 @@ const RED = `${ESC}[31mred${ESC}[0m`;
 const output = (text: string): string => JSON.stringify({ type: "output", text });
 
 describe("G.4 terminal escapes in plugin output", () => {
-  test("protocol output: OSC 52, OSC 0 and DCS are stripped, SGR colours kept", () => {
+  test("protocol output: OSC 52, OSC 0 and DCS are shown escaped, SGR colours kept", () => {
     const r = home.fledge(["sender", output(`a${OSC52}b${TITLE}c${DCS}d ${RED}\n`)]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`abcd ${RED}\n`);
+    expect(r.stdout).toBe(`a${shown(OSC52)}b${shown(TITLE)}c${shown(DCS)}d ${RED}\n`);
   });
 
   test("an escape split across two output messages is still caught", () => {
     const r = home.fledge(["sender", output(`x${ESC}]52;c;`), output("ZXZpbA==\u0007y\n")]);
-    expect(r.stdout).toBe("xy\n");
+    expect(r.stdout).toBe("x\\x1b]52;c;ZXZpbA==\\x07y\n");
   });
 
   test("WASI stdout goes through the same sanitizer", () => {
     const r = home.fledge(["sender", `stdout:1${OSC52}2${TITLE}3${DCS}4 ${RED}\n`]);
-    expect(r.stdout).toBe(`1234 ${RED}\n`);
+    expect(r.stdout).toBe(`1${shown(OSC52)}2${shown(TITLE)}3${shown(DCS)}4 ${RED}\n`);
   });
 
   test("WASI stderr: one log line per line, prefixed with the plugin name, sanitized", () => {
     const r = home.fledge(["sender", `stderr:first${OSC52}\nsecond${TITLE}\nno newline`]);
-    expect(r.stderr).toContain("  [sender] first\n  [sender] second\n  [sender] no newline\n");
-    expect(r.stderr).not.toContain("]52;");
-    expect(r.stderr).not.toContain("pwned title");
+    expect(r.stderr).toContain(`  [sender] first${shown(OSC52)}\n  [sender] second${shown(TITLE)}\n  [sender] no newline\n`);
+    expect(r.stderr).not.toContain(`${ESC}]`);
   });
 
   test("log messages are prefixed and sanitized too", () => {
     const r = home.fledge(["sender", JSON.stringify({ type: "log", level: "warn", message: `careful${OSC52}` })]);
-    expect(r.stderr).toContain("WARN [sender] careful\n");
-    expect(r.stderr).not.toContain("]52;");
+    expect(r.stderr).toContain(`WARN [sender] careful${shown(OSC52)}\n`);
+    expect(r.stderr).not.toContain(`${ESC}]`);
   });
 
   test("a malformed message is warned about and skipped; the run goes on", () => {
