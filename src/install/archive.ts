@@ -30,6 +30,7 @@ import { createGunzip } from "node:zlib";
 import { resolveInside } from "../manifest/index.ts";
 import { FledgeError } from "../ui/index.ts";
 import { STAGING_PREFIX } from "./staging.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface ExtractLimits {
   /** Total inflated bytes (tar stream, headers included). */
@@ -121,15 +122,15 @@ function parsePax(data: Uint8Array): Record<string, string> {
 function entryPath(raw: string, state: { top: string | undefined }): string | null {
   if (raw.length > MAX_PATH) throw archiveError(`an entry name is longer than ${MAX_PATH} bytes`);
   if (raw.includes("\0")) throw archiveError("an entry name contains a NUL byte");
-  if (raw.includes("\\")) throw archiveError(`entry '${raw}' contains a backslash (a path separator on Windows)`);
-  if (raw.startsWith("/") || isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) throw archiveError(`entry '${raw}' has an absolute path`);
+  if (raw.includes("\\")) throw archiveError(`entry '${renderUntrusted(raw)}' contains a backslash (a path separator on Windows)`);
+  if (raw.startsWith("/") || isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) throw archiveError(`entry '${renderUntrusted(raw)}' has an absolute path`);
   const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw archiveError(`entry '${raw}' has a '..' path component`);
-  if (parts.some((p) => p.startsWith(STAGING_PREFIX))) throw archiveError(`entry '${raw}' is named like fledge's staging directory`);
-  if (parts.length === 0) throw archiveError(`entry '${raw}' has an empty name`);
+  if (parts.includes("..")) throw archiveError(`entry '${renderUntrusted(raw)}' has a '..' path component`);
+  if (parts.some((p) => p.startsWith(STAGING_PREFIX))) throw archiveError(`entry '${renderUntrusted(raw)}' is named like fledge's staging directory`);
+  if (parts.length === 0) throw archiveError(`entry '${renderUntrusted(raw)}' has an empty name`);
   const [top, ...rest] = parts as [string, ...string[]];
   if (state.top === undefined) state.top = top;
-  else if (state.top !== top) throw archiveError(`entries '${state.top}/…' and '${top}/…' have different top-level directories (expected one, as in a GitHub tarball)`);
+  else if (state.top !== top) throw archiveError(`entries '${renderUntrusted(state.top)}/…' and '${renderUntrusted(top)}/…' have different top-level directories (expected one, as in a GitHub tarball)`);
   return rest.length === 0 ? null : rest.join("/");
 }
 
@@ -243,10 +244,10 @@ class Extractor {
     const rel = entryPath(rawName, this.names);
     const type = h.type === "\0" ? "0" : h.type;
     if (rel === null) {
-      if (type !== "5") throw archiveError(`top-level entry '${rawName}' is not a directory`);
+      if (type !== "5") throw archiveError(`top-level entry '${renderUntrusted(rawName)}' is not a directory`);
       return;
     }
-    if (this.made.has(rel)) throw archiveError(`entry '${rawName}' appears twice`);
+    if (this.made.has(rel)) throw archiveError(`entry '${renderUntrusted(rawName)}' appears twice`);
     const target = join(this.dest, rel);
     switch (type) {
       case "0":
@@ -256,7 +257,7 @@ class Extractor {
         try {
           this.fd = openSync(target, fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | (fs.O_NOFOLLOW ?? 0), mode);
         } catch (e) {
-          throw archiveError(`cannot create '${rel}': ${(e as Error).message}`);
+          throw archiveError(`cannot create '${renderUntrusted(rel)}': ${renderUntrusted((e as Error).message)}`);
         }
         chmodSync(target, mode); // the umask must not decide whether a binary is executable
         break;
@@ -272,25 +273,25 @@ class Extractor {
       case "1": {
         this.parents(rel);
         const from = entryPath(rawLink, this.names);
-        if (from === null || !this.made.has(from)) throw archiveError(`hard link '${rawName}' points at '${rawLink}', which is not a file earlier in the archive`);
+        if (from === null || !this.made.has(from)) throw archiveError(`hard link '${renderUntrusted(rawName)}' points at '${renderUntrusted(rawLink)}', which is not a file earlier in the archive`);
         const st = lstatSync(join(this.dest, from));
-        if (!st.isFile()) throw archiveError(`hard link '${rawName}' points at '${rawLink}', which is not a regular file`);
+        if (!st.isFile()) throw archiveError(`hard link '${renderUntrusted(rawName)}' points at '${renderUntrusted(rawLink)}', which is not a regular file`);
         // A copy, not a link: the tree then holds no hard link to anything, inside or out.
         copyFileSync(join(this.dest, from), target, fs.COPYFILE_EXCL);
         break;
       }
       case "3":
       case "4":
-        throw archiveError(`entry '${rawName}' is a device file`);
+        throw archiveError(`entry '${renderUntrusted(rawName)}' is a device file`);
       case "6":
-        throw archiveError(`entry '${rawName}' is a FIFO`);
+        throw archiveError(`entry '${renderUntrusted(rawName)}' is a FIFO`);
       default:
-        throw archiveError(`entry '${rawName}' has unsupported type '${type}'`);
+        throw archiveError(`entry '${renderUntrusted(rawName)}' has unsupported type '${renderUntrusted(type)}'`);
     }
     this.made.add(rel);
     if (type !== "0" && type !== "7" && h.size > 0 && type !== "5") {
       // Link entries have no body; a size here would desynchronize a careless reader.
-      throw archiveError(`entry '${rawName}' is a link with a body`);
+      throw archiveError(`entry '${renderUntrusted(rawName)}' is a link with a body`);
     }
   }
 
@@ -317,19 +318,19 @@ class Extractor {
       mkdirSync(path, { mode: 0o755 });
       return;
     }
-    if (st.isSymbolicLink()) throw archiveError(`'${rel}' is a symlink, and a later entry would be written through it`);
-    if (!st.isDirectory()) throw archiveError(`'${rel}' is a file, and a later entry treats it as a directory`);
+    if (st.isSymbolicLink()) throw archiveError(`'${renderUntrusted(rel)}' is a symlink, and a later entry would be written through it`);
+    if (!st.isDirectory()) throw archiveError(`'${renderUntrusted(rel)}' is a file, and a later entry treats it as a directory`);
   }
 
   private symlink(rel: string, target: string, rawName: string): void {
-    if (target === "" || target.includes("\0")) throw archiveError(`symlink '${rawName}' has an empty target`);
+    if (target === "" || target.includes("\0")) throw archiveError(`symlink '${renderUntrusted(rawName)}' has an empty target`);
     if (target.startsWith("/") || isAbsolute(target) || /^[A-Za-z]:/.test(target) || target.includes("\\")) {
-      throw archiveError(`symlink '${rawName}' points at the absolute path '${target}'`);
+      throw archiveError(`symlink '${renderUntrusted(rawName)}' points at the absolute path '${renderUntrusted(target)}'`);
     }
     // Lexical check first (cheap, and catches `../../etc/passwd`); the real
     // resolution after extraction catches chains through other links.
     const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
-    if (resolved === ".." || resolved.startsWith("../")) throw archiveError(`symlink '${rawName}' points outside the plugin ('${target}')`);
+    if (resolved === ".." || resolved.startsWith("../")) throw archiveError(`symlink '${renderUntrusted(rawName)}' points outside the plugin ('${renderUntrusted(target)}')`);
     symlinkSync(target, join(this.dest, rel));
     this.symlinks.push(rel);
   }
@@ -340,8 +341,8 @@ class Extractor {
     if (this.names.top === undefined) throw archiveError("the archive is empty");
     for (const rel of this.symlinks) {
       const r = resolveInside(this.dest, rel);
-      if ("loop" in r) throw archiveError(`symlink '${rel}' is part of a loop`);
-      if ("escapes" in r) throw archiveError(`symlink '${rel}' resolves outside the plugin`);
+      if ("loop" in r) throw archiveError(`symlink '${renderUntrusted(rel)}' is part of a loop`);
+      if ("escapes" in r) throw archiveError(`symlink '${renderUntrusted(rel)}' resolves outside the plugin`);
     }
   }
 

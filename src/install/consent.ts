@@ -12,6 +12,7 @@
 import type { Capabilities, HookName, Hooks, Runtime } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyDecision, type TrustTier } from "../trust/index.ts";
 import { FledgeError, canPrompt, log } from "../ui/index.ts";
+import { renderUntrusted, terminalText } from "../ui/sanitize.ts";
 import type { AutoBuild } from "./hooks.ts";
 
 export interface ConsentSubject {
@@ -54,18 +55,23 @@ export function needsNativeConsent(s: ConsentSubject): boolean {
   return s.decision.needsNativeConsent && s.nativeIsNew;
 }
 
-/** The text shown before asking (stderr). Plain words, one fact per line. */
+/**
+ * The text shown before asking (stderr). Plain words, one fact per line. Every value
+ * from the manifest or the source is rendered by renderUntrusted: a hook command shows
+ * all it contains (`\x1b[2K\r` visible), so what is approved is what runs.
+ */
 export function renderConsent(s: ConsentSubject): string {
-  const lines = [`${s.action === "install" ? "Installing" : "Updating"} ${s.name} ${s.version} from ${s.source} [${s.tier}]`, `  runtime: ${describeRuntime(s.runtime)}`];
+  const u = renderUntrusted;
+  const lines = [`${s.action === "install" ? "Installing" : "Updating"} ${u(s.name)} ${u(s.version)} from ${u(s.source)} [${s.tier}]`, `  runtime: ${describeRuntime(s.runtime)}`];
   const caps = describeCapabilities(s.capabilities);
   lines.push(caps.length ? `  ${s.action === "update" ? "new capabilities" : "capabilities"}:` : "  capabilities: none");
   for (const c of caps) lines.push(`    - ${c}`);
   if (s.hooks.length > 0) {
     lines.push(`  ${s.action === "update" ? "new or changed hooks" : "hooks"} (run with your full user rights, without a shell):`);
-    for (const h of s.hooks) lines.push(`    - ${h.event}: ${h.command}`);
+    for (const h of s.hooks) lines.push(`    - ${h.event}: ${u(h.command)}`);
   }
-  if (s.autoBuild) lines.push(`  build: no build hook, so fledge will run '${s.autoBuild.command}' (${s.autoBuild.language} project detected); it runs the project's own build code`);
-  for (const m of s.decision.messages) lines.push(`  ! ${m}`);
+  if (s.autoBuild) lines.push(`  build: no build hook, so fledge will run '${u(s.autoBuild.command)}' (${s.autoBuild.language} project detected); it runs the project's own build code`);
+  for (const m of s.decision.messages) lines.push(`  ! ${terminalText(m)}`);
   return lines.join("\n");
 }
 
@@ -83,7 +89,7 @@ export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, inte
   const general = needsGeneralConsent(s);
   const native = needsNativeConsent(s);
   if (!general && !native) return;
-  process.stderr.write(`${renderConsent(s)}\n`);
+  process.stderr.write(`${terminalText(renderConsent(s))}\n`);
   const generalOk = !general || flags.yes;
   const nativeOk = !native || nativeConsentGiven({ trustNative: flags.trustNative, confirmedInteractively: false, yes: flags.yes });
   if (generalOk && nativeOk) return;
@@ -98,7 +104,7 @@ export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, inte
   if (!generalOk && !(await ask(s.action === "install" ? "Grant these capabilities and approve these hooks?" : "Grant the new capabilities and approve the changed hooks?", s.action === "install"))) {
     throw new FledgeError(`${s.action} of ${s.name} cancelled`, { code: "consent_declined" });
   }
-  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(`${s.name} is a native plugin and will run unsandboxed with your full user rights. Install it anyway?`, false) })) {
+  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(`${renderUntrusted(s.name)} is a native plugin and will run unsandboxed with your full user rights. Install it anyway?`, false) })) {
     throw new FledgeError(`${s.action} of ${s.name} cancelled: native plugin not approved`, { code: "consent_declined", hint: "prefer a wasm build of the plugin, which runs sandboxed" });
   }
 }

@@ -11,6 +11,7 @@ import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { resolveInside, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 /** Split a command line into words like a POSIX shell would, without expanding anything. */
 export function splitWords(line: string): string[] {
@@ -22,14 +23,14 @@ export function splitWords(line: string): string[] {
     const c = line[i]!;
     if (c === "'") {
       const end = line.indexOf("'", i + 1);
-      if (end === -1) throw new FledgeError(`unterminated ' quote in hook command: ${line}`, { code: "hook_invalid" });
+      if (end === -1) throw new FledgeError(`unterminated ' quote in hook command: ${renderUntrusted(line)}`, { code: "hook_invalid" });
       cur += line.slice(i + 1, end);
       inWord = true;
       i = end + 1;
     } else if (c === '"') {
       i++;
       for (;;) {
-        if (i >= line.length) throw new FledgeError(`unterminated " quote in hook command: ${line}`, { code: "hook_invalid" });
+        if (i >= line.length) throw new FledgeError(`unterminated " quote in hook command: ${renderUntrusted(line)}`, { code: "hook_invalid" });
         const d = line[i]!;
         if (d === '"') break;
         if (d === "\\" && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) {
@@ -84,7 +85,7 @@ export function hookArgv(hook: string, pluginDir: string): string[] {
   if (first === undefined) throw new FledgeError("the hook command is empty", { code: "hook_invalid" });
   if (first.includes("/")) {
     const file = insideFile(pluginDir, first);
-    if (!file) throw new FledgeError(`hook program '${first}' is not a file inside the plugin directory`, { code: "hook_invalid" });
+    if (!file) throw new FledgeError(`hook program '${renderUntrusted(first)}' is not a file inside the plugin directory`, { code: "hook_invalid" });
     words[0] = file;
   }
   return words;
@@ -99,7 +100,7 @@ function insideFile(pluginDir: string, rel: string): string | undefined {
     return undefined;
   }
   if (!("path" in r)) {
-    if ("escapes" in r && existsSync(join(pluginDir, rel))) throw new FledgeError(`hook path '${rel}' leads outside the plugin directory`, { code: "hook_invalid" });
+    if ("escapes" in r && existsSync(join(pluginDir, rel))) throw new FledgeError(`hook path '${renderUntrusted(rel)}' leads outside the plugin directory`, { code: "hook_invalid" });
     return undefined;
   }
   try {
@@ -115,18 +116,18 @@ function insideFile(pluginDir: string, rel: string): string | undefined {
 /** Run one hook to completion; throws FledgeError `hook_failed` on a non-zero exit. */
 export async function runHook(event: HookName | "auto-build", hook: string, pluginDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const argv = hookArgv(hook, pluginDir);
-  log.info(`running ${event} hook: ${hook}`);
+  log.info(`running ${event} hook: ${renderUntrusted(hook)}`);
   const code = await new Promise<number>((res, rej) => {
     // stdout → fd 2: hook output is log output, and stdout may be carrying --json.
     const child = spawn(argv[0]!, argv.slice(1), { cwd: pluginDir, env: hookEnv(pluginDir, env), stdio: ["ignore", 2, 2] });
     child.on("error", (e: NodeJS.ErrnoException) => {
-      const why = e.code === "ENOENT" ? `command not found: ${argv[0]}` : e.message;
+      const why = e.code === "ENOENT" ? `command not found: ${renderUntrusted(argv[0] ?? "")}` : renderUntrusted(e.message);
       rej(new FledgeError(`the ${event} hook could not start (${why})`, { code: "hook_failed", hint: `install what the hook needs, or check [hooks] ${event} in plugin.toml` }));
     });
     child.on("close", (c, signal) => res(c ?? (signal ? 128 : 1)));
   });
   if (code !== 0) {
-    throw new FledgeError(`the ${event} hook failed with exit code ${code}: ${hook}`, { code: "hook_failed", hint: "see the hook's output above" });
+    throw new FledgeError(`the ${event} hook failed with exit code ${code}: ${renderUntrusted(hook)}`, { code: "hook_failed", hint: "see the hook's output above" });
   }
 }
 

@@ -12,6 +12,7 @@ import { FledgeError, log } from "../ui/index.ts";
 import { downloadAsset, releaseAssets, type GithubClient } from "./github.ts";
 import { sha256File, exists } from "./shims.ts";
 import type { Staging } from "./staging.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 const CHECKSUM_FILES = ["SHA256SUMS", "SHA256SUMS.txt", "checksums.txt", "sha256sums.txt"];
 const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d]);
@@ -50,19 +51,19 @@ export async function fetchPrebuiltWasm(client: GithubClient, owner: string, rep
     const actual = sha256File(tmp);
     if (sums) {
       const expected = sums.get(asset.name);
-      if (!expected) throw new FledgeError(`release ${tag} has ${sumsAsset!.name}, but it does not list ${asset.name}`, { code: "checksum_mismatch", hint: "use --build to build from source instead" });
-      if (expected !== actual) throw new FledgeError(`release asset ${asset.name} does not match its sha256 in ${sumsAsset!.name} (expected ${expected}, got ${actual})`, { code: "checksum_mismatch", hint: "the download may be corrupt or tampered with; use --build to build from source" });
+      if (!expected) throw new FledgeError(`release ${renderUntrusted(tag)} has ${renderUntrusted(sumsAsset!.name)}, but it does not list ${renderUntrusted(asset.name)}`, { code: "checksum_mismatch", hint: "use --build to build from source instead" });
+      if (expected !== actual) throw new FledgeError(`release asset ${renderUntrusted(asset.name)} does not match its sha256 in ${renderUntrusted(sumsAsset!.name)} (expected ${expected}, got ${actual})`, { code: "checksum_mismatch", hint: "the download may be corrupt or tampered with; use --build to build from source" });
     } else {
-      log.warn(`release ${tag} has no SHA256SUMS or checksums.txt; ${asset.name} is not verified beyond the TLS download`);
+      log.warn(`release ${renderUntrusted(tag)} has no SHA256SUMS or checksums.txt; ${renderUntrusted(asset.name)} is not verified beyond the TLS download`);
     }
     const head = readFileSync(tmp).subarray(0, 4);
-    if (!head.equals(WASM_MAGIC)) throw new FledgeError(`release asset ${asset.name} is not a WebAssembly module`, { code: "prebuilt_invalid", hint: "use --build to build from source" });
+    if (!head.equals(WASM_MAGIC)) throw new FledgeError(`release asset ${renderUntrusted(asset.name)} is not a WebAssembly module`, { code: "prebuilt_invalid", hint: "use --build to build from source" });
     mkdirSync(dirname(r.path), { recursive: true });
     // Copy rather than rename: the scratch file stays in scratch, the tree gets a fresh file.
     await Bun.write(r.path, Bun.file(tmp));
     rmSync(tmp, { force: true });
     placed.push(bin);
-    log.info(`using prebuilt ${asset.name} from release ${tag}${sums ? " (sha256 verified)" : ""}`);
+    log.info(`using prebuilt ${renderUntrusted(asset.name)} from release ${renderUntrusted(tag)}${sums ? " (sha256 verified)" : ""}`);
   }
   return placed;
 }

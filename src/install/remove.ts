@@ -15,13 +15,14 @@ import { FledgeError, log } from "../ui/index.ts";
 import { runHook } from "./hooks.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
 import { cleanStaleStaging, createStaging, releaseStaging } from "./staging.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 /** Find an entry by its name or `fledge-<name>` (as the original). */
 export function lookupPlugin(reg: Registry, name: string): RegistryEntry {
-  const entry = reg.plugins.find((p) => p.name === name) ?? reg.plugins.find((p) => p.name === `fledge-${name}`);
+  const entry = reg.plugins.find((p) => p.name === name) ?? reg.plugins.find((p) => p.name === `fledge-${renderUntrusted(name)}`);
   if (entry) return entry;
   const installed = reg.plugins.map((p) => p.name);
-  throw new FledgeError(installed.length ? `plugin '${name}' is not installed` : "no plugins are installed", {
+  throw new FledgeError(installed.length ? `plugin '${renderUntrusted(name)}' is not installed` : "no plugins are installed", {
     code: "not_installed",
     hint: installed.length ? `installed: ${installed.join(", ")}` : "install one with 'fledge plugins install <source>'",
   });
@@ -53,7 +54,7 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
       onDisk = undefined;
     }
     if (onDisk !== approved) {
-      warnings.push(`post_remove hook not run: plugin.toml no longer has the hook approved at install ('${approved}')`);
+      warnings.push(`post_remove hook not run: plugin.toml no longer has the hook approved at install ('${renderUntrusted(approved)}')`);
     } else {
       try {
         await runHook("post_remove", approved, dir, env);
