@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { installPlugin } from "../install/index.ts";
 import { riskOf } from "../trust/index.ts";
 import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export default defineCommand({
   meta: {
@@ -56,7 +57,7 @@ export default defineCommand({
       });
     } else {
       const pin = entry.pinned_ref ? ` (pinned to ${entry.pinned_ref})` : "";
-      printResult(`Installed ${entry.name} ${entry.version}${pin} [${entry.trust_tier ?? "?"}, ${entry.runtime}, ${risk === "sandboxed" ? "sandboxed" : "elevated risk"}]\n  commands: ${entry.commands.join(", ") || "(none)"}`);
+      printResult(`Installed ${renderUntrusted(entry.name)} ${renderUntrusted(entry.version)}${pin} [${entry.trust_tier ?? "?"}, ${entry.runtime}, ${risk === "sandboxed" ? "sandboxed" : "elevated risk"}]\n  commands: ${entry.commands.map((c) => renderUntrusted(c)).join(", ") || "(none)"}`);
     }
     return EXIT.ok;
   },

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { removePlugin } from "../install/index.ts";
 import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export default defineCommand({
   meta: {
@@ -16,7 +17,7 @@ export default defineCommand({
     if (args.json) {
       printJson({ action: "remove", removed: { name: entry.name, source: entry.source, version: entry.version, commands: entry.commands }, warnings });
     } else {
-      printResult(`Removed ${entry.name}`);
+      printResult(`Removed ${renderUntrusted(entry.name)}`);
     }
     return EXIT.ok;
   },

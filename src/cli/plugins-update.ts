@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { updatePlugins } from "../install/index.ts";
 import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export default defineCommand({
   meta: {
@@ -30,7 +31,7 @@ export default defineCommand({
       printResult("No plugins installed.");
     } else {
       const mark: Record<string, string> = { updated: "updated   ", up_to_date: "up to date", skipped: "skipped   ", failed: "FAILED    " };
-      printResult(results.map((r) => `${mark[r.status]} ${r.name}: ${r.detail}`).join("\n"));
+      printResult(results.map((r) => `${mark[r.status]} ${renderUntrusted(r.name)}: ${renderUntrusted(r.detail)}`).join("\n"));
     }
     return failed > 0 ? EXIT.error : EXIT.ok;
   },

@@ -6,6 +6,7 @@ import { loadPreparedModule, runLoadedModule } from "../wasm/prepared.ts";
 import { parseSize } from "../wasm/index.ts";
 import { markPassthrough } from "./framework.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 /**
  * `fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]`
@@ -165,7 +166,7 @@ async function load(file: string, bytes: Uint8Array, maxMemoryBytes: number | nu
     return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn });
   } catch (e) {
     if (e instanceof FledgeError) throw e;
-    throw new FledgeError(`'${file}' is not a valid WebAssembly module: ${e instanceof Error ? e.message : String(e)}`, { code: "not_wasm" });
+    throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "not_wasm" });
   }
 }
 

@@ -29,6 +29,7 @@ import { exitStatus, killGroup } from "./exec.ts";
 import { buildInit, cancelMessage, encodeLine, parseMessage, PROTOCOL, responseMessage, type HostMessage } from "./messages.ts";
 import { detectProject, findProjectRoot } from "./project.ts";
 import { PromptCancelled } from "./prompts.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 /** What the runner needs to know about the installed plugin (from the registry entry). */
 export interface NativePluginEntry {
@@ -68,7 +69,7 @@ export async function runNativePlugin(opts: RunNativeOptions): Promise<number> {
   const protocol = opts.entry.protocol;
   if (protocol === undefined || protocol === "") return runLegacy(opts);
   if (protocol !== PROTOCOL) {
-    throw new FledgeError(`Plugin '${opts.entry.name}' requires protocol '${protocol}', which this version of fledge does not support.`, {
+    throw new FledgeError(`Plugin '${opts.entry.name}' requires protocol '${renderUntrusted(String(protocol))}', which this version of fledge does not support.`, {
       code: "unsupported_protocol",
       hint: "Update fledge to use this plugin.",
     });
@@ -271,7 +272,7 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
           continue;
         }
         // A request fledge cannot answer (a prompt without a TTY): end the run.
-        failure = isFledgeError(e) ? e : new FledgeError(`Plugin '${entry.name}' failed: ${(e as Error).message}`);
+        failure = isFledgeError(e) ? e : new FledgeError(`Plugin '${entry.name}' failed: ${renderUntrusted((e as Error).message)}`);
         killGroup(pid, "SIGTERM");
         timers.push(setTimeout(() => killGroup(pid, "SIGKILL"), grace));
         break;

@@ -27,6 +27,7 @@ import { FledgeError } from "../ui/index.ts";
 import { WasiExit } from "../wasi/index.ts";
 import type { Reply } from "./dispatcher.ts";
 import { responseMessage, parseMessage, type InitMessage, type PluginMessage } from "./messages.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export const FLEDGE_MODULE = "fledge";
 
@@ -79,12 +80,12 @@ export function checkModuleImports(moduleImports: readonly WebAssembly.ModuleImp
     if (imp.module !== FLEDGE_MODULE) continue;
     const name = imp.name as FledgeImportName;
     if (linked.has(name)) {
-      if (imp.kind !== "function") unknown.push(`${imp.name} (imported as a ${imp.kind})`);
+      if (imp.kind !== "function") unknown.push(`${renderUntrusted(imp.name)} (imported as a ${imp.kind})`);
       continue;
     }
     const cap = (CAPABILITY_IMPORTS as Record<string, GatedCapability>)[imp.name];
     if (cap) missing.add(cap);
-    else unknown.push(imp.name);
+    else unknown.push(renderUntrusted(imp.name));
   }
   if (missing.size > 0) {
     const caps = [...missing].sort();

@@ -331,7 +331,7 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
 /** How a run that did not end with an exit code is reported: always naming the plugin. */
 function pluginRunError(name: string, e: unknown, limits: PluginLimits): FledgeError {
   if (!isFledgeError(e)) {
-    return new FledgeError(`Plugin '${name}' failed: ${e instanceof Error ? e.message : String(e)}`, { code: "plugin_failed" });
+    return new FledgeError(`Plugin '${name}' failed: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "plugin_failed" });
   }
   if (e.code === "time_limit") return pluginLimitError(name, "deadline", limits);
   if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { code: "trap", exitCode: EXIT.trap });

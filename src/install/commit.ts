@@ -12,6 +12,7 @@ import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, serializeReg
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
 import type { Staging } from "./staging.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface CommitOptions {
   /** Replace a plugin of the same name, and plugins owning one of our commands. */
@@ -47,9 +48,9 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
   return withLock(paths.lockFile, async () => {
     const reg = readRegistryText(paths.registryFile);
     const same = reg.plugins.find((p) => p.name === entry.name);
-    if (opts.update && !same) throw new FledgeError(`${entry.name} was removed while it was being updated`, { code: "not_installed" });
+    if (opts.update && !same) throw new FledgeError(`${renderUntrusted(entry.name)} was removed while it was being updated`, { code: "not_installed" });
     if (same && !opts.force && !opts.update) {
-      throw new FledgeError(`plugin '${entry.name}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
+      throw new FledgeError(`plugin '${renderUntrusted(entry.name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
     }
     const others = new Map<string, RegistryEntry>();
     for (const cmd of entry.commands) {
@@ -59,9 +60,9 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     if (others.size > 0 && !opts.force) {
       const [name, owner] = [...others.entries()][0]!;
       const cmd = entry.commands.find((c) => owner.commands.includes(c))!;
-      throw new FledgeError(`command '${cmd}' is already provided by plugin '${name}'`, {
+      throw new FledgeError(`command '${renderUntrusted(cmd)}' is already provided by plugin '${renderUntrusted(name)}'`, {
         code: "command_conflict",
-        hint: `remove ${name} first ('fledge plugins remove ${name}'), or pass --force to replace it`,
+        hint: `remove ${renderUntrusted(name)} first ('fledge plugins remove ${renderUntrusted(name)}'), or pass --force to replace it`,
       });
     }
 
@@ -128,7 +129,7 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
         try {
           step();
         } catch (u) {
-          log.warn(`rollback step failed: ${(u as Error).message}`);
+          log.warn(`rollback step failed: ${renderUntrusted((u as Error).message)}`);
         }
       }
       throw e;

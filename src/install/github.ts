@@ -10,6 +10,7 @@
 import { createWriteStream } from "node:fs";
 import { ofetch } from "ofetch";
 import { FledgeError } from "../ui/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export const DEFAULT_GITHUB_API = "https://api.github.com";
 
@@ -71,7 +72,7 @@ function describeReset(reset: string | null): string {
 function httpError(status: number, headers: Headers, url: URL, opts: RequestOptions, client: GithubClient): FledgeError {
   const tokenHint = "set FLEDGE_GITHUB_TOKEN (or GITHUB_TOKEN / GH_TOKEN, or [github] token in config.toml)";
   if (status === 404 || status === 422) {
-    return new FledgeError(`GitHub: ${opts.notFound} not found`, {
+    return new FledgeError(`GitHub: ${renderUntrusted(opts.notFound)} not found`, {
       code: "github_not_found",
       hint: client.token ? "check the spelling of the owner, repository and ref" : `check the spelling; if the repository is private, ${tokenHint}`,
     });
@@ -87,15 +88,15 @@ function httpError(status: number, headers: Headers, url: URL, opts: RequestOpti
     });
   }
   if (status === 403) {
-    return new FledgeError(`GitHub refused access to ${opts.notFound} (403 forbidden)`, { code: "github_forbidden", hint: client.token ? "the token lacks access to this repository" : tokenHint });
+    return new FledgeError(`GitHub refused access to ${renderUntrusted(opts.notFound)} (403 forbidden)`, { code: "github_forbidden", hint: client.token ? "the token lacks access to this repository" : tokenHint });
   }
-  return new FledgeError(`GitHub API error ${status} for ${url.pathname}`, { code: "github_error", hint: "GitHub may be having problems; try again later" });
+  return new FledgeError(`GitHub API error ${status} for ${renderUntrusted(url.pathname)}`, { code: "github_error", hint: "GitHub may be having problems; try again later" });
 }
 
 /** A fetch error's message without Bun's "pass verbose: true" advice (meant for developers). */
 function cleanMessage(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
-  return text.replace(/\.?\s*For more information, pass `verbose: true`.*$/s, "");
+  return renderUntrusted(text).replace(/\.?\s*For more information, pass `verbose: true`.*$/s, "");
 }
 
 function networkError(client: GithubClient, e: unknown): FledgeError {
@@ -144,7 +145,7 @@ async function request(client: GithubClient, target: string, opts: RequestOption
     }
     if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
       await cancelBody(res.body);
-      if (redirects >= MAX_REDIRECTS) throw new FledgeError(`GitHub: too many redirects for ${opts.notFound}`, { code: "github_error" });
+      if (redirects >= MAX_REDIRECTS) throw new FledgeError(`GitHub: too many redirects for ${renderUntrusted(opts.notFound)}`, { code: "github_error" });
       url = new URL(res.headers.get("location")!, url);
       continue;
     }
@@ -169,16 +170,16 @@ const seg = encodeURIComponent;
 
 /** The repository's default branch. */
 export async function defaultBranch(client: GithubClient, owner: string, repo: string): Promise<string> {
-  const r = await getJson<{ default_branch?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}`, `repository ${owner}/${repo}`);
-  if (typeof r?.default_branch !== "string" || r.default_branch === "") throw new FledgeError(`GitHub: no default branch for ${owner}/${repo}`, { code: "github_error" });
+  const r = await getJson<{ default_branch?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}`, `repository ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
+  if (typeof r?.default_branch !== "string" || r.default_branch === "") throw new FledgeError(`GitHub: no default branch for ${renderUntrusted(owner)}/${renderUntrusted(repo)}`, { code: "github_error" });
   return r.default_branch;
 }
 
 /** Resolve a branch, tag or SHA (default branch when null) to a full commit SHA. */
 export async function resolveCommit(client: GithubClient, owner: string, repo: string, ref: string | null): Promise<{ sha: string; ref: string }> {
   const name = ref ?? (await defaultBranch(client, owner, repo));
-  const r = await getJson<{ sha?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/commits/${seg(name)}`, `ref '${name}' in ${owner}/${repo}`);
-  if (typeof r?.sha !== "string" || !/^[0-9a-f]{40}$/i.test(r.sha)) throw new FledgeError(`GitHub returned no commit for '${name}' in ${owner}/${repo}`, { code: "github_error" });
+  const r = await getJson<{ sha?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/commits/${seg(name)}`, `ref '${name}' in ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
+  if (typeof r?.sha !== "string" || !/^[0-9a-f]{40}$/i.test(r.sha)) throw new FledgeError(`GitHub returned no commit for '${name}' in ${renderUntrusted(owner)}/${renderUntrusted(repo)}`, { code: "github_error" });
   return { sha: r.sha.toLowerCase(), ref: name };
 }
 
@@ -189,7 +190,7 @@ export async function resolveCommit(client: GithubClient, owner: string, repo: s
 async function downloadTo(client: GithubClient, target: string, file: string, what: string, maxBytes: number, accept?: string): Promise<number> {
   const r = await request(client, target, { notFound: what, kind: "stream", ...(accept ? { accept } : {}) });
   const body = r.body as ReadableStream<Uint8Array> | null;
-  if (!body) throw new FledgeError(`GitHub sent an empty response for ${what}`, { code: "github_error" });
+  if (!body) throw new FledgeError(`GitHub sent an empty response for ${renderUntrusted(what)}`, { code: "github_error" });
   const total = Number.parseInt(r.headers.get("content-length") ?? "", 10);
   const out = createWriteStream(file, { mode: 0o600 });
   let got = 0;
@@ -197,19 +198,19 @@ async function downloadTo(client: GithubClient, target: string, file: string, wh
   try {
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
       got += chunk.length;
-      if (got > maxBytes) throw new FledgeError(`the download of ${what} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, { code: "download_too_large" });
+      if (got > maxBytes) throw new FledgeError(`the download of ${renderUntrusted(what)} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, { code: "download_too_large" });
       if (!out.write(chunk)) await new Promise<void>((res) => out.once("drain", res));
       if (client.progress && got - lastShown > 64 * 1024) {
         lastShown = got;
         const pct = Number.isFinite(total) && total > 0 ? ` (${Math.min(100, Math.round((got / total) * 100))}%)` : "";
-        process.stderr.write(`\r  downloading ${what}: ${(got / 1024 / 1024).toFixed(1)} MiB${pct}   `);
+        process.stderr.write(`\r  downloading ${renderUntrusted(what)}: ${(got / 1024 / 1024).toFixed(1)} MiB${pct}   `);
       }
     }
     if (Number.isFinite(total) && got < total) throw new Error(`connection closed after ${got} of ${total} bytes`);
   } catch (e) {
     out.destroy();
     if (e instanceof FledgeError) throw e;
-    throw new FledgeError(`the download of ${what} failed: ${cleanMessage(e)}`, { code: "network", hint: "check your network connection and try again" });
+    throw new FledgeError(`the download of ${renderUntrusted(what)} failed: ${cleanMessage(e)}`, { code: "network", hint: "check your network connection and try again" });
   } finally {
     if (client.progress && lastShown > 0) process.stderr.write("\n");
   }
@@ -222,7 +223,7 @@ export const MAX_ASSET_BYTES = 256 * 1024 * 1024;
 
 /** Download the tarball of commit `sha` to `file`. */
 export async function downloadTarball(client: GithubClient, owner: string, repo: string, sha: string, file: string): Promise<void> {
-  await downloadTo(client, `/repos/${seg(owner)}/${seg(repo)}/tarball/${seg(sha)}`, file, `${owner}/${repo}@${sha.slice(0, 12)}`, MAX_TARBALL_BYTES);
+  await downloadTo(client, `/repos/${seg(owner)}/${seg(repo)}/tarball/${seg(sha)}`, file, `${renderUntrusted(owner)}/${renderUntrusted(repo)}@${sha.slice(0, 12)}`, MAX_TARBALL_BYTES);
 }
 
 export interface ReleaseAsset {
@@ -235,7 +236,7 @@ export interface ReleaseAsset {
 /** The release for `tag`, or null when there is none (a 404 is not an error here). */
 export async function releaseAssets(client: GithubClient, owner: string, repo: string, tag: string): Promise<ReleaseAsset[] | null> {
   try {
-    const r = await getJson<{ assets?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/releases/tags/${seg(tag)}`, `release '${tag}' of ${owner}/${repo}`);
+    const r = await getJson<{ assets?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/releases/tags/${seg(tag)}`, `release '${tag}' of ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
     if (!Array.isArray(r?.assets)) return [];
     const out: ReleaseAsset[] = [];
     for (const a of r.assets as unknown[]) {
@@ -255,7 +256,7 @@ export async function downloadAsset(client: GithubClient, asset: ReleaseAsset, f
 
 /** Tag names, newest first as GitHub lists them (first page). */
 export async function listTags(client: GithubClient, owner: string, repo: string): Promise<string[]> {
-  const r = await getJson<unknown>(client, `/repos/${seg(owner)}/${seg(repo)}/tags?per_page=100`, `tags of ${owner}/${repo}`);
+  const r = await getJson<unknown>(client, `/repos/${seg(owner)}/${seg(repo)}/tags?per_page=100`, `tags of ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
   if (!Array.isArray(r)) return [];
   return r.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === "string");
 }

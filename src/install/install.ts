@@ -17,6 +17,7 @@ import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
 import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
 import { prepareWasmModules } from "./wasm-prepare.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface InstallOptions extends ConsentFlags {
   copy: boolean;
@@ -36,7 +37,7 @@ export interface InstallResult {
 }
 
 function manifestError(result: ManifestResult, where: string): FledgeError {
-  const lines = result.errors.map((p) => `  - ${p.path ? `${p.path}: ` : ""}${p.message}`);
+  const lines = result.errors.map((p) => `  - ${p.path ? `${renderUntrusted(p.path)}: ` : ""}${renderUntrusted(p.message)}`);
   return new FledgeError(`plugin.toml ${where} is invalid:\n${lines.join("\n")}`, { code: "manifest_invalid", hint: "run 'fledge plugins validate' on the plugin for details" });
 }
 
@@ -56,7 +57,7 @@ export function readValidManifest(dir: string, where: string): Manifest {
 /** The registry name: the repository name for remote sources (as the original), plugin.name for local ones. */
 function installName(source: Source, manifest: Manifest): string {
   const name = source.kind === "local" ? manifest.plugin.name : (source.repo ?? "");
-  if (!isSafePluginName(name)) throw new FledgeError(`'${name}' is not a safe plugin name`, { code: "invalid_name", hint: "names are letters, digits, '.', '_' and '-', starting with a letter or digit" });
+  if (!isSafePluginName(name)) throw new FledgeError(`'${renderUntrusted(name)}' is not a safe plugin name`, { code: "invalid_name", hint: "names are letters, digits, '.', '_' and '-', starting with a letter or digit" });
   return name;
 }
 
@@ -78,18 +79,18 @@ function missingBinaries(dir: string, manifest: Manifest): string[] {
 export function checkBinaries(dir: string, manifest: Manifest): void {
   for (const c of manifest.commands) {
     const r = resolveInside(dir, c.binary);
-    if ("loop" in r) throw new FledgeError(`command '${c.name}': binary '${c.binary}' is a symlink loop`, { code: "binary_invalid" });
-    if ("escapes" in r) throw new FledgeError(`command '${c.name}': binary '${c.binary}' resolves outside the plugin directory`, { code: "binary_invalid" });
+    if ("loop" in r) throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' is a symlink loop`, { code: "binary_invalid" });
+    if ("escapes" in r) throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' resolves outside the plugin directory`, { code: "binary_invalid" });
     let st;
     try {
       st = statSync(r.path);
     } catch {
-      throw new FledgeError(`command '${c.name}': binary '${c.binary}' does not exist after the build`, {
+      throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' does not exist after the build`, {
         code: "binary_missing",
         hint: "check that the build hook produces the file named in plugin.toml",
       });
     }
-    if (!st.isFile()) throw new FledgeError(`command '${c.name}': binary '${c.binary}' is not a regular file`, { code: "binary_invalid" });
+    if (!st.isFile()) throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' is not a regular file`, { code: "binary_invalid" });
     if (manifest.runtime === "native" && (st.mode & 0o100) === 0) chmodSync(r.path, st.mode | 0o755);
   }
 }
@@ -99,11 +100,11 @@ function precheckConflicts(name: string, manifest: Manifest, opts: InstallOption
   if (opts.force) return;
   const reg = readRegistry(opts.env);
   if (reg.plugins.some((p) => p.name === name)) {
-    throw new FledgeError(`plugin '${name}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
+    throw new FledgeError(`plugin '${renderUntrusted(name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
   }
   for (const c of manifest.commands) {
     const owner = findCommandOwner(reg, c.name);
-    if (owner) throw new FledgeError(`command '${c.name}' is already provided by plugin '${owner.name}'`, { code: "command_conflict", hint: `remove ${owner.name} first, or pass --force to replace it` });
+    if (owner) throw new FledgeError(`command '${renderUntrusted(c.name)}' is already provided by plugin '${owner.name}'`, { code: "command_conflict", hint: `remove ${owner.name} first, or pass --force to replace it` });
   }
 }
 
@@ -197,7 +198,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
 
   const staging = createStaging(paths.pluginsDir);
   try {
-    log.info(`fetching ${source.input} [${tier}]`);
+    log.info(`fetching ${renderUntrusted(source.input)} [${tier}]`);
     const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
     const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);
@@ -220,7 +221,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
     });
     const entry = registryEntry(prepared, source, staging.tree, source.kind === "local" ? null : source.ref);
     const { replaced } = await commitPlugin(staging, entry, { force: opts.force, env: opts.env });
-    for (const r of replaced) log.warn(`removed plugin '${r}': --force gave its commands to ${entry.name}`);
+    for (const r of replaced) log.warn(`removed plugin '${renderUntrusted(r)}': --force gave its commands to ${renderUntrusted(entry.name)}`);
     return { entry, replaced, prebuilt: prepared.prebuilt };
   } finally {
     releaseStaging(staging);

@@ -13,6 +13,7 @@ import { FledgeError } from "../ui/index.ts";
 import { archiveError, extractTarGz } from "./archive.ts";
 import { downloadTarball, resolveCommit, type GithubClient } from "./github.ts";
 import type { Staging } from "./staging.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface Materialized {
   /** Resolved commit SHA (GitHub and git sources). */
@@ -74,28 +75,28 @@ function git(args: string[], cwd: string, secret: string | null): Promise<{ code
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", (e) => rej(new FledgeError(`cannot run git: ${e.message}`, { code: "git_missing", hint: "install git to use git URLs as plugin sources" })));
+    child.on("error", (e) => rej(new FledgeError(`cannot run git: ${renderUntrusted(e.message)}`, { code: "git_missing", hint: "install git to use git URLs as plugin sources" })));
     child.on("close", (code) => res({ code: code ?? 1, out: scrub(out.trim(), secret) }));
   });
 }
 
 async function fromGit(source: Source, staging: Staging): Promise<Materialized> {
   const url = credentialedCloneUrl(source) ?? source.cloneUrl;
-  if (!url) throw new FledgeError(`no clone URL for ${source.input}`, { code: "invalid_source" });
+  if (!url) throw new FledgeError(`no clone URL for ${renderUntrusted(source.input)}`, { code: "invalid_source" });
   const secret = url !== source.cloneUrl ? url : null;
   // `--` ends the options: the URL and path can never be read as flags. Without a ref
   // a shallow clone is enough; a ref may be any commit, so clone fully, then check out.
   const clone = source.ref === null ? ["clone", "--depth", "1", "--quiet", "--", url, staging.tree] : ["clone", "--quiet", "--no-checkout", "--", url, staging.tree];
   const c = await git(clone, staging.dir, secret);
   if (c.code !== 0) {
-    throw new FledgeError(`git clone of ${source.base} failed${c.out ? `: ${c.out}` : ""}`, { code: "git_clone_failed", hint: "check the repository URL, your network connection and your git credentials" });
+    throw new FledgeError(`git clone of ${renderUntrusted(source.base)} failed${c.out ? `: ${renderUntrusted(c.out)}` : ""}`, { code: "git_clone_failed", hint: "check the repository URL, your network connection and your git credentials" });
   }
   if (source.ref !== null) {
     // checkSourceSafety already refused refs starting with '-'; the trailing `--` also
     // makes git read the ref as a revision, never as a path or an option.
     const co = await git(["checkout", "--quiet", source.ref, "--"], staging.tree, secret);
     if (co.code !== 0) {
-      throw new FledgeError(`ref '${source.ref}' not found in ${source.base}${co.out ? `: ${co.out}` : ""}`, { code: "git_ref_not_found", hint: `list the tags with: git ls-remote --tags ${source.base}` });
+      throw new FledgeError(`ref '${renderUntrusted(source.ref)}' not found in ${renderUntrusted(source.base)}${co.out ? `: ${renderUntrusted(co.out)}` : ""}`, { code: "git_ref_not_found", hint: `list the tags with: git ls-remote --tags ${renderUntrusted(source.base)}` });
     }
   }
   const head = await git(["rev-parse", "HEAD"], staging.tree, secret);
@@ -119,9 +120,9 @@ async function fromLocal(source: Source, staging: Staging, opts: MaterializeOpti
   try {
     real = realpathSync(abs);
   } catch {
-    throw new FledgeError(`local plugin path '${source.path}' does not exist`, { code: "local_not_found" });
+    throw new FledgeError(`local plugin path '${renderUntrusted(source.path)}' does not exist`, { code: "local_not_found" });
   }
-  if (!statSync(real).isDirectory()) throw new FledgeError(`local plugin path '${source.path}' is not a directory`, { code: "local_not_found" });
+  if (!statSync(real).isDirectory()) throw new FledgeError(`local plugin path '${renderUntrusted(source.path)}' is not a directory`, { code: "local_not_found" });
   if (opts.copy) {
     copyTree(real, staging.tree);
   } else {
@@ -150,19 +151,19 @@ export function copyTree(from: string, to: string): void {
       const st = lstatSync(join(from, r));
       if (st.isSymbolicLink()) {
         const target = readlinkSync(join(from, r));
-        if (isAbsolute(target)) throw archiveError(`symlink '${r}' points at the absolute path '${target}'`, COPY);
+        if (isAbsolute(target)) throw archiveError(`symlink '${renderUntrusted(r)}' points at the absolute path '${renderUntrusted(target)}'`, COPY);
         symlinkSync(target, join(to, r));
         links.push(r);
       } else if (st.isDirectory()) walk(r);
       else if (st.isFile()) {
         copyFileSync(join(from, r), join(to, r));
         chmodSync(join(to, r), st.mode & 0o111 ? 0o755 : 0o644);
-      } else throw archiveError(`'${r}' is a device, FIFO or socket`, COPY);
+      } else throw archiveError(`'${renderUntrusted(r)}' is a device, FIFO or socket`, COPY);
     }
   };
   walk("");
   for (const r of links) {
     const res = resolveInside(to, r);
-    if (!("path" in res)) throw archiveError(`symlink '${r}' resolves outside the plugin`, COPY);
+    if (!("path" in res)) throw archiveError(`symlink '${renderUntrusted(r)}' resolves outside the plugin`, COPY);
   }
 }

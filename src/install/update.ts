@@ -22,6 +22,7 @@ import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists } from "./shims.ts";
 import { materialize } from "./sources.ts";
 import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export type UpdateStatus = "updated" | "up_to_date" | "skipped" | "failed";
 
@@ -92,7 +93,7 @@ function lsRemote(url: string, flags: string[], patterns: string[] = []): Promis
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.on("error", rej);
-    child.on("close", (code) => (code === 0 ? res(out.trim().split("\n").filter(Boolean).map((l) => l.split("\t"))) : rej(new FledgeError(`git ls-remote of ${url} failed`, { code: "git_error" }))));
+    child.on("close", (code) => (code === 0 ? res(out.trim().split("\n").filter(Boolean).map((l) => l.split("\t"))) : rej(new FledgeError(`git ls-remote of ${renderUntrusted(url)} failed`, { code: "git_error" }))));
   });
 }
 
@@ -195,7 +196,7 @@ export async function updatePlugins(name: string | undefined, opts: UpdateOption
     } catch (err) {
       res = { ...base(e), status: "failed", detail: (err as Error).message, error_code: err instanceof FledgeError ? err.code : "internal" };
     }
-    if (res.status === "failed") log.error(`${e.name}: ${res.detail}`);
+    if (res.status === "failed") log.error(`${renderUntrusted(e.name)}: ${renderUntrusted(res.detail)}`);
     results.push(res);
   }
   return results;

@@ -11,6 +11,7 @@ import { resolveInside, type Manifest } from "../manifest/index.ts";
 import { loadConfig } from "../registry/index.ts";
 import { FledgeError, isFledgeError, log } from "../ui/index.ts";
 import { ownedByFledge, preparedFor } from "../wasm/prepared.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export async function prepareWasmModules(pluginDir: string, manifest: Manifest, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   if (manifest.runtime !== "wasm") return [];
@@ -24,7 +25,7 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
       preparedFor(r.path, new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, env, besideSource, warn: (m) => log.warn(m) });
     } catch (e) {
       const why = isFledgeError(e) ? e.message : e instanceof Error ? e.message : String(e);
-      throw new FledgeError(`command '${c.name}': ${c.binary} cannot be run by fledge: ${why}`, {
+      throw new FledgeError(`command '${renderUntrusted(c.name)}': ${renderUntrusted(c.binary)} cannot be run by fledge: ${why}`, {
         code: "wasm_invalid",
         hint: isFledgeError(e) ? e.hint : "rebuild the module for wasm32-wasip1",
       });

@@ -5,14 +5,13 @@
  * sequences or megabytes of text through `fledge plugins validate`.
  */
 
+import { renderUntrusted } from "../ui/sanitize.ts";
+
 const MAX_SHOWN = 80;
 
-/** A value from the manifest, safe to print: control characters escaped, long text cut. */
+/** A value from the manifest, safe to print: shown by the one untrusted-text renderer, long text cut. */
 export function show(value: string): string {
-  let s = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
-  // Escape C0, DEL, C1 and the Unicode line/paragraph separators; keep ordinary Unicode.
-  s = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return s;
+  return renderUntrusted(value, MAX_SHOWN);
 }
 
 const BARE_KEY = /^[A-Za-z0-9_-]+$/;

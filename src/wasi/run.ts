@@ -2,6 +2,7 @@ import { EXIT, FledgeError } from "../ui/index.ts";
 import { WasiDeadlineExceeded } from "./context.ts";
 import { WasiExit } from "./exit.ts";
 import { createWasi, WASI_MODULE, type ImportModules, type WasiOptions } from "./host.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 /**
  * Run a WASI command module: check its exports, instantiate with the WASI imports
@@ -19,7 +20,7 @@ export async function runCommand(module: WebAssembly.Module, opts: WasiOptions, 
       instance = await WebAssembly.instantiate(module, imports);
     } catch (e) {
       if (e instanceof WebAssembly.LinkError) {
-        throw new FledgeError(`cannot link the module: ${e.message}`, { code: "wasm_link", hint: "fledge provides wasi_snapshot_preview1 (WASI preview 1) only; build for wasm32-wasip1" });
+        throw new FledgeError(`cannot link the module: ${renderUntrusted(e.message)}`, { code: "wasm_link", hint: "fledge provides wasi_snapshot_preview1 (WASI preview 1) only; build for wasm32-wasip1" });
       }
       throw e;
     }

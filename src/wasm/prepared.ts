@@ -22,6 +22,7 @@ import { instrument, type InstrumentResult } from "./instrument.ts";
 import { createMeter } from "./meter.ts";
 import { limitError } from "./limits.ts";
 import { runCommand, type ImportModules, type WasiOptions } from "../wasi/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface MemoryImport {
   module: string;
@@ -96,7 +97,7 @@ export async function loadPreparedModule(wasmPath: string, source: Uint8Array, o
   try {
     module = await compileCached(result, hostVersionString(opts.maxMemoryBytes));
   } catch (e) {
-    throw new FledgeError(`invalid wasm module ${wasmPath}: ${e instanceof Error ? e.message : String(e)}`, { code: "wasm_invalid" });
+    throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
 }
