@@ -7,6 +7,7 @@ import { parseSize } from "../wasm/index.ts";
 import { markPassthrough } from "./framework.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { terminalSink } from "../host/wasm-runner.ts";
 
 /**
  * `fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]`
@@ -190,17 +191,25 @@ const run = markPassthrough(
       const startedAt = performance.now();
       const a = parseRunArgs(rawArgs);
       const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache);
-      const { exitCode } = await runLoadedModule(loaded, {
-        args: [basename(a.file), ...a.guestArgs],
-        env: a.env,
-        preopens: a.dirs,
-        stdin: 0,
-        stdout: 1,
-        stderr: 2,
-        ...a.limits,
-        startedAt,
-      });
-      return processExitCode(exitCode);
+      // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
+      const out = terminalSink(1);
+      const err = terminalSink(2);
+      try {
+        const { exitCode } = await runLoadedModule(loaded, {
+          args: [basename(a.file), ...a.guestArgs],
+          env: a.env,
+          preopens: a.dirs,
+          stdin: 0,
+          stdout: out.sink,
+          stderr: err.sink,
+          ...a.limits,
+          startedAt,
+        });
+        return processExitCode(exitCode);
+      } finally {
+        out.flush();
+        err.flush();
+      }
     },
   }),
 );

@@ -24,6 +24,7 @@ import type { Capabilities } from "../manifest/types.ts";
 import type { FledgeLimitsConfig } from "../registry/config.ts";
 import { configDir } from "../registry/paths.ts";
 import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
+import { isatty } from "node:tty";
 import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule, ownedByFledge } from "../wasm/prepared.ts";
@@ -229,6 +230,32 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
       partial += sanitizer.end();
       if (partial !== "") emit(partial);
       partial = "";
+    },
+  };
+}
+
+/**
+ * A guest's fd 1 or 2 for `fledge wasm run`. On a terminal, output passes the guest
+ * sanitizer ("stream" profile: colours and same-line moves, everything else shown
+ * escaped). Not a terminal: the bytes are the program's data (a compiler's output, a
+ * file being piped) and are passed unchanged, which cannot act on any terminal.
+ */
+export function terminalSink(fd: 1 | 2): { sink: number | ((chunk: Uint8Array) => void); flush: () => void } {
+  if (!isatty(fd)) return { sink: fd, flush: () => {} };
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const sanitizer = createSanitizer("stream");
+  let coloured = false;
+  const put = (text: string): void => {
+    if (text === "") return;
+    const sgrs = text.match(/\u001b\[[0-9;:]*m/g);
+    if (sgrs) coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
+    writeAllSync(fd, text);
+  };
+  return {
+    sink: (chunk) => put(sanitizer.write(decoder.decode(chunk, { stream: true }))),
+    flush: () => {
+      put(sanitizer.write(decoder.decode()) + sanitizer.end());
+      if (coloured) writeAllSync(fd, "\u001b[0m");
     },
   };
 }
