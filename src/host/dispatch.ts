@@ -17,6 +17,7 @@ import type { HostIO } from "./console.ts";
 import { runNativePlugin } from "./native.ts";
 import { findProjectRoot } from "./project.ts";
 import { pluginLimits, runWasmPlugin } from "./wasm-runner.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface DispatchOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -96,7 +97,7 @@ export function locateCommandBinary(entry: RegistryEntry, manifest: Manifest, co
   const r = resolveInside(pluginDir, cmd.binary);
   if ("loop" in r) throw brokenPlugin(entry, `the binary ${cmd.binary} is a symlink loop`);
   if ("escapes" in r) {
-    throw new FledgeError(`Plugin '${entry.name}': the binary ${cmd.binary} resolves outside the plugin directory (${r.escapes}); refusing to run it`, {
+    throw new FledgeError(`Plugin '${entry.name}': the binary ${renderUntrusted(cmd.binary)} resolves outside the plugin directory (${renderUntrusted(String(r.escapes))}); refusing to run it`, {
       code: "binary_escapes",
       hint: `reinstall the plugin: fledge plugins install <source> --force`,
     });
@@ -120,14 +121,14 @@ export function checkIntegrity(entry: RegistryEntry, binary: string, bytes: Uint
   const expected = recorded[binary];
   const hint = `run 'fledge plugins verify ${entry.name}' to see what changed, then reinstall the plugin (fledge plugins install <source> --force) if you trust the change`;
   if (expected === undefined) {
-    throw new FledgeError(`Plugin '${entry.name}': the binary ${binary} was not part of the plugin when it was installed; refusing to run it`, {
+    throw new FledgeError(`Plugin '${entry.name}': the binary ${renderUntrusted(binary)} was not part of the plugin when it was installed; refusing to run it`, {
       code: "integrity_mismatch",
       hint,
     });
   }
   const actual = sha256Hex(bytes);
   if (actual !== expected.toLowerCase()) {
-    throw new FledgeError(`Plugin '${entry.name}': ${binary} has changed since it was installed (sha256 ${actual.slice(0, 12)}…, expected ${expected.slice(0, 12)}…); refusing to run it`, {
+    throw new FledgeError(`Plugin '${entry.name}': ${renderUntrusted(binary)} has changed since it was installed (sha256 ${actual.slice(0, 12)}…, expected ${expected.slice(0, 12)}…); refusing to run it`, {
       code: "integrity_mismatch",
       hint,
       details: { binary, expected, actual },

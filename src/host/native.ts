@@ -85,7 +85,7 @@ function pluginEnv(opts: RunNativeOptions): Record<string, string> {
 }
 
 function spawnFailed(opts: RunNativeOptions, e: unknown): FledgeError {
-  return new FledgeError(`Cannot start plugin '${opts.entry.name}' (${opts.binaryPath}): ${(e as Error).message}`, {
+  return new FledgeError(`Cannot start plugin '${opts.entry.name}' (${renderUntrusted(opts.binaryPath)}): ${renderUntrusted((e as Error).message)}`, {
     code: "plugin_spawn_failed",
     hint: "Reinstall the plugin, or check that its binary exists and is executable.",
   });

@@ -20,8 +20,8 @@ import { existsSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { FledgeError, canPrompt } from "../ui/index.ts";
-import { sanitizeOutput } from "../ui/sanitize.ts";
 import type { MessageOf } from "./messages.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export type InteractiveMessage = MessageOf<"prompt"> | MessageOf<"confirm"> | MessageOf<"select"> | MessageOf<"multi_select">;
 
@@ -47,9 +47,9 @@ export function validateAnswer(kind: string | undefined, value: string, cwd: str
   }
 }
 
-/** Prompt text from a plugin is shown to the user: never let it carry escapes. */
+/** Prompt text from a plugin is shown to the user: rendered as untrusted text (escapes visible). */
 function clean(text: string): string {
-  return sanitizeOutput(text).replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, "");
+  return renderUntrusted(text);
 }
 
 function noTty(kind: string, message: string, why: string): FledgeError {

@@ -53,7 +53,7 @@ describe("without a TTY", () => {
     expect(nonInteractiveAnswer({ type: "multi_select", id: 1, message: "m", options: ["a"] })).toEqual([]);
   });
 
-  test("prompt text with escapes is cleaned in the error", () => {
-    expect(fails({ type: "prompt", id: 1, message: "\u001b]0;t\u0007Name\u001b[31m?" })).toContain("'Name?'");
+  test("prompt text with escapes is shown escaped in the error", () => {
+    expect(fails({ type: "prompt", id: 1, message: "\u001b]0;t\u0007Name\u001b[31m?" })).toContain("'\\x1b]0;t\\x07Name\\x1b[31m?'");
   });
 });
