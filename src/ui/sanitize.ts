@@ -55,6 +55,8 @@ const C1_CSI = 0x9b;
 const INVISIBLE_LETTERS = new Set([0x034f, 0x115f, 0x1160, 0x3164, 0xffa0]);
 /** Controls, format characters (bidi overrides/isolates, zero-width, BOM, tags), separators, lone surrogates. */
 const DANGEROUS_CLASS = /^[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]$/u;
+/** Every dangerous character, for bulk scans (same set as {@link isDangerous}). */
+const DANGEROUS_ALL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u034f\u115f\u1160\u3164\uffa0]/gu;
 /** Zero-width (non-)joiner: kept in guest output (emoji sequences, Persian text), escaped in names. */
 const JOINERS = new Set([0x200c, 0x200d]);
 
@@ -84,16 +86,12 @@ export function escapeChar(ch: string): string {
 export function renderUntrusted(value: string, maxLength?: number): string {
   let s = String(value);
   if (maxLength !== undefined && s.length > maxLength) s = `${s.slice(0, maxLength)}…`;
-  let out = "";
-  for (const ch of s) out += isDangerous(ch) ? escapeChar(ch) : ch;
-  return out;
+  return s.replace(DANGEROUS_ALL, escapeChar);
 }
 
 /** Backstop for text fledge composed (it may embed untrusted values): keeps `\n` and `\t` only. */
 export function terminalText(text: string): string {
-  let out = "";
-  for (const ch of text) out += ch !== "\n" && ch !== "\t" && isDangerous(ch) ? escapeChar(ch) : ch;
-  return out;
+  return text.replace(DANGEROUS_ALL, (ch) => (ch === "\n" || ch === "\t" ? ch : escapeChar(ch)));
 }
 
 /** JSON for stdout: valid JSON, same value, no raw control/bidi/invisible character. */
@@ -148,16 +146,38 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
   /** The CSI collected so far, in 7-bit form, and as the guest wrote it (for the escaped form). */
   let csi = "";
   let raw = "";
+  /** A high surrogate that ended the last write, waiting for its pair. */
+  let high = "";
 
   function text(ch: string): string {
     const cp = ch.codePointAt(0) ?? 0;
     return isDangerous(ch) && !keptRaw(cp, profile) ? escapeChar(ch) : ch;
   }
 
-  function write(chunk: string): string {
+  function write(input: string): string {
+    // A surrogate pair split across two writes is joined before it is judged.
+    let chunk = high + input;
+    high = "";
+    const last = chunk.charCodeAt(chunk.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      high = chunk.slice(-1);
+      chunk = chunk.slice(0, -1);
+    }
     let out = "";
-    for (const ch of chunk) {
-      const cp = ch.codePointAt(0) ?? 0;
+    let i = 0;
+    while (i < chunk.length) {
+      if (state === "ground") {
+        // Fast path: copy the run of harmless text up to the next dangerous character in bulk.
+        DANGEROUS_ALL.lastIndex = i;
+        const m = DANGEROUS_ALL.exec(chunk);
+        const end = m ? m.index : chunk.length;
+        if (end > i) out += chunk.slice(i, end);
+        if (!m) break;
+        i = end;
+      }
+      const cp = chunk.codePointAt(i) ?? 0;
+      const ch = String.fromCodePoint(cp);
+      i += ch.length;
       if (state === "esc") {
         if (ch === "[") {
           state = "csi";
@@ -194,7 +214,8 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
   }
 
   function end(): string {
-    const rest = state === "esc" ? "\\x1b" : state === "csi" ? renderUntrusted(raw) : "";
+    const rest = (state === "esc" ? "\\x1b" : state === "csi" ? renderUntrusted(raw) : "") + renderUntrusted(high);
+    high = "";
     state = "ground";
     csi = "";
     raw = "";

@@ -199,3 +199,30 @@ describe("createSanitizer is streaming-safe", () => {
 test("stripAnsi still removes fledge's own colours", () => {
   expect(stripAnsi(`${ESC}[1mbold${ESC}[0m`)).toBe("bold");
 });
+
+describe("random input (seeded): the oracle holds for any mix of pieces and split points", () => {
+  const PIECES = ["a", "Z", " ", "\n", "\t", "[", "]", ";", "0", "9", "m", "K", "\\", "P", "c", ESC, `${ESC}[`, BEL, "\r", "\b", "\u009b", "\u009d", "\u009c", "\u007f", "\u202e", "\u200b", "é", "🐦", "\ud800", ...Object.values(ATTACKS)];
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  test("2,000 random texts: nothing raw but allowlisted sequences; splitting never changes the result", () => {
+    for (let k = 0; k < 2000; k++) {
+      let text = "";
+      const n = 1 + rand(30);
+      for (let j = 0; j < n; j++) text += PIECES[rand(PIECES.length)];
+      for (const profile of ["stream", "line"] as const) {
+        const whole = sanitizeOutput(text, profile);
+        const allowed = profile === "stream" ? /^\u001b\[(?:[0-9;:]*m|\d{0,3}[CDG]|[012]?K)/ : /^\u001b\[[0-9;:]*m/;
+        for (let i = whole.indexOf(ESC); i >= 0; i = whole.indexOf(ESC, i + 1)) expect(allowed.test(whole.slice(i)), JSON.stringify(text)).toBe(true);
+        const extra = profile === "stream" ? /[\u0000-\u0007\u000b-\u000c\u000e-\u001a\u001c-\u001f\u007f-\u009f\u202e\u200b]/ : /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u202e\u200b]/;
+        expect(extra.test(whole), JSON.stringify(text)).toBe(false);
+        const cut = rand(text.length + 1);
+        const s = createSanitizer(profile);
+        expect(s.write(text.slice(0, cut)) + s.write(text.slice(cut)) + s.end(), JSON.stringify(text)).toBe(whole);
+      }
+      expect(rawEscapes(renderUntrusted(text))).toEqual([]);
+    }
+  });
+});
