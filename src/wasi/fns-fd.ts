@@ -1,9 +1,10 @@
-import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, readSync, writeSync, readdirSync, lstatSync } from "node:fs";
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync, readdirSync, lstatSync } from "node:fs";
 import { ERRNO, fail } from "./errno.ts";
 import { fileFor, writeFilestat, ZERO_STAT, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
 import { filetypeOfStats, type DirEntry, type Entry } from "./fdtable.ts";
 import { self } from "./hostfs.ts";
 import { requireWritable } from "./readonly.ts";
+import { setTimesFd, timesFromFlags } from "./times.ts";
 import { FDFLAGS, FILETYPE, FSTFLAGS, LIMITS, PREOPENTYPE_DIR, RIGHTS, SIZE, WHENCE } from "./types.ts";
 
 const R = RIGHTS;
@@ -13,14 +14,6 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 export function toSafe(v: bigint, errno: number = ERRNO.inval): number {
   if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(errno);
   return Number(v);
-}
-
-/** Resolve the time to set for one of atim/mtim per fstflags; undefined = keep. */
-export function pickTime(flags: number, setBit: number, nowBit: number, value: bigint): number | undefined {
-  if ((flags & setBit) && (flags & nowBit)) throw fail(ERRNO.inval);
-  if (flags & nowBit) return Date.now() / 1000;
-  if (flags & setBit) return Number(value) / 1e9;
-  return undefined;
 }
 
 export function validateFstFlags(flags: number): void {
@@ -262,11 +255,9 @@ export function fdFunctions(ctx: WasiContext) {
       if (e.kind === "stdio") throw fail(ERRNO.badf);
       requireWritable(e.sandbox);
       fds.get(fd, R.fd_filestat_set_times);
-      const hostFd = e.kind === "file" ? e.hostFd : e.handle.fd;
-      const st = fstatSync(hostFd, { bigint: true });
-      const a = pickTime(flags, FSTFLAGS.atim, FSTFLAGS.atim_now, atim) ?? Number(st.atimeNs) / 1e9;
-      const mt = pickTime(flags, FSTFLAGS.mtim, FSTFLAGS.mtim_now, mtim) ?? Number(st.mtimeNs) / 1e9;
-      futimesSync(hostFd, a, mt);
+      const [a, mt] = timesFromFlags(flags, atim, mtim);
+      // Exact nanoseconds; the time not asked for stays untouched (src/wasi/times.ts).
+      setTimesFd(e.kind === "file" ? e.hostFd : e.handle.fd, a, mt);
       return ERRNO.success;
     },
     fd_pread(fd: number, iovs: number, n: number, offset: bigint, ret: number): number {

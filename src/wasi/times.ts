@@ -1,0 +1,156 @@
+import { futimesSync, fstatSync, lutimesSync, type BigIntStats } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { ERRNO, fail } from "./errno.ts";
+import { FSTFLAGS } from "./types.ts";
+
+/**
+ * Setting file times to the exact nanosecond (fd_filestat_set_times,
+ * path_filestat_set_times).
+ *
+ * Node's futimes/lutimes take float seconds: about 238 ns of resolution at today's
+ * dates, and both times must be given, so "leave atime alone" meant rewriting it from
+ * a rounded stat. On Linux we call libc's `futimens` and `utimensat` through bun:ffi
+ * with a `struct timespec[2]` of whole seconds and nanoseconds, `UTIME_OMIT` for the
+ * time the guest did not ask to change (the kernel leaves it untouched) and
+ * `UTIME_NOW` for the `*_now` flags.
+ *
+ * The path variant calls `utimensat(parentfd, name, times, AT_SYMLINK_NOFOLLOW)` on the
+ * directory handle and single component the sandbox resolver produced (never `..`,
+ * never containing `/`), so the kernel looks one name up inside a held directory and
+ * never follows a symlink there; a followed final symlink was already resolved to a
+ * real entry by the resolver. Containment is the same as every other *at-style call.
+ *
+ * Fallback (no bun:ffi, no loadable libc, not Linux on a 64-bit CPU, or
+ * FLEDGE_NO_FFI_TIMES=1): Node's futimes/lutimes in float seconds, the untouched time
+ * rewritten from its nanosecond stat, so both times can be off by up to a few hundred
+ * nanoseconds. `exactTimes()` says which one is in use.
+ */
+
+/** A time to set: exact nanoseconds since the epoch, the current time, or leave it. */
+export type TimeSpec = { ns: bigint } | "now" | "omit";
+
+// Linux values (include/uapi/linux/stat.h, fcntl.h); the same on every Linux arch.
+const UTIME_NOW = (1n << 30n) - 1n;
+const UTIME_OMIT = (1n << 30n) - 2n;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+
+interface Libc {
+  futimens(fd: number, times: BigInt64Array): number;
+  utimensat(dirfd: number, path: Uint8Array, times: BigInt64Array, flags: number): number;
+  errno(): number;
+}
+
+let libc: Libc | null | undefined;
+
+function loadLibc(): Libc | null {
+  if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return null;
+  if (process.env.FLEDGE_NO_FFI_TIMES === "1") return null;
+  try {
+    // Required lazily so a runtime without bun:ffi still loads this module.
+    const ffi = require("bun:ffi") as typeof import("bun:ffi");
+    const { dlopen, FFIType, read } = ffi;
+    const symbols = {
+      futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      __errno_location: { args: [], returns: FFIType.ptr },
+    } as const;
+    for (const name of ["libc.so.6", `libc.musl-${process.arch === "x64" ? "x86_64" : "aarch64"}.so.1`, "libc.so"]) {
+      try {
+        const lib = dlopen(name, symbols);
+        const s = lib.symbols;
+        return {
+          futimens: (fd, times) => s.futimens(fd, times),
+          utimensat: (dirfd, path, times, flags) => s.utimensat(dirfd, path, times, flags),
+          errno: () => {
+            const p = s.__errno_location();
+            return p === null ? 0 : read.i32(p, 0);
+          },
+        };
+      } catch {
+        // try the next name
+      }
+    }
+  } catch {
+    // no bun:ffi here
+  }
+  return null;
+}
+
+function lib(): Libc | null {
+  if (libc === undefined) libc = loadLibc();
+  return libc;
+}
+
+/** True when times are set to the exact nanosecond (libc through bun:ffi); false on the fallback. */
+export function exactTimes(): boolean {
+  return lib() !== null;
+}
+
+/** The atime and mtime a guest asked for, from its fstflags; both set and *_now is EINVAL. */
+export function timesFromFlags(flags: number, atim: bigint, mtim: bigint): [TimeSpec, TimeSpec] {
+  const one = (setBit: number, nowBit: number, value: bigint): TimeSpec => {
+    if ((flags & setBit) && (flags & nowBit)) throw fail(ERRNO.inval);
+    if (flags & nowBit) return "now";
+    if (flags & setBit) return { ns: value };
+    return "omit";
+  };
+  return [one(FSTFLAGS.atim, FSTFLAGS.atim_now, atim), one(FSTFLAGS.mtim, FSTFLAGS.mtim_now, mtim)];
+}
+
+function timespecs(a: TimeSpec, m: TimeSpec): BigInt64Array {
+  const out = new BigInt64Array(4);
+  [a, m].forEach((t, i) => {
+    if (t === "now") out[i * 2 + 1] = UTIME_NOW;
+    else if (t === "omit") out[i * 2 + 1] = UTIME_OMIT;
+    else {
+      // WASI timestamps are u64; a value past int64 seconds cannot be represented.
+      const sec = t.ns / 1_000_000_000n;
+      if (sec > (1n << 63n) - 1n) throw fail(ERRNO.inval);
+      out[i * 2] = sec;
+      out[i * 2 + 1] = t.ns % 1_000_000_000n;
+    }
+  });
+  return out;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** A libc failure as the same kind of error node:fs throws (`code` = "ENOENT", ...), for errnoOf. */
+function libcError(call: string, errno: number): Error {
+  const code = errnoNames.get(errno) ?? "EIO";
+  return Object.assign(new Error(`${call}: ${code}`), { code, errno });
+}
+
+/** Fallback: float seconds; an omitted time is rewritten from the nanosecond stat. */
+function seconds(t: TimeSpec, current: bigint): number {
+  if (t === "now") return Date.now() / 1000;
+  return Number(t === "omit" ? current : t.ns) / 1e9;
+}
+
+/** Set the times of an open host fd (file or directory). */
+export function setTimesFd(fd: number, a: TimeSpec, m: TimeSpec): void {
+  const c = lib();
+  if (c) {
+    if (c.futimens(fd, timespecs(a, m)) !== 0) throw libcError("futimens", c.errno());
+    return;
+  }
+  if (a === "omit" && m === "omit") return;
+  const st = fstatSync(fd, { bigint: true });
+  futimesSync(fd, seconds(a, st.atimeNs), seconds(m, st.mtimeNs));
+}
+
+/**
+ * Set the times of `name` inside the open directory `dirFd`, never following a symlink
+ * at `name`. `hostPath` names the same entry for the fallback (the resolver's at()
+ * path) and `st` is its lstat.
+ */
+export function setTimesAt(dirFd: number, name: string, hostPath: string, st: BigIntStats, a: TimeSpec, m: TimeSpec): void {
+  const c = lib();
+  if (c) {
+    const path = Buffer.from(`${name}\0`, "utf8");
+    if (c.utimensat(dirFd, path, timespecs(a, m), AT_SYMLINK_NOFOLLOW) !== 0) throw libcError("utimensat", c.errno());
+    return;
+  }
+  if (a === "omit" && m === "omit") return;
+  lutimesSync(hostPath, seconds(a, st.atimeNs), seconds(m, st.mtimeNs));
+}
