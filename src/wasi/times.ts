@@ -1,6 +1,6 @@
 import { futimesSync, fstatSync, lutimesSync, type BigIntStats } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { ERRNO, fail } from "./errno.ts";
+import { libc, libcError, type Libc } from "./libc.ts";
 import { FSTFLAGS } from "./types.ts";
 
 /**
@@ -20,8 +20,7 @@ import { FSTFLAGS } from "./types.ts";
  * never follows a symlink there; a followed final symlink was already resolved to a
  * real entry by the resolver. Containment is the same as every other *at-style call.
  *
- * Fallback (no bun:ffi, no loadable libc, not Linux on a 64-bit CPU, or
- * FLEDGE_NO_FFI_TIMES=1): Node's futimes/lutimes in float seconds, the untouched time
+ * Fallback (no bun:ffi or no loadable libc, see libc.ts; or FLEDGE_NO_FFI_TIMES=1): Node's futimes/lutimes in float seconds, the untouched time
  * rewritten from its nanosecond stat, so both times can be off by up to a few hundred
  * nanoseconds. `exactTimes()` says which one is in use.
  */
@@ -34,51 +33,9 @@ const UTIME_NOW = (1n << 30n) - 1n;
 const UTIME_OMIT = (1n << 30n) - 2n;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
-interface Libc {
-  futimens(fd: number, times: BigInt64Array): number;
-  utimensat(dirfd: number, path: Uint8Array, times: BigInt64Array, flags: number): number;
-  errno(): number;
-}
-
-let libc: Libc | null | undefined;
-
-function loadLibc(): Libc | null {
-  if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return null;
-  if (process.env.FLEDGE_NO_FFI_TIMES === "1") return null;
-  try {
-    // Required lazily so a runtime without bun:ffi still loads this module.
-    const ffi = require("bun:ffi") as typeof import("bun:ffi");
-    const { dlopen, FFIType, read } = ffi;
-    const symbols = {
-      futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-      utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      __errno_location: { args: [], returns: FFIType.ptr },
-    } as const;
-    for (const name of ["libc.so.6", `libc.musl-${process.arch === "x64" ? "x86_64" : "aarch64"}.so.1`, "libc.so"]) {
-      try {
-        const lib = dlopen(name, symbols);
-        const s = lib.symbols;
-        return {
-          futimens: (fd, times) => s.futimens(fd, times),
-          utimensat: (dirfd, path, times, flags) => s.utimensat(dirfd, path, times, flags),
-          errno: () => {
-            const p = s.__errno_location();
-            return p === null ? 0 : read.i32(p, 0);
-          },
-        };
-      } catch {
-        // try the next name
-      }
-    }
-  } catch {
-    // no bun:ffi here
-  }
-  return null;
-}
-
+/** libc for exact times, unless the fallback was asked for. */
 function lib(): Libc | null {
-  if (libc === undefined) libc = loadLibc();
-  return libc;
+  return process.env.FLEDGE_NO_FFI_TIMES === "1" ? null : libc();
 }
 
 /** True when times are set to the exact nanosecond (libc through bun:ffi); false on the fallback. */
@@ -111,14 +68,6 @@ function timespecs(a: TimeSpec, m: TimeSpec): BigInt64Array {
     }
   });
   return out;
-}
-
-const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
-
-/** A libc failure as the same kind of error node:fs throws (`code` = "ENOENT", ...), for errnoOf. */
-function libcError(call: string, errno: number): Error {
-  const code = errnoNames.get(errno) ?? "EIO";
-  return Object.assign(new Error(`${call}: ${code}`), { code, errno });
 }
 
 /** Fallback: float seconds; an omitted time is rewritten from the nanosecond stat. */
