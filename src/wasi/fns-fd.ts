@@ -183,9 +183,11 @@ export function fdFunctions(ctx: WasiContext) {
 
   return {
     fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
-      const e = fds.get(fd, R.fd_advise);
+      // Advice is for regular files only: a directory or stdio is EBADF before any
+      // rights check (wasmtime, wasi-libc's fadvise test), not ENOTCAPABLE.
+      if (fds.get(fd, 0).kind !== "file") throw fail(ERRNO.badf);
+      fds.get(fd, R.fd_advise);
       if (advice < 0 || advice > 5) throw fail(ERRNO.inval);
-      if (e.kind === "dir") throw fail(ERRNO.badf);
       return ERRNO.success;
     },
     fd_allocate(fd: number, offset: bigint, len: bigint): number {
@@ -223,6 +225,10 @@ export function fdFunctions(ctx: WasiContext) {
     },
     fd_fdstat_set_flags(fd: number, flags: number): number {
       const e = fds.get(fd, 0);
+      // Only files opened here have flags to change: stdio is borrowed from fledge's own
+      // process (O_NONBLOCK or O_APPEND there would change fledge's terminal or pipe) and
+      // a directory has none. EBADF, as wasmtime and wasi-libc's tests expect.
+      if (e.kind !== "file") throw fail(ERRNO.badf);
       if (flags & ~0x1f) throw fail(ERRNO.inval);
       // Only append and nonblock can change after open (as in wasmtime); sync flags are fixed at open.
       if ((flags & (FDFLAGS.dsync | FDFLAGS.rsync | FDFLAGS.sync)) !== (e.fdflags & (FDFLAGS.dsync | FDFLAGS.rsync | FDFLAGS.sync))) throw fail(ERRNO.notsup);

@@ -4,7 +4,7 @@ import { constants as osConstants } from "node:os";
  * The few libc calls node:fs has no equivalent for, through bun:ffi, loaded once.
  *
  * - futimens / utimensat: file times to the nanosecond with UTIME_OMIT (times.ts)
- * - poll + ioctl(FIONREAD): whether a borrowed stdin has reached its end (readiness.ts)
+ * - poll, ioctl(FIONREAD), lseek: whether a borrowed stdin has reached its end (readiness.ts)
  *
  * Linux on x64 and arm64 only (glibc or musl): the struct layouts and constants used
  * by the callers are Linux's, identical on both. Elsewhere, or where no libc can be
@@ -17,6 +17,8 @@ export interface Libc {
   poll(fds: Int32Array, nfds: number, timeoutMs: number): number;
   /** ioctl(fd, request, &int) for requests that fill one int (FIONREAD). */
   ioctlInt(fd: number, request: number, out: Int32Array): number;
+  /** lseek(2); SEEK_CUR with offset 0 reads a borrowed fd's position. */
+  lseek(fd: number, offset: bigint, whence: number): bigint;
   /** errno of the calling thread, right after a failed call. */
   errno(): number;
 }
@@ -34,6 +36,7 @@ function load(): Libc | null {
       poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
       // ioctl is variadic; on Linux x64/arm64 a pointer third argument is passed like a fixed one.
       ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+      lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
       __errno_location: { args: [], returns: FFIType.ptr },
     } as const;
     for (const name of ["libc.so.6", `libc.musl-${process.arch === "x64" ? "x86_64" : "aarch64"}.so.1`, "libc.so"]) {
@@ -44,6 +47,7 @@ function load(): Libc | null {
           utimensat: (dirfd, path, times, flags) => s.utimensat(dirfd, path, times, flags),
           poll: (fds, nfds, timeoutMs) => s.poll(fds, nfds, timeoutMs),
           ioctlInt: (fd, request, out) => s.ioctl(fd, request, out),
+          lseek: (fd, offset, whence) => BigInt(s.lseek(fd, offset, whence)),
           errno: () => {
             const p = s.__errno_location();
             return p === null ? 0 : read.i32(p, 0);
