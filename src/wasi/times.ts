@@ -94,8 +94,13 @@ export function setTimesFd(fd: number, a: TimeSpec, m: TimeSpec): void {
  * path) and `st` is its lstat.
  */
 export function setTimesAt(dirFd: number, name: string, hostPath: string, st: BigIntStats, a: TimeSpec, m: TimeSpec): void {
+  // One component inside the held directory, as the resolver promises; anything else
+  // would let the kernel walk on its own, so it is refused here as well.
+  if (name === "" || name === ".." || name.includes("/")) throw fail(ERRNO.notcapable);
   const c = lib();
   if (c) {
+    // The resolver never yields a NUL; C would stop there and name another entry.
+    if (name.includes("\0")) throw fail(ERRNO.inval);
     const path = Buffer.from(`${name}\0`, "utf8");
     if (c.utimensat(dirFd, path, timespecs(a, m), AT_SYMLINK_NOFOLLOW) !== 0) throw libcError("utimensat", c.errno());
     return;

@@ -13,10 +13,12 @@
  * host file outside the sandbox is checked unchanged here.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/cli.ts";
 import { caseReport, guest, releaseGuests, runGuest, type GuestRun } from "../fixtures/wasi/support.ts";
+import { setTimesAt } from "../../src/wasi/times.ts";
+import { WasiErrno } from "../../src/wasi/errno.ts";
 
 const CASES = [
   "fd:exact", "fd:omit_atim", "fd:omit_mtim", "fd:no_flags", "fd:now", "fd:edges", "fd:dir",
@@ -119,5 +121,33 @@ describe("documented fallback (FLEDGE_NO_FFI_TIMES=1: Node's float-seconds futim
     expect(run.done, run.stderr).toBe(true);
     for (const c of CASES) expect(caseReport(run, c)).toBe("ok");
     expect(times(outside)).toEqual(outsideBefore);
+  });
+});
+
+describe("setTimesAt takes one name inside the held directory, nothing else", () => {
+  test("'..', a path with '/', an empty name and a NUL are refused before any call", () => {
+    const tmp = tempDir("fledge-filetimes-unit-");
+    try {
+      const { sandbox, outside } = makeSandbox(tmp.path);
+      const before = times(outside);
+      const fd = openSync(sandbox, constants.O_RDONLY | constants.O_DIRECTORY);
+      try {
+        const st = lstatSync(sandbox, { bigint: true });
+        for (const name of ["..", "../outside.txt", "d/../../outside.txt", "", "f.txt\0x"]) {
+          let errno = 0;
+          try {
+            setTimesAt(fd, name, join(sandbox, name), st, { ns: 5n }, { ns: 5n });
+          } catch (e) {
+            errno = e instanceof WasiErrno ? e.errno : -1;
+          }
+          expect(errno, name).toBeGreaterThan(0);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      expect(times(outside)).toEqual(before);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
