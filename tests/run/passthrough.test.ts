@@ -17,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { root } from "../../src/cli/index.ts";
-import { resolve, splitPassthrough } from "../../src/cli/framework.ts";
+import { parseArgs, type ArgsDef, type CommandDef } from "citty";
+import { resolve, splitPassthrough, subCommandsOf } from "../../src/cli/framework.ts";
+import { isFledgeError } from "../../src/ui/index.ts";
 import { parseRunArgs } from "../../src/cli/wasm.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 import { addPlugin, compat, makeHome, type Home } from "./helpers.ts";
@@ -39,6 +41,7 @@ function rng(seed: number): () => number {
 const PIECES = [
   "-", "--", "_", "=", "x", "y", "D", "WASI", ".", "0", "1e3", "true", "no-", " ",
   "--json", "--help", "-h", "-v", "--version", "--dir", "--env", "--fuel", "--no-cache", "--non-interactive",
+  "-o", "-a", "-t", "-l", "-d", "-y", "--output", "--author", "--strict", "--yes", "--max-memory", "--timeout",
   "__proto__", "constructor", "toString", "ü", "ß", "é", "💥", "日本", "\u202e", "\t", "'", '"', "\\", "$HOME", "*",
 ];
 /** Hand-picked shapes first: the issue's instances and their neighbours. */
@@ -115,6 +118,35 @@ describe("the framework's cut (in process)", () => {
       const r = await resolve(root, ["--non-interactive", "my-plugin-cmd", ...guest], seen);
       expect("unknown" in r && r.rest).toEqual(guest);
       expect(seen.json).toBe(false);
+    }
+  });
+});
+
+describe("every command, any argument shape: a usage error at worst, never citty's `_` clobbering", () => {
+  test("fuzz: 200 lists per leaf command, resolved and parsed as runLeaf would", async () => {
+    const leaves: string[][] = [];
+    const walk = async (cmd: CommandDef<ArgsDef>, path: string[]): Promise<void> => {
+      const subs = await subCommandsOf(cmd);
+      if (Object.keys(subs).length === 0) leaves.push(path);
+      for (const [name, sub] of Object.entries(subs)) await walk(sub, [...path, name]);
+    };
+    await walk(root as CommandDef<ArgsDef>, []);
+    expect(leaves.length).toBeGreaterThan(10);
+    for (const path of leaves) {
+      for (let seed = 1; seed <= 200; seed++) {
+        const argv = [...path, ...(seed % 3 === 0 ? ["--"] : []), ...randomArgs(seed * 7919 + path.length, 1 + (seed % 6))];
+        let r;
+        try {
+          r = await resolve(root, argv);
+        } catch (e) {
+          if (isFledgeError(e)) continue; // a usage error naming the bad input
+          throw new Error(`${JSON.stringify(argv)}: ${String(e)}`);
+        }
+        if ("unknown" in r) continue;
+        const defs = (typeof r.cmd.args === "function" ? await r.cmd.args() : await r.cmd.args) ?? {};
+        const parsed = parseArgs(r.args, defs as ArgsDef);
+        if (!Array.isArray(parsed._)) throw new Error(`${JSON.stringify(argv)}: citty's positionals became ${JSON.stringify(parsed._)}`);
+      }
     }
   });
 });
