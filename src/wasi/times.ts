@@ -48,7 +48,8 @@ export function timesFromFlags(flags: number, atim: bigint, mtim: bigint): [Time
   const one = (setBit: number, nowBit: number, value: bigint): TimeSpec => {
     if ((flags & setBit) && (flags & nowBit)) throw fail(ERRNO.inval);
     if (flags & nowBit) return "now";
-    if (flags & setBit) return { ns: value };
+    // A u64 arrives from wasm as a signed i64: 2^64-1 must not become -1 ns (1969).
+    if (flags & setBit) return { ns: BigInt.asUintN(64, value) };
     return "omit";
   };
   return [one(FSTFLAGS.atim, FSTFLAGS.atim_now, atim), one(FSTFLAGS.mtim, FSTFLAGS.mtim_now, mtim)];

@@ -21,7 +21,7 @@ import { setTimesAt } from "../../src/wasi/times.ts";
 import { WasiErrno } from "../../src/wasi/errno.ts";
 
 const CASES = [
-  "fd:exact", "fd:omit_atim", "fd:omit_mtim", "fd:no_flags", "fd:now", "fd:edges", "fd:dir",
+  "fd:exact", "fd:omit_atim", "fd:omit_mtim", "fd:no_flags", "fd:now", "fd:edges", "fd:huge", "fd:dir",
   "path:exact", "path:dir", "path:symlink_nofollow", "path:symlink_follow", "path:symlink_escape",
   "path:symlink_dangling", "flags:errors",
 ];
