@@ -9,11 +9,59 @@ import { usageError, suggest } from "../ui/index.ts";
 
 type AnyCommand = CommandDef<ArgsDef>;
 
-/** Commands whose arguments after the first positional belong to someone else (a guest, a plugin). */
-const passthrough = new WeakSet<object>();
-export function markPassthrough<T extends ArgsDef>(cmd: CommandDef<T>): CommandDef<T> {
-  passthrough.add(cmd);
+/**
+ * Passthrough commands (`fledge wasm run <module> ...`, `fledge plugins run <command> ...`):
+ * everything after their first positional is a guest's argument list, verbatim. The rule
+ * lives here, in one place: `resolve` cuts argv at that positional, citty and fledge's own
+ * flag checks (including the global `--json`) see only the head, and the tail reaches the
+ * command as `ctx.data` (read it with `passthroughTail`). A `--` right before the
+ * positional is fledge's separator; one right after it is too only where the command
+ * says so (`wasm run app.wasm -- --help`, as with wasmtime); any other token is the guest's.
+ */
+export interface PassthroughOptions {
+  /** Drop one `--` directly after the positional (default false: it is the guest's). */
+  separatorAfter?: boolean;
+}
+const passthrough = new WeakMap<object, PassthroughOptions>();
+export function markPassthrough<T extends ArgsDef>(cmd: CommandDef<T>, opts: PassthroughOptions = {}): CommandDef<T> {
+  passthrough.set(cmd, opts);
   return cmd;
+}
+
+/** What `runLeaf` hands a passthrough command in citty's `ctx.data`. */
+interface LeafData {
+  tail: readonly string[];
+}
+
+/** The guest's arguments of a passthrough command (empty for any other command). */
+export function passthroughTail(data: unknown): string[] {
+  const tail = (data as LeafData | undefined)?.tail;
+  return Array.isArray(tail) ? [...tail] : [];
+}
+
+/**
+ * Cut a passthrough leaf's arguments: the head ends with the first positional (the
+ * module or plugin command; after a `--` that token is taken as the positional even if
+ * it starts with a dash), the tail is everything after it (less one leading `--` with
+ * `separatorAfter`). Flags in the head that take a value consume it, so
+ * `--dir x m.wasm` cuts after `m.wasm`.
+ */
+export function splitPassthrough(
+  rest: readonly string[],
+  takesValue: ReadonlySet<string>,
+  opts: PassthroughOptions = {},
+): { head: string[]; tail: string[] } {
+  for (let j = 0; j < rest.length; j++) {
+    const tok = rest[j]!;
+    let end: number | undefined;
+    if (tok === "--") end = j + 2;
+    else if (!tok.startsWith("-") || tok === "-") end = j + 1;
+    else if (takesValue.has(tok)) j++;
+    if (end === undefined) continue;
+    const tail = rest.slice(end);
+    return { head: rest.slice(0, end), tail: opts.separatorAfter && tail[0] === "--" ? tail.slice(1) : tail };
+  }
+  return { head: [...rest], tail: [] };
 }
 
 export const GLOBAL_FLAGS = ["--non-interactive"] as const;
@@ -23,8 +71,10 @@ export interface Resolved {
   parent: AnyCommand | undefined;
   /** Names walked, e.g. ["plugins", "validate"]. */
   path: string[];
-  /** Arguments for the leaf, global flags removed. */
+  /** Arguments for the leaf, global flags removed (for a passthrough leaf: the head only). */
   args: string[];
+  /** A passthrough leaf's guest arguments, verbatim; empty for other commands. */
+  tail: string[];
   help: boolean;
   json: boolean;
   nonInteractive: boolean;
@@ -78,7 +128,14 @@ async function flagSpec(cmd: AnyCommand): Promise<{ known: Set<string>; takesVal
  * of a leaf are usage errors with suggestions. Returns undefined for the root's
  * positional when it names no built-in (the caller may dispatch it to a plugin).
  */
-export async function resolve(root: AnyCommand, argv: readonly string[]): Promise<Resolved | { unknown: string; rest: string[]; nonInteractive: boolean }> {
+export async function resolve(
+  root: AnyCommand,
+  argv: readonly string[],
+  seen: { json: boolean } = { json: false },
+): Promise<Resolved | { unknown: string; rest: string[]; nonInteractive: boolean }> {
+  // `seen.json` tells the caller how to report an error thrown from here: only fledge's
+  // own arguments count, never a guest's (narrowed below once the leaf is known).
+  seen.json = argv.includes("--json");
   let cmd = root;
   let parent: AnyCommand | undefined;
   const path: string[] = [];
@@ -99,7 +156,11 @@ export async function resolve(root: AnyCommand, argv: readonly string[]): Promis
     const names = await namesOf(cmd);
     const canonical = names.get(tok);
     if (!canonical) {
-      if (cmd === root) return { unknown: tok, rest: argv.slice(i + 1) as string[], nonInteractive };
+      if (cmd === root) {
+        // A plugin command: all of its arguments are the plugin's.
+        seen.json = false;
+        return { unknown: tok, rest: argv.slice(i + 1) as string[], nonInteractive };
+      }
       const ideas = suggest(tok, [...new Set(names.values())]);
       throw usageError(
         `unknown command 'fledge ${[...path, tok].join(" ")}'`,
@@ -112,20 +173,21 @@ export async function resolve(root: AnyCommand, argv: readonly string[]): Promis
     path.push(canonical);
     i++;
   }
-  const rest = argv.slice(i);
+  let rest = argv.slice(i);
+  let tail: string[] = [];
   const out: string[] = [...pending];
   let json = false;
   if (!cmd.subCommands) {
     const { known, takesValue } = await flagSpec(cmd);
-    const isPassthrough = passthrough.has(cmd);
+    const pass = passthrough.get(cmd);
+    if (pass) {
+      ({ head: rest, tail } = splitPassthrough(rest, takesValue, pass));
+      seen.json = argv.slice(0, i).includes("--json") || rest.includes("--json");
+    }
     for (let j = 0; j < rest.length; j++) {
       const tok = rest[j]!;
       if (tok === "--") { out.push(...rest.slice(j)); break; }
-      if (!tok.startsWith("-") || tok === "-") {
-        if (isPassthrough) { out.push(...rest.slice(j)); break; }
-        out.push(tok);
-        continue;
-      }
+      if (!tok.startsWith("-") || tok === "-") { out.push(tok); continue; }
       const flag = tok.includes("=") ? tok.slice(0, tok.indexOf("=")) : tok;
       if (flag === "--help" || flag === "-h") { help = true; continue; }
       if (flag === "--non-interactive") { nonInteractive = true; continue; }
@@ -148,14 +210,16 @@ export async function resolve(root: AnyCommand, argv: readonly string[]): Promis
   } else {
     out.push(...rest);
   }
-  return { cmd, parent, path, args: out, help, json, nonInteractive };
+  return { cmd, parent, path, args: out, tail, help, json, nonInteractive };
 }
 
 export async function usageOf(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
   return renderUsage(cmd, parent);
 }
 
-export async function runLeaf(cmd: AnyCommand, args: string[]): Promise<unknown> {
-  const { result } = await runCommand(cmd, { rawArgs: args });
+/** Run a leaf: citty parses `args` (fledge's own); a passthrough tail travels untouched in `data`. */
+export async function runLeaf(cmd: AnyCommand, args: string[], tail: readonly string[] = []): Promise<unknown> {
+  const data: LeafData = { tail };
+  const { result } = await runCommand(cmd, { rawArgs: args, data });
   return result;
 }

@@ -25,9 +25,12 @@ export function versionLine(): string {
 
 /** Run the CLI; returns the process exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[]): Promise<number> {
-  let json = argv.includes("--json");
+  // Whether fledge's own arguments asked for JSON; `resolve` keeps a guest's tail
+  // (`fledge wasm run m.wasm --json`) and a plugin's arguments out of it.
+  const seen = { json: false };
+  let json: boolean | undefined;
   try {
-    const r = await resolve(root, argv);
+    const r = await resolve(root, argv, seen);
     if ("unknown" in r) {
       // Not a built-in: dispatch to the installed plugin that owns the command. Its
       // arguments (even --json) are the plugin's, so fledge's own errors stay plain.
@@ -51,10 +54,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${plain(await usageOf(r.cmd, r.parent), process.stderr)}\n`);
       throw usageError(`'fledge ${r.path.join(" ")}' needs a sub-command`, `run 'fledge ${r.path.join(" ")} --help' to see them`);
     }
-    const result = await runLeaf(r.cmd, r.args);
+    const result = await runLeaf(r.cmd, r.args, r.tail);
     return typeof result === "number" ? result : EXIT.ok;
   } catch (e) {
-    return report(e, json);
+    return report(e, json ?? seen.json);
   }
 }
 

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { usageError } from "../ui/index.ts";
-import { markPassthrough } from "./framework.ts";
+import { markPassthrough, passthroughTail } from "./framework.ts";
 
 /**
  * `fledge plugins run <command> [args...]`: the same as `fledge <command> [args...]`,
@@ -17,14 +17,14 @@ export default markPassthrough(
     args: {
       command: { type: "positional", required: false, description: "the plugin command; everything after it goes to the plugin" },
     },
-    async run({ rawArgs }) {
-      const raw = rawArgs[0] === "--" ? rawArgs.slice(1) : rawArgs;
-      const command = raw[0];
+    async run({ rawArgs, data }) {
+      // rawArgs is the head the framework cut (the command, after an optional `--`).
+      const command = rawArgs[0] === "--" ? rawArgs[1] : rawArgs[0];
       if (command === undefined || command === "") {
         throw usageError("missing the plugin command to run", "usage: fledge plugins run <command> [args...]; 'fledge plugins list' shows installed commands");
       }
       const { runPluginCommand } = await import("../host/dispatch.ts");
-      return runPluginCommand(command, raw.slice(1));
+      return runPluginCommand(command, passthroughTail(data));
     },
   }),
 );

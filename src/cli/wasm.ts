@@ -4,16 +4,16 @@ import { basename, resolve } from "node:path";
 import { FledgeError, log, printJson, printResult, usageError } from "../ui/index.ts";
 import { loadPreparedModule, runLoadedModule } from "../wasm/prepared.ts";
 import { parseSize } from "../wasm/index.ts";
-import { markPassthrough } from "./framework.ts";
+import { markPassthrough, passthroughTail } from "./framework.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { terminalSink } from "../host/wasm-runner.ts";
 
 /**
  * `fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]`
- * Everything after the module path goes to the guest verbatim (markPassthrough);
- * a `--` right before or after the path is dropped. We parse the raw arguments
- * ourselves because the flags repeat.
+ * Everything after the module path goes to the guest verbatim: the framework cuts it
+ * off before any parsing (markPassthrough). We parse our own head ourselves because
+ * the flags repeat.
  */
 
 export interface RunArgs {
@@ -106,8 +106,11 @@ export function parseEnv(spec: string): [string, string] {
   return [key, spec.slice(eq + 1)];
 }
 
-/** Split the leaf's raw arguments into our flags, the module path and the guest's arguments. */
-export function parseRunArgs(raw: readonly string[]): RunArgs {
+/**
+ * Parse our head (flags and the module path, as cut by the framework's splitPassthrough);
+ * `guestArgs` is the tail, untouched.
+ */
+export function parseRunArgs(raw: readonly string[], guestArgs: readonly string[] = []): RunArgs {
   const dirs: Preopen[] = [];
   const env: [string, string][] = [];
   const limits: RunLimits = { ...DEFAULT_LIMITS };
@@ -141,8 +144,10 @@ export function parseRunArgs(raw: readonly string[]): RunArgs {
     }
   }
   if (file === undefined) throw usageError("missing the module to run", "usage: fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]");
-  if (raw[i] === "--") i++;
-  return { dirs, env, file, guestArgs: raw.slice(i) as string[], limits, noCache };
+  // The framework ends the head at the module path; anything after it here means the
+  // caller skipped splitPassthrough, and guessing would re-parse a guest's arguments.
+  if (i < raw.length) throw new Error(`parseRunArgs: arguments after the module path must come as guestArgs (got ${JSON.stringify(raw.slice(i))})`);
+  return { dirs, env, file, guestArgs: [...guestArgs], limits, noCache };
 }
 
 /** Read a module file with clear errors for the usual mistakes. */
@@ -187,9 +192,9 @@ const run = markPassthrough(
       "no-cache": { type: "boolean", description: "do not read or write the prepared-module cache (foo.cwasm)" },
       module: { type: "positional", required: false, description: "the .wasm file; everything after it goes to the module as arguments" },
     },
-    async run({ rawArgs }) {
+    async run({ rawArgs, data }) {
       const startedAt = performance.now();
-      const a = parseRunArgs(rawArgs);
+      const a = parseRunArgs(rawArgs, passthroughTail(data));
       const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache);
       // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
       const out = terminalSink(1);
@@ -212,6 +217,7 @@ const run = markPassthrough(
       }
     },
   }),
+  { separatorAfter: true },
 );
 
 const prepare = defineCommand({

@@ -1,9 +1,10 @@
-import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, readSync, writeSync, readdirSync, lstatSync } from "node:fs";
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync, readdirSync, lstatSync } from "node:fs";
 import { ERRNO, fail } from "./errno.ts";
 import { fileFor, writeFilestat, ZERO_STAT, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
 import { filetypeOfStats, type DirEntry, type Entry } from "./fdtable.ts";
 import { self } from "./hostfs.ts";
 import { requireWritable } from "./readonly.ts";
+import { setTimesFd, timesFromFlags } from "./times.ts";
 import { FDFLAGS, FILETYPE, FSTFLAGS, LIMITS, PREOPENTYPE_DIR, RIGHTS, SIZE, WHENCE } from "./types.ts";
 
 const R = RIGHTS;
@@ -13,14 +14,6 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 export function toSafe(v: bigint, errno: number = ERRNO.inval): number {
   if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw fail(errno);
   return Number(v);
-}
-
-/** Resolve the time to set for one of atim/mtim per fstflags; undefined = keep. */
-export function pickTime(flags: number, setBit: number, nowBit: number, value: bigint): number | undefined {
-  if ((flags & setBit) && (flags & nowBit)) throw fail(ERRNO.inval);
-  if (flags & nowBit) return Date.now() / 1000;
-  if (flags & setBit) return Number(value) / 1e9;
-  return undefined;
 }
 
 export function validateFstFlags(flags: number): void {
@@ -190,9 +183,11 @@ export function fdFunctions(ctx: WasiContext) {
 
   return {
     fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
-      const e = fds.get(fd, R.fd_advise);
+      // Advice is for regular files only: a directory or stdio is EBADF before any
+      // rights check (wasmtime, wasi-libc's fadvise test), not ENOTCAPABLE.
+      if (fds.get(fd, 0).kind !== "file") throw fail(ERRNO.badf);
+      fds.get(fd, R.fd_advise);
       if (advice < 0 || advice > 5) throw fail(ERRNO.inval);
-      if (e.kind === "dir") throw fail(ERRNO.badf);
       return ERRNO.success;
     },
     fd_allocate(fd: number, offset: bigint, len: bigint): number {
@@ -230,6 +225,10 @@ export function fdFunctions(ctx: WasiContext) {
     },
     fd_fdstat_set_flags(fd: number, flags: number): number {
       const e = fds.get(fd, 0);
+      // Only files opened here have flags to change: stdio is borrowed from fledge's own
+      // process (O_NONBLOCK or O_APPEND there would change fledge's terminal or pipe) and
+      // a directory has none. EBADF, as wasmtime and wasi-libc's tests expect.
+      if (e.kind !== "file") throw fail(ERRNO.badf);
       if (flags & ~0x1f) throw fail(ERRNO.inval);
       // Only append and nonblock can change after open (as in wasmtime); sync flags are fixed at open.
       if ((flags & (FDFLAGS.dsync | FDFLAGS.rsync | FDFLAGS.sync)) !== (e.fdflags & (FDFLAGS.dsync | FDFLAGS.rsync | FDFLAGS.sync))) throw fail(ERRNO.notsup);
@@ -262,11 +261,9 @@ export function fdFunctions(ctx: WasiContext) {
       if (e.kind === "stdio") throw fail(ERRNO.badf);
       requireWritable(e.sandbox);
       fds.get(fd, R.fd_filestat_set_times);
-      const hostFd = e.kind === "file" ? e.hostFd : e.handle.fd;
-      const st = fstatSync(hostFd, { bigint: true });
-      const a = pickTime(flags, FSTFLAGS.atim, FSTFLAGS.atim_now, atim) ?? Number(st.atimeNs) / 1e9;
-      const mt = pickTime(flags, FSTFLAGS.mtim, FSTFLAGS.mtim_now, mtim) ?? Number(st.mtimeNs) / 1e9;
-      futimesSync(hostFd, a, mt);
+      const [a, mt] = timesFromFlags(flags, atim, mtim);
+      // Exact nanoseconds; the time not asked for stays untouched (src/wasi/times.ts).
+      setTimesFd(e.kind === "file" ? e.hostFd : e.handle.fd, a, mt);
       return ERRNO.success;
     },
     fd_pread(fd: number, iovs: number, n: number, offset: bigint, ret: number): number {

@@ -1,12 +1,13 @@
-import { constants, fstatSync, linkSync, lutimesSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
+import { constants, fstatSync, linkSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
 import { ERRNO, fail } from "./errno.ts";
 import { writeFilestat, type WasiContext } from "./context.ts";
 import { filetypeOfStats, type DirEntry } from "./fdtable.ts";
 import { at, closeQuietly, verifyDescriptor, O_DIR_NOFOLLOW } from "./hostfs.ts";
 import { grantedRights, openWantsWrite, requireWritable } from "./readonly.ts";
 import { decodeGuestPath, resolveInPreopen, type Resolution } from "./resolve.ts";
-import { pickTime, validateFstFlags } from "./fns-fd.ts";
-import { FDFLAGS, FILETYPE, FSTFLAGS, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, RIGHTS_DIR_BASE, RIGHTS_FILE_BASE, SIZE } from "./types.ts";
+import { validateFstFlags } from "./fns-fd.ts";
+import { setTimesAt, timesFromFlags } from "./times.ts";
+import { FDFLAGS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, RIGHTS_DIR_BASE, RIGHTS_FILE_BASE, SIZE } from "./types.ts";
 
 const R = RIGHTS;
 /** Rights that need the host file opened for writing. */
@@ -66,10 +67,10 @@ export function pathFunctions(ctx: WasiContext) {
       return withPath(d, ptr, len, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0, (r) => {
         if (!r.stat) throw fail(ERRNO.noent);
         if (r.mustBeDir && !r.stat.isDirectory()) throw fail(ERRNO.notdir);
-        const a = pickTime(fst, FSTFLAGS.atim, FSTFLAGS.atim_now, atim) ?? Number(r.stat.atimeNs) / 1e9;
-        const mt = pickTime(fst, FSTFLAGS.mtim, FSTFLAGS.mtim_now, mtim) ?? Number(r.stat.mtimeNs) / 1e9;
-        // lutimes never follows: a followed final symlink was already resolved to a real entry.
-        lutimesSync(at(r.parent, r.name), a, mt);
+        const [a, mt] = timesFromFlags(fst, atim, mtim);
+        // utimensat(parent, name, AT_SYMLINK_NOFOLLOW): one component in a held directory,
+        // never followed; a followed final symlink was already resolved to a real entry.
+        setTimesAt(r.parent.fd, r.name, at(r.parent, r.name), r.stat, a, mt);
         return ERRNO.success;
       });
     },

@@ -2,6 +2,7 @@ import { fstatSync } from "node:fs";
 import { ERRNO, errnoOf, fail } from "./errno.ts";
 import { WasiDeadlineExceeded, type WasiContext } from "./context.ts";
 import { clockNow } from "./fns-misc.ts";
+import { stdinReadiness } from "./readiness.ts";
 import { EVENTTYPE, LIMITS, RIGHTS, SIZE, SUBCLOCKFLAGS_ABSTIME } from "./types.ts";
 
 /**
@@ -27,7 +28,11 @@ interface Ready {
   error: number;
   type: number;
   nbytes: bigint;
+  /** EVENTRWFLAGS: FD_READWRITE_HANGUP at end of input. */
+  flags?: number;
 }
+
+const EVENTRWFLAGS_FD_READWRITE_HANGUP = 1;
 
 export function pollFunctions(ctx: WasiContext) {
   const m = ctx.mem;
@@ -71,17 +76,25 @@ export function pollFunctions(ctx: WasiContext) {
           const e = ctx.fds.peek(fd);
           let error: number = ERRNO.success;
           let nbytes = 0n;
+          let flags = 0;
           if (e === undefined) error = ERRNO.badf;
           else if ((e.rightsBase & RIGHTS.poll_fd_readwrite) === 0 && e.kind !== "stdio") error = ERRNO.notcapable;
           else if (tag === EVENTTYPE.fd_read && e.kind === "file") {
             try {
               const size = fstatSync(e.hostFd, { bigint: true }).size;
               nbytes = size > BigInt(e.pos) ? size - BigInt(e.pos) : 0n;
+              // At end of file, as wasmtime reports it.
+              if (nbytes === 0n) flags = EVENTRWFLAGS_FD_READWRITE_HANGUP;
             } catch (err) {
               error = errnoOf(err);
             }
+          } else if (tag === EVENTTYPE.fd_read && e.kind === "stdio" && (e.rightsBase & RIGHTS.fd_read) !== 0) {
+            // End of input on stdin is a hang-up (readiness.ts says when it is known).
+            const r = stdinReadiness(e.hostFd);
+            nbytes = r.nbytes;
+            if (r.hangup) flags = EVENTRWFLAGS_FD_READWRITE_HANGUP;
           }
-          ready.push({ userdata, error, type: tag, nbytes });
+          ready.push({ userdata, error, type: tag, nbytes, flags });
         } else {
           ready.push({ userdata, error: ERRNO.inval, type: tag, nbytes: 0n });
         }
@@ -106,6 +119,7 @@ export function pollFunctions(ctx: WasiContext) {
         m.setU16(o + 8, r.error);
         m.setU8(o + 10, r.type);
         m.setU64(o + 16, r.nbytes);
+        m.setU16(o + 24, r.flags ?? 0);
       });
       m.setU32(ret, ready.length);
       return ERRNO.success;
