@@ -32,6 +32,8 @@ function hasContent(m: Module, id: number): boolean {
       return m.tables.length > 0;
     case SEC.memory:
       return m.memories.length > 0;
+    case SEC.tag:
+      return m.tags.length > 0;
     case SEC.global:
       return m.globals.length > 0;
     case SEC.export:
@@ -93,6 +95,11 @@ function payload(m: Module, id: number, w: Writer): void {
             w.byte(d.global.valType);
             w.byte(d.global.mutable ? 1 : 0);
             break;
+          case "tag":
+            w.byte(4);
+            w.byte(d.tag.attribute);
+            w.u32(d.tag.type);
+            break;
         }
       }
       return;
@@ -107,6 +114,13 @@ function payload(m: Module, id: number, w: Writer): void {
     case SEC.memory:
       w.u32(m.memories.length);
       for (const l of m.memories) limits(w, l);
+      return;
+    case SEC.tag:
+      w.u32(m.tags.length);
+      for (const t of m.tags) {
+        w.byte(t.attribute);
+        w.u32(t.type);
+      }
       return;
     case SEC.global:
       w.u32(m.globals.length);

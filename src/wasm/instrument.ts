@@ -33,7 +33,8 @@ import { encodeModule } from "./encode.ts";
 import { limitError, MAX_PAGES, PAGE_SIZE } from "./limits.ts";
 import { EXTERNAL, importedCount, type ConstExpr, type Limits, type Module } from "./module.ts";
 import { OP } from "./opcodes.ts";
-import { parseModule } from "./parse.ts";
+import { decodeModule } from "./decoder.ts";
+import { capTables } from "./caps.ts";
 import { Writer } from "./writer.ts";
 
 /** Import module and name of the refuel function the meter provides. */
@@ -52,7 +53,7 @@ export interface InstrumentOptions {
   fuel: boolean;
   /** Memory cap in bytes (rounded down to whole pages); null = no cap beyond 4 GiB. */
   maxMemoryBytes: number | null;
-  /** Table cap in elements; defaults to DEFAULT_MAX_TABLE_ELEMENTS. */
+  /** Cap on all tables' elements together; defaults to DEFAULT_MAX_TABLE_ELEMENTS, at most TABLE_ELEMENTS_HARD. */
   maxTableElements?: number;
   /** Validate the input with WebAssembly.validate first (default true). */
   validate?: boolean;
@@ -61,12 +62,12 @@ export interface InstrumentOptions {
 export interface ImportInfo {
   module: string;
   name: string;
-  kind: "func" | "table" | "memory" | "global";
+  kind: "func" | "table" | "memory" | "global" | "tag";
 }
 
 export interface ExportInfo {
   name: string;
-  kind: "func" | "table" | "memory" | "global";
+  kind: "func" | "table" | "memory" | "global" | "tag";
 }
 
 export interface InstrumentStats {
@@ -89,7 +90,7 @@ export interface InstrumentResult {
   stats: InstrumentStats;
 }
 
-const KIND_NAMES = ["func", "table", "memory", "global"] as const;
+const KIND_NAMES = ["func", "table", "memory", "global", "tag"] as const;
 
 function capLimits(l: Limits, cap: number, what: "memory" | "table", maxMemoryBytes: number | null): void {
   if (l.min > cap) {
@@ -105,12 +106,12 @@ function capLimits(l: Limits, cap: number, what: "memory" | "table", maxMemoryBy
 
 /** Parses, checks, caps and (optionally) meters a module. */
 export function instrument(bytes: Uint8Array, opts: InstrumentOptions): InstrumentResult {
+  // Caps and the strict decode come first: nothing expensive (the engine's validator
+  // included) runs on a module over a cap, and every body is known to the decoder.
+  const m = decodeModule(bytes).module;
   if (opts.validate !== false && !WebAssembly.validate(bytes)) {
-    // Find a more precise reason (refused feature, malformed) when our parser can.
-    parseModule(bytes);
     throw new FledgeError("invalid wasm module: it does not validate", { code: "wasm_invalid" });
   }
-  const m = parseModule(bytes);
   const imports: ImportInfo[] = m.imports.map((i) => ({ module: i.module, name: i.name, kind: i.desc.kind }));
   const exports: ExportInfo[] = m.exports.map((e) => ({ name: e.name, kind: KIND_NAMES[e.kind]! }));
 
@@ -122,25 +123,21 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions): Instrume
     if (imp.desc.kind === "memory") {
       capLimits(imp.desc.limits, capPages, "memory", opts.maxMemoryBytes);
       importedMemory = { initial: imp.desc.limits.min, maximum: imp.desc.limits.max! };
-    } else if (imp.desc.kind === "table") capLimits(imp.desc.table.limits, tableCap, "table", null);
+    }
   }
   for (const mem of m.memories) capLimits(mem, capPages, "memory", opts.maxMemoryBytes);
-  for (const t of m.tables) capLimits(t.limits, tableCap, "table", null);
+  // All tables together stay within tableCap elements (caps.ts).
+  const tables = m.tables.map((t) => t.limits);
+  for (const imp of m.imports) if (imp.desc.kind === "table") tables.unshift(imp.desc.table.limits);
+  capTables(tables, tableCap);
 
   const stats: InstrumentStats = { inputBytes: bytes.length, outputBytes: 0, functions: m.codes.length, loops: 0, dynamicCharges: 0 };
   if (opts.fuel) injectFuel(m, stats);
-  else for (const c of m.codes) checkBody(c.code);
   const out = encodeModule(m);
   stats.outputBytes = out.length;
   const result: InstrumentResult = { bytes: out, imports, exports, stats };
   if (importedMemory) result.importedMemory = importedMemory;
   return result;
-}
-
-/** Walks a body only to refuse unsupported opcodes (when not metering). */
-function checkBody(code: Uint8Array): void {
-  let p = 0;
-  while (p < code.length) p = skipInstr(code, p);
 }
 
 /** Custom sections whose contents refer to code offsets or old indices: dropped. */

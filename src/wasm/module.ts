@@ -24,7 +24,8 @@ export const SEC = {
 } as const;
 
 /** The order known sections must appear in (data count sits before code). */
-export const SECTION_ORDER: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11];
+/** The tag section (13, exception handling) sits between memory and global. */
+export const SECTION_ORDER: readonly number[] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 /** Value types are kept as their type byte: 0x7F i32, 0x7E i64, 0x7D f32, 0x7C f64, 0x7B v128, 0x70 funcref, 0x6F externref. */
 export type ValType = number;
@@ -55,7 +56,14 @@ export type ImportDesc =
   | { kind: "func"; type: number }
   | { kind: "table"; table: TableType }
   | { kind: "memory"; limits: Limits }
-  | { kind: "global"; global: GlobalType };
+  | { kind: "global"; global: GlobalType }
+  | { kind: "tag"; tag: TagType };
+
+/** An exception tag: attribute 0 (exception) and the index of its function type. */
+export interface TagType {
+  attribute: number;
+  type: number;
+}
 
 export interface Import {
   module: string;
@@ -119,6 +127,8 @@ export interface Module {
   functions: number[];
   tables: TableType[];
   memories: Limits[];
+  /** Exception tags (exception-handling proposal), in the tag section. */
+  tags: TagType[];
   globals: Global[];
   exports: Export[];
   start: number | null;
@@ -142,6 +152,7 @@ export function emptyModule(): Module {
     functions: [],
     tables: [],
     memories: [],
+    tags: [],
     globals: [],
     exports: [],
     start: null,

@@ -25,6 +25,8 @@ export const Imm = {
   refNull: 16, // heap type
   prefixFC: 17,
   prefixFD: 18,
+  tryTable: 19, // block type, vec(catch clause) (exception handling)
+  tag: 20, // u32 tag index (throw, catch)
   refused: 254,
   unknown: 255,
 } as const;
@@ -122,15 +124,42 @@ set(0xd2, 0xd2, Imm.func); // ref.func
 set(0xfc, 0xfc, Imm.prefixFC);
 set(0xfd, 0xfd, Imm.prefixFD);
 
-const EH = "the exception-handling proposal";
+// Exception handling: fully decoded (so the decoder never misreads a body that uses
+// it) but gated by featureEnabled("exceptions") below.
+set(0x06, 0x06, Imm.block); // try bt (legacy)
+set(0x07, 0x07, Imm.tag); // catch tag (legacy)
+set(0x08, 0x08, Imm.tag); // throw tag
+set(0x09, 0x09, Imm.label); // rethrow depth (legacy)
+set(0x0a, 0x0a, Imm.none); // throw_ref
+set(0x18, 0x18, Imm.label); // delegate depth (legacy)
+set(0x19, 0x19, Imm.none); // catch_all (legacy)
+set(0x1f, 0x1f, Imm.tryTable); // try_table bt vec(catch)
+
+export const EH = "the exception-handling proposal";
 const FUNCREF = "the function-references proposal";
 const GC = "the GC proposal";
-for (const op of [0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f]) REFUSED_OPS.set(op, EH);
 for (const op of [0x14, 0x15, 0xd4, 0xd5, 0xd6]) REFUSED_OPS.set(op, FUNCREF);
 REFUSED_OPS.set(0xd3, GC); // ref.eq
 REFUSED_OPS.set(0xfb, GC);
 REFUSED_OPS.set(0xfe, "the threads proposal (atomics)");
 for (const op of REFUSED_OPS.keys()) MAIN_IMM[op] = Imm.refused;
+
+/** Main-space opcodes that belong to a gated feature (see featureEnabled). */
+export const EH_OPS: ReadonlySet<number> = new Set([0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f]);
+
+/**
+ * Gated features: encodings the decoder fully knows, accepted only when enabled.
+ * Exception handling stays off until the meter's stop is proven uncatchable by guest
+ * `catch_all` / `try_table` handlers (the sentinel must unwind through them).
+ */
+export const FEATURES = { exceptions: false };
+
+export function featureEnabled(name: keyof typeof FEATURES): boolean {
+  return FEATURES[name];
+}
+
+/** try_table catch clause kinds: catch tag l, catch_ref tag l, catch_all l, catch_all_ref l. */
+export const CATCH_KINDS = 4;
 
 /** 0xFC sub-opcode immediate shapes; index beyond the table = unknown. */
 export const FC_IMM: readonly number[] = [
@@ -151,6 +180,16 @@ export const FC_IMM: readonly number[] = [
 /** Highest accepted SIMD sub-opcode (0x100-0x113 are relaxed SIMD; the engine decides). */
 export const FD_MAX = 0x113;
 
+/** SIMD sub-opcodes below FD_MAX that the SIMD proposal leaves unassigned. */
+const FD_GAPS: ReadonlySet<number> = new Set([
+  0x9a, 0xa2, 0xa5, 0xa6, 0xaf, 0xb0, 0xb2, 0xb3, 0xb4, 0xbb, 0xc2, 0xc5, 0xc6, 0xcf, 0xd0, 0xd2, 0xd3, 0xd4, 0xe2, 0xee,
+]);
+
+/** Is this a SIMD (0xFD) sub-opcode in the table? */
+export function isKnownFD(sub: number): boolean {
+  return sub <= FD_MAX && !FD_GAPS.has(sub);
+}
+
 export function fdImm(sub: number): number {
   if (sub <= 0x0b) return ImmFD.memarg;
   if (sub === 0x0c) return ImmFD.v128;
@@ -161,9 +200,21 @@ export function fdImm(sub: number): number {
   return ImmFD.none;
 }
 
-/** Value type bytes fledge accepts (MVP numerics, v128, funcref, externref). */
+/** exnref (exception handling): a value type only when the feature is enabled. */
+export const EXNREF = 0x69;
+
+/**
+ * Value type bytes fledge accepts (MVP numerics, v128, funcref, externref; exnref with
+ * exception handling). These are the only one-byte forms; every other byte (notably
+ * 0x63/0x64 `(ref null? ht)`, which carry a heap-type immediate) is refused.
+ */
 export function isAcceptedValType(t: number): boolean {
-  return t === 0x7f || t === 0x7e || t === 0x7d || t === 0x7c || t === 0x7b || t === 0x70 || t === 0x6f;
+  return t === 0x7f || t === 0x7e || t === 0x7d || t === 0x7c || t === 0x7b || t === 0x70 || t === 0x6f || (t === EXNREF && FEATURES.exceptions);
+}
+
+/** Heap types accepted after ref.null: func, extern (exn with exception handling). */
+export function isAcceptedHeapType(t: number): boolean {
+  return t === 0x70 || t === 0x6f || (t === EXNREF && FEATURES.exceptions);
 }
 
 /** Names the proposal a value/heap type byte belongs to, for the refusal message. */

@@ -7,7 +7,8 @@
  */
 import { constExprEnd } from "./code.ts";
 import { malformed, refuseFeature } from "./errors.ts";
-import { isAcceptedValType, valTypeFeature } from "./opcodes.ts";
+import { checkCap, type ModuleCap } from "./caps.ts";
+import { EH, featureEnabled, isAcceptedValType, valTypeFeature } from "./opcodes.ts";
 import { Reader } from "./reader.ts";
 import {
   emptyModule,
@@ -19,6 +20,7 @@ import {
   type Limits,
   type Module,
   type TableType,
+  type TagType,
   type ValType,
 } from "./module.ts";
 
@@ -26,8 +28,22 @@ const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 function valType(r: Reader): ValType {
   const t = r.byte();
-  if (!isAcceptedValType(t)) throw refuseFeature(valTypeFeature(t));
+  if (!isAcceptedValType(t)) {
+    if ((t & 0xc0) === 0x40) throw refuseFeature(valTypeFeature(t), `value type 0x${t.toString(16)} at byte ${r.pos - 1}`);
+    throw malformed(`invalid value type 0x${t.toString(16)}`, r.pos - 1);
+  }
   return t;
+}
+
+/** Refuses a tag section/import/export unless exception handling is enabled. */
+function gateTags(what: string, pos: number): void {
+  if (!featureEnabled("exceptions")) throw refuseFeature(EH, `${what} at byte ${pos}`);
+}
+
+function tagType(r: Reader): TagType {
+  const attribute = r.byte();
+  if (attribute !== 0) throw malformed(`invalid tag attribute ${attribute}`, r.pos - 1);
+  return { attribute, type: r.u32() };
 }
 
 function refType(r: Reader): ValType {
@@ -66,16 +82,19 @@ function funcType(r: Reader): FuncType {
     throw malformed(`invalid type form 0x${form.toString(16)}`, r.pos - 1);
   }
   const np = r.u32();
+  checkCap("params", np, "parameters");
   const params: ValType[] = [];
   for (let i = 0; i < np; i++) params.push(valType(r));
   const nr = r.u32();
+  checkCap("params", nr, "results");
   const results: ValType[] = [];
   for (let i = 0; i < nr; i++) results.push(valType(r));
   return { params, results };
 }
 
-function vec<T>(r: Reader, item: (r: Reader) => T): T[] {
+function vec<T>(r: Reader, item: (r: Reader) => T, cap?: ModuleCap): T[] {
   const n = r.u32();
+  if (cap) checkCap(cap, n);
   // Each item is at least one byte, so a huge count in a small section is malformed.
   if (n > r.end - r.pos) throw malformed("vector count exceeds section size", r.pos);
   const out: T[] = new Array<T>(n);
@@ -127,7 +146,7 @@ export function parseModule(bytes: Uint8Array): Module {
     if (end > bytes.length) throw malformed(`section ${id} runs past the end`, start);
     const s = new Reader(bytes, start, end);
     if (id !== SEC.custom) {
-      if (id === SEC.tag) throw refuseFeature("the exception-handling proposal (tag section)");
+      if (id === SEC.tag) gateTags("tag section", start - 1);
       const rank = SECTION_ORDER.indexOf(id);
       if (rank < 0) throw malformed(`unknown section id ${id}`, start - 1);
       if (rank <= lastRank) throw malformed(`section ${id} out of order or repeated`, start - 1);
@@ -140,7 +159,7 @@ export function parseModule(bytes: Uint8Array): Module {
         s.pos = end;
         break;
       case SEC.type:
-        m.types = vec(s, funcType);
+        m.types = vec(s, funcType, "types");
         break;
       case SEC.import:
         m.imports = vec(s, (x) => {
@@ -161,20 +180,24 @@ export function parseModule(bytes: Uint8Array): Module {
               return { module, name, desc: { kind: "global" as const, global: { valType: valT, mutable: mut === 1 } } };
             }
             case 4:
-              throw refuseFeature("the exception-handling proposal (tag import)");
+              gateTags("tag import", x.pos - 1);
+              return { module, name, desc: { kind: "tag" as const, tag: tagType(x) } };
             default:
               throw malformed(`invalid import kind ${kind}`, x.pos - 1);
           }
-        });
+        }, "imports");
         break;
       case SEC.function:
-        m.functions = vec(s, (x) => x.u32());
+        m.functions = vec(s, (x) => x.u32(), "functions");
         break;
       case SEC.table:
-        m.tables = vec(s, tableType);
+        m.tables = vec(s, tableType, "tables");
         break;
       case SEC.memory:
         m.memories = vec(s, (x) => limits(x, "memory"));
+        break;
+      case SEC.tag:
+        m.tags = vec(s, tagType, "tags");
         break;
       case SEC.global:
         m.globals = vec(s, (x) => {
@@ -182,22 +205,22 @@ export function parseModule(bytes: Uint8Array): Module {
           const mut = x.byte();
           if (mut > 1) throw malformed("invalid global mutability", x.pos - 1);
           return { type: { valType: valT, mutable: mut === 1 }, init: constExpr(x) };
-        });
+        }, "globals");
         break;
       case SEC.export:
         m.exports = vec(s, (x) => {
           const name = x.name();
           const kind = x.byte();
-          if (kind === 4) throw refuseFeature("the exception-handling proposal (tag export)");
-          if (kind > 3) throw malformed(`invalid export kind ${kind}`, x.pos - 1);
+          if (kind === 4) gateTags("tag export", x.pos - 1);
+          if (kind > 4) throw malformed(`invalid export kind ${kind}`, x.pos - 1);
           return { name, kind, index: x.u32() };
-        });
+        }, "exports");
         break;
       case SEC.start:
         m.start = s.u32();
         break;
       case SEC.element:
-        m.elements = vec(s, element);
+        m.elements = vec(s, element, "elemSegments");
         break;
       case SEC.dataCount:
         m.dataCount = s.u32();
@@ -205,14 +228,21 @@ export function parseModule(bytes: Uint8Array): Module {
       case SEC.code:
         m.codes = vec(s, (x) => {
           const bodySize = x.u32();
+          checkCap("bodyBytes", bodySize, `a function body at byte ${x.pos}`);
           const bodyEnd = x.pos + bodySize;
           if (bodyEnd > x.end) throw malformed("code body runs past the section", x.pos);
           const b = new Reader(bytes, x.pos, bodyEnd);
-          const locals: Array<[number, ValType]> = vec(b, (y) => [y.u32(), valType(y)] as [number, ValType]);
+          let nLocals = 0;
+          const locals: Array<[number, ValType]> = vec(b, (y) => {
+            const count = y.u32();
+            nLocals += count;
+            checkCap("locals", nLocals, `a function body at byte ${x.pos}`);
+            return [count, valType(y)] as [number, ValType];
+          });
           if (b.pos >= bodyEnd || bytes[bodyEnd - 1] !== 0x0b) throw malformed("code body does not end with `end`", bodyEnd - 1);
           x.pos = bodyEnd;
           return { locals, code: bytes.subarray(b.pos, bodyEnd) };
-        });
+        }, "functions");
         funcCount = m.codes.length;
         break;
       case SEC.data:
@@ -224,7 +254,7 @@ export function parseModule(bytes: Uint8Array): Module {
           const offset = flags === 1 ? null : constExpr(x);
           const n = x.u32();
           return { flags, memory, offset, data: x.take(n) };
-        });
+        }, "dataSegments");
         break;
     }
     if (s.pos !== end) throw malformed(`section ${id} size mismatch`, s.pos);

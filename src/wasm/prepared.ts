@@ -11,6 +11,7 @@ import { FledgeError } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { INSTRUMENTER_VERSION } from "./instrument.ts";
+import { DECODER_VERSION } from "./caps.ts";
 
 /** The cacheable step: validate, refuse unsupported features, cap memory, inject metering. */
 export function prepareModule(bytes: Uint8Array, opts: { maxMemoryBytes: number | null; maxTableElements?: number }): InstrumentResult {
@@ -51,7 +52,7 @@ export interface LoadOptions {
 
 /** Line 2 of the cache stamp: everything that changes the prepared bytes. */
 export function hostVersionString(maxMemoryBytes: number | null): string {
-  return `fledge ${FLEDGE_VERSION}; instrumenter ${INSTRUMENTER_VERSION}; bun ${Bun.version}; max-memory ${maxMemoryBytes ?? "none"}`;
+  return `fledge ${FLEDGE_VERSION}; instrumenter ${INSTRUMENTER_VERSION}; decoder ${DECODER_VERSION}; bun ${Bun.version}; max-memory ${maxMemoryBytes ?? "none"}`;
 }
 
 /** The user cache for modules whose folder is not writable. */

@@ -1,0 +1,143 @@
+/**
+ * Module-level caps: checked while parsing and decoding, before the engine validates
+ * or compiles anything. Without them a small module can make the host allocate far
+ * more than the guest's memory limit before any limit applies (a 4.5 MB module of
+ * nested blocks cost 1.6 GB to compile; 999,999 empty functions cost 1.3 GB).
+ * Every refusal names the cap and its value (`capError`).
+ *
+ * The values follow what real toolchains produce with a wide margin (clang's largest
+ * real-world modules have ~100k functions and bodies well under 1 MiB) and stay at or
+ * below wasmtime's validator limits (100 tables, 10M table elements, 1000 params).
+ */
+import { EXIT, FledgeError } from "../ui/index.ts";
+import type { Limits, Module } from "./module.ts";
+
+export const MODULE_CAPS = {
+  /** Size of the module file in bytes. */
+  moduleBytes: 64 * 2 ** 20,
+  /** Functions, imported plus defined. */
+  functions: 200_000,
+  /** Size of one function body in bytes. */
+  bodyBytes: 2 ** 20,
+  /** Nesting depth of blocks, loops, ifs and trys in one function. */
+  nestingDepth: 10_000,
+  /** Locals declared by one function (parameters not included). */
+  locals: 50_000,
+  /** Parameters (and, separately, results) of one function type. */
+  params: 1000,
+  /** Tables, imported plus defined. */
+  tables: 100,
+  /** Types in the type section. */
+  types: 100_000,
+  /** Exports. */
+  exports: 100_000,
+  /** Globals, imported plus defined. */
+  globals: 100_000,
+  /** Data segments. */
+  dataSegments: 100_000,
+  /** Element segments. */
+  elemSegments: 100_000,
+  /** Imports. */
+  imports: 10_000,
+  /** Targets of one br_table. */
+  brTableTargets: 100_000,
+  /** Exception tags, imported plus defined. */
+  tags: 100_000,
+} as const;
+
+export type ModuleCap = keyof typeof MODULE_CAPS;
+
+/** Total table elements over all tables: default, and the most `--max-table-elements` style options may raise it to. */
+export const TABLE_ELEMENTS_DEFAULT = 1 << 20;
+export const TABLE_ELEMENTS_HARD = 10_000_000;
+
+/** Bumped whenever a cap or the decoder's accepted encodings change (part of the prepared-cache key). */
+export const DECODER_VERSION = "strict-1";
+
+const WHAT: Record<ModuleCap, string> = {
+  moduleBytes: "module size",
+  functions: "function count",
+  bodyBytes: "function body size",
+  nestingDepth: "block nesting depth",
+  locals: "locals per function",
+  params: "parameters per function type",
+  tables: "table count",
+  types: "type count",
+  exports: "export count",
+  globals: "global count",
+  dataSegments: "data segment count",
+  elemSegments: "element segment count",
+  imports: "import count",
+  brTableTargets: "br_table target count",
+  tags: "tag count",
+};
+
+/** The one refusal for a module over a cap: names the cap, its value and what was found. */
+export function capError(cap: ModuleCap, found: number | string, where?: string): FledgeError {
+  const at = where ? ` (${where})` : "";
+  return new FledgeError(`module exceeds fledge's ${WHAT[cap]} cap of ${MODULE_CAPS[cap].toLocaleString("en-US")}: found ${typeof found === "number" ? found.toLocaleString("en-US") : found}${at}`, {
+    code: "wasm_cap",
+    hint: "fledge refuses modules this large before compiling them; split the module or reduce its size",
+  });
+}
+
+/** Throws capError when `n` is over the cap. */
+export function checkCap(cap: ModuleCap, n: number, where?: string): void {
+  if (n > MODULE_CAPS[cap]) throw capError(cap, n, where);
+}
+
+/** Module size: checked first, before any parsing. */
+export function checkModuleSize(bytes: Uint8Array): void {
+  checkCap("moduleBytes", bytes.length, "bytes");
+}
+
+/** Counts that span sections (imported plus defined), checked once the module is parsed. */
+export function checkModuleCounts(m: Module): void {
+  let funcs = m.functions.length;
+  let tables = m.tables.length;
+  let globals = m.globals.length;
+  for (const imp of m.imports) {
+    if (imp.desc.kind === "func") funcs++;
+    else if (imp.desc.kind === "table") tables++;
+    else if (imp.desc.kind === "global") globals++;
+  }
+  checkCap("functions", funcs);
+  checkCap("tables", tables);
+  checkCap("globals", globals);
+}
+
+/**
+ * Caps every table so that the sum of all tables' maximum sizes stays within `total`
+ * elements: the host memory tables can ever take (including through table.grow,
+ * which the engine stops at the declared maximum) is bounded by this one number.
+ * Minimum sizes over the total are refused; the growth room left is shared out,
+ * smallest needs first, so a single-table module keeps its whole declared maximum
+ * up to `total`. Limits are edited in place.
+ */
+export function capTables(tables: Limits[], total: number): void {
+  const cap = Math.min(total, TABLE_ELEMENTS_HARD);
+  let mins = 0;
+  for (const l of tables) mins += l.min;
+  if (mins > cap) {
+    throw new FledgeError(`table limit: the module's tables start with ${mins.toLocaleString("en-US")} elements in all, more than the limit of ${cap.toLocaleString("en-US")}`, {
+      code: "table_limit",
+      exitCode: EXIT.memoryLimit,
+      hint: "fledge bounds the total size of all tables; reduce the tables' initial sizes",
+    });
+  }
+  let room = cap - mins;
+  const order = tables.map((_, i) => i).sort((a, b) => need(tables[a]!, cap) - need(tables[b]!, cap));
+  let left = order.length;
+  for (const i of order) {
+    const l = tables[i]!;
+    const share = Math.floor(room / left--);
+    const grow = Math.min(need(l, cap), share);
+    l.max = l.min + grow;
+    l.flags |= 1;
+    room -= grow;
+  }
+}
+
+function need(l: Limits, cap: number): number {
+  return Math.max(0, (l.max === null ? cap : Math.min(l.max, cap)) - l.min);
+}
