@@ -36,6 +36,7 @@ import { Writer } from "./writer.ts";
 
 /** End of an unsigned 32-bit LEB at p (at most 5 bytes, value < 2^32). */
 export function u32End(b: Uint8Array, p: number): number {
+  if (b[p]! < 0x80) return p + 1; // one byte: always in range (undefined falls through)
   for (let i = 0; i < 5; i++) {
     const byte = b[p + i];
     if (byte === undefined) throw malformed("unexpected end (u32)", p + i);
@@ -49,6 +50,7 @@ export function u32End(b: Uint8Array, p: number): number {
 
 /** End of a signed LEB of `bits` width at p (range-checked like the spec). */
 function sEnd(b: Uint8Array, p: number, bits: 32 | 33 | 64): number {
+  if (b[p]! < 0x80) return p + 1; // one byte: always in range (undefined falls through)
   const max = Math.ceil(bits / 7);
   for (let i = 0; i < max; i++) {
     const byte = b[p + i];

@@ -33,6 +33,9 @@ export interface BodyCounts {
   instrs: number;
 }
 
+/** Frame kinds of the open blocks; one buffer reused by every body (bodies are decoded one at a time). */
+const frames = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
+
 // Control frame kinds.
 const BLOCK = 0;
 const LOOP = 1;
@@ -54,7 +57,7 @@ function invalid(what: string, p: number): FledgeError {
  */
 export function validateBody(code: Uint8Array, env: BodyEnv, start = 0, end = code.length): BodyCounts {
   const n = end;
-  const stack = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
+  const stack = frames;
   let depth = 0; // open frames, not counting the function's own
   const counts: BodyCounts = { loops: 0, calls: 0, maxDepth: 0, instrs: 0 };
   const nTypes = env.types.length;
