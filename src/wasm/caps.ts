@@ -43,6 +43,10 @@ export const MODULE_CAPS = {
   brTableTargets: 100_000,
   /** Exception tags, imported plus defined. */
   tags: 100_000,
+  /** Items in all element segments together (a passive segment is not bounded by any table). */
+  elemItems: 1_000_000,
+  /** Parameters plus results over all function types (the parser keeps one number per entry). */
+  typeEntries: 1_000_000,
 } as const;
 
 export type ModuleCap = keyof typeof MODULE_CAPS;
@@ -52,7 +56,7 @@ export const TABLE_ELEMENTS_DEFAULT = 1 << 20;
 export const TABLE_ELEMENTS_HARD = 10_000_000;
 
 /** Bumped whenever a cap or the decoder's accepted encodings change (part of the prepared-cache key). */
-export const DECODER_VERSION = "strict-1";
+export const DECODER_VERSION = "strict-2";
 
 const WHAT: Record<ModuleCap, string> = {
   moduleBytes: "module size",
@@ -70,6 +74,8 @@ const WHAT: Record<ModuleCap, string> = {
   imports: "import count",
   brTableTargets: "br_table target count",
   tags: "tag count",
+  elemItems: "element segment item count",
+  typeEntries: "total function type entries",
 };
 
 /** The one refusal for a module over a cap: names the cap, its value and what was found. */
@@ -104,6 +110,16 @@ export function checkModuleCounts(m: Module): void {
   checkCap("functions", funcs);
   checkCap("tables", tables);
   checkCap("globals", globals);
+}
+
+/** Running totals for caps that span many items; `add` throws once a total passes its cap. */
+export class CapCounter {
+  private n = 0;
+  constructor(private readonly cap: ModuleCap) {}
+  add(k: number, where?: string): void {
+    this.n += k;
+    checkCap(this.cap, this.n, where);
+  }
 }
 
 /**

@@ -7,9 +7,10 @@
  */
 import { constExprEnd } from "./code.ts";
 import { malformed, refuseFeature } from "./errors.ts";
-import { checkCap, type ModuleCap } from "./caps.ts";
+import { CapCounter, checkCap, type ModuleCap } from "./caps.ts";
 import { EH, featureEnabled, isAcceptedValType, valTypeFeature } from "./opcodes.ts";
 import { Reader } from "./reader.ts";
+import { readU32 } from "./leb128.ts";
 import {
   emptyModule,
   SEC,
@@ -74,6 +75,10 @@ function constExpr(r: Reader): ConstExpr {
   return r.bytes.subarray(start, r.pos);
 }
 
+/** Totals for the current parseModule call (parsing is synchronous, one module at a time). */
+let typeEntries = new CapCounter("typeEntries");
+let elemItems = new CapCounter("elemItems");
+
 function funcType(r: Reader): FuncType {
   const form = r.byte();
   if (form !== 0x60) {
@@ -83,10 +88,12 @@ function funcType(r: Reader): FuncType {
   }
   const np = r.u32();
   checkCap("params", np, "parameters");
+  typeEntries.add(np);
   const params: ValType[] = [];
   for (let i = 0; i < np; i++) params.push(valType(r));
   const nr = r.u32();
   checkCap("params", nr, "results");
+  typeEntries.add(nr);
   const results: ValType[] = [];
   for (let i = 0; i < nr; i++) results.push(valType(r));
   return { params, results };
@@ -122,6 +129,7 @@ function element(r: Reader): ElementSegment {
       if (elemType !== 0x00) throw malformed("invalid elemkind", r.pos - 1);
     }
   }
+  elemItems.add(readU32(r.bytes, r.pos)); // the item count, checked before the items are read
   if (usesExprs) return { flags, mode, table, offset, elemType, funcs: null, exprs: vec(r, constExpr) };
   return { flags, mode, table, offset, elemType, funcs: vec(r, (x) => x.u32()), exprs: null };
 }
@@ -135,6 +143,8 @@ export function parseModule(bytes: Uint8Array): Module {
     throw malformed(`unsupported wasm version ${version}`, 4);
   }
   const m = emptyModule();
+  typeEntries = new CapCounter("typeEntries");
+  elemItems = new CapCounter("elemItems");
   const r = new Reader(bytes, 8);
   let lastRank = -1;
   let funcCount: number | null = null;

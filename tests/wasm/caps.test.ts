@@ -91,6 +91,22 @@ describe("each cap is refused by name", () => {
   });
 });
 
+describe("totals that a small module could otherwise multiply", () => {
+  test("a passive element segment of more than 1M items (no table bounds it)", () => {
+    const n = 1_000_001;
+    const seg = [1, ...uleb(1), 0x00, ...uleb(n)];
+    const payload = new Array(seg.length + n).fill(0);
+    payload.splice(0, seg.length, ...seg);
+    expect(outcome(buildModule({ bodies: [[]], before: [[9, payload]] }))).toMatch(/element segment item count cap of 1,000,000: found 1,000,001/);
+  });
+  test("more than 1M parameters and results over all types", () => {
+    const t = [0x60, ...uleb(1000), ...new Array(1000).fill(0x7f), 0];
+    const types: number[] = [...uleb(1001)];
+    for (let i = 0; i < 1001; i++) for (const x of t) types.push(x);
+    expect(outcome(new Uint8Array([...HEADER, ...section(1, types)]))).toMatch(/total function type entries cap of 1,000,000/);
+  });
+});
+
 describe("tables: all tables together stay within the element limit", () => {
   const table = (min: number, max?: number): number[] => (max === undefined ? [0x70, 0x00, ...uleb(min)] : [0x70, 0x01, ...uleb(min), ...uleb(max)]);
   test("16 tables of 1M elements (the issue's 680 MiB) are refused", () => {
