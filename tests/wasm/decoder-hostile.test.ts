@@ -38,10 +38,14 @@ const LOOP = [0x03, 0x40, 0x0c, 0x00, 0x0b];
 const FUNCREF = /function-references proposal/;
 
 describe("the issue's instance and its class: reference types with heap-type immediates", () => {
-  // block (result (ref null 1661)) = 02 63 <s33 1661> ; then what follows.
-  const hidden = [0x02, 0x63, 0xfd, 0x0c, ...LOOP, ...new Array(11).fill(0x01), 0x00, 0x0b];
-  test("`02 63 fd 0c ...` is refused naming the proposal and the byte, metered or not", () => {
-    const m = oneFunc(hidden);
+  // The issue's module: `block (result (ref null 1661))` is `02 63 fd 0c`, and 1661's
+  // LEB `fd 0c` reads as v128.const to a lax decoder, which then skips the next 16
+  // bytes: a loop the engine runs. The engine validates this module (1662 types).
+  const types: Array<[number[], number[]]> = new Array(1662).fill([[], []]);
+  const hidden = [0x02, 0x63, 0xfd, 0x0c, ...LOOP, 0xd0, 0xfd, 0x0c, ...new Array(8).fill(0x01), 0x0b, 0x1a];
+  test("`02 63 fd 0c ...` is valid to the engine, and fledge refuses it naming the proposal and the byte", () => {
+    const m = buildModule({ types, bodies: [hidden] });
+    expect(WebAssembly.validate(m)).toBe(true);
     expect(refusal(m)).toMatch(/^module uses the function-references proposal, which fledge does not run \(value type 0x63 at byte \d+\) \(function 0\)$/);
     expect(meter(m)).toMatch(FUNCREF);
   });
@@ -55,6 +59,10 @@ describe("the issue's instance and its class: reference types with heap-type imm
     }
   }
   test("select (result (ref null ht)) and (ref ht) are refused", () => {
+    // Valid to the engine: fledge's refusal is what stands between it and the rewriter.
+    const valid = oneFunc([0xd0, 0x00, 0xd0, 0x00, 0x41, 0x00, 0x1c, 0x01, 0x63, 0x00, 0x1a]);
+    expect(WebAssembly.validate(valid)).toBe(true);
+    expect(refusal(valid)).toMatch(FUNCREF);
     for (const t of [0x63, 0x64]) {
       expect(refusal(oneFunc([0xd0, 0x70, 0xd0, 0x70, 0x41, 0x00, 0x1c, 0x01, t, 0x70, 0x1a]))).toMatch(FUNCREF);
     }
@@ -219,10 +227,11 @@ describe("end to end: fledge wasm run refuses the hidden loop instead of running
   const dir = tempDir("fledge-hostile-");
   afterAll(() => dir.cleanup());
   test("exit code and message name the feature; nothing runs", () => {
-    // _start: block (result (ref null 1661)) hiding `loop br 0 end` inside a would-be v128.const.
-    const body = [0x02, 0x63, 0xfd, 0x0c, ...LOOP, ...new Array(11).fill(0x01), 0x00, 0x0b];
+    // _start: the issue's module, a loop hidden in what a lax decoder takes for v128.const.
+    const types: Array<[number[], number[]]> = new Array(1662).fill([[], []]);
+    const body = [0x02, 0x63, 0xfd, 0x0c, ...LOOP, 0xd0, 0xfd, 0x0c, ...new Array(8).fill(0x01), 0x0b, 0x1a];
     const path = join(dir.path, "hidden.wasm");
-    writeFileSync(path, buildModule({ bodies: [body], exportStart: 0, before: [[5, [1, 0, 1]]] }));
+    writeFileSync(path, buildModule({ types, bodies: [body], exportStart: 0, before: [[5, [1, 0, 1]]] }));
     const r = runFledge(["wasm", "run", "--fuel", "1000", "--timeout", "1", path], { env: { FLEDGE_CONFIG_DIR: join(dir.path, "cfg"), HOME: dir.path } });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/function-references proposal, which fledge does not run \(value type 0x63 at byte \d+\)/);
