@@ -5,6 +5,8 @@
 export { parseModule } from "./parse.ts";
 export { encodeModule } from "./encode.ts";
 export { decodeCode, encodeCode, skipInstr, type Instr } from "./code.ts";
+export { decodeModule, validateBody, type BodyCounts, type BodyEnv } from "./decoder.ts";
+export { MODULE_CAPS, DECODER_VERSION, TABLE_ELEMENTS_DEFAULT, TABLE_ELEMENTS_HARD, type ModuleCap } from "./caps.ts";
 export { emptyModule, SEC } from "./module.ts";
 export type {
   Module,
