@@ -47,6 +47,8 @@ export const MODULE_CAPS = {
   elemItems: 1_000_000,
   /** Parameters plus results over all function types (the parser keeps one number per entry). */
   typeEntries: 1_000_000,
+  /** Custom sections (3 bytes each would otherwise make millions of parser objects). */
+  customSections: 10_000,
 } as const;
 
 export type ModuleCap = keyof typeof MODULE_CAPS;
@@ -76,6 +78,7 @@ const WHAT: Record<ModuleCap, string> = {
   tags: "tag count",
   elemItems: "element segment item count",
   typeEntries: "total function type entries",
+  customSections: "custom section count",
 };
 
 /** The one refusal for a module over a cap: names the cap, its value and what was found. */

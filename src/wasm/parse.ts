@@ -165,6 +165,7 @@ export function parseModule(bytes: Uint8Array): Module {
     m.order.push(id);
     switch (id) {
       case SEC.custom:
+        checkCap("customSections", m.customs.length + 1);
         m.customs.push({ name: s.name(), data: bytes.subarray(s.pos, end) });
         s.pos = end;
         break;

@@ -99,6 +99,11 @@ describe("totals that a small module could otherwise multiply", () => {
     payload.splice(0, seg.length, ...seg);
     expect(outcome(buildModule({ bodies: [[]], before: [[9, payload]] }))).toMatch(/element segment item count cap of 1,000,000: found 1,000,001/);
   });
+  test("more than 10,000 custom sections (3 bytes each)", () => {
+    const customs: number[] = [];
+    for (let i = 0; i < 10_001; i++) customs.push(0, 1, 0);
+    expect(outcome(new Uint8Array([...HEADER, ...customs]))).toMatch(/custom section count cap of 10,000: found 10,001/);
+  });
   test("more than 1M parameters and results over all types", () => {
     const t = [0x60, ...uleb(1000), ...new Array(1000).fill(0x7f), 0];
     const types: number[] = [...uleb(1001)];
