@@ -24,6 +24,7 @@ if (!Bun.which("wasm-opt")) {
 const dir = mkdtempSync(join(tmpdir(), "fledge-fuzz-decoder-"));
 const all: DiffOutcome[] = [];
 const refusals = new Map<string, number>();
+const validRefusals = new Map<string, number>();
 const started = performance.now();
 let seed = first;
 let noModule = 0;
@@ -36,6 +37,7 @@ while (all.length < n) {
       // Group refusals by their message without numbers.
       const key = o.refusal.replace(/\d+/g, "N").slice(0, 110);
       refusals.set(key, (refusals.get(key) ?? 0) + 1);
+      if (o.engineValid) validRefusals.set(key, (validRefusals.get(key) ?? 0) + 1);
     }
     if (o.divergence) {
       console.log(`DIVERGENCE seed ${o.seed} ${o.variant}: ${o.divergence}`);
@@ -56,6 +58,8 @@ console.log(`divergences: ${divergent.length}`);
 console.log(`time: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 console.log("refusals (top 25):");
 for (const [k, v] of [...refusals].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${String(v).padStart(6)}  ${k}`);
+console.log("refused although the engine validates them (proposals fledge does not run; anything else is over-strict):");
+for (const [k, v] of [...validRefusals].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${String(v).padStart(6)}  ${k}`);
 if (process.env.FUZZ_REPORT) writeFileSync(process.env.FUZZ_REPORT, JSON.stringify({ all: all.length, accepted: accepted.length, compared: compared.length, divergences: divergent }, null, 1));
 rmSync(dir, { recursive: true, force: true });
 process.exit(divergent.length ? 1 : 0);

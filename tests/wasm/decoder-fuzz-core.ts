@@ -204,6 +204,8 @@ export interface DiffOutcome {
   accepted: boolean;
   /** Why fledge refused (first line), when it did. */
   refusal?: string;
+  /** fledge refused a module the engine validates (a proposal fledge does not run, or over-strictness). */
+  engineValid?: boolean;
   /** binaryen could not read a module fledge accepted (counted, not a divergence). */
   oracleFailed?: boolean;
   divergence?: string;
@@ -404,7 +406,7 @@ export function rewriterCheck(bytes: Uint8Array, counts: Counts): string | undef
 /** Checks one module; writes it to `dir` only when binaryen must read it. */
 export function checkOne(dir: string, seed: number, variant: string, bytes: Uint8Array, keep = false): DiffOutcome {
   const mine = fledgeCounts(bytes);
-  if (!mine.counts) return { seed, variant, accepted: false, refusal: mine.refusal ?? "refused" };
+  if (!mine.counts) return { seed, variant, accepted: false, refusal: mine.refusal ?? "refused", engineValid: WebAssembly.validate(bytes) };
   const path = join(dir, `dec-${seed}-${variant}.wasm`);
   writeFileSync(path, bytes);
   try {
