@@ -11,9 +11,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeModule } from "../../src/wasm/decoder.ts";
 import { instrument } from "../../src/wasm/instrument.ts";
-import { FEATURES } from "../../src/wasm/opcodes.ts";
+import { FEATURES, Imm, isKnownFD, MAIN_IMM } from "../../src/wasm/opcodes.ts";
 import { runFledge, tempDir } from "../helpers/cli.ts";
-import { buildModule, oneFunc } from "./build-bytes.ts";
+import { buildModule, oneFunc, uleb } from "./build-bytes.ts";
 
 function refusal(bytes: Uint8Array): string {
   try {
@@ -125,6 +125,35 @@ describe("every immediate-carrying opcode next to unknown prefixes and sub-opcod
       const m = oneFunc([...carrier, ...LOOP], { before: [[5, [1, 0, 1]]] });
       const { counts } = decodeModule(m);
       expect(counts[0]!.loops).toBe(1);
+    }
+  });
+});
+
+describe("the table is closed: every encoding outside it is refused", () => {
+  test("each main-space opcode byte with no table entry is refused by name", () => {
+    const known = new Set<number>();
+    for (let op = 0; op < 256; op++) if (MAIN_IMM[op] !== Imm.unknown) known.add(op);
+    let refused = 0;
+    for (let op = 0; op < 256; op++) {
+      if (known.has(op)) continue;
+      expect(refusal(oneFunc([op]))).toMatch(new RegExp(`unknown opcode 0x${op.toString(16).padStart(2, "0")} at byte \\d+`));
+      refused++;
+    }
+    expect(refused).toBeGreaterThan(30);
+  });
+  test("each SIMD sub-opcode outside the table (gaps and past 0x113) is refused", () => {
+    for (let sub = 0; sub < 0x200; sub++) {
+      if (isKnownFD(sub)) continue;
+      expect(refusal(oneFunc([0xfd, ...uleb(sub), ...new Array(17).fill(0)]))).toMatch(new RegExp(`unknown SIMD opcode 0xfd ${sub}\\b`));
+    }
+  });
+  test("each 0xFC sub-opcode past the table is refused", () => {
+    for (let sub = 18; sub < 300; sub++) expect(refusal(oneFunc([0xfc, ...uleb(sub), 0, 0]))).toMatch(/unknown opcode 0xfc|GC\/stringref/);
+  });
+  test("each one-byte value type outside the accepted set is refused in a block type", () => {
+    for (let t = 0x41; t < 0x80; t++) {
+      if ([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f].includes(t)) continue;
+      expect(refusal(oneFunc([0x02, t, 0x0b]))).toMatch(/which fledge does not run|invalid value type/);
     }
   });
 });
