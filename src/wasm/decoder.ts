@@ -76,7 +76,7 @@ export function validateBody(code: Uint8Array, env: BodyEnv, start = 0, end = co
         // try_table
         const bt = readS33(code, p + 1);
         if (bt >= 0 && bt >= nTypes) throw invalid(`block type index ${bt} out of range`, p);
-        if (depth >= MODULE_CAPS.nestingDepth) throw capError("nestingDepth", `more than ${MODULE_CAPS.nestingDepth}`, `at byte ${p}`);
+        if (depth >= MODULE_CAPS.nestingDepth) throw capError("nestingDepth", `more than ${MODULE_CAPS.nestingDepth.toLocaleString("en-US")}`, `at byte ${p}`);
         stack[depth++] = op === 0x02 ? BLOCK : op === 0x03 ? LOOP : op === 0x04 ? IF : op === 0x06 ? TRY : TRY_TABLE;
         if (depth > counts.maxDepth) counts.maxDepth = depth;
         if (op === 0x03) counts.loops++;
