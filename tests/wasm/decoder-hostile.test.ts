@@ -9,6 +9,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodeCode, encodeCode } from "../../src/wasm/code.ts";
 import { decodeModule } from "../../src/wasm/decoder.ts";
 import { instrument } from "../../src/wasm/instrument.ts";
 import { FEATURES, Imm, isKnownFD, MAIN_IMM } from "../../src/wasm/opcodes.ts";
@@ -239,6 +240,13 @@ describe("exception handling: decoded exactly, refused while the feature is off"
       FEATURES.exceptions = true;
       expect(decodeModule(oneFunc(legacy, { before: [tags] })).counts[0]!.loops).toBe(1);
       expect(decodeModule(oneFunc(tryTable, { before: [tags] })).counts[0]!.loops).toBe(1);
+    });
+    test("decodeCode/encodeCode round-trip every EH instruction", () => {
+      FEATURES.exceptions = true;
+      for (const body of [[...legacy, 0x0b], [...tryTable, 0x0a, 0x0b]]) {
+        const bytes = new Uint8Array(body);
+        expect(Array.from(encodeCode(decodeCode(bytes)).finish())).toEqual(body);
+      }
     });
     test("misplaced handlers and bad catch clauses are refused", () => {
       FEATURES.exceptions = true;
