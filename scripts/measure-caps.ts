@@ -53,6 +53,7 @@ const table = (min: number): number[] => [0x70, 0x00, ...uleb(min)];
 const cases: Array<[string, () => Uint8Array]> = [
   ["baseline: one empty function", () => buildModule({ bodies: [[]] })],
   ["nesting at the cap: 10,000 nested blocks", () => buildModule({ bodies: [nest(MODULE_CAPS.nestingDepth)] })],
+  ["nesting at the cap in 100 functions (3.9 MB)", () => buildModule({ bodies: new Array(100).fill(nest(MODULE_CAPS.nestingDepth)) })],
   ["nesting over the cap: 4.5 MB of nested blocks in 5 functions", () => buildModule({ bodies: new Array(5).fill(nest(225_000)) })],
   ["functions at the cap: 200,000 empty functions", () => manyFunctions(MODULE_CAPS.functions)],
   ["functions over the cap: 999,999 empty functions", () => manyFunctions(999_999)],
