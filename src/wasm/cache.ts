@@ -200,7 +200,12 @@ export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) =>
   if (inMemory) return { prepared: inMemory.prepared, sourceHash, status: "memory", cachePath: undefined };
   if (opts.noCache) return { prepared: prepare(source), sourceHash, status: "bypass", cachePath: undefined };
 
-  const key = opts.key();
+  let key: Buffer | undefined;
+  try {
+    key = opts.key();
+  } catch (e) {
+    opts.warn?.(`the module cache key is not usable (${reason(e)}); running without the prepared-module cache`);
+  }
   const cachePath = key ? entryPath(opts.cacheDir, sourceHash, opts.hostVersion) : undefined;
   if (key && cachePath) {
     try {
