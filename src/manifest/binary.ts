@@ -93,6 +93,11 @@ export function inPluginDataDir(pluginDir: string, resolvedPath: string): boolea
   return components(rel)[0]?.toLowerCase() === PLUGIN_DATA_DIR;
 }
 
+/** The binary path, as written, names something in `data/` (judged before anything is on disk). */
+export function namesPluginDataDir(binary: string): boolean {
+  return components(binary)[0]?.toLowerCase() === PLUGIN_DATA_DIR;
+}
+
 /** The fix for a binary in `data/`, for every place that refuses one. */
 export const DATA_BINARY_FIX = `move it out of ${PLUGIN_DATA_DIR}/ (for example to bin/) and point commands[].binary at the new path: ${PLUGIN_DATA_DIR}/ is the folder the plugin itself can write while it runs`;
 
