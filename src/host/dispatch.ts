@@ -103,7 +103,7 @@ export function locateCommandBinary(entry: RegistryEntry, manifest: Manifest, co
     });
   }
   if (inPluginDataDir(pluginDir, r.path)) {
-    throw new FledgeError(`Plugin '${entry.name}': the binary ${cmd.binary} lies in the plugin's data/ folder, which the plugin can write while it runs; refusing to run it`, {
+    throw new FledgeError(`Plugin '${entry.name}': the binary ${renderUntrusted(cmd.binary)} lies in the plugin's data/ folder, which the plugin can write while it runs; refusing to run it`, {
       code: "binary_in_data",
       hint: `the plugin's author must ${DATA_BINARY_FIX}`,
     });
