@@ -10,7 +10,6 @@ import { FledgeError } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
-import { assertPreopensSpareFledgeState } from "./preopen-guard.ts";
 import { INSTRUMENTER_VERSION } from "./instrument.ts";
 
 /** The cacheable step: validate, refuse unsupported features, cap memory, inject metering. */
@@ -112,8 +111,6 @@ export interface RunLoadedOptions {
 
 /** Run a loaded module as a WASI command under a fresh meter; limit stops become their FledgeErrors. */
 export async function runLoadedModule(loaded: LoadedModule, opts: RunLoadedOptions): Promise<{ exitCode: number; fuelUsed: bigint }> {
-  // The runner that hands preopens to WASI re-checks them: no caller can give a guest fledge's own state.
-  assertPreopensSpareFledgeState(opts.preopens);
   const deadline = opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
   const meter = createMeter({ fuel: opts.fuel, deadline });
   const extra: ImportModules = { ...(meter.imports as ImportModules) };
