@@ -24,9 +24,11 @@
  *   big) warns, is removed and rebuilt: a bad cache is never a reason to fail.
  * - Writes go to a private temp file (O_EXCL, 0600) renamed into place, so a reader
  *   sees a whole entry or none, and two processes preparing at once both succeed.
+ * - The folder is bounded ({@link pruneCache}): the oldest entries beyond a count and
+ *   a size are removed after each write, and so are temp files of dead writers.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 
 export interface PreparedModule {
@@ -184,6 +186,59 @@ export function writeEntryFile(path: string, data: Uint8Array): void {
   }
 }
 
+/** How much the cache folder may hold; beyond it the least recently written entries go (they are just rebuilt). */
+export const CACHE_LIMITS = { entries: 256, bytes: 1024 * 1024 * 1024 };
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Keep the cache folder bounded: remove temp files of writers that died (SIGKILL in
+ * the middle of a write), then the oldest entries beyond {@link CACHE_LIMITS}.
+ * Best effort: a failure here never matters.
+ */
+export function pruneCache(cacheDir: string, limits: { entries: number; bytes: number } = CACHE_LIMITS): void {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir);
+  } catch {
+    return;
+  }
+  const entries: { path: string; size: number; mtimeMs: number }[] = [];
+  for (const name of names) {
+    const path = join(cacheDir, name);
+    const tmp = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    try {
+      if (tmp) {
+        const pid = Number(tmp[1]);
+        if (pid !== process.pid && !pidAlive(pid)) rmSync(path, { force: true });
+        continue;
+      }
+      if (!name.endsWith(".cwasm")) continue;
+      const st = lstatSync(path);
+      entries.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+    } catch {}
+  }
+  entries.sort((a, b) => b.mtimeMs - a.mtimeMs); // newest first
+  let count = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    count++;
+    bytes += e.size;
+    if (count > limits.entries || bytes > limits.bytes) {
+      try {
+        rmSync(e.path, { recursive: true, force: true });
+      } catch {}
+    }
+  }
+}
+
 /** Compiled modules reused within one process, keyed by source hash + host version. */
 const compiled = new Map<string, { prepared: PreparedModule; module?: WebAssembly.Module }>();
 
@@ -228,7 +283,10 @@ export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) =>
     try {
       const data = encodeEntry(key, sourceHash, opts.hostVersion, prepared);
       // An entry we would refuse to read back is not worth writing.
-      if (data.length <= maxEntryBytes(source.length)) writeEntryFile(cachePath, data);
+      if (data.length <= maxEntryBytes(source.length)) {
+        writeEntryFile(cachePath, data);
+        pruneCache(opts.cacheDir);
+      }
     } catch (e) {
       opts.warn?.(`could not write the module cache ${cachePath}: ${reason(e)}`);
     }

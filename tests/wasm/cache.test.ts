@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeEntry, encodeEntry, entryPath, loadPrepared, maxEntryBytes, sha256Hex, type CacheOptions, type PreparedModule } from "../../src/wasm/cache.ts";
+import { decodeEntry, encodeEntry, entryPath, loadPrepared, maxEntryBytes, pruneCache, sha256Hex, type CacheOptions, type PreparedModule } from "../../src/wasm/cache.ts";
 import { hostVersionString, preparedFor } from "../../src/wasm/prepared.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 
@@ -198,6 +198,31 @@ describe("prepared-module cache: a bad entry is rebuilt, never used, never fatal
     const o = opts({ key: () => undefined, cacheDir: join(t.path, "never") });
     expect(loadPrepared(source(wasm), prepare, o).status).toBe("miss");
     expect(existsSync(join(t.path, "never"))).toBe(false);
+  });
+});
+
+describe("prepared-module cache: the folder stays bounded", () => {
+  test("beyond the entry count or the byte budget the oldest entries go; temp files of dead writers go; live writers' stay", () => {
+    const dir = join(t.path, "prune");
+    mkdirSync(dir, { recursive: true });
+    const now = Date.now() / 1000;
+    for (let i = 0; i < 6; i++) {
+      const p = join(dir, `${String(i).repeat(64)}-0000000000000000.cwasm`);
+      writeFileSync(p, "x".repeat(100));
+      utimesSync(p, now - i * 60, now - i * 60); // entry 0 newest
+    }
+    const dead = Bun.spawnSync(["true"]).pid;
+    writeFileSync(join(dir, `.a.cwasm.tmp-${dead}-abcdef`), "half");
+    writeFileSync(join(dir, `.b.cwasm.tmp-${process.pid}-abcdef`), "in progress");
+    writeFileSync(join(dir, "unrelated.txt"), "kept");
+    pruneCache(dir, { entries: 4, bytes: 1 << 20 });
+    const left = readdirSync(dir).sort();
+    expect(left.filter((f) => f.endsWith(".cwasm")).map((f) => f[0])).toEqual(["0", "1", "2", "3"]);
+    expect(left).toContain(`.b.cwasm.tmp-${process.pid}-abcdef`);
+    expect(left).not.toContain(`.a.cwasm.tmp-${dead}-abcdef`);
+    expect(left).toContain("unrelated.txt");
+    pruneCache(dir, { entries: 100, bytes: 250 });
+    expect(readdirSync(dir).filter((f) => f.endsWith(".cwasm")).map((f) => f[0])).toEqual(["0", "1"]);
   });
 });
 
