@@ -3,6 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { FledgeError, log, printJson, printResult, usageError } from "../ui/index.ts";
 import { loadPreparedModule, runLoadedModule } from "../wasm/prepared.ts";
+import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { parseSize } from "../wasm/index.ts";
 import { markPassthrough, passthroughTail } from "./framework.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
@@ -189,12 +190,13 @@ const run = markPassthrough(
       fuel: { type: "string", description: "instruction budget in fuel units, or 'none' (default 10000000000; exit 122 when exhausted)" },
       timeout: { type: "string", description: "wall-clock limit in seconds, or 'none' (default 60; exit 124)" },
       "max-memory": { type: "string", description: "memory limit: bytes or with KiB/MiB/GiB (default 256MiB; exit 123 when a module needs more)" },
-      "no-cache": { type: "boolean", description: "do not read or write the prepared-module cache (foo.cwasm)" },
+      "no-cache": { type: "boolean", description: "do not read or write fledge's prepared-module cache (<config>/cache/wasm)" },
       module: { type: "positional", required: false, description: "the .wasm file; everything after it goes to the module as arguments" },
     },
     async run({ rawArgs, data }) {
       const startedAt = performance.now();
       const a = parseRunArgs(rawArgs, passthroughTail(data));
+      assertPreopensSpareFledgeState(a.dirs);
       const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache);
       // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
       const out = terminalSink(1);
@@ -223,7 +225,7 @@ const run = markPassthrough(
 const prepare = defineCommand({
   meta: {
     name: "prepare",
-    description: "Validate and instrument a module and fill its prepared-module cache (foo.cwasm + foo.cwasm.sha256), so the next run starts fast. Example: fledge wasm prepare app.wasm",
+    description: "Validate and instrument a module and fill fledge's prepared-module cache (<config>/cache/wasm, authenticated), so the next run starts fast. Example: fledge wasm prepare app.wasm",
   },
   args: {
     file: { type: "positional", required: true, description: "the .wasm file" },

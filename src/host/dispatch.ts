@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { cwd as processCwd } from "node:process";
-import { loadManifest, resolveInside, type Manifest } from "../manifest/index.ts";
+import { loadManifest, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, findCommandOwner, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { FledgeError, suggest, usageError } from "../ui/index.ts";
 import type { HostIO } from "./console.ts";
@@ -100,6 +100,12 @@ export function locateCommandBinary(entry: RegistryEntry, manifest: Manifest, co
     throw new FledgeError(`Plugin '${entry.name}': the binary ${renderUntrusted(cmd.binary)} resolves outside the plugin directory (${renderUntrusted(String(r.escapes))}); refusing to run it`, {
       code: "binary_escapes",
       hint: `reinstall the plugin: fledge plugins install <source> --force`,
+    });
+  }
+  if (inPluginDataDir(pluginDir, r.path)) {
+    throw new FledgeError(`Plugin '${entry.name}': the binary ${renderUntrusted(cmd.binary)} lies in the plugin's data/ folder, which the plugin can write while it runs; refusing to run it`, {
+      code: "binary_in_data",
+      hint: `the plugin's author must ${DATA_BINARY_FIX}`,
     });
   }
   return { binary: cmd.binary, path: r.path };

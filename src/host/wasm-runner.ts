@@ -27,7 +27,8 @@ import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
 import { isatty } from "node:tty";
 import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
-import { hostVersionString, loadPreparedModule, ownedByFledge } from "../wasm/prepared.ts";
+import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
+import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { createMeter, limitError, parseSize, type LimitReason } from "../wasm/index.ts";
 import { processExitCode, runCommand, type ImportModules, type Preopen } from "../wasi/index.ts";
 import { PluginConsole, type HostIO } from "./console.ts";
@@ -115,11 +116,14 @@ export function pluginPreopens(capabilities: Pick<Capabilities, "filesystem">, p
   switch (capabilities.filesystem) {
     case "project":
       return [{ hostPath: projectRoot, guestPath: "/project", readOnly: true }];
-    case "plugin":
-      return [
+    case "plugin": {
+      const preopens = [
         { hostPath: projectRoot, guestPath: "/project", readOnly: true },
         { hostPath: dataDir(), guestPath: "/plugin", readOnly: false },
       ];
+      assertPreopensSpareFledgeState(preopens);
+      return preopens;
+    }
     default:
       return [];
   }
@@ -156,7 +160,6 @@ export async function preparePluginModule(wasmPath: string, source: Uint8Array, 
     maxMemoryBytes: opts.limits.maxMemoryBytes,
     warn: opts.warn,
     noCache: opts.noCache,
-    besideSource: ownedByFledge(wasmPath),
   });
   return { module: loaded.module, memoryImport: loaded.memoryImport };
 }

@@ -4,7 +4,7 @@
  * the lock, all-or-nothing. Any failure before that just removes the staging dir.
  */
 import { chmodSync, statSync } from "node:fs";
-import { loadManifest, isSafePluginName, resolveInside, type Manifest, type ManifestResult } from "../manifest/index.ts";
+import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
 import { fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, log, usageError } from "../ui/index.ts";
@@ -16,7 +16,7 @@ import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
 import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
-import { prepareWasmModules } from "./wasm-prepare.ts";
+import { prepareWasmModules, stripPreparedArtifacts } from "./wasm-prepare.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface InstallOptions extends ConsentFlags {
@@ -81,6 +81,7 @@ export function checkBinaries(dir: string, manifest: Manifest): void {
     const r = resolveInside(dir, c.binary);
     if ("loop" in r) throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' is a symlink loop`, { code: "binary_invalid" });
     if ("escapes" in r) throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' resolves outside the plugin directory`, { code: "binary_invalid" });
+    if (inPluginDataDir(dir, r.path)) throw new FledgeError(`command '${renderUntrusted(c.name)}': binary '${renderUntrusted(c.binary)}' lies in the plugin's data/ folder`, { code: "binary_invalid", hint: DATA_BINARY_FIX });
     let st;
     try {
       st = statSync(r.path);
@@ -108,6 +109,12 @@ function precheckConflicts(name: string, manifest: Manifest, opts: InstallOption
   }
 }
 
+/** Shipped or built `*.cwasm*` files are never part of an installed plugin (see stripPreparedArtifacts). */
+function dropShippedPrepared(tree: string): void {
+  const removed = stripPreparedArtifacts(tree);
+  if (removed.length > 0) log.warn(`ignored ${removed.length} prepared-module file(s) shipped with the plugin (${removed.slice(0, 3).map((r) => renderUntrusted(r)).join(", ")}${removed.length > 3 ? ", ..." : ""}): fledge prepares modules itself`);
+}
+
 export interface Prepared {
   manifest: Manifest;
   name: string;
@@ -130,6 +137,7 @@ export async function buildStaged(
   opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string },
   consent: (m: Manifest, name: string, autoBuild: AutoBuild | null) => Promise<void>,
 ): Promise<Prepared> {
+  dropShippedPrepared(staging.tree);
   const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
   const name = opts.fixedName ?? installName(source, manifest);
   const decision = mayGrant({ tier, runtime: manifest.runtime, requested: manifest.capabilities, owner: source.owner });
@@ -157,6 +165,7 @@ export async function buildStaged(
   await prepareWasmModules(staging.tree, built, opts.env);
   const postInstall = built.hooks.post_install?.trim();
   if (postInstall) await runHook("post_install", postInstall, staging.tree, opts.env);
+  dropShippedPrepared(staging.tree);
   return { manifest: built, name, tier, materialized, prebuilt, autoBuild };
 }
 

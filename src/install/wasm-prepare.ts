@@ -1,16 +1,18 @@
 /**
- * Contract section 6 step 6: prepare each wasm command module into the cache
- * (foo.cwasm + foo.cwasm.sha256 beside foo.wasm) so the first run is fast. This runs
- * in the staging tree; the cache files move into place with the plugin, and their
- * stamp holds hashes, not paths. A module that cannot be prepared (invalid, or using
- * a feature fledge refuses such as threads) cannot run, so it fails the install.
+ * Contract section 6 step 6: prepare each wasm command module into fledge's own
+ * cache (`<config>/cache/wasm/`, authenticated; see src/wasm/cache.ts) so the first
+ * run is fast. Entries are keyed by the source's hash, not its path, so preparing in
+ * the staging tree serves the installed plugin. A module that cannot be prepared
+ * (invalid, or using a feature fledge refuses such as threads) cannot run, so it
+ * fails the install.
  */
-import { readFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { pluginLimits } from "../host/wasm-runner.ts";
 import { resolveInside, type Manifest } from "../manifest/index.ts";
 import { loadConfig } from "../registry/index.ts";
 import { FledgeError, isFledgeError, log } from "../ui/index.ts";
-import { ownedByFledge, preparedFor } from "../wasm/prepared.ts";
+import { preparedFor } from "../wasm/prepared.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export async function prepareWasmModules(pluginDir: string, manifest: Manifest, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
@@ -21,8 +23,7 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
     const r = resolveInside(pluginDir, c.binary);
     if (!("path" in r)) continue;
     try {
-      const besideSource = ownedByFledge(r.path, env);
-      preparedFor(r.path, new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, env, besideSource, warn: (m) => log.warn(m) });
+      preparedFor(new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, env, warn: (m) => log.warn(m) });
     } catch (e) {
       const why = isFledgeError(e) ? e.message : e instanceof Error ? e.message : String(e);
       throw new FledgeError(`command '${renderUntrusted(c.name)}': ${renderUntrusted(c.binary)} cannot be run by fledge: ${why}`, {
@@ -33,4 +34,34 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
     modules.push(r.path);
   }
   return modules;
+}
+
+/** A file name fledge's cache formats ever used (`foo.cwasm`, `foo.cwasm.sha256`, temp files): `*.cwasm*`. */
+export function isPreparedArtifactName(name: string): boolean {
+  return name.toLowerCase().includes(".cwasm");
+}
+
+/**
+ * THE rule that a plugin cannot ship a prepared module: remove every `*.cwasm*` entry
+ * (file, directory or link) from a staged plugin tree. fledge never reads such files
+ * (its cache lives in `<config>/cache/wasm` and is authenticated), so this is about
+ * not keeping, and not showing as part of the plugin, something that pretends to be
+ * fledge's. A live-linked tree (a symlink to the author's folder) is left as it is:
+ * fledge does not write into a source tree. Returns the removed relative paths.
+ */
+export function stripPreparedArtifacts(tree: string): string[] {
+  const removed: string[] = [];
+  if (lstatSync(tree, { throwIfNoEntry: false })?.isDirectory() !== true) return removed;
+  const walk = (rel: string): void => {
+    const abs = rel ? join(tree, rel) : tree;
+    for (const name of readdirSync(abs)) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (isPreparedArtifactName(name)) {
+        rmSync(join(tree, r), { recursive: true, force: true });
+        removed.push(r);
+      } else if (lstatSync(join(tree, r)).isDirectory()) walk(r);
+    }
+  };
+  walk("");
+  return removed.sort();
 }

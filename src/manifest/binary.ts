@@ -5,7 +5,7 @@
  * never through a symlink that leads out of the directory.
  */
 import { closeSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, statSync, constants as fsConstants } from "node:fs";
-import { dirname, isAbsolute, join, parse, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, parse, relative, resolve, sep } from "node:path";
 import type { Manifest, Runtime } from "./types.ts";
 
 /** Why a binary path, as written, is unacceptable; undefined when it is fine. */
@@ -20,6 +20,7 @@ export function unsafeBinaryPath(binary: string): "absolute" | "dotdot" | "nul" 
 export type BinaryOnDisk =
   | { kind: "missing" }
   | { kind: "escapes"; target: string }
+  | { kind: "in-data" }
   | { kind: "not-file"; what: "directory" | "special file" }
   | { kind: "file"; wasm: boolean; executable: boolean }
   | { kind: "unreadable"; reason: string };
@@ -70,6 +71,36 @@ export function resolveInside(root: string, rel: string): { path: string } | { e
   return inside(current) ? { path: current } : { escapes: current };
 }
 
+/** The folder a plugin may write while it runs (mounted at /plugin); see {@link inPluginDataDir}. */
+export const PLUGIN_DATA_DIR = "data";
+
+/**
+ * THE writable-data decision: does `resolvedPath` (a binary already resolved by
+ * {@link resolveInside}) lie in the plugin's data folder? The plugin itself can
+ * write `data/` while it runs, so a binary there could be rewritten by the code it
+ * runs; such a binary is refused. Compared case-insensitively, since `Data/` is the
+ * same folder on macOS and Windows.
+ */
+export function inPluginDataDir(pluginDir: string, resolvedPath: string): boolean {
+  let root: string;
+  try {
+    root = realpathSync(pluginDir);
+  } catch {
+    root = resolve(pluginDir);
+  }
+  const rel = relative(root, resolvedPath);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return false;
+  return components(rel)[0]?.toLowerCase() === PLUGIN_DATA_DIR;
+}
+
+/** The binary path, as written, names something in `data/` (judged before anything is on disk). */
+export function namesPluginDataDir(binary: string): boolean {
+  return components(binary)[0]?.toLowerCase() === PLUGIN_DATA_DIR;
+}
+
+/** The fix for a binary in `data/`, for every place that refuses one. */
+export const DATA_BINARY_FIX = `move it out of ${PLUGIN_DATA_DIR}/ (for example to bin/) and point commands[].binary at the new path: ${PLUGIN_DATA_DIR}/ is the folder the plugin itself can write while it runs`;
+
 /**
  * Look at a (syntactically safe) binary on disk. Reads at most four bytes, and only
  * from a regular file: a FIFO or device named as a binary would block or never end.
@@ -83,6 +114,7 @@ export function inspectBinary(pluginDir: string, binary: string): BinaryOnDisk {
   }
   if ("loop" in resolved) return { kind: "unreadable", reason: "too many levels of symbolic links" };
   if ("escapes" in resolved) return { kind: "escapes", target: resolved.escapes };
+  if (inPluginDataDir(pluginDir, resolved.path)) return { kind: "in-data" };
   let st;
   try {
     st = statSync(resolved.path);

@@ -3,7 +3,7 @@
  * names, unique (also ignoring case), and binaries that name a regular file inside
  * the plugin directory.
  */
-import { binaryRuntime, inspectBinary, looksLikeWasmPath, unsafeBinaryPath } from "./binary.ts";
+import { binaryRuntime, DATA_BINARY_FIX, inspectBinary, looksLikeWasmPath, namesPluginDataDir, PLUGIN_DATA_DIR, unsafeBinaryPath } from "./binary.ts";
 import { str, type Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";
 import type { Runtime } from "./types.ts";
@@ -96,6 +96,7 @@ function checkBinary(view: CommandView, pluginDir: string | undefined, hasBuild:
     case "nul":
       return f.err(path, `${shown} contains a NUL character`);
   }
+  if (namesPluginDataDir(binary)) return f.err(path, `${shown} lies in the plugin's ${PLUGIN_DATA_DIR}/ folder: ${DATA_BINARY_FIX}`);
   if (pluginDir === undefined) {
     // Bare manifest text: nothing on disk to look at, so existence is not judged.
     view.runtime = binaryRuntime(binary, undefined);
@@ -105,6 +106,8 @@ function checkBinary(view: CommandView, pluginDir: string | undefined, hasBuild:
   switch (disk.kind) {
     case "escapes":
       return f.err(path, `${shown} resolves through a symlink to '${show(disk.target)}', outside the plugin directory`);
+    case "in-data":
+      return f.err(path, `${shown} lies in the plugin's ${PLUGIN_DATA_DIR}/ folder: ${DATA_BINARY_FIX}`);
     case "not-file":
       return f.err(path, `${shown} is a ${disk.what}, not a regular file`);
     case "unreadable":

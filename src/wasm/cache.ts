@@ -1,28 +1,35 @@
 /**
- * The prepared-module cache (contract section 11).
+ * The prepared-module cache (contract section 11, second round).
  *
  * JavaScriptCore cannot serialize compiled code, so what we cache is the *prepared*
  * module: validated, instrumented, memory-capped bytes plus the import analysis the
- * runner needs. Beside `foo.wasm` we keep `foo.cwasm` and a stamp `foo.cwasm.sha256`
- * of exactly three lines:
- *   1. sha256 of the source `.wasm`
- *   2. the host version string (fledge + instrumenter + Bun versions + the prepare
- *      parameters that change the output, e.g. the memory cap)
- *   3. sha256 of the `.cwasm`
- * The cache is used only when all three match. Any mismatch (source edited, fledge or
- * Bun upgraded, cache edited) re-prepares and rewrites both files atomically; a corrupt
- * or unreadable cache warns and rebuilds, it never fails the run. When the module's
- * folder is not writable, or is not fledge's to write (a live-linked plugin's source
- * tree), the files go to a user cache dir keyed by the source hash.
+ * runner needs. A prepared module skips validation and instrumentation, so whoever
+ * can make fledge load one decides what runs unmetered. Hence the rule: **a prepared
+ * module runs only if this fledge, for this user, wrote it.**
  *
- * Line 3 makes a *torn or edited* cache evident; it is not a signature. That is enough
- * because what the cache holds is wasm, not native code: link-time capability checks
- * run on every start whatever the cache says, and only native plugins (which are
- * unsandboxed anyway) or the user can write a plugin's folder.
+ * - Entries live only in fledge's own cache folder (`<config>/cache/wasm/`), never
+ *   beside the source module: a guest with a writable preopen over its own module's
+ *   folder, a plugin archive, or anyone who can write to a shared folder cannot reach
+ *   them. Files named `*.cwasm*` beside a module are never read.
+ * - Each entry is one file `<source sha256>-<host version digest>.cwasm`:
+ *     magic "FLEDGECW2\n" | HMAC-SHA256 (32 bytes) | body
+ *   body = analysis JSON length (u32 LE) | analysis JSON | module bytes. The MAC is
+ *   keyed by the per-user secret of ./cache-key.ts and covers the source digest, the
+ *   host version string and the body ({@link entryMac}), so an entry cannot be forged,
+ *   edited, or moved to another source or host version. Nothing in the file is parsed
+ *   before the MAC checks out.
+ * - Reading never follows a symlink, never blocks on a FIFO (O_NONBLOCK), accepts only
+ *   a regular file owned by this user and no bigger than {@link maxEntryBytes}.
+ *   Anything else (garbage, forged, truncated, a directory, a symlink, a FIFO, too
+ *   big) warns, is removed and rebuilt: a bad cache is never a reason to fail.
+ * - Writes go to a private temp file (O_EXCL, 0600) renamed into place, so a reader
+ *   sees a whole entry or none, and two processes preparing at once both succeed.
+ * - The folder is bounded ({@link pruneCache}): the oldest entries beyond a count and
+ *   a size are removed after each write, and so are temp files of dead writers.
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, accessSync, constants } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, join } from "node:path";
 
 export interface PreparedModule {
   /** The instrumented module bytes. */
@@ -32,71 +39,146 @@ export interface PreparedModule {
 }
 
 export interface CacheOptions {
-  /** Host version string: line 2 of the stamp. */
+  /** Host version string: everything that changes the prepared bytes (part of the key and of the MAC). */
   hostVersion: string;
-  /** Where to put caches when the module's folder is read-only. */
-  userCacheDir: string;
-  /** Called on a corrupt or stale-but-unreadable cache (a warning, never fatal). */
-  warn?: (message: string) => void;
+  /** fledge's own cache folder, `<config>/cache/wasm`. */
+  cacheDir: string;
+  /** The per-user MAC key; undefined = no usable key, run without the on-disk cache. Called only when the cache is used. */
+  key: () => Buffer | undefined;
+  /** Called on a bad cache entry or an unwritable cache (a warning, never fatal). */
+  warn?: ((message: string) => void) | undefined;
   /** Skip reading and writing the on-disk cache (`--no-cache`). */
-  noCache?: boolean;
-  /** false: never write beside the module (e.g. a live-linked plugin's source tree); use the user cache. */
-  besideSource?: boolean;
+  noCache?: boolean | undefined;
 }
 
 export interface CacheResult {
   prepared: PreparedModule;
   sourceHash: string;
-  /** "hit": used the on-disk cache; "miss": prepared and wrote it; "bypass": --no-cache; "memory": reused in-process. */
+  /** "hit": used the on-disk cache; "miss": prepared (and wrote it when possible); "bypass": --no-cache; "memory": reused in-process. */
   status: "hit" | "miss" | "bypass" | "memory";
   cachePath: string | undefined;
 }
 
-const MAGIC = new TextEncoder().encode("FLEDGECW1\n");
+const MAGIC = new TextEncoder().encode("FLEDGECW2\n");
+const MAC_BYTES = 32;
+const HEADER = MAGIC.length + MAC_BYTES;
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** The cwasm file: magic, analysis JSON length (u32 LE), analysis JSON, module bytes. */
-export function encodePrepared(p: PreparedModule): Uint8Array {
+/** The body of an entry: analysis JSON length (u32 LE), analysis JSON, module bytes. */
+export function encodeBody(p: PreparedModule): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(p.analysis));
-  const out = new Uint8Array(MAGIC.length + 4 + json.length + p.bytes.length);
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, json.length, true);
-  out.set(json, MAGIC.length + 4);
-  out.set(p.bytes, MAGIC.length + 4 + json.length);
+  const out = new Uint8Array(4 + json.length + p.bytes.length);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  out.set(p.bytes, 4 + json.length);
   return out;
 }
 
-export function decodePrepared(data: Uint8Array): PreparedModule {
+function decodeBody(body: Uint8Array): PreparedModule {
+  if (body.length < 4) throw new Error("truncated");
+  const len = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true);
+  if (4 + len > body.length) throw new Error("truncated");
+  const analysis = JSON.parse(new TextDecoder().decode(body.subarray(4, 4 + len))) as unknown;
+  if (typeof analysis !== "object" || analysis === null || Array.isArray(analysis)) throw new Error("bad analysis record");
+  return { analysis: analysis as Record<string, unknown>, bytes: body.subarray(4 + len) };
+}
+
+/**
+ * THE authentication of a cache entry: HMAC-SHA256 under the per-user key over a
+ * domain tag, the source digest, the host version and the body. Length-prefixed
+ * fields, so no two different triples give the same MAC input.
+ */
+export function entryMac(key: Buffer, sourceHash: string, hostVersion: string, body: Uint8Array): Buffer {
+  const h = createHmac("sha256", key);
+  for (const field of ["fledge prepared module v2", sourceHash, hostVersion]) {
+    const b = Buffer.from(field, "utf8");
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(b.length);
+    h.update(len).update(b);
+  }
+  return h.update(body).digest();
+}
+
+/** The whole entry file for a prepared module. */
+export function encodeEntry(key: Buffer, sourceHash: string, hostVersion: string, p: PreparedModule): Uint8Array {
+  const body = encodeBody(p);
+  const out = new Uint8Array(HEADER + body.length);
+  out.set(MAGIC, 0);
+  out.set(entryMac(key, sourceHash, hostVersion, body), MAGIC.length);
+  out.set(body, HEADER);
+  return out;
+}
+
+/** Check an entry's magic and MAC, then decode it. Throws a short reason on anything wrong. */
+export function decodeEntry(key: Buffer, sourceHash: string, hostVersion: string, data: Uint8Array): PreparedModule {
+  if (data.length < HEADER + 4) throw new Error("truncated");
   for (let i = 0; i < MAGIC.length; i++) if (data[i] !== MAGIC[i]) throw new Error("not a fledge prepared module (bad magic)");
-  if (data.length < MAGIC.length + 4) throw new Error("truncated prepared module");
-  const len = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(MAGIC.length, true);
-  const start = MAGIC.length + 4;
-  if (start + len > data.length) throw new Error("truncated prepared module");
-  const analysis = JSON.parse(new TextDecoder().decode(data.subarray(start, start + len))) as Record<string, unknown>;
-  return { analysis, bytes: data.subarray(start + len) };
+  const body = data.subarray(HEADER);
+  const mac = entryMac(key, sourceHash, hostVersion, body);
+  if (!timingSafeEqual(mac, Buffer.from(data.buffer, data.byteOffset + MAGIC.length, MAC_BYTES))) {
+    throw new Error("it was not written by this fledge for this user (authentication failed)");
+  }
+  return decodeBody(body);
 }
 
-/** `foo.wasm` → `foo.cwasm` (any other name gets `.cwasm` appended). */
-export function cachePathFor(wasmPath: string): string {
-  return wasmPath.endsWith(".wasm") ? `${wasmPath.slice(0, -5)}.cwasm` : `${wasmPath}.cwasm`;
+/** The largest entry fledge reads for a source of this size (instrumentation grows code a few times at most). */
+export function maxEntryBytes(sourceLength: number): number {
+  return 64 * 1024 * 1024 + 16 * sourceLength;
 }
 
-function writable(dir: string): boolean {
+/** `<cacheDir>/<source sha256>-<host version digest>.cwasm`: one entry per source and host version. */
+export function entryPath(cacheDir: string, sourceHash: string, hostVersion: string): string {
+  return join(cacheDir, `${sourceHash}-${sha256Hex(hostVersion).slice(0, 16)}.cwasm`);
+}
+
+/** The bytes of a cache entry, or undefined when there is none; throws (a reason) when something else is in its place. */
+export function readEntryFile(path: string, maxBytes: number): Uint8Array | undefined {
+  let fd: number;
   try {
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "ELOOP" || code === "EMLINK") throw new Error("it is a symbolic link");
+    throw new Error(`it cannot be opened (${code ?? String(e)})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new Error("it is a directory");
+    if (!st.isFile()) throw new Error("it is not a regular file");
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) throw new Error(`it is owned by uid ${st.uid}, not by you`);
+    if (st.size > maxBytes) throw new Error(`it is ${st.size} bytes, more than the ${maxBytes} an entry for this module may have`);
+    const buf = new Uint8Array(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    if (off !== buf.length) throw new Error("truncated while reading");
+    return buf;
+  } finally {
+    closeSync(fd);
   }
 }
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+/** Write an entry atomically: a private temp file (O_EXCL, 0600) renamed over the entry. */
+export function writeEntryFile(path: string, data: Uint8Array): void {
+  const dir = join(path, "..");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   try {
-    writeFileSync(tmp, data);
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -104,77 +186,111 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
-/** Where the cache for this source lives: beside it, or (read-only folder) in the user cache keyed by content. */
-export function chooseCachePath(wasmPath: string, sourceHash: string, userCacheDir: string, besideSource = true): string {
-  if (besideSource && writable(dirname(wasmPath))) return cachePathFor(wasmPath);
-  return join(userCacheDir, `${sourceHash}-${basename(cachePathFor(wasmPath))}`);
+/** How much the cache folder may hold; beyond it the least recently written entries go (they are just rebuilt). */
+export const CACHE_LIMITS = { entries: 256, bytes: 1024 * 1024 * 1024 };
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
-export function stampText(sourceHash: string, hostVersion: string, cwasmHash: string): string {
-  return `${sourceHash}\n${hostVersion}\n${cwasmHash}`;
-}
-
-/** Read the cache if, and only if, all three stamp lines match. Throws on corruption so the caller can warn. */
-export function readCache(cachePath: string, sourceHash: string, hostVersion: string): PreparedModule | undefined {
-  const stampPath = `${cachePath}.sha256`;
-  if (!existsSync(cachePath) || !existsSync(stampPath)) return undefined;
-  const lines = readFileSync(stampPath, "utf8").split("\n").map((l) => l.trim());
-  if (lines.length !== 3) throw new Error(`stamp ${stampPath} does not have three lines`);
-  // Lines 1 and 2 mismatching is ordinary staleness (source edited, fledge upgraded): rebuild quietly.
-  if (lines[0] !== sourceHash || lines[1] !== hostVersion) return undefined;
-  const data = new Uint8Array(readFileSync(cachePath));
-  if (sha256Hex(data) !== lines[2]) throw new Error(`${basename(cachePath)} does not match its stamp (edited or torn)`);
-  return decodePrepared(data);
-}
-
-export function writeCache(cachePath: string, prepared: PreparedModule, sourceHash: string, hostVersion: string): void {
-  mkdirSync(dirname(cachePath), { recursive: true });
-  const data = encodePrepared(prepared);
-  // The module first, the stamp last: a crash in between leaves a stamp that does not match.
-  writeAtomic(cachePath, data);
-  writeAtomic(`${cachePath}.sha256`, stampText(sourceHash, hostVersion, sha256Hex(data)));
+/**
+ * Keep the cache folder bounded: remove temp files of writers that died (SIGKILL in
+ * the middle of a write), then the oldest entries beyond {@link CACHE_LIMITS}.
+ * Best effort: a failure here never matters.
+ */
+export function pruneCache(cacheDir: string, limits: { entries: number; bytes: number } = CACHE_LIMITS): void {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir);
+  } catch {
+    return;
+  }
+  const entries: { path: string; size: number; mtimeMs: number }[] = [];
+  for (const name of names) {
+    const path = join(cacheDir, name);
+    const tmp = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    try {
+      if (tmp) {
+        const pid = Number(tmp[1]);
+        if (pid !== process.pid && !pidAlive(pid)) rmSync(path, { force: true });
+        continue;
+      }
+      if (!name.endsWith(".cwasm")) continue;
+      const st = lstatSync(path);
+      entries.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+    } catch {}
+  }
+  entries.sort((a, b) => b.mtimeMs - a.mtimeMs); // newest first
+  let count = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    count++;
+    bytes += e.size;
+    if (count > limits.entries || bytes > limits.bytes) {
+      try {
+        rmSync(e.path, { recursive: true, force: true });
+      } catch {}
+    }
+  }
 }
 
 /** Compiled modules reused within one process, keyed by source hash + host version. */
 const compiled = new Map<string, { prepared: PreparedModule; module?: WebAssembly.Module }>();
 
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /**
- * Get the prepared module for `wasmPath`, from memory, the on-disk cache, or by
- * calling `prepare` (and filling the cache). Never fails because of the cache.
+ * Get the prepared module for `source`, from memory, the on-disk cache, or by calling
+ * `prepare` (and filling the cache). Never fails because of the cache.
  */
-export function loadPrepared(
-  wasmPath: string,
-  source: Uint8Array,
-  prepare: (bytes: Uint8Array) => PreparedModule,
-  opts: CacheOptions,
-): CacheResult {
+export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) => PreparedModule, opts: CacheOptions): CacheResult {
   const sourceHash = sha256Hex(source);
   const memKey = `${sourceHash}\n${opts.hostVersion}`;
   const inMemory = compiled.get(memKey);
   if (inMemory) return { prepared: inMemory.prepared, sourceHash, status: "memory", cachePath: undefined };
-  if (opts.noCache) {
-    const prepared = prepare(source);
-    return { prepared, sourceHash, status: "bypass", cachePath: undefined };
-  }
-  const cachePath = chooseCachePath(wasmPath, sourceHash, opts.userCacheDir, opts.besideSource ?? true);
+  if (opts.noCache) return { prepared: prepare(source), sourceHash, status: "bypass", cachePath: undefined };
+
+  let key: Buffer | undefined;
   try {
-    const hit = readCache(cachePath, sourceHash, opts.hostVersion);
-    if (hit) {
-      compiled.set(memKey, { prepared: hit });
-      return { prepared: hit, sourceHash, status: "hit", cachePath };
-    }
+    key = opts.key();
   } catch (e) {
-    opts.warn?.(`cached module ${cachePath} is invalid, rebuilding: ${e instanceof Error ? e.message : String(e)}`);
-    rmSync(cachePath, { force: true });
-    rmSync(`${cachePath}.sha256`, { force: true });
+    opts.warn?.(`the module cache key is not usable (${reason(e)}); running without the prepared-module cache`);
+  }
+  const cachePath = key ? entryPath(opts.cacheDir, sourceHash, opts.hostVersion) : undefined;
+  if (key && cachePath) {
+    try {
+      const data = readEntryFile(cachePath, maxEntryBytes(source.length));
+      if (data) {
+        const hit = decodeEntry(key, sourceHash, opts.hostVersion, data);
+        compiled.set(memKey, { prepared: hit });
+        return { prepared: hit, sourceHash, status: "hit", cachePath };
+      }
+    } catch (e) {
+      opts.warn?.(`cached module ${cachePath} is not usable (${reason(e)}); rebuilding it`);
+      try {
+        rmSync(cachePath, { recursive: true, force: true }); // never follows a symlink: removes the link itself
+      } catch {}
+    }
   }
   const prepared = prepare(source);
-  try {
-    writeCache(cachePath, prepared, sourceHash, opts.hostVersion);
-  } catch (e) {
-    opts.warn?.(`could not write the module cache ${cachePath}: ${e instanceof Error ? e.message : String(e)}`);
-  }
   compiled.set(memKey, { prepared });
+  if (key && cachePath) {
+    try {
+      const data = encodeEntry(key, sourceHash, opts.hostVersion, prepared);
+      // An entry we would refuse to read back is not worth writing.
+      if (data.length <= maxEntryBytes(source.length)) {
+        writeEntryFile(cachePath, data);
+        pruneCache(opts.cacheDir);
+      }
+    } catch (e) {
+      opts.warn?.(`could not write the module cache ${cachePath}: ${reason(e)}`);
+    }
+  }
   return { prepared, sourceHash, status: "miss", cachePath };
 }
 

@@ -4,12 +4,12 @@
  * cacheable step), through the prepared-module cache (cache.ts), compiled once per
  * process. The meter is per run and lives in the caller.
  */
-import { realpathSync } from "node:fs";
-import { join, sep } from "node:path";
-import { configDir, fledgePaths } from "../registry/index.ts";
+import { join } from "node:path";
+import { configDir } from "../registry/index.ts";
 import { FledgeError } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
+import { loadCacheKey } from "./cache-key.ts";
 import { INSTRUMENTER_VERSION } from "./instrument.ts";
 import { DECODER_VERSION } from "./caps.ts";
 
@@ -46,16 +46,20 @@ export interface LoadOptions {
   noCache?: boolean;
   warn?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
-  /** Where the cache goes: beside the module (default) or only in the user cache (see {@link ownedByFledge}). */
-  besideSource?: boolean;
 }
 
-/** Line 2 of the cache stamp: everything that changes the prepared bytes. */
+/**
+ * The format of a prepared-module cache entry (src/wasm/cache.ts). Bump it whenever
+ * the entry layout or what the MAC covers changes, so old entries are never read.
+ */
+export const CACHE_FORMAT_VERSION = 2;
+
+/** The cache key's host version: everything that changes the prepared bytes (and the entry format). */
 export function hostVersionString(maxMemoryBytes: number | null): string {
-  return `fledge ${FLEDGE_VERSION}; instrumenter ${INSTRUMENTER_VERSION}; decoder ${DECODER_VERSION}; bun ${Bun.version}; max-memory ${maxMemoryBytes ?? "none"}`;
+  return `fledge ${FLEDGE_VERSION}; instrumenter ${INSTRUMENTER_VERSION}; decoder ${DECODER_VERSION}; bun ${Bun.version}; max-memory ${maxMemoryBytes ?? "none"}; cache-format ${CACHE_FORMAT_VERSION}`;
 }
 
-/** The user cache for modules whose folder is not writable. */
+/** fledge's own cache folder for prepared modules: the only place a prepared module is ever read from. */
 export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), "cache", "wasm");
 }
@@ -67,33 +71,19 @@ function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedM
   return { bytes: r.bytes, analysis: memoryImport ? { memoryImport } : {} };
 }
 
-/**
- * May fledge write cache files beside this plugin module? Only when its real location
- * is inside fledge's own plugins folder: a live-linked local plugin resolves into the
- * author's source tree, which fledge must leave as it found it.
- */
-export function ownedByFledge(wasmPath: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  try {
-    const root = realpathSync(fledgePaths(env).pluginsDir);
-    return realpathSync(wasmPath).startsWith(root + sep);
-  } catch {
-    return false;
-  }
-}
-
-/** Validate, instrument and cap `source` (the bytes of `wasmPath`), using and filling the cache. */
-export function preparedFor(wasmPath: string, source: Uint8Array, opts: LoadOptions): CacheResult {
-  return loadPrepared(wasmPath, source, (b) => toPrepared(b, opts.maxMemoryBytes), {
+/** Validate, instrument and cap `source`, using and filling fledge's own authenticated cache. */
+export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult {
+  return loadPrepared(source, (b) => toPrepared(b, opts.maxMemoryBytes), {
     hostVersion: hostVersionString(opts.maxMemoryBytes),
-    userCacheDir: userCacheDir(opts.env),
+    cacheDir: userCacheDir(opts.env),
+    key: () => loadCacheKey(configDir(opts.env), opts.warn),
     warn: opts.warn,
     noCache: opts.noCache,
-    besideSource: opts.besideSource ?? true,
   });
 }
 
 export async function loadPreparedModule(wasmPath: string, source: Uint8Array, opts: LoadOptions): Promise<LoadedModule> {
-  const result = preparedFor(wasmPath, source, opts);
+  const result = preparedFor(source, opts);
   let module: WebAssembly.Module;
   try {
     module = await compileCached(result, hostVersionString(opts.maxMemoryBytes));

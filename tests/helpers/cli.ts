@@ -37,6 +37,10 @@ export function runFledge(args: string[], opts: RunOptions = {}): RunResult {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  // A test that names no config location must still not write the developer's real
+  // one (fledge's prepared-module cache lives in <config>/cache/wasm).
+  const named = opts.env ?? {};
+  if (!("FLEDGE_CONFIG_DIR" in named) && !("XDG_CONFIG_HOME" in named) && !("HOME" in named)) env.FLEDGE_CONFIG_DIR = defaultTestConfig();
   const proc = Bun.spawnSync(cmd, {
     env,
     cwd: opts.cwd ?? ROOT,
@@ -46,6 +50,17 @@ export function runFledge(args: string[], opts: RunOptions = {}): RunResult {
     timeout: opts.timeoutMs ?? 30_000,
   });
   return { code: proc.exitCode ?? -1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+}
+
+let testConfig: string | undefined;
+/** One throwaway config folder per test process, removed when it exits. */
+function defaultTestConfig(): string {
+  if (!testConfig) {
+    testConfig = mkdtempSync(join(tmpdir(), "fledge-test-config-"));
+    const dir = testConfig;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return testConfig;
 }
 
 /** A fresh temp dir; call the returned cleanup in afterEach/afterAll. */

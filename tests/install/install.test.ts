@@ -66,7 +66,7 @@ describe("install from GitHub", () => {
     expect(entry!.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(entry!.integrity).toEqual({ "hello.wasm": sha256(WASM_BYTES) });
     expect(entry!.capabilities).toEqual({ exec: false, store: false, metadata: false, filesystem: "none", network: false });
-    expect(pluginsState(sb.config)).toEqual(["bin", "bin/fledge-hello-wasm", "hello-wasm", "hello-wasm/hello.cwasm", "hello-wasm/hello.cwasm.sha256", "hello-wasm/hello.wasm", "hello-wasm/hello.wat", "hello-wasm/plugin.toml"]);
+    expect(pluginsState(sb.config)).toEqual(["bin", "bin/fledge-hello-wasm", "hello-wasm", "hello-wasm/hello.wasm", "hello-wasm/hello.wat", "hello-wasm/plugin.toml"]);
     const shim = readFileSync(join(sb.config, "plugins/bin/fledge-hello-wasm"), "utf8");
     expect(shim).toStartWith("#!/bin/sh\n");
     expect(shim).toContain(' hello-wasm "$@"');

@@ -122,6 +122,8 @@ const cases: Case[] = [
   { name: "binary Windows drive path", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = 'C:\\tools\\x.exe'\n`, error: ["commands[0].binary", /binary 'C:\\tools\\x.exe' is an absolute path/] },
   { name: "binary escaping with ..", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = "../../bin/sh"\n`, error: ["commands[0].binary", "Command 'demo' binary '../../bin/sh' contains '..': binaries must stay inside the plugin directory"] },
   { name: "binary with .. in the middle", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = "bin/../../x"\n`, error: ["commands[0].binary", /contains '..'/] },
+  { name: "binary in the writable data/ folder", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = "data/demo.wasm"\n`, error: ["commands[0].binary", /lies in the plugin's data\/ folder: move it out of data\//] },
+  { name: "binary in ./Data/ (same folder on case-insensitive disks)", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = "./Data/sub/demo"\n`, error: ["commands[0].binary", /lies in the plugin's data\/ folder/] },
   { name: "binary with backslash ..", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = 'bin\\..\\..\\x'\n`, error: ["commands[0].binary", /contains '..'/] },
   { name: "binary with a NUL", toml: `${HEAD}[[commands]]\nname = "demo"\nbinary = "bin/a\\u0000b"\n`, error: ["commands[0].binary", "Command 'demo' binary 'bin/a\\x00b' contains a NUL character"] },
   { name: "unnamed command is labelled by its index", toml: `${HEAD}[[commands]]\nbinary = "/bin/sh"\n`, error: ["commands[0].binary", "Command commands[0] binary '/bin/sh' is an absolute path: binaries must be relative to the plugin directory"] },

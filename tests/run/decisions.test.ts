@@ -4,7 +4,7 @@
  * limits; plus the in-process runner (cache, init, output routing).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkIntegrity, chooseRunner, locateCommandBinary } from "../../src/host/dispatch.ts";
 import { PLUGIN_LIMIT_DEFAULTS, pluginDataDir, pluginLimits, pluginPreopens, runWasmPlugin, sandboxOptions, stderrLines } from "../../src/host/wasm-runner.ts";
@@ -17,11 +17,18 @@ import { COMPAT, sha256 } from "./helpers.ts";
 
 let tmp: { path: string; cleanup: () => void };
 let base: string;
+const savedConfig = process.env.FLEDGE_CONFIG_DIR;
 beforeAll(() => {
   tmp = tempDir("fledge-decisions-");
   base = realpathSync(tmp.path);
+  // The in-process runner writes fledge's prepared-module cache under the config folder.
+  process.env.FLEDGE_CONFIG_DIR = join(base, "config");
 });
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  if (savedConfig === undefined) delete process.env.FLEDGE_CONFIG_DIR;
+  else process.env.FLEDGE_CONFIG_DIR = savedConfig;
+  tmp.cleanup();
+});
 
 const entry = (over: Partial<RegistryEntry> = {}): RegistryEntry => ({
   name: "p",
@@ -133,6 +140,16 @@ describe("locateCommandBinary", () => {
     expect(() => locateCommandBinary(entry(), manifest("bin/out"), "p", dir)).toThrow("outside the plugin directory");
     expect(() => locateCommandBinary(entry(), manifest("bin/p"), "q", dir)).toThrow("no longer declares the command 'q'");
   });
+  test("a binary in the plugin's writable data/ folder is refused, also through a symlink and as Data/", () => {
+    const dir = join(base, "loc-data");
+    mkdirSync(join(dir, "data"), { recursive: true });
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    writeFileSync(join(dir, "data", "p.wasm"), "x");
+    symlinkSync("../data/p.wasm", join(dir, "bin", "p.wasm"));
+    for (const b of ["data/p.wasm", "bin/p.wasm", "./data/p.wasm"]) {
+      expect(() => locateCommandBinary(entry(), manifest(b), "p", dir), b).toThrow("lies in the plugin's data/ folder");
+    }
+  });
 });
 
 describe("pluginLimits", () => {
@@ -170,7 +187,7 @@ describe("stderrLines", () => {
 });
 
 describe("runWasmPlugin in process", () => {
-  test("runs a compat guest with a captured console; a module outside fledge's plugins folder gets no cache files beside it", async () => {
+  test("runs a compat guest with a captured console; its prepared module is cached in the config folder, nothing beside it", async () => {
     const dir = join(base, "inproc");
     mkdirSync(dir);
     const wasmPath = join(dir, "compat-basic.wasm");
@@ -190,9 +207,9 @@ describe("runWasmPlugin in process", () => {
     expect(code).toBe(6);
     expect(io.out.join("")).toBe("args: x --exit=6\nwasi stdout line\n");
     expect(io.err.join("")).toContain("  [inproc] wasi stderr line\n");
-    // Not fledge's folder (like a live-linked plugin's source tree): the cache goes to the user cache dir.
-    expect(existsSync(join(dir, "compat-basic.cwasm"))).toBe(false);
-    expect(existsSync(join(dir, "compat-basic.cwasm.sha256"))).toBe(false);
+    // Never beside the module: only in fledge's own cache folder.
+    expect(readdirSync(dir)).toEqual(["compat-basic.wasm"]);
+    expect(readdirSync(join(base, "config", "cache", "wasm")).some((f) => f.startsWith(sha256(bytes)))).toBe(true);
   });
 
   test("a module importing an ungranted function is refused before it runs", async () => {

@@ -1,17 +1,16 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cachePathFor, loadPrepared, sha256Hex, type PreparedModule } from "../../src/wasm/cache.ts";
+import { decodeEntry, encodeEntry, entryPath, loadPrepared, maxEntryBytes, pruneCache, sha256Hex, type CacheOptions, type PreparedModule } from "../../src/wasm/cache.ts";
 import { hostVersionString, preparedFor } from "../../src/wasm/prepared.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 
-// Contract section 11: foo.cwasm + a three-line foo.cwasm.sha256 beside foo.wasm.
+// Contract section 11 (second round): entries only in <config>/cache/wasm, each
+// authenticated with HMAC-SHA256 under a per-user key; a bad entry is rebuilt.
 const HELLO = join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm");
 const t = tempDir("fledge-cache-");
-afterAll(() => {
-  chmodSync(t.path, 0o755);
-  t.cleanup();
-});
+afterAll(() => t.cleanup());
 
 let n = 0;
 function fresh(): string {
@@ -22,135 +21,223 @@ function fresh(): string {
   return wasm;
 }
 
-const prepare = (b: Uint8Array): PreparedModule => ({ bytes: b, analysis: { calls: ++prepares } });
 let prepares = 0;
-const opts = (extra: Partial<Parameters<typeof loadPrepared>[3]> = {}) => ({ hostVersion: "v1", userCacheDir: join(t.path, "user-cache"), ...extra });
+const prepare = (b: Uint8Array): PreparedModule => ({ bytes: b, analysis: { calls: ++prepares } });
+const KEY = randomBytes(32);
+const CACHE = join(t.path, "cache", "wasm");
+/** Options with a fresh host version per call site, so the in-process map never answers. */
+function opts(extra: Partial<CacheOptions> = {}): CacheOptions & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { hostVersion: `v-${n}-${Math.random()}`, cacheDir: CACHE, key: () => KEY, warn: (m) => warnings.push(m), warnings, ...extra };
+}
+const PWNED = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wasi", "pwned.wasm")));
+const source = (wasm: string) => new Uint8Array(readFileSync(wasm));
 
-describe("prepared-module cache", () => {
-  test("a cold run prepares and writes foo.cwasm and a three-line stamp; the next run is a hit", () => {
+/** Plant something at the entry's path, run the loader again, and require a warned rebuild into a valid entry. */
+function expectRebuilt(plant: (path: string, src: Uint8Array, hostVersion: string) => void, why: RegExp): void {
+  const wasm = fresh();
+  const src = source(wasm);
+  const o = opts();
+  const path = entryPath(CACHE, sha256Hex(src), o.hostVersion);
+  mkdirSync(CACHE, { recursive: true });
+  plant(path, src, o.hostVersion);
+  const r = loadPrepared(src, prepare, o);
+  expect(r.status).toBe("miss");
+  expect(o.warnings.join("\n")).toMatch(why);
+  const st = lstatSync(path);
+  expect(st.isFile()).toBe(true);
+  expect(decodeEntry(KEY, sha256Hex(src), o.hostVersion, new Uint8Array(readFileSync(path))).bytes).toEqual(src);
+}
+
+describe("prepared-module cache: location", () => {
+  test("a cold run writes one entry in the cache folder and nothing beside the module; the next load reads it", () => {
     const wasm = fresh();
-    const src = new Uint8Array(readFileSync(wasm));
-    const first = loadPrepared(wasm, src, prepare, opts({ hostVersion: `v-${n}` }));
+    const src = source(wasm);
+    const o = opts();
+    const first = loadPrepared(src, prepare, o);
     expect(first.status).toBe("miss");
-    const cwasm = cachePathFor(wasm);
-    expect(cwasm).toBe(wasm.replace(/\.wasm$/, ".cwasm"));
-    const stamp = readFileSync(`${cwasm}.sha256`, "utf8").split("\n");
-    expect(stamp).toEqual([sha256Hex(src), `v-${n}`, sha256Hex(readFileSync(cwasm))]);
-    // A new process would miss the in-memory map; simulate with a different host version then back.
-    const again = loadPrepared(wasm, src, prepare, opts({ hostVersion: `v-${n}` }));
-    expect(again.status).toBe("memory");
+    expect(first.cachePath).toBe(entryPath(CACHE, sha256Hex(src), o.hostVersion));
+    expect(readdirSync(join(wasm, ".."))).toEqual(["hello.wasm"]);
+    expect(statSync(first.cachePath!).mode & 0o777).toBe(0o600);
+    expect(loadPrepared(src, prepare, o).status).toBe("memory");
   });
 
-  test("hit from disk in a fresh process: `fledge wasm prepare` then a run uses the cache", () => {
+  test("a fresh process hits the cache `fledge wasm prepare` filled, and the module folder stays as it was", () => {
     const wasm = fresh();
-    const p1 = runFledge(["wasm", "prepare", wasm, "--json"]);
-    expect(p1.code).toBe(0);
-    expect(JSON.parse(p1.stdout)).toMatchObject({ schema_version: 1, action: "prepare", status: "miss" });
-    const p2 = runFledge(["wasm", "prepare", wasm, "--json"]);
+    const cfg = join(t.path, "cfg-prepare");
+    const env = { FLEDGE_CONFIG_DIR: cfg };
+    const p1 = runFledge(["wasm", "prepare", wasm, "--json"], { env });
+    expect(p1.code, p1.stderr).toBe(0);
+    const j1 = JSON.parse(p1.stdout);
+    expect(j1).toMatchObject({ schema_version: 1, action: "prepare", status: "miss" });
+    expect(j1.cache.startsWith(join(cfg, "cache", "wasm") + "/")).toBe(true);
+    const p2 = runFledge(["wasm", "prepare", wasm, "--json"], { env });
     expect(JSON.parse(p2.stdout).status).toBe("hit");
-    expect(existsSync(cachePathFor(wasm))).toBe(true);
+    expect(readdirSync(join(wasm, ".."))).toEqual(["hello.wasm"]);
+    expect(statSync(join(cfg, "cache.key")).mode & 0o777).toBe(0o600);
   });
 
-  test("source edited, host version changed: re-prepared quietly", () => {
+  test("source edited, host version changed: a different entry, prepared quietly", () => {
     const wasm = fresh();
-    let src = new Uint8Array(readFileSync(wasm));
-    const warnings: string[] = [];
-    const o = opts({ hostVersion: "vA-src", warn: (m: string) => warnings.push(m) });
-    expect(loadPrepared(wasm, src, prepare, o).status).toBe("miss");
-    src = new Uint8Array([...src, 0, 4, 110, 97, 109, 101]); // append an (empty-ish) custom section
-    expect(loadPrepared(wasm, src, prepare, o).status).toBe("miss");
-    expect(loadPrepared(wasm, src, prepare, { ...o, hostVersion: "vB-src" }).status).toBe("miss");
-    expect(warnings).toEqual([]);
-    expect(readFileSync(`${cachePathFor(wasm)}.sha256`, "utf8").split("\n")[1]).toBe("vB-src");
+    let src = source(wasm);
+    const o = opts();
+    expect(loadPrepared(src, prepare, o).status).toBe("miss");
+    src = new Uint8Array([...src, 0, 4, 110, 97, 109, 101]); // append a custom section
+    expect(loadPrepared(src, prepare, o).status).toBe("miss");
+    expect(loadPrepared(src, prepare, { ...o, hostVersion: `${o.hostVersion}-b` }).status).toBe("miss");
+    expect(o.warnings).toEqual([]);
   });
 
-  test("a tampered cwasm warns and is rebuilt, never used", () => {
+  test("--no-cache writes nothing: not beside the module, not in the cache folder, no key", () => {
     const wasm = fresh();
-    const src = new Uint8Array(readFileSync(wasm));
-    const warnings: string[] = [];
-    const o = opts({ hostVersion: "v-tamper-1", warn: (m: string) => warnings.push(m) });
-    loadPrepared(wasm, src, prepare, o);
-    const cwasm = cachePathFor(wasm);
-    const bytes = readFileSync(cwasm);
-    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
-    writeFileSync(cwasm, bytes);
-    const r = loadPrepared(wasm, src, prepare, { ...o, hostVersion: "v-tamper-1" + " " }); // new key: skip the in-memory copy
-    expect(r.status).toBe("miss");
-    // Same stamp version as on disk → detect the edit.
-    writeFileSync(cwasm, bytes);
-    writeFileSync(`${cwasm}.sha256`, [sha256Hex(src), "v-tamper-2", sha256Hex(readFileSync(wasm).subarray(0, 1))].join("\n"));
-    const r2 = loadPrepared(wasm, src, prepare, { ...o, hostVersion: "v-tamper-2" });
-    expect(r2.status).toBe("miss");
-    expect(warnings.some((w) => w.includes("does not match its stamp"))).toBe(true);
-    // And the rewritten stamp matches again.
-    const stamp = readFileSync(`${cwasm}.sha256`, "utf8").split("\n");
-    expect(stamp[2]).toBe(sha256Hex(readFileSync(cwasm)));
+    const cfg = join(t.path, "cfg-nocache");
+    const r = runFledge(["wasm", "run", "--no-cache", wasm], { env: { FLEDGE_CONFIG_DIR: cfg } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(wasm, ".."))).toEqual(["hello.wasm"]);
+    expect(existsSync(cfg)).toBe(false);
   });
 
-  test("a corrupt stamp warns and rebuilds, never fails", () => {
+  test("the memory cap and the cache format are part of the key", () => {
+    expect(hostVersionString(1 << 20)).not.toBe(hostVersionString(2 << 20));
+    expect(hostVersionString(1 << 20)).toContain("cache-format 2");
     const wasm = fresh();
-    const src = new Uint8Array(readFileSync(wasm));
-    writeFileSync(cachePathFor(wasm), "garbage");
-    writeFileSync(`${cachePathFor(wasm)}.sha256`, "only one line");
-    const warnings: string[] = [];
-    const r = loadPrepared(wasm, src, prepare, opts({ hostVersion: "v-corrupt", warn: (m: string) => warnings.push(m) }));
-    expect(r.status).toBe("miss");
-    expect(warnings.length).toBe(1);
+    const src = source(wasm);
+    const env = { FLEDGE_CONFIG_DIR: join(t.path, "cfg-cap") };
+    const a = preparedFor(src, { maxMemoryBytes: 64 << 20, env });
+    const b = preparedFor(src, { maxMemoryBytes: 128 << 20, env });
+    expect(a.status).toBe("miss");
+    expect(b.status).toBe("miss");
+    expect(a.cachePath).not.toBe(b.cachePath);
+  });
+});
+
+describe("prepared-module cache: a bad entry is rebuilt, never used, never fatal", () => {
+  const wrongKey = randomBytes(32);
+  test("forged: a well-formed entry for this very source and host version, under another key", () => {
+    expectRebuilt((p, src, hv) => writeFileSync(p, encodeEntry(wrongKey, sha256Hex(src), hv, { bytes: PWNED, analysis: {} })), /authentication failed/);
   });
 
-  test("a read-only module folder uses the user cache dir keyed by the source hash", () => {
-    const wasm = fresh();
-    const dir = join(wasm, "..");
-    chmodSync(dir, 0o555);
-    try {
-      const src = new Uint8Array(readFileSync(wasm));
-      // root ignores directory permissions: only check when they are enforced.
-      let enforced = true;
-      try {
-        writeFileSync(join(dir, "probe"), "");
-        enforced = false;
-      } catch {}
-      const r = loadPrepared(wasm, src, prepare, opts({ hostVersion: "v-ro" }));
-      if (enforced) {
-        expect(r.cachePath!.startsWith(join(t.path, "user-cache"))).toBe(true);
-        expect(r.cachePath).toContain(sha256Hex(src));
-      } else {
-        console.warn("running as root: directory permissions are not enforced, checking the key only");
-        expect(r.status).toBe("miss");
-      }
-    } finally {
-      chmodSync(dir, 0o755);
+  test("moved: a genuine entry (right key) of another module, copied to this module's name", () => {
+    expectRebuilt((p, _src, hv) => writeFileSync(p, encodeEntry(KEY, sha256Hex(PWNED), hv, { bytes: PWNED, analysis: {} })), /authentication failed/);
+  });
+
+  test("re-labelled: a genuine entry of this module for another host version (e.g. another memory cap)", () => {
+    expectRebuilt((p, src, hv) => writeFileSync(p, encodeEntry(KEY, sha256Hex(src), `${hv} max-memory none`, { bytes: PWNED, analysis: {} })), /authentication failed/);
+  });
+
+  test("garbage, empty and truncated entries", () => {
+    expectRebuilt((p) => writeFileSync(p, "garbage garbage garbage garbage garbage garbage garbage"), /bad magic/);
+    expectRebuilt((p) => writeFileSync(p, ""), /truncated/);
+    expectRebuilt((p) => writeFileSync(p, "FLEDGECW2\n" + "x".repeat(20)), /truncated/);
+  });
+
+  test("a genuine entry with one byte flipped (in the MAC, the analysis or the code), or cut short", () => {
+    const damages: ((b: Uint8Array) => Uint8Array)[] = [
+      (b) => ((b[12] = b[12]! ^ 1), b),
+      (b) => ((b[46] = b[46]! ^ 1), b),
+      (b) => ((b[b.length - 1] = b[b.length - 1]! ^ 1), b),
+      (b) => b.subarray(0, b.length - 3),
+    ];
+    for (const damage of damages) {
+      expectRebuilt((p, src, hv) => writeFileSync(p, damage(encodeEntry(KEY, sha256Hex(src), hv, { bytes: src, analysis: {} }))), /authentication failed|truncated/);
     }
   });
 
-  test("--no-cache writes nothing", () => {
-    const wasm = fresh();
-    const r = runFledge(["wasm", "run", "--no-cache", wasm]);
-    expect(r.code).toBe(0);
-    expect(readdirSync(join(wasm, ".."))).toEqual(["hello.wasm"]);
+  test("a directory in the entry's place (it used to break the module for good)", () => {
+    expectRebuilt((p) => {
+      mkdirSync(join(p, "sub"), { recursive: true });
+      writeFileSync(join(p, "sub", "f"), "x");
+    }, /directory/);
   });
 
-  test("the memory cap is part of the key: preparing for another cap does not reuse the bytes", () => {
-    expect(hostVersionString(1 << 20)).not.toBe(hostVersionString(2 << 20));
+  test("a symlink in the entry's place, even to a genuine entry; the link's target is left alone", () => {
+    const decoy = join(t.path, "decoy.cwasm");
+    let genuine: Uint8Array | undefined;
+    expectRebuilt((p, src, hv) => {
+      genuine = encodeEntry(KEY, sha256Hex(src), hv, { bytes: src, analysis: {} });
+      writeFileSync(decoy, genuine);
+      symlinkSync(decoy, p);
+    }, /symbolic link/);
+    expect(sha256Hex(readFileSync(decoy))).toBe(sha256Hex(genuine!));
+  });
+
+  test("a FIFO in the entry's place does not block the load", () => {
+    expectRebuilt((p) => {
+      const r = Bun.spawnSync(["mkfifo", p]);
+      expect(r.exitCode).toBe(0);
+    }, /not a regular file/);
+  });
+
+  test("an entry owned by another user, even a genuine one (checked when the test can chown, i.e. as root)", () => {
+    if (process.getuid?.() !== 0) return console.warn("not root: cannot give an entry to another user; skipped");
+    expectRebuilt((p, src, hv) => {
+      writeFileSync(p, encodeEntry(KEY, sha256Hex(src), hv, { bytes: src, analysis: {} }));
+      chownSync(p, 12345, 12345);
+    }, /owned by uid 12345/);
+  });
+
+  test("an entry bigger than any module of this size may produce", () => {
+    expectRebuilt((p) => {
+      writeFileSync(p, "");
+      truncateSync(p, maxEntryBytes(readFileSync(HELLO).length) + 1); // sparse: costs no disk
+    }, /more than/);
+  });
+
+  test("an unwritable cache folder warns and runs without the cache", () => {
     const wasm = fresh();
-    const src = new Uint8Array(readFileSync(wasm));
-    const a = preparedFor(wasm, src, { maxMemoryBytes: 64 << 20 });
-    const b = preparedFor(wasm, src, { maxMemoryBytes: 128 << 20 });
-    expect(a.status).toBe("miss");
-    expect(b.status).toBe("miss");
+    const blocker = join(t.path, "blocked");
+    writeFileSync(blocker, "a file where the cache folder should be");
+    const o = opts({ cacheDir: join(blocker, "wasm") });
+    const r = loadPrepared(source(wasm), prepare, o);
+    expect(r.status).toBe("miss");
+    expect(o.warnings.join("\n")).toMatch(/could not write the module cache/);
+  });
+
+  test("no usable key: prepared every time, nothing written", () => {
+    const wasm = fresh();
+    const o = opts({ key: () => undefined, cacheDir: join(t.path, "never") });
+    expect(loadPrepared(source(wasm), prepare, o).status).toBe("miss");
+    expect(existsSync(join(t.path, "never"))).toBe(false);
+  });
+});
+
+describe("prepared-module cache: the folder stays bounded", () => {
+  test("beyond the entry count or the byte budget the oldest entries go; temp files of dead writers go; live writers' stay", () => {
+    const dir = join(t.path, "prune");
+    mkdirSync(dir, { recursive: true });
+    const now = Date.now() / 1000;
+    for (let i = 0; i < 6; i++) {
+      const p = join(dir, `${String(i).repeat(64)}-0000000000000000.cwasm`);
+      writeFileSync(p, "x".repeat(100));
+      utimesSync(p, now - i * 60, now - i * 60); // entry 0 newest
+    }
+    const dead = Bun.spawnSync(["true"]).pid;
+    writeFileSync(join(dir, `.a.cwasm.tmp-${dead}-abcdef`), "half");
+    writeFileSync(join(dir, `.b.cwasm.tmp-${process.pid}-abcdef`), "in progress");
+    writeFileSync(join(dir, "unrelated.txt"), "kept");
+    pruneCache(dir, { entries: 4, bytes: 1 << 20 });
+    const left = readdirSync(dir).sort();
+    expect(left.filter((f) => f.endsWith(".cwasm")).map((f) => f[0])).toEqual(["0", "1", "2", "3"]);
+    expect(left).toContain(`.b.cwasm.tmp-${process.pid}-abcdef`);
+    expect(left).not.toContain(`.a.cwasm.tmp-${dead}-abcdef`);
+    expect(left).toContain("unrelated.txt");
+    pruneCache(dir, { entries: 100, bytes: 250 });
+    expect(readdirSync(dir).filter((f) => f.endsWith(".cwasm")).map((f) => f[0])).toEqual(["0", "1"]);
   });
 });
 
 describe("install fills the cache (contract section 6 step 6)", () => {
-  test("a copied wasm plugin has hello.cwasm and its stamp beside hello.wasm, and the first run hits it", () => {
+  test("a copied wasm plugin is prepared into <config>/cache/wasm; its folder holds no .cwasm; the first run hits", () => {
     const cfg = join(t.path, "cfg-install");
     const env = { FLEDGE_CONFIG_DIR: cfg };
     const r = runFledge(["plugins", "install", join(ROOT, "tests", "fixtures", "plugins", "hello-wasm"), "--copy", "--yes", "--json"], { env });
     expect(r.code, r.stderr).toBe(0);
     const dir = join(cfg, "plugins", "hello-wasm");
-    const stamp = readFileSync(join(dir, "hello.cwasm.sha256"), "utf8").split("\n");
-    expect(stamp.length).toBe(3);
-    expect(stamp[0]).toBe(sha256Hex(readFileSync(join(dir, "hello.wasm"))));
-    expect(stamp[2]).toBe(sha256Hex(readFileSync(join(dir, "hello.cwasm"))));
+    expect(readdirSync(dir).filter((f) => f.includes(".cwasm"))).toEqual([]);
+    const entries = readdirSync(join(cfg, "cache", "wasm"));
+    expect(entries.length).toBe(1);
+    expect(entries[0]!.startsWith(sha256Hex(readFileSync(join(dir, "hello.wasm"))))).toBe(true);
+    const p = runFledge(["wasm", "prepare", join(dir, "hello.wasm"), "--json"], { env });
+    expect(JSON.parse(p.stdout).status).toBe("hit");
   });
 });

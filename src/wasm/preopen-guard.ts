@@ -1,0 +1,59 @@
+/**
+ * THE decision on which host folders a guest may be given WRITE access to, with
+ * respect to fledge's own state. Whoever can write `<config>` can turn fledge's limits
+ * off (`config.toml`), replace the cache key, or plant prepared modules in
+ * `<config>/cache/wasm` (which skip validation and metering). So a writable preopen
+ * may neither contain fledge's config folder nor lie inside it, except inside a
+ * plugin's own data folder (`<config>/plugins/<name>/data`, the `/plugin` mount).
+ * Read-only preopens are not judged here: reading the cache or the key gives a guest
+ * nothing it can use without also writing the cache folder.
+ */
+import { realpathSync } from "node:fs";
+import { resolve, sep } from "node:path";
+import { configDir } from "../registry/index.ts";
+import { FledgeError } from "../ui/index.ts";
+
+export interface GuardedPreopen {
+  hostPath: string;
+  readOnly: boolean;
+}
+
+function real(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/** `inner` is `outer` or below it. */
+function within(inner: string, outer: string): boolean {
+  if (inner === outer) return true;
+  return inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+}
+
+/** Why a writable preopen of `hostPath` would hand the guest fledge's own state; undefined when it does not. */
+export function fledgeStateConflict(hostPath: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const host = real(hostPath);
+  const config = real(configDir(env));
+  if (within(config, host)) return `it contains fledge's config folder ${config}`;
+  if (!within(host, config)) return undefined;
+  // Inside the config folder: only <config>/plugins/<name>/data and below.
+  const rel = host.slice(config.length + 1).split(sep);
+  if (rel.length >= 3 && rel[0] === "plugins" && rel[1] !== "" && rel[1] !== "bin" && rel[2] === "data") return undefined;
+  return `it is inside fledge's config folder ${config}`;
+}
+
+/** Refuse any writable preopen that would give the guest fledge's own state (see the module comment). */
+export function assertPreopensSpareFledgeState(preopens: readonly GuardedPreopen[], env: NodeJS.ProcessEnv = process.env): void {
+  for (const p of preopens) {
+    if (p.readOnly) continue;
+    const why = fledgeStateConflict(p.hostPath, env);
+    if (why) {
+      throw new FledgeError(`refusing to give the module write access to '${p.hostPath}': ${why}, and a guest that can write there can lift its own limits`, {
+        code: "preopen_denied",
+        hint: `preopen a folder outside ${real(configDir(env))}, or add ':ro' to mount it read-only`,
+      });
+    }
+  }
+}
