@@ -115,6 +115,8 @@ export type ParseResult = { ok: true; message: PluginMessage } | { ok: false; pr
  * fields all come back as a one-line `problem` for the caller to warn about.
  */
 export function parseMessage(line: string): ParseResult {
+  const shape = jsonShapeProblem(line);
+  if (shape) return { ok: false, problem: shape };
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -122,6 +124,42 @@ export function parseMessage(line: string): ParseResult {
     return { ok: false, problem: `malformed JSON: ${(e as Error).message}` };
   }
   return validateMessage(raw);
+}
+
+/** Bounds on one plugin message, checked on its text BEFORE it is parsed (see {@link jsonShapeProblem}). */
+export const MESSAGE_LIMITS = Object.freeze({
+  /** Nesting of arrays and objects. */
+  maxDepth: 64,
+  /** Arrays, objects and elements together (counted as brackets plus commas). */
+  maxValues: 100_000,
+});
+
+/**
+ * THE pre-parse check for guest JSON: a linear scan of the text (strings skipped,
+ * escapes honoured) that refuses nesting deeper than MESSAGE_LIMITS.maxDepth or more
+ * than maxValues values, so JSON.parse never builds millions of objects or recurses
+ * millions deep for a message that would be refused anyway. Returns the problem
+ * naming the limit, or null.
+ */
+export function jsonShapeProblem(text: string): string | null {
+  let depth = 0;
+  let values = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MESSAGE_LIMITS.maxDepth) return `message nests deeper than ${MESSAGE_LIMITS.maxDepth} levels`;
+      if (++values > MESSAGE_LIMITS.maxValues) return `message has more than ${MESSAGE_LIMITS.maxValues} values`;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c && ++values > MESSAGE_LIMITS.maxValues) return `message has more than ${MESSAGE_LIMITS.maxValues} values`;
+  }
+  return null;
 }
 
 /** Validate an already-decoded JSON value as a plugin message. */

@@ -94,10 +94,18 @@ export interface MetadataContext {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Answer one metadata request: an object keyed by the requested names. */
+/** Distinct keys answered per request; later ones are dropped (the wasm import refuses such a request outright). */
+export const MAX_METADATA_KEYS_PER_REQUEST = 32;
+
+/**
+ * Answer one metadata request: an object keyed by the requested names. Each distinct
+ * key is computed once (a request naming "git_log" 200,000 times runs git once) and
+ * at most {@link MAX_METADATA_KEYS_PER_REQUEST} distinct keys are answered.
+ */
 export function collectMetadata(keys: readonly string[], ctx: MetadataContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
+  const distinct = [...new Set(keys)].slice(0, MAX_METADATA_KEYS_PER_REQUEST);
+  for (const key of distinct) {
     switch (key) {
       case "fledge_config":
         out[key] = fledgeConfig(ctx.projectRoot);

@@ -24,9 +24,10 @@
  */
 import type { Capabilities } from "../manifest/types.ts";
 import { FledgeError } from "../ui/index.ts";
-import { WasiExit } from "../wasi/index.ts";
+import { createGate, deadlineBudget, WasiExit, type Gate } from "../wasi/index.ts";
+import { EXEC_LIMITS } from "./exec.ts";
 import type { Reply } from "./dispatcher.ts";
-import { responseMessage, parseMessage, type InitMessage, type PluginMessage } from "./messages.ts";
+import { jsonShapeProblem, responseMessage, parseMessage, type InitMessage, type PluginMessage } from "./messages.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export const FLEDGE_MODULE = "fledge";
@@ -47,6 +48,22 @@ type GatedCapability = (typeof CAPABILITY_IMPORTS)[keyof typeof CAPABILITY_IMPOR
 
 /** The largest message a guest may hand the host in one call. */
 export const MAX_GUEST_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The largest request each import reads from guest memory, checked before anything
+ * is copied or parsed: a request can only be as big as what it may ask for (a store
+ * value is at most 64 KiB, a store key 256 bytes, a metadata request 32 names).
+ */
+export const IMPORT_MAX_BYTES: Readonly<Record<string, number>> = Object.freeze({
+  send: MAX_GUEST_MESSAGE_BYTES,
+  exec: 1024 * 1024,
+  store_set: 1024 * 1024,
+  store_get: 4 * 1024,
+  metadata: 64 * 1024,
+});
+
+/** Distinct keys one `metadata` call may ask for. */
+export const MAX_METADATA_KEYS = 32;
 
 /** A guest misused the fledge ABI; ends the run. The message starts with the import's name. */
 export class FledgeImportError extends FledgeError {
@@ -114,6 +131,8 @@ export interface FledgeImportsOptions {
   init: InitMessage;
   /** Report a skipped `send` message (malformed, unknown type). */
   warn: (message: string) => void;
+  /** The run's host-call gate: bytes handled are charged to it and exec is bounded by its deadline. */
+  gate?: Gate;
 }
 
 export type HostFunction = (...args: number[]) => number | undefined;
@@ -129,6 +148,7 @@ const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
+  const gate = opts.gate ?? createGate(deadlineBudget());
   let pending: Uint8Array = utf8.encode(JSON.stringify(opts.init));
 
   function memoryBytes(name: string): Uint8Array {
@@ -151,7 +171,8 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
   }
 
   function readText(name: string, ptr: number, len: number): string {
-    const r = range(name, ptr, len, MAX_GUEST_MESSAGE_BYTES);
+    const r = range(name, ptr, len, IMPORT_MAX_BYTES[name] ?? MAX_GUEST_MESSAGE_BYTES);
+    gate.bytes(r.len);
     try {
       return strictUtf8.decode(r.mem.slice(r.ptr, r.ptr + r.len));
     } catch {
@@ -161,6 +182,8 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
 
   function readJson(name: string, ptr: number, len: number): unknown {
     const text = readText(name, ptr, len);
+    const shape = jsonShapeProblem(text);
+    if (shape) throw new FledgeImportError(name, shape);
     try {
       return JSON.parse(text) as unknown;
     } catch (e) {
@@ -171,6 +194,7 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
   /** Replace the pending slot (an unread remainder is discarded) and return its length. */
   function setPending(value: unknown): number {
     pending = utf8.encode(JSON.stringify(value ?? null));
+    gate.bytes(pending.length);
     return pending.length;
   }
 
@@ -202,6 +226,7 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
       if (n === 0) return 0;
       // Only the bytes actually written must fit: max_len is the guest's buffer size.
       const r = range("recv", p, n, Number.MAX_SAFE_INTEGER);
+      gate.bytes(n);
       r.mem.set(pending.subarray(0, n), r.ptr);
       pending = pending.slice(n);
       return n;
@@ -218,7 +243,7 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
       if (typeof command !== "string") throw new FledgeImportError("exec", "`command` must be a string");
       if (cwd !== undefined && typeof cwd !== "string") throw new FledgeImportError("exec", "`cwd` must be a string");
       if (timeout !== undefined && typeof timeout !== "number") throw new FledgeImportError("exec", "`timeout` must be a number of seconds");
-      return setPending(request("exec", { type: "exec", id: 0, command, cwd, timeout }));
+      return setPending(request("exec", { type: "exec", id: 0, command, cwd, timeout: boundedExecTimeout(timeout, gate) }));
     },
     store_set(ptr, len) {
       const req = readJson("store_set", ptr ?? -1, len ?? -1);
@@ -238,7 +263,10 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
     metadata(ptr, len) {
       const req = readJson("metadata", ptr ?? -1, len ?? -1);
       // As the original: anything but an array asks for nothing; non-strings are ignored.
-      const keys = Array.isArray(req) ? req.filter((k): k is string => typeof k === "string") : [];
+      // Deduplicated (each key is computed once per call) and capped: 200,000 "git_log" is one git run.
+      const keys = [...new Set(Array.isArray(req) ? req.filter((k): k is string => typeof k === "string") : [])];
+      if (keys.length > MAX_METADATA_KEYS) throw new FledgeImportError("metadata", `${keys.length} distinct keys requested; at most ${MAX_METADATA_KEYS} per call`);
+      gate.work(keys.length * 1_000_000);
       return setPending(request("metadata", { type: "metadata", id: 0, keys }));
     },
   };
@@ -246,4 +274,16 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
   const imports: Record<string, HostFunction> = {};
   for (const name of fledgeImportsFor(opts.capabilities)) imports[name] = all[name];
   return { imports, pendingBytes: () => pending.length };
+}
+
+/**
+ * An exec never outlives the run: its timeout is the one asked for (or exec's
+ * default), cut to the seconds left before the run's deadline. With no time left the
+ * run stops at once.
+ */
+export function boundedExecTimeout(timeout: number | undefined, gate: Gate): number {
+  const left = gate.timeLeft();
+  if (left <= 0) gate.deadline();
+  const asked = timeout === undefined || !Number.isFinite(timeout) || timeout <= 0 ? EXEC_LIMITS.defaultTimeoutSeconds : timeout;
+  return Math.max(0.001, Math.min(asked, left / 1000));
 }

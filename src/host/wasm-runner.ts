@@ -29,8 +29,8 @@ import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
-import { createMeter, limitError, parseSize, type LimitReason } from "../wasm/index.ts";
-import { processExitCode, runCommand, type ImportModules, type Preopen } from "../wasi/index.ts";
+import { limitError, parseSize, runLoadedModule, type LimitReason } from "../wasm/index.ts";
+import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { PluginConsole, type HostIO } from "./console.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
 import { buildInit } from "./messages.ts";
@@ -318,38 +318,33 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   const ctx: HostContext = { plugin: { name: plugin.name, dir: plugin.dir }, stateFile: opts.stateFile, projectRoot, capabilities, console: con, env: opts.env };
   const init = buildInit({ args: opts.args, project: detectProject(projectRoot), plugin, fledgeVersion: FLEDGE_VERSION, capabilities });
 
-  let memory: WebAssembly.Memory | undefined;
-  const fledge = createFledgeImports({ getMemory: () => memory, capabilities, dispatch: (m) => dispatchMessageSync(m, ctx), init, warn: (m) => con.warn(m) });
-  const deadline = performance.now() + limits.timeoutMs;
-  const meter = createMeter({ fuel: limits.fuel, deadline });
-  const imports: ImportModules = { ...(meter.imports as ImportModules), [FLEDGE_MODULE]: fledge.imports };
-  if (prepared.memoryImport) {
-    const m = prepared.memoryImport;
-    memory = new WebAssembly.Memory({ initial: m.initial, maximum: m.maximum });
-    imports[m.module] = { ...(imports[m.module] ?? {}), [m.name]: memory };
-  }
   const stderr = stderrLines(plugin.name, (t) => io.stderr(t));
   const stdoutDecoder = new TextDecoder("utf-8", { fatal: false });
   try {
-    const { exitCode } = await runCommand(
-      prepared.module,
+    const { exitCode } = await runLoadedModule(
+      { module: prepared.module, memoryImport: prepared.memoryImport, cache: "bypass", cachePath: undefined },
       {
         ...sandbox,
+        fuel: limits.fuel,
+        timeoutMs: limits.timeoutMs,
+        maxMemoryBytes: limits.maxMemoryBytes,
         stdout: opts.stdout ?? ((chunk) => con.output(stdoutDecoder.decode(chunk, { stream: true }))),
         stderr: opts.stderr ?? stderr.sink,
-        deadline,
-        onInstance: (instance) => {
-          const exported = instance.exports.memory;
-          if (exported instanceof WebAssembly.Memory) memory = exported;
-          meter.attach(instance.exports);
-        },
-        onHostCall: () => meter.hostCall(),
+        // The one metered runner links these through the same gate as WASI.
+        hostModules: (link) => ({
+          [FLEDGE_MODULE]: createFledgeImports({
+            getMemory: link.memory,
+            gate: link.gate,
+            capabilities,
+            dispatch: (m) => dispatchMessageSync(m, ctx),
+            init,
+            warn: (m) => con.warn(m),
+          }).imports,
+        }),
       },
-      imports,
     );
     return processExitCode(exitCode);
   } catch (e) {
-    if (meter.isStop(e)) throw pluginLimitError(plugin.name, meter.reason() ?? "fuel", limits);
     throw pluginRunError(plugin.name, e, limits);
   } finally {
     if (!opts.stdout) con.output(stdoutDecoder.decode());
@@ -358,12 +353,16 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   }
 }
 
+/** The limit a runner's limit error stands for (src/wasm/limits.ts codes). */
+const LIMIT_CODES: Readonly<Record<string, LimitReason>> = { fuel_exhausted: "fuel", time_limit: "deadline", memory_limit: "memory" };
+
 /** How a run that did not end with an exit code is reported: always naming the plugin. */
 function pluginRunError(name: string, e: unknown, limits: PluginLimits): FledgeError {
   if (!isFledgeError(e)) {
     return new FledgeError(`Plugin '${name}' failed: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "plugin_failed" });
   }
-  if (e.code === "time_limit") return pluginLimitError(name, "deadline", limits);
+  const limit = LIMIT_CODES[e.code];
+  if (limit) return pluginLimitError(name, limit, limits);
   if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { code: "trap", exitCode: EXIT.trap });
   if (e.exitCode !== EXIT.error || e.code === "prompt_cancelled") return e;
   return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });

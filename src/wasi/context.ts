@@ -1,6 +1,7 @@
 import { fstatSync } from "node:fs";
 import type { Entry, FdTable, FileEntry, Sandbox } from "./fdtable.ts";
 import type { GuestMemory } from "./memory.ts";
+import type { Gate } from "./gate.ts";
 import { ERRNO, fail } from "./errno.ts";
 import { FILETYPE, SIZE } from "./types.ts";
 import { requireWritable } from "./readonly.ts";
@@ -14,6 +15,8 @@ export interface WasiContext {
   readonly env: EncodedStrings;
   /** performance.now() value after which sleeps and blocking reads stop; Infinity if none. */
   readonly deadline: number;
+  /** The run's host-call gate: charge work with it, and stop through it when a wait reaches the deadline. */
+  readonly gate: Gate;
 }
 
 export interface EncodedStrings {

@@ -1,6 +1,7 @@
 import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync, readdirSync, lstatSync } from "node:fs";
 import { ERRNO, fail } from "./errno.ts";
-import { fileFor, writeFilestat, ZERO_STAT, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
+import { fileFor, writeFilestat, ZERO_STAT, type WasiContext } from "./context.ts";
+import { mayBlock, pollFd, waitReady } from "./wait.ts";
 import { filetypeOfStats, type DirEntry, type Entry } from "./fdtable.ts";
 import { self } from "./hostfs.ts";
 import { requireWritable } from "./readonly.ts";
@@ -9,6 +10,8 @@ import { FDFLAGS, FILETYPE, FSTFLAGS, LIMITS, PREOPENTYPE_DIR, RIGHTS, SIZE, WHE
 
 const R = RIGHTS;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Bytes a pipe with poll's POLLOUT is guaranteed to take without blocking (POSIX minimum PIPE_BUF). */
+const PIPE_BUF = process.platform === "linux" ? 4096 : 512;
 
 /** Convert a u64/i64 BigInt to a safe JS number or fail with `errno`. */
 export function toSafe(v: bigint, errno: number = ERRNO.inval): number {
@@ -46,16 +49,25 @@ export function fdFunctions(ctx: WasiContext) {
     return total;
   }
 
-  /** Block-free-ish read from a borrowed host fd: EAGAIN (non-blocking stdin) retries until the deadline. */
-  function readHost(hostFd: number, ptr: number, len: number, position: number | null): number {
+  /**
+   * Read from a host fd without blocking past the deadline: an fd that can wait
+   * (pipe, FIFO, terminal) is polled first, in slices bounded by the time left, and
+   * EAGAIN (O_NONBLOCK opens) waits the same way. The deadline stops the run through
+   * the gate (uncatchable by the guest).
+   */
+  function readHost(hostFd: number, filetype: number, ptr: number, len: number, position: number | null): number {
+    const waits = mayBlock(filetype);
     for (;;) {
+      if (waits) waitReady(hostFd, false, ctx.gate.timeLeft, ctx.gate.deadline);
       try {
-        return readSync(hostFd, m.u8, ptr, len, position);
+        const n = readSync(hostFd, m.u8, ptr, len, position);
+        ctx.gate.bytes(n);
+        return n;
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "EAGAIN" || code === "EWOULDBLOCK") {
-          if (performance.now() >= ctx.deadline) throw new WasiDeadlineExceeded();
-          Atomics.wait(sleepCell, 0, 0, 5);
+          if (ctx.gate.timeLeft() <= 0) ctx.gate.deadline();
+          if (!waits || pollFd(hostFd, false, 0) === undefined) Atomics.wait(sleepCell, 0, 0, Math.min(5, ctx.gate.timeLeft()));
           continue;
         }
         if (code === "EOF") return 0;
@@ -64,17 +76,23 @@ export function fdFunctions(ctx: WasiContext) {
     }
   }
 
-  function writeHost(hostFd: number, ptr: number, len: number, position: number | null): number {
+  /** Write to a host fd; a pipe or terminal is written in pieces it has room for, so a full pipe waits with the deadline. */
+  function writeHost(hostFd: number, filetype: number, ptr: number, len: number, position: number | null): number {
+    const waits = mayBlock(filetype);
     let done = 0;
     while (done < len) {
+      const polled = waits && waitReady(hostFd, true, ctx.gate.timeLeft, ctx.gate.deadline);
+      // poll promises room for PIPE_BUF bytes; a larger blocking write could wait for the reader.
+      const piece = polled ? Math.min(len - done, PIPE_BUF) : len - done;
       try {
-        const n = writeSync(hostFd, m.u8, ptr + done, len - done, position === null ? null : position + done);
+        const n = writeSync(hostFd, m.u8, ptr + done, piece, position === null ? null : position + done);
         done += n;
+        ctx.gate.bytes(n);
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "EAGAIN" || code === "EWOULDBLOCK") {
-          if (performance.now() >= ctx.deadline) throw new WasiDeadlineExceeded();
-          Atomics.wait(sleepCell, 0, 0, 1);
+          if (ctx.gate.timeLeft() <= 0) ctx.gate.deadline();
+          if (!polled) Atomics.wait(sleepCell, 0, 0, Math.min(1, ctx.gate.timeLeft()));
           continue;
         }
         if (done > 0) return done;
@@ -92,12 +110,12 @@ export function fdFunctions(ctx: WasiContext) {
       fds.get(fd, R.fd_read);
       if (offset !== undefined) throw fail(ERRNO.spipe);
       const h = e.hostFd;
-      total = h === undefined ? 0 : forIovecs(iovs, n, (p, l) => readHost(h, p, l, null));
+      total = h === undefined ? 0 : forIovecs(iovs, n, (p, l) => readHost(h, e.filetype, p, l, null));
     } else {
       const f = fileFor(ctx, fd, offset === undefined ? R.fd_read : R.fd_read | R.fd_seek, false);
       let pos = offset ?? f.pos;
       total = forIovecs(iovs, n, (p, l) => {
-        const got = readHost(f.hostFd, p, l, pos);
+        const got = readHost(f.hostFd, f.filetype, p, l, pos);
         pos += got;
         return got;
       });
@@ -116,8 +134,8 @@ export function fdFunctions(ctx: WasiContext) {
       if (offset !== undefined) throw fail(ERRNO.spipe);
       const h = e.hostFd;
       const sink = e.sink;
-      if (sink) total = forIovecs(iovs, n, (p, l) => (sink(m.copy(p, l)), l));
-      else if (h !== undefined) total = forIovecs(iovs, n, (p, l) => writeHost(h, p, l, null));
+      if (sink) total = forIovecs(iovs, n, (p, l) => (ctx.gate.bytes(l), sink(m.copy(p, l)), l));
+      else if (h !== undefined) total = forIovecs(iovs, n, (p, l) => writeHost(h, e.filetype, p, l, null));
       else total = forIovecs(iovs, n, (_p, l) => l); // discarded output
     } else {
       const f = fileFor(ctx, fd, offset === undefined ? R.fd_write : R.fd_write | R.fd_seek, true);
@@ -125,7 +143,7 @@ export function fdFunctions(ctx: WasiContext) {
       // Append is emulated (host files are never opened O_APPEND) so positions stay ours.
       let pos = append ? Number(fstatSync(f.hostFd, { bigint: true }).size) : (offset ?? f.pos);
       total = forIovecs(iovs, n, (p, l) => {
-        const put = writeHost(f.hostFd, p, l, pos);
+        const put = writeHost(f.hostFd, f.filetype, p, l, pos);
         pos += put;
         return put;
       });
@@ -141,9 +159,30 @@ export function fdFunctions(ctx: WasiContext) {
     return fstatSync(e.kind === "file" ? e.hostFd : e.handle.fd, { bigint: true });
   }
 
+  /**
+   * Directory listings held for fd_readdir, across all of this instance's dir fds.
+   * Together they stay under LIMITS.maxListingBytes: taking a new one first drops
+   * the others (a dropped listing is taken again when its fd reads on), so 80 fds
+   * over 20,000 long names cost one listing, not 80.
+   */
+  const holders = new Set<DirEntry>();
+  function makeRoomFor(d: DirEntry, size: number): void {
+    let held = 0;
+    for (const h of holders) {
+      if (h.listing === undefined || h === d) holders.delete(h);
+      else held += h.listing.data.length;
+    }
+    if (held + size <= LIMITS.maxListingBytes) return;
+    for (const h of holders) h.listing = undefined;
+    holders.clear();
+  }
+
   function snapshot(d: DirEntry): { data: Uint8Array; offsets: number[] } {
+    d.listing = undefined;
     const names = readdirSync(self(d.handle), { encoding: "buffer" });
     if (names.length > LIMITS.maxReaddirEntries) throw fail(ERRNO.nobufs);
+    // Each entry costs an lstat: charged as work, so listing loops meet the deadline and the fuel.
+    ctx.gate.work(names.length * 200);
     const dirSt = fstatSync(d.handle.fd, { bigint: true });
     const all: { name: Uint8Array; ino: bigint; type: number }[] = [
       { name: new Uint8Array([0x2e]), ino: dirSt.ino, type: FILETYPE.directory },
@@ -164,6 +203,8 @@ export function fdFunctions(ctx: WasiContext) {
     }
     let size = 0;
     for (const x of all) size += SIZE.dirent + x.name.length;
+    if (size > LIMITS.maxListingBytes) throw fail(ERRNO.nobufs);
+    makeRoomFor(d, size);
     const data = new Uint8Array(size);
     const dv = new DataView(data.buffer);
     const offsets: number[] = [];
@@ -298,7 +339,10 @@ export function fdFunctions(ctx: WasiContext) {
       m.check(ret, 4);
       const out = m.bytes(buf, len);
       const d = fds.dir(fd, R.fd_readdir);
-      if (cookie === 0n || d.listing === undefined) d.listing = snapshot(d);
+      if (cookie === 0n || d.listing === undefined) {
+        d.listing = snapshot(d);
+        holders.add(d);
+      }
       const { data, offsets } = d.listing;
       const count = offsets.length - 1;
       // The cookie is the index of the next entry (each d_next is index + 1).

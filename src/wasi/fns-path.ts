@@ -148,8 +148,9 @@ export function pathFunctions(ctx: WasiContext) {
         if (creat) flags |= constants.O_CREAT;
         if (excl) flags |= constants.O_EXCL;
         if (oflags & OFLAGS.trunc) flags |= constants.O_TRUNC;
-        // Never block the host on a planted FIFO or device.
-        if (st && !st.isFile()) flags |= constants.O_NONBLOCK;
+        // Always non-blocking: a FIFO swapped in after the lstat above must not block
+        // open(2) (regular files ignore the flag; reads on anything else wait with the deadline).
+        flags |= constants.O_NONBLOCK;
         const hostFd = openSync(at(r.parent, r.name), flags, 0o666);
         try {
           const real = fstatSync(hostFd, { bigint: true });

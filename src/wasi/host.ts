@@ -3,6 +3,7 @@ import { FledgeError } from "../ui/index.ts";
 import { encodeStrings, stdioFiletype, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
 import { errnoOf } from "./errno.ts";
 import { WasiExit } from "./exit.ts";
+import { createGate, deadlineBudget, type Gate, type HostBudget } from "./gate.ts";
 import { FdTable, type Sandbox, type StdioEntry } from "./fdtable.ts";
 import { fdFunctions } from "./fns-fd.ts";
 import { miscFunctions } from "./fns-misc.ts";
@@ -42,11 +43,11 @@ export interface WasiOptions {
    */
   onInstance?: (instance: WebAssembly.Instance) => void;
   /**
-   * Called before every WASI import (the fuel meter's `hostCall`): charges host calls
-   * and checks the deadline, so a loop of slow host calls cannot outrun the limits.
-   * It ends the run by throwing a FledgeError.
+   * The run's budget (the fuel meter): every import, WASI or not, passes the gate
+   * built on it (./gate.ts), which checks it and charges the call's cost. Without
+   * one, a deadline-only budget from `deadline` is used.
    */
-  onHostCall?: () => void;
+  budget?: HostBudget;
 }
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
@@ -60,6 +61,8 @@ export interface Wasi {
   /** The `wasi_snapshot_preview1` functions (all 46). */
   readonly imports: Record<string, ImportValue>;
   bindMemory(mem: WebAssembly.Memory): void;
+  /** The gate every import of this run passes (runCommand links the other host modules through it too). */
+  readonly gate: Gate;
   /** Close every host fd this instance holds. Idempotent. */
   closeAll(): void;
 }
@@ -73,10 +76,9 @@ function endsRun(e: unknown): boolean {
  * Every import goes through this: a WasiErrno or host error becomes the returned
  * errno, an unexpected JS error becomes EIO; only the run-ending sentinels pass.
  */
-function wrap(fn: (...args: never[]) => number, onHostCall: (() => void) | undefined): (...args: unknown[]) => number {
+function wrap(fn: (...args: never[]) => number): (...args: unknown[]) => number {
   return function wasiImport(this: unknown): number {
-    // Outside the try: a limit stop must end the run, never become an errno.
-    onHostCall?.();
+    // The gate (outside this wrapper) already checked the budget: a limit stop ends the run, never becomes an errno.
     try {
       // eslint-disable-next-line prefer-rest-params
       return (fn as (...a: unknown[]) => number).apply(undefined, arguments as unknown as unknown[]);
@@ -108,6 +110,7 @@ function openPreopen(p: Preopen): { sandbox: Sandbox; fd: number; real: string }
 }
 
 export function createWasi(opts: WasiOptions): Wasi {
+  const gate = createGate(opts.budget ?? deadlineBudget(opts.deadline ?? Infinity));
   const mem = new GuestMemory();
   const fds = new FdTable(opts.maxFds ?? LIMITS.defaultMaxFds);
   const ctx: WasiContext = {
@@ -116,6 +119,7 @@ export function createWasi(opts: WasiOptions): Wasi {
     args: encodeStrings(opts.args),
     env: encodeStrings(opts.env.map(([k, v]) => `${k}=${v}`)),
     deadline: opts.deadline ?? Infinity,
+    gate,
   };
   const stdinRights = RIGHTS_STDIO & ~RIGHTS.fd_write;
   const outRights = RIGHTS_STDIO & ~RIGHTS.fd_read;
@@ -145,12 +149,14 @@ export function createWasi(opts: WasiOptions): Wasi {
   }
 
   const raw = { ...miscFunctions(ctx), ...fdFunctions(ctx), ...pathFunctions(ctx), ...pollFunctions(ctx) };
-  const imports: Record<string, ImportValue> = {};
-  for (const [name, fn] of Object.entries(raw)) imports[name] = wrap(fn as (...args: never[]) => number, opts.onHostCall);
+  const errnoWrapped: Record<string, ImportValue> = {};
+  for (const [name, fn] of Object.entries(raw)) errnoWrapped[name] = wrap(fn as (...args: never[]) => number);
+  const imports = gate.link({ [WASI_MODULE]: errnoWrapped })[WASI_MODULE]!;
 
   let closed = false;
   return {
     imports,
+    gate,
     bindMemory: (m) => mem.bind(m),
     closeAll() {
       if (closed) return;

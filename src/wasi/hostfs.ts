@@ -29,7 +29,8 @@ import { ERRNO, fail } from "./errno.ts";
 
 export const USE_PROCFS: boolean = process.platform === "linux" && existsSync("/proc/self/fd");
 
-export const O_DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Every directory open; O_NONBLOCK so nothing swapped in can make open(2) wait. */
+export const O_DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** An open host directory. `path` is the host path at open time (fallback + diagnostics only). */
 export interface DirHandle {

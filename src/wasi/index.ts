@@ -12,3 +12,5 @@ export { WasiDeadlineExceeded } from "./context.ts";
 export { ERRNO, errnoOf } from "./errno.ts";
 export { GuestMemory } from "./memory.ts";
 export { resolveInPreopen, type Resolution } from "./resolve.ts";
+export { createGate, deadlineBudget, HOST_COST, DEFAULT_COST, type Gate, type HostBudget, type HostCost } from "./gate.ts";
+export { pollFd, waitReady } from "./wait.ts";

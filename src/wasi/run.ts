@@ -1,20 +1,34 @@
 import { EXIT, FledgeError } from "../ui/index.ts";
 import { WasiDeadlineExceeded } from "./context.ts";
 import { WasiExit } from "./exit.ts";
+import type { Gate } from "./gate.ts";
 import { createWasi, WASI_MODULE, type ImportModules, type WasiOptions } from "./host.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 /**
  * Run a WASI command module: check its exports, instantiate with the WASI imports
- * (plus any extra import modules, e.g. the metering engineer's fuel checks), bind
+ * (plus the caller's host import modules, gated like WASI, and the engine's own
+ * modules such as the fuel meter's refuel), bind
  * memory, call `_start`. proc_exit → its code; returning from _start → 0; a trap →
  * FledgeError(EXIT.trap) naming the trap. Host resources are always released.
  */
-export async function runCommand(module: WebAssembly.Module, opts: WasiOptions, extraImports: ImportModules = {}): Promise<{ exitCode: number }> {
+export async function runCommand(
+  module: WebAssembly.Module,
+  opts: WasiOptions,
+  hostImports: ImportModules | ((gate: Gate) => ImportModules) = {},
+  engineImports: ImportModules = {},
+): Promise<{ exitCode: number }> {
   checkShape(module);
   const wasi = createWasi(opts);
   try {
-    const imports: ImportModules = { ...extraImports, [WASI_MODULE]: { ...wasi.imports, ...(extraImports[WASI_MODULE] ?? {}) } };
+    // Every host function passes the run's gate (./gate.ts); only the engine's own
+    // modules (the meter's refuel, which is the budget itself) are linked beside it.
+    const gated = wasi.gate.link(typeof hostImports === "function" ? hostImports(wasi.gate) : hostImports);
+    const imports: ImportModules = { ...gated, [WASI_MODULE]: { ...wasi.imports, ...(gated[WASI_MODULE] ?? {}) } };
+    for (const [name, mod] of Object.entries(engineImports)) {
+      if (name in imports) throw new FledgeError(`internal: engine import module '${name}' collides with a host module`, { code: "wasm_link" });
+      imports[name] = mod;
+    }
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(module, imports);

@@ -68,5 +68,7 @@ export const LIMITS = {
   maxIoBytes: 16 * 1024 * 1024,
   defaultMaxFds: 1024,
   maxReaddirEntries: 100_000,
+  /** fd_readdir listings held at once, all dir fds of an instance together (see fns-fd.ts). */
+  maxListingBytes: 32 * 1024 * 1024,
   maxPollSubscriptions: 4096,
 } as const;

@@ -40,4 +40,4 @@ export {
 export { createMeter, type Meter, type MeterOptions, type StopReason, type WasmImports, type WasmExports } from "./meter.ts";
 export { limitError, parseSize, formatSize, PAGE_SIZE, type LimitReason, type LimitValues } from "./limits.ts";
 export { refuseFeature } from "./errors.ts";
-export { runModuleFile, runPrepared, prepareModule, type RunModuleOptions, type RunModuleResult } from "./run.ts";
+export { runModuleFile, runPrepared, prepareModule, runLoadedModule, type HostLink, type RunLoadedOptions, type RunModuleOptions, type RunModuleResult } from "./run.ts";

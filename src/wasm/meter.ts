@@ -61,6 +61,14 @@ export interface Meter {
   hostCall(units?: number): void;
   /** Remaining time before the deadline in ms (Infinity when there is none); sleeps should not exceed it. */
   timeLeft(): number;
+  /**
+   * End the run now (a host call noticed the deadline while waiting): sets the stopped
+   * flag, so every later refuel, host call or catch-handler check stops again, and
+   * throws the sentinel. Never returns.
+   */
+  stop(reason: StopReason): never;
+  /** True once the meter has stopped the run (same as reason() !== null). */
+  readonly stopped: boolean;
 }
 
 /**
@@ -140,5 +148,9 @@ export function createMeter(opts: MeterOptions): Meter {
       if (deadline !== null && performance.now() >= deadline) stop("deadline");
     },
     timeLeft: () => (deadline === null ? Infinity : Math.max(0, deadline - performance.now())),
+    stop,
+    get stopped() {
+      return stopped !== null;
+    },
   };
 }

@@ -20,9 +20,6 @@ export function prepareModule(bytes: Uint8Array, opts: { maxMemoryBytes: number 
   return instrument(bytes, o);
 }
 import { instrument, type InstrumentResult } from "./instrument.ts";
-import { createMeter } from "./meter.ts";
-import { limitError } from "./limits.ts";
-import { runCommand, type ImportModules, type WasiOptions } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface MemoryImport {
@@ -91,52 +88,4 @@ export async function loadPreparedModule(wasmPath: string, source: Uint8Array, o
     throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
-}
-
-export interface RunLoadedOptions {
-  args: string[];
-  env: [string, string][];
-  preopens: WasiOptions["preopens"];
-  /** Fuel budget in units; null = unlimited (the deadline still applies). */
-  fuel: bigint | null;
-  /** Wall-clock limit in ms; null = none. */
-  timeoutMs: number | null;
-  maxMemoryBytes: number | null;
-  stdin?: WasiOptions["stdin"];
-  stdout?: WasiOptions["stdout"];
-  stderr?: WasiOptions["stderr"];
-  maxFds?: number;
-  /** When the run started (performance.now()); compile time counts against the deadline. */
-  startedAt?: number;
-}
-
-/** Run a loaded module as a WASI command under a fresh meter; limit stops become their FledgeErrors. */
-export async function runLoadedModule(loaded: LoadedModule, opts: RunLoadedOptions): Promise<{ exitCode: number; fuelUsed: bigint }> {
-  const deadline = opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
-  const meter = createMeter({ fuel: opts.fuel, deadline });
-  const extra: ImportModules = { ...(meter.imports as ImportModules) };
-  if (loaded.memoryImport) {
-    const m = loaded.memoryImport;
-    extra[m.module] = { ...(extra[m.module] ?? {}), [m.name]: new WebAssembly.Memory({ initial: m.initial, maximum: m.maximum }) };
-  }
-  const wasiOpts: WasiOptions = {
-    args: opts.args,
-    env: opts.env,
-    preopens: opts.preopens,
-    onInstance: (instance) => meter.attach(instance.exports),
-    onHostCall: () => meter.hostCall(),
-  };
-  if (deadline !== null) wasiOpts.deadline = deadline;
-  if (opts.stdin !== undefined) wasiOpts.stdin = opts.stdin;
-  if (opts.stdout !== undefined) wasiOpts.stdout = opts.stdout;
-  if (opts.stderr !== undefined) wasiOpts.stderr = opts.stderr;
-  if (opts.maxFds !== undefined) wasiOpts.maxFds = opts.maxFds;
-  try {
-    const { exitCode } = await runCommand(loaded.module, wasiOpts, extra);
-    return { exitCode, fuelUsed: meter.used() };
-  } catch (e) {
-    const reason = meter.reason();
-    if (meter.isStop(e) && reason) throw limitError(reason, { fuel: opts.fuel, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes });
-    throw e;
-  }
 }

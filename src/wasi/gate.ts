@@ -1,0 +1,140 @@
+/**
+ * THE host-call gate: every function a guest imports from the host (all of
+ * `wasi_snapshot_preview1`, the plugin `fledge` module, anything else a runner
+ * links) goes through {@link createGate}'s `link`, which wraps each function so that
+ * before it runs the run's budget is checked (stopped flag first, then fuel, then
+ * the wall-clock deadline) and its base cost charged, and while it runs the work it
+ * causes (bytes moved, entries listed, processes started) is charged through
+ * `bytes`/`work`.
+ *
+ * Why one gate: the plugin `fledge` imports once bypassed the meter because each
+ * runner wired metering by hand, import module by import module. Here the linker
+ * (runCommand) hands the whole import table to `link`; there is no other way for a
+ * host function to reach the instance. Only the meter's own refuel module (the
+ * "engine" imports) is linked beside it, because it IS the budget.
+ *
+ * A stop is final: the budget's `stop` sets a flag that every later host call,
+ * refuel and catch-handler check sees again, so a guest that catches the thrown
+ * sentinel with an exception handler is stopped at its next step anyway.
+ */
+import { WasiDeadlineExceeded } from "./context.ts";
+
+/** What the gate needs from the run's meter (src/wasm/meter.ts implements it). */
+export interface HostBudget {
+  /** Charge `units` of fuel and check the stopped flag and the deadline; throws the run's stop sentinel. */
+  hostCall(units?: number): void;
+  /** End the run for `reason`; sets the stopped flag and throws. */
+  stop(reason: "deadline" | "fuel"): never;
+  /** Milliseconds left before the deadline (Infinity without one). */
+  timeLeft(): number;
+  readonly stopped: boolean;
+}
+
+/** Fuel a host call costs: `base` on entry, plus `perKiB` for every KiB it moves or handles. */
+export interface HostCost {
+  readonly base: number;
+  readonly perKiB: number;
+}
+
+/**
+ * The price list, in fuel units (about one unit per wasm instruction of equivalent
+ * host work). Calls not listed cost {@link DEFAULT_COST}. A process start is priced
+ * like a few milliseconds of guest code; parsing JSON like scanning it byte by byte.
+ */
+export const HOST_COST: Readonly<Record<string, HostCost>> = Object.freeze({
+  fd_read: { base: 20, perKiB: 64 },
+  fd_pread: { base: 20, perKiB: 64 },
+  fd_write: { base: 20, perKiB: 64 },
+  fd_pwrite: { base: 20, perKiB: 64 },
+  fd_readdir: { base: 50, perKiB: 256 },
+  path_open: { base: 200, perKiB: 0 },
+  poll_oneoff: { base: 50, perKiB: 0 },
+  random_get: { base: 10, perKiB: 64 },
+  send: { base: 200, perKiB: 1024 },
+  recv: { base: 20, perKiB: 64 },
+  exec: { base: 5_000_000, perKiB: 1024 },
+  store_set: { base: 10_000, perKiB: 1024 },
+  store_get: { base: 10_000, perKiB: 1024 },
+  metadata: { base: 1_000, perKiB: 1024 },
+});
+export const DEFAULT_COST: HostCost = Object.freeze({ base: 10, perKiB: 0 });
+
+export interface Gate {
+  /** Charge the bytes the current host call moves or handles, at its perKiB price; may stop the run. */
+  bytes(n: number): void;
+  /** Charge `units` of work the current call causes (a process, a directory entry); may stop the run. */
+  work(units: number): void;
+  /** A wait inside a host call reached the deadline: stop the run for good. */
+  deadline(): never;
+  /** Milliseconds left before the deadline; waits must not exceed it. */
+  timeLeft(): number;
+  /** Wrap every function of every module; memories, tables and globals pass unchanged. */
+  link<T extends Record<string, Record<string, unknown>>>(modules: T): T;
+}
+
+/** A budget with only a deadline (runs without a fuel meter, e.g. tests calling createWasi). */
+export function deadlineBudget(deadline: number = Infinity): HostBudget {
+  let stopped = false;
+  const stop = (): never => {
+    stopped = true;
+    throw new WasiDeadlineExceeded();
+  };
+  return {
+    hostCall() {
+      if (stopped || performance.now() >= deadline) stop();
+    },
+    stop,
+    timeLeft: () => Math.max(0, deadline - performance.now()),
+    get stopped() {
+      return stopped;
+    },
+  };
+}
+
+export function createGate(budget: HostBudget): Gate {
+  let current: HostCost = DEFAULT_COST;
+  let owed = 0; // fractional units carried between bytes() calls
+
+  function wrapFn(name: string, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+    const cost = HOST_COST[name] ?? DEFAULT_COST;
+    return function gated(this: unknown): unknown {
+      budget.hostCall(cost.base);
+      current = cost;
+      try {
+        // eslint-disable-next-line prefer-rest-params
+        return fn.apply(undefined, arguments as unknown as unknown[]);
+      } finally {
+        current = DEFAULT_COST;
+      }
+    };
+  }
+
+  const gate: Gate = {
+    bytes(n) {
+      if (current.perKiB === 0 || n <= 0) return;
+      owed += (n / 1024) * current.perKiB;
+      if (owed >= 1) {
+        const units = Math.floor(owed);
+        owed -= units;
+        budget.hostCall(units);
+      }
+    },
+    work(units) {
+      if (units > 0) budget.hostCall(Math.ceil(units));
+    },
+    deadline: () => budget.stop("deadline"),
+    timeLeft: () => budget.timeLeft(),
+    link(modules) {
+      const out: Record<string, Record<string, unknown>> = {};
+      for (const [mod, fns] of Object.entries(modules)) {
+        const wrapped: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(fns)) {
+          wrapped[name] = typeof value === "function" ? wrapFn(name, value as (...args: unknown[]) => unknown) : value;
+        }
+        out[mod] = wrapped;
+      }
+      return out as typeof modules;
+    },
+  };
+  return gate;
+}

@@ -1,0 +1,80 @@
+/**
+ * Waiting on host fds without blocking past the run's deadline.
+ *
+ * A read from a pipe, FIFO or terminal (and a write to a full pipe) blocks in the
+ * kernel for as long as the other side likes: an idle stdin would hold a guest, and
+ * fledge with it, past `--timeout`. Before touching such an fd the host waits for it
+ * with poll(2) in slices no longer than the time left, and stops the run (through
+ * the gate, so the stop cannot be caught by the guest) when the deadline comes.
+ *
+ * poll comes from libc through bun:ffi. Where that library cannot be loaded (an
+ * unusual libc), {@link pollFd} answers `undefined` and callers fall back to plain
+ * reads: files fledge opens itself are O_NONBLOCK (EAGAIN loops with the deadline),
+ * but a borrowed blocking stdin can then still block; README says so.
+ */
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { FILETYPE } from "./types.ts";
+
+const POLLIN = 0x1;
+const POLLOUT = 0x4;
+/** Longest single poll: the deadline is re-read at least this often. */
+const MAX_SLICE_MS = 1_000;
+
+type PollFn = (fds: ReturnType<typeof ptr>, n: number, timeout: number) => number;
+
+let pollImpl: PollFn | null | undefined;
+
+function loadPoll(): PollFn | null {
+  if (pollImpl !== undefined) return pollImpl;
+  pollImpl = null;
+  const names = process.platform === "darwin" ? ["libSystem.B.dylib", "libc.dylib"] : ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"];
+  for (const name of names) {
+    try {
+      const lib = dlopen(name, { poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } });
+      pollImpl = lib.symbols.poll as unknown as PollFn;
+      break;
+    } catch {
+      // try the next name
+    }
+  }
+  return pollImpl;
+}
+
+const pollBuf = new Int32Array(2);
+const pollView = new DataView(pollBuf.buffer);
+
+/**
+ * poll(2) one fd for reading or writing for at most `timeoutMs`. true = ready (or
+ * hung up / in error: the following read or write reports that without blocking),
+ * false = timed out, undefined = poll is unavailable here.
+ */
+export function pollFd(fd: number, write: boolean, timeoutMs: number): boolean | undefined {
+  const poll = loadPoll();
+  if (!poll) return undefined;
+  pollView.setInt32(0, fd, true);
+  pollView.setInt16(4, write ? POLLOUT : POLLIN, true);
+  pollView.setInt16(6, 0, true);
+  const r = poll(ptr(pollBuf), 1, Math.max(0, Math.min(MAX_SLICE_MS, Math.ceil(timeoutMs))));
+  if (r < 0) return true; // EINTR and the like: let the read or write itself report
+  return r > 0;
+}
+
+/**
+ * Wait until `fd` is ready, re-checking the deadline between slices; calls
+ * `onDeadline` (which stops the run and never returns) when no time is left.
+ * Returns false when poll is unavailable (the caller then reads as before).
+ */
+export function waitReady(fd: number, write: boolean, timeLeft: () => number, onDeadline: () => never): boolean {
+  for (;;) {
+    const left = timeLeft();
+    if (left <= 0) onDeadline();
+    const ready = pollFd(fd, write, left === Infinity ? MAX_SLICE_MS : left);
+    if (ready === undefined) return false;
+    if (ready) return true;
+  }
+}
+
+/** Whether an fd of this WASI filetype can make a read or write wait (pipes, FIFOs, terminals, sockets). */
+export function mayBlock(filetype: number): boolean {
+  return filetype !== FILETYPE.regular_file && filetype !== FILETYPE.block_device && filetype !== FILETYPE.directory;
+}
