@@ -141,12 +141,14 @@ export const MESSAGE_LIMITS = Object.freeze({
  * millions deep for a message that would be refused anyway. Returns the problem
  * naming the limit, or null.
  */
-export function jsonShapeProblem(text: string): string | null {
+export function jsonShapeProblem(text: string | Uint8Array): string | null {
+  // Every character the scan looks at is ASCII, so raw UTF-8 bytes scan the same as text.
+  const at = typeof text === "string" ? (i: number) => text.charCodeAt(i) : (i: number) => text[i]!;
   let depth = 0;
   let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = at(i);
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;

@@ -135,6 +135,9 @@ export interface FledgeImportsOptions {
   gate?: Gate;
 }
 
+/** A request refused by the shape check before decoding (internal to this file). */
+class ShapeRefused extends Error {}
+
 export type HostFunction = (...args: number[]) => number | undefined;
 
 export interface FledgeImports {
@@ -170,20 +173,35 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
     return { mem, ptr, len };
   }
 
-  function readText(name: string, ptr: number, len: number): string {
+  /**
+   * The guest's bytes as text. Decoded straight from guest memory (the guest is
+   * suspended in this call, so the bytes cannot change underneath): no host copy.
+   * With `json`, the shape check runs on the bytes first, so a message refused for
+   * its nesting or size is never even decoded.
+   */
+  function readText(name: string, ptr: number, len: number, json = false): string {
     const r = range(name, ptr, len, IMPORT_MAX_BYTES[name] ?? MAX_GUEST_MESSAGE_BYTES);
-    gate.bytes(r.len);
+    const bytes = r.mem.subarray(r.ptr, r.ptr + r.len);
+    if (json) {
+      const shape = jsonShapeProblem(bytes);
+      if (shape) throw new ShapeRefused(shape);
+    }
+    gate.bytes(r.len * 3); // the decoded string and what parsing it builds
     try {
-      return strictUtf8.decode(r.mem.slice(r.ptr, r.ptr + r.len));
+      return strictUtf8.decode(bytes);
     } catch {
       throw new FledgeImportError(name, "invalid UTF-8");
     }
   }
 
   function readJson(name: string, ptr: number, len: number): unknown {
-    const text = readText(name, ptr, len);
-    const shape = jsonShapeProblem(text);
-    if (shape) throw new FledgeImportError(name, shape);
+    let text: string;
+    try {
+      text = readText(name, ptr, len, true);
+    } catch (e) {
+      if (e instanceof ShapeRefused) throw new FledgeImportError(name, e.message);
+      throw e;
+    }
     try {
       return JSON.parse(text) as unknown;
     } catch (e) {
@@ -206,7 +224,14 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
 
   const all: Record<FledgeImportName, HostFunction> = {
     send(ptr, len) {
-      const text = readText("send", ptr ?? -1, len ?? -1);
+      let text: string;
+      try {
+        text = readText("send", ptr ?? -1, len ?? -1, true);
+      } catch (e) {
+        if (!(e instanceof ShapeRefused)) throw e;
+        opts.warn(`send: ${e.message} (message skipped)`);
+        return undefined;
+      }
       const parsed = parseMessage(text);
       if (!parsed.ok) {
         opts.warn(`send: ${parsed.problem} (message skipped)`);

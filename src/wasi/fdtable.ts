@@ -44,8 +44,8 @@ export interface DirEntry extends EntryBase {
   sandbox: Sandbox;
   /** Set for preopens: the name fd_prestat_dir_name reports (virtual, never a host path). */
   preopenName: Uint8Array | undefined;
-  /** fd_readdir snapshot, taken at cookie 0. */
-  listing: { data: Uint8Array; offsets: number[] } | undefined;
+  /** fd_readdir snapshot, taken at cookie 0; `unresolved[i]` = entry i's inode is not looked up yet (fns-fd.ts). */
+  listing: { data: Uint8Array; offsets: number[]; unresolved?: Uint8Array } | undefined;
 }
 
 export type Entry = StdioEntry | FileEntry | DirEntry;

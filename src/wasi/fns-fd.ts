@@ -11,6 +11,8 @@ import { FDFLAGS, FILETYPE, FSTFLAGS, LIMITS, PREOPENTYPE_DIR, RIGHTS, SIZE, WHE
 const R = RIGHTS;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Bytes a pipe with poll's POLLOUT is guaranteed to take without blocking (POSIX minimum PIPE_BUF). */
+const DOT = new Uint8Array([0x2e]);
+const DOTDOT = new Uint8Array([0x2e, 0x2e]);
 const PIPE_BUF = process.platform === "linux" ? 4096 : 512;
 
 /** Convert a u64/i64 BigInt to a safe JS number or fail with `errno`. */
@@ -177,49 +179,70 @@ export function fdFunctions(ctx: WasiContext) {
     holders.clear();
   }
 
-  function snapshot(d: DirEntry): { data: Uint8Array; offsets: number[] } {
+  /**
+   * A listing of the directory for fd_readdir: one getdents pass (names), laid out as
+   * WASI dirents. Inode numbers and types are filled in lazily by {@link resolveRange}, only for the entries a call
+   * actually hands out: a listing costs one lstat per entry the guest reads, not per
+   * entry in the directory.
+   */
+  function snapshot(d: DirEntry): NonNullable<DirEntry["listing"]> {
     d.listing = undefined;
-    const names = readdirSync(self(d.handle), { encoding: "buffer" });
-    if (names.length > LIMITS.maxReaddirEntries) throw fail(ERRNO.nobufs);
-    // Each entry costs an lstat: charged as work, so listing loops meet the deadline and the fuel.
-    ctx.gate.work(names.length * 200);
+    // Names only (Bun's readdir ignores withFileTypes with buffer names); types come with the lazy lstat.
+    const dirents = readdirSync(self(d.handle), { encoding: "buffer" });
+    if (dirents.length > LIMITS.maxReaddirEntries) throw fail(ERRNO.nobufs);
+    // Charged per entry, and its host garbage counted, so listing loops meet the
+    // deadline and the fuel, and the gate collects what they drop.
+    ctx.gate.work(dirents.length * 20);
+    ctx.gate.bytes(dirents.length * 256);
     const dirSt = fstatSync(d.handle.fd, { bigint: true });
-    const all: { name: Uint8Array; ino: bigint; type: number }[] = [
-      { name: new Uint8Array([0x2e]), ino: dirSt.ino, type: FILETYPE.directory },
-      { name: new Uint8Array([0x2e, 0x2e]), ino: dirSt.ino, type: FILETYPE.directory },
-    ];
-    const prefix = Buffer.from(`${self(d.handle)}/`);
-    for (const name of names) {
-      let ino = 0n;
-      let type: number = FILETYPE.unknown;
-      try {
-        const st = lstatSync(Buffer.concat([prefix, name]), { bigint: true });
-        ino = st.ino;
-        type = filetypeOfStats(st);
-      } catch {
-        // vanished since readdir: keep it with unknown type, like a racing readdir would
-      }
-      all.push({ name, ino, type });
-    }
-    let size = 0;
-    for (const x of all) size += SIZE.dirent + x.name.length;
+    let size = 2 * SIZE.dirent + 3;
+    for (const x of dirents) size += SIZE.dirent + x.length;
     if (size > LIMITS.maxListingBytes) throw fail(ERRNO.nobufs);
     makeRoomFor(d, size);
     const data = new Uint8Array(size);
     const dv = new DataView(data.buffer);
     const offsets: number[] = [];
+    const unresolved = new Uint8Array(dirents.length + 2);
     let o = 0;
-    all.forEach((x, i) => {
+    const put = (i: number, name: Uint8Array, ino: bigint, type: number): void => {
       offsets.push(o);
       dv.setBigUint64(o, BigInt(i + 1), true);
-      dv.setBigUint64(o + 8, x.ino, true);
-      dv.setUint32(o + 16, x.name.length, true);
-      dv.setUint8(o + 20, x.type);
-      data.set(x.name, o + SIZE.dirent);
-      o += SIZE.dirent + x.name.length;
+      dv.setBigUint64(o + 8, ino, true);
+      dv.setUint32(o + 16, name.length, true);
+      dv.setUint8(o + 20, type);
+      data.set(name, o + SIZE.dirent);
+      o += SIZE.dirent + name.length;
+    };
+    put(0, DOT, dirSt.ino, FILETYPE.directory);
+    put(1, DOTDOT, dirSt.ino, FILETYPE.directory);
+    dirents.forEach((x, i) => {
+      put(i + 2, x, 0n, FILETYPE.unknown);
+      unresolved[i + 2] = 1;
     });
     offsets.push(o);
-    return { data, offsets };
+    return { data, offsets, unresolved };
+  }
+
+  /** Fill in inode and type (from lstat) for the listing's entries that overlap bytes [start, end). */
+  function resolveRange(d: DirEntry, first: number, end: number): void {
+    const l = d.listing;
+    if (!l?.unresolved) return;
+    const dv = new DataView(l.data.buffer);
+    const count = l.offsets.length - 1;
+    for (let i = first; i < count && l.offsets[i]! < end; i++) {
+      if (!l.unresolved[i]) continue;
+      l.unresolved[i] = 0;
+      ctx.gate.work(200);
+      const o = l.offsets[i]!;
+      const name = l.data.subarray(o + SIZE.dirent, o + SIZE.dirent + dv.getUint32(o + 16, true));
+      try {
+        const st = lstatSync(Buffer.concat([Buffer.from(`${self(d.handle)}/`), name]), { bigint: true });
+        dv.setBigUint64(o + 8, st.ino, true);
+        dv.setUint8(o + 20, filetypeOfStats(st));
+      } catch {
+        // vanished since the listing: unknown type and inode 0, like a racing readdir
+      }
+    }
   }
 
   return {
@@ -348,6 +371,7 @@ export function fdFunctions(ctx: WasiContext) {
       // The cookie is the index of the next entry (each d_next is index + 1).
       const start = cookie >= BigInt(count) ? data.length : offsets[Number(cookie)]!;
       const n = Math.min(out.length, data.length - start);
+      if (start < data.length) resolveRange(d, Number(cookie), start + n);
       out.set(data.subarray(start, start + n));
       m.setU32(ret, n);
       return ERRNO.success;

@@ -59,8 +59,22 @@ export const HOST_COST: Readonly<Record<string, HostCost>> = Object.freeze({
 });
 export const DEFAULT_COST: HostCost = Object.freeze({ base: 10, perKiB: 0 });
 
+/**
+ * Host garbage a guest may cause between two collections. A loop of 16 MiB sends or
+ * of directory listings makes the host allocate and drop hundreds of MiB a second,
+ * faster than the collector's own heuristics return it; the gate counts what host
+ * calls handle (`bytes`) and collects once this much has gone through, so fledge's
+ * RSS tracks what is live, not what a guest churned.
+ */
+export const GC_CHURN_BYTES = 64 * 1024 * 1024;
+
+function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc?: (sync: boolean) => void } }).Bun;
+  bun?.gc?.(true);
+}
+
 export interface Gate {
-  /** Charge the bytes the current host call moves or handles, at its perKiB price; may stop the run. */
+  /** Charge the bytes the current host call moves or allocates, at its perKiB price; may stop the run. Counts toward GC_CHURN_BYTES. */
   bytes(n: number): void;
   /** Charge `units` of work the current call causes (a process, a directory entry); may stop the run. */
   work(units: number): void;
@@ -94,6 +108,7 @@ export function deadlineBudget(deadline: number = Infinity): HostBudget {
 export function createGate(budget: HostBudget): Gate {
   let current: HostCost = DEFAULT_COST;
   let owed = 0; // fractional units carried between bytes() calls
+  let churn = 0; // bytes host calls handled since the last collection
 
   function wrapFn(name: string, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     const cost = HOST_COST[name] ?? DEFAULT_COST;
@@ -105,13 +120,19 @@ export function createGate(budget: HostBudget): Gate {
         return fn.apply(undefined, arguments as unknown as unknown[]);
       } finally {
         current = DEFAULT_COST;
+        if (churn >= GC_CHURN_BYTES) {
+          churn = 0;
+          collectGarbage();
+        }
       }
     };
   }
 
   const gate: Gate = {
     bytes(n) {
-      if (current.perKiB === 0 || n <= 0) return;
+      if (n <= 0) return;
+      churn += n;
+      if (current.perKiB === 0) return;
       owed += (n / 1024) * current.perKiB;
       if (owed >= 1) {
         const units = Math.floor(owed);

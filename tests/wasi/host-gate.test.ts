@@ -42,7 +42,7 @@ function runIdle(args: string[], opts: { stdinIdle?: boolean } = {}): Promise<{ 
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, "wasm", "run", ...args], { env, cwd: root, stdio: [opts.stdinIdle ? "pipe" : "ignore", "pipe", "pipe"] });
     let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
     child.on("exit", (code) => {
       clearTimeout(killer);
