@@ -186,7 +186,7 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
       const shape = jsonShapeProblem(bytes);
       if (shape) throw new ShapeRefused(shape);
     }
-    gate.bytes(r.len * 3); // the decoded string and what parsing it builds
+    gate.bytes(r.len * 3, true); // the decoded string and what parsing it builds
     try {
       return strictUtf8.decode(bytes);
     } catch {
@@ -212,7 +212,7 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
   /** Replace the pending slot (an unread remainder is discarded) and return its length. */
   function setPending(value: unknown): number {
     pending = utf8.encode(JSON.stringify(value ?? null));
-    gate.bytes(pending.length);
+    gate.bytes(pending.length * 3, true);
     return pending.length;
   }
 

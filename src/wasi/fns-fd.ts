@@ -136,7 +136,7 @@ export function fdFunctions(ctx: WasiContext) {
       if (offset !== undefined) throw fail(ERRNO.spipe);
       const h = e.hostFd;
       const sink = e.sink;
-      if (sink) total = forIovecs(iovs, n, (p, l) => (ctx.gate.bytes(l), sink(m.copy(p, l)), l));
+      if (sink) total = forIovecs(iovs, n, (p, l) => (ctx.gate.bytes(l, true), sink(m.copy(p, l)), l));
       else if (h !== undefined) total = forIovecs(iovs, n, (p, l) => writeHost(h, e.filetype, p, l, null));
       else total = forIovecs(iovs, n, (_p, l) => l); // discarded output
     } else {
@@ -193,10 +193,11 @@ export function fdFunctions(ctx: WasiContext) {
     // Charged per entry, and its host garbage counted, so listing loops meet the
     // deadline and the fuel, and the gate collects what they drop.
     ctx.gate.work(dirents.length * 20);
-    ctx.gate.bytes(dirents.length * 256);
     const dirSt = fstatSync(d.handle.fd, { bigint: true });
     let size = 2 * SIZE.dirent + 3;
     for (const x of dirents) size += SIZE.dirent + x.length;
+    // The names as JS buffers (~0.5 KiB of heap each) plus the listing itself.
+    ctx.gate.bytes(dirents.length * 512 + size, true);
     if (size > LIMITS.maxListingBytes) throw fail(ERRNO.nobufs);
     makeRoomFor(d, size);
     const data = new Uint8Array(size);

@@ -82,7 +82,11 @@ export function miscFunctions(ctx: WasiContext) {
     random_get(buf: number, len: number): number {
       const bytes = m.bytes(buf, len);
       // getRandomValues refuses more than 64 KiB per call.
-      for (let o = 0; o < bytes.length; o += RANDOM_CHUNK) crypto.getRandomValues(bytes.subarray(o, Math.min(o + RANDOM_CHUNK, bytes.length)));
+      // Charged chunk by chunk: a multi-GiB request meets the fuel and the deadline midway.
+      for (let o = 0; o < bytes.length; o += RANDOM_CHUNK) {
+        ctx.gate.bytes(Math.min(RANDOM_CHUNK, bytes.length - o));
+        crypto.getRandomValues(bytes.subarray(o, Math.min(o + RANDOM_CHUNK, bytes.length)));
+      }
       return ERRNO.success;
     },
 

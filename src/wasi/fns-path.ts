@@ -7,7 +7,7 @@ import { grantedRights, openWantsWrite, requireWritable } from "./readonly.ts";
 import { decodeGuestPath, resolveInPreopen, type Resolution } from "./resolve.ts";
 import { validateFstFlags } from "./fns-fd.ts";
 import { setTimesAt, timesFromFlags } from "./times.ts";
-import { FDFLAGS, FILETYPE, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, RIGHTS_DIR_BASE, RIGHTS_FILE_BASE, SIZE } from "./types.ts";
+import { FDFLAGS, FILETYPE, LIMITS, LOOKUP_SYMLINK_FOLLOW, OFLAGS, RIGHTS, RIGHTS_DIR_BASE, RIGHTS_FILE_BASE, SIZE } from "./types.ts";
 
 const R = RIGHTS;
 /** Rights that need the host file opened for writing. */
@@ -25,9 +25,15 @@ export function pathFunctions(ctx: WasiContext) {
     return fds.dir(fd, rights);
   }
 
+  /** A path from guest memory; one longer than LIMITS.maxPathBytes is refused before the host copies it. */
+  function guestPath(ptr: number, len: number): Uint8Array {
+    if (len >>> 0 > LIMITS.maxPathBytes) throw fail(ERRNO.nametoolong);
+    return m.copy(ptr, len);
+  }
+
   function resolve(d: DirEntry, ptr: number, len: number, follow: boolean): Resolution {
     // Copy: the resolver must not see bytes the guest could change (single-threaded, but memory may grow).
-    return resolveInPreopen(d.handle, m.copy(ptr, len), { followFinal: follow });
+    return resolveInPreopen(d.handle, guestPath(ptr, len), { followFinal: follow });
   }
 
   function withPath<T>(d: DirEntry, ptr: number, len: number, follow: boolean, fn: (r: Resolution) => T): T {
@@ -223,7 +229,7 @@ export function pathFunctions(ctx: WasiContext) {
     },
 
     path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
-      const target = decodeGuestPath(m.copy(oldPtr, oldLen));
+      const target = decodeGuestPath(guestPath(oldPtr, oldLen));
       const d = dirFor(fd, R.path_symlink, true);
       // The spec forbids creating links with absolute targets; relative ones are checked when followed.
       if (target.startsWith("/")) throw fail(ERRNO.perm);

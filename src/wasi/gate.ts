@@ -63,10 +63,10 @@ export const DEFAULT_COST: HostCost = Object.freeze({ base: 10, perKiB: 0 });
  * Host garbage a guest may cause between two collections. A loop of 16 MiB sends or
  * of directory listings makes the host allocate and drop hundreds of MiB a second,
  * faster than the collector's own heuristics return it; the gate counts what host
- * calls handle (`bytes`) and collects once this much has gone through, so fledge's
+ * calls allocate (`bytes(n, true)`) and collects once this much has gone through, so fledge's
  * RSS tracks what is live, not what a guest churned.
  */
-export const GC_CHURN_BYTES = 64 * 1024 * 1024;
+export const GC_CHURN_BYTES = 32 * 1024 * 1024;
 
 function collectGarbage(): void {
   const bun = (globalThis as { Bun?: { gc?: (sync: boolean) => void } }).Bun;
@@ -74,8 +74,13 @@ function collectGarbage(): void {
 }
 
 export interface Gate {
-  /** Charge the bytes the current host call moves or allocates, at its perKiB price; may stop the run. Counts toward GC_CHURN_BYTES. */
-  bytes(n: number): void;
+  /**
+   * Charge the bytes the current host call moves, at its perKiB price; may stop the
+   * run. `hostAllocated`: the host built JS objects of about this size for them
+   * (copies, strings, listings), which count toward GC_CHURN_BYTES; bytes moved
+   * straight between guest memory and the kernel do not.
+   */
+  bytes(n: number, hostAllocated?: boolean): void;
   /** Charge `units` of work the current call causes (a process, a directory entry); may stop the run. */
   work(units: number): void;
   /** A wait inside a host call reached the deadline: stop the run for good. */
@@ -129,9 +134,9 @@ export function createGate(budget: HostBudget): Gate {
   }
 
   const gate: Gate = {
-    bytes(n) {
+    bytes(n, hostAllocated = false) {
       if (n <= 0) return;
-      churn += n;
+      if (hostAllocated) churn += n;
       if (current.perKiB === 0) return;
       owed += (n / 1024) * current.perKiB;
       if (owed >= 1) {
