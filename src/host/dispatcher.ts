@@ -32,6 +32,12 @@ export interface HostContext {
   signal?: AbortSignal | undefined;
   /** Environment for `metadata.env` (filtered); default process.env. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
+  /**
+   * Synchronous runs (wasm): wait until host fd `fd` is readable, or stop the run at
+   * its deadline (the run's gate; see src/wasi/wait.ts). A prompt's terminal read
+   * waits through it, so no host call outlives the deadline.
+   */
+  waitReadable?: ((fd: number) => void) | undefined;
 }
 
 /** A reply to deliver to the plugin for request `id`. */
@@ -147,7 +153,7 @@ export function dispatchMessageSync(msg: PluginMessage, ctx: HostContext): Reply
     case "exec":
       return { id: plan.id, value: runExecSync(plan.request, execContext(ctx)) };
     case "interactive":
-      return { id: plan.id, value: answerInteractiveSync(plan.message, ctx.projectRoot) };
+      return { id: plan.id, value: answerInteractiveSync(plan.message, ctx.projectRoot, ctx.waitReadable) };
   }
 }
 

@@ -186,11 +186,12 @@ export async function answerInteractive(m: InteractiveMessage, cwd: string = pro
 // ------------------------------------------------------------------ synchronous
 
 /** Read one line from fd 0 synchronously (cooked TTY). undefined on EOF. */
-function readLineSync(): string | undefined {
+function readLineSync(waitReadable?: (fd: number) => void): string | undefined {
   const buf = Buffer.alloc(1);
   const bytes: number[] = [];
   for (;;) {
     let n: number;
+    waitReadable?.(0);
     try {
       n = readSync(0, buf, 0, 1, null);
     } catch (e) {
@@ -210,14 +211,14 @@ function readLineSync(): string | undefined {
  * Synchronous twin of {@link answerInteractive} for the wasm imports: the guest is
  * blocked inside a host call, so there is no event loop; read the TTY directly.
  */
-export function answerInteractiveSync(m: InteractiveMessage, cwd: string = process.cwd()): unknown {
+export function answerInteractiveSync(m: InteractiveMessage, cwd: string = process.cwd(), waitReadable?: (fd: number) => void): unknown {
   checkOptions(m);
   if (!canPrompt()) return nonInteractiveAnswer(m, cwd);
   const flow = interactiveFlow(m, cwd, writeStderr);
   let step = flow.next();
   while (!step.done) {
     writeStderr(step.value);
-    const line = readLineSync();
+    const line = readLineSync(waitReadable);
     if (line === undefined) throw new PromptCancelled();
     step = flow.next(line);
   }

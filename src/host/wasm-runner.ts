@@ -30,7 +30,7 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { limitError, parseSize, runLoadedModule, type LimitReason } from "../wasm/index.ts";
-import { processExitCode, type Preopen } from "../wasi/index.ts";
+import { processExitCode, waitReady, type Preopen } from "../wasi/index.ts";
 import { PluginConsole, type HostIO } from "./console.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
 import { buildInit } from "./messages.ts";
@@ -331,16 +331,20 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
         stdout: opts.stdout ?? ((chunk) => con.output(stdoutDecoder.decode(chunk, { stream: true }))),
         stderr: opts.stderr ?? stderr.sink,
         // The one metered runner links these through the same gate as WASI.
-        hostModules: (link) => ({
-          [FLEDGE_MODULE]: createFledgeImports({
-            getMemory: link.memory,
-            gate: link.gate,
-            capabilities,
-            dispatch: (m) => dispatchMessageSync(m, ctx),
-            init,
-            warn: (m) => con.warn(m),
-          }).imports,
-        }),
+        hostModules: (link) => {
+          // A prompt's terminal read waits with the run's deadline, like every host call.
+          ctx.waitReadable = (fd) => void waitReady(fd, false, link.gate.timeLeft, link.gate.deadline);
+          return {
+            [FLEDGE_MODULE]: createFledgeImports({
+              getMemory: link.memory,
+              gate: link.gate,
+              capabilities,
+              dispatch: (m) => dispatchMessageSync(m, ctx),
+              init,
+              warn: (m) => con.warn(m),
+            }).imports,
+          };
+        },
       },
     );
     return processExitCode(exitCode);

@@ -228,6 +228,29 @@ describe("plugin imports pass the same gate", () => {
   });
 });
 
+describe("a prompt nobody answers", () => {
+  const hasScript = spawnSync("sh", ["-c", "command -v script"]).status === 0 && process.platform === "linux";
+  test.skipIf(!hasScript)("waits on the terminal only until the run's deadline (real pty)", async () => {
+    const out = join(root, "ask-deadline.txt");
+    const fixture = join(GUESTS, "..", "host", "ask-deadline.ts");
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn("script", ["-qfec", `'${process.execPath}' '${fixture}' '${out}'`, "/dev/null"], {
+        env: { ...env, TERM: "dumb" },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      child.stdout?.resume();
+      const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.on("exit", (c) => {
+        clearTimeout(killer);
+        child.stdin?.destroy();
+        resolve(c);
+      });
+    });
+    expect(code).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe("stopped");
+  }, 40_000);
+});
+
 describe("messages are sized up before they are parsed", () => {
   test("depth and value count", () => {
     expect(jsonShapeProblem("[".repeat(65))).toContain("deeper than 64");
