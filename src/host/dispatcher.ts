@@ -38,6 +38,8 @@ export interface HostContext {
    * waits through it, so no host call outlives the deadline.
    */
   waitReadable?: ((fd: number) => void) | undefined;
+  /** Synchronous runs: milliseconds left before the run's deadline (bounds the store lock wait). */
+  timeLeftMs?: (() => number) | undefined;
 }
 
 /** A reply to deliver to the plugin for request `id`. */
@@ -88,7 +90,7 @@ export function planMessage(msg: PluginMessage, ctx: HostContext): Plan {
         return { kind: "none" };
       }
       try {
-        storeSet(ctx.stateFile, msg.key, msg.value);
+        storeSet(ctx.stateFile, msg.key, msg.value, ctx.timeLeftMs?.());
       } catch (e) {
         con.warn(`store rejected: ${errorText(e)}`);
       }

@@ -106,10 +106,12 @@ export function storeGet(stateFile: string, key: string): unknown {
  * `store`: set one key, enforcing every limit, under the state file's lock. Throws a
  * FledgeError (code `store_limit`) whose message names the limit that was hit.
  */
-export function storeSet(stateFile: string, key: string, value: unknown): void {
+export function storeSet(stateFile: string, key: string, value: unknown, lockTimeoutMs?: number): void {
   const problem = checkStoreKey(key);
   if (problem) throw limitError(problem);
   const json = serializeValue(value);
+  // A wasm run passes the time left before its deadline: waiting for the lock never outlives the run.
+  const lockOpts = lockTimeoutMs === undefined ? {} : { timeoutMs: Math.max(0, Math.floor(lockTimeoutMs)) };
   withLockSync(`${stateFile}.lock`, () => {
     const state = readStore(stateFile);
     if (!state.has(key) && state.size >= STORE_LIMITS.maxKeys) {
@@ -121,5 +123,5 @@ export function storeSet(stateFile: string, key: string, value: unknown): void {
       throw limitError(`plugin state exceeds maximum total size of ${STORE_LIMITS.maxTotalBytes} bytes`);
     }
     atomicWriteSync(stateFile, text, { mode: 0o600 });
-  });
+  }, lockOpts);
 }

@@ -334,6 +334,7 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
         hostModules: (link) => {
           // A prompt's terminal read waits with the run's deadline, like every host call.
           ctx.waitReadable = (fd) => void waitReady(fd, false, link.gate.timeLeft, link.gate.deadline);
+          ctx.timeLeftMs = () => Math.min(link.gate.timeLeft(), 15_000);
           return {
             [FLEDGE_MODULE]: createFledgeImports({
               getMemory: link.memory,
