@@ -38,9 +38,11 @@ afterAll(() => {
 });
 
 /** Run `fledge wasm run` with a stdin pipe that is never written (an idle pipe); resolves with the exit code. */
-function runIdle(args: string[], opts: { stdinIdle?: boolean } = {}): Promise<{ code: number | null; stderr: string }> {
+function runIdle(args: string[], opts: { stdinIdle?: boolean; stdoutUnread?: boolean } = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, "wasm", "run", ...args], { env, cwd: root, stdio: [opts.stdinIdle ? "pipe" : "ignore", "pipe", "pipe"] });
+    // An unread stdout pipe fills up; a read one is drained.
+    if (!opts.stdoutUnread) child.stdout?.resume();
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
@@ -115,6 +117,11 @@ describe("host calls end at the deadline (fledge wasm run --timeout 1)", () => {
     expect(r.code, r.stderr).toBe(124);
   });
 
+  test("fd_write to a full stdout pipe nobody reads stops at the deadline", async () => {
+    const r = await runIdle(["--timeout", "1", guest("hostgate.wasm"), "w"], { stdoutUnread: true });
+    expect(r.code, r.stderr).toBe(124);
+  });
+
   test("a FIFO with a writer that never writes: path_open does not block and fd_read waits only until the deadline", async () => {
     const d = join(root, "fifo-idle");
     mkdirSync(d);
@@ -182,6 +189,24 @@ describe("plugin imports pass the same gate", () => {
     await expect(run).rejects.toMatchObject({ code: "time_limit", exitCode: 124 });
     // The nested-bracket message was refused by the shape check, never parsed.
     expect(warnings.join("")).toContain(`nests deeper than ${MESSAGE_LIMITS.maxDepth} levels`);
+  }, 30_000);
+
+  test("host work is charged as fuel: 16 MiB sends exhaust a small fuel budget without any deadline", async () => {
+    const dir = join(root, "flood-fuel");
+    mkdirSync(dir);
+    const run = runWasmPlugin({
+      plugin: { name: "flood", version: "1.0.0", dir },
+      capabilities: { ...NO_CAPABILITIES },
+      wasmPath: join(dir, "sendflood.wasm"),
+      bytes: new Uint8Array(readFileSync(join(GUESTS, "sendflood.wasm"))),
+      args: [],
+      projectRoot: dir,
+      stateFile: join(dir, "state.json"),
+      limits: { fuel: 100_000_000n, maxMemoryBytes: 64 * 1024 * 1024, timeoutMs: 600_000 },
+      io: { stdout: () => {}, stderr: () => {}, interactive: false, color: false },
+      noCache: true,
+    });
+    await expect(run).rejects.toMatchObject({ code: "fuel_exhausted", exitCode: 122 });
   }, 30_000);
 
   test("metadata: 200,000 copies of one key is one computation; more than 32 distinct keys is refused", () => {
