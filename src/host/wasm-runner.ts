@@ -30,7 +30,7 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { limitError, parseSize, runLoadedModule, type LimitReason } from "../wasm/index.ts";
-import { processExitCode, waitReady, type Preopen } from "../wasi/index.ts";
+import { processExitCode, readyBefore, waitReady, type Preopen } from "../wasi/index.ts";
 import { PluginConsole, type HostIO } from "./console.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
 import { buildInit } from "./messages.ts";
@@ -166,12 +166,18 @@ export async function preparePluginModule(wasmPath: string, source: Uint8Array, 
 
 // ------------------------------------------------------------------- output
 
-/** Synchronous writes with backpressure; a closed reader (EPIPE) loses output, never fledge. */
-function writeAllSync(fd: number, text: string): void {
+/**
+ * Synchronous writes with backpressure; a closed reader (EPIPE) loses output, never
+ * fledge. With `ready` (a plugin run), each piece first waits for room until the
+ * run's deadline, in pieces a pipe takes without blocking; when `ready` says the
+ * time is up the rest is dropped, so a reader that never reads cannot hold fledge.
+ */
+function writeAllSync(fd: number, text: string, ready?: (fd: number) => boolean): void {
   let buf = Buffer.from(text, "utf8");
   while (buf.length > 0) {
+    if (ready && !ready(fd)) return;
     try {
-      buf = buf.subarray(writeSync(fd, buf));
+      buf = buf.subarray(writeSync(fd, buf, 0, ready ? Math.min(buf.length, 4096) : buf.length));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
         Bun.sleepSync(1);
@@ -182,11 +188,11 @@ function writeAllSync(fd: number, text: string): void {
   }
 }
 
-/** The process streams, written synchronously (see the module comment). */
-export function syncProcessIO(): HostIO {
+/** The process streams, written synchronously (see the module comment); `ready` bounds waits for room (see writeAllSync). */
+export function syncProcessIO(ready?: (fd: number) => boolean): HostIO {
   return {
-    stdout: (text) => writeAllSync(1, text),
-    stderr: (text) => writeAllSync(2, text),
+    stdout: (text) => writeAllSync(1, text, ready),
+    stderr: (text) => writeAllSync(2, text, ready),
     interactive: Boolean(process.stderr.isTTY),
     color: useColor(process.stderr),
   };
@@ -300,7 +306,9 @@ export function sandboxOptions(capabilities: Capabilities, projectRoot: string, 
 export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   const { plugin, capabilities } = opts;
   const limits = opts.limits ?? PLUGIN_LIMIT_DEFAULTS;
-  const io = opts.io ?? syncProcessIO();
+  // Console output waits for room only until the run's deadline (set once the run is linked).
+  let timeLeft: () => number = () => Infinity;
+  const io = opts.io ?? syncProcessIO((fd) => readyBefore(fd, true, timeLeft));
   const con = new PluginConsole(plugin.name, io);
   let prepared: PreparedPlugin;
   try {
@@ -335,6 +343,7 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
           // A prompt's terminal read waits with the run's deadline, like every host call.
           ctx.waitReadable = (fd) => void waitReady(fd, false, link.gate.timeLeft, link.gate.deadline);
           ctx.timeLeftMs = () => Math.min(link.gate.timeLeft(), 15_000);
+          timeLeft = link.gate.timeLeft;
           return {
             [FLEDGE_MODULE]: createFledgeImports({
               getMemory: link.memory,

@@ -13,4 +13,4 @@ export { ERRNO, errnoOf } from "./errno.ts";
 export { GuestMemory } from "./memory.ts";
 export { resolveInPreopen, type Resolution } from "./resolve.ts";
 export { createGate, deadlineBudget, HOST_COST, DEFAULT_COST, type Gate, type HostBudget, type HostCost } from "./gate.ts";
-export { pollFd, waitReady } from "./wait.ts";
+export { pollFd, readyBefore, waitReady } from "./wait.ts";

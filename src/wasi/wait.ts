@@ -74,6 +74,20 @@ export function waitReady(fd: number, write: boolean, timeLeft: () => number, on
   }
 }
 
+/**
+ * Like {@link waitReady}, but answers false at the deadline instead of stopping the
+ * run: for host output written on the guest's behalf (a plugin's console), which
+ * is dropped rather than waited for once the run's time is up.
+ */
+export function readyBefore(fd: number, write: boolean, timeLeft: () => number): boolean {
+  for (;;) {
+    const left = timeLeft();
+    if (left <= 0) return pollFd(fd, write, 0) !== false;
+    const ready = pollFd(fd, write, left === Infinity ? MAX_SLICE_MS : left);
+    if (ready === undefined || ready) return true;
+  }
+}
+
 /** Whether an fd of this WASI filetype can make a read or write wait (pipes, FIFOs, terminals, sockets). */
 export function mayBlock(filetype: number): boolean {
   return filetype !== FILETYPE.regular_file && filetype !== FILETYPE.block_device && filetype !== FILETYPE.directory;

@@ -191,6 +191,22 @@ describe("plugin imports pass the same gate", () => {
     expect(warnings.join("")).toContain(`nests deeper than ${MESSAGE_LIMITS.maxDepth} levels`);
   }, 30_000);
 
+  test("a plugin printing forever to a stdout pipe nobody reads ends at its deadline", async () => {
+    const runner = join(GUESTS, "..", "host", "run-wasm-plugin.ts");
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [runner, join(GUESTS, "outflood.wasm"), "1000"], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+      const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.on("exit", (code) => {
+        clearTimeout(killer);
+        resolve({ code, stderr });
+      });
+    });
+    expect(r.code, r.stderr).toBe(124);
+    expect(r.stderr).toContain("time limit");
+  }, 40_000);
+
   test("host work is charged as fuel: 16 MiB sends exhaust a small fuel budget without any deadline", async () => {
     const dir = join(root, "flood-fuel");
     mkdirSync(dir);
