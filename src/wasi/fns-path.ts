@@ -25,8 +25,9 @@ export function pathFunctions(ctx: WasiContext) {
     return fds.dir(fd, rights);
   }
 
-  /** A path from guest memory; one longer than LIMITS.maxPathBytes is refused before the host copies it. */
+  /** A path from guest memory (EFAULT outside it); one longer than LIMITS.maxPathBytes is refused before the host copies it. */
   function guestPath(ptr: number, len: number): Uint8Array {
+    m.check(ptr, len);
     if (len >>> 0 > LIMITS.maxPathBytes) throw fail(ERRNO.nametoolong);
     return m.copy(ptr, len);
   }
