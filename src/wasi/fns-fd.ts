@@ -52,13 +52,26 @@ export function fdFunctions(ctx: WasiContext) {
   }
 
   /**
+   * mayBlock, remembered for the borrowed stdio fds (0-2 stay the same object for the
+   * whole run; an isatty per write would cost about what the poll it saves costs).
+   * Files the guest opened are checked each time: their host fd numbers are reused.
+   */
+  const stdioWaits = new Map<number, boolean>();
+  function mayWait(hostFd: number, filetype: number): boolean {
+    if (hostFd > 2) return mayBlock(filetype, hostFd);
+    let w = stdioWaits.get(hostFd);
+    if (w === undefined) stdioWaits.set(hostFd, (w = mayBlock(filetype, hostFd)));
+    return w;
+  }
+
+  /**
    * Read from a host fd without blocking past the deadline: an fd that can wait
    * (pipe, FIFO, terminal) is polled first, in slices bounded by the time left, and
    * EAGAIN (O_NONBLOCK opens) waits the same way. The deadline stops the run through
    * the gate (uncatchable by the guest).
    */
   function readHost(hostFd: number, filetype: number, ptr: number, len: number, position: number | null): number {
-    const waits = mayBlock(filetype);
+    const waits = mayWait(hostFd, filetype);
     for (;;) {
       if (waits) waitReady(hostFd, false, ctx.gate.timeLeft, ctx.gate.deadline);
       try {
@@ -80,7 +93,7 @@ export function fdFunctions(ctx: WasiContext) {
 
   /** Write to a host fd; a pipe or terminal is written in pieces it has room for, so a full pipe waits with the deadline. */
   function writeHost(hostFd: number, filetype: number, ptr: number, len: number, position: number | null): number {
-    const waits = mayBlock(filetype);
+    const waits = mayWait(hostFd, filetype);
     let done = 0;
     while (done < len) {
       const polled = waits && waitReady(hostFd, true, ctx.gate.timeLeft, ctx.gate.deadline);

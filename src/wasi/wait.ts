@@ -13,6 +13,7 @@
  * but a borrowed blocking stdin can then still block; README says so.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import { isatty } from "node:tty";
 import { FILETYPE } from "./types.ts";
 
 const POLLIN = 0x1;
@@ -88,7 +89,14 @@ export function readyBefore(fd: number, write: boolean, timeLeft: () => number):
   }
 }
 
-/** Whether an fd of this WASI filetype can make a read or write wait (pipes, FIFOs, terminals, sockets). */
-export function mayBlock(filetype: number): boolean {
-  return filetype !== FILETYPE.regular_file && filetype !== FILETYPE.block_device && filetype !== FILETYPE.directory;
+/**
+ * Whether a read or write on `fd` (of this WASI filetype) can wait: pipes, FIFOs,
+ * sockets and terminals can; regular files, block devices and directories cannot,
+ * nor can character devices that are not terminals (/dev/null, /dev/zero,
+ * /dev/urandom), which spares the common `> /dev/null` a poll per write.
+ */
+export function mayBlock(filetype: number, fd: number): boolean {
+  if (filetype === FILETYPE.regular_file || filetype === FILETYPE.block_device || filetype === FILETYPE.directory) return false;
+  if (filetype === FILETYPE.character_device) return isatty(fd);
+  return true;
 }
