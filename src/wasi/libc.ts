@@ -5,6 +5,7 @@ import { constants as osConstants } from "node:os";
  *
  * - futimens / utimensat: file times to the nanosecond with UTIME_OMIT (times.ts)
  * - poll, ioctl(FIONREAD), lseek: whether a borrowed stdin has reached its end (readiness.ts)
+ * - poll: waiting on pipes, FIFOs and terminals no longer than the run's deadline (wait.ts)
  *
  * Linux on x64 and arm64 only (glibc or musl): the struct layouts and constants used
  * by the callers are Linux's, identical on both. Elsewhere, or where no libc can be

@@ -7,13 +7,13 @@
  * with poll(2) in slices no longer than the time left, and stops the run (through
  * the gate, so the stop cannot be caught by the guest) when the deadline comes.
  *
- * poll comes from libc through bun:ffi. Where that library cannot be loaded (an
- * unusual libc), {@link pollFd} answers `undefined` and callers fall back to plain
- * reads: files fledge opens itself are O_NONBLOCK (EAGAIN loops with the deadline),
- * but a borrowed blocking stdin can then still block; README says so.
+ * poll comes from libc through bun:ffi (the one loader, ./libc.ts: Linux x64/arm64).
+ * Where it cannot be had, {@link pollFd} answers `undefined` and callers fall back
+ * to plain reads: files fledge opens itself are O_NONBLOCK (EAGAIN loops with the
+ * deadline), but a borrowed blocking stdin can then still block; README says so.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
 import { isatty } from "node:tty";
+import { libc } from "./libc.ts";
 import { FILETYPE } from "./types.ts";
 
 const POLLIN = 0x1;
@@ -21,28 +21,8 @@ const POLLOUT = 0x4;
 /** Longest single poll: the deadline is re-read at least this often. */
 const MAX_SLICE_MS = 1_000;
 
-type PollFn = (fds: ReturnType<typeof ptr>, n: number, timeout: number) => number;
-
-let pollImpl: PollFn | null | undefined;
-
-function loadPoll(): PollFn | null {
-  if (pollImpl !== undefined) return pollImpl;
-  pollImpl = null;
-  const names = process.platform === "darwin" ? ["libSystem.B.dylib", "libc.dylib"] : ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so"];
-  for (const name of names) {
-    try {
-      const lib = dlopen(name, { poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } });
-      pollImpl = lib.symbols.poll as unknown as PollFn;
-      break;
-    } catch {
-      // try the next name
-    }
-  }
-  return pollImpl;
-}
-
-const pollBuf = new Int32Array(2);
-const pollView = new DataView(pollBuf.buffer);
+const pollFds = new Int32Array(2);
+const pollView = new DataView(pollFds.buffer);
 
 /**
  * poll(2) one fd for reading or writing for at most `timeoutMs`. true = ready (or
@@ -50,12 +30,12 @@ const pollView = new DataView(pollBuf.buffer);
  * false = timed out, undefined = poll is unavailable here.
  */
 export function pollFd(fd: number, write: boolean, timeoutMs: number): boolean | undefined {
-  const poll = loadPoll();
-  if (!poll) return undefined;
+  const c = libc();
+  if (!c) return undefined;
   pollView.setInt32(0, fd, true);
   pollView.setInt16(4, write ? POLLOUT : POLLIN, true);
   pollView.setInt16(6, 0, true);
-  const r = poll(ptr(pollBuf), 1, Math.max(0, Math.min(MAX_SLICE_MS, Math.ceil(timeoutMs))));
+  const r = c.poll(pollFds, 1, Math.max(0, Math.min(MAX_SLICE_MS, Math.ceil(timeoutMs))));
   if (r < 0) return true; // EINTR and the like: let the read or write itself report
   return r > 0;
 }
