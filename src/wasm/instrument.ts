@@ -2,31 +2,30 @@
  * Fuel and deadline metering by rewriting (reference §3.6), plus the memory and
  * table caps (§3.7).
  *
- * Fuel lives in a mutable i64 global appended to the module. It is decremented at
- * every function entry and right after every `loop` header by the static cost of
- * the instructions of that region (the instructions whose innermost enclosing loop
- * is that loop, or the function body). Between two checks each instruction of the
- * current region runs at most once (backward branches only reach loop headers, and
- * calls charge in the callee), so the charged fuel bounds the executed instructions
- * from above without basic-block analysis. Bulk memory/table operations and
- * memory.grow/table.grow additionally charge by their size operand at run time.
+ * Fuel counts wasm instructions executed. Each basic block is charged its own
+ * instruction count on entry (blocks.ts); the counter lives in a local of each
+ * function and is exchanged with an internal i64 global at function entry and exit,
+ * around calls and throws, and at exception landings. The `fuel < 0` check runs at
+ * function entry, loop headers, exception landings and after size-dependent charges
+ * (bulk memory/table operations and memory.grow, charged by their size operand).
+ * Host calls are charged by the host gate (meter.hostCall), not here.
  *
- * When the global goes negative the injected code calls the imported
- * `fledge:meter.refuel(remaining: i64) -> i64`, which either returns a new slice or
- * throws the meter's sentinel. The sentinel unwinds through wasm frames as a trap
- * would: guests cannot catch it because exception-handling modules are refused. At
- * loop headers the refuel call is placed outside the loop (body.ts, LOOP_FRAMES) so
- * the hot loop itself contains no call. Calls to imported functions cost
- * HOST_CALL_COST extra. The global stays internal (exporting it made JSC box it);
- * FUEL_EXPORT is a getter function.
+ * When the counter goes negative the injected code calls the imported
+ * `fledge:meter.refuel(remaining: i64) -> i64`, which returns the next slice, or a
+ * negative value to end the run: the guest then executes `unreachable`. A trap, unlike
+ * a JS exception, passes through the guest's own `catch_all` / `try_table` handlers,
+ * so exception handling cannot keep a stopped guest alive. When the host gate stops a
+ * run from inside an import (a JS exception the guest could catch), the meter first
+ * calls HALT_EXPORT, which sets the global far below zero; every landing re-reads the
+ * global and checks, so the handler traps at once.
  *
- * The body rewrite (body.ts) works on byte ranges: straight-line code is copied as
- * is, and only block structure, branch depths, function indices (`call`,
- * `return_call`, `ref.func`) and bulk operations are decoded.
+ * The global stays internal (exporting it made JSC box it); FUEL_EXPORT is a getter.
+ * GROW_EXPORT reads the page delta of the last memory.grow that returned -1, so a
+ * trap that follows a refused growth is reported as the memory limit.
  */
 import { FledgeError } from "../ui/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";
-import { instrumentBody, type BodyContext } from "./body.ts";
+import { meterBody, type MeterContext } from "./blocks.ts";
 import { remapNameSection } from "./names.ts";
 import { constExprEnd, skipInstr } from "./code.ts";
 import { encodeModule } from "./encode.ts";
@@ -43,10 +42,15 @@ export const REFUEL_NAME = "refuel";
 /** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
 export const FUEL_EXPORT = "fledge:fuel";
 /** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "2";
+export const INSTRUMENTER_VERSION = "3-blocks";
 /** Default cap on table sizes (elements). A funcref slot costs the engine ~8-16 bytes, so this bounds tables at ~16 MiB. */
 export const DEFAULT_MAX_TABLE_ELEMENTS = 1 << 20;
-export { HOST_CALL_COST, BYTES_PER_UNIT_SHIFT } from "./body.ts";
+export { BYTES_PER_UNIT_SHIFT } from "./blocks.ts";
+/** Exported `() -> ()` that drives the fuel global far below zero (the meter's stop from inside a host call). */
+export const HALT_EXPORT = "fledge:halt";
+/** Exported `() -> i32`: the page delta of the last refused memory.grow, 0 when none was refused. */
+export const GROW_EXPORT = "fledge:grow_refused";
+const RESERVED_EXPORTS = new Set([FUEL_EXPORT, HALT_EXPORT, GROW_EXPORT]);
 
 export interface InstrumentOptions {
   /** Inject fuel/deadline metering. */
@@ -150,7 +154,7 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     if (imp.module === METER_MODULE) throw new FledgeError(`module imports from the reserved module "${METER_MODULE}"`, { code: "wasm_reserved" });
   }
   for (const e of m.exports) {
-    if (e.name === FUEL_EXPORT) throw new FledgeError(`module exports the reserved name "${FUEL_EXPORT}"`, { code: "wasm_reserved" });
+    if (RESERVED_EXPORTS.has(e.name)) throw new FledgeError(`module exports the reserved name "${e.name}"`, { code: "wasm_reserved" });
   }
   const nImportedFuncs = importedCount(m, "func");
   const refuelType = m.types.length;
@@ -163,6 +167,9 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   // Starts at 0: the first check goes negative and asks the meter for a slice, so the
   // prepared bytes do not depend on the meter's settings.
   m.globals.push({ type: { valType: 0x7e, mutable: true }, init: new Uint8Array([OP.i64Const, 0, OP.end]) });
+  const hasMemory = m.memories.length > 0 || m.imports.some((i) => i.desc.kind === "memory");
+  const growGlobal = hasMemory ? fuelGlobal + 1 : -1;
+  if (hasMemory) m.globals.push({ type: { valType: 0x7f, mutable: true }, init: new Uint8Array([OP.i32Const, 0, OP.end]) });
 
   const shift = (f: number): number => (f >= nImportedFuncs ? f + 1 : f);
   for (const e of m.exports) if (e.kind === EXTERNAL.func) e.index = shift(e.index);
@@ -207,7 +214,7 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     }
     return idx;
   };
-  const ctx: BodyContext = { refuelBlockType, nImportedFuncs, refuelIndex, fuelGlobal, scratch: 0, loops: 0, dynamic: 0 };
+  const ctx: MeterContext = { refuelBlockType, nImportedFuncs, refuelIndex, fuelGlobal, growGlobal, loops: 0, dynamic: 0 };
   let total = 0;
   for (const c of m.codes) total += c.code.length;
   const w = new Writer(Math.ceil(total * 1.25) + 1024);
@@ -218,12 +225,11 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     if (!type) throw new FledgeError(`function ${i} has an invalid type index`, { code: "wasm_invalid" });
     let nLocals = type.params.length;
     for (const [count] of body.locals) nLocals += count;
-    ctx.scratch = nLocals;
     const start = w.pos;
-    const dynamicBefore = ctx.dynamic;
-    instrumentBody(body.code, w, ctx);
-    // The i32 scratch local is only declared when a bulk/grow charge used it.
-    if (ctx.dynamic !== dynamicBefore) body.locals = [...body.locals, [1, 0x7f]];
+    // Local nLocals is the fuel counter; two i32 scratch locals follow when a
+    // size-dependent charge used them.
+    const scratch = meterBody(body.code, nLocals, w, ctx);
+    body.locals = scratch ? [...body.locals, [1, 0x7e], [2, 0x7f]] : [...body.locals, [1, 0x7e]];
     spans.push(start, w.pos);
   }
   const buf = w.buf;
@@ -232,14 +238,17 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   // the extra indirection made call-heavy code (recursive fib) 2.0x slower instead of
   // 1.3x. The meter reads the remaining fuel through this getter instead. Appended
   // after all functions, so no index shifts; not metered itself.
-  m.types.push({ params: [], results: [0x7e] });
-  m.functions.push(m.types.length - 1);
-  const getter = new Writer(8);
-  getter.byte(OP.globalGet);
-  getter.u32(fuelGlobal);
-  getter.byte(OP.end);
-  m.codes.push({ locals: [], code: getter.finish() });
-  m.exports.push({ name: FUEL_EXPORT, kind: EXTERNAL.func, index: nImportedFuncs + 1 + m.functions.length - 1 });
+  const addExport = (name: string, params: number[], results: number[], code: number[]): void => {
+    m.types.push({ params, results });
+    m.functions.push(m.types.length - 1);
+    m.codes.push({ locals: [], code: new Uint8Array(code) });
+    m.exports.push({ name, kind: EXTERNAL.func, index: nImportedFuncs + 1 + m.functions.length - 1 });
+  };
+  const g = [...lebBytes(fuelGlobal)];
+  addExport(FUEL_EXPORT, [], [0x7e], [OP.globalGet, ...g, OP.end]);
+  // -2^62: far enough below zero that no refuel slice brings it back.
+  addExport(HALT_EXPORT, [], [], [OP.i64Const, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, OP.globalSet, ...g, OP.end]);
+  if (growGlobal >= 0) addExport(GROW_EXPORT, [], [0x7f], [OP.globalGet, ...lebBytes(growGlobal), OP.end]);
   stats.loops = ctx.loops;
   stats.dynamicCharges = ctx.dynamic;
 }
@@ -266,4 +275,10 @@ function remapConst(expr: ConstExpr, nImportedFuncs: number): ConstExpr {
   if (!w) return expr;
   w.range(expr, from, expr.length);
   return w.finish();
+}
+
+function lebBytes(v: number): number[] {
+  const w = new Writer(8);
+  w.u32(v);
+  return [...w.finish()];
 }

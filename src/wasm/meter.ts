@@ -1,9 +1,12 @@
 /**
  * The JS side of metering: the `fledge:meter` import module an instrumented module
- * links against. refuel(remaining) is called whenever the guest's fuel global goes
+ * links against. refuel(remaining) is called whenever the guest's fuel counter goes
  * negative; it accounts for the slice used, checks the total budget and the
- * wall-clock deadline, and returns the next slice or throws a private sentinel that
- * unwinds the guest like a trap.
+ * wall-clock deadline, and returns the next slice, or STOP, on which the guest traps
+ * (`unreachable`). It never throws: a JS exception thrown by an import can be caught
+ * by the guest's `catch_all`, a trap cannot. The host gate (hostCall) must throw to
+ * leave a host function; it first halts the guest's counter (HALT_EXPORT), so any
+ * handler that catches the exception traps on entry.
  *
  * Slices adapt to the measured speed: each slice aims at SLICE_TARGET_MS of guest
  * time, so a deadline is noticed within a few ms whether a fuel unit costs 0.3 ns
@@ -11,7 +14,8 @@
  * at check points: a slice never extends past what is left.
  */
 import { FledgeError } from "../ui/index.ts";
-import { FUEL_EXPORT, METER_MODULE, REFUEL_NAME } from "./instrument.ts";
+import { FUEL_EXPORT, GROW_EXPORT, HALT_EXPORT, METER_MODULE, REFUEL_NAME } from "./instrument.ts";
+import { MAX_PAGES, PAGE_SIZE } from "./limits.ts";
 import { limitError, type LimitValues } from "./limits.ts";
 
 /** Aim for a refuel call about this often; bounds how late a deadline fires. */
@@ -26,8 +30,10 @@ export const MIN_SLICE = 1_000;
  */
 export const MAX_SLICE = 1_000_000;
 export const INITIAL_SLICE = 100_000;
+/** What refuel returns to end the run: any negative value makes the guest trap. */
+export const STOP = -1n;
 
-export type StopReason = "fuel" | "deadline";
+export type StopReason = "fuel" | "deadline" | "memory";
 
 /** Import object shape accepted by `new WebAssembly.Instance` (the global lib has no named type). */
 export type WasmImports = NonNullable<ConstructorParameters<typeof WebAssembly.Instance>[1]>;
@@ -50,8 +56,15 @@ export interface Meter {
   used(): bigint;
   /** Why the run was stopped, or null if the meter has not stopped it. */
   reason(): StopReason | null;
-  /** True for the sentinel the meter throws; runners map it to limitError(reason()). */
+  /**
+   * True when `e` ended the run because of a limit: the sentinel thrown by hostCall, or
+   * a trap after the meter stopped the guest (refuel returned STOP), or a trap that
+   * followed a memory.grow refused by the memory limit (reason() is then "memory").
+   * Runners map it to limitError(reason()).
+   */
   isStop(e: unknown): boolean;
+  /** Bytes the guest asked for when a memory.grow was refused (for the message), if any. */
+  requestedBytes(): number | undefined;
   /** Gives the meter the instance's exports so used() can read the live fuel (through the instrumenter's getter export). */
   attach(exports: WasmExports): void;
   /**
@@ -97,21 +110,33 @@ export function createMeter(opts: MeterOptions): Meter {
   let stopped: StopReason | null = null;
   let readFuel: (() => bigint) | null = null;
   let sentinel: MeterStop | null = null;
+  let halt: (() => void) | null = null;
+  let growRefused: (() => number) | null = null;
+  let memory: WebAssembly.Memory | null = null;
+  let requested: number | undefined;
 
+  /** From inside a host call: halt the guest's counter, then throw (see the header). */
   const stop = (why: StopReason): never => {
     stopped ??= why;
     sentinel ??= new MeterStop(stopped, { fuel: budget, timeoutMs: opts.timeoutMs ?? null });
+    halt?.();
     throw sentinel;
   };
 
   const refuel = (remaining: bigint): bigint => {
-    if (stopped) stop(stopped);
+    if (stopped) return STOP;
     const used = granted - remaining + hostDebt;
     granted += hostDebt;
     hostDebt = 0n;
-    if (budget !== null && used > budget) stop("fuel");
+    if (budget !== null && used > budget) {
+      stopped = "fuel";
+      return STOP;
+    }
     const now = performance.now();
-    if (deadline !== null && now >= deadline) stop("deadline");
+    if (deadline !== null && now >= deadline) {
+      stopped = "deadline";
+      return STOP;
+    }
     // Adapt the slice so the next refuel comes after about SLICE_TARGET_MS.
     const elapsed = now - lastRefuel;
     lastRefuel = now;
@@ -126,6 +151,21 @@ export function createMeter(opts: MeterOptions): Meter {
     return next;
   };
 
+  /**
+   * Did a memory.grow fail only because of the memory limit? The guest recorded the
+   * delta it asked for; growth that would also exceed the 4 GiB wasm32 maximum is the
+   * guest's own bug, not the limit.
+   */
+  const memoryRefused = (): boolean => {
+    const delta = growRefused ? growRefused() >>> 0 : 0;
+    if (delta === 0) return false;
+    const pages = memory ? memory.buffer.byteLength / PAGE_SIZE : 0;
+    if (pages + delta > MAX_PAGES) return false;
+    stopped = "memory";
+    requested = (pages + delta) * PAGE_SIZE;
+    return true;
+  };
+
   return {
     imports: { [METER_MODULE]: { [REFUEL_NAME]: refuel } },
     used() {
@@ -134,10 +174,24 @@ export function createMeter(opts: MeterOptions): Meter {
       return u < 0n ? 0n : u;
     },
     reason: () => stopped,
-    isStop: (e) => e instanceof MeterStop && e === sentinel,
+    isStop(e) {
+      if (e instanceof MeterStop) return e === sentinel;
+      // A trap reaches runners raw or already wrapped by the WASI layer (src/wasi/run.ts).
+      const trap = e instanceof WebAssembly.RuntimeError || (e instanceof FledgeError && e.code === "trap");
+      if (!trap) return false;
+      if (stopped) return true;
+      return memoryRefused();
+    },
+    requestedBytes: () => requested,
     attach(exports) {
       const getter = exports[FUEL_EXPORT];
       if (typeof getter === "function") readFuel = getter as () => bigint;
+      const h = exports[HALT_EXPORT];
+      if (typeof h === "function") halt = h as () => void;
+      const gr = exports[GROW_EXPORT];
+      if (typeof gr === "function") growRefused = gr as () => number;
+      const mem = exports["memory"];
+      if (mem instanceof WebAssembly.Memory) memory = mem;
     },
     hostCall(units = 1) {
       if (stopped) stop(stopped);

@@ -134,8 +134,13 @@ export async function runLoadedModule(loaded: LoadedModule, opts: RunLoadedOptio
     const { exitCode } = await runCommand(loaded.module, wasiOpts, hostModules, meter.imports as ImportModules);
     return { exitCode, fuelUsed: meter.used() };
   } catch (e) {
+    // isStop first: it is what recognises a trap after a refused memory.grow.
+    const stopped = meter.isStop(e);
     const reason = meter.reason();
-    if (meter.isStop(e) && reason) throw limitError(reason, { fuel: opts.fuel, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes });
+    if (stopped && reason) {
+      const limits = { fuel: opts.fuel, timeoutMs: opts.timeoutMs, maxMemoryBytes: opts.maxMemoryBytes, requestedBytes: meter.requestedBytes() };
+      throw limitError(reason, limits);
+    }
     throw e;
   }
 }

@@ -22,7 +22,7 @@ function wabtValid(bytes: Uint8Array): boolean {
   const dir = mkdtempSync(join(tmpdir(), "fledge-val-"));
   const p = join(dir, "m.wasm");
   writeFileSync(p, bytes);
-  return Bun.spawnSync(["wasm-validate", "--enable-tail-call", "--enable-extended-const", p], { stderr: "pipe" }).exitCode === 0;
+  return Bun.spawnSync(["wasm-validate", "--enable-tail-call", "--enable-extended-const", "--enable-exceptions", p], { stderr: "pipe" }).exitCode === 0;
 }
 
 interface Case {

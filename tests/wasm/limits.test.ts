@@ -59,10 +59,11 @@ describe("F. limits", () => {
     expectStop(r, "fuel");
     expect(r.meter.used()).toBeGreaterThanOrEqual(50_000_000n);
     expect(r.meter.used()).toBeLessThan(50_000_100n);
-    // The sentinel itself carries the limit's message and exit code.
-    expect(r.error).toBeInstanceOf(FledgeError);
-    expect((r.error as FledgeError).exitCode).toBe(EXIT.fuelExhausted);
-    expect((r.error as FledgeError).message).toBe("fuel exhausted: the module used up its fuel budget of 50,000,000 units");
+    // The meter ends the run with a trap (uncatchable by wasm handlers), never a JS exception.
+    expect(r.error).toBeInstanceOf(WebAssembly.RuntimeError);
+    const e = limitError(r.meter.reason()!, { fuel: 50_000_000n });
+    expect(e.exitCode).toBe(EXIT.fuelExhausted);
+    expect(e.message).toBe("fuel exhausted: the module used up its fuel budget of 50,000,000 units");
   });
 
   test("F1 (loop (br 0)) with unlimited fuel stops at the deadline", () => {

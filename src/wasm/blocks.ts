@@ -1,0 +1,671 @@
+/**
+ * Per-basic-block fuel metering: the function-body rewrite (design in instrument.ts).
+ *
+ * Each basic block (a straight run of instructions entered only at its top) is charged
+ * its own instruction count when it is entered, so the fuel charged equals the wasm
+ * instructions executed, as wasmtime's fuel counts. The counter lives in a local of
+ * each function (the engine keeps it in a register); the module's fuel global is only
+ * read at function entry, after calls and at exception landings, and written before
+ * calls, throws and function exits. The refuel check (`fuel < 0`) runs only at
+ * function entry, at loop headers, at exception landings and after size-dependent
+ * charges: between two checks control passes each block of one function at most once,
+ * so the overdraft is bounded by the function's size, and refuel sees it exactly.
+ *
+ * Straight-line code is copied as byte ranges; only block structure, branch depths,
+ * calls, function indices and size-dependent operations are decoded.
+ */
+import { FledgeError } from "../ui/index.ts";
+import { skipInstr } from "./code.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, readCatchClauses } from "./eh.ts";
+import { lebEnd, readS33, readU32 } from "./leb128.ts";
+import { MAX_PAGES } from "./limits.ts";
+import { MAIN_IMM, OP } from "./opcodes.ts";
+import { Writer } from "./writer.ts";
+
+/** Bulk memory operations cost one unit per this many bytes (2^4 = 16). */
+export const BYTES_PER_UNIT_SHIFT = 4;
+
+export interface MeterContext {
+  /** Block type (s33) for a loop's `$refuel` block: the loop's params → the same params. */
+  refuelBlockType: (loopBlockType: number) => number;
+  nImportedFuncs: number;
+  refuelIndex: number;
+  fuelGlobal: number;
+  /** i32 global that records the page delta of a memory.grow that returned -1; -1 = none. */
+  growGlobal: number;
+  loops: number;
+  dynamic: number;
+}
+
+/** Thrown inside meterBody when a try_table catch targets a loop: redo the body with syncLoops. */
+class NeedsLoopSync extends Error {}
+
+const F_LOOP = 1;
+const F_IF = 2;
+const F_TRY = 3;
+const F_BLOCK = 0;
+
+/** Frames inserted around each loop (see emitLoopPrologue). */
+const LOOP_FRAMES = 3;
+
+/**
+ * Rewrites one body into `w`. `nLocals` counts params and declared locals: the rewrite
+ * uses local nLocals (i64, the fuel counter) and, when it returns true, nLocals+1 and
+ * nLocals+2 (i32 scratch) which the caller must declare.
+ */
+export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext): boolean {
+  const start = w.pos;
+  const loops = ctx.loops;
+  const dynamic = ctx.dynamic;
+  try {
+    return rewrite(code, nLocals, w, ctx, false);
+  } catch (e) {
+    if (!(e instanceof NeedsLoopSync)) throw e;
+    w.pos = start;
+    ctx.loops = loops;
+    ctx.dynamic = dynamic;
+    return rewrite(code, nLocals, w, ctx, true);
+  }
+}
+
+function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, syncLoops: boolean): boolean {
+  const n = code.length;
+  const bodyStart = w.pos;
+  const g = ctx.fuelGlobal;
+  const f = nLocals;
+  const s = nLocals + 1;
+  const r = nLocals + 2;
+  let usedScratch = false;
+  // Open try / try_table frames: inside one, a call may not return (its exception is
+  // caught here), so the instructions after it start a block of their own.
+  let tries = 0;
+  const costs: number[] = [];
+  // Control stack, one entry per original frame.
+  const kind: number[] = [];
+  const frames: number[] = []; // inserted frames around this entry and all outside it
+  const targeted: number[] = []; // 1 = a branch targets this frame, 2 = a try_table catch does
+  // The current basic block: its charge's placeholder position (-1: none, dead code) and cost.
+  let patch = -1;
+  let cost = 0;
+  let from = 0;
+  let p = 0;
+  const nImp = ctx.nImportedFuncs;
+
+  const patchAt: number[] = [];
+  const patchVal: number[] = [];
+  const patchLen: number[] = [];
+  const flush = (end: number): void => {
+    const base = w.pos - from;
+    w.range(code, from, end);
+    from = end;
+    const k = patchAt.length;
+    if (k === 0) return;
+    const buf = w.buf;
+    for (let i = 0; i < k; i++) writeFixedU32(buf, base + patchAt[i]!, patchVal[i]!, patchLen[i]!);
+    patchAt.length = 0;
+    patchVal.length = 0;
+    patchLen.length = 0;
+  };
+  /** Rewrites the LEB at [at, end) to `value`: in place when it fits the same length. */
+  const relebel = (at: number, end: number, value: number): void => {
+    const len = end - at;
+    if (value < 128 ** len) {
+      patchAt.push(at);
+      patchVal.push(value);
+      patchLen.push(len);
+    } else {
+      flush(at);
+      w.u32(value);
+      from = end;
+    }
+  };
+  /** New depth of a branch label, and marks its target frame. */
+  const relabel = (label: number, mark: number): number => {
+    const top = kind.length - 1;
+    const target = top - label;
+    const inner = top >= 0 ? frames[top]! : 0;
+    const outer = target >= 0 ? frames[target]! : 0;
+    if (target >= 0) {
+      targeted[target] = Math.max(targeted[target]!, mark);
+      if (mark === 2 && kind[target] === F_LOOP && !syncLoops) throw new NeedsLoopSync();
+    }
+    return label + inner - outer;
+  };
+  const isFunctionLabel = (label: number): boolean => label >= kind.length;
+  const closeBlock = (): void => {
+    if (patch >= 0) costs.push(patch, cost);
+    patch = -1;
+    cost = 0;
+  };
+  /** Starts a new basic block at the current output position with a plain charge. */
+  const startBlock = (): void => {
+    closeBlock();
+    w.byte(OP.localGet);
+    w.u32(f);
+    patch = placeholder(w);
+    w.byte(OP.i64Sub);
+    w.byte(OP.localSet);
+    w.u32(f);
+  };
+  /** Starts a block whose entry also checks the counter (landings, after a reload). */
+  const startCheckedBlock = (): void => {
+    closeBlock();
+    w.byte(OP.localGet);
+    w.u32(f);
+    patch = placeholder(w);
+    w.byte(OP.i64Sub);
+    w.byte(OP.localTee);
+    w.u32(f);
+    emitCheckTail(w, ctx, f);
+  };
+  const store = (): void => {
+    w.byte(OP.localGet);
+    w.u32(f);
+    w.byte(OP.globalSet);
+    w.u32(g);
+  };
+  const reload = (): void => {
+    w.byte(OP.globalGet);
+    w.u32(g);
+    w.byte(OP.localSet);
+    w.u32(f);
+  };
+  /** local = min(local, global): a try_table landing is reached normally (local current) or by an exception (global current). */
+  const syncMin = (): void => {
+    w.byte(OP.localGet);
+    w.u32(f);
+    w.byte(OP.globalGet);
+    w.u32(g);
+    w.byte(OP.localGet);
+    w.u32(f);
+    w.byte(OP.globalGet);
+    w.u32(g);
+    w.byte(OP.i64LtS);
+    w.byte(0x1b); // select
+    w.byte(OP.localSet);
+    w.u32(f);
+  };
+
+  // Function entry: load the counter, charge the first block, check.
+  w.byte(OP.globalGet);
+  w.u32(g);
+  patch = placeholder(w);
+  w.byte(OP.i64Sub);
+  w.byte(OP.localTee);
+  w.u32(f);
+  emitCheckTail(w, ctx, f);
+
+  while (p < n) {
+    const op = code[p]!;
+    cost++;
+    if (IS_EH_OP[op]) {
+      p = rewriteEH(op);
+      continue;
+    }
+    switch (MAIN_IMM[op]) {
+      case 0 /* Imm.none */:
+        if (op === OP.end) {
+          flush(p);
+          from = p + 1;
+          const k = kind.pop();
+          frames.pop();
+          if (k === F_TRY) tries--;
+          const t = targeted.pop() ?? 0;
+          if (k === undefined) {
+            if (p !== n - 1) throw new FledgeError("invalid wasm module: code after the final end", { code: "wasm_invalid" });
+            if (patch >= 0) store();
+            closeBlock();
+            w.byte(OP.end);
+          } else if (k === F_LOOP) {
+            // The loop's end is reached only by falling through: the block goes on.
+            w.byte(OP.end);
+            emitLoopEpilogue(w, ctx, f);
+          } else {
+            w.byte(OP.end);
+            if (t === 2) {
+              syncMin();
+              startCheckedBlock();
+            } else if (t === 1 || k !== F_BLOCK) startBlock();
+          }
+        } else if (op === OP.else) {
+          flush(p + 1);
+          startBlock();
+        } else if (op === 0x0f /* return */) {
+          flush(p);
+          if (patch >= 0) store();
+          closeBlock();
+        } else if (op === OP.unreachable) closeBlock();
+        p++;
+        break;
+      case 1 /* Imm.block */: {
+        const q = lebEnd(code, p + 1);
+        const outer = frames.length ? frames[frames.length - 1]! : 0;
+        targeted.push(0);
+        if (op === OP.loop) {
+          flush(p);
+          emitLoopPrologue(w, ctx, code, p, q);
+          from = q;
+          closeBlock();
+          if (syncLoops) syncMin();
+          w.byte(OP.localGet);
+          w.u32(f);
+          patch = placeholder(w);
+          w.byte(OP.i64Sub);
+          w.byte(OP.localTee);
+          w.u32(f);
+          w.byte(OP.i64Const);
+          w.byte(0);
+          w.byte(OP.i64LtS);
+          w.byte(OP.brIf);
+          w.byte(1); // $refuel
+          ctx.loops++;
+          kind.push(F_LOOP);
+          frames.push(outer + LOOP_FRAMES);
+        } else {
+          kind.push(op === OP.if ? F_IF : F_BLOCK);
+          frames.push(outer);
+          if (op === OP.if) {
+            flush(q);
+            startBlock();
+          }
+        }
+        p = q;
+        break;
+      }
+      case 2 /* Imm.label: br, br_if */: {
+        const label = readU32(code, p + 1);
+        const q = lebEnd(code, p + 1);
+        const nl = relabel(label, 1);
+        if (isFunctionLabel(label) && patch >= 0) {
+          flush(p);
+          store();
+        }
+        if (nl !== label) relebel(p + 1, q, nl);
+        p = q;
+        if (op === OP.br) closeBlock();
+        else {
+          flush(q);
+          startBlock();
+        }
+        break;
+      }
+      case 3 /* Imm.brTable */: {
+        const end = skipInstr(code, p);
+        let q = p + 1;
+        const count = readU32(code, q);
+        q = lebEnd(code, q);
+        const labels: number[] = [];
+        let exits = false;
+        for (let i = 0; i <= count; i++) {
+          const l = readU32(code, q);
+          labels.push(l);
+          if (isFunctionLabel(l)) exits = true;
+          q = lebEnd(code, q);
+        }
+        flush(p);
+        if (exits && patch >= 0) store();
+        w.byte(op);
+        w.u32(count);
+        for (const l of labels) w.u32(relabel(l, 1));
+        from = end;
+        p = end;
+        closeBlock();
+        break;
+      }
+      case 4 /* Imm.func: call, return_call, ref.func */: {
+        const idx = readU32(code, p + 1);
+        const q = lebEnd(code, p + 1);
+        if (op === OP.refFunc) {
+          if (idx >= nImp) relebel(p + 1, q, idx + 1);
+        } else {
+          flush(p);
+          if (patch >= 0) store();
+          w.byte(op);
+          w.u32(idx >= nImp ? idx + 1 : idx);
+          from = q;
+          if (op !== OP.call) closeBlock();
+          else {
+            reload();
+            if (tries > 0) startBlock();
+          }
+        }
+        p = q;
+        break;
+      }
+      case 5 /* Imm.callIndirect: call_indirect, return_call_indirect */: {
+        const q = lebEnd(code, lebEnd(code, p + 1));
+        flush(p);
+        if (patch >= 0) store();
+        flush(q);
+        if (op !== 0x11) closeBlock();
+        else {
+          reload();
+          if (tries > 0) startBlock();
+        }
+        p = q;
+        break;
+      }
+      case 10 /* Imm.mem */:
+        if (op === OP.memoryGrow) {
+          flush(p);
+          const q = skipInstr(code, p);
+          emitDynamic(w, ctx, f, s, GROW_SHIFT, MAX_PAGES);
+          flush(q);
+          if (ctx.growGlobal >= 0) emitGrowWatch(w, ctx.growGlobal, s, r);
+          usedScratch = true;
+          p = q;
+        } else p = skipInstr(code, p);
+        break;
+      case 17 /* Imm.prefixFC */: {
+        const dyn = FC_DYNAMIC.get(readU32(code, p + 1));
+        if (dyn) {
+          flush(p);
+          emitDynamic(w, ctx, f, s, dyn[0], dyn[1]);
+          usedScratch = true;
+        }
+        p = skipInstr(code, p);
+        break;
+      }
+      case 6 /* Imm.local */:
+      case 7 /* Imm.global */:
+      case 11 /* Imm.i32 */:
+      case 12 /* Imm.i64 */:
+      case 8 /* Imm.table */:
+        p++;
+        while (code[p]! & 0x80) p++;
+        p++;
+        break;
+      case 13 /* Imm.f32 */:
+        p += 5;
+        break;
+      case 14 /* Imm.f64 */:
+        p += 9;
+        break;
+      case 9 /* Imm.memarg */:
+        if (code[p + 1]! & 0x40) {
+          p = skipInstr(code, p); // refuses with the proper message
+          break;
+        }
+        p++;
+        while (code[p]! & 0x80) p++;
+        p++;
+        while (code[p]! & 0x80) p++;
+        p++;
+        break;
+      default:
+        p = skipInstr(code, p);
+    }
+  }
+  if (kind.length !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
+  compactCosts(w, bodyStart, costs);
+  return usedScratch;
+
+  /** The exception-handling instructions (decoded in eh.ts). */
+  function rewriteEH(op: number): number {
+    const end = ehInstrEnd(code, p);
+    const outer = frames.length ? frames[frames.length - 1]! : 0;
+    switch (op) {
+      case EH_OP.try:
+        tries++;
+        kind.push(F_TRY);
+        frames.push(outer);
+        targeted.push(1);
+        return end;
+      case EH_OP.tryTable: {
+        // Catch labels are resolved outside the try_table's own frame.
+        const { clauses } = readCatchClauses(code, lebEnd(code, p + 1));
+        for (const c of clauses) {
+          const label = readU32(code, c.labelAt);
+          const nl = relabel(label, 2);
+          if (nl !== label) relebel(c.labelAt, c.labelEnd, nl);
+        }
+        tries++;
+        kind.push(F_TRY);
+        frames.push(outer);
+        targeted.push(0);
+        return end;
+      }
+      case EH_OP.catch:
+      case EH_OP.catchAll:
+        // A landing: the exception came from this body (the counter was stored before
+        // the throw) or from a callee (stored before the call), so the global is current.
+        flush(end);
+        reload();
+        startCheckedBlock();
+        return end;
+      case EH_OP.delegate: {
+        // Ends the try; its label is resolved outside the try.
+        tries--;
+        kind.pop();
+        frames.pop();
+        targeted.pop();
+        const label = readU32(code, p + 1);
+        const nl = relabel(label, 0);
+        if (nl !== label) relebel(p + 1, end, nl);
+        flush(end);
+        startBlock();
+        return end;
+      }
+      case EH_OP.rethrow: {
+        const label = readU32(code, p + 1);
+        const nl = relabel(label, 0);
+        flush(p);
+        if (patch >= 0) store();
+        if (nl !== label) relebel(p + 1, end, nl);
+        closeBlock();
+        return end;
+      }
+      default:
+        // throw, throw_ref: leave the counter where a landing will read it.
+        flush(p);
+        if (patch >= 0) store();
+        closeBlock();
+        return end;
+    }
+  }
+}
+
+/** `i64.const` with a 5-byte placeholder; returns the placeholder position. */
+function placeholder(w: Writer): number {
+  w.byte(OP.i64Const);
+  w.ensure(5);
+  const at = w.pos;
+  w.pos += 5;
+  return at;
+}
+
+/** With the counter on the stack: `if (f < 0) { f = refuel(f); global = f; if (f < 0) unreachable }`. */
+function emitCheckTail(w: Writer, ctx: MeterContext, f: number): void {
+  w.byte(OP.i64Const);
+  w.byte(0);
+  w.byte(OP.i64LtS);
+  w.byte(OP.if);
+  w.byte(0x40);
+  emitRefuel(w, ctx, f);
+  w.byte(OP.end);
+}
+
+/**
+ * `f = refuel(f); global = f; if (f < 0) unreachable`. The meter ends a run by
+ * returning a negative value, and the guest then traps: a trap unwinds through
+ * every wasm `catch_all` / `try_table` handler, where a JS exception would be caught.
+ */
+function emitRefuel(w: Writer, ctx: MeterContext, f: number): void {
+  w.byte(OP.localGet);
+  w.u32(f);
+  w.byte(OP.call);
+  w.u32(ctx.refuelIndex);
+  w.byte(OP.localTee);
+  w.u32(f);
+  w.byte(OP.globalSet);
+  w.u32(ctx.fuelGlobal);
+  w.byte(OP.localGet);
+  w.u32(f);
+  w.byte(OP.i64Const);
+  w.byte(0);
+  w.byte(OP.i64LtS);
+  w.byte(OP.if);
+  w.byte(0x40);
+  w.byte(OP.unreachable);
+  w.byte(OP.end);
+}
+
+/**
+ * Each `loop bt BODY end` becomes
+ *
+ *     block bt                      ;; $done
+ *       loop bt                     ;; $retry
+ *         block (params → params)   ;; $refuel
+ *           loop bt                 ;; the original loop
+ *             <charge; br_if $refuel when fuel < 0>
+ *             BODY
+ *           end
+ *           br $done
+ *         end
+ *         fuel = refuel(fuel)
+ *         br $retry                 ;; re-enters the original loop's header
+ *       end
+ *     end
+ *
+ * The refuel call sits outside the loop: any call inside a hot loop made
+ * JavaScriptCore spill floating-point registers around it on every iteration
+ * (a float loop ran 2.3x slower). BODY's branches to outer labels gain 3.
+ */
+function emitLoopPrologue(w: Writer, ctx: MeterContext, code: Uint8Array, p: number, q: number): void {
+  const bt = readS33(code, p + 1);
+  w.byte(OP.block);
+  w.range(code, p + 1, q);
+  w.byte(OP.loop);
+  w.range(code, p + 1, q);
+  w.byte(OP.block);
+  w.s33(ctx.refuelBlockType(bt));
+  w.range(code, p, q);
+}
+
+/** After the original loop's `end`. */
+function emitLoopEpilogue(w: Writer, ctx: MeterContext, f: number): void {
+  w.byte(OP.br);
+  w.byte(2); // $done
+  w.byte(OP.end); // $refuel
+  emitRefuel(w, ctx, f);
+  w.byte(OP.br);
+  w.byte(0); // $retry
+  w.byte(OP.end);
+  w.byte(OP.end);
+}
+
+/** The 0xFC sub-opcodes that charge by their size operand: [shift, clamp]. */
+const FC_DYNAMIC = new Map<number, [number, number]>([
+  [8, [BYTES_PER_UNIT_SHIFT, 0]], // memory.init
+  [10, [BYTES_PER_UNIT_SHIFT, 0]], // memory.copy
+  [11, [BYTES_PER_UNIT_SHIFT, 0]], // memory.fill
+  [12, [0, 0]], // table.init
+  [14, [0, 0]], // table.copy
+  [15, [0, 1 << 24]], // table.grow
+  [17, [0, 0]], // table.fill
+]);
+/** memory.grow: pages → units (65536 bytes per page at 16 bytes per unit = 2^12). */
+const GROW_SHIFT = -(16 - BYTES_PER_UNIT_SHIFT);
+
+/**
+ * Charge for a bulk operation whose i32 size operand is on top of the stack (left
+ * there): `f -= units(size)`, then the check, so one huge fill cannot run a slice
+ * over. `shift` > 0 divides (bytes per unit), < 0 multiplies (units per page); `clamp`
+ * bounds the size first, so probing growth with a huge delta (which simply fails) is
+ * not mistaken for a huge allocation.
+ */
+function emitDynamic(w: Writer, ctx: MeterContext, f: number, s: number, shift: number, clamp: number): void {
+  w.byte(OP.localTee);
+  w.u32(s);
+  w.byte(OP.localGet);
+  w.u32(f);
+  if (clamp > 0) {
+    w.byte(OP.i64Const);
+    w.s64(BigInt(clamp));
+    w.byte(OP.localGet);
+    w.u32(s);
+    w.byte(OP.i64ExtendI32U);
+    w.byte(OP.localGet);
+    w.u32(s);
+    w.byte(OP.i32Const);
+    w.s32(clamp);
+    w.byte(0x4b); // i32.gt_u
+    w.byte(0x1b); // select
+  } else {
+    w.byte(OP.localGet);
+    w.u32(s);
+    w.byte(OP.i64ExtendI32U);
+  }
+  if (shift !== 0) {
+    w.byte(OP.i64Const);
+    w.byte(Math.abs(shift));
+    w.byte(shift > 0 ? OP.i64ShrU : 0x86 /* i64.shl */);
+  }
+  w.byte(OP.i64Sub);
+  w.byte(OP.localTee);
+  w.u32(f);
+  emitCheckTail(w, ctx, f);
+  ctx.dynamic++;
+}
+
+/** After memory.grow (result on the stack): when it returned -1, record the delta the guest asked for. */
+function emitGrowWatch(w: Writer, growGlobal: number, s: number, r: number): void {
+  w.byte(OP.localTee);
+  w.u32(r);
+  w.byte(OP.localGet);
+  w.u32(r);
+  w.byte(OP.i32Const);
+  w.byte(0x7f); // -1
+  w.byte(0x46); // i32.eq
+  w.byte(OP.if);
+  w.byte(0x40);
+  w.byte(OP.localGet);
+  w.u32(s);
+  w.byte(OP.globalSet);
+  w.u32(growGlobal);
+  w.byte(OP.end);
+}
+
+/**
+ * Charges carry a 5-byte placeholder for their cost (known only when the block
+ * closes); once the body is done this rewrites each as a minimal LEB and closes the
+ * gaps. Padded constants are valid but measurably slower in JavaScriptCore.
+ */
+function compactCosts(w: Writer, start: number, costs: number[]): void {
+  const k = costs.length / 2;
+  const order: number[] = [];
+  for (let i = 0; i < k; i++) order.push(i);
+  order.sort((a, b) => costs[2 * a]! - costs[2 * b]!);
+  const buf = w.buf;
+  let src = start;
+  let dst = start;
+  for (const i of order) {
+    const at = costs[2 * i]!;
+    let cost = Math.min(costs[2 * i + 1]!, 2 ** 34 - 1);
+    if (at > src) {
+      if (dst !== src) buf.copyWithin(dst, src, at);
+      dst += at - src;
+    }
+    for (;;) {
+      const byte = cost % 128;
+      cost = Math.floor(cost / 128);
+      if (cost === 0 && (byte & 0x40) === 0) {
+        buf[dst++] = byte;
+        break;
+      }
+      buf[dst++] = byte | 0x80;
+    }
+    src = at + 5;
+  }
+  if (w.pos > src && dst !== src) buf.copyWithin(dst, src, w.pos);
+  w.pos = dst + (w.pos - src);
+}
+
+/** Writes `value` as an unsigned LEB of exactly `len` bytes (padded; valid wasm). */
+function writeFixedU32(buf: Uint8Array, pos: number, value: number, len: number): void {
+  for (let i = 0; i < len - 1; i++) {
+    buf[pos + i] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buf[pos + len - 1] = value;
+}

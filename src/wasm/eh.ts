@@ -1,0 +1,71 @@
+/**
+ * Exception-handling opcodes as the metering rewrite (blocks.ts) and the counting
+ * build (count.ts) see them. Both need the exact immediate layout of every EH
+ * instruction to find instruction boundaries and to relabel branch depths; the
+ * decoder table (opcodes.ts) decides whether a module using them is accepted at all.
+ *
+ *   0x06 try bt            0x07 catch tag         0x08 throw tag
+ *   0x09 rethrow label     0x0a throw_ref         0x18 delegate label
+ *   0x19 catch_all         0x1f try_table bt vec(catch clause)
+ *
+ * A try_table catch clause is a kind byte (0 catch tag l, 1 catch_ref tag l,
+ * 2 catch_all l, 3 catch_all_ref l) then the tag index for kinds 0/1, then a label.
+ */
+import { lebEnd, malformed, readU32 } from "./leb128.ts";
+
+export const EH_OP = {
+  try: 0x06,
+  catch: 0x07,
+  throw: 0x08,
+  rethrow: 0x09,
+  throwRef: 0x0a,
+  delegate: 0x18,
+  catchAll: 0x19,
+  tryTable: 0x1f,
+} as const;
+
+/** 1 for the main-space opcodes of exception handling. */
+export const IS_EH_OP = new Uint8Array(256);
+for (const op of Object.values(EH_OP)) IS_EH_OP[op] = 1;
+
+/** One try_table catch clause: its kind, and where its label LEB sits in the body. */
+export interface CatchClause {
+  kind: number;
+  labelAt: number;
+  labelEnd: number;
+}
+
+/** Reads the catch clauses of a try_table whose vector starts at p; returns them and the end position. */
+export function readCatchClauses(b: Uint8Array, p: number): { clauses: CatchClause[]; end: number } {
+  const n = readU32(b, p);
+  p = lebEnd(b, p);
+  const clauses: CatchClause[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = b[p];
+    if (kind === undefined || kind > 3) throw malformed(`invalid try_table catch kind ${kind}`, p);
+    p++;
+    if (kind < 2) p = lebEnd(b, p); // tag index
+    clauses.push({ kind, labelAt: p, labelEnd: lebEnd(b, p) });
+    p = lebEnd(b, p);
+  }
+  return { clauses, end: p };
+}
+
+/** End of the EH instruction at p (its opcode must satisfy IS_EH_OP). */
+export function ehInstrEnd(b: Uint8Array, p: number): number {
+  const op = b[p]!;
+  switch (op) {
+    case EH_OP.try:
+      return lebEnd(b, p + 1); // block type (s33)
+    case EH_OP.catch:
+    case EH_OP.throw:
+    case EH_OP.rethrow:
+    case EH_OP.delegate:
+      return lebEnd(b, p + 1);
+    case EH_OP.throwRef:
+    case EH_OP.catchAll:
+      return p + 1;
+    default:
+      return readCatchClauses(b, lebEnd(b, p + 1)).end;
+  }
+}
