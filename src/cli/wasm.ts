@@ -28,7 +28,7 @@ export interface RunArgs {
 }
 
 /** Defaults: contract section 10. */
-export const DEFAULT_LIMITS: RunLimits = { fuel: 10_000_000_000n, timeoutMs: 60_000, maxMemoryBytes: 256 * 1024 * 1024 };
+export const DEFAULT_LIMITS: RunLimits = { fuel: 1_000_000_000_000n, timeoutMs: 60_000, maxMemoryBytes: 256 * 1024 * 1024 };
 
 export interface RunLimits {
   fuel: bigint | null;
@@ -188,7 +188,7 @@ const run = markPassthrough(
     args: {
       dir: { type: "string", description: "preopen HOST[::GUEST][:ro] (repeatable; default guest path /<basename>; :ro read-only)" },
       env: { type: "string", description: "K=V passed to the guest (repeatable; nothing else from the host environment is passed)" },
-      fuel: { type: "string", description: "instruction budget in fuel units, or 'none' (default 10000000000; exit 122 when exhausted)" },
+      fuel: { type: "string", description: "instruction budget in fuel units, or 'none' (default 1000000000000; exit 122 when exhausted)" },
       timeout: { type: "string", description: "wall-clock limit in seconds, or 'none' (default 60; exit 124)" },
       "max-memory": { type: "string", description: "memory limit: bytes or with KiB/MiB/GiB (default 256MiB; exit 123 when a module needs more)" },
       "no-cache": { type: "boolean", description: "do not read or write fledge's prepared-module cache (<config>/cache/wasm)" },

@@ -48,7 +48,7 @@ export interface PluginLimits {
 
 /** Contract section 10: the defaults for plugins. */
 export const PLUGIN_LIMIT_DEFAULTS: Readonly<PluginLimits> = Object.freeze({
-  fuel: 10_000_000_000n,
+  fuel: 1_000_000_000_000n,
   maxMemoryBytes: 256 * 1024 * 1024,
   timeoutMs: 60_000,
 });

@@ -154,8 +154,8 @@ describe("locateCommandBinary", () => {
 
 describe("pluginLimits", () => {
   test("defaults: 10e9 fuel, 256 MiB, 60 s", () => {
-    expect(pluginLimits(undefined)).toEqual({ fuel: 10_000_000_000n, maxMemoryBytes: 256 * 1024 * 1024, timeoutMs: 60_000 });
-    expect(PLUGIN_LIMIT_DEFAULTS.fuel).toBe(10_000_000_000n);
+    expect(pluginLimits(undefined)).toEqual({ fuel: 1_000_000_000_000n, maxMemoryBytes: 256 * 1024 * 1024, timeoutMs: 60_000 });
+    expect(PLUGIN_LIMIT_DEFAULTS.fuel).toBe(1_000_000_000_000n);
   });
   test("config overrides each one", () => {
     expect(pluginLimits({ fuel: "none", memory: "1GiB", timeout: 5 })).toEqual({ fuel: null, maxMemoryBytes: 2 ** 30, timeoutMs: 5000 });
