@@ -5,6 +5,8 @@
  *
  *   1. start: median wall time of `dist/fledge --version`
  *   2. metering overhead: CPU-bound guests metered vs `--fuel none` vs not instrumented
+ *   2b. fuel accuracy (charged / executed, counted by a per-instruction build) and
+ *       overhead vs unmetered, per workload, including a 128-arm bytecode VM
  *   3. cached start: a hello-world module through dist/fledge vs Bun's own node:wasi
  *   4. prepare throughput (parse + validate + instrument + encode) on the largest module
  *   5. how late a wall-clock deadline fires in a spinning guest
@@ -17,6 +19,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMeter, encodeModule, instrument, parseModule } from "../src/wasm/index.ts";
+import { COUNT_EXPORT, countingBuild } from "../src/wasm/count.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BIN = join(ROOT, "dist", "fledge");
@@ -86,6 +89,57 @@ try {
       const vsRaw = median(t.fuel!) / median(t.raw!);
       row("metering", `${label}: metered / --fuel none`, vsNone.toFixed(3), "<= 1.10", vsNone <= 1.1);
       row("metering", `${label}: metered / not instrumented`, vsRaw.toFixed(3), "<= 1.10", vsRaw <= 1.1);
+    }
+  }
+
+  if (!skip.has("2b")) {
+    process.stderr.write("2b. fuel accuracy and metering overhead per workload (median of 5)\n");
+    const acc = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "fuel", "accuracy.wasm")));
+    const vm = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wasi", "vm.wasm")));
+    const stub = new Proxy({}, { get: () => () => 0 });
+    const env = { env: { maybe_throw: (i: number) => { if (i % 3 === 0) throw new Error("x"); } }, wasi_snapshot_preview1: stub };
+    const scale = quick ? 0.2 : 1;
+    const workloads: [string, Uint8Array, string, number, string | null][] = [
+      ["loop with if/else and early exit", acc, "loops", 20_000_000 * scale, null],
+      ["br_table dispatch (8 arms)", acc, "dispatch", 20_000_000 * scale, null],
+      ["recursive fib", acc, "fib", quick ? 27 : 30, null],
+      ["calls with early returns", acc, "calls", 20_000_000 * scale, null],
+      ["exceptions caught in a loop", acc, "eh", 200_000 * scale, null],
+      ["bytecode VM, 128-arm switch (C)", vm, "vm_run", Math.round(500_000 * scale), "vm_init"],
+    ];
+    for (const [label, raw, fn, arg, init] of workloads) {
+      const inst = (bytes: Uint8Array, imports: object): WebAssembly.Instance => {
+        const i = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports as never);
+        if (init) (i.exports[init] as () => void)();
+        return i;
+      };
+      const call = (i: WebAssembly.Instance, a: number): unknown => (i.exports[fn] as (x: number) => unknown)(a);
+      // Accuracy on a smaller run (the counting build is slow).
+      const small = Math.max(1, fn === "fib" ? 20 : Math.round(arg / 100));
+      const meter = createMeter({ fuel: null, deadline: null });
+      const m = inst(instrument(raw, { fuel: true, maxMemoryBytes: null }).bytes, { ...env, ...meter.imports });
+      meter.attach(m.exports);
+      const c = inst(countingBuild(raw), env);
+      const u0 = meter.used();
+      const c0 = (c.exports[COUNT_EXPORT] as () => bigint)();
+      call(m, small);
+      call(c, small);
+      const ratio = Number(meter.used() - u0) / Number((c.exports[COUNT_EXPORT] as () => bigint)() - c0);
+      row("fuel", `${label}: charged / executed`, ratio.toFixed(4), "0.9 - 1.1", ratio >= 0.9 && ratio <= 1.1);
+      // Overhead: metered vs not instrumented, interleaved.
+      const plain = inst(raw, env);
+      const t: { raw: number[]; fuel: number[] } = { raw: [], fuel: [] };
+      call(plain, arg);
+      call(m, arg);
+      for (let r = 0; r < 5; r++) {
+        for (const [k, i] of [["raw", plain], ["fuel", m]] as const) {
+          const t0 = performance.now();
+          call(i, arg);
+          t[k].push(performance.now() - t0);
+        }
+      }
+      const over = median(t.fuel) / median(t.raw);
+      row("fuel", `${label}: metered / not instrumented (${median(t.raw).toFixed(0)} ms raw)`, over.toFixed(3), "<= 1.10", over <= 1.1);
     }
   }
 
