@@ -149,7 +149,7 @@ describe("fledge wasm run: limits reach the user through exception handlers", ()
     const r = runFledge(["wasm", "run", "--no-cache", guest("grow_abort.wasm")], { env });
     // Without a memory cap below 4 GiB the loop grows to the wasm32 maximum: the -1
     // there is not fledge's limit.
-    expect([EXIT.trap, EXIT.memoryLimit]).toContain(r.code);
+    expect([EXIT.trap, EXIT.memoryLimit] as number[]).toContain(r.code);
   });
 
   test("the bytecode VM's one-second workload finishes under the default limits", () => {
