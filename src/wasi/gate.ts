@@ -17,7 +17,9 @@
  * refuel and catch-handler check sees again, so a guest that catches the thrown
  * sentinel with an exception handler is stopped at its next step anyway.
  */
+import { FledgeError } from "../ui/index.ts";
 import { WasiDeadlineExceeded } from "./context.ts";
+import { WasiExit } from "./exit.ts";
 
 /** What the gate needs from the run's meter (src/wasm/meter.ts implements it). */
 export interface HostBudget {
@@ -28,6 +30,12 @@ export interface HostBudget {
   /** Milliseconds left before the deadline (Infinity without one). */
   timeLeft(): number;
   readonly stopped: boolean;
+  /**
+   * The run is ending by an exception thrown inside a host call (proc_exit, a stop):
+   * the guest could catch it with `catch_all`, so the budget halts the guest (every
+   * handler then traps on entry). Optional: budgets without a guest counter skip it.
+   */
+  halt?(): void;
 }
 
 /** Fuel a host call costs: `base` on entry, plus `perKiB` for every KiB it moves or handles. */
@@ -87,6 +95,11 @@ export interface Gate {
   deadline(): never;
   /** Milliseconds left before the deadline; waits must not exceed it. */
   timeLeft(): number;
+  /**
+   * The first exception a host function ended the run with (exit, stop), or null. It
+   * decides how the run ended even if the guest caught it and then trapped or returned.
+   */
+  readonly ending: { e: unknown } | null;
   /** Wrap every function of every module; memories, tables and globals pass unchanged. */
   link<T extends Record<string, Record<string, unknown>>>(modules: T): T;
 }
@@ -110,7 +123,19 @@ export function deadlineBudget(deadline: number = Infinity): HostBudget {
   };
 }
 
+/** Exceptions a host function ends the run with (everything else is the function's own error). */
+export function endsRun(e: unknown): boolean {
+  return e instanceof WasiExit || e instanceof WasiDeadlineExceeded || e instanceof FledgeError;
+}
+
 export function createGate(budget: HostBudget): Gate {
+  let ending: { e: unknown } | null = null;
+  /** A host function is throwing the run's end into the guest: record it and halt the guest first. */
+  const ended = (e: unknown): void => {
+    if (!endsRun(e)) return;
+    ending ??= { e };
+    budget.halt?.();
+  };
   let current: HostCost = DEFAULT_COST;
   let owed = 0; // fractional units carried between bytes() calls
   let churn = 0; // bytes host calls handled since the last collection
@@ -118,11 +143,19 @@ export function createGate(budget: HostBudget): Gate {
   function wrapFn(name: string, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     const cost = HOST_COST[name] ?? DEFAULT_COST;
     return function gated(this: unknown): unknown {
-      budget.hostCall(cost.base);
+      try {
+        budget.hostCall(cost.base);
+      } catch (e) {
+        ended(e);
+        throw e;
+      }
       current = cost;
       try {
         // eslint-disable-next-line prefer-rest-params
         return fn.apply(undefined, arguments as unknown as unknown[]);
+      } catch (e) {
+        ended(e);
+        throw e;
       } finally {
         current = DEFAULT_COST;
         if (churn >= GC_CHURN_BYTES) {
@@ -149,6 +182,9 @@ export function createGate(budget: HostBudget): Gate {
       if (units > 0) budget.hostCall(Math.ceil(units));
     },
     deadline: () => budget.stop("deadline"),
+    get ending() {
+      return ending;
+    },
     timeLeft: () => budget.timeLeft(),
     link(modules) {
       const out: Record<string, Record<string, unknown>> = {};

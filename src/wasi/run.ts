@@ -45,9 +45,13 @@ export async function runCommand(
     wasi.bindMemory(memory);
     opts.onInstance?.(instance);
     (start as () => void)();
-    return { exitCode: 0 };
+    // A guest that caught its own exit (catch_all) and returned still ended by it.
+    const ending = wasi.gate.ending;
+    return { exitCode: ending ? outcome(ending.e) : 0 };
   } catch (e) {
-    return { exitCode: outcome(e) };
+    // The first run-ending exception decides, not the trap a halted guest ends with.
+    const ending = wasi.gate.ending;
+    return { exitCode: outcome(ending ? ending.e : e) };
   } finally {
     wasi.closeAll();
   }

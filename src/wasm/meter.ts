@@ -72,6 +72,12 @@ export interface Meter {
    * sentinel when a limit is hit. Cheap enough to call on every host call.
    */
   hostCall(units?: number): void;
+  /**
+   * The run is ending from inside a host call by an exception the guest could catch
+   * (proc_exit): drive the guest's counter far below zero and refuse every refuel, so
+   * any handler traps on entry.
+   */
+  halt(): void;
   /** Remaining time before the deadline in ms (Infinity when there is none); sleeps should not exceed it. */
   timeLeft(): number;
   /**
@@ -114,6 +120,7 @@ export function createMeter(opts: MeterOptions): Meter {
   let growRefused: (() => number) | null = null;
   let memory: WebAssembly.Memory | null = null;
   let requested: number | undefined;
+  let halted = false;
 
   /** From inside a host call: halt the guest's counter, then throw (see the header). */
   const stop = (why: StopReason): never => {
@@ -124,7 +131,7 @@ export function createMeter(opts: MeterOptions): Meter {
   };
 
   const refuel = (remaining: bigint): bigint => {
-    if (stopped) return STOP;
+    if (stopped || halted) return STOP;
     const used = granted - remaining + hostDebt;
     granted += hostDebt;
     hostDebt = 0n;
@@ -200,6 +207,10 @@ export function createMeter(opts: MeterOptions): Meter {
       // Checked on every call: a host call costs far more than performance.now(), and a
       // slow host call (100 us) is exactly where the in-band slice can overshoot.
       if (deadline !== null && performance.now() >= deadline) stop("deadline");
+    },
+    halt() {
+      halted = true;
+      halt?.();
     },
     timeLeft: () => (deadline === null ? Infinity : Math.max(0, deadline - performance.now())),
     stop,
