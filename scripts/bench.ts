@@ -102,7 +102,7 @@ try {
     const workloads: [string, Uint8Array, string, number, string | null][] = [
       ["loop with if/else and early exit", acc, "loops", 20_000_000 * scale, null],
       ["br_table dispatch (8 arms)", acc, "dispatch", 20_000_000 * scale, null],
-      ["recursive fib", acc, "fib", quick ? 27 : 30, null],
+      ["recursive fib", acc, "fib", quick ? 30 : 33, null],
       ["calls with early returns", acc, "calls", 20_000_000 * scale, null],
       ["exceptions caught in a loop", acc, "eh", 200_000 * scale, null],
       ["bytecode VM, 128-arm switch (C)", vm, "vm_run", Math.round(500_000 * scale), "vm_init"],

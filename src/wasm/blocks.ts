@@ -37,6 +37,14 @@ export interface MeterContext {
   dynamic: number;
 }
 
+/**
+ * Instructions that cost nothing, as in wasmtime's fuel: pure structure (block, loop,
+ * if's else, end, nop, and the exception-handling markers try, catch, catch_all,
+ * delegate, try_table). The counting build (count.ts) uses the same rule.
+ */
+export const FREE_OP = new Uint8Array(256);
+for (const op of [0x01, 0x02, 0x03, 0x05, 0x0b, 0x06, 0x07, 0x18, 0x19, 0x1f]) FREE_OP[op] = 1;
+
 /** Thrown inside meterBody when a try_table catch targets a loop: redo the body with syncLoops. */
 class NeedsLoopSync extends Error {}
 
@@ -132,24 +140,32 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     return label + inner - outer;
   };
   const isFunctionLabel = (label: number): boolean => label >= kind.length;
+  // Where the current block's charge can be deleted when its cost is 0: [start, end), or -1.
+  let delStart = -1;
+  let delEnd = -1;
   const closeBlock = (): void => {
-    if (patch >= 0) costs.push(patch, cost);
+    if (patch >= 0) costs.push(patch, cost, delStart, delEnd);
     patch = -1;
     cost = 0;
+    delStart = -1;
   };
   /** Starts a new basic block at the current output position with a plain charge. */
   const startBlock = (): void => {
     closeBlock();
+    synced = false;
+    delStart = w.pos;
     w.byte(OP.localGet);
     w.u32(f);
     patch = placeholder(w);
     w.byte(OP.i64Sub);
     w.byte(OP.localSet);
     w.u32(f);
+    delEnd = w.pos;
   };
   /** Starts a block whose entry also checks the counter (landings, after a reload). */
   const startCheckedBlock = (): void => {
     closeBlock();
+    synced = false;
     w.byte(OP.localGet);
     w.u32(f);
     patch = placeholder(w);
@@ -158,13 +174,19 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     w.u32(f);
     emitCheckTail(w, ctx, f);
   };
+  // True while the local and the global hold the same value (after a store or reload,
+  // with no charge since): a store then is redundant.
+  let synced = false;
   const store = (): void => {
+    if (synced) return;
+    synced = true;
     w.byte(OP.localGet);
     w.u32(f);
     w.byte(OP.globalSet);
     w.u32(g);
   };
   const reload = (): void => {
+    synced = true;
     w.byte(OP.globalGet);
     w.u32(g);
     w.byte(OP.localSet);
@@ -172,6 +194,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   };
   /** local = min(local, global): a try_table landing is reached normally (local current) or by an exception (global current). */
   const syncMin = (): void => {
+    synced = false;
     w.byte(OP.localGet);
     w.u32(f);
     w.byte(OP.globalGet);
@@ -197,7 +220,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
 
   while (p < n) {
     const op = code[p]!;
-    cost++;
+    cost += 1 - FREE_OP[op]!;
     if (IS_EH_OP[op]) {
       p = rewriteEH(op);
       continue;
@@ -246,6 +269,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           emitLoopPrologue(w, ctx, code, p, q);
           from = q;
           closeBlock();
+          synced = false;
           if (syncLoops) syncMin();
           w.byte(OP.localGet);
           w.u32(f);
@@ -350,6 +374,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           flush(p);
           const q = skipInstr(code, p);
           emitDynamic(w, ctx, f, s, GROW_SHIFT, MAX_PAGES);
+          synced = false;
           flush(q);
           if (ctx.growGlobal >= 0) emitGrowWatch(w, ctx.growGlobal, s, r);
           usedScratch = true;
@@ -361,6 +386,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         if (dyn) {
           flush(p);
           emitDynamic(w, ctx, f, s, dyn[0], dyn[1]);
+          synced = false;
           usedScratch = true;
         }
         p = skipInstr(code, p);
@@ -632,16 +658,27 @@ function emitGrowWatch(w: Writer, growGlobal: number, s: number, r: number): voi
  * gaps. Padded constants are valid but measurably slower in JavaScriptCore.
  */
 function compactCosts(w: Writer, start: number, costs: number[]): void {
-  const k = costs.length / 2;
+  // costs holds (placeholder, cost, deleteStart, deleteEnd) quads; a charge of 0 with a
+  // delete range is removed whole.
+  const k = costs.length / 4;
   const order: number[] = [];
   for (let i = 0; i < k; i++) order.push(i);
-  order.sort((a, b) => costs[2 * a]! - costs[2 * b]!);
+  order.sort((a, b) => costs[4 * a]! - costs[4 * b]!);
   const buf = w.buf;
   let src = start;
   let dst = start;
   for (const i of order) {
-    const at = costs[2 * i]!;
-    let cost = Math.min(costs[2 * i + 1]!, 2 ** 34 - 1);
+    const at = costs[4 * i]!;
+    let cost = Math.min(costs[4 * i + 1]!, 2 ** 34 - 1);
+    const del = costs[4 * i + 2]!;
+    if (cost === 0 && del >= 0) {
+      if (del > src) {
+        if (dst !== src) buf.copyWithin(dst, src, del);
+        dst += del - src;
+      }
+      src = costs[4 * i + 3]!;
+      continue;
+    }
     if (at > src) {
       if (dst !== src) buf.copyWithin(dst, src, at);
       dst += at - src;

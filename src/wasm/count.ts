@@ -7,6 +7,7 @@
  * and `bun run bench`.
  */
 import { skipInstr } from "./code.ts";
+import { FREE_OP } from "./blocks.ts";
 import { IS_EH_OP, ehInstrEnd } from "./eh.ts";
 import { encodeModule } from "./encode.ts";
 import { EXTERNAL, importedCount } from "./module.ts";
@@ -27,6 +28,11 @@ export function countingBuild(bytes: Uint8Array): Uint8Array {
     let p = 0;
     while (p < code.length) {
       const q = IS_EH_OP[code[p]!] ? ehInstrEnd(code, p) : skipInstr(code, p);
+      if (FREE_OP[code[p]!]) {
+        w.range(code, p, q);
+        p = q;
+        continue;
+      }
       w.byte(OP.globalGet);
       w.u32(counter);
       w.byte(OP.i64Const);
