@@ -80,6 +80,7 @@ describe("the stop is a trap that exception handlers cannot catch", () => {
     ["legacy try/catch_all around a spin loop", wat, "spin"],
     ["legacy try/catch_all around a host-call loop", wat, "host_loop"],
     ["legacy try/catch_all one frame above the host-call loop", wat, "host_loop_deep"],
+    ["a loop that throws and catches its own tagged exception", wat, "throw_loop"],
     ["try_table catch_all around a spin loop", handAssembled(TRY_TABLE_CATCH_ALL([])), "run"],
     ["try_table catch_all around a host-call loop", handAssembled(TRY_TABLE_CATCH_ALL(CALL_HOST)), "run"],
     ["try_table catch_all_ref around a host-call loop", handAssembled(TRY_TABLE_CATCH_ALL_REF(CALL_HOST)), "run"],

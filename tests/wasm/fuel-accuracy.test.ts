@@ -53,6 +53,7 @@ describe("fuel charged / instructions executed", () => {
     ["fib", [20]],
     ["calls", [100_000]],
     ["eh", [10_000]],
+    ["longjmp", [10_000]],
   ];
   for (const [fn, args] of cases) {
     test(`${fn}: within 10%`, () => {

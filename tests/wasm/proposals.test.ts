@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeCode, instrument, parseModule, type Instr } from "../../src/wasm/index.ts";
+import { createMeter, decodeCode, instrument, parseModule, type Instr } from "../../src/wasm/index.ts";
 import { FledgeError } from "../../src/ui/index.ts";
 import { fixture, have, WAT_DIR } from "./helpers.ts";
 
@@ -125,8 +125,12 @@ describe("refused proposals", () => {
   test("threads: atomics without shared memory", () => {
     expect(refusal(fixture("refused/atomics-unshared"))).toMatch(/threads proposal \(atomics\), which fledge does not run/);
   });
-  test("exception handling", () => {
-    expect(refusal(fixture("refused/exceptions"))).toMatch(/^module uses the exception-handling proposal, which fledge does not run \(.*\)$/);
+  test("exception handling is no longer refused: it runs metered (its stop stays a trap, see eh-stop.test.ts)", () => {
+    const meter = createMeter({ fuel: 1_000_000n, deadline: null });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(instrument(fixture("refused/exceptions"), { fuel: true, maxMemoryBytes: 1 << 28 }).bytes), meter.imports as never);
+    meter.attach(inst.exports);
+    expect((inst.exports.f as () => number)()).toBe(1);
+    expect(meter.used()).toBeGreaterThan(0n);
   });
   test("memory64", () => {
     expect(refusal(fixture("refused/memory64"))).toBe("module uses the memory64 proposal, which fledge does not run");
