@@ -11,6 +11,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { EXIT } from "../../src/ui/index.ts";
+import { runCommand, WasiExit, type ImportModules } from "../../src/wasi/index.ts";
 import { createMeter, instrument, type Meter } from "../../src/wasm/index.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 import { fixture } from "./helpers.ts";
@@ -109,6 +110,31 @@ describe("the stop is a trap that exception handlers cannot catch", () => {
     expect(() => (inst.exports.run as () => void)()).toThrow(WebAssembly.RuntimeError);
     expect(meter.reason()).toBe("fuel");
     expect((inst.exports.handled as WebAssembly.Global).value).toBeGreaterThan(100);
+  });
+});
+
+describe("an exit from any host import cannot be caught", () => {
+  test("fledge.exit inside try/catch_all: the run ends with the guest's code, the handler never runs", async () => {
+    const meter = createMeter({ fuel: null, deadline: null });
+    const prepared = instrument(fixture("fuel/exit-eh"), { fuel: true, maxMemoryBytes: null });
+    let escaped = 0;
+    const fledge = {
+      exit(code: number): never {
+        throw new WasiExit(code);
+      },
+      escaped() {
+        escaped++;
+      },
+    };
+    // The fledge module is linked through the run's gate like every host module.
+    const r = await runCommand(
+      new WebAssembly.Module(prepared.bytes),
+      { args: ["exit-eh"], env: [], preopens: [], budget: meter, onInstance: (i) => meter.attach(i.exports) },
+      { fledge },
+      meter.imports as ImportModules,
+    );
+    expect(r.exitCode).toBe(7);
+    expect(escaped).toBe(0);
   });
 });
 
