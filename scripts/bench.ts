@@ -93,7 +93,9 @@ try {
   }
 
   if (!skip.has("2b")) {
-    process.stderr.write("2b. fuel accuracy and metering overhead per workload (median of 5)\n");
+    // Fastest of 9 interleaved runs: on a shared machine the minimum is the estimate
+    // least disturbed by other processes.
+    process.stderr.write("2b. fuel accuracy and metering overhead per workload (fastest of 9)\n");
     const acc = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "fuel", "accuracy.wasm")));
     const vm = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wasi", "vm.wasm")));
     const stub = new Proxy({}, { get: () => () => 0 });
@@ -131,15 +133,15 @@ try {
       const t: { raw: number[]; fuel: number[] } = { raw: [], fuel: [] };
       call(plain, arg);
       call(m, arg);
-      for (let r = 0; r < 5; r++) {
+      for (let r = 0; r < 9; r++) {
         for (const [k, i] of [["raw", plain], ["fuel", m]] as const) {
           const t0 = performance.now();
           call(i, arg);
           t[k].push(performance.now() - t0);
         }
       }
-      const over = median(t.fuel) / median(t.raw);
-      row("fuel", `${label}: metered / not instrumented (${median(t.raw).toFixed(0)} ms raw)`, over.toFixed(3), "<= 1.10", over <= 1.1);
+      const over = Math.min(...t.fuel) / Math.min(...t.raw);
+      row("fuel", `${label}: metered / not instrumented (${Math.min(...t.raw).toFixed(0)} ms raw)`, over.toFixed(3), "<= 1.10", over <= 1.1);
     }
   }
 
