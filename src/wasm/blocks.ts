@@ -209,14 +209,20 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     w.u32(f);
   };
 
-  // Function entry: load the counter, charge the first block, check.
+  // Function entry: load the counter, charge the first block, check. A leaf (no loop,
+  // no call) runs at most its own size before returning to a caller that checks, so
+  // its entry check is dropped at the end (`leaf` turns false at any loop or call).
   w.byte(OP.globalGet);
   w.u32(g);
   patch = placeholder(w);
   w.byte(OP.i64Sub);
+  const teeAt = w.pos;
   w.byte(OP.localTee);
   w.u32(f);
+  const checkStart = w.pos;
   emitCheckTail(w, ctx, f);
+  const checkEnd = w.pos;
+  let leaf = true;
 
   while (p < n) {
     const op = code[p]!;
@@ -283,6 +289,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           w.byte(OP.brIf);
           w.byte(1); // $refuel
           ctx.loops++;
+          leaf = false;
           kind.push(F_LOOP);
           frames.push(outer + LOOP_FRAMES);
         } else {
@@ -342,6 +349,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         if (op === OP.refFunc) {
           if (idx >= nImp) relebel(p + 1, q, idx + 1);
         } else {
+          leaf = false;
           flush(p);
           if (patch >= 0) store();
           w.byte(op);
@@ -358,6 +366,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
       }
       case 5 /* Imm.callIndirect: call_indirect, return_call_indirect */: {
         const q = lebEnd(code, lebEnd(code, p + 1));
+        leaf = false;
         flush(p);
         if (patch >= 0) store();
         flush(q);
@@ -423,6 +432,10 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     }
   }
   if (kind.length !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
+  if (leaf) {
+    w.buf[teeAt] = OP.localSet;
+    costs.push(checkStart, 0, checkStart, checkEnd);
+  }
   compactCosts(w, bodyStart, costs);
   return usedScratch;
 
