@@ -38,8 +38,6 @@ function hasContent(m: Module, id: number): boolean {
       return m.globals.length > 0;
     case SEC.export:
       return m.exports.length > 0;
-    case SEC.tag:
-      return m.tags.length > 0;
     case SEC.start:
       return m.start !== null;
     case SEC.element:
@@ -164,13 +162,6 @@ function payload(m: Module, id: number, w: Writer): void {
       return;
     case SEC.dataCount:
       w.u32(m.dataCount ?? 0);
-      return;
-    case SEC.tag:
-      w.u32(m.tags.length);
-      for (const t of m.tags) {
-        w.byte(0); // attribute: exception
-        w.u32(t);
-      }
       return;
     case SEC.code:
       w.u32(m.codes.length);

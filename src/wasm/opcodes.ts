@@ -149,10 +149,12 @@ export const EH_OPS: ReadonlySet<number> = new Set([0x06, 0x07, 0x08, 0x09, 0x0a
 
 /**
  * Gated features: encodings the decoder fully knows, accepted only when enabled.
- * Exception handling stays off until the meter's stop is proven uncatchable by guest
- * `catch_all` / `try_table` handlers (the sentinel must unwind through them).
+ * Exception handling is on: the meter ends a run with a trap (refuel returns STOP),
+ * which no wasm handler catches, and a run-ending host exception halts the guest's
+ * counter so every handler traps on entry (blocks.ts, meter.ts;
+ * tests/wasm/eh-stop.test.ts).
  */
-export const FEATURES = { exceptions: false };
+export const FEATURES = { exceptions: true };
 
 export function featureEnabled(name: keyof typeof FEATURES): boolean {
   return FEATURES[name];
