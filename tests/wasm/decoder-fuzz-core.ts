@@ -384,7 +384,7 @@ export function oracleDiff(full: Counts, live: Counts, bin: Counts, wabt: Counts
 }
 
 /**
- * The rewriter (body.ts walks bodies on its own) must find the loops the decoder
+ * The rewriter (blocks.ts walks bodies on its own) must find the loops the decoder
  * found, and its output must validate. Modules the rewriter refuses (exception
  * handling while that feature is off) are skipped.
  */
