@@ -102,6 +102,27 @@ describe("the stop is a trap that exception handlers cannot catch", () => {
     });
   }
 
+  test("a try_table whose catch_all branches back to its loop's header: no handler run after the deadline stop", () => {
+    // loop $l { handled += 1; try_table (catch_all $l) { call host } }
+    const bytes = handAssembled([0x03, 0x40, ...INC_HANDLED, 0x1f, 0x40, 1, 0x02, 0, ...CALL_HOST, 0x0b, 0x0b]);
+    const meter = createMeter({ fuel: null, deadline: performance.now() + 100 });
+    let atStop: number | null = null;
+    let inst: WebAssembly.Instance | null = null;
+    inst = start(bytes, meter, () => {
+      try {
+        meter.hostCall();
+      } catch (e) {
+        atStop ??= Number((inst!.exports.handled as WebAssembly.Global).value);
+        throw e;
+      }
+      throw new Error("caught by the guest, which loops");
+    });
+    expect(() => (inst!.exports.run as () => void)()).toThrow(WebAssembly.RuntimeError);
+    expect(meter.reason()).toBe("deadline");
+    expect(atStop).not.toBeNull();
+    expect(Number((inst.exports.handled as WebAssembly.Global).value)).toBe(atStop!);
+  });
+
   test("the handlers do catch the host's own exceptions (the guests are not vacuous)", () => {
     const meter = createMeter({ fuel: 2_000_000n, deadline: null });
     const inst = start(handAssembled(TRY_TABLE_CATCH_ALL_REF(CALL_HOST)), meter, () => {
