@@ -100,7 +100,7 @@ export function checkModuleImports(moduleImports: readonly WebAssembly.ModuleImp
       if (imp.kind !== "function") unknown.push(`${renderUntrusted(imp.name)} (imported as a ${imp.kind})`);
       continue;
     }
-    const cap = (CAPABILITY_IMPORTS as Record<string, GatedCapability>)[imp.name];
+    const cap = Object.prototype.hasOwnProperty.call(CAPABILITY_IMPORTS, imp.name) ? (CAPABILITY_IMPORTS as Record<string, GatedCapability>)[imp.name] : undefined;
     if (cap) missing.add(cap);
     else unknown.push(renderUntrusted(imp.name));
   }

@@ -4,6 +4,7 @@ import { WasiExit } from "./exit.ts";
 import type { Gate } from "./gate.ts";
 import { createWasi, WASI_MODULE, type ImportModules, type WasiOptions } from "./host.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { resolveImports } from "./link.ts";
 
 /**
  * Run a WASI command module: check its exports, instantiate with the WASI imports
@@ -29,11 +30,13 @@ export async function runCommand(
       if (name in imports) throw new FledgeError(`internal: engine import module '${name}' collides with a host module`, { code: "wasm_link" });
       imports[name] = mod;
     }
+    // Exactly the imports the module declares, own properties only (./link.ts).
+    const resolved = resolveImports(module, imports);
     let instance: WebAssembly.Instance;
     try {
-      instance = await WebAssembly.instantiate(module, imports);
+      instance = await WebAssembly.instantiate(module, resolved);
     } catch (e) {
-      if (e instanceof WebAssembly.LinkError) {
+      if (e instanceof WebAssembly.LinkError || e instanceof TypeError) {
         throw new FledgeError(`cannot link the module: ${renderUntrusted(e.message)}`, { code: "wasm_link", hint: "fledge provides wasi_snapshot_preview1 (WASI preview 1) only; build for wasm32-wasip1" });
       }
       throw e;
