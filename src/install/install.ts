@@ -5,7 +5,7 @@
  */
 import { chmodSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
-import { fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
+import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, log, usageError } from "../ui/index.ts";
 import { commitPlugin } from "./commit.ts";
@@ -58,7 +58,7 @@ export function readValidManifest(dir: string, where: string): Manifest {
 function installName(source: Source, manifest: Manifest): string {
   const name = source.kind === "local" ? manifest.plugin.name : (source.repo ?? "");
   if (!isSafePluginName(name)) throw new FledgeError(`'${renderUntrusted(name)}' is not a safe plugin name`, { code: "invalid_name", hint: "names are letters, digits, '.', '_' and '-', starting with a letter or digit" });
-  return name;
+  return assertNotReserved(name, source.kind === "local" ? "plugin name (plugin.name)" : "plugin name (the repository name)");
 }
 
 function missingBinaries(dir: string, manifest: Manifest): string[] {
@@ -198,6 +198,8 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   const unsafe = checkSourceSafety(source);
   if (unsafe) throw new FledgeError(unsafe, { code: "unsafe_source" });
   if (opts.copy && source.kind !== "local") throw usageError("--copy is only valid when installing from a local path");
+  // A remote plugin is named after its repository: refuse a reserved one before any download.
+  if (source.kind !== "local" && source.repo) assertNotReserved(source.repo, "plugin name (the repository name)");
   const config = loadConfig(opts.env);
   const { tier } = classify(source, config.trust);
   const paths = fledgePaths(opts.env);

@@ -6,6 +6,7 @@
 import { homedir } from "node:os";
 import { posix, win32 } from "node:path";
 import { FledgeError } from "../ui/index.ts";
+import { reservedNameReason } from "./reserved.ts";
 
 /** A non-empty env value, or undefined: `FLEDGE_CONFIG_DIR=""` means "not set". */
 function nonEmpty(v: string | undefined): string | undefined {
@@ -52,6 +53,22 @@ export function assertSafePathSegment(name: string, what = "plugin name"): strin
   return name;
 }
 
+/**
+ * Refuse a plugin name that fledge uses for its own files (see reserved.ts): the
+ * shim folder `bin`, staging dirs, locks. Every plugin folder path is built through
+ * this, so no code path can move, replace or delete a folder fledge owns.
+ */
+export function assertNotReserved(name: string, what = "plugin name"): string {
+  const reason = reservedNameReason(name);
+  if (reason !== undefined) {
+    throw new FledgeError(`The ${what} ${JSON.stringify(name)} is reserved: ${reason}.`, {
+      code: "reserved_name",
+      hint: "Give the plugin another name (plugin.name in plugin.toml for a local plugin, the repository name for a GitHub or git source).",
+    });
+  }
+  return name;
+}
+
 export interface FledgePaths {
   configDir: string;
   /** `<configDir>/plugins` — one directory (or live-link symlink) per installed plugin. */
@@ -76,7 +93,7 @@ export function fledgePaths(env: NodeJS.ProcessEnv = process.env, platform: Node
   const dir = configDir(env, platform);
   const pluginsDir = path.join(dir, "plugins");
   const registryFile = path.join(dir, "plugins.toml");
-  const pluginDir = (name: string): string => path.join(pluginsDir, assertSafePathSegment(name));
+  const pluginDir = (name: string): string => path.join(pluginsDir, assertNotReserved(assertSafePathSegment(name)));
   return {
     configDir: dir,
     pluginsDir,
