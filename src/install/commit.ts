@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { enforceGrant } from "../trust/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
 import type { Staging } from "./staging.ts";
@@ -49,6 +50,8 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     const reg = readRegistryText(paths.registryFile);
     const same = reg.plugins.find((p) => p.name === entry.name);
     if (opts.update && !same) throw new FledgeError(`${renderUntrusted(entry.name)} was removed while it was being updated`, { code: "not_installed" });
+    // The single place a grant is recorded: the tier rule holds here whatever came before.
+    enforceGrant(entry, opts.update ? same?.capabilities : undefined);
     if (same && !opts.force && !opts.update) {
       throw new FledgeError(`plugin '${renderUntrusted(entry.name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
     }

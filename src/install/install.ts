@@ -12,6 +12,7 @@ import { commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
+import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
@@ -139,6 +140,7 @@ export async function buildStaged(
 ): Promise<Prepared> {
   dropShippedPrepared(staging.tree);
   const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
+  const frozen = freezeManifest(staging.tree, manifest);
   const name = opts.fixedName ?? installName(source, manifest);
   const decision = mayGrant({ tier, runtime: manifest.runtime, requested: manifest.capabilities, owner: source.owner });
   if (!decision.allowed) throw new FledgeError(decision.messages[0] ?? "capabilities denied", { code: "capability_denied", hint: decision.hint ?? undefined });
@@ -154,6 +156,8 @@ export async function buildStaged(
 
   if (buildHook) await runHook("build", buildHook, staging.tree, opts.env);
   else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env);
+  // Grants are frozen at consent: a build that edited plugin.toml is refused.
+  if (buildHook || autoBuild) assertManifestUnchanged(staging.tree, frozen, buildHook ? "build hook" : "auto-build");
 
   // The build may have changed what is on disk: validate again, and the runtime the
   // user approved must still be the runtime (a build must not turn wasm into native).
@@ -164,9 +168,13 @@ export async function buildStaged(
   checkBinaries(staging.tree, built);
   await prepareWasmModules(staging.tree, built, opts.env);
   const postInstall = built.hooks.post_install?.trim();
-  if (postInstall) await runHook("post_install", postInstall, staging.tree, opts.env);
+  if (postInstall) {
+    await runHook("post_install", postInstall, staging.tree, opts.env);
+    assertManifestUnchanged(staging.tree, frozen, "post_install hook");
+  }
   dropShippedPrepared(staging.tree);
-  return { manifest: built, name, tier, materialized, prebuilt, autoBuild };
+  // What is recorded is the manifest that was shown (identical bytes, checked above).
+  return { manifest, name, tier, materialized, prebuilt, autoBuild };
 }
 
 export function registryEntry(p: Prepared, source: Source, treeDir: string, pinnedRef: string | null): RegistryEntry {
