@@ -16,7 +16,7 @@ import type { Staging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface CommitOptions {
-  /** Replace a plugin of the same name, and plugins owning one of our commands. */
+  /** Replace a plugin of the same name (never another plugin: a command conflict is always refused). */
   force: boolean;
   /** Update: the same-name plugin must exist and is replaced; its state.json and data/ move to the new tree. */
   update?: boolean;
@@ -24,7 +24,7 @@ export interface CommitOptions {
 }
 
 export interface CommitResult {
-  /** Names of other plugins removed because --force took their commands. */
+  /** Always empty: kept for the JSON output's shape (fledge no longer removes other plugins). */
   replaced: string[];
   registry: Registry;
 }
@@ -43,6 +43,20 @@ function readRegistryText(file: string): Registry {
 /** Carry the plugin's own data across an update: its store and its /plugin directory. */
 const KEPT_ON_UPDATE = ["state.json", "data"];
 
+/** The refusal when our commands belong to other plugins: names each one and how to remove it. */
+export function commandConflict(entry: Pick<RegistryEntry, "name" | "commands">, owners: Map<string, RegistryEntry>): FledgeError {
+  const parts = [...owners.values()].map((o) => {
+    const cmds = entry.commands.filter((c) => o.commands.includes(c));
+    return `command${cmds.length > 1 ? "s" : ""} '${cmds.join("', '")}' ${cmds.length > 1 ? "are" : "is"} already provided by plugin '${o.name}'`;
+  });
+  const names = [...owners.keys()];
+  return new FledgeError(`${parts.join("; ")}; ${entry.name} was not installed (--force never removes another plugin)`, {
+    code: "command_conflict",
+    hint: `to replace ${names.join(" and ")}, remove ${names.length > 1 ? "them" : "it"} first (this deletes ${names.length > 1 ? "their" : "its"} data): ${names.map((n) => `fledge plugins remove ${n}`).join(" && ")}`,
+    details: { conflicts: names },
+  });
+}
+
 export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts: CommitOptions): Promise<CommitResult> {
   const paths = fledgePaths(opts.env);
   mkdirSync(paths.binDir, { recursive: true });
@@ -60,14 +74,9 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
       const owner = findCommandOwner({ plugins: reg.plugins.filter((p) => p.name !== entry.name) }, cmd);
       if (owner) others.set(owner.name, owner);
     }
-    if (others.size > 0 && !opts.force) {
-      const [name, owner] = [...others.entries()][0]!;
-      const cmd = entry.commands.find((c) => owner.commands.includes(c))!;
-      throw new FledgeError(`command '${renderUntrusted(cmd)}' is already provided by plugin '${renderUntrusted(name)}'`, {
-        code: "command_conflict",
-        hint: `remove ${renderUntrusted(name)} first ('fledge plugins remove ${renderUntrusted(name)}'), or pass --force to replace it`,
-      });
-    }
+    // Never remove another plugin (and its state.json and data) as a side effect, not
+    // even with --force: the user removes it explicitly, knowing what goes with it.
+    if (others.size > 0) throw commandConflict(entry, others);
 
     const undo: (() => void)[] = [];
     try {

@@ -8,7 +8,7 @@ import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BI
 import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, log, usageError } from "../ui/index.ts";
-import { commitPlugin } from "./commit.ts";
+import { commandConflict, commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
@@ -31,7 +31,7 @@ export interface InstallOptions extends ConsentFlags {
 
 export interface InstallResult {
   entry: RegistryEntry;
-  /** Other plugins removed because --force took over their commands. */
+  /** Always empty (kept for the JSON shape): --force never removes another plugin. */
   replaced: string[];
   /** Binaries downloaded from release assets instead of being built. */
   prebuilt: string[];
@@ -99,15 +99,17 @@ export function checkBinaries(dir: string, manifest: Manifest): void {
 
 /** Fail fast (before consent and build) on conflicts the locked commit would refuse anyway. */
 function precheckConflicts(name: string, manifest: Manifest, opts: InstallOptions): void {
-  if (opts.force) return;
   const reg = readRegistry(opts.env);
-  if (reg.plugins.some((p) => p.name === name)) {
+  if (!opts.force && reg.plugins.some((p) => p.name === name)) {
     throw new FledgeError(`plugin '${renderUntrusted(name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
   }
+  // --force or not: another plugin's commands are never taken (see commandConflict).
+  const owners = new Map<string, RegistryEntry>();
   for (const c of manifest.commands) {
-    const owner = findCommandOwner(reg, c.name);
-    if (owner) throw new FledgeError(`command '${renderUntrusted(c.name)}' is already provided by plugin '${owner.name}'`, { code: "command_conflict", hint: `remove ${owner.name} first, or pass --force to replace it` });
+    const owner = findCommandOwner({ plugins: reg.plugins.filter((p) => p.name !== name) }, c.name);
+    if (owner) owners.set(owner.name, owner);
   }
+  if (owners.size > 0) throw commandConflict({ name, commands: manifest.commands.map((c) => c.name) }, owners);
 }
 
 /** Shipped or built `*.cwasm*` files are never part of an installed plugin (see stripPreparedArtifacts). */
