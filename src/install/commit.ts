@@ -6,9 +6,9 @@
  * or the new one. The moved-aside trees live in the staging dir, which the caller
  * removes afterwards (outside the lock: deleting a big tree is slow).
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWrite, ensureOwnFolder, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { enforceGrant } from "../trust/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
@@ -59,7 +59,7 @@ export function commandConflict(entry: Pick<RegistryEntry, "name" | "commands">,
 
 export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts: CommitOptions): Promise<CommitResult> {
   const paths = fledgePaths(opts.env);
-  mkdirSync(paths.binDir, { recursive: true });
+  ensureOwnFolder(paths.binDir, "shim folder");
   return withLock(paths.lockFile, async () => {
     const reg = readRegistryText(paths.registryFile);
     const same = reg.plugins.find((p) => p.name === entry.name);
