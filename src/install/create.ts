@@ -175,7 +175,12 @@ Needs clang with the wasm32 target and wasi-libc (Debian/Ubuntu: \`apt install c
 /** --output must be (or become) a folder: refuse when it, or a parent, is a file. */
 function checkOutputDir(dir: string): void {
   for (let d = dir; ; d = dirname(d)) {
-    const st = statSync(d, { throwIfNoEntry: false });
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(d, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // ENOTDIR: a parent is a file, found further up
+    }
     if (st !== undefined) {
       if (!st.isDirectory()) {
         throw new FledgeError(`--output '${dir}' cannot be a folder: '${d}' is a file`, { code: "invalid_output", hint: "pass an --output directory that is a folder (or does not exist yet)" });
