@@ -102,11 +102,13 @@ export function confirmOutcome(question: string, io: ConfirmIO = { input: proces
     const onEnd = (): void => finish("no");
     const onError = (): void => finish("no");
     try {
-      write(`${question} [y/N] `);
+      // Raw mode first, then the question: a key typed as soon as it shows (Ctrl+C
+      // included) must reach this reader, not the terminal's signal handling.
       if (input.isTTY) {
         wasRaw = input.isRaw;
         input.setRawMode(true);
       }
+      write(`${question} [y/N] `);
       input.on("data", onData);
       input.once("end", onEnd);
       input.once("close", onEnd);

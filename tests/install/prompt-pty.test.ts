@@ -5,12 +5,13 @@
  * exit 130. With --json and stdout redirected to a file, the question is drawn on the
  * terminal (stderr) and the file holds exactly one JSON document.
  */
-import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { confirmOutcome, feedKeys, type KeyState } from "../../src/ui/index.ts";
 import { MAIN } from "../helpers/cli.ts";
-import { HELLO_NATIVE, baseEnv, pluginsState, readReg, sandbox, wasmPlugin } from "./helpers.ts";
+import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
+import { HELLO_NATIVE, baseEnv, pluginsState, readReg, runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
 const SCRIPT = Bun.which("script");
@@ -27,10 +28,10 @@ const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * type `keys` (or close the input when keys is null). Returns the exit code, the
  * screen (the pty shows stderr, and stdout unless redirected) and the stdout file.
  */
-async function onTerminal(args: string[], keys: string | null, opts: { stdoutFile?: boolean } = {}): Promise<{ code: number; screen: string; stdout: string }> {
+async function onTerminal(args: string[], keys: string | null, opts: { stdoutFile?: boolean; env?: Record<string, string> } = {}): Promise<{ code: number; screen: string; stdout: string }> {
   const out = join(sb.root, "stdout.txt");
   const cmd = `${[process.execPath, MAIN, ...args].map(sh).join(" ")}${opts.stdoutFile ? ` > ${sh(out)}` : ""}; echo "EXIT=$?"`;
-  const proc = Bun.spawn([SCRIPT!, "-qefc", cmd, "/dev/null"], { env: baseEnv(sb.env), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([SCRIPT!, "-qefc", cmd, "/dev/null"], { env: baseEnv({ ...sb.env, ...opts.env }), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   let screen = "";
   const reader = proc.stdout.getReader();
   const decoder = new TextDecoder();
@@ -176,5 +177,53 @@ describe.skipIf(!SCRIPT)("install consent on a real terminal", () => {
     expect(env.error.code).toBe("consent_required");
     expect(env.error.hint).toContain("--yes");
     nothingInstalled();
+  });
+});
+
+describe.skipIf(!SCRIPT)("update consent on a real terminal (the same prompt)", () => {
+  let gh: GithubServer;
+  let n = 0;
+  beforeAll(async () => {
+    gh = await startGithubServer();
+  });
+  afterAll(() => gh.stop());
+  const ghEnv = (): Record<string, string> => ({ FLEDGE_GITHUB_API_URL: gh.url });
+
+  /** v1 asks for nothing (installed without a question); v2 adds `store`, so update must ask. */
+  async function escalating(): Promise<string> {
+    const name = `upd${++n}`;
+    gh.addRepo(`acme/${name}`, { dir: wasmPlugin(join(sb.root, `${name}-1`), { name, version: "1.0.0" }) });
+    const r = await runFledgeAsync(["plugins", "install", `acme/${name}`], { env: { ...sb.env, ...ghEnv() } });
+    expect(r.code).toBe(0);
+    gh.addCommit(`acme/${name}`, { dir: wasmPlugin(join(sb.root, `${name}-2`), { name, version: "2.0.0", caps: { store: true } }) });
+    return name;
+  }
+
+  for (const [label, keys] of [["Esc", "\u001b"], ["Enter", "\r"], ["n", "n\r"], ["Ctrl+D", "\u0004"]] as const) {
+    test(`${label} declines the update: the old version and its grant stay`, async () => {
+      const name = await escalating();
+      const before = readFileSync(join(sb.config, "plugins.toml"), "utf8");
+      const r = await onTerminal(["plugins", "update", name, "--json"], keys, { stdoutFile: true, env: ghEnv() });
+      expect(r.screen).toContain("Grant the new capabilities and approve the changed hooks? [y/N]");
+      expect(JSON.parse(r.stdout).results[0]).toMatchObject({ status: "skipped", error_code: "consent_declined" });
+      expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
+    });
+  }
+
+  test("Ctrl+C stops the update: exit 130, the old version stays, stdout is JSON", async () => {
+    const name = await escalating();
+    const before = readFileSync(join(sb.config, "plugins.toml"), "utf8");
+    const r = await onTerminal(["plugins", "update", name, "--json"], "\u0003", { stdoutFile: true, env: ghEnv() });
+    expect(r.code).toBe(130);
+    expect(JSON.parse(r.stdout).error.code).toBe("interrupted");
+    expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
+    expect(pluginsState(sb.config).some((p) => p.startsWith(".staging-"))).toBe(false);
+  });
+
+  test("y updates and records the new grant", async () => {
+    const name = await escalating();
+    const r = await onTerminal(["plugins", "update", name], "y\r", { env: ghEnv() });
+    expect(r.code).toBe(0);
+    expect(readReg(sb.config).plugins[0]).toMatchObject({ version: "2.0.0", capabilities: { store: true } });
   });
 });
