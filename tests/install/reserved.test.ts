@@ -126,6 +126,16 @@ describe("a reserved name is refused at every door, and nothing fledge owns is t
     });
   }
 
+  for (const repo of ["BIN", "bin.git", "Cache"]) {
+    test(`git URL file://…/${repo}: refused before cloning`, async () => {
+      await installVictim();
+      const r = await runFledgeAsync(["plugins", "install", `file://${join(work, "nowhere", repo)}`, "--yes", "--json"], { env: env() });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).error.code).toBe("reserved_name");
+      expectVictimIntact();
+    });
+  }
+
   test("validate reports a reserved plugin.name as an error", async () => {
     const dir = wasmPlugin(join(work, "v"), { name: "Bin" });
     const r = await runFledgeAsync(["plugins", "validate", dir], { env: env() });
