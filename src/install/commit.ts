@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite, ensureOwnFolder, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWrite, ensureOwnFolder, fledgePaths, foldName, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { enforceGrant } from "../trust/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
@@ -43,10 +43,24 @@ function readRegistryText(file: string): Registry {
 /** Carry the plugin's own data across an update: its store and its /plugin directory. */
 const KEPT_ON_UPDATE = ["state.json", "data"];
 
+/**
+ * Other plugins that already provide one of `commands`. Names are compared folded
+ * (case, width, look-alikes): shims are files in one folder, and on a case-insensitive
+ * file system `fledge-GIT` IS `fledge-git`, so taking it would overwrite (and a later
+ * remove would delete) another plugin's shim.
+ */
+export function commandOwners(reg: Registry, name: string, commands: readonly string[]): Map<string, RegistryEntry> {
+  const wanted = new Set(commands.map(foldName));
+  const owners = new Map<string, RegistryEntry>();
+  for (const p of reg.plugins) if (p.name !== name && p.commands.some((c) => wanted.has(foldName(c)))) owners.set(p.name, p);
+  return owners;
+}
+
 /** The refusal when our commands belong to other plugins: names each one and how to remove it. */
 export function commandConflict(entry: Pick<RegistryEntry, "name" | "commands">, owners: Map<string, RegistryEntry>): FledgeError {
   const parts = [...owners.values()].map((o) => {
-    const cmds = entry.commands.filter((c) => o.commands.includes(c));
+    const theirs = new Set(o.commands.map(foldName));
+    const cmds = entry.commands.filter((c) => theirs.has(foldName(c)));
     return `command${cmds.length > 1 ? "s" : ""} '${cmds.join("', '")}' ${cmds.length > 1 ? "are" : "is"} already provided by plugin '${o.name}'`;
   });
   const names = [...owners.keys()];
@@ -69,11 +83,7 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     if (same && !opts.force && !opts.update) {
       throw new FledgeError(`plugin '${renderUntrusted(entry.name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
     }
-    const others = new Map<string, RegistryEntry>();
-    for (const cmd of entry.commands) {
-      const owner = findCommandOwner({ plugins: reg.plugins.filter((p) => p.name !== entry.name) }, cmd);
-      if (owner) others.set(owner.name, owner);
-    }
+    const others = commandOwners(reg, entry.name, entry.commands);
     // Never remove another plugin (and its state.json and data) as a side effect, not
     // even with --force: the user removes it explicitly, knowing what goes with it.
     if (others.size > 0) throw commandConflict(entry, others);

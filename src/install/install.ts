@@ -5,10 +5,10 @@
  */
 import { chmodSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
-import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
+import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, log, usageError } from "../ui/index.ts";
-import { commandConflict, commitPlugin } from "./commit.ts";
+import { commandConflict, commandOwners, commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
@@ -104,11 +104,7 @@ function precheckConflicts(name: string, manifest: Manifest, opts: InstallOption
     throw new FledgeError(`plugin '${renderUntrusted(name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
   }
   // --force or not: another plugin's commands are never taken (see commandConflict).
-  const owners = new Map<string, RegistryEntry>();
-  for (const c of manifest.commands) {
-    const owner = findCommandOwner({ plugins: reg.plugins.filter((p) => p.name !== name) }, c.name);
-    if (owner) owners.set(owner.name, owner);
-  }
+  const owners = commandOwners(reg, name, manifest.commands.map((c) => c.name));
   if (owners.size > 0) throw commandConflict({ name, commands: manifest.commands.map((c) => c.name) }, owners);
 }
 

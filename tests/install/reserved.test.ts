@@ -136,6 +136,19 @@ describe("a reserved name is refused at every door, and nothing fledge owns is t
     });
   }
 
+  test("a command differing only in case from another plugin's is refused (shims would be one file on macOS/Windows)", async () => {
+    await installVictim();
+    for (const force of [[], ["--force"]]) {
+      const dir = wasmPlugin(join(work, "shadow"), { name: "shadow", commands: [{ name: "VICTIM", binary: "hello.wasm" }] });
+      const r = await runFledgeAsync(["plugins", "install", dir, "--copy", "--json", ...force], { env: env() });
+      expect(r.code).toBe(1);
+      const err = JSON.parse(r.stdout).error;
+      expect(err.code).toBe("command_conflict");
+      expect(err.message).toContain("plugin 'victim'");
+      expectVictimIntact();
+    }
+  });
+
   test("validate reports a reserved plugin.name as an error", async () => {
     const dir = wasmPlugin(join(work, "v"), { name: "Bin" });
     const r = await runFledgeAsync(["plugins", "validate", dir], { env: env() });
