@@ -29,6 +29,7 @@ export const RESERVED_NAMES: readonly string[] = [
   "plugins",
   "plugins.toml",
   "plugins.toml.lock",
+  "plugins.journal.json",
   "config.toml",
   "cache.key",
   "state.json",
@@ -50,7 +51,7 @@ export const RESERVED_NAMES: readonly string[] = [
 export const RESERVED_PREFIXES: readonly string[] = [".staging-", ".journal", "."];
 
 /** Suffixes of fledge's lock, temp and journal files. */
-export const RESERVED_SUFFIXES: readonly string[] = [".lock", ".tmp", ".journal"];
+export const RESERVED_SUFFIXES: readonly string[] = [".lock", ".tmp", ".journal", ".journal.json"];
 
 /** Letters from other scripts that look like ASCII ones (the common confusables). */
 const LOOKALIKES: Record<string, string> = {

@@ -17,7 +17,7 @@ setDefaultTimeout(60_000);
 
 const RESERVED_EXAMPLES = [
   "bin", "BIN", "Bin", "bin.", "bin ", "bin. .", "Cache", "cache", "tmp", "journal", "staging", "data", "state.json",
-  "plugins", "plugins.toml", "config.toml", "cache.key", ".staging-x", ".staging-123-abc", ".hidden", "x.lock", "X.LOCK", "foo.tmp",
+  "plugins", "plugins.toml", "plugins.journal.json", "x.journal.json", "config.toml", "cache.key", ".staging-x", ".staging-123-abc", ".hidden", "x.lock", "X.LOCK", "foo.tmp",
   "ｂｉｎ", // fullwidth
   "віn", // Cyrillic в and і
   "b\u200bin", // zero-width space
