@@ -3,7 +3,7 @@
  * plugins, shims, the registry, locks and per-plugin data can never drift apart (the
  * original ignored FLEDGE_CONFIG_DIR for plugin paths; contract §13).
  */
-import { lstatSync, mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { posix, win32 } from "node:path";
 import { FledgeError } from "../ui/index.ts";
@@ -110,11 +110,17 @@ export function fledgePaths(env: NodeJS.ProcessEnv = process.env, platform: Node
 
 /**
  * Make sure one of fledge's own folders (`plugins/`, `plugins/bin/`) exists and IS a
- * folder. A file (or a symlink) in its place is refused with the path and the fix,
+ * folder (a symlink to a folder is fine). A file in its place is refused with the path and the fix,
  * never replaced: fledge does not move or delete what it did not create.
  */
 export function ensureOwnFolder(path: string, what: string): void {
-  const st = lstatSync(path, { throwIfNoEntry: false });
+  // Followed: a user may keep plugins/ elsewhere behind a symlink; only a non-folder is refused.
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    st = undefined; // ENOTDIR: a parent is a file; mkdir below says so
+  }
   if (st === undefined) {
     try {
       mkdirSync(path, { recursive: true });
@@ -123,12 +129,17 @@ export function ensureOwnFolder(path: string, what: string): void {
       const code = (e as NodeJS.ErrnoException).code ?? "error";
       throw new FledgeError(`cannot create ${what} '${path}' (${code})`, {
         code: "config_dir_unusable",
-        hint: code === "ENOTDIR" || code === "EEXIST" ? "a parent of that path is a file: move it aside, or point FLEDGE_CONFIG_DIR elsewhere" : "check the permissions, or point FLEDGE_CONFIG_DIR at a writable folder",
+        hint:
+          code === "ENOTDIR"
+            ? "a parent of that path is a file: move it aside, or point FLEDGE_CONFIG_DIR elsewhere"
+            : code === "EEXIST"
+              ? `something that is not a folder (a broken symbolic link?) is at '${path}': move it aside, or point FLEDGE_CONFIG_DIR elsewhere`
+              : "check the permissions, or point FLEDGE_CONFIG_DIR at a writable folder",
       });
     }
   }
   if (!st.isDirectory()) {
-    throw new FledgeError(`${what} '${path}' is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, not a folder`, {
+    throw new FledgeError(`${what} '${path}' is a file, not a folder`, {
       code: "config_dir_unusable",
       hint: `fledge keeps its ${what} there: move '${path}' aside (fledge never replaces it), or point FLEDGE_CONFIG_DIR elsewhere`,
     });

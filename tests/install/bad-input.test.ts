@@ -5,7 +5,7 @@
  * fledge". Hostile servers are loopback Bun servers written here.
  */
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { githubClient, listTags, releaseAssets, searchRepositories } from "../../src/install/github.ts";
 import { runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
@@ -62,6 +62,16 @@ const ROWS: Row[] = [
     },
     code: "config_dir_unusable",
     names: "bin",
+  },
+  {
+    name: "plugins/ is a dangling symlink",
+    setup: () => {
+      mkdirSync(sb.config, { recursive: true });
+      symlinkSync(join(sb.root, "gone"), join(sb.config, "plugins"));
+      return { args: ["plugins", "install", localPlugin()] };
+    },
+    code: "config_dir_unusable",
+    names: "broken symbolic link",
   },
   {
     name: "FLEDGE_CONFIG_DIR is a file",
@@ -194,6 +204,14 @@ const ROWS: Row[] = [
 ];
 
 describe("plain bad input never reaches 'internal error'", () => {
+  test("plugins/ as a symlink to a real folder is fine (dotfiles setups)", async () => {
+    mkdirSync(join(sb.root, "elsewhere"));
+    mkdirSync(sb.config, { recursive: true });
+    symlinkSync(join(sb.root, "elsewhere"), join(sb.config, "plugins"));
+    const r = await runFledgeAsync(["plugins", "install", localPlugin()], { env: sb.env, cwd: sb.root });
+    expect(r.code).toBe(0);
+  });
+
   for (const row of ROWS) {
     test(row.name, async () => {
       const { args, env } = row.setup();
