@@ -6,7 +6,7 @@
  * The tier rule is also checked where the grant is recorded (enforceGrant).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NO_CAPABILITIES } from "../../src/manifest/types.ts";
 import { enforceGrant } from "../../src/trust/index.ts";
@@ -75,6 +75,18 @@ describe("a hook that edits plugin.toml after consent is refused", () => {
     expect(err.code).toBe("manifest_changed");
     expect(err.message).toContain("changed: capabilities");
     nothingRecorded();
+  });
+
+  test("update: a new version whose build hook adds capabilities is refused; the old version and grant stay", async () => {
+    gh.addRepo("acme/frozen", { dir: wasmPlugin(join(work, "v1"), { name: "frozen", version: "1.0.0" }) });
+    const first = await runFledgeAsync(["plugins", "install", "acme/frozen"], { env: env() });
+    expect(first.code).toBe(0);
+    const before = readFileSync(join(sb.config, "plugins.toml"), "utf8");
+    gh.addCommit("acme/frozen", { dir: wasmPlugin(join(work, "v2"), { name: "frozen", version: "2.0.0", hooks: { build: "sh edit.sh" } }, { "edit.sh": `${EDITS["capabilities (store)"]}\n` }) });
+    const r = await runFledgeAsync(["plugins", "update", "frozen", "--yes", "--json"], { env: env() });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ status: "failed", error_code: "manifest_changed" });
+    expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
   });
 
   test("control: a build hook that leaves plugin.toml alone installs with exactly what was shown", async () => {
