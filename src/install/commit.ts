@@ -61,10 +61,10 @@ export function commandConflict(entry: Pick<RegistryEntry, "name" | "commands">,
   const parts = [...owners.values()].map((o) => {
     const theirs = new Set(o.commands.map(foldName));
     const cmds = entry.commands.filter((c) => theirs.has(foldName(c)));
-    return `command${cmds.length > 1 ? "s" : ""} '${cmds.join("', '")}' ${cmds.length > 1 ? "are" : "is"} already provided by plugin '${o.name}'`;
+    return `command${cmds.length > 1 ? "s" : ""} '${cmds.map((c) => renderUntrusted(c)).join("', '")}' ${cmds.length > 1 ? "are" : "is"} already provided by plugin '${renderUntrusted(o.name)}'`;
   });
-  const names = [...owners.keys()];
-  return new FledgeError(`${parts.join("; ")}; ${entry.name} was not installed (--force never removes another plugin)`, {
+  const names = [...owners.keys()].map((n) => renderUntrusted(n));
+  return new FledgeError(`${parts.join("; ")}; ${renderUntrusted(entry.name)} was not installed (--force never removes another plugin)`, {
     code: "command_conflict",
     hint: `to replace ${names.join(" and ")}, remove ${names.length > 1 ? "them" : "it"} first (this deletes ${names.length > 1 ? "their" : "its"} data): ${names.map((n) => `fledge plugins remove ${n}`).join(" && ")}`,
     details: { conflicts: names },

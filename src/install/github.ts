@@ -139,7 +139,7 @@ async function request(client: GithubClient, target: string, opts: RequestOption
   try {
     url = new URL(target.startsWith("http") ? target : `${client.base}${target}`);
   } catch {
-    throw new FledgeError(`GitHub: the address for ${opts.notFound} is not a valid URL`, { code: "github_error", hint: "the server sent a broken address (e.g. a release asset URL); try again later" });
+    throw new FledgeError(`GitHub: the address for ${renderUntrusted(opts.notFound)} is not a valid URL`, { code: "github_error", hint: "the server sent a broken address (e.g. a release asset URL); try again later" });
   }
   const accept = opts.accept ?? "application/vnd.github+json";
   for (let redirects = 0; ; redirects++) {
@@ -189,10 +189,10 @@ function redirectTarget(location: string, from: URL, opts: RequestOptions): URL 
   try {
     to = new URL(location, from);
   } catch {
-    throw new FledgeError(`GitHub: the server redirected ${opts.notFound} to an invalid address`, { code: "github_bad_redirect", hint: "the server (or a proxy in between) sent a broken Location header; try again later or check FLEDGE_GITHUB_API_URL" });
+    throw new FledgeError(`GitHub: the server redirected ${renderUntrusted(opts.notFound)} to an invalid address`, { code: "github_bad_redirect", hint: "the server (or a proxy in between) sent a broken Location header; try again later or check FLEDGE_GITHUB_API_URL" });
   }
   if (to.protocol !== "https:" && to.protocol !== "http:") {
-    throw new FledgeError(`GitHub: the server redirected ${opts.notFound} to a '${to.protocol.replace(/:$/, "")}' address, which fledge does not follow`, { code: "github_bad_redirect", hint: "only http(s) redirects are followed; check FLEDGE_GITHUB_API_URL" });
+    throw new FledgeError(`GitHub: the server redirected ${renderUntrusted(opts.notFound)} to a '${renderUntrusted(to.protocol.replace(/:$/, ""))}' address, which fledge does not follow`, { code: "github_bad_redirect", hint: "only http(s) redirects are followed; check FLEDGE_GITHUB_API_URL" });
   }
   return to;
 }

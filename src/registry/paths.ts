@@ -6,7 +6,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { posix, win32 } from "node:path";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError, renderUntrusted } from "../ui/index.ts";
 import { reservedNameReason } from "./reserved.ts";
 
 /** A non-empty env value, or undefined: `FLEDGE_CONFIG_DIR=""` means "not set". */
@@ -62,7 +62,7 @@ export function assertSafePathSegment(name: string, what = "plugin name"): strin
 export function assertNotReserved(name: string, what = "plugin name"): string {
   const reason = reservedNameReason(name);
   if (reason !== undefined) {
-    throw new FledgeError(`The ${what} ${JSON.stringify(name)} is reserved: ${reason}.`, {
+    throw new FledgeError(`The ${what} ${JSON.stringify(renderUntrusted(name))} is reserved: ${reason}.`, {
       code: "reserved_name",
       hint: "Give the plugin another name (plugin.name in plugin.toml for a local plugin, the repository name for a GitHub or git source).",
     });
