@@ -75,9 +75,19 @@ export function confirmOutcome(question: string, io: ConfirmIO = { input: proces
     const state: KeyState = { line: "" };
     let wasRaw = false;
     let settled = false;
+    // If fledge exits while the question is open (SIGTERM, a signal handler), the
+    // terminal must not be left in raw mode.
+    const restoreMode = (): void => {
+      try {
+        if (input.isTTY) input.setRawMode(wasRaw);
+      } catch {
+        // nothing more to do on the way out
+      }
+    };
     const finish = (outcome: ConfirmOutcome): void => {
       if (settled) return;
       settled = true;
+      process.off("exit", restoreMode);
       input.off("data", onData);
       input.off("end", onEnd);
       input.off("close", onEnd);
@@ -106,6 +116,7 @@ export function confirmOutcome(question: string, io: ConfirmIO = { input: proces
       // included) must reach this reader, not the terminal's signal handling.
       if (input.isTTY) {
         wasRaw = input.isRaw;
+        process.once("exit", restoreMode);
         input.setRawMode(true);
       }
       write(`${question} [y/N] `);
