@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
+import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
 import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, printTrusted, setNonInteractive, usageError } from "../ui/index.ts";
 import { resolve, runLeaf, subCommandsOf, usageOf } from "./framework.ts";
@@ -83,6 +84,9 @@ function toFledgeError(e: unknown): FledgeError {
     // citty's own argument errors (missing positional, bad enum value) are usage errors.
     return usageError(e.message.replace(/\u001b\[[0-9;]*m/g, ""), "run the command with --help to see its arguments");
   }
+  // The user's disk (a file where a folder belongs, read-only, full) is not a bug.
+  const fs = fsErrorToFledge(e);
+  if (fs) return fs;
   const message = e instanceof Error ? e.message : String(e);
   return new FledgeError(`internal error: ${message}`, { code: "internal", exitCode: EXIT.error, hint: "this is a bug in fledge; please report it with the command you ran" });
 }

@@ -13,7 +13,7 @@ export default defineCommand({
   args: {
     source: { type: "positional", required: true, description: "owner/repo[@ref], a git URL, or a local path" },
     copy: { type: "boolean", description: "copy a local plugin instead of linking to it" },
-    force: { type: "boolean", description: "reinstall, and replace plugins owning the same commands" },
+    force: { type: "boolean", description: "reinstall a plugin of the same name (never removes another plugin)" },
     yes: { type: "boolean", alias: "y", description: "grant the requested capabilities and approve the hooks without asking" },
     "trust-native": { type: "boolean", description: "allow a native (unsandboxed) plugin; --yes alone never does" },
     build: { type: "boolean", description: "build from source even when a prebuilt wasm release asset exists" },

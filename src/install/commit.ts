@@ -6,16 +6,17 @@
  * or the new one. The moved-aside trees live in the staging dir, which the caller
  * removes afterwards (outside the lock: deleting a big tree is slow).
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWrite, ensureOwnFolder, fledgePaths, foldName, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { enforceGrant } from "../trust/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
 import type { Staging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface CommitOptions {
-  /** Replace a plugin of the same name, and plugins owning one of our commands. */
+  /** Replace a plugin of the same name (never another plugin: a command conflict is always refused). */
   force: boolean;
   /** Update: the same-name plugin must exist and is replaced; its state.json and data/ move to the new tree. */
   update?: boolean;
@@ -23,7 +24,7 @@ export interface CommitOptions {
 }
 
 export interface CommitResult {
-  /** Names of other plugins removed because --force took their commands. */
+  /** Always empty: kept for the JSON output's shape (fledge no longer removes other plugins). */
   replaced: string[];
   registry: Registry;
 }
@@ -42,29 +43,50 @@ function readRegistryText(file: string): Registry {
 /** Carry the plugin's own data across an update: its store and its /plugin directory. */
 const KEPT_ON_UPDATE = ["state.json", "data"];
 
+/**
+ * Other plugins that already provide one of `commands`. Names are compared folded
+ * (case, width, look-alikes): shims are files in one folder, and on a case-insensitive
+ * file system `fledge-GIT` IS `fledge-git`, so taking it would overwrite (and a later
+ * remove would delete) another plugin's shim.
+ */
+export function commandOwners(reg: Registry, name: string, commands: readonly string[]): Map<string, RegistryEntry> {
+  const wanted = new Set(commands.map(foldName));
+  const owners = new Map<string, RegistryEntry>();
+  for (const p of reg.plugins) if (p.name !== name && p.commands.some((c) => wanted.has(foldName(c)))) owners.set(p.name, p);
+  return owners;
+}
+
+/** The refusal when our commands belong to other plugins: names each one and how to remove it. */
+export function commandConflict(entry: Pick<RegistryEntry, "name" | "commands">, owners: Map<string, RegistryEntry>): FledgeError {
+  const parts = [...owners.values()].map((o) => {
+    const theirs = new Set(o.commands.map(foldName));
+    const cmds = entry.commands.filter((c) => theirs.has(foldName(c)));
+    return `command${cmds.length > 1 ? "s" : ""} '${cmds.map((c) => renderUntrusted(c)).join("', '")}' ${cmds.length > 1 ? "are" : "is"} already provided by plugin '${renderUntrusted(o.name)}'`;
+  });
+  const names = [...owners.keys()].map((n) => renderUntrusted(n));
+  return new FledgeError(`${parts.join("; ")}; ${renderUntrusted(entry.name)} was not installed (--force never removes another plugin)`, {
+    code: "command_conflict",
+    hint: `to replace ${names.join(" and ")}, remove ${names.length > 1 ? "them" : "it"} first (this deletes ${names.length > 1 ? "their" : "its"} data): ${names.map((n) => `fledge plugins remove ${n}`).join(" && ")}`,
+    details: { conflicts: names },
+  });
+}
+
 export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts: CommitOptions): Promise<CommitResult> {
   const paths = fledgePaths(opts.env);
-  mkdirSync(paths.binDir, { recursive: true });
+  ensureOwnFolder(paths.binDir, "shim folder");
   return withLock(paths.lockFile, async () => {
     const reg = readRegistryText(paths.registryFile);
     const same = reg.plugins.find((p) => p.name === entry.name);
     if (opts.update && !same) throw new FledgeError(`${renderUntrusted(entry.name)} was removed while it was being updated`, { code: "not_installed" });
+    // The single place a grant is recorded: the tier rule holds here whatever came before.
+    enforceGrant(entry, opts.update ? same?.capabilities : undefined);
     if (same && !opts.force && !opts.update) {
       throw new FledgeError(`plugin '${renderUntrusted(entry.name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
     }
-    const others = new Map<string, RegistryEntry>();
-    for (const cmd of entry.commands) {
-      const owner = findCommandOwner({ plugins: reg.plugins.filter((p) => p.name !== entry.name) }, cmd);
-      if (owner) others.set(owner.name, owner);
-    }
-    if (others.size > 0 && !opts.force) {
-      const [name, owner] = [...others.entries()][0]!;
-      const cmd = entry.commands.find((c) => owner.commands.includes(c))!;
-      throw new FledgeError(`command '${renderUntrusted(cmd)}' is already provided by plugin '${renderUntrusted(name)}'`, {
-        code: "command_conflict",
-        hint: `remove ${renderUntrusted(name)} first ('fledge plugins remove ${renderUntrusted(name)}'), or pass --force to replace it`,
-      });
-    }
+    const others = commandOwners(reg, entry.name, entry.commands);
+    // Never remove another plugin (and its state.json and data) as a side effect, not
+    // even with --force: the user removes it explicitly, knowing what goes with it.
+    if (others.size > 0) throw commandConflict(entry, others);
 
     const undo: (() => void)[] = [];
     try {

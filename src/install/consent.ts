@@ -11,7 +11,7 @@
  */
 import type { Capabilities, HookName, Hooks, Runtime } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyDecision, type TrustTier } from "../trust/index.ts";
-import { FledgeError, canPrompt, log } from "../ui/index.ts";
+import { FledgeError, canPrompt, confirm } from "../ui/index.ts";
 import { renderUntrusted, terminalText } from "../ui/sanitize.ts";
 import type { AutoBuild } from "./hooks.ts";
 
@@ -75,9 +75,9 @@ export function renderConsent(s: ConsentSubject): string {
   return lines.join("\n");
 }
 
-async function ask(question: string, initial: boolean): Promise<boolean> {
-  const answer = await log.prompt(question, { type: "confirm", initial, cancel: "default" });
-  return answer === true;
+/** Every consent question goes through the one fail-closed prompt (ui/prompt.ts): default No, drawn on stderr. */
+function ask(s: ConsentSubject, question: string): Promise<boolean> {
+  return confirm(question, `${s.action} of ${renderUntrusted(s.name)}`);
 }
 
 /**
@@ -101,10 +101,10 @@ export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, inte
       hint: `rerun with ${missing.join(" ")} to accept${missing.includes("--trust-native") ? " (--yes alone never approves native code)" : ""}`,
     });
   }
-  if (!generalOk && !(await ask(s.action === "install" ? "Grant these capabilities and approve these hooks?" : "Grant the new capabilities and approve the changed hooks?", s.action === "install"))) {
+  if (!generalOk && !(await ask(s, s.action === "install" ? "Grant these capabilities and approve these hooks?" : "Grant the new capabilities and approve the changed hooks?"))) {
     throw new FledgeError(`${s.action} of ${s.name} cancelled`, { code: "consent_declined" });
   }
-  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(`${renderUntrusted(s.name)} is a native plugin and will run unsandboxed with your full user rights. Install it anyway?`, false) })) {
+  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(s, `${renderUntrusted(s.name)} is a native plugin and will run unsandboxed with your full user rights. ${s.action === "install" ? "Install" : "Update"} it anyway?`) })) {
     throw new FledgeError(`${s.action} of ${s.name} cancelled: native plugin not approved`, { code: "consent_declined", hint: "prefer a wasm build of the plugin, which runs sandboxed" });
   }
 }

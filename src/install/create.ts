@@ -7,9 +7,10 @@
  *   to stdout instead, which the user saw raw; its docs declared `send` returning i32,
  *   which fails to link. The build hook is a plain clang command (no shell).
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { isSafeCommandName, isSafePluginName } from "../manifest/index.ts";
+import { reservedNameReason } from "../registry/index.ts";
 import { FledgeError, usageError } from "../ui/index.ts";
 
 export interface CreateOptions {
@@ -171,20 +172,48 @@ Needs clang with the wasm32 target and wasi-libc (Debian/Ubuntu: \`apt install c
   };
 }
 
+/** --output must be (or become) a folder: refuse when it, or a parent, is a file. */
+function checkOutputDir(dir: string): void {
+  for (let d = dir; ; d = dirname(d)) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(d, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // ENOTDIR: a parent is a file, found further up
+    }
+    if (st !== undefined) {
+      if (!st.isDirectory()) {
+        throw new FledgeError(`--output '${dir}' cannot be a folder: '${d}' is a file`, { code: "invalid_output", hint: "pass an --output directory that is a folder (or does not exist yet)" });
+      }
+      return;
+    }
+    if (dirname(d) === d) return;
+  }
+}
+
 export function createPlugin(o: CreateOptions): CreateResult {
   if (!isSafePluginName(o.name) || !isSafeCommandName(o.name)) {
     throw usageError(`'${o.name}' is not a usable plugin name`, "use letters, digits, '-' and '_', starting with a letter or digit (it is also the command name)");
   }
+  const reserved = reservedNameReason(o.name);
+  if (reserved !== undefined) throw usageError(`'${o.name}' is reserved: ${reserved}`, "choose another plugin name");
   const description = o.description?.trim() || `The ${o.name} plugin`;
   const path = resolve(o.output, o.name);
+  checkOutputDir(resolve(o.output));
   if (existsSync(path)) throw new FledgeError(`directory '${path}' already exists`, { code: "already_exists", hint: "choose another name or --output directory" });
   const files = o.wasm ? wasmFiles(o.name, description) : nativeFiles(o.name, description);
-  mkdirSync(path, { recursive: true });
-  for (const [rel, text] of Object.entries(files)) {
-    const file = join(path, rel);
-    mkdirSync(join(file, ".."), { recursive: true });
-    writeFileSync(file, text);
-    if (rel.startsWith("bin/")) chmodSync(file, 0o755);
+  try {
+    mkdirSync(path, { recursive: true });
+    for (const [rel, text] of Object.entries(files)) {
+      const file = join(path, rel);
+      mkdirSync(join(file, ".."), { recursive: true });
+      writeFileSync(file, text);
+      if (rel.startsWith("bin/")) chmodSync(file, 0o755);
+    }
+  } catch (e) {
+    rmSync(path, { recursive: true, force: true }); // no half-written scaffold
+    const err = e as NodeJS.ErrnoException;
+    throw new FledgeError(`cannot create the plugin in '${path}': ${err.code ?? err.message}`, { code: "create_failed", hint: "choose an --output directory you can write to" });
   }
   return { path, name: o.name, description, runtime: o.wasm ? "wasm" : "native", files_created: Object.keys(files) };
 }

@@ -27,9 +27,30 @@ export interface GithubClient {
 export function githubApiBase(env: NodeJS.ProcessEnv): string {
   for (const k of ["FLEDGE_GITHUB_API_URL", "GITHUB_API_URL"] as const) {
     const v = env[k]?.trim();
-    if (v) return v.replace(/\/+$/, "");
+    if (v) return checkApiBase(k, v.replace(/\/+$/, ""));
   }
   return DEFAULT_GITHUB_API;
+}
+
+/** The API base from the environment must be an http(s) URL with a valid port and no user:password. */
+function checkApiBase(variable: string, value: string): string {
+  const bad = (why: string): FledgeError =>
+    new FledgeError(`${variable} is not a usable API address: ${why}`, {
+      code: "invalid_api_url",
+      hint: `set ${variable} to an http(s) URL such as https://api.github.com or https://ghe.example.com/api/v3, or unset it`,
+    });
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw bad("it is not a URL (or its port is not a number from 0 to 65535)");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw bad(`the scheme '${url.protocol.replace(/:$/, "")}' is not http or https`);
+  if (url.hostname === "") throw bad("it has no host");
+  if (url.port === "0") throw bad("port 0 is not a port to connect to");
+  if (url.username !== "" || url.password !== "") throw bad("it contains a user name or password (set FLEDGE_GITHUB_TOKEN instead)");
+  if (url.search !== "" || url.hash !== "") throw bad("it has a query or fragment");
+  return value;
 }
 
 export function githubClient(env: NodeJS.ProcessEnv, token: string | undefined): GithubClient {
@@ -114,7 +135,12 @@ interface Raw {
 
 /** One GET with manual redirects, retries with exponential backoff on 5xx and network errors. */
 async function request(client: GithubClient, target: string, opts: RequestOptions): Promise<Raw> {
-  let url = new URL(target.startsWith("http") ? target : `${client.base}${target}`);
+  let url: URL;
+  try {
+    url = new URL(target.startsWith("http") ? target : `${client.base}${target}`);
+  } catch {
+    throw new FledgeError(`GitHub: the address for ${renderUntrusted(opts.notFound)} is not a valid URL`, { code: "github_error", hint: "the server sent a broken address (e.g. a release asset URL); try again later" });
+  }
   const accept = opts.accept ?? "application/vnd.github+json";
   for (let redirects = 0; ; redirects++) {
     let res: Raw | undefined;
@@ -146,7 +172,7 @@ async function request(client: GithubClient, target: string, opts: RequestOption
     if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
       await cancelBody(res.body);
       if (redirects >= MAX_REDIRECTS) throw new FledgeError(`GitHub: too many redirects for ${renderUntrusted(opts.notFound)}`, { code: "github_error" });
-      url = new URL(res.headers.get("location")!, url);
+      url = redirectTarget(res.headers.get("location")!, url, opts);
       continue;
     }
     if (res.status < 200 || res.status >= 300) {
@@ -155,6 +181,25 @@ async function request(client: GithubClient, target: string, opts: RequestOption
     }
     return res;
   }
+}
+
+/** Where a redirect goes: an http(s) URL, or the server's answer is refused (never a TypeError). */
+function redirectTarget(location: string, from: URL, opts: RequestOptions): URL {
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new FledgeError(`GitHub: the server redirected ${renderUntrusted(opts.notFound)} to an invalid address`, { code: "github_bad_redirect", hint: "the server (or a proxy in between) sent a broken Location header; try again later or check FLEDGE_GITHUB_API_URL" });
+  }
+  if (to.protocol !== "https:" && to.protocol !== "http:") {
+    throw new FledgeError(`GitHub: the server redirected ${renderUntrusted(opts.notFound)} to a '${renderUntrusted(to.protocol.replace(/:$/, ""))}' address, which fledge does not follow`, { code: "github_bad_redirect", hint: "only http(s) redirects are followed; check FLEDGE_GITHUB_API_URL" });
+  }
+  return to;
+}
+
+/** An object from server JSON, or undefined for null, arrays and other types (server data is untrusted). */
+function record(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 async function cancelBody(body: unknown): Promise<void> {
@@ -171,7 +216,7 @@ const seg = encodeURIComponent;
 /** The repository's default branch. */
 export async function defaultBranch(client: GithubClient, owner: string, repo: string): Promise<string> {
   const r = await getJson<{ default_branch?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}`, `repository ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
-  if (typeof r?.default_branch !== "string" || r.default_branch === "") throw new FledgeError(`GitHub: no default branch for ${renderUntrusted(owner)}/${renderUntrusted(repo)}`, { code: "github_error" });
+  if (typeof r?.default_branch !== "string" || r.default_branch === "") throw new FledgeError(`GitHub: no default branch for ${renderUntrusted(owner)}/${renderUntrusted(repo)}`, { code: "github_error", hint: "the server did not answer like the GitHub API; check FLEDGE_GITHUB_API_URL / GITHUB_API_URL, or try again later" });
   return r.default_branch;
 }
 
@@ -179,7 +224,7 @@ export async function defaultBranch(client: GithubClient, owner: string, repo: s
 export async function resolveCommit(client: GithubClient, owner: string, repo: string, ref: string | null): Promise<{ sha: string; ref: string }> {
   const name = ref ?? (await defaultBranch(client, owner, repo));
   const r = await getJson<{ sha?: unknown }>(client, `/repos/${seg(owner)}/${seg(repo)}/commits/${seg(name)}`, `ref '${name}' in ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
-  if (typeof r?.sha !== "string" || !/^[0-9a-f]{40}$/i.test(r.sha)) throw new FledgeError(`GitHub returned no commit for '${name}' in ${renderUntrusted(owner)}/${renderUntrusted(repo)}`, { code: "github_error" });
+  if (typeof r?.sha !== "string" || !/^[0-9a-f]{40}$/i.test(r.sha)) throw new FledgeError(`GitHub returned no commit for '${name}' in ${renderUntrusted(owner)}/${renderUntrusted(repo)}`, { code: "github_error", hint: "the server did not answer like the GitHub API; check FLEDGE_GITHUB_API_URL / GITHUB_API_URL, or try again later" });
   return { sha: r.sha.toLowerCase(), ref: name };
 }
 
@@ -240,8 +285,8 @@ export async function releaseAssets(client: GithubClient, owner: string, repo: s
     if (!Array.isArray(r?.assets)) return [];
     const out: ReleaseAsset[] = [];
     for (const a of r.assets as unknown[]) {
-      const x = a as { name?: unknown; url?: unknown; size?: unknown };
-      if (typeof x.name === "string" && typeof x.url === "string") out.push({ name: x.name, url: x.url, size: typeof x.size === "number" ? x.size : 0 });
+      const x = record(a);
+      if (x && typeof x.name === "string" && typeof x.url === "string") out.push({ name: x.name, url: x.url, size: typeof x.size === "number" ? x.size : 0 });
     }
     return out;
   } catch (e) {
@@ -258,7 +303,7 @@ export async function downloadAsset(client: GithubClient, asset: ReleaseAsset, f
 export async function listTags(client: GithubClient, owner: string, repo: string): Promise<string[]> {
   const r = await getJson<unknown>(client, `/repos/${seg(owner)}/${seg(repo)}/tags?per_page=100`, `tags of ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
   if (!Array.isArray(r)) return [];
-  return r.map((t) => (t as { name?: unknown }).name).filter((n): n is string => typeof n === "string");
+  return r.map((t) => record(t)?.name).filter((n): n is string => typeof n === "string");
 }
 
 export interface SearchItem {
@@ -275,12 +320,15 @@ export interface SearchItem {
 export async function searchRepositories(client: GithubClient, q: string, limit: number): Promise<SearchItem[]> {
   const query = new URLSearchParams({ q, sort: "stars", per_page: String(limit) });
   const r = await getJson<{ items?: unknown }>(client, `/search/repositories?${query.toString()}`, "search results");
-  if (!Array.isArray(r?.items)) throw new FledgeError("unexpected GitHub API response: no 'items' array", { code: "github_error" });
-  return (r.items as unknown[]).map((raw) => {
-    const it = raw as { name?: unknown; full_name?: unknown; owner?: { login?: unknown }; description?: unknown; stargazers_count?: unknown; html_url?: unknown; topics?: unknown };
+  if (!Array.isArray(r?.items)) throw new FledgeError("unexpected GitHub API response: no 'items' array", { code: "github_error", hint: "the server did not answer like the GitHub API; check FLEDGE_GITHUB_API_URL / GITHUB_API_URL, or try again later" });
+  // Items that are not objects, or name no repository, are skipped: server data is untrusted.
+  return (r.items as unknown[]).flatMap((raw) => {
+    const it = record(raw);
+    if (!it) return [];
     const full = typeof it.full_name === "string" ? it.full_name : "";
-    return {
-      owner: typeof it.owner?.login === "string" ? it.owner.login : (full.split("/")[0] ?? ""),
+    const login = record(it.owner)?.login;
+    const item = {
+      owner: typeof login === "string" ? login : (full.split("/")[0] ?? ""),
       name: typeof it.name === "string" ? it.name : (full.split("/")[1] ?? ""),
       full_name: full,
       description: typeof it.description === "string" ? it.description : "No description",
@@ -288,5 +336,6 @@ export async function searchRepositories(client: GithubClient, q: string, limit:
       url: typeof it.html_url === "string" ? it.html_url : "",
       topics: Array.isArray(it.topics) ? it.topics.filter((t): t is string => typeof t === "string") : [],
     };
+    return item.owner !== "" && item.name !== "" ? [item] : [];
   });
 }

@@ -4,7 +4,7 @@
  */
 import { lstatSync } from "node:fs";
 import { resolveInside } from "../manifest/index.ts";
-import { fledgePaths, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
+import { fledgePaths, loadConfig, readRegistry, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { classify, parseSource, riskOf, type RiskLevel, type TrustTier } from "../trust/index.ts";
 import type { Capabilities, Runtime } from "../manifest/index.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
@@ -41,9 +41,18 @@ function trustConfig(env: NodeJS.ProcessEnv): { orgs: string[]; users: string[] 
   }
 }
 
-export function listRows(env: NodeJS.ProcessEnv): ListRow[] {
+/**
+ * Every read-only command works from ONE registry snapshot (`reg`, read once): reading
+ * plugins.toml twice let a concurrent remove pair one plugin's row with another's
+ * grant (audit used rows from one read and entries from a second, by index).
+ */
+export function listRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(env)): ListRow[] {
   const trust = trustConfig(env);
-  return readRegistry(env).plugins.map((e) => ({
+  return reg.plugins.map((e) => listRow(e, trust));
+}
+
+function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): ListRow {
+  return {
     name: e.name,
     version: e.version,
     source: e.source,
@@ -55,7 +64,7 @@ export function listRows(env: NodeJS.ProcessEnv): ListRow[] {
     sandboxed: e.runtime === "wasm",
     risk: riskOf(e.runtime, e.capabilities),
     commit: e.commit ?? null,
-  }));
+  };
 }
 
 export interface AuditRow extends ListRow {
@@ -74,10 +83,11 @@ export interface AuditSummary {
   sandboxed: number;
 }
 
-export function auditRows(env: NodeJS.ProcessEnv): { rows: AuditRow[]; summary: AuditSummary } {
-  const reg = readRegistry(env);
-  const rows = listRows(env).map((row, i) => {
-    const e = reg.plugins[i]!;
+export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(env)): { rows: AuditRow[]; summary: AuditSummary } {
+  const trust = trustConfig(env);
+  // Row and grant come from the same entry of the same snapshot.
+  const rows = reg.plugins.map((e) => {
+    const row = listRow(e, trust);
     const hooks = approvedHooks(e);
     const warnings: string[] = [];
     if (e.runtime === "native") warnings.push("native plugin: runs unsandboxed with your full user rights");
@@ -108,8 +118,7 @@ export interface VerifyRow {
 }
 
 /** Re-hash each command binary against the registry's integrity map. */
-export function verifyPlugins(env: NodeJS.ProcessEnv, name?: string): VerifyRow[] {
-  const reg = readRegistry(env);
+export function verifyPlugins(env: NodeJS.ProcessEnv, name?: string, reg: Registry = readRegistry(env)): VerifyRow[] {
   const paths = fledgePaths(env);
   const entries = name === undefined ? reg.plugins : [lookupPlugin(reg, name)];
   return entries.map((e) => {

@@ -5,13 +5,14 @@
  */
 import { chmodSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
-import { fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
+import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, log, usageError } from "../ui/index.ts";
-import { commitPlugin } from "./commit.ts";
+import { commandConflict, commandOwners, commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
+import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
@@ -30,7 +31,7 @@ export interface InstallOptions extends ConsentFlags {
 
 export interface InstallResult {
   entry: RegistryEntry;
-  /** Other plugins removed because --force took over their commands. */
+  /** Always empty (kept for the JSON shape): --force never removes another plugin. */
   replaced: string[];
   /** Binaries downloaded from release assets instead of being built. */
   prebuilt: string[];
@@ -58,7 +59,7 @@ export function readValidManifest(dir: string, where: string): Manifest {
 function installName(source: Source, manifest: Manifest): string {
   const name = source.kind === "local" ? manifest.plugin.name : (source.repo ?? "");
   if (!isSafePluginName(name)) throw new FledgeError(`'${renderUntrusted(name)}' is not a safe plugin name`, { code: "invalid_name", hint: "names are letters, digits, '.', '_' and '-', starting with a letter or digit" });
-  return name;
+  return assertNotReserved(name, source.kind === "local" ? "plugin name (plugin.name)" : "plugin name (the repository name)");
 }
 
 function missingBinaries(dir: string, manifest: Manifest): string[] {
@@ -98,15 +99,13 @@ export function checkBinaries(dir: string, manifest: Manifest): void {
 
 /** Fail fast (before consent and build) on conflicts the locked commit would refuse anyway. */
 function precheckConflicts(name: string, manifest: Manifest, opts: InstallOptions): void {
-  if (opts.force) return;
   const reg = readRegistry(opts.env);
-  if (reg.plugins.some((p) => p.name === name)) {
+  if (!opts.force && reg.plugins.some((p) => p.name === name)) {
     throw new FledgeError(`plugin '${renderUntrusted(name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
   }
-  for (const c of manifest.commands) {
-    const owner = findCommandOwner(reg, c.name);
-    if (owner) throw new FledgeError(`command '${renderUntrusted(c.name)}' is already provided by plugin '${owner.name}'`, { code: "command_conflict", hint: `remove ${owner.name} first, or pass --force to replace it` });
-  }
+  // --force or not: another plugin's commands are never taken (see commandConflict).
+  const owners = commandOwners(reg, name, manifest.commands.map((c) => c.name));
+  if (owners.size > 0) throw commandConflict({ name, commands: manifest.commands.map((c) => c.name) }, owners);
 }
 
 /** Shipped or built `*.cwasm*` files are never part of an installed plugin (see stripPreparedArtifacts). */
@@ -139,6 +138,7 @@ export async function buildStaged(
 ): Promise<Prepared> {
   dropShippedPrepared(staging.tree);
   const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
+  const frozen = freezeManifest(staging.tree, manifest);
   const name = opts.fixedName ?? installName(source, manifest);
   const decision = mayGrant({ tier, runtime: manifest.runtime, requested: manifest.capabilities, owner: source.owner });
   if (!decision.allowed) throw new FledgeError(decision.messages[0] ?? "capabilities denied", { code: "capability_denied", hint: decision.hint ?? undefined });
@@ -154,6 +154,8 @@ export async function buildStaged(
 
   if (buildHook) await runHook("build", buildHook, staging.tree, opts.env);
   else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env);
+  // Grants are frozen at consent: a build that edited plugin.toml is refused.
+  if (buildHook || autoBuild) assertManifestUnchanged(staging.tree, frozen, buildHook ? "build hook" : "auto-build");
 
   // The build may have changed what is on disk: validate again, and the runtime the
   // user approved must still be the runtime (a build must not turn wasm into native).
@@ -164,9 +166,13 @@ export async function buildStaged(
   checkBinaries(staging.tree, built);
   await prepareWasmModules(staging.tree, built, opts.env);
   const postInstall = built.hooks.post_install?.trim();
-  if (postInstall) await runHook("post_install", postInstall, staging.tree, opts.env);
+  if (postInstall) {
+    await runHook("post_install", postInstall, staging.tree, opts.env);
+    assertManifestUnchanged(staging.tree, frozen, "post_install hook");
+  }
   dropShippedPrepared(staging.tree);
-  return { manifest: built, name, tier, materialized, prebuilt, autoBuild };
+  // What is recorded is the manifest that was shown (identical bytes, checked above).
+  return { manifest, name, tier, materialized, prebuilt, autoBuild };
 }
 
 export function registryEntry(p: Prepared, source: Source, treeDir: string, pinnedRef: string | null): RegistryEntry {
@@ -198,6 +204,8 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   const unsafe = checkSourceSafety(source);
   if (unsafe) throw new FledgeError(unsafe, { code: "unsafe_source" });
   if (opts.copy && source.kind !== "local") throw usageError("--copy is only valid when installing from a local path");
+  // A remote plugin is named after its repository: refuse a reserved one before any download.
+  if (source.kind !== "local" && source.repo) assertNotReserved(source.repo, "plugin name (the repository name)");
   const config = loadConfig(opts.env);
   const { tier } = classify(source, config.trust);
   const paths = fledgePaths(opts.env);

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ensureOwnFolder } from "../registry/index.ts";
 import { log } from "../ui/index.ts";
 
 export const STAGING_PREFIX = ".staging-";
@@ -25,7 +26,7 @@ export interface Staging {
 }
 
 export function createStaging(pluginsDir: string): Staging {
-  mkdirSync(pluginsDir, { recursive: true });
+  ensureOwnFolder(pluginsDir, "plugins folder");
   const dir = join(pluginsDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
   mkdirSync(dir, { mode: 0o700 });
   const scratch = join(dir, "scratch");

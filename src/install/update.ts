@@ -172,6 +172,8 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
     await commitPlugin(staging, entry, { force: false, update: true, env: opts.env });
     return { ...r, status: "updated", detail: `${e.version} → ${entry.version}`, version: entry.version, commit: entry.commit ?? null, escalation };
   } catch (err) {
+    // Ctrl+C at a consent question stops the whole command (exit 130), not just this plugin.
+    if (err instanceof FledgeError && err.code === "interrupted") throw err;
     const code = err instanceof FledgeError ? err.code : "internal";
     const detail = err instanceof FledgeError && err.hint ? `${err.message} (${err.hint})` : (err as Error).message;
     return { ...r, status: code === "consent_declined" ? "skipped" : "failed", detail, escalation, error_code: code };
@@ -194,6 +196,7 @@ export async function updatePlugins(name: string | undefined, opts: UpdateOption
     try {
       res = await updateOne(e, opts, trust);
     } catch (err) {
+      if (err instanceof FledgeError && err.code === "interrupted") throw err;
       res = { ...base(e), status: "failed", detail: (err as Error).message, error_code: err instanceof FledgeError ? err.code : "internal" };
     }
     if (res.status === "failed") log.error(`${renderUntrusted(e.name)}: ${renderUntrusted(res.detail)}`);

@@ -6,6 +6,7 @@
  * The original fledge's messages (reference 2.2) are kept as a floor; the rules it
  * lacked (names, paths, duplicates, protocol values, runtime contradictions) are ours.
  */
+import { reservedNameReason } from "../registry/reserved.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
 import { findings, str, type Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";
@@ -104,6 +105,9 @@ function checkPluginTable(doc: Record<string, unknown>, f: Findings): PluginView
     f.err("plugin.name", "plugin.name is empty");
   } else if (!isSafePluginName(name)) {
     f.err("plugin.name", `plugin.name '${show(name)}' is not a safe name: use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 128 characters; it becomes a directory name)`);
+  } else {
+    const reserved = reservedNameReason(name);
+    if (reserved !== undefined) f.err("plugin.name", `plugin.name '${show(name)}' is reserved: ${reserved}; choose another name`);
   }
 
   if (version === undefined) {

@@ -2,7 +2,8 @@
  * Registry, config, paths, locks and atomic writes (contract §4). Everything fledge
  * persists goes through here.
  */
-export { configDir, fledgePaths, assertSafePathSegment, type FledgePaths } from "./paths.ts";
+export { configDir, fledgePaths, assertSafePathSegment, assertNotReserved, ensureOwnFolder, type FledgePaths } from "./paths.ts";
+export { isReservedName, reservedNameReason, foldName, RESERVED_NAMES, RESERVED_PREFIXES, RESERVED_SUFFIXES } from "./reserved.ts";
 export { loadConfig, parseConfig, defaultConfig, githubToken, type FledgeConfig, type FledgeLimitsConfig } from "./config.ts";
 export { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from "./atomic.ts";
 export { withLock, withLockSync, isStaleLock, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type LockRecord } from "./lock.ts";

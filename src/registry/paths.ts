@@ -3,9 +3,11 @@
  * plugins, shims, the registry, locks and per-plugin data can never drift apart (the
  * original ignored FLEDGE_CONFIG_DIR for plugin paths; contract §13).
  */
+import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { posix, win32 } from "node:path";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError, renderUntrusted } from "../ui/index.ts";
+import { reservedNameReason } from "./reserved.ts";
 
 /** A non-empty env value, or undefined: `FLEDGE_CONFIG_DIR=""` means "not set". */
 function nonEmpty(v: string | undefined): string | undefined {
@@ -52,6 +54,22 @@ export function assertSafePathSegment(name: string, what = "plugin name"): strin
   return name;
 }
 
+/**
+ * Refuse a plugin name that fledge uses for its own files (see reserved.ts): the
+ * shim folder `bin`, staging dirs, locks. Every plugin folder path is built through
+ * this, so no code path can move, replace or delete a folder fledge owns.
+ */
+export function assertNotReserved(name: string, what = "plugin name"): string {
+  const reason = reservedNameReason(name);
+  if (reason !== undefined) {
+    throw new FledgeError(`The ${what} ${JSON.stringify(renderUntrusted(name))} is reserved: ${reason}.`, {
+      code: "reserved_name",
+      hint: "Give the plugin another name (plugin.name in plugin.toml for a local plugin, the repository name for a GitHub or git source).",
+    });
+  }
+  return name;
+}
+
 export interface FledgePaths {
   configDir: string;
   /** `<configDir>/plugins` — one directory (or live-link symlink) per installed plugin. */
@@ -76,7 +94,7 @@ export function fledgePaths(env: NodeJS.ProcessEnv = process.env, platform: Node
   const dir = configDir(env, platform);
   const pluginsDir = path.join(dir, "plugins");
   const registryFile = path.join(dir, "plugins.toml");
-  const pluginDir = (name: string): string => path.join(pluginsDir, assertSafePathSegment(name));
+  const pluginDir = (name: string): string => path.join(pluginsDir, assertNotReserved(assertSafePathSegment(name)));
   return {
     configDir: dir,
     pluginsDir,
@@ -88,4 +106,42 @@ export function fledgePaths(env: NodeJS.ProcessEnv = process.env, platform: Node
     stateFile: (name) => path.join(pluginDir(name), "state.json"),
     dataDir: (name) => path.join(pluginDir(name), "data"),
   };
+}
+
+/**
+ * Make sure one of fledge's own folders (`plugins/`, `plugins/bin/`) exists and IS a
+ * folder (a symlink to a folder is fine). A file in its place is refused with the path and the fix,
+ * never replaced: fledge does not move or delete what it did not create.
+ */
+export function ensureOwnFolder(path: string, what: string): void {
+  // Followed: a user may keep plugins/ elsewhere behind a symlink; only a non-folder is refused.
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path, { throwIfNoEntry: false });
+  } catch {
+    st = undefined; // ENOTDIR: a parent is a file; mkdir below says so
+  }
+  if (st === undefined) {
+    try {
+      mkdirSync(path, { recursive: true });
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "error";
+      throw new FledgeError(`cannot create ${what} '${path}' (${code})`, {
+        code: "config_dir_unusable",
+        hint:
+          code === "ENOTDIR"
+            ? "a parent of that path is a file: move it aside, or point FLEDGE_CONFIG_DIR elsewhere"
+            : code === "EEXIST"
+              ? `something that is not a folder (a broken symbolic link?) is at '${path}': move it aside, or point FLEDGE_CONFIG_DIR elsewhere`
+              : "check the permissions, or point FLEDGE_CONFIG_DIR at a writable folder",
+      });
+    }
+  }
+  if (!st.isDirectory()) {
+    throw new FledgeError(`${what} '${path}' is a file, not a folder`, {
+      code: "config_dir_unusable",
+      hint: `fledge keeps its ${what} there: move '${path}' aside (fledge never replaces it), or point FLEDGE_CONFIG_DIR elsewhere`,
+    });
+  }
 }

@@ -10,6 +10,7 @@ import { FledgeError } from "../ui/index.ts";
 import { atomicWrite } from "./atomic.ts";
 import { withLock, type LockOptions } from "./lock.ts";
 import { assertSafePathSegment, fledgePaths } from "./paths.ts";
+import { isReservedName } from "./reserved.ts";
 import { describeValue, issuePath, parseTomlText, readTextIfExists } from "./toml.ts";
 import { TRUST_TIERS, type Registry, type RegistryEntry } from "./types.ts";
 
@@ -29,6 +30,9 @@ function isSafeSegment(s: string): boolean {
 }
 
 const SafeName = v.pipe(v.string(), v.minLength(1), v.check(isSafeSegment, "a single path segment (no /, \\ or ..)"));
+// A plugin name from disk is a door like any other: `bin` in plugins.toml must not make
+// fledge treat the shim folder as that plugin's folder (move it, replace it, delete it).
+const PluginName = v.pipe(SafeName, v.check((s) => !isReservedName(s), "a name fledge does not use for its own files"));
 // A TOML local date (installed = 2024-01-02, unquoted) is accepted and read as its text.
 const DateText = v.pipe(
   v.union([v.string(), v.pipe(v.instance(TomlDate), v.transform((d: TomlDate) => d.toISOString()))]),
@@ -44,7 +48,7 @@ const CapabilitiesSchema = v.object({
 });
 
 const EntrySchema = v.looseObject({
-  name: SafeName,
+  name: PluginName,
   source: v.pipe(v.string(), v.minLength(1)),
   version: v.string(),
   installed: DateText,
@@ -60,7 +64,7 @@ const EntrySchema = v.looseObject({
 const KNOWN_KEYS = new Set(Object.keys(EntrySchema.entries));
 
 const EXPECTED: Record<string, string> = {
-  name: "a non-empty plugin name without /, \\ or ..",
+  name: "a non-empty plugin name without /, \\ or .., and not one fledge reserves for its own files (bin, cache, .staging-*, ...)",
   source: "a non-empty string",
   version: "a string",
   installed: "a date string \"YYYY-MM-DD\"",

@@ -26,6 +26,7 @@ export { checkSourceSafety } from "./safety.ts";
 export { findDotSegment, refProblem } from "./names.ts";
 export {
   mayGrant,
+  enforceGrant,
   riskOf,
   nativeConsentGiven,
   describeCapabilities,

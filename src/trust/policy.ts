@@ -1,4 +1,5 @@
 import type { Capabilities, Runtime } from "../manifest/types.ts";
+import { FledgeError } from "../ui/errors.ts";
 import type { DangerousCapability, PolicyDecision, RiskLevel, TrustTier } from "./types.ts";
 
 export interface GrantRequest {
@@ -72,6 +73,23 @@ export function mayGrant(request: GrantRequest): PolicyDecision {
     messages,
     hint,
   };
+}
+
+/**
+ * THE check at the moment a grant is recorded (install, update, --force): the entry
+ * about to be written must be one the policy allows for its tier. Whatever happened
+ * before (a consent callback skipped, a build hook that edited plugin.toml), an
+ * unverified source is never recorded with exec or network. A missing tier counts
+ * as unverified. `alreadyGranted` is the previous grant, for an update only.
+ */
+export function enforceGrant(entry: { name: string; trust_tier?: TrustTier | undefined; runtime: Runtime; capabilities: Capabilities }, alreadyGranted?: Capabilities): void {
+  const decision = mayGrant({ tier: entry.trust_tier ?? "unverified", runtime: entry.runtime, requested: entry.capabilities, ...(alreadyGranted ? { alreadyGranted } : {}) });
+  if (!decision.allowed) {
+    throw new FledgeError(`refusing to record the grant for ${entry.name}: ${decision.messages[0] ?? "the policy does not allow it"}`, {
+      code: "capability_denied",
+      hint: decision.hint ?? undefined,
+    });
+  }
 }
 
 function describeDanger(cap: DangerousCapability): string {

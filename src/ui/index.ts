@@ -5,3 +5,4 @@ export { printResult, printTrusted, printJson, errorEnvelope, SCHEMA_VERSION } f
 export { log } from "./log.ts";
 export { suggest } from "./suggest.ts";
 export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";
+export { confirm, confirmOutcome, feedKeys, interruptedError, type ConfirmOutcome, type ConfirmIO, type KeyState } from "./prompt.ts";

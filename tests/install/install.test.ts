@@ -257,7 +257,7 @@ describe("H.3 hostile manifests are refused", () => {
     nothingLeft();
   });
 
-  test("a command owned by another plugin is refused; --force replaces that plugin", async () => {
+  test("a command owned by another plugin is refused, also with --force: the other plugin and its data stay", async () => {
     const a = wasmPlugin(join(sb.root, "a"), { name: "aaa", commands: [{ name: "shared", binary: "hello.wasm" }] });
     const b = wasmPlugin(join(sb.root, "b"), { name: "bbb", commands: [{ name: "shared", binary: "hello.wasm" }, { name: "other", binary: "hello.wasm" }] });
     expect((await fledge(["plugins", "install", a, "--copy"])).code).toBe(0);
@@ -267,11 +267,22 @@ describe("H.3 hostile manifests are refused", () => {
     expect(clash.stderr).toContain("command 'shared' is already provided by plugin 'aaa'");
     expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
     expect(existsSync(join(sb.config, "plugins/bbb"))).toBe(false);
+    writeFileSync(join(sb.config, "plugins/aaa/state.json"), '{"kept":true}');
     const forced = await fledge(["plugins", "install", b, "--copy", "--force", "--json"]);
-    expect(forced.code).toBe(0);
-    expect(JSON.parse(forced.stdout).replaced).toEqual(["aaa"]);
-    expect(readReg(sb.config).plugins.map((p) => p.name)).toEqual(["bbb"]);
-    expect(pluginsState(sb.config).filter((p) => !p.includes("/") )).toEqual(["bbb", "bin"]);
+    expect(forced.code).toBe(1);
+    const err = JSON.parse(forced.stdout).error;
+    expect(err.code).toBe("command_conflict");
+    expect(err.message).toContain("command 'shared' is already provided by plugin 'aaa'");
+    expect(err.message).toContain("--force never removes another plugin");
+    expect(err.hint).toContain("fledge plugins remove aaa");
+    expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
+    expect(readReg(sb.config).plugins.map((p) => p.name)).toEqual(["aaa"]);
+    expect(readFileSync(join(sb.config, "plugins/aaa/state.json"), "utf8")).toBe('{"kept":true}');
+    expect(existsSync(join(sb.config, "plugins/bbb"))).toBe(false);
+    expect(readdirSync(join(sb.config, "plugins/bin")).sort()).toEqual(["fledge-shared"]);
+    // Removing it explicitly, as the hint says, then installing works.
+    expect((await fledge(["plugins", "remove", "aaa"])).code).toBe(0);
+    expect((await fledge(["plugins", "install", b, "--copy"])).code).toBe(0);
     expect(readdirSync(join(sb.config, "plugins/bin")).sort()).toEqual(["fledge-other", "fledge-shared"]);
   });
 });
