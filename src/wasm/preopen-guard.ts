@@ -9,7 +9,7 @@
  * nothing it can use without also writing the cache folder.
  */
 import { realpathSync } from "node:fs";
-import { resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { configDir } from "../registry/index.ts";
 import { FledgeError } from "../ui/index.ts";
 
@@ -18,11 +18,26 @@ export interface GuardedPreopen {
   readOnly: boolean;
 }
 
+/**
+ * The canonical path of `p` as the kernel would reach it, even when its tail does not
+ * exist yet (the config folder before fledge's first run): the longest existing
+ * ancestor is resolved through its symlinks and the missing names are appended.
+ * Comparing an unresolved path would let `/home -> /var/home` hide the config folder
+ * inside a writable preopen of `/var/home`.
+ */
 function real(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
+  let head = resolve(p);
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      const base = realpathSync(head);
+      return missing.length === 0 ? base : join(base, ...missing.reverse());
+    } catch {
+      const parent = dirname(head);
+      if (parent === head) return resolve(p);
+      missing.push(basename(head));
+      head = parent;
+    }
   }
 }
 

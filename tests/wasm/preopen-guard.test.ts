@@ -58,3 +58,27 @@ describe("inPluginDataDir", () => {
     expect(inPluginDataDir(plugin, join(plugin, "x.wasm"))).toBe(false);
   });
 });
+
+describe("a config folder that does not exist yet, behind a symlinked ancestor", () => {
+  // Attack (red team): on a first run the config folder is missing, so resolving it
+  // failed and the unresolved path was compared; with /home -> /var/home a writable
+  // preopen of /var/home then held the future config folder, and the guest wrote
+  // the cache key and a forged prepared module there.
+  const real = join(t.path, "real");
+  const link = join(t.path, "lnk");
+  mkdirSync(join(real, "deeper"), { recursive: true });
+  symlinkSync(real, link);
+  const futureEnv = { FLEDGE_CONFIG_DIR: join(link, "cfg", "not", "yet") };
+
+  test("the real folder it will be created in, and every ancestor, conflict", () => {
+    for (const p of [real, t.path, join(real, "cfg"), join(link, "cfg"), "/"]) {
+      expect(fledgeStateConflict(p, futureEnv), p).toBeDefined();
+    }
+  });
+  test("siblings that will not hold it do not", () => {
+    expect(fledgeStateConflict(join(real, "deeper"), futureEnv)).toBeUndefined();
+  });
+  test("a missing preopen path behind the symlink is judged by where it leads", () => {
+    expect(fledgeStateConflict(join(link, "cfg", "not"), { FLEDGE_CONFIG_DIR: join(real, "cfg", "not", "yet") })).toBeDefined();
+  });
+});
