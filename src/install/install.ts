@@ -15,7 +15,8 @@ import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
-import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
+import { recoverInterrupted } from "./journal.ts";
+import { createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
 import { prepareWasmModules, stripPreparedArtifacts } from "./wasm-prepare.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -201,7 +202,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   const config = loadConfig(opts.env);
   const { tier } = classify(source, config.trust);
   const paths = fledgePaths(opts.env);
-  cleanStaleStaging(paths.pluginsDir);
+  await recoverInterrupted(opts.env);
   installInterruptCleanup();
   const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
 

@@ -21,7 +21,8 @@ import { buildStaged, registryEntry } from "./install.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists } from "./shims.ts";
 import { materialize } from "./sources.ts";
-import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
+import { recoverInterrupted } from "./journal.ts";
+import { createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export type UpdateStatus = "updated" | "up_to_date" | "skipped" | "failed";
@@ -181,10 +182,9 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
 }
 
 export async function updatePlugins(name: string | undefined, opts: UpdateOptions): Promise<UpdateResult[]> {
+  await recoverInterrupted(opts.env); // before reading: a crashed command's renames are undone first
   const reg = readRegistry(opts.env);
   const entries = name === undefined ? reg.plugins : [lookupPlugin(reg, name)];
-  const paths = fledgePaths(opts.env);
-  cleanStaleStaging(paths.pluginsDir);
   installInterruptCleanup();
   let trust = { orgs: [] as string[], users: [] as string[] };
   trust = loadConfig(opts.env).trust;
