@@ -8,7 +8,7 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
 import { clearIntent, registryDigest, writeIntent, type Move } from "./journal.ts";
@@ -140,7 +140,7 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
         writeShim(paths.binDir, cmd, entry.name);
       }
       // 5. The registry, last: once it is written the install has happened.
-      await atomicWrite(paths.registryFile, text);
+      atomicWriteSync(paths.registryFile, text); // sync: every step of the commit runs on one thread, in order
     } catch (e) {
       for (const step of undo.reverse()) {
         try {

@@ -20,7 +20,8 @@
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, relative, isAbsolute, join } from "node:path";
-import { atomicWrite, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
+import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
+import { pidAlive } from "../registry/lock.ts";
 import { log } from "../ui/index.ts";
 import { exists, movePath, removeShim, writeShim } from "./shims.ts";
 import { cleanStaleStaging, STAGING_PREFIX } from "./staging.ts";
@@ -58,7 +59,7 @@ export function registryDigest(text: string | null): string | null {
 
 /** Write the intent before the first rename; atomic and fsynced, so a crash leaves all of it or none. */
 export async function writeIntent(paths: FledgePaths, intent: Omit<Intent, "pid">): Promise<void> {
-  await atomicWrite(journalFile(paths), `${JSON.stringify({ version: 1, ...intent, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
+  atomicWriteSync(journalFile(paths), `${JSON.stringify({ version: 1, ...intent, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The operation is over (committed, or rolled back in-process): forget it. */
@@ -156,6 +157,30 @@ export interface Recovery {
   direction: "forward" | "back";
 }
 
+/**
+ * Temp files of atomic writes (`.<name>.tmp.<pid>.<hex>`, see registry/atomic.ts) whose
+ * writer is dead: a shim's would sit, executable, in the folder users put on PATH.
+ */
+function removeDeadTempFiles(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = /^\..+\.tmp\.(\d+)\.[0-9a-f]+$/.exec(n);
+      if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+      try {
+        unlinkSync(join(dir, n));
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
 /** Recover a journal; the caller holds the lock. */
 function recoverLocked(paths: FledgePaths): Recovery | null {
   const intent = readIntent(paths);
@@ -198,6 +223,7 @@ export async function recoverInterrupted(env: NodeJS.ProcessEnv): Promise<Recove
     // not read), no staging dir is deleted at all: it may hold a registered plugin.
     const left = readIntent(paths);
     if (left !== null) cleanStaleStaging(paths.pluginsDir, left?.staging);
+    removeDeadTempFiles([paths.binDir, paths.configDir]);
     return r;
   });
 }

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest } from "../manifest/index.ts";
-import { atomicWrite, fledgePaths, parseRegistry, readRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWriteSync, fledgePaths, parseRegistry, readRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { runHook } from "./hooks.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
@@ -102,7 +102,7 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
           movePath(dir, aside);
           undo.push(() => movePath(aside, dir));
         }
-        await atomicWrite(paths.registryFile, nextText);
+        atomicWriteSync(paths.registryFile, nextText);
       } catch (e) {
         try {
           for (const step of undo.reverse()) step();
