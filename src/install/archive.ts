@@ -40,6 +40,34 @@ export interface ExtractLimits {
   maxRatio?: number;
 }
 
+/** The archive's own claims: the single top folder (`owner-repo-<sha7>` from GitHub) and the pax global comment (the commit). */
+export interface ArchiveIdentity {
+  top: string;
+  comment?: string;
+}
+
+/**
+ * The one check that a GitHub tarball is of the commit the API resolved: its pax
+ * global comment (when present) must be that commit, and its top folder must end in
+ * the commit's first 7 hex digits, as GitHub names it. A server (or a cache, or a
+ * redirect target) that serves another commit's tarball is refused.
+ */
+export function checkTarballCommit(id: ArchiveIdentity, sha: string, what: string): void {
+  const want = sha.toLowerCase();
+  const comment = id.comment?.trim().toLowerCase();
+  if (comment !== undefined && comment !== want) {
+    throw archiveError(`its pax header says it is commit ${showName(comment.slice(0, 40))}, but GitHub resolved ${what} to ${want}`, "the downloaded tarball");
+  }
+  if (!id.top.toLowerCase().endsWith(`-${want.slice(0, 7)}`)) {
+    throw archiveError(`its top folder '${showName(id.top)}' does not name commit ${want.slice(0, 7)}, which GitHub resolved ${what} to`, "the downloaded tarball");
+  }
+}
+
+/** Archive-supplied text in a message: printable ASCII only, bounded. */
+function showName(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, "?").slice(0, 120);
+}
+
 export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({ maxBytes: 256 * 1024 * 1024, maxEntries: 20_000, maxRatio: 200 });
 /** Below this much inflated output the ratio is not judged (tiny archives have odd ratios). */
 const RATIO_FLOOR_BYTES = 32 * 1024 * 1024;
@@ -154,6 +182,7 @@ class Extractor {
   private pax: Record<string, string> = {};
   private longName: string | undefined;
   private longLink: string | undefined;
+  globalComment: string | undefined;
   done = false;
 
   constructor(private readonly dest: string, private readonly limits: ExtractLimits) {}
@@ -230,7 +259,11 @@ class Extractor {
       if (h.type === "x") this.pax = parsePax(data);
       else if (h.type === "L") this.longName = cstr(data, 0, data.length);
       else if (h.type === "K") this.longLink = cstr(data, 0, data.length);
-      // "g" (GitHub's pax_global_header with the commit id) carries nothing we use.
+      // "g": GitHub's pax_global_header, whose comment is the commit the tarball is of.
+      else if (h.type === "g") {
+        const c = parsePax(data).comment;
+        if (c !== undefined) this.globalComment = c;
+      }
     } else if (this.fd !== undefined) {
       closeSync(this.fd);
       this.fd = undefined;
@@ -350,6 +383,11 @@ class Extractor {
     }
   }
 
+  /** What the archive says about itself: its top folder and pax global comment. */
+  identity(): ArchiveIdentity {
+    return { top: this.names.top ?? "", ...(this.globalComment !== undefined ? { comment: this.globalComment } : {}) };
+  }
+
   close(): void {
     if (this.fd !== undefined) {
       closeSync(this.fd);
@@ -371,7 +409,7 @@ class Extractor {
  * end-of-archive marker, sets `stop` and destroys gunzip. Both sides look at `stop`
  * before any further work, so nothing keeps inflating (or spinning) after a refusal.
  */
-export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, dest: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<void> {
+export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, dest: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<ArchiveIdentity> {
   mkdirSync(dest, { mode: 0o755 }); // must not exist yet: nothing else may be in the tree
   const ex = new Extractor(dest, limits);
   const gunzip = createGunzip({ chunkSize: 64 * 1024 });
@@ -434,6 +472,7 @@ export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, d
     await finished;
     if (failure !== undefined) throw failure;
     ex.finish();
+    return ex.identity();
   } catch (e) {
     if (e instanceof FledgeError) throw e;
     throw archiveError(`it is not a valid .tar.gz (${(e as Error).message})`);

@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { resolveInside } from "../manifest/index.ts";
 import { credentialedCloneUrl, type Source } from "../trust/index.ts";
 import { FledgeError } from "../ui/index.ts";
-import { archiveError, extractTarGz } from "./archive.ts";
+import { archiveError, checkTarballCommit, extractTarGz } from "./archive.ts";
 import { downloadTarball, resolveCommit, type GithubClient } from "./github.ts";
 import { gitNetworkArgs, idleError, redactUrl, redactUrls, watchChild } from "./net.ts";
 import type { Staging } from "./staging.ts";
@@ -50,7 +50,8 @@ async function fromGithub(source: Source, staging: Staging, client: GithubClient
   const { sha, ref } = await resolveCommit(client, owner, repo, source.ref);
   const archive = join(staging.scratch, "source.tar.gz");
   await downloadTarball(client, owner, repo, sha, archive);
-  await extractTarGz(createReadStream(archive), staging.tree);
+  const identity = await extractTarGz(createReadStream(archive), staging.tree);
+  checkTarballCommit(identity, sha, `${owner}/${repo}@${ref}`);
   rmSync(archive, { force: true });
   return { commit: sha, resolvedRef: ref, linked: false };
 }
@@ -94,7 +95,8 @@ async function fromGit(source: Source, staging: Staging, idleSeconds: number): P
   // --progress: a transfer that moves prints, which is what the idle watchdog watches.
   const clone = source.ref === null ? ["clone", "--depth", "1", "--progress", "--", url, staging.tree] : ["clone", "--progress", "--no-checkout", "--", url, staging.tree];
   const c = await git(clone, staging.dir, secret, idleSeconds);
-  if (c.stalled) throw idleError(`git clone of ${redactUrl(source.base)}`, idleSeconds);
+  // Our watchdog, or git's own low-speed rule for http(s) ("Operation too slow"): both are the idle timeout.
+  if (c.stalled || /operation too slow/i.test(c.out)) throw idleError(`git clone of ${redactUrl(source.base)}`, idleSeconds);
   if (c.code !== 0) {
     throw new FledgeError(`git clone of ${renderUntrusted(redactUrl(source.base))} failed${c.out ? `: ${renderUntrusted(c.out)}` : ""}`, { code: "git_clone_failed", hint: "check the repository URL, your network connection and your git credentials" });
   }

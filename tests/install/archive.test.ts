@@ -227,7 +227,7 @@ describe("refusals from a stream settle promptly and in bounded memory", () => {
 
   test("a valid archive with 1 MiB of bytes after the end marker extracts", async () => {
     const data = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/a`, data: "x" }]), rnd(1 << 20)]));
-    await measured("trailing bytes", () => extractTarGz(chunks(data), dest));
+    await measured("trailing bytes", () => extractTarGz(chunks(data), dest).then(() => undefined));
     expect(readFileSync(join(dest, "a"), "utf8")).toBe("x");
   }, 30_000);
 
