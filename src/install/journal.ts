@@ -186,7 +186,7 @@ function recoverLocked(paths: FledgePaths): Recovery | null {
   const intent = readIntent(paths);
   if (intent === undefined) return null;
   if (intent === null) {
-    log.warn(`ignoring ${journalFile(paths)}: not a journal this version of fledge wrote; leaving plugins as they are`);
+    log.warn(`ignoring ${journalFile(paths)}: not a journal this version of fledge wrote; nothing was changed and no staging folder is deleted while it exists (a plugin folder may be inside ${join(paths.pluginsDir, `${STAGING_PREFIX}*`)}); move any back, then delete the journal`);
     return null;
   }
   const text = readRegistryTextOrNull(paths.registryFile);
