@@ -7,7 +7,7 @@ import { chmodSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
 import { fledgePaths, githubToken, installedDate, loadConfig, readRegistry, findCommandOwner, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
-import { FledgeError, log, usageError } from "../ui/index.ts";
+import { FledgeError, log, redactUrls, usageError } from "../ui/index.ts";
 import { commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
@@ -208,7 +208,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
 
   const staging = createStaging(paths.pluginsDir);
   try {
-    log.info(`fetching ${renderUntrusted(source.input)} [${tier}]`);
+    log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
     const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
     const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);

@@ -5,3 +5,4 @@ export { printResult, printTrusted, printJson, errorEnvelope, SCHEMA_VERSION } f
 export { log } from "./log.ts";
 export { suggest } from "./suggest.ts";
 export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";
+export { redactUrl, redactUrls } from "./redact.ts";

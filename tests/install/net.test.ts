@@ -84,6 +84,13 @@ describe("redactUrl: the one way a URL appears in a message", () => {
     expect(msg).toContain("(http://b/c?…)");
   });
 
+  test("every FledgeError, whoever builds it, is redacted (message and hint)", () => {
+    const e = new FledgeError(`git clone of https://bob:${PASS}@git.example/r.git?token=${SECRET} failed`, { hint: `retry https://x:${PASS}@h/?s=${SECRET}` });
+    expect(`${e.message} ${e.hint}`).not.toContain(PASS);
+    expect(`${e.message} ${e.hint}`).not.toContain(SECRET);
+    expect(e.message).toContain("https://git.example/r.git?…");
+  });
+
   test("FLEDGE_NETWORK_IDLE_TIMEOUT: default 30, a number of seconds, garbage refused by name", () => {
     expect(idleTimeoutSeconds({})).toBe(30);
     expect(idleTimeoutSeconds({ FLEDGE_NETWORK_IDLE_TIMEOUT: "2.5" })).toBe(2.5);
