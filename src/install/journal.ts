@@ -170,7 +170,8 @@ function removeDeadTempFiles(dirs: readonly string[]): void {
       continue;
     }
     for (const n of names) {
-      const m = /^\..+\.tmp\.(\d+)\.[0-9a-f]+$/.exec(n);
+      // atomic.ts temp files, and lock.ts's `<lock>.<pid>.<token>.tmp` (a kill between its write and link).
+      const m = /^\..+\.tmp\.(\d+)\.[0-9a-f]+$/.exec(n) ?? /\.lock(?:\.takeover)?\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
       if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
       try {
         unlinkSync(join(dir, n));

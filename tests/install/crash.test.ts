@@ -159,6 +159,8 @@ async function checkConsistent(s: Scenario, config: string, where: string): Prom
   const shims = readdirSync(join(plugins, "bin")).sort();
   expect(shims, `${where}: shims`).toEqual(reg.plugins.flatMap((p) => p.commands.map((c) => `fledge-${c}`)).sort());
   expect(existsSync(join(config, "plugins.journal.json")), `${where}: journal left`).toBe(false);
+  // No temp file of the dead process (a half-written shim would sit on PATH).
+  expect(readdirSync(config).filter((n) => n.includes(".tmp")), `${where}: temp files`).toEqual([]);
   // The data: the bystander's always; the plugin's whenever its state keeps it.
   expect(readFileSync(join(plugins, "keeper", "state.json"), "utf8")).toBe(STATE);
   expect(readFileSync(join(plugins, "keeper", "data", "notes.txt"), "utf8")).toBe(DATA);
