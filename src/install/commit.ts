@@ -108,7 +108,7 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     if (!placed) plugins.push(entry);
     const text = serializeRegistry({ plugins });
     const checked = parseRegistry(text, paths.registryFile);
-    await writeIntent(paths, {
+    writeIntent(paths, {
       op: opts.update ? "update" : "install",
       name: entry.name,
       registryBefore: registryDigest(regText),

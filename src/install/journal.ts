@@ -58,7 +58,7 @@ export function registryDigest(text: string | null): string | null {
 }
 
 /** Write the intent before the first rename; atomic and fsynced, so a crash leaves all of it or none. */
-export async function writeIntent(paths: FledgePaths, intent: Omit<Intent, "pid">): Promise<void> {
+export function writeIntent(paths: FledgePaths, intent: Omit<Intent, "pid">): void {
   atomicWriteSync(journalFile(paths), `${JSON.stringify({ version: 1, ...intent, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
 }
 

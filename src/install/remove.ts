@@ -84,7 +84,7 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
       const next: Registry = { plugins: reg.plugins.filter((p) => p.name !== entry.name) };
       const nextText = serializeRegistry(next);
       // The intent first: a crash after the rename below is undone by the next command.
-      await writeIntent(paths, {
+      writeIntent(paths, {
         op: "remove",
         name: entry.name,
         registryBefore: registryDigest(text || null),
