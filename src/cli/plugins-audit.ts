@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { auditRows } from "../install/index.ts";
+import { auditRows, recoverInterrupted } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime } from "../trust/index.ts";
 import { EXIT, printJson, printResult } from "../ui/index.ts";
@@ -12,7 +12,8 @@ export default defineCommand({
   args: {
     json: { type: "boolean", description: "print one JSON object: {schema_version, audit: [...], summary}" },
   },
-  run({ args }) {
+  async run({ args }) {
+    await recoverInterrupted(process.env); // a crashed install/update/remove is finished or undone first
     const { rows, summary } = auditRows(process.env);
     if (args.json) {
       printJson({ audit: rows, summary });

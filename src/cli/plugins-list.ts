@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { listRows } from "../install/index.ts";
+import { listRows, recoverInterrupted } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { EXIT, printJson, printResult } from "../ui/index.ts";
 
@@ -8,7 +8,8 @@ export default defineCommand({
   args: {
     json: { type: "boolean", description: "print one JSON object: {schema_version, plugins: [...]}" },
   },
-  run({ args }) {
+  async run({ args }) {
+    await recoverInterrupted(process.env); // a crashed install/update/remove is finished or undone first
     const rows = listRows(process.env);
     if (args.json) {
       printJson({ plugins: rows });

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { verifyPlugins } from "../install/index.ts";
+import { verifyPlugins, recoverInterrupted } from "../install/index.ts";
 import { EXIT, printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
@@ -11,7 +11,8 @@ export default defineCommand({
     name: { type: "positional", required: false, description: "one plugin (default: all)" },
     json: { type: "boolean", description: "print one JSON object: {schema_version, action: \"verify\", results, summary}" },
   },
-  run({ args }) {
+  async run({ args }) {
+    await recoverInterrupted(process.env); // a crashed install/update/remove is finished or undone first
     const rows = verifyPlugins(process.env, typeof args.name === "string" && args.name !== "" ? args.name : undefined);
     const failed = rows.filter((r) => r.status === "failed").length;
     if (args.json) {

@@ -36,9 +36,41 @@ export interface ExtractLimits {
   /** Total inflated bytes (tar stream, headers included). */
   maxBytes: number;
   maxEntries: number;
+  /** Inflated bytes per compressed byte, checked past RATIO_FLOOR_BYTES. */
+  maxRatio?: number;
 }
 
-export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({ maxBytes: 256 * 1024 * 1024, maxEntries: 20_000 });
+/** The archive's own claims: the single top folder (`owner-repo-<sha7>` from GitHub) and the pax global comment (the commit). */
+export interface ArchiveIdentity {
+  top: string;
+  comment?: string;
+}
+
+/**
+ * The one check that a GitHub tarball is of the commit the API resolved: its pax
+ * global comment (when present) must be that commit, and its top folder must end in
+ * the commit's first 7 hex digits, as GitHub names it. A server (or a cache, or a
+ * redirect target) that serves another commit's tarball is refused.
+ */
+export function checkTarballCommit(id: ArchiveIdentity, sha: string, what: string): void {
+  const want = sha.toLowerCase();
+  const comment = id.comment?.trim().toLowerCase();
+  if (comment !== undefined && comment !== want) {
+    throw archiveError(`its pax header says it is commit ${showName(comment.slice(0, 40))}, but GitHub resolved ${what} to ${want}`, "the downloaded tarball");
+  }
+  if (!id.top.toLowerCase().endsWith(`-${want.slice(0, 7)}`)) {
+    throw archiveError(`its top folder '${showName(id.top)}' does not name commit ${want.slice(0, 7)}, which GitHub resolved ${what} to`, "the downloaded tarball");
+  }
+}
+
+/** Archive-supplied text in a message: printable ASCII only, bounded. */
+function showName(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, "?").slice(0, 120);
+}
+
+export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({ maxBytes: 256 * 1024 * 1024, maxEntries: 20_000, maxRatio: 200 });
+/** Below this much inflated output the ratio is not judged (tiny archives have odd ratios). */
+const RATIO_FLOOR_BYTES = 32 * 1024 * 1024;
 
 /** Pax and GNU long-name headers are small; a huge one is an attack on memory. */
 const MAX_META_BYTES = 1024 * 1024;
@@ -150,6 +182,7 @@ class Extractor {
   private pax: Record<string, string> = {};
   private longName: string | undefined;
   private longLink: string | undefined;
+  globalComment: string | undefined;
   done = false;
 
   constructor(private readonly dest: string, private readonly limits: ExtractLimits) {}
@@ -226,7 +259,11 @@ class Extractor {
       if (h.type === "x") this.pax = parsePax(data);
       else if (h.type === "L") this.longName = cstr(data, 0, data.length);
       else if (h.type === "K") this.longLink = cstr(data, 0, data.length);
-      // "g" (GitHub's pax_global_header with the commit id) carries nothing we use.
+      // "g": GitHub's pax_global_header, whose comment is the commit the tarball is of.
+      else if (h.type === "g") {
+        const c = parsePax(data).comment;
+        if (c !== undefined) this.globalComment = c;
+      }
     } else if (this.fd !== undefined) {
       closeSync(this.fd);
       this.fd = undefined;
@@ -346,6 +383,11 @@ class Extractor {
     }
   }
 
+  /** What the archive says about itself: its top folder and pax global comment. */
+  identity(): ArchiveIdentity {
+    return { top: this.names.top ?? "", ...(this.globalComment !== undefined ? { comment: this.globalComment } : {}) };
+  }
+
   close(): void {
     if (this.fd !== undefined) {
       closeSync(this.fd);
@@ -357,41 +399,99 @@ class Extractor {
 /**
  * Extract `gz` (a gzip-compressed tar stream) into `dest`, which must be an empty
  * directory fledge just created. Throws FledgeError `unsafe_archive` on anything the
- * policy above refuses, or when the inflated size or entry count exceeds `limits`.
+ * policy above refuses, or when the inflated size, the inflation ratio or the entry
+ * count exceeds `limits`.
+ *
+ * Lifecycle (why refusals take bounded time): the feeder writes compressed chunks and,
+ * when gunzip pushes back, waits for 'drain' OR 'close' (a destroyed stream never
+ * drains, which is what used to hang every refusal); the consumer is a 'data' handler
+ * that checks and writes each inflated chunk synchronously and, on refusal or at the
+ * end-of-archive marker, sets `stop` and destroys gunzip. Both sides look at `stop`
+ * before any further work, so nothing keeps inflating (or spinning) after a refusal.
  */
-export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, dest: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<void> {
+export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, dest: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Promise<ArchiveIdentity> {
   mkdirSync(dest, { mode: 0o755 }); // must not exist yet: nothing else may be in the tree
   const ex = new Extractor(dest, limits);
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  const maxRatio = limits.maxRatio ?? DEFAULT_EXTRACT_LIMITS.maxRatio!;
   let inflated = 0;
-  const feed = (async (): Promise<void> => {
-    try {
-      if (gz instanceof Uint8Array) gunzip.end(gz);
-      else {
-        for await (const chunk of gz) {
-          if (!gunzip.write(chunk)) await new Promise<void>((r) => gunzip.once("drain", r));
-          if (gunzip.destroyed) return;
-        }
-        gunzip.end();
+  let compressed = 0;
+  let stop = false;
+  let failure: unknown;
+  const halt = (e?: unknown): void => {
+    if (stop) return;
+    stop = true;
+    failure = e;
+    gunzip.destroy();
+  };
+  const finished = new Promise<void>((resolve) => {
+    gunzip.on("data", (chunk: Buffer) => {
+      if (stop) return;
+      try {
+        inflated += chunk.length;
+        checkInflation(inflated, compressed, limits.maxBytes, maxRatio);
+        ex.push(chunk);
+        if (ex.done) halt(); // end-of-archive marker: whatever follows is ignored, not read
+      } catch (e) {
+        halt(e);
       }
-    } catch (e) {
-      gunzip.destroy(e as Error);
-    }
-  })();
+    });
+    gunzip.on("error", (e) => {
+      if (!stop) halt(archiveError(`it is not a valid .tar.gz (${e.message})`));
+      resolve();
+    });
+    gunzip.on("end", () => resolve());
+    gunzip.on("close", () => resolve());
+  });
+  const waitDrain = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        gunzip.off("drain", done);
+        gunzip.off("close", done);
+        resolve();
+      };
+      gunzip.on("drain", done);
+      gunzip.on("close", done);
+    });
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      inflated += chunk.length;
-      if (inflated > limits.maxBytes) throw archiveError(`it inflates to more than ${Math.round(limits.maxBytes / 1024 / 1024)} MiB (a gzip bomb?)`);
-      ex.push(chunk);
-      if (ex.done) break;
+    if (gz instanceof Uint8Array) {
+      compressed = gz.length;
+      gunzip.end(gz);
+    } else {
+      try {
+        for await (const chunk of gz) {
+          if (stop || gunzip.destroyed) break; // leaving the loop closes the source too
+          compressed += chunk.length;
+          if (!gunzip.write(chunk) && !stop && !gunzip.destroyed) await waitDrain();
+        }
+        if (!stop && !gunzip.destroyed) gunzip.end();
+      } catch (e) {
+        halt(archiveError(`reading it failed (${(e as Error).message})`));
+      }
     }
+    await finished;
+    if (failure !== undefined) throw failure;
     ex.finish();
+    return ex.identity();
   } catch (e) {
     if (e instanceof FledgeError) throw e;
     throw archiveError(`it is not a valid .tar.gz (${(e as Error).message})`);
   } finally {
+    stop = true;
     ex.close();
     gunzip.destroy();
-    await feed.catch(() => undefined);
+  }
+}
+
+/**
+ * The one bomb rule: refuse when the inflated stream exceeds the absolute cap, or
+ * when, past a floor, it inflates more than `maxRatio` times the compressed bytes
+ * read so far (source code compresses 3-20x; a bomb 1000x), so a small bomb is
+ * refused after tens of MiB, not hundreds.
+ */
+export function checkInflation(inflated: number, compressed: number, maxBytes: number, maxRatio: number): void {
+  if (inflated > maxBytes) throw archiveError(`it inflates to more than ${Math.round(maxBytes / 1024 / 1024)} MiB (a gzip bomb?)`);
+  if (inflated > RATIO_FLOOR_BYTES && inflated > maxRatio * Math.max(compressed, 1)) {
+    throw archiveError(`it inflates more than ${maxRatio} times its compressed size (${Math.round(inflated / 1024 / 1024)} MiB from ${Math.max(1, Math.round(compressed / 1024))} KiB; a gzip bomb?)`);
   }
 }

@@ -8,10 +8,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite, ensureOwnFolder, fledgePaths, foldName, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWriteSync, ensureOwnFolder, fledgePaths, foldName, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { enforceGrant } from "../trust/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
+import { clearIntent, registryDigest, writeIntent, type Move } from "./journal.ts";
 import type { Staging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -29,15 +30,13 @@ export interface CommitResult {
   registry: Registry;
 }
 
-function readRegistryText(file: string): Registry {
-  let text: string;
+function readRegistryText(file: string): string | null {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { plugins: [] };
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
   }
-  return parseRegistry(text, file);
 }
 
 /** Carry the plugin's own data across an update: its store and its /plugin directory. */
@@ -75,7 +74,8 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
   const paths = fledgePaths(opts.env);
   ensureOwnFolder(paths.binDir, "shim folder");
   return withLock(paths.lockFile, async () => {
-    const reg = readRegistryText(paths.registryFile);
+    const regText = readRegistryText(paths.registryFile);
+    const reg: Registry = regText === null ? { plugins: [] } : parseRegistry(regText, paths.registryFile);
     const same = reg.plugins.find((p) => p.name === entry.name);
     if (opts.update && !same) throw new FledgeError(`${renderUntrusted(entry.name)} was removed while it was being updated`, { code: "not_installed" });
     // The single place a grant is recorded: the tier rule holds here whatever came before.
@@ -89,63 +89,80 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     if (others.size > 0) throw commandConflict(entry, others);
 
     const undo: (() => void)[] = [];
+    let movesUndone = true;
+    const victims = [...(same ? [same] : []), ...others.values()];
+    const finalDir = paths.pluginDir(entry.name);
+    const aside = (name: string): string => join(staging.dir, `old-${name}`);
+    // Plan every rename first (we hold the lock: nothing changes under us), so the
+    // journal can list them before the first one happens.
+    const moves: Move[] = [];
+    // 1. Move aside what is being replaced (the same-name plugin, or an orphan dir
+    //    left by a crash between the move and the registry write, and --force victims).
+    for (const v of victims) {
+      const dir = paths.pluginDir(v.name);
+      if (exists(dir)) moves.push({ from: dir, to: aside(v.name) });
+    }
+    if (!same && exists(finalDir)) {
+      log.warn(`replacing ${finalDir}, which no registry entry owns (left by an interrupted install?)`);
+      moves.push({ from: finalDir, to: aside(`orphan-${entry.name}`) });
+    }
+    // 2. Update: the plugin's own data survives the swap.
+    if (opts.update && same) {
+      for (const keep of KEPT_ON_UPDATE) {
+        if (!exists(join(paths.pluginDir(same.name), keep))) continue;
+        removePath(join(staging.tree, keep)); // staged content, never the user's data
+        moves.push({ from: join(aside(same.name), keep), to: join(staging.tree, keep) });
+      }
+    }
+    // 3. Into place.
+    moves.push({ from: staging.tree, to: finalDir });
+
+    // 4. The registry text, computed before anything moves (the journal records its digest).
+    const victimNames = new Set(victims.map((v) => v.name));
+    const plugins: RegistryEntry[] = [];
+    let placed = false;
+    for (const p of reg.plugins) {
+      if (p.name === entry.name) {
+        plugins.push(entry);
+        placed = true;
+      } else if (!victimNames.has(p.name)) plugins.push(p);
+    }
+    if (!placed) plugins.push(entry);
+    const text = serializeRegistry({ plugins });
+    const checked = parseRegistry(text, paths.registryFile);
+    writeIntent(paths, {
+      op: opts.update ? "update" : "install",
+      name: entry.name,
+      registryBefore: registryDigest(regText),
+      registryAfter: registryDigest(text)!,
+      moves,
+      commands: [...new Set([...entry.commands, ...victims.flatMap((v) => v.commands)])],
+      staging: staging.dir,
+    });
     try {
-      // 1. Move aside what is being replaced (the same-name plugin, or an orphan dir
-      //    left by a crash between the move and the registry write, and --force victims).
-      const victims = [...(same ? [same] : []), ...others.values()];
-      const finalDir = paths.pluginDir(entry.name);
-      const aside = (name: string): string => join(staging.dir, `old-${name}`);
       for (const v of victims) {
         for (const cmd of v.commands) {
           removeShim(paths.binDir, cmd);
           undo.push(() => writeShim(paths.binDir, cmd, v.name));
         }
-        const dir = paths.pluginDir(v.name);
-        if (exists(dir)) {
-          movePath(dir, aside(v.name));
-          undo.push(() => movePath(aside(v.name), dir));
-        }
       }
-      if (!same && exists(finalDir)) {
-        log.warn(`replacing ${finalDir}, which no registry entry owns (left by an interrupted install?)`);
-        movePath(finalDir, aside(`orphan-${entry.name}`));
-        undo.push(() => movePath(aside(`orphan-${entry.name}`), finalDir));
-      }
-      // 2. Update: the plugin's own data survives the swap.
-      if (opts.update && same) {
-        for (const keep of KEPT_ON_UPDATE) {
-          const from = join(aside(same.name), keep);
-          const to = join(staging.tree, keep);
-          if (exists(from)) {
-            removePath(to);
-            movePath(from, to);
-            undo.push(() => movePath(to, from));
+      for (const m of moves) {
+        movePath(m.from, m.to);
+        undo.push(() => {
+          try {
+            movePath(m.to, m.from);
+          } catch (u) {
+            movesUndone = false; // a folder is not back where the registry says: keep the journal
+            throw u;
           }
-        }
+        });
       }
-      // 3. Into place, then shims.
-      movePath(staging.tree, finalDir);
-      undo.push(() => movePath(finalDir, staging.tree));
       for (const cmd of entry.commands) {
         undo.push(() => removeShim(paths.binDir, cmd));
         writeShim(paths.binDir, cmd, entry.name);
       }
-      // 4. The registry, last: once it is written the install has happened.
-      const victimNames = new Set(victims.map((v) => v.name));
-      const plugins: RegistryEntry[] = [];
-      let placed = false;
-      for (const p of reg.plugins) {
-        if (p.name === entry.name) {
-          plugins.push(entry);
-          placed = true;
-        } else if (!victimNames.has(p.name)) plugins.push(p);
-      }
-      if (!placed) plugins.push(entry);
-      const next: Registry = { plugins };
-      const text = serializeRegistry(next);
-      const checked = parseRegistry(text, paths.registryFile);
-      await atomicWrite(paths.registryFile, text);
-      return { replaced: [...others.keys()], registry: checked };
+      // 5. The registry, last: once it is written the install has happened.
+      atomicWriteSync(paths.registryFile, text); // sync: every step of the commit runs on one thread, in order
     } catch (e) {
       for (const step of undo.reverse()) {
         try {
@@ -154,7 +171,12 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
           log.warn(`rollback step failed: ${renderUntrusted((u as Error).message)}`);
         }
       }
+      // A failed rename back leaves the journal (and the staging dir): the next command finishes the rollback.
+      if (movesUndone) clearIntent(paths);
+      else staging.keep = true;
       throw e;
     }
+    clearIntent(paths);
+    return { replaced: [...others.keys()], registry: checked };
   });
 }

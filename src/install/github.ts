@@ -1,16 +1,19 @@
 /**
- * The GitHub REST API subset the installer uses, through ofetch: resolve a ref to a
+ * The GitHub REST API subset the installer uses, through fetch (streamed bodies, so idle time and size are enforced as bytes arrive): resolve a ref to a
  * commit, download that commit's tarball, read a release's assets, list tags, search
  * repositories. Every request goes through `request()`, the one place that decides
  * where the token may go: only in the Authorization header, and only to the API's
  * own origin (redirects elsewhere, like GitHub's codeload or S3 asset hosts, are
  * followed without it). Errors are FledgeErrors that say what to do, never include
- * the token, and name the rate-limit reset time.
+ * the token or any URL's userinfo or query (net.ts `redactUrl`), and name the
+ * rate-limit reset time. Every request gives up after the idle timeout without a byte
+ * (net.ts), and every body is capped while it streams: JSON 8 MiB, tarballs 128 MiB,
+ * release assets 256 MiB.
  */
 import { createWriteStream } from "node:fs";
-import { ofetch } from "ofetch";
 import { FledgeError } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { idleError, idleTimeoutSeconds, idleWatch, readBody, redactUrl, redactUrls, tooLargeError } from "./net.ts";
 
 export const DEFAULT_GITHUB_API = "https://api.github.com";
 
@@ -21,6 +24,8 @@ export interface GithubClient {
   token: string | undefined;
   /** Show download progress on stderr (only on a TTY). */
   progress: boolean;
+  /** Give up after this long without a byte (FLEDGE_NETWORK_IDLE_TIMEOUT). */
+  idleMs: number;
 }
 
 /** `FLEDGE_GITHUB_API_URL`, else `GITHUB_API_URL` (GitHub Actions / Enterprise), else api.github.com. */
@@ -54,14 +59,14 @@ function checkApiBase(variable: string, value: string): string {
 }
 
 export function githubClient(env: NodeJS.ProcessEnv, token: string | undefined): GithubClient {
-  return { base: githubApiBase(env), token, progress: Boolean(process.stderr.isTTY) };
+  return { base: githubApiBase(env), token, progress: Boolean(process.stderr.isTTY), idleMs: idleTimeoutSeconds(env) * 1000 };
 }
 
 const RETRIES = 3;
 const RETRY_BASE_MS = 250;
 const MAX_REDIRECTS = 5;
-const REQUEST_TIMEOUT_MS = 30_000;
-const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
+/** JSON API answers are small (a search page is ~200 KiB); more is an attack on memory. */
+export const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 type Kind = "json" | "stream";
 interface RequestOptions {
@@ -111,7 +116,22 @@ function httpError(status: number, headers: Headers, url: URL, opts: RequestOpti
   if (status === 403) {
     return new FledgeError(`GitHub refused access to ${renderUntrusted(opts.notFound)} (403 forbidden)`, { code: "github_forbidden", hint: client.token ? "the token lacks access to this repository" : tokenHint });
   }
+  if (!isApi(client, url)) return new FledgeError(`${redactUrl(url.href)} answered HTTP ${status}`, { code: "github_error", hint: "the GitHub API redirected there; try again later" });
   return new FledgeError(`GitHub API error ${status} for ${renderUntrusted(url.pathname)}`, { code: "github_error", hint: "GitHub may be having problems; try again later" });
+}
+
+/** Is `url` the API itself (where the token may go), or a host it redirected to? */
+function isApi(client: GithubClient, url: URL): boolean {
+  try {
+    return url.origin === new URL(client.base).origin;
+  } catch {
+    return false;
+  }
+}
+
+/** How a request target is named in messages: never with userinfo or a (signed) query. */
+function targetName(client: GithubClient, url: URL): string {
+  return isApi(client, url) ? `the GitHub API at ${redactUrl(client.base)}` : redactUrl(url.href);
 }
 
 /** A fetch error's message without Bun's "pass verbose: true" advice (meant for developers). */
@@ -120,20 +140,27 @@ function cleanMessage(e: unknown): string {
   return renderUntrusted(text).replace(/\.?\s*For more information, pass `verbose: true`.*$/s, "");
 }
 
-function networkError(client: GithubClient, e: unknown): FledgeError {
-  // The message of a fetch error names the URL at most, never our headers.
-  const why = cleanMessage(e);
-  return new FledgeError(`cannot reach the GitHub API at ${client.base}: ${why}`, { code: "network", hint: "check your network connection (and FLEDGE_GITHUB_API_URL / GITHUB_API_URL if set)" });
+function networkError(client: GithubClient, url: URL, e: unknown): FledgeError {
+  // The message of a fetch error names the URL at most, never our headers; any URL in it is redacted.
+  const why = redactUrls(cleanMessage(e));
+  const hint = isApi(client, url) ? "check your network connection (and FLEDGE_GITHUB_API_URL / GITHUB_API_URL if set)" : "the GitHub API redirected there; check your network connection";
+  return new FledgeError(`cannot reach ${targetName(client, url)}: ${why}`, { code: "network", hint });
 }
 
 interface Raw {
   status: number;
   headers: Headers;
   url: URL;
-  body: unknown;
+  body: ReadableStream<Uint8Array> | null;
+  /** Aborting closes the connection (used by the idle timeout and the size caps). */
+  abort: AbortController;
 }
 
-/** One GET with manual redirects, retries with exponential backoff on 5xx and network errors. */
+/**
+ * One GET with manual redirects, retries with exponential backoff on 5xx and network
+ * errors. No answer (not even headers) within the idle time is an error at once: a
+ * stalled server is not retried into four times the wait.
+ */
 async function request(client: GithubClient, target: string, opts: RequestOptions): Promise<Raw> {
   let url: URL;
   try {
@@ -145,22 +172,20 @@ async function request(client: GithubClient, target: string, opts: RequestOption
   for (let redirects = 0; ; redirects++) {
     let res: Raw | undefined;
     for (let attempt = 0; ; attempt++) {
+      const abort = new AbortController();
+      const watch = idleWatch(client.idleMs, () => abort.abort());
       try {
-        const r = await ofetch.raw(url.href, {
-          headers: headersFor(client, url, accept),
-          redirect: "manual",
-          retry: false,
-          ignoreResponseError: true,
-          timeout: opts.kind === "stream" ? DOWNLOAD_TIMEOUT_MS : REQUEST_TIMEOUT_MS,
-          responseType: opts.kind === "stream" ? "stream" : "json",
-        });
-        res = { status: r.status, headers: r.headers, url, body: r._data };
+        const r = await fetch(url.href, { headers: headersFor(client, url, accept), redirect: "manual", signal: abort.signal });
+        res = { status: r.status, headers: r.headers, url, body: r.body, abort };
       } catch (e) {
+        if (watch.fired()) throw idleError(`waiting for ${targetName(client, url)} to answer`, client.idleMs / 1000);
         if (attempt < RETRIES) {
           await sleep(RETRY_BASE_MS * 2 ** attempt);
           continue;
         }
-        throw networkError(client, e);
+        throw networkError(client, url, e);
+      } finally {
+        watch.stop();
       }
       if (res.status >= 500 && attempt < RETRIES) {
         await cancelBody(res.body);
@@ -169,10 +194,11 @@ async function request(client: GithubClient, target: string, opts: RequestOption
       }
       break;
     }
-    if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
+    const location = res.headers.get("location");
+    if (res.status >= 300 && res.status < 400 && location) {
       await cancelBody(res.body);
       if (redirects >= MAX_REDIRECTS) throw new FledgeError(`GitHub: too many redirects for ${renderUntrusted(opts.notFound)}`, { code: "github_error" });
-      url = redirectTarget(res.headers.get("location")!, url, opts);
+      url = redirectTarget(location, url, opts);
       continue;
     }
     if (res.status < 200 || res.status >= 300) {
@@ -202,13 +228,35 @@ function record(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-async function cancelBody(body: unknown): Promise<void> {
-  if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
+async function cancelBody(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (body) await body.cancel().catch(() => undefined);
 }
 
+/** A JSON answer, read under the idle timeout and the MAX_JSON_BYTES cap while it streams. */
 async function getJson<T>(client: GithubClient, path: string, notFound: string): Promise<T> {
   const r = await request(client, path, { notFound, kind: "json" });
-  return r.body as T;
+  const what = `the GitHub API answer for ${notFound}`;
+  const declared = Number.parseInt(r.headers.get("content-length") ?? "", 10);
+  if (Number.isFinite(declared) && declared > MAX_JSON_BYTES) {
+    r.abort.abort();
+    await cancelBody(r.body);
+    throw tooLargeError(what, MAX_JSON_BYTES);
+  }
+  const parts: Uint8Array[] = [];
+  if (r.body) {
+    try {
+      await readBody(r.body, { cap: MAX_JSON_BYTES, idleMs: client.idleMs, what, abort: r.abort, onChunk: (c) => void parts.push(c) });
+    } catch (e) {
+      if (e instanceof FledgeError) throw e;
+      throw networkError(client, r.url, e);
+    }
+  }
+  const text = Buffer.concat(parts).toString("utf8");
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new FledgeError(`${what} is not valid JSON`, { code: "github_error", hint: "GitHub may be having problems; try again later" });
+  }
 }
 
 const seg = encodeURIComponent;
@@ -234,28 +282,37 @@ export async function resolveCommit(client: GithubClient, owner: string, repo: s
  */
 async function downloadTo(client: GithubClient, target: string, file: string, what: string, maxBytes: number, accept?: string): Promise<number> {
   const r = await request(client, target, { notFound: what, kind: "stream", ...(accept ? { accept } : {}) });
-  const body = r.body as ReadableStream<Uint8Array> | null;
+  const body = r.body;
   if (!body) throw new FledgeError(`GitHub sent an empty response for ${renderUntrusted(what)}`, { code: "github_error" });
   const total = Number.parseInt(r.headers.get("content-length") ?? "", 10);
+  if (Number.isFinite(total) && total > maxBytes) {
+    r.abort.abort();
+    await cancelBody(body);
+    throw tooLargeError(`the download of ${what}`, maxBytes);
+  }
   const out = createWriteStream(file, { mode: 0o600 });
   let got = 0;
   let lastShown = 0;
   try {
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-      got += chunk.length;
-      if (got > maxBytes) throw new FledgeError(`the download of ${renderUntrusted(what)} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, { code: "download_too_large" });
-      if (!out.write(chunk)) await new Promise<void>((res) => out.once("drain", res));
-      if (client.progress && got - lastShown > 64 * 1024) {
-        lastShown = got;
-        const pct = Number.isFinite(total) && total > 0 ? ` (${Math.min(100, Math.round((got / total) * 100))}%)` : "";
-        process.stderr.write(`\r  downloading ${renderUntrusted(what)}: ${(got / 1024 / 1024).toFixed(1)} MiB${pct}   `);
-      }
-    }
+    got = await readBody(body, {
+      cap: maxBytes,
+      idleMs: client.idleMs,
+      what: `the download of ${renderUntrusted(what)} from ${targetName(client, r.url)}`,
+      abort: r.abort,
+      onChunk: async (chunk, sofar) => {
+        if (!out.write(chunk)) await new Promise<void>((res) => out.once("drain", res));
+        if (client.progress && sofar - lastShown > 64 * 1024) {
+          lastShown = sofar;
+          const pct = Number.isFinite(total) && total > 0 ? ` (${Math.min(100, Math.round((sofar / total) * 100))}%)` : "";
+          process.stderr.write(`\r  downloading ${renderUntrusted(what)}: ${(sofar / 1024 / 1024).toFixed(1)} MiB${pct}   `);
+        }
+      },
+    });
     if (Number.isFinite(total) && got < total) throw new Error(`connection closed after ${got} of ${total} bytes`);
   } catch (e) {
     out.destroy();
     if (e instanceof FledgeError) throw e;
-    throw new FledgeError(`the download of ${renderUntrusted(what)} failed: ${cleanMessage(e)}`, { code: "network", hint: "check your network connection and try again" });
+    throw new FledgeError(`the download of ${renderUntrusted(what)} from ${targetName(client, r.url)} failed: ${redactUrls(cleanMessage(e))}`, { code: "network", hint: "check your network connection and try again" });
   } finally {
     if (client.progress && lastShown > 0) process.stderr.write("\n");
   }

@@ -16,3 +16,4 @@ export { shimPath, shimText, SHIM_PREFIX } from "./shims.ts";
 export { cleanStaleStaging, STAGING_PREFIX } from "./staging.ts";
 export { searchPlugins, searchQuery, PLUGIN_TOPIC, type SearchOptions, type SearchResult } from "./search.ts";
 export { createPlugin, WASM_BUILD_HOOK, type CreateOptions, type CreateResult } from "./create.ts";
+export { recoverInterrupted, type Recovery } from "./journal.ts";

@@ -7,7 +7,7 @@ import { chmodSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
 import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
-import { FledgeError, log, usageError } from "../ui/index.ts";
+import { FledgeError, log, redactUrls, usageError } from "../ui/index.ts";
 import { commandConflict, commandOwners, commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
@@ -16,7 +16,8 @@ import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
-import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
+import { recoverInterrupted } from "./journal.ts";
+import { createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
 import { prepareWasmModules, stripPreparedArtifacts } from "./wasm-prepare.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -209,13 +210,13 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   const config = loadConfig(opts.env);
   const { tier } = classify(source, config.trust);
   const paths = fledgePaths(opts.env);
-  cleanStaleStaging(paths.pluginsDir);
+  await recoverInterrupted(opts.env);
   installInterruptCleanup();
   const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
 
   const staging = createStaging(paths.pluginsDir);
   try {
-    log.info(`fetching ${renderUntrusted(source.input)} [${tier}]`);
+    log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
     const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
     const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);

@@ -10,11 +10,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest } from "../manifest/index.ts";
-import { atomicWrite, fledgePaths, parseRegistry, readRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { atomicWriteSync, fledgePaths, parseRegistry, readRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { runHook } from "./hooks.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
-import { cleanStaleStaging, createStaging, releaseStaging } from "./staging.ts";
+import { clearIntent, recoverInterrupted, registryDigest, writeIntent } from "./journal.ts";
+import { createStaging, releaseStaging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 /** Find an entry by its name or `fledge-<name>` (as the original). */
@@ -42,6 +43,7 @@ export interface RemoveResult {
 
 export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promise<RemoveResult> {
   const paths = fledgePaths(env);
+  await recoverInterrupted(env); // before reading: a crashed command's renames are undone first
   const entry = lookupPlugin(readRegistry(env), name);
   const dir = paths.pluginDir(entry.name);
   const warnings: string[] = [];
@@ -65,7 +67,6 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
   }
   for (const w of warnings) log.warn(w);
 
-  cleanStaleStaging(paths.pluginsDir);
   const staging = createStaging(paths.pluginsDir);
   try {
     await withLock(paths.lockFile, async () => {
@@ -80,6 +81,18 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
       if (!current) throw new FledgeError(`plugin '${entry.name}' was removed meanwhile`, { code: "not_installed" });
       const aside = join(staging.dir, "removed");
       const undo: (() => void)[] = [];
+      const next: Registry = { plugins: reg.plugins.filter((p) => p.name !== entry.name) };
+      const nextText = serializeRegistry(next);
+      // The intent first: a crash after the rename below is undone by the next command.
+      writeIntent(paths, {
+        op: "remove",
+        name: entry.name,
+        registryBefore: registryDigest(text || null),
+        registryAfter: registryDigest(nextText)!,
+        moves: exists(dir) ? [{ from: dir, to: aside }] : [],
+        commands: current.commands,
+        staging: staging.dir,
+      });
       try {
         for (const cmd of current.commands) {
           removeShim(paths.binDir, cmd);
@@ -89,16 +102,24 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
           movePath(dir, aside);
           undo.push(() => movePath(aside, dir));
         }
-        const next: Registry = { plugins: reg.plugins.filter((p) => p.name !== entry.name) };
-        await atomicWrite(paths.registryFile, serializeRegistry(next));
+        atomicWriteSync(paths.registryFile, nextText);
       } catch (e) {
-        for (const step of undo.reverse()) step();
+        try {
+          for (const step of undo.reverse()) step();
+        } catch (u) {
+          // The journal stays: the next command finishes the rollback from it.
+          staging.keep = true;
+          log.warn(`rollback failed (${(u as Error).message}); the next fledge command will restore ${entry.name}`);
+          throw e;
+        }
+        clearIntent(paths);
         throw e;
       }
+      clearIntent(paths);
     });
   } finally {
     // Deletes the moved-aside tree; a live link inside is unlinked, not followed.
-    removePath(join(staging.dir, "removed"));
+    if (!staging.keep) removePath(join(staging.dir, "removed"));
     releaseStaging(staging);
   }
   return { entry, warnings };

@@ -10,8 +10,9 @@ import { isAbsolute, join, resolve } from "node:path";
 import { resolveInside } from "../manifest/index.ts";
 import { credentialedCloneUrl, type Source } from "../trust/index.ts";
 import { FledgeError } from "../ui/index.ts";
-import { archiveError, extractTarGz } from "./archive.ts";
+import { archiveError, checkTarballCommit, extractTarGz } from "./archive.ts";
 import { downloadTarball, resolveCommit, type GithubClient } from "./github.ts";
+import { gitNetworkArgs, idleError, redactUrl, redactUrls, watchChild } from "./net.ts";
 import type { Staging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -37,7 +38,7 @@ export async function materialize(source: Source, staging: Staging, opts: Materi
     case "github":
       return fromGithub(source, staging, opts.github);
     case "git":
-      return fromGit(source, staging);
+      return fromGit(source, staging, opts.github.idleMs / 1000); // the same idle time as every request
     case "local":
       return fromLocal(source, staging, opts);
   }
@@ -49,54 +50,62 @@ async function fromGithub(source: Source, staging: Staging, client: GithubClient
   const { sha, ref } = await resolveCommit(client, owner, repo, source.ref);
   const archive = join(staging.scratch, "source.tar.gz");
   await downloadTarball(client, owner, repo, sha, archive);
-  await extractTarGz(createReadStream(archive), staging.tree);
+  const identity = await extractTarGz(createReadStream(archive), staging.tree);
+  checkTarballCommit(identity, sha, `${owner}/${repo}@${ref}`);
   rmSync(archive, { force: true });
   return { commit: sha, resolvedRef: ref, linked: false };
 }
 
-/** Hide anything that looks like URL credentials in git's output. */
+/** Hide URL credentials and queries in git's output (and its progress lines). */
 function scrub(text: string, secret: string | null): string {
-  let out = secret ? text.split(secret).join("<url>") : text;
-  out = out.replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@");
-  return out;
+  const out = secret ? text.split(secret).join("<url>") : text;
+  const lines = out
+    .split(/\r|\n/)
+    .filter((l) => !/^(remote: )?(Counting|Compressing|Enumerating|Receiving|Resolving|Updating|Total|Cloning into)\b/.test(l.trim()) && l.trim() !== "");
+  return redactUrls(lines.join("\n"));
 }
 
 /**
  * Run git with prompts disabled and no repository hooks. Output is captured (and
  * scrubbed of credentials) for the error message: git echoes URLs it was given.
  */
-function git(args: string[], cwd: string, secret: string | null): Promise<{ code: number; out: string }> {
+function git(args: string[], cwd: string, secret: string | null, idleSeconds?: number): Promise<{ code: number; out: string; stalled?: boolean }> {
   return new Promise((res, rej) => {
-    const child = spawn("git", ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "advice.detachedHead=false", ...args], {
+    const net = idleSeconds === undefined ? [] : gitNetworkArgs(idleSeconds);
+    const child = spawn("git", ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "advice.detachedHead=false", ...net, ...args], {
       cwd,
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "", SSH_ASKPASS: "", GCM_INTERACTIVE: "never" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const watch = idleSeconds === undefined ? undefined : watchChild(child, idleSeconds);
+    child.stdout.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-64 * 1024)));
+    child.stderr.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-64 * 1024)));
     child.on("error", (e) => rej(new FledgeError(`cannot run git: ${renderUntrusted(e.message)}`, { code: "git_missing", hint: "install git to use git URLs as plugin sources" })));
-    child.on("close", (code) => res({ code: code ?? 1, out: scrub(out.trim(), secret) }));
+    child.on("close", (code) => res({ code: code ?? 1, out: scrub(out.trim(), secret), ...(watch?.fired() ? { stalled: true } : {}) }));
   });
 }
 
-async function fromGit(source: Source, staging: Staging): Promise<Materialized> {
+async function fromGit(source: Source, staging: Staging, idleSeconds: number): Promise<Materialized> {
   const url = credentialedCloneUrl(source) ?? source.cloneUrl;
   if (!url) throw new FledgeError(`no clone URL for ${renderUntrusted(source.input)}`, { code: "invalid_source" });
   const secret = url !== source.cloneUrl ? url : null;
   // `--` ends the options: the URL and path can never be read as flags. Without a ref
   // a shallow clone is enough; a ref may be any commit, so clone fully, then check out.
-  const clone = source.ref === null ? ["clone", "--depth", "1", "--quiet", "--", url, staging.tree] : ["clone", "--quiet", "--no-checkout", "--", url, staging.tree];
-  const c = await git(clone, staging.dir, secret);
+  // --progress: a transfer that moves prints, which is what the idle watchdog watches.
+  const clone = source.ref === null ? ["clone", "--depth", "1", "--progress", "--", url, staging.tree] : ["clone", "--progress", "--no-checkout", "--", url, staging.tree];
+  const c = await git(clone, staging.dir, secret, idleSeconds);
+  // Our watchdog, or git's own low-speed rule for http(s) ("Operation too slow"): both are the idle timeout.
+  if (c.stalled || /operation too slow/i.test(c.out)) throw idleError(`git clone of ${redactUrl(source.base)}`, idleSeconds);
   if (c.code !== 0) {
-    throw new FledgeError(`git clone of ${renderUntrusted(source.base)} failed${c.out ? `: ${renderUntrusted(c.out)}` : ""}`, { code: "git_clone_failed", hint: "check the repository URL, your network connection and your git credentials" });
+    throw new FledgeError(`git clone of ${renderUntrusted(redactUrl(source.base))} failed${c.out ? `: ${renderUntrusted(c.out)}` : ""}`, { code: "git_clone_failed", hint: "check the repository URL, your network connection and your git credentials" });
   }
   if (source.ref !== null) {
     // checkSourceSafety already refused refs starting with '-'; the trailing `--` also
     // makes git read the ref as a revision, never as a path or an option.
     const co = await git(["checkout", "--quiet", source.ref, "--"], staging.tree, secret);
     if (co.code !== 0) {
-      throw new FledgeError(`ref '${renderUntrusted(source.ref)}' not found in ${renderUntrusted(source.base)}${co.out ? `: ${renderUntrusted(co.out)}` : ""}`, { code: "git_ref_not_found", hint: `list the tags with: git ls-remote --tags ${renderUntrusted(source.base)}` });
+      throw new FledgeError(`ref '${renderUntrusted(source.ref)}' not found in ${renderUntrusted(redactUrl(source.base))}${co.out ? `: ${renderUntrusted(co.out)}` : ""}`, { code: "git_ref_not_found", hint: `list the tags with: git ls-remote --tags ${renderUntrusted(redactUrl(source.base))}` });
     }
   }
   const head = await git(["rev-parse", "HEAD"], staging.tree, secret);

@@ -23,6 +23,11 @@ export interface Staging {
   scratch: string;
   /** Remove everything (idempotent; never follows symlinks, so a live-link target is untouched). */
   remove(): void;
+  /**
+   * Set when an in-process rollback failed: the dir may hold a registered plugin's
+   * folder, so it is left for the next command's journal recovery instead of deleted.
+   */
+  keep?: boolean;
 }
 
 export function createStaging(pluginsDir: string): Staging {
@@ -45,7 +50,7 @@ export function createStaging(pluginsDir: string): Staging {
 const activeStagings = new Set<Staging>();
 
 export function releaseStaging(staging: Staging): void {
-  staging.remove();
+  if (!staging.keep) staging.remove();
   activeStagings.delete(staging);
 }
 
@@ -56,7 +61,7 @@ export function installInterruptCleanup(): void {
   handlersInstalled = true;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
-      for (const s of activeStagings) s.remove();
+      for (const s of activeStagings) if (!s.keep) s.remove();
       process.exit(signal === "SIGINT" ? 130 : 143);
     });
   }
@@ -73,10 +78,12 @@ function pidAlive(pid: number): boolean {
 
 /**
  * Remove staging dirs left by processes that died (SIGKILL, power loss). A dir whose
- * pid is alive belongs to a concurrent install and is left alone. Returns how many
- * were removed.
+ * pid is alive belongs to a concurrent install and is left alone. Call it only through
+ * `recoverInterrupted` (journal.ts): a dead process's staging dir may hold the moved-aside
+ * folder of a plugin the registry still lists until its journal is recovered. Returns how
+ * many were removed.
  */
-export function cleanStaleStaging(pluginsDir: string): number {
+export function cleanStaleStaging(pluginsDir: string, keep?: string): number {
   let names: string[];
   try {
     names = readdirSync(pluginsDir);
@@ -88,6 +95,7 @@ export function cleanStaleStaging(pluginsDir: string): number {
     if (!name.startsWith(STAGING_PREFIX)) continue;
     const pid = Number.parseInt(name.slice(STAGING_PREFIX.length), 10);
     if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && pidAlive(pid))) continue;
+    if (keep !== undefined && join(pluginsDir, name) === keep) continue; // an unrecovered journal names it
     rmSync(join(pluginsDir, name), { recursive: true, force: true });
     removed++;
   }

@@ -20,8 +20,10 @@ import { githubClient, listTags, resolveCommit, type GithubClient } from "./gith
 import { buildStaged, registryEntry } from "./install.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists } from "./shims.ts";
+import { gitNetworkArgs, idleError, redactUrl, watchChild } from "./net.ts";
 import { materialize } from "./sources.ts";
-import { cleanStaleStaging, createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
+import { recoverInterrupted } from "./journal.ts";
+import { createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export type UpdateStatus = "updated" | "up_to_date" | "skipped" | "failed";
@@ -87,25 +89,30 @@ export function newestTag(tags: string[]): string | null {
 }
 
 /** `git ls-remote` for a non-GitHub source: the commit of HEAD and the tag names. */
-function lsRemote(url: string, flags: string[], patterns: string[] = []): Promise<string[][]> {
+function lsRemote(url: string, flags: string[], patterns: string[], idleSeconds: number): Promise<string[][]> {
   return new Promise((res, rej) => {
-    const child = spawn("git", ["-c", "protocol.ext.allow=never", "ls-remote", ...flags, "--", url, ...patterns], { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn("git", ["-c", "protocol.ext.allow=never", ...gitNetworkArgs(idleSeconds), "ls-remote", ...flags, "--", url, ...patterns], { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
+    const watch = watchChild(child, idleSeconds);
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.on("error", rej);
-    child.on("close", (code) => (code === 0 ? res(out.trim().split("\n").filter(Boolean).map((l) => l.split("\t"))) : rej(new FledgeError(`git ls-remote of ${renderUntrusted(url)} failed`, { code: "git_error" }))));
+    child.on("close", (code) => {
+      if (watch.fired()) rej(idleError(`git ls-remote of ${renderUntrusted(redactUrl(url))}`, idleSeconds));
+      else if (code === 0) res(out.trim().split("\n").filter(Boolean).map((l) => l.split("\t")));
+      else rej(new FledgeError(`git ls-remote of ${renderUntrusted(redactUrl(url))} failed`, { code: "git_error" }));
+    });
   });
 }
 
 async function remoteTags(source: Source, client: GithubClient): Promise<string[]> {
   if (source.kind === "github") return listTags(client, source.owner!, source.repo!);
-  const rows = await lsRemote(source.cloneUrl!, ["--tags", "--refs"]);
+  const rows = await lsRemote(source.cloneUrl!, ["--tags", "--refs"], [], client.idleMs / 1000);
   return rows.map((r) => (r[1] ?? "").replace(/^refs\/tags\//, "")).filter(Boolean);
 }
 
 async function remoteHead(source: Source, client: GithubClient): Promise<string | null> {
   if (source.kind === "github") return (await resolveCommit(client, source.owner!, source.repo!, null)).sha;
-  const rows = await lsRemote(source.cloneUrl!, [], ["HEAD"]);
+  const rows = await lsRemote(source.cloneUrl!, [], ["HEAD"], client.idleMs / 1000);
   return rows[0]?.[0] ?? null;
 }
 
@@ -183,10 +190,9 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
 }
 
 export async function updatePlugins(name: string | undefined, opts: UpdateOptions): Promise<UpdateResult[]> {
+  await recoverInterrupted(opts.env); // before reading: a crashed command's renames are undone first
   const reg = readRegistry(opts.env);
   const entries = name === undefined ? reg.plugins : [lookupPlugin(reg, name)];
-  const paths = fledgePaths(opts.env);
-  cleanStaleStaging(paths.pluginsDir);
   installInterruptCleanup();
   let trust = { orgs: [] as string[], users: [] as string[] };
   trust = loadConfig(opts.env).trust;

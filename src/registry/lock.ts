@@ -10,7 +10,8 @@
  * are unsupported we fall back to open(O_CREAT|O_EXCL) + write.
  *
  * Stale locks: a holder that dies (SIGKILL, power cut) leaves its file behind. A
- * waiter may take it over only when the holder ran on this host and its pid is dead.
+ * waiter may take it over only when the holder ran on this host and its pid is dead,
+ * or it was taken in an earlier boot of this host (its pid may have been reused).
  * Taking over must not let two waiters both "remove the stale lock" (the second would
  * delete the first one's fresh lock), so removal happens under a short-lived takeover
  * guard (`<lock>.takeover`, created the same way) and re-checks, under the guard, that
@@ -42,6 +43,8 @@ export interface LockRecord {
   token: string;
   /** ISO time of acquisition, for humans reading a stuck lock. */
   acquired: string;
+  /** The kernel boot id when taken (Linux): a lock from before a reboot is stale even if its pid was reused. */
+  boot?: string;
 }
 
 /** An unreadable lock file younger than this may be mid-write (fallback path); leave it. */
@@ -51,8 +54,22 @@ const GUARD_STALE_MS = 10_000;
 const BACKOFF_MIN_MS = 4;
 const BACKOFF_MAX_MS = 100;
 
+let cachedBoot: string | undefined;
+/** This boot's id (`/proc/sys/kernel/random/boot_id`), or "" where there is none. */
+export function bootId(): string {
+  if (cachedBoot === undefined) {
+    try {
+      cachedBoot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    } catch {
+      cachedBoot = "";
+    }
+  }
+  return cachedBoot;
+}
+
 function newRecord(): LockRecord {
-  return { pid: process.pid, host: hostname(), token: randomBytes(12).toString("hex"), acquired: new Date().toISOString() };
+  const boot = bootId();
+  return { pid: process.pid, host: hostname(), token: randomBytes(12).toString("hex"), acquired: new Date().toISOString(), ...(boot ? { boot } : {}) };
 }
 
 /** Read a lock record; undefined when missing, null when present but unparseable. */
@@ -67,7 +84,7 @@ export function readLockRecord(path: string): LockRecord | null | undefined {
   try {
     const r = JSON.parse(text) as Partial<LockRecord>;
     if (typeof r.pid === "number" && typeof r.host === "string" && typeof r.token === "string") {
-      return { pid: r.pid, host: r.host, token: r.token, acquired: typeof r.acquired === "string" ? r.acquired : "" };
+      return { pid: r.pid, host: r.host, token: r.token, acquired: typeof r.acquired === "string" ? r.acquired : "", ...(typeof r.boot === "string" && r.boot ? { boot: r.boot } : {}) };
     }
   } catch {
     // fall through
@@ -92,7 +109,11 @@ export function pidAlive(pid: number): boolean {
  * network home) cannot be checked, so it is never presumed dead.
  */
 export function isStaleLock(record: LockRecord): boolean {
-  return record.host === hostname() && !pidAlive(record.pid);
+  if (record.host !== hostname()) return false;
+  // Taken before this boot (a power cut): its pid may since belong to someone else.
+  const boot = bootId();
+  if (record.boot !== undefined && boot !== "" && record.boot !== boot) return true;
+  return !pidAlive(record.pid);
 }
 
 function fileAgeMs(path: string): number | undefined {

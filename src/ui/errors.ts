@@ -1,4 +1,5 @@
 import { EXIT } from "./exit-codes.ts";
+import { redactUrls } from "./redact.ts";
 
 /** Every failure fledge reports on purpose. `code` is the stable machine-readable id used in JSON envelopes. */
 export class FledgeError extends Error {
@@ -8,11 +9,12 @@ export class FledgeError extends Error {
   readonly details: unknown;
 
   constructor(message: string, opts: { code?: string; exitCode?: number; hint?: string; details?: unknown } = {}) {
-    super(message);
+    // Any URL in any error loses its userinfo and query: the class, not each call site.
+    super(redactUrls(message));
     this.name = "FledgeError";
     this.code = opts.code ?? "error";
     this.exitCode = opts.exitCode ?? EXIT.error;
-    this.hint = opts.hint;
+    this.hint = opts.hint === undefined ? undefined : redactUrls(opts.hint);
     this.details = opts.details;
   }
 }

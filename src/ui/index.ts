@@ -6,3 +6,4 @@ export { log } from "./log.ts";
 export { suggest } from "./suggest.ts";
 export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";
 export { confirm, confirmOutcome, feedKeys, interruptedError, type ConfirmOutcome, type ConfirmIO, type KeyState } from "./prompt.ts";
+export { redactUrl, redactUrls } from "./redact.ts";

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { extractTarGz } from "../../src/install/archive.ts";
+import { extractTarGz, type ExtractLimits } from "../../src/install/archive.ts";
 import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { gzip, makeTar, type TarEntry } from "../helpers/github-server.ts";
@@ -25,7 +25,7 @@ afterEach(() => tmp.cleanup());
 const TOP = "acme-plugin-1234567";
 const tgz = (entries: TarEntry[], opts?: { globalComment?: string }): Uint8Array => gzip(makeTar([{ name: `${TOP}/`, type: "5" }, ...entries], opts));
 
-async function refused(data: Uint8Array, pattern: RegExp, limits?: { maxBytes: number; maxEntries: number }): Promise<void> {
+async function refused(data: Uint8Array | AsyncIterable<Uint8Array>, pattern: RegExp, limits?: ExtractLimits): Promise<void> {
   let err: unknown;
   try {
     await extractTarGz(data, dest, limits);
@@ -128,7 +128,9 @@ describe("H.2 hostile archives are refused", () => {
     const body = Buffer.alloc(size);
     const bomb = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }]).subarray(0, 512), header, body]));
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
-    await refused(bomb, /inflates to more than 256 MiB/);
+    await refused(bomb, /inflates (to more than 256 MiB|more than 200 times)/);
+    // With the ratio rule off, the absolute cap still stops it.
+    await refused(bomb, /inflates to more than 256 MiB/, { maxBytes: 256 * 1024 * 1024, maxEntries: 20_000, maxRatio: Number.POSITIVE_INFINITY });
   });
 
   test("thousands of entries stop at the entry cap", async () => {
@@ -165,4 +167,76 @@ describe("H.2 hostile archives are refused", () => {
     t[0] = t[0]! ^ 1;
     await refused(gzip(t), /checksum/);
   });
+});
+
+/**
+ * Issue 11 item 6: refusals from a STREAM (how the installer reads its download) used
+ * to hang: the feeder waited for 'drain' on a gunzip the consumer had destroyed. Each
+ * case here is fed in 64 KiB chunks like a file read, must settle (no hang: the test
+ * timeout is the only clock), and reports its time and memory for the record.
+ */
+describe("refusals from a stream settle promptly and in bounded memory", () => {
+  async function* chunks(data: Uint8Array): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < data.length; i += 64 * 1024) yield data.subarray(i, i + 64 * 1024);
+  }
+  const rnd = (n: number): Uint8Array => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536)));
+    return b;
+  };
+  async function measured(name: string, run: () => Promise<void>): Promise<void> {
+    const t = performance.now();
+    await run();
+    console.log(`[archive] ${name}: settled in ${Math.round(performance.now() - t)} ms, rss ${Math.round(process.memoryUsage().rss / 1048576)} MiB`);
+  }
+  /** A gzip bomb as concatenated gzip members: 1 GiB of zeros from ~1 MiB, built cheaply. */
+  function multiMemberBomb(): Uint8Array {
+    const head = Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }]).subarray(0, 512), makeTar([{ name: `${TOP}/zeros`, data: "", size: 1024 ** 3 }]).subarray(0, 512)]);
+    const z = gzip(new Uint8Array(1 << 24));
+    return Buffer.concat([gzip(head), ...Array.from({ length: 64 }, () => z)]);
+  }
+
+  test("a gzip bomb (1 GiB of zeros) is refused", async () => {
+    await measured("gzip bomb", () => refused(chunks(multiMemberBomb()), /gzip bomb/));
+  }, 30_000);
+
+  test("a gzip bomb under the absolute cap only (ratio rule off) is refused at the cap", async () => {
+    await measured("gzip bomb, absolute cap", () => refused(chunks(multiMemberBomb()), /more than 64 MiB/, { maxBytes: 64 * 1024 * 1024, maxEntries: 100, maxRatio: Number.POSITIVE_INFINITY }));
+  }, 30_000);
+
+  test("a tar bomb (entries past the cap, each with data) is refused", async () => {
+    const many: TarEntry[] = [];
+    for (let i = 0; i < 2_100; i++) many.push({ name: `${TOP}/d${i % 50}/f${i}`, data: "x".repeat(100) });
+    await measured("tar bomb", () => refused(chunks(tgz(many)), /more than 2000 entries/, { maxBytes: 256 * 1024 * 1024, maxEntries: 2_000 }));
+  }, 30_000);
+
+  test("a refused entry followed by 1 MiB of data (archive over 64 KiB compressed)", async () => {
+    const data = tgz([{ name: `${TOP}/../escape`, data: "" }, { name: `${TOP}/big`, data: rnd(1 << 20) }]);
+    expect(data.length).toBeGreaterThan(64 * 1024);
+    await measured("'..' then 1 MiB", () => refused(chunks(data), /'\.\.' path component/));
+  }, 30_000);
+
+  test("a refused entry late in a large archive", async () => {
+    const data = tgz([{ name: `${TOP}/big`, data: rnd(2 << 20) }, { name: `${TOP}/dev`, type: "3" }, { name: `${TOP}/big2`, data: rnd(1 << 20) }]);
+    await measured("device after 2 MiB", () => refused(chunks(data), /device file/));
+  }, 30_000);
+
+  test("a path name past the length cap is refused", async () => {
+    await refused(chunks(tgz([{ name: `${TOP}/${"a/".repeat(2100)}x`, data: "" }])), /longer than 4096/);
+  }, 30_000);
+
+  test("a valid archive with 1 MiB of bytes after the end marker extracts", async () => {
+    const data = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/a`, data: "x" }]), rnd(1 << 20)]));
+    await measured("trailing bytes", () => extractTarGz(chunks(data), dest).then(() => undefined));
+    expect(readFileSync(join(dest, "a"), "utf8")).toBe("x");
+  }, 30_000);
+
+  test("a source stream that fails mid-way is an archive error, not a hang", async () => {
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      const data = tgz([{ name: `${TOP}/big`, data: rnd(1 << 20) }]);
+      yield data.subarray(0, 100_000);
+      throw new Error("connection reset");
+    }
+    await refused(broken(), /connection reset/);
+  }, 30_000);
 });

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { isStaleLock, withLock, withLockSync } from "../../src/registry/index.ts";
+import { bootId } from "../../src/registry/lock.ts";
 import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 
@@ -135,6 +136,15 @@ describe("stale locks", () => {
   test("isStaleLock: dead pid on this host only", () => {
     expect(isStaleLock({ pid: deadPid(), host: hostname(), token: "t", acquired: "" })).toBe(true);
     expect(isStaleLock({ pid: process.pid, host: hostname(), token: "t", acquired: "" })).toBe(false);
+  });
+
+  test("isStaleLock: a live pid from an earlier boot is stale (pid reused after a power cut)", () => {
+    const boot = bootId();
+    if (boot === "") return; // no boot id on this platform: the pid rule alone applies
+    expect(isStaleLock({ pid: process.pid, host: hostname(), token: "t", acquired: "", boot })).toBe(false);
+    expect(isStaleLock({ pid: process.pid, host: hostname(), token: "t", acquired: "", boot: "00000000-0000-0000-0000-000000000000" })).toBe(true);
+    // Another host's lock is never presumed dead, whatever its boot id.
+    expect(isStaleLock({ pid: process.pid, host: `${hostname()}-other`, token: "t", acquired: "", boot: "x" })).toBe(false);
   });
 
   test("a lock left by a dead pid is taken over", async () => {
