@@ -10,13 +10,14 @@
 #   clang lld wasi-libc
 #   libclang-rt-14-dev-wasm32     build the C guests for wasm32-wasi (freshness checks, fledge plugins create --wasm)
 #   util-linux (script)           pseudo-terminal tests of interactive prompts
+#   time                          GNU time: peak RSS of fledge under output floods (tests/run/output-flood.test.ts)
 #   tmux                          a real terminal emulator as the oracle for untrusted-text tests
 #   strace                        crash tests: kill -9 at every file-changing syscall of install/update/remove
 #   jq zsh fish wget              the README's shell examples, completion and install-script tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 util-linux tmux strace jq zsh fish wget)
+pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 util-linux time tmux strace jq zsh fish wget)
 need=()
 if command -v dpkg-query >/dev/null; then
   for p in "${pkgs[@]}"; do
