@@ -4,7 +4,7 @@
  * caught); logs, progress and host warnings go to stderr, prefixed with the plugin
  * name so the user always knows who is talking.
  */
-import { createSanitizer, renderUntrusted, sanitizeOutput, type Sanitizer } from "../ui/sanitize.ts";
+import { createSanitizer, renderUntrusted, type Sanitizer } from "../ui/sanitize.ts";
 import { useColor } from "../ui/index.ts";
 
 /** The two streams a plugin run writes to. Tests pass a capturing implementation. */
@@ -62,6 +62,28 @@ export interface ProgressUpdate {
   done?: boolean | undefined;
 }
 
+/**
+ * Guest text is processed (sanitized, escaped, prefixed) this many characters at a
+ * time, each slice written out and charged before the next: a 16 MiB message of
+ * control characters or newlines expands several times over, and must neither be
+ * built whole in memory nor outlast the run's deadline.
+ */
+export const TEXT_SLICE = 64 * 1024;
+
+/** Longest progress message shown (a status line, not a channel for bulk text). */
+const MAX_PROGRESS_MESSAGE = 1024;
+
+/** The slices of `text`, never splitting a surrogate pair. */
+function* slices(text: string): Generator<string> {
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(text.length, i + TEXT_SLICE);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(i, end);
+    i = end;
+  }
+}
+
 /** The per-run console of one plugin. */
 export class PluginConsole {
   private readonly sanitizer: Sanitizer = createSanitizer();
@@ -69,6 +91,11 @@ export class PluginConsole {
   private coloured = false;
   private lastProgressMessage: string | undefined;
   private readonly name: string;
+  /**
+   * Charges the output fledge made of guest text (set by the runner to the run's gate;
+   * may end the run at the deadline or on fuel, by throwing its stop).
+   */
+  meter: ((bytes: number) => void) | undefined;
 
   constructor(
     pluginName: string,
@@ -80,10 +107,13 @@ export class PluginConsole {
   /** `output`: verbatim (no newline added) after sanitizing. */
   output(text: string): void {
     this.clearProgress();
-    const clean = this.sanitizer.write(text);
-    const sgrs = clean.match(/\u001b\[[0-9;:]*m/g);
-    if (sgrs) this.coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
-    if (clean !== "") this.io.stdout(clean);
+    for (const piece of slices(text)) {
+      const clean = this.sanitizer.write(piece);
+      const sgrs = clean.match(/\u001b\[[0-9;:]*m/g);
+      if (sgrs) this.coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
+      if (clean !== "") this.io.stdout(clean);
+      this.meter?.(clean.length);
+    }
   }
 
   /** `log`: `  LEVEL [plugin] message` on stderr, one prefix per line. */
@@ -92,14 +122,33 @@ export class PluginConsole {
     const style = LEVEL_STYLE[level.toLowerCase()];
     const label = style ? style.label : plain(level);
     const head = style && this.io.color ? `${style.color}${label}${RESET}` : label;
+    // A colour a line leaves on (black on black, conceal) must not reach the next prefix.
+    const line = (s: string): string => `  ${head} [${this.name}] ${s}${s.includes("\u001b[") ? RESET : ""}\n`;
+    // Trailing newlines end the message, they are not empty lines (a loop, not a regex:
+    // /\n+$/ is quadratic on a message of newlines followed by one other character).
+    let end = message.length;
+    while (end > 0 && message.charCodeAt(end - 1) === 0x0a) end--;
     // "line" profile: colours only; no \r, \b or cursor move, so a line cannot rewrite its prefix.
-    const body = sanitizeOutput(message, "line").replace(/\n+$/, "");
-    const text = body
-      .split("\n")
-      // A colour a line leaves on (black on black, conceal) must not reach the next prefix.
-      .map((line) => `  ${head} [${this.name}] ${line}${line.includes("\u001b[") ? RESET : ""}\n`)
-      .join("");
-    this.io.stderr(text);
+    const sanitizer = createSanitizer("line");
+    let partial = "";
+    const flush = (lines: string[]): void => {
+      if (lines.length === 0) return;
+      const text = lines.join("");
+      this.io.stderr(text);
+      this.meter?.(text.length);
+    };
+    for (const piece of slices(message.slice(0, end))) {
+      partial += sanitizer.write(piece);
+      const lines: string[] = [];
+      let start = 0;
+      for (let nl = partial.indexOf("\n"); nl >= 0; nl = partial.indexOf("\n", start)) {
+        lines.push(line(partial.slice(start, nl)));
+        start = nl + 1;
+      }
+      partial = partial.slice(start);
+      flush(lines);
+    }
+    flush([line(partial + sanitizer.end())]);
   }
 
   /** A host-side warning about the plugin (not-granted requests, malformed lines, limits). */
@@ -116,7 +165,7 @@ export class PluginConsole {
       this.lastProgressMessage = undefined;
       return;
     }
-    const message = p.message === undefined ? "Working" : plain(p.message);
+    const message = p.message === undefined ? "Working" : renderUntrusted(p.message, MAX_PROGRESS_MESSAGE);
     let line = `  ▶ ${message} (${this.name})`;
     if (p.current !== undefined && p.total !== undefined && p.total > 0) {
       const ratio = Math.max(0, Math.min(1, p.current / p.total));

@@ -24,13 +24,14 @@ import type { Capabilities } from "../manifest/types.ts";
 import type { FledgeLimitsConfig } from "../registry/config.ts";
 import { configDir } from "../registry/paths.ts";
 import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
+import { nonBlockingTerminal } from "../ui/terminal-write.ts";
 import { isatty } from "node:tty";
 import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { limitError, parseSize, runLoadedModule, type LimitReason } from "../wasm/index.ts";
-import { processExitCode, readyBefore, waitReady, type Preopen } from "../wasi/index.ts";
+import { processExitCode, readyBefore, waitReady, type OutputSink, type Preopen } from "../wasi/index.ts";
 import { PluginConsole, type HostIO } from "./console.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
 import { buildInit } from "./messages.ts";
@@ -172,27 +173,34 @@ export async function preparePluginModule(wasmPath: string, source: Uint8Array, 
  * run's deadline, in pieces a pipe takes without blocking; when `ready` says the
  * time is up the rest is dropped, so a reader that never reads cannot hold fledge.
  */
-function writeAllSync(fd: number, text: string, ready?: (fd: number) => boolean): void {
+function writeAllSync(fd: number, text: string, ready?: (fd: number) => boolean): number {
   let buf = Buffer.from(text, "utf8");
+  const size = buf.length;
+  const out = ready ? nonBlockingTerminal(fd) : fd;
+  let stalls = 0;
   while (buf.length > 0) {
-    if (ready && !ready(fd)) return;
+    if (ready && !ready(fd)) return size;
     try {
-      buf = buf.subarray(writeSync(fd, buf, 0, ready ? Math.min(buf.length, 4096) : buf.length));
+      buf = buf.subarray(writeSync(out, buf, 0, ready ? Math.min(buf.length, 4096) : buf.length));
+      stalls = 0;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+      // Full (a terminal may claim room it does not have for the whole piece): wait and
+      // retry; a second of no progress at all ends the attempt, output is dropped.
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN" && ++stalls < 1_000) {
         Bun.sleepSync(1);
         continue;
       }
-      return;
+      return size;
     }
   }
+  return size;
 }
 
 /** The process streams, written synchronously (see the module comment); `ready` bounds waits for room (see writeAllSync). */
 export function syncProcessIO(ready?: (fd: number) => boolean): HostIO {
   return {
-    stdout: (text) => writeAllSync(1, text, ready),
-    stderr: (text) => writeAllSync(2, text, ready),
+    stdout: (text) => void writeAllSync(1, text, ready),
+    stderr: (text) => void writeAllSync(2, text, ready),
     interactive: Boolean(process.stderr.isTTY),
     color: useColor(process.stderr),
   };
@@ -205,7 +213,7 @@ const MAX_STDERR_LINE = 64 * 1024;
  * WASI stderr as log lines: `  [plugin] line`, sanitized like all plugin output.
  * Returns the byte sink for fd 2 and a flush for the end of the run.
  */
-export function stderrLines(pluginName: string, write: (text: string) => void): { sink: (chunk: Uint8Array) => void; flush: () => void } {
+export function stderrLines(pluginName: string, write: (text: string) => void): { sink: OutputSink; flush: () => void } {
   const decoder = new TextDecoder("utf-8", { fatal: false });
   // "line" profile: colours only, `\r` and cursor moves shown escaped: a line cannot rewrite its prefix.
   const sanitizer = createSanitizer("line");
@@ -213,22 +221,33 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
   let partial = "";
   /** A `\r` held back until we know whether it ends a CRLF line ending (dropped) or not (shown). */
   let pendingCr = false;
-  const emit = (line: string): void => write(`  [${name}] ${line}${line.includes("\u001b[") ? "\u001b[0m" : ""}\n`);
-  const take = (input: string): void => {
+  const line = (text: string): string => `  [${name}] ${text}${text.includes("\u001b[") ? "\u001b[0m" : ""}\n`;
+  /** Write what one slice of input made, in one piece; answers its size (charged by fd_write). */
+  const emit = (lines: string[]): number => {
+    if (lines.length === 0) return 0;
+    const text = lines.join("");
+    write(text);
+    return text.length;
+  };
+  const take = (input: string): number => {
     let text = pendingCr ? `\r${input}` : input;
     pendingCr = text.endsWith("\r") && input !== "";
     if (pendingCr) text = text.slice(0, -1);
     partial += sanitizer.write(text.replace(/\r\n/g, "\n"));
+    const lines: string[] = [];
+    let start = 0;
     for (;;) {
-      const nl = partial.indexOf("\n");
+      const nl = partial.indexOf("\n", start);
       if (nl < 0) break;
-      emit(partial.slice(0, nl));
-      partial = partial.slice(nl + 1);
+      lines.push(line(partial.slice(start, nl)));
+      start = nl + 1;
     }
+    partial = partial.slice(start);
     while (partial.length > MAX_STDERR_LINE) {
-      emit(partial.slice(0, MAX_STDERR_LINE));
+      lines.push(line(partial.slice(0, MAX_STDERR_LINE)));
       partial = partial.slice(MAX_STDERR_LINE);
     }
+    return emit(lines);
   };
   return {
     sink: (chunk) => take(decoder.decode(chunk, { stream: true })),
@@ -237,7 +256,7 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
       if (pendingCr) partial += sanitizer.write("\r");
       pendingCr = false;
       partial += sanitizer.end();
-      if (partial !== "") emit(partial);
+      if (partial !== "") emit([line(partial)]);
       partial = "";
     },
   };
@@ -249,22 +268,31 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
  * escaped). Not a terminal: the bytes are the program's data (a compiler's output, a
  * file being piped) and are passed unchanged, which cannot act on any terminal.
  */
-export function terminalSink(fd: 1 | 2): { sink: number | ((chunk: Uint8Array) => void); flush: () => void } {
+export function terminalSink(fd: 1 | 2): { sink: number | OutputSink; flush: () => void } {
   if (!isatty(fd)) return { sink: fd, flush: () => {} };
   const decoder = new TextDecoder("utf-8", { fatal: false });
   const sanitizer = createSanitizer("stream");
   let coloured = false;
-  const put = (text: string): void => {
-    if (text === "") return;
+  // A terminal whose reader stopped (a paused `script`, a suspended pager) would block
+  // a write for as long as it likes: like a pipe, each piece waits for room only until
+  // the run's deadline, and after it what does not fit at once is dropped (the final
+  // flush included), so fledge ends at the deadline.
+  let timeLeft: () => number = () => Infinity;
+  const ready = (f: number): boolean => readyBefore(f, true, timeLeft);
+  const put = (text: string): number => {
+    if (text === "") return 0;
     const sgrs = text.match(/\u001b\[[0-9;:]*m/g);
     if (sgrs) coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
-    writeAllSync(fd, text);
+    return writeAllSync(fd, text, ready);
   };
   return {
-    sink: (chunk) => put(sanitizer.write(decoder.decode(chunk, { stream: true }))),
+    sink: (chunk, left) => {
+      if (left) timeLeft = left;
+      return put(sanitizer.write(decoder.decode(chunk, { stream: true })));
+    },
     flush: () => {
       put(sanitizer.write(decoder.decode()) + sanitizer.end());
-      if (coloured) writeAllSync(fd, "\u001b[0m");
+      if (coloured) writeAllSync(fd, "\u001b[0m", ready);
     },
   };
 }
@@ -344,6 +372,9 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
           ctx.waitReadable = (fd) => void waitReady(fd, false, link.gate.timeLeft, link.gate.deadline);
           ctx.timeLeftMs = () => Math.min(link.gate.timeLeft(), 15_000);
           timeLeft = link.gate.timeLeft;
+          // What the console makes of guest text (escapes, prefixed lines) is charged as the
+          // guest's work, a slice at a time, so a flood stops at the deadline or on fuel.
+          con.meter = (bytes) => link.gate.bytes(bytes, true);
           return {
             [FLEDGE_MODULE]: createFledgeImports({
               getMemory: link.memory,

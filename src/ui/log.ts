@@ -1,14 +1,18 @@
 import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola";
 import { useColor } from "./env.ts";
 import { terminalText } from "./sanitize.ts";
+import { boundedTerminalStream } from "./terminal-write.ts";
 
 /**
  * The one logger. consola writes to stderr only, so stdout stays clean for results
- * and plugin output. Colour follows NO_COLOR and whether stderr is a TTY.
+ * and plugin output. Colour follows NO_COLOR and whether stderr is a TTY. On a
+ * terminal nobody reads (a stalled `script`, a paused pager) a message is dropped
+ * after a bounded wait rather than holding fledge (./terminal-write.ts).
  */
+const stderr = boundedTerminalStream(process.stderr, 2);
 export const log: ConsolaInstance = createConsola({
-  stdout: process.stderr,
-  stderr: process.stderr,
+  stdout: stderr,
+  stderr,
   formatOptions: { colors: useColor(process.stderr), date: false, compact: true },
 });
 

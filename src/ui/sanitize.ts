@@ -163,7 +163,8 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
       high = chunk.slice(-1);
       chunk = chunk.slice(0, -1);
     }
-    let out = "";
+    // Pieces joined once at the end: a flood of escapes is not built by per-character concatenation.
+    const out: string[] = [];
     let i = 0;
     while (i < chunk.length) {
       if (state === "ground") {
@@ -171,7 +172,7 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
         DANGEROUS_ALL.lastIndex = i;
         const m = DANGEROUS_ALL.exec(chunk);
         const end = m ? m.index : chunk.length;
-        if (end > i) out += chunk.slice(i, end);
+        if (end > i) out.push(chunk.slice(i, end));
         if (!m) break;
         i = end;
       }
@@ -187,7 +188,7 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
         }
         // Any other ESC sequence (OSC, DCS, ESC c, ESC 7 …) is shown: its introducer escaped,
         // the rest handled as ordinary text (so a string payload is visible, its BEL escaped).
-        out += "\\x1b";
+        out.push("\\x1b");
         state = "ground";
       } else if (state === "csi") {
         if (cp >= 0x20 && cp <= 0x3f && csi.length < MAX_CSI) {
@@ -197,20 +198,20 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
         }
         state = "ground";
         if (cp >= 0x40 && cp <= 0x7e) {
-          out += isAllowedCsi(csi + ch, profile) ? csi + ch : renderUntrusted(raw + ch);
+          out.push(isAllowedCsi(csi + ch, profile) ? csi + ch : renderUntrusted(raw + ch));
           continue;
         }
         // Malformed or over-long: show what was collected; this character is handled afresh.
-        out += renderUntrusted(raw);
+        out.push(renderUntrusted(raw));
       }
       if (cp === ESC) state = "esc";
       else if (cp === C1_CSI) {
         state = "csi";
         csi = "\u001b[";
         raw = ch;
-      } else out += text(ch);
+      } else out.push(text(ch));
     }
-    return out;
+    return out.join("");
   }
 
   function end(): string {

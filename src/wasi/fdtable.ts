@@ -23,11 +23,28 @@ interface EntryBase {
   filetype: number;
 }
 
+/**
+ * A host function receiving a guest's stdout/stderr bytes to process (sanitize,
+ * prefix, collect). fd_write hands it at most {@link SINK_SLICE} bytes at a time and
+ * `timeLeft` (ms before the run's deadline), which bounds any wait for the output's
+ * destination. It returns how many bytes of output the host made of the slice (an
+ * escaped control byte is 4), which fd_write charges like the input: the host's
+ * expansion of guest output is work the guest caused.
+ */
+export type OutputSink = (bytes: Uint8Array, timeLeft?: () => number) => number | void;
+
+/**
+ * Largest piece of guest output a sink processes at once. Host processing may expand
+ * bytes several times (escapes, line prefixes); slicing keeps what is built per step
+ * small, written out before the next, with the deadline and fuel checked between.
+ */
+export const SINK_SLICE = 64 * 1024;
+
 export interface StdioEntry extends EntryBase {
   kind: "stdio";
   /** Borrowed host fd (never closed by us), a sink, or nothing (empty stdin / discarded output). */
   hostFd: number | undefined;
-  sink: ((bytes: Uint8Array) => void) | undefined;
+  sink: OutputSink | undefined;
 }
 
 export interface FileEntry extends EntryBase {

@@ -2,7 +2,7 @@ import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync
 import { ERRNO, fail } from "./errno.ts";
 import { fileFor, writeFilestat, ZERO_STAT, type WasiContext } from "./context.ts";
 import { mayBlock, pollFd, waitReady } from "./wait.ts";
-import { filetypeOfStats, type DirEntry, type Entry } from "./fdtable.ts";
+import { filetypeOfStats, SINK_SLICE, type DirEntry, type Entry, type OutputSink } from "./fdtable.ts";
 import { self } from "./hostfs.ts";
 import { requireWritable } from "./readonly.ts";
 import { setTimesFd, timesFromFlags } from "./times.ts";
@@ -117,6 +117,25 @@ export function fdFunctions(ctx: WasiContext) {
     return done;
   }
 
+  /**
+   * Guest output the host processes (sanitizes, prefixes) goes to its sink in slices
+   * of at most SINK_SLICE bytes. Each slice is charged (its bytes, then the output the
+   * host made of them) and the deadline checked before the next: one huge write of
+   * control bytes or newlines, expanded several times over, is built and written a
+   * slice at a time, and stops at the deadline or on fuel like any other work.
+   */
+  function toSink(sink: OutputSink, ptr: number, len: number): number {
+    for (let done = 0; done < len; ) {
+      if (ctx.gate.timeLeft() <= 0) ctx.gate.deadline();
+      const k = Math.min(SINK_SLICE, len - done);
+      ctx.gate.bytes(k, true);
+      const produced = sink(m.copy(ptr + done, k), ctx.gate.timeLeft);
+      if (typeof produced === "number") ctx.gate.bytes(produced, true);
+      done += k;
+    }
+    return len;
+  }
+
   function read(fd: number, iovs: number, n: number, offset: number | undefined, ret: number): number {
     m.check(ret, 4);
     const e = fds.get(fd, 0);
@@ -149,7 +168,7 @@ export function fdFunctions(ctx: WasiContext) {
       if (offset !== undefined) throw fail(ERRNO.spipe);
       const h = e.hostFd;
       const sink = e.sink;
-      if (sink) total = forIovecs(iovs, n, (p, l) => (ctx.gate.bytes(l, true), sink(m.copy(p, l)), l));
+      if (sink) total = forIovecs(iovs, n, (p, l) => toSink(sink, p, l));
       else if (h !== undefined) total = forIovecs(iovs, n, (p, l) => writeHost(h, e.filetype, p, l, null));
       else total = forIovecs(iovs, n, (_p, l) => l); // discarded output
     } else {

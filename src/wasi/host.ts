@@ -4,7 +4,7 @@ import { encodeStrings, stdioFiletype, WasiDeadlineExceeded, type WasiContext } 
 import { errnoOf } from "./errno.ts";
 import { WasiExit } from "./exit.ts";
 import { createGate, deadlineBudget, type Gate, type HostBudget } from "./gate.ts";
-import { FdTable, type Sandbox, type StdioEntry } from "./fdtable.ts";
+import { FdTable, type OutputSink, type Sandbox, type StdioEntry } from "./fdtable.ts";
 import { fdFunctions } from "./fns-fd.ts";
 import { miscFunctions } from "./fns-misc.ts";
 import { pathFunctions } from "./fns-path.ts";
@@ -30,8 +30,8 @@ export interface WasiOptions {
   /** Host fd to read for fd 0, or "empty" (the default): EOF at once. */
   stdin?: number | "empty";
   /** Host fd to write fd 1 to, or a sink receiving a copy of each chunk. Default: discarded. */
-  stdout?: number | ((bytes: Uint8Array) => void);
-  stderr?: number | ((bytes: Uint8Array) => void);
+  stdout?: number | OutputSink;
+  stderr?: number | OutputSink;
   /** performance.now() ms after which sleeps and blocking reads stop (the run then ends with a time limit). */
   deadline?: number;
   /** Per-instance limit on open fds (stdio and preopens included); beyond it path_open gives EMFILE. */
@@ -89,7 +89,7 @@ function wrap(fn: (...args: never[]) => number): (...args: unknown[]) => number 
   };
 }
 
-function stdioEntry(target: number | "empty" | ((b: Uint8Array) => void) | undefined, rights: number): StdioEntry {
+function stdioEntry(target: number | "empty" | OutputSink | undefined, rights: number): StdioEntry {
   const hostFd = typeof target === "number" ? target : undefined;
   const sink = typeof target === "function" ? target : undefined;
   return { kind: "stdio", hostFd, sink, rightsBase: rights, rightsInheriting: 0, fdflags: 0, filetype: hostFd === undefined ? FILETYPE.character_device : stdioFiletype(hostFd) };

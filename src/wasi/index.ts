@@ -14,3 +14,4 @@ export { GuestMemory } from "./memory.ts";
 export { resolveInPreopen, type Resolution } from "./resolve.ts";
 export { createGate, deadlineBudget, HOST_COST, DEFAULT_COST, type Gate, type HostBudget, type HostCost } from "./gate.ts";
 export { pollFd, readyBefore, waitReady } from "./wait.ts";
+export { SINK_SLICE, type OutputSink } from "./fdtable.ts";
