@@ -68,12 +68,13 @@ export function isDangerous(ch: string): boolean {
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b" };
 
+/** The escapes of U+0000–U+00FF, made once (a flood of control bytes builds no new strings). */
+const LATIN1_ESCAPES: readonly string[] = Array.from({ length: 256 }, (_, cp) => NAMED[String.fromCharCode(cp)] ?? `\\x${cp.toString(16).padStart(2, "0")}`);
+
 /** The visible form of one dangerous character. */
 export function escapeChar(ch: string): string {
-  const named = NAMED[ch];
-  if (named !== undefined) return named;
   const cp = ch.codePointAt(0) ?? 0;
-  if (cp <= 0xff) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp <= 0xff) return LATIN1_ESCAPES[cp] ?? "";
   if (cp <= 0xffff) return `\\u${cp.toString(16).padStart(4, "0")}`;
   return `\\u{${cp.toString(16)}}`;
 }
@@ -167,7 +168,10 @@ export function createSanitizer(profile: GuestProfile = "stream"): Sanitizer {
     const out: string[] = [];
     let i = 0;
     while (i < chunk.length) {
-      if (state === "ground") {
+      const c0 = chunk.charCodeAt(i);
+      // A C0/C1 control or DEL is dangerous without asking the regex (a flood of them
+      // then allocates no match objects); anything else starts a run the regex measures.
+      if (state === "ground" && !(c0 < 0x20 || (c0 >= 0x7f && c0 <= 0x9f))) {
         // Fast path: copy the run of harmless text up to the next dangerous character in bulk.
         DANGEROUS_ALL.lastIndex = i;
         const m = DANGEROUS_ALL.exec(chunk);

@@ -170,6 +170,12 @@ export function createGate(budget: HostBudget): Gate {
     bytes(n, hostAllocated = false) {
       if (n <= 0) return;
       if (hostAllocated) churn += n;
+      // Collected as soon as the churn is reached, also inside one long call: a single
+      // 16 MiB write of control bytes, expanded slice by slice, churns far more than this.
+      if (churn >= GC_CHURN_BYTES) {
+        churn = 0;
+        collectGarbage();
+      }
       if (current.perKiB === 0) return;
       owed += (n / 1024) * current.perKiB;
       if (owed >= 1) {
