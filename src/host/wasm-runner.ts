@@ -172,6 +172,10 @@ export async function preparePluginModule(wasmPath: string, source: Uint8Array, 
  * fledge. With `ready` (a plugin run), each piece first waits for room until the
  * run's deadline, in pieces a pipe takes without blocking; when `ready` says the
  * time is up the rest is dropped, so a reader that never reads cannot hold fledge.
+ * A terminal is written through a non-blocking open of it (../ui/terminal-write.ts):
+ * poll promises a terminal only some room, and a blocking write of a whole piece
+ * would wait for a stalled reader. Answers the byte size of `text` (what fledge made
+ * of guest output, charged by fd_write).
  */
 function writeAllSync(fd: number, text: string, ready?: (fd: number) => boolean): number {
   let buf = Buffer.from(text, "utf8");
