@@ -168,10 +168,10 @@ export function readModuleFile(file: string): Uint8Array {
 }
 
 /** Validate, instrument and cache; a malformed module is reported against the file the user named. */
-async function load(file: string, bytes: Uint8Array, maxMemoryBytes: number | null, noCache: boolean) {
+async function load(file: string, bytes: Uint8Array, maxMemoryBytes: number | null, noCache: boolean, deadline?: { timeoutMs: number | null; startedAt: number }) {
   const warn = (m: string) => log.warn(m);
   try {
-    return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn });
+    return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn, ...deadline });
   } catch (e) {
     if (e instanceof FledgeError) throw e;
     throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "not_wasm" });
@@ -195,10 +195,11 @@ const run = markPassthrough(
       module: { type: "positional", required: false, description: "the .wasm file; everything after it goes to the module as arguments" },
     },
     async run({ rawArgs, data }) {
-      const startedAt = performance.now();
+      // The deadline covers the whole command: reading, instrumenting and compiling count.
+      const startedAt = 0; // performance.now() counts from process start
       const a = parseRunArgs(rawArgs, passthroughTail(data));
       assertPreopensSpareFledgeState(a.dirs);
-      const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache);
+      const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs: a.limits.timeoutMs, startedAt });
       // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
       const out = terminalSink(1);
       const err = terminalSink(2);

@@ -143,6 +143,8 @@ export interface PrepareOptions {
   warn: (message: string) => void;
   /** Skip the on-disk cache (the embedded canary has no file to cache beside). */
   noCache?: boolean | undefined;
+  /** performance.now() when the run started: preparing and compiling count against limits.timeoutMs. */
+  startedAt?: number;
 }
 
 /** The cache key's host version: fledge, instrumenter and Bun versions plus the memory cap baked into the bytes. */
@@ -161,6 +163,8 @@ export async function preparePluginModule(wasmPath: string, source: Uint8Array, 
     maxMemoryBytes: opts.limits.maxMemoryBytes,
     warn: opts.warn,
     noCache: opts.noCache,
+    timeoutMs: opts.limits.timeoutMs,
+    startedAt: opts.startedAt ?? performance.now(),
   });
   return { module: loaded.module, memoryImport: loaded.memoryImport };
 }
@@ -338,16 +342,19 @@ export function sandboxOptions(capabilities: Capabilities, projectRoot: string, 
 export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   const { plugin, capabilities } = opts;
   const limits = opts.limits ?? PLUGIN_LIMIT_DEFAULTS;
+  // The deadline covers preparing and compiling the module as well as running it.
+  const startedAt = performance.now();
   // Console output waits for room only until the run's deadline (set once the run is linked).
   let timeLeft: () => number = () => Infinity;
   const io = opts.io ?? syncProcessIO((fd) => readyBefore(fd, true, timeLeft));
   const con = new PluginConsole(plugin.name, io);
   let prepared: PreparedPlugin;
   try {
-    prepared = await preparePluginModule(opts.wasmPath, opts.bytes, { limits, warn: (m) => con.warn(m), noCache: opts.noCache });
+    prepared = await preparePluginModule(opts.wasmPath, opts.bytes, { limits, warn: (m) => con.warn(m), noCache: opts.noCache, startedAt });
   } catch (e) {
     // A module declaring more memory than the cap is refused here, before it runs.
     if (isFledgeError(e) && e.code === "memory_limit") throw pluginLimitError(plugin.name, "memory", limits);
+    if (isFledgeError(e) && e.code === "time_limit") throw pluginLimitError(plugin.name, "deadline", limits);
     throw e;
   }
   // Checked on the module that will actually be instantiated, whatever the cache held.
@@ -367,6 +374,7 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
         ...sandbox,
         fuel: limits.fuel,
         timeoutMs: limits.timeoutMs,
+        startedAt,
         maxMemoryBytes: limits.maxMemoryBytes,
         stdout: opts.stdout ?? ((chunk) => con.output(stdoutDecoder.decode(chunk, { stream: true }))),
         stderr: opts.stderr ?? stderr.sink,

@@ -61,7 +61,7 @@ export const TABLE_ELEMENTS_DEFAULT = 1 << 20;
 export const TABLE_ELEMENTS_HARD = 10_000_000;
 
 /** Bumped whenever a cap or the decoder's accepted encodings change (part of the prepared-cache key). */
-export const DECODER_VERSION = "strict-2";
+export const DECODER_VERSION = "strict-3";
 
 const WHAT: Record<ModuleCap, string> = {
   moduleBytes: "module size",
@@ -162,4 +162,58 @@ export function capTables(tables: Limits[], total: number): void {
 
 function need(l: Limits, cap: number): number {
   return Math.max(0, (l.max === null ? cap : Math.min(l.max, cap)) - l.min);
+}
+
+/**
+ * Exception objects live in the host heap, outside the guest's memory limit, so the
+ * number of live ones must be bounded by something fledge controls. The rules:
+ * an exnref may be held only on the engine stack (operands, locals, parameters and
+ * results), never where it can accumulate: not in a tag's payload (an exception
+ * holding exceptions built a 1.9 GB tree under --max-memory 1MiB), a global, a table
+ * or an element segment; and a tag's payload is at most `tagPayloadBytes`. Then live
+ * exceptions ≤ exnref slots the engine stack can hold, each a fixed-size object
+ * (see README, "Exceptions and memory").
+ */
+export const EXCEPTION_RULES = {
+  /** Bytes of one tag's payload (i32/f32 4, i64/f64 8, v128 16, a reference 8): C++ and setjmp/longjmp tags carry one or two i32. */
+  tagPayloadBytes: 64,
+} as const;
+
+const EXNREF_TYPE = 0x69;
+
+/** The one refusal for a module breaking an exception memory rule; names the rule. */
+export function exceptionRuleError(rule: string, where: string): FledgeError {
+  return new FledgeError(`module breaks fledge's exception memory rule: ${rule} (${where})`, {
+    code: "wasm_cap",
+    hint: "exception objects live outside the guest's memory limit, so fledge bounds them: keep exnref values in locals and on the stack, and give tags small payloads",
+  });
+}
+
+/** Payload size of one value type in bytes (references count as one pointer). */
+function payloadBytes(t: number): number {
+  if (t === 0x7f || t === 0x7d) return 4;
+  if (t === 0x7b) return 16;
+  return 8;
+}
+
+/** Enforces EXCEPTION_RULES on a parsed module (tables and element segments refuse exnref in parse.ts). */
+export function checkExceptionRules(m: Module): void {
+  const tags = [...m.imports.flatMap((i) => (i.desc.kind === "tag" ? [i.desc.tag] : [])), ...m.tags];
+  tags.forEach((tag, i) => {
+    const type = m.types[tag.type];
+    if (!type) return; // an out-of-range type index is the engine's validation error
+    if (type.params.includes(EXNREF_TYPE)) throw exceptionRuleError("a tag's payload may not carry exnref", `tag ${i}`);
+    const bytes = type.params.reduce((n, t) => n + payloadBytes(t), 0);
+    if (bytes > EXCEPTION_RULES.tagPayloadBytes) throw exceptionRuleError(`a tag's payload is capped at ${EXCEPTION_RULES.tagPayloadBytes} bytes`, `tag ${i} carries ${bytes} bytes`);
+  });
+  let g = 0;
+  for (const imp of m.imports) {
+    if (imp.desc.kind !== "global") continue;
+    if (imp.desc.global.valType === EXNREF_TYPE) throw exceptionRuleError("exnref may not be stored in a global", `global ${g}`);
+    g++;
+  }
+  for (const glob of m.globals) {
+    if (glob.type.valType === EXNREF_TYPE) throw exceptionRuleError("exnref may not be stored in a global", `global ${g}`);
+    g++;
+  }
 }

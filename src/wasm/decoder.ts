@@ -8,7 +8,7 @@
  * the function's final `end` as its last byte.
  */
 import { FledgeError } from "../ui/index.ts";
-import { capError, checkCap, checkModuleCounts, checkModuleSize, MODULE_CAPS } from "./caps.ts";
+import { capError, checkCap, checkExceptionRules, checkModuleCounts, checkModuleSize, MODULE_CAPS } from "./caps.ts";
 import { skipInstr } from "./code.ts";
 import { malformed, readS33, readU32 } from "./leb128.ts";
 import { importedCount, type FuncType, type Module } from "./module.ts";
@@ -181,6 +181,7 @@ export function decodeModule(bytes: Uint8Array): { module: Module; counts: BodyC
   checkModuleSize(bytes);
   const m = parseModule(bytes);
   checkModuleCounts(m);
+  checkExceptionRules(m);
   const env = bodyEnv(m);
   const nImported = importedCount(m, "func");
   const counts: BodyCounts[] = [];

@@ -7,8 +7,8 @@
  */
 import { constExprEnd } from "./code.ts";
 import { malformed, refuseFeature } from "./errors.ts";
-import { CapCounter, checkCap, type ModuleCap } from "./caps.ts";
-import { EH, featureEnabled, isAcceptedValType, valTypeFeature } from "./opcodes.ts";
+import { CapCounter, checkCap, exceptionRuleError, type ModuleCap } from "./caps.ts";
+import { EH, EXNREF, featureEnabled, isAcceptedValType, valTypeFeature } from "./opcodes.ts";
 import { Reader } from "./reader.ts";
 import { readU32 } from "./leb128.ts";
 import {
@@ -49,6 +49,8 @@ function tagType(r: Reader): TagType {
 
 function refType(r: Reader): ValType {
   const t = r.byte();
+  // Tables and element segments could hoard exceptions outside the memory limit (caps.ts).
+  if (t === EXNREF && featureEnabled("exceptions")) throw exceptionRuleError("exnref may not be stored in a table or element segment", `byte ${r.pos - 1}`);
   if (t !== 0x70 && t !== 0x6f) throw refuseFeature(valTypeFeature(t));
   return t;
 }

@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { configDir } from "../registry/index.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError, isFledgeError } from "../ui/index.ts";
+import { limitError } from "./limits.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
@@ -43,6 +44,12 @@ export interface LoadOptions {
   noCache?: boolean;
   warn?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The run's time limit, counted from `startedAt` (performance.now() when the command
+   * started): preparing and compiling count against it (see {@link withinDeadline}).
+   */
+  timeoutMs?: number | null;
+  startedAt?: number;
 }
 
 /**
@@ -63,6 +70,7 @@ export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedModule {
   const r = prepareModule(bytes, { maxMemoryBytes });
+  checkPreparedSize(bytes.length, r.bytes.length);
   const mem = r.imports.find((i) => i.kind === "memory");
   const memoryImport = mem && r.importedMemory ? { module: mem.module, name: mem.name, ...r.importedMemory } : undefined;
   return { bytes: r.bytes, analysis: memoryImport ? { memoryImport } : {} };
@@ -80,12 +88,60 @@ export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult 
 }
 
 export async function loadPreparedModule(wasmPath: string, source: Uint8Array, opts: LoadOptions): Promise<LoadedModule> {
+  const deadline = opts.timeoutMs === undefined || opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
+  const stop = () => limitError("deadline", { timeoutMs: opts.timeoutMs ?? null });
   const result = preparedFor(source, opts);
+  // Instrumenting is synchronous: checked when it returns (its time is bounded by the size caps).
+  if (deadline !== null && performance.now() >= deadline) throw stop();
   let module: WebAssembly.Module;
   try {
-    module = await compileCached(result, hostVersionString(opts.maxMemoryBytes));
+    module = await withinDeadline(compileCached(result, hostVersionString(opts.maxMemoryBytes)), deadline, stop);
   } catch (e) {
+    if (isFledgeError(e) && e.code === "time_limit") throw e;
     throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
+}
+
+/**
+ * The load-time watchdog: compilation (WebAssembly.compile runs on engine threads, so
+ * timers still fire) loses the race against the run's deadline. The caller exits with
+ * the time-limit code; process exit ends the compile threads with it.
+ */
+export async function withinDeadline<T>(work: Promise<T>, deadline: number | null, stop: () => Error): Promise<T> {
+  if (deadline === null) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(stop()), Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([work, watchdog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Growth cap on the instrumented module, checked before it is compiled: the engine's
+ * compile time and memory grow with the prepared bytes, and metering inflates code
+ * made of tiny blocks many times over (a 9 MB module of tiny loops became 135 MB and
+ * took 2 GB and 12 s to compile). Real toolchain output grows well under 2x, so 4x the
+ * source leaves a wide margin; small modules may always reach 16 MiB; nothing passes
+ * 128 MiB (the source itself is capped at 64 MiB).
+ */
+export const PREPARED_CAP = { factor: 4, floorBytes: 16 * 2 ** 20, ceilingBytes: 128 * 2 ** 20 } as const;
+
+export function preparedSizeCap(sourceBytes: number): number {
+  return Math.min(PREPARED_CAP.ceilingBytes, Math.max(PREPARED_CAP.floorBytes, PREPARED_CAP.factor * sourceBytes));
+}
+
+/** Refuses a prepared module over {@link preparedSizeCap}, naming the cap. */
+export function checkPreparedSize(sourceBytes: number, preparedBytes: number): void {
+  const cap = preparedSizeCap(sourceBytes);
+  if (preparedBytes <= cap) return;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  throw new FledgeError(
+    `module exceeds fledge's instrumented size cap of ${mib(cap)} (4x the ${mib(sourceBytes)} source, at least 16 MiB, at most 128 MiB): metering made it ${mib(preparedBytes)}`,
+    { code: "wasm_cap", hint: "fledge refuses modules whose metered form is this large before compiling them; build with fewer tiny loops/blocks (e.g. -O2) or split the module" },
+  );
 }
