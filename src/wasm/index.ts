@@ -41,3 +41,5 @@ export { createMeter, type Meter, type MeterOptions, type StopReason, type WasmI
 export { limitError, parseSize, formatSize, PAGE_SIZE, type LimitReason, type LimitValues } from "./limits.ts";
 export { refuseFeature } from "./errors.ts";
 export { runModuleFile, runPrepared, prepareModule, runLoadedModule, type HostLink, type RunLoadedOptions, type RunModuleOptions, type RunModuleResult } from "./run.ts";
+export { abandonedLoadWork, checkPreparedSize, preparedSizeCap, PREPARED_CAP, withinDeadline } from "./prepared.ts";
+export { enableHardLoadWatchdog } from "./load-watchdog.ts";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { configDir } from "../registry/index.ts";
 import { FledgeError, isFledgeError } from "../ui/index.ts";
 import { limitError } from "./limits.ts";
+import { armHardLoadWatchdog } from "./load-watchdog.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
@@ -90,17 +91,30 @@ export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult 
 export async function loadPreparedModule(wasmPath: string, source: Uint8Array, opts: LoadOptions): Promise<LoadedModule> {
   const deadline = opts.timeoutMs === undefined || opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
   const stop = () => limitError("deadline", { timeoutMs: opts.timeoutMs ?? null });
-  const result = preparedFor(source, opts);
-  // Instrumenting is synchronous: checked when it returns (its time is bounded by the size caps).
-  if (deadline !== null && performance.now() >= deadline) throw stop();
+  // Instrumenting is synchronous: the hard watchdog (own thread) covers it in the CLI,
+  // and the deadline is checked again when it returns.
+  const disarm = armHardLoadWatchdog(deadline, stop());
   let module: WebAssembly.Module;
+  let result: CacheResult;
   try {
+    result = preparedFor(source, opts);
+    if (deadline !== null && performance.now() >= deadline) throw stop();
     module = await withinDeadline(compileCached(result, hostVersionString(opts.maxMemoryBytes)), deadline, stop);
   } catch (e) {
-    if (isFledgeError(e) && e.code === "time_limit") throw e;
+    if (isFledgeError(e)) throw e;
     throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
+  } finally {
+    disarm();
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
+}
+
+let abandoned = 0;
+const settle = (): void => void abandoned--;
+
+/** True while a compile abandoned at the deadline still runs: the CLI then exits at once instead of waiting for it. */
+export function abandonedLoadWork(): boolean {
+  return abandoned > 0;
 }
 
 /**
@@ -112,7 +126,13 @@ export async function withinDeadline<T>(work: Promise<T>, deadline: number | nul
   if (deadline === null) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(stop()), Math.max(0, deadline - performance.now()));
+    timer = setTimeout(() => {
+      // The engine cannot cancel a compile; it is abandoned and keeps the event loop
+      // alive until the process exits (see abandonedLoadWork, used by src/main.ts).
+      abandoned++;
+      work.then(settle, settle);
+      reject(stop());
+    }, Math.max(0, deadline - performance.now()));
   });
   try {
     return await Promise.race([work, watchdog]);
