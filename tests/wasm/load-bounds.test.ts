@@ -1,0 +1,120 @@
+/**
+ * Load-time work is bounded (red-team finding: a 9 MB module of tiny loops took 13 s
+ * and 2 GB to instrument and compile under --timeout 1, then ran). The attacker's
+ * levers: a module whose metered form is many times its size (compile cost grows with
+ * it), and a module that is simply slow to prepare and compile. Bounds: the
+ * instrumented size cap (checkPreparedSize, src/wasm/prepared.ts) and the run's
+ * deadline counted from the command's start, enforced during preparing (watchdog
+ * thread, src/wasm/load-watchdog.ts) and compiling (withinDeadline).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EXIT } from "../../src/ui/index.ts";
+import { PLUGIN_LIMIT_DEFAULTS, preparePluginModule } from "../../src/host/index.ts";
+import { abandonedLoadWork, checkPreparedSize, instrument, preparedSizeCap, withinDeadline } from "../../src/wasm/index.ts";
+import { runFledge, tempDir } from "../helpers/cli.ts";
+import { section, uleb, vec } from "./build-bytes.ts";
+
+const tmp = tempDir("fledge-load-bounds-");
+afterAll(() => tmp.cleanup());
+const env = { FLEDGE_CONFIG_DIR: join(tmp.path, "config"), HOME: tmp.path };
+const MiB = 2 ** 20;
+
+/**
+ * `funcs` functions (one i32 local), each `loops` loops whose body adds 1 to the local
+ * `adds` times; function 0 is `_start`, memory exported. Built into one buffer (tens of MB).
+ */
+function loopsModule(funcs: number, loops: number, adds: number): Uint8Array {
+  const unit = [0x03, 0x40, ...Array.from({ length: adds }, () => [0x20, 0, 0x41, 1, 0x6a, 0x21, 0]).flat(), 0x0b];
+  const bodyLen = 3 + unit.length * loops + 1;
+  const head = [
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, vec([[0x60, 0, 0]])),
+    ...section(3, vec(Array.from({ length: funcs }, () => [0]))),
+    ...section(5, vec([[0, 1]])),
+    ...section(7, vec([[...uleb(6), ...new TextEncoder().encode("_start"), 0, 0], [...uleb(6), ...new TextEncoder().encode("memory"), 2, 0]])),
+  ];
+  const oneBody = [...uleb(bodyLen), 1, 1, 0x7f];
+  const codeLen = uleb(funcs).length + funcs * (oneBody.length + unit.length * loops + 1);
+  const codeHead = [10, ...uleb(codeLen), ...uleb(funcs)];
+  const out = new Uint8Array(head.length + codeHead.length + codeLen - uleb(funcs).length);
+  let p = 0;
+  const put = (b: number[] | Uint8Array): void => {
+    out.set(b, p);
+    p += b.length;
+  };
+  put(head);
+  put(codeHead);
+  const u = new Uint8Array(unit);
+  for (let f = 0; f < funcs; f++) {
+    put(oneBody);
+    for (let i = 0; i < loops; i++) put(u);
+    put([0x0b]);
+  }
+  expect(p).toBe(out.length);
+  return out;
+}
+
+describe("instrumented size cap", () => {
+  test("the cap is 4x the source, at least 16 MiB, at most 128 MiB", () => {
+    expect(preparedSizeCap(1000)).toBe(16 * MiB);
+    expect(preparedSizeCap(10 * MiB)).toBe(40 * MiB);
+    expect(preparedSizeCap(64 * MiB)).toBe(128 * MiB);
+    expect(() => checkPreparedSize(10 * MiB, 40 * MiB)).not.toThrow();
+    expect(() => checkPreparedSize(10 * MiB, 40 * MiB + 1)).toThrow(/instrumented size cap of 40\.0 MiB/);
+  });
+
+  test("a module of tiny loops whose metered form passes the cap is refused before compiling", () => {
+    // Empty loops: metering adds a charge per loop, many times the 3 bytes of `loop end`.
+    const bytes = loopsModule(3, 300_000, 0);
+    const grown = instrument(bytes, { fuel: true, maxMemoryBytes: null }).bytes.length;
+    expect(grown).toBeGreaterThan(preparedSizeCap(bytes.length)); // the premise
+    const file = join(tmp.path, "tiny-loops.wasm");
+    writeFileSync(file, bytes);
+    const r = runFledge(["wasm", "run", "--no-cache", file], { env });
+    expect(r.stderr).toMatch(/module exceeds fledge's instrumented size cap of 16\.0 MiB/);
+    expect(r.code).toBe(1);
+  }, 60_000);
+});
+
+describe("the deadline covers preparing and compiling", () => {
+  // ~10 MB of loops with bodies: within the size cap, but a second or more to load.
+  const file = join(tmp.path, "slow-load.wasm");
+  writeFileSync(file, loopsModule(12, 20_000, 6));
+
+  test("fledge wasm run: a load still running at the deadline ends with the time limit (exit 124)", () => {
+    const r = runFledge(["wasm", "run", "--no-cache", "--timeout", "0.2", file], { env, timeoutMs: 60_000 });
+    expect(r.stderr).toMatch(/time limit reached: the module ran past its time limit of 0\.2 s/);
+    expect(r.code).toBe(EXIT.timeLimit);
+  }, 60_000);
+
+  test("the same module runs with enough time", () => {
+    const r = runFledge(["wasm", "run", "--no-cache", "--timeout", "60", file], { env, timeoutMs: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  test("plugins: preparing past the deadline is the plugin's time limit", async () => {
+    const bytes = loopsModule(1, 10, 1);
+    const limits = { ...PLUGIN_LIMIT_DEFAULTS, timeoutMs: 50 };
+    // The run started a second ago: its 50 ms are long gone when preparing ends.
+    const p = preparePluginModule(join(tmp.path, "p.wasm"), bytes, { limits, warn: () => {}, noCache: true, startedAt: performance.now() - 1000 });
+    await expect(p).rejects.toMatchObject({ code: "time_limit", exitCode: EXIT.timeLimit });
+  });
+
+  test("withinDeadline: a compile still running at the deadline loses the race and is marked abandoned", async () => {
+    let finish!: () => void;
+    const work = new Promise<void>((resolve) => (finish = resolve));
+    const stop = new Error("stopped at the deadline");
+    await expect(withinDeadline(work, performance.now() + 20, () => stop)).rejects.toBe(stop);
+    expect(abandonedLoadWork()).toBe(true);
+    finish();
+    await work;
+    await Promise.resolve();
+    expect(abandonedLoadWork()).toBe(false);
+    // Work that ends in time is returned.
+    expect(await withinDeadline(Promise.resolve(7), performance.now() + 1000, () => stop)).toBe(7);
+    expect(await withinDeadline(Promise.resolve(8), null, () => stop)).toBe(8);
+  });
+});
