@@ -12,7 +12,7 @@ import { runCommand, type Gate, type ImportModules, type Preopen, type WasiOptio
 import type { InstrumentResult } from "./instrument.ts";
 import { limitError } from "./limits.ts";
 import { createMeter } from "./meter.ts";
-import { prepareModule, type LoadedModule } from "./prepared.ts";
+import { checkPreparedSize, prepareModule, type LoadedModule } from "./prepared.ts";
 
 export { prepareModule } from "./prepared.ts";
 
@@ -52,6 +52,7 @@ export async function runModuleFile(path: string, opts: RunModuleOptions): Promi
       throw new FledgeError(`cannot read ${path}: ${(e as Error).message}`, { code: "not_found" });
     }
     prepared = prepareModule(bytes, opts);
+    checkPreparedSize(bytes.length, prepared.bytes.length);
   }
   return runPrepared(prepared, opts);
 }
