@@ -6,10 +6,23 @@
  * instructions executed, as wasmtime's fuel counts. The counter lives in a local of
  * each function (the engine keeps it in a register); the module's fuel global is only
  * read at function entry, after calls and at exception landings, and written before
- * calls, throws and function exits. The refuel check (`fuel < 0`) runs only at
- * function entry, at loop headers, at exception landings and after size-dependent
- * charges: between two checks control passes each block of one function at most once,
- * so the overdraft is bounded by the function's size, and refuel sees it exactly.
+ * calls, throws, function exits and normal arrivals at try_table catch targets.
+ *
+ * INVARIANT (soundness): between two checks (`fuel < 0` → refuel or stop) the guest
+ * executes at most one pass over the blocks of ONE function body. Checks run
+ *   - at EVERY function entry (exports, the start function, table and indirect
+ *     targets: the host never checks for the guest, so no function may skip it),
+ *   - after EVERY call returns (the callee's tail has run; the caller's tail must
+ *     not add to it unchecked, however deep the returning stack),
+ *   - at every loop header, at every exception landing, and after every
+ *     size-dependent charge (bulk memory/table ops, memory.grow, table.grow).
+ * Any path between two checks is therefore a forward walk inside one body with no
+ * call, loop back edge or landing, so the overdraft is bounded by that body's size,
+ * and the meter sees it exactly on the next check.
+ * Exception landings take the global as the truth: every path into a landing writes
+ * it first (throw sites and callees store before throwing or calling, and normal
+ * branches / fall-through into a catch target store too), so a stale, larger local
+ * can never refund fuel, and a callee's refuel is not charged twice.
  *
  * Straight-line code is copied as byte ranges; only block structure, branch depths,
  * calls, function indices and size-dependent operations are decoded.
@@ -30,6 +43,8 @@ export interface MeterContext {
   refuelBlockType: (loopBlockType: number) => number;
   nImportedFuncs: number;
   refuelIndex: number;
+  /** The module's shared slow path `(fuel: i64) -> i64`: stores, refuels, traps on a stop (see slowPathBody). */
+  slowIndex: number;
   fuelGlobal: number;
   /** i32 global that records the page delta of a memory.grow that returned -1; -1 = none. */
   growGlobal: number;
@@ -45,8 +60,12 @@ export interface MeterContext {
 export const FREE_OP = new Uint8Array(256);
 for (const op of [0x01, 0x02, 0x03, 0x05, 0x0b, 0x06, 0x07, 0x18, 0x19, 0x1f]) FREE_OP[op] = 1;
 
-/** Thrown inside meterBody when a try_table catch targets a loop: redo the body with syncLoops. */
-class NeedsLoopSync extends Error {}
+/** Thrown inside meterBody when a try_table catch targets a frame not yet known: redo the body. */
+class NeedsCatchTarget extends Error {
+  constructor(readonly ordinal: number) {
+    super("catch target");
+  }
+}
 
 const F_LOOP = 1;
 const F_IF = 2;
@@ -65,18 +84,23 @@ export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: Met
   const start = w.pos;
   const loops = ctx.loops;
   const dynamic = ctx.dynamic;
-  try {
-    return rewrite(code, nLocals, w, ctx, false);
-  } catch (e) {
-    if (!(e instanceof NeedsLoopSync)) throw e;
-    w.pos = start;
-    ctx.loops = loops;
-    ctx.dynamic = dynamic;
-    return rewrite(code, nLocals, w, ctx, true);
+  // Frames (by opening order) that a try_table catch targets. A branch to one may come
+  // before the try_table is seen, so a newly found one restarts the rewrite.
+  const catchTargets = new Set<number>();
+  for (;;) {
+    try {
+      return rewrite(code, nLocals, w, ctx, catchTargets);
+    } catch (e) {
+      if (!(e instanceof NeedsCatchTarget)) throw e;
+      catchTargets.add(e.ordinal);
+      w.pos = start;
+      ctx.loops = loops;
+      ctx.dynamic = dynamic;
+    }
   }
 }
 
-function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, syncLoops: boolean): boolean {
+function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, catchTargets: Set<number>): boolean {
   const n = code.length;
   const bodyStart = w.pos;
   const g = ctx.fuelGlobal;
@@ -92,6 +116,13 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const kind: number[] = [];
   const frames: number[] = []; // inserted frames around this entry and all outside it
   const targeted: number[] = []; // 1 = a branch targets this frame, 2 = a try_table catch does
+  const ords: number[] = []; // each frame's opening order, the key of catchTargets
+  let nextOrd = 0;
+  /** True when entering the frame `label` levels out lands where an exception may also land. */
+  const isCatchTarget = (label: number): boolean => {
+    const t = kind.length - 1 - label;
+    return t >= 0 && catchTargets.has(ords[t]!);
+  };
   // The current basic block: its charge's placeholder position (-1: none, dead code) and cost.
   let patch = -1;
   let cost = 0;
@@ -135,7 +166,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     const outer = target >= 0 ? frames[target]! : 0;
     if (target >= 0) {
       targeted[target] = Math.max(targeted[target]!, mark);
-      if (mark === 2 && kind[target] === F_LOOP && !syncLoops) throw new NeedsLoopSync();
+      if (mark === 2 && !catchTargets.has(ords[target]!)) throw new NeedsCatchTarget(ords[target]!);
     }
     return label + inner - outer;
   };
@@ -174,6 +205,24 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     w.u32(f);
     emitCheckTail(w, ctx, f);
   };
+  /**
+   * After a call returns: reload the counter (the callee charged the global), charge
+   * the code after the call as a block of its own and check. Its own block: when an
+   * exception unwinds through this frame, that code never runs and is never charged.
+   * The check: the callee's tail ran since its last check, and this body's tail must
+   * not add to it unchecked (the invariant at the top).
+   */
+  const startAfterCall = (): void => {
+    closeBlock();
+    synced = false;
+    w.byte(OP.globalGet);
+    w.u32(g);
+    patch = placeholder(w);
+    w.byte(OP.i64Sub);
+    w.byte(OP.localTee);
+    w.u32(f);
+    emitCheckTail(w, ctx, f);
+  };
   // True while the local and the global hold the same value (after a store or reload,
   // with no charge since): a store then is redundant.
   let synced = false;
@@ -192,37 +241,30 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     w.byte(OP.localSet);
     w.u32(f);
   };
-  /** local = min(local, global): a try_table landing is reached normally (local current) or by an exception (global current). */
-  const syncMin = (): void => {
-    synced = false;
-    w.byte(OP.localGet);
-    w.u32(f);
-    w.byte(OP.globalGet);
-    w.u32(g);
-    w.byte(OP.localGet);
-    w.u32(f);
-    w.byte(OP.globalGet);
-    w.u32(g);
-    w.byte(OP.i64LtS);
-    w.byte(0x1b); // select
-    w.byte(OP.localSet);
-    w.u32(f);
+  /**
+   * A try_table catch target: reached by an exception (the thrower or a callee wrote
+   * the global) or normally (every normal path stored first, see storeForBranch), so
+   * the global is the truth either way. Taking it (not min(local, global)) charges a
+   * callee's refuelled slice once; the stores make a stale larger local impossible.
+   */
+  const landing = (): void => {
+    reload();
+    startCheckedBlock();
+  };
+  /** Before a branch (or fall-through) into a catch target: make the global the truth. */
+  const storeForBranch = (label: number): void => {
+    if (isCatchTarget(label) && patch >= 0) store();
   };
 
-  // Function entry: load the counter, charge the first block, check. A leaf (no loop,
-  // no call) runs at most its own size before returning to a caller that checks, so
-  // its entry check is dropped at the end (`leaf` turns false at any loop or call).
+  // Function entry: load the counter, charge the first block, check. Every function,
+  // leaf or not: its caller may be the host, which never checks (see the invariant).
   w.byte(OP.globalGet);
   w.u32(g);
   patch = placeholder(w);
   w.byte(OP.i64Sub);
-  const teeAt = w.pos;
   w.byte(OP.localTee);
   w.u32(f);
-  const checkStart = w.pos;
   emitCheckTail(w, ctx, f);
-  const checkEnd = w.pos;
-  let leaf = true;
 
   while (p < n) {
     const op = code[p]!;
@@ -236,8 +278,11 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         if (op === OP.end) {
           flush(p);
           from = p + 1;
+          // Falling into a catch target: store, so the landing's reload is the truth.
+          if (kind.length > 0 && kind[kind.length - 1] !== F_LOOP) storeForBranch(0);
           const k = kind.pop();
           frames.pop();
+          ords.pop();
           if (k === F_TRY) tries--;
           const t = targeted.pop() ?? 0;
           if (k === undefined) {
@@ -251,12 +296,13 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
             emitLoopEpilogue(w, ctx, f);
           } else {
             w.byte(OP.end);
-            if (t === 2) {
-              syncMin();
-              startCheckedBlock();
-            } else if (t === 1 || k !== F_BLOCK) startBlock();
+            if (t === 2) landing();
+            else if (t === 1 || k !== F_BLOCK) startBlock();
           }
         } else if (op === OP.else) {
+          // The then-arm jumps to the end from here.
+          flush(p);
+          storeForBranch(0);
           flush(p + 1);
           startBlock();
         } else if (op === 0x0f /* return */) {
@@ -270,15 +316,24 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         const q = lebEnd(code, p + 1);
         const outer = frames.length ? frames[frames.length - 1]! : 0;
         targeted.push(0);
+        const ord = nextOrd++;
+        ords.push(ord);
+        // Entering a catch-target loop, or skipping a catch-target if's then-arm, arrives
+        // where an exception may also land: store first.
+        const ct = catchTargets.has(ord);
+        if (ct && op !== OP.block) {
+          flush(p);
+          if (patch >= 0) store();
+        }
         if (op === OP.loop) {
           flush(p);
           emitLoopPrologue(w, ctx, code, p, q);
           from = q;
           closeBlock();
           synced = false;
-          if (syncLoops) syncMin();
-          w.byte(OP.localGet);
-          w.u32(f);
+          // A catch-target loop header takes the global (the truth on every path).
+          w.byte(ct ? OP.globalGet : OP.localGet);
+          w.u32(ct ? g : f);
           patch = placeholder(w);
           w.byte(OP.i64Sub);
           w.byte(OP.localTee);
@@ -289,7 +344,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           w.byte(OP.brIf);
           w.byte(1); // $refuel
           ctx.loops++;
-          leaf = false;
           kind.push(F_LOOP);
           frames.push(outer + LOOP_FRAMES);
         } else {
@@ -307,7 +361,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         const label = readU32(code, p + 1);
         const q = lebEnd(code, p + 1);
         const nl = relabel(label, 1);
-        if (isFunctionLabel(label) && patch >= 0) {
+        if ((isFunctionLabel(label) || isCatchTarget(label)) && patch >= 0) {
           flush(p);
           store();
         }
@@ -330,7 +384,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         for (let i = 0; i <= count; i++) {
           const l = readU32(code, q);
           labels.push(l);
-          if (isFunctionLabel(l)) exits = true;
+          if (isFunctionLabel(l) || isCatchTarget(l)) exits = true;
           q = lebEnd(code, q);
         }
         flush(p);
@@ -349,32 +403,24 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         if (op === OP.refFunc) {
           if (idx >= nImp) relebel(p + 1, q, idx + 1);
         } else {
-          leaf = false;
           flush(p);
           if (patch >= 0) store();
           w.byte(op);
           w.u32(idx >= nImp ? idx + 1 : idx);
           from = q;
           if (op !== OP.call) closeBlock();
-          else {
-            reload();
-            if (tries > 0) startBlock();
-          }
+          else startAfterCall();
         }
         p = q;
         break;
       }
       case 5 /* Imm.callIndirect: call_indirect, return_call_indirect */: {
         const q = lebEnd(code, lebEnd(code, p + 1));
-        leaf = false;
         flush(p);
         if (patch >= 0) store();
         flush(q);
         if (op !== 0x11) closeBlock();
-        else {
-          reload();
-          if (tries > 0) startBlock();
-        }
+        else startAfterCall();
         p = q;
         break;
       }
@@ -432,10 +478,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     }
   }
   if (kind.length !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
-  if (leaf) {
-    w.buf[teeAt] = OP.localSet;
-    costs.push(checkStart, 0, checkStart, checkEnd);
-  }
   compactCosts(w, bodyStart, costs);
   return usedScratch;
 
@@ -448,6 +490,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         tries++;
         kind.push(F_TRY);
         frames.push(outer);
+        ords.push(nextOrd++);
         targeted.push(1);
         return end;
       case EH_OP.tryTable: {
@@ -461,6 +504,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         tries++;
         kind.push(F_TRY);
         frames.push(outer);
+        ords.push(nextOrd++);
         targeted.push(0);
         return end;
       }
@@ -477,6 +521,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         tries--;
         kind.pop();
         frames.pop();
+        ords.pop();
         targeted.pop();
         const label = readU32(code, p + 1);
         const nl = relabel(label, 0);
@@ -513,7 +558,7 @@ function placeholder(w: Writer): number {
   return at;
 }
 
-/** With the counter on the stack: `if (f < 0) { f = refuel(f); global = f; if (f < 0) unreachable }`. */
+/** With the counter on the stack: `if (f < 0) f = slow(f)`; ~12 bytes inline, the rest is shared. */
 function emitCheckTail(w: Writer, ctx: MeterContext, f: number): void {
   w.byte(OP.i64Const);
   w.byte(0);
@@ -524,22 +569,40 @@ function emitCheckTail(w: Writer, ctx: MeterContext, f: number): void {
   w.byte(OP.end);
 }
 
-/**
- * `f = refuel(f); global = f; if (f < 0) unreachable`. The meter ends a run by
- * returning a negative value, and the guest then traps: a trap unwinds through
- * every wasm `catch_all` / `try_table` handler, where a JS exception would be caught.
- */
+/** `f = slow(f)`: the module's one copy of the refuel-and-stop path (slowPathBody). */
 function emitRefuel(w: Writer, ctx: MeterContext, f: number): void {
   w.byte(OP.localGet);
   w.u32(f);
   w.byte(OP.call);
-  w.u32(ctx.refuelIndex);
-  w.byte(OP.localTee);
+  w.u32(ctx.slowIndex);
+  w.byte(OP.localSet);
   w.u32(f);
-  w.byte(OP.globalSet);
-  w.u32(ctx.fuelGlobal);
+}
+
+/**
+ * The shared slow path, `(fuel: i64) -> i64`, called only when the counter went
+ * negative: `global = fuel; fuel = refuel(fuel); global = fuel; if (fuel < 0)
+ * unreachable; return fuel`. The first store keeps the global the truth even if the
+ * meter's refuel throws (a landing reads it). The meter ends a run by returning a
+ * negative value, and the guest then traps: a trap unwinds through every wasm
+ * `catch_all` / `try_table` handler, where a JS exception would be caught.
+ */
+export function slowPathBody(refuelIndex: number, fuelGlobal: number): Uint8Array {
+  const w = new Writer(32);
   w.byte(OP.localGet);
-  w.u32(f);
+  w.u32(0);
+  w.byte(OP.globalSet);
+  w.u32(fuelGlobal);
+  w.byte(OP.localGet);
+  w.u32(0);
+  w.byte(OP.call);
+  w.u32(refuelIndex);
+  w.byte(OP.localTee);
+  w.u32(0);
+  w.byte(OP.globalSet);
+  w.u32(fuelGlobal);
+  w.byte(OP.localGet);
+  w.u32(0);
   w.byte(OP.i64Const);
   w.byte(0);
   w.byte(OP.i64LtS);
@@ -547,6 +610,10 @@ function emitRefuel(w: Writer, ctx: MeterContext, f: number): void {
   w.byte(0x40);
   w.byte(OP.unreachable);
   w.byte(OP.end);
+  w.byte(OP.localGet);
+  w.u32(0);
+  w.byte(OP.end);
+  return w.buf.slice(0, w.pos);
 }
 
 /**

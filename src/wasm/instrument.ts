@@ -25,7 +25,7 @@
  */
 import { FledgeError } from "../ui/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";
-import { meterBody, type MeterContext } from "./blocks.ts";
+import { meterBody, slowPathBody, type MeterContext } from "./blocks.ts";
 import { remapNameSection } from "./names.ts";
 import { constExprEnd, skipInstr } from "./code.ts";
 import { encodeModule } from "./encode.ts";
@@ -42,7 +42,7 @@ export const REFUEL_NAME = "refuel";
 /** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
 export const FUEL_EXPORT = "fledge:fuel";
 /** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "3-blocks";
+export const INSTRUMENTER_VERSION = "4-checked-calls";
 /** Default cap on table sizes (elements). A funcref slot costs the engine ~8-16 bytes, so this bounds tables at ~16 MiB. */
 export const DEFAULT_MAX_TABLE_ELEMENTS = 1 << 20;
 export { BYTES_PER_UNIT_SHIFT } from "./blocks.ts";
@@ -214,7 +214,10 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     }
     return idx;
   };
-  const ctx: MeterContext = { refuelBlockType, nImportedFuncs, refuelIndex, fuelGlobal, growGlobal, loops: 0, dynamic: 0 };
+  // The shared slow path is the first function appended after the original ones.
+  const nDefined = m.codes.length;
+  const slowIndex = nImportedFuncs + 1 + nDefined;
+  const ctx: MeterContext = { refuelBlockType, nImportedFuncs, refuelIndex, slowIndex, fuelGlobal, growGlobal, loops: 0, dynamic: 0 };
   let total = 0;
   for (const c of m.codes) total += c.code.length;
   const w = new Writer(Math.ceil(total * 1.25) + 1024);
@@ -244,6 +247,8 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     m.codes.push({ locals: [], code: new Uint8Array(code) });
     m.exports.push({ name, kind: EXTERNAL.func, index: nImportedFuncs + 1 + m.functions.length - 1 });
   };
+  m.functions.push(refuelType);
+  m.codes.push({ locals: [], code: slowPathBody(refuelIndex, fuelGlobal) });
   const g = [...lebBytes(fuelGlobal)];
   addExport(FUEL_EXPORT, [], [0x7e], [OP.globalGet, ...g, OP.end]);
   // -2^62: far enough below zero that no refuel slice brings it back.
