@@ -437,10 +437,14 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         } else p = skipInstr(code, p);
         break;
       case 17 /* Imm.prefixFC */: {
-        const dyn = FC_DYNAMIC.get(readU32(code, p + 1));
+        const sub = readU32(code, p + 1);
+        const dyn = FC_DYNAMIC.get(sub);
         if (dyn) {
           flush(p);
-          emitDynamic(w, ctx, f, s, dyn[0], dyn[1]);
+          // table.grow: the engine copies the whole table on each grow, so it costs
+          // delta + the current size (1M one-element grows near 1M entries took 130 s).
+          const growTable = sub === 15 ? readU32(code, lebEnd(code, p + 1)) : -1;
+          emitDynamic(w, ctx, f, s, dyn[0], dyn[1], growTable);
           synced = false;
           usedScratch = true;
         }
@@ -680,7 +684,7 @@ const GROW_SHIFT = -(16 - BYTES_PER_UNIT_SHIFT);
  * bounds the size first, so probing growth with a huge delta (which simply fails) is
  * not mistaken for a huge allocation.
  */
-function emitDynamic(w: Writer, ctx: MeterContext, f: number, s: number, shift: number, clamp: number): void {
+function emitDynamic(w: Writer, ctx: MeterContext, f: number, s: number, shift: number, clamp: number, growTable = -1): void {
   w.byte(OP.localTee);
   w.u32(s);
   w.byte(OP.localGet);
@@ -701,6 +705,13 @@ function emitDynamic(w: Writer, ctx: MeterContext, f: number, s: number, shift: 
     w.byte(OP.localGet);
     w.u32(s);
     w.byte(OP.i64ExtendI32U);
+  }
+  if (growTable >= 0) {
+    w.byte(0xfc);
+    w.u32(16); // table.size
+    w.u32(growTable);
+    w.byte(OP.i64ExtendI32U);
+    w.byte(0x7c); // i64.add
   }
   if (shift !== 0) {
     w.byte(OP.i64Const);

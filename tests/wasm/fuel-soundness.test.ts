@@ -52,9 +52,10 @@ interface Fn {
   export?: string;
 }
 /** Types: 0 = () -> (), 1 = (i32) -> (), 2 = () -> i32. One mutable i32 global 0 "count"; one tag of type 0. */
-function module(fns: Fn[]): Uint8Array {
+function module(fns: Fn[], table = false): Uint8Array {
   const types = section(1, vec([[0x60, 0, 0], [0x60, 1, 0x7f, 0], [0x60, 0, 1, 0x7f]]));
   const funcs = section(3, vec(fns.map((f) => leb(f.type))));
+  const tables = table ? section(4, vec([[0x70, 0, 1]])) : [];
   const tags = section(13, vec([[0, 0]]));
   const globals = section(6, vec([[0x7f, 1, 0x41, 0, 0x0b]]));
   const exps: number[][] = [[...str("count"), 3, 0]];
@@ -72,7 +73,7 @@ function module(fns: Fn[]): Uint8Array {
       }),
     ),
   );
-  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...types, ...funcs, ...tags, ...globals, ...exports, ...codes]);
+  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...types, ...funcs, ...tables, ...tags, ...globals, ...exports, ...codes]);
 }
 const I32 = (v: number): number[] => [0x41, ...sleb(v)];
 const DROP = 0x1a;
@@ -142,6 +143,18 @@ describe("fuel soundness: no unchecked run longer than one function body", () =>
     const r = runLimited(bytes, "run", 100_000n);
     expect(r.stopped).toBe(true);
     expect(r.count).toBeLessThanOrEqual(52);
+  });
+});
+
+describe("fuel for operations whose engine cost grows with state", () => {
+  test("table.grow is charged the table's current size: 50,000 one-element grows exceed 1M fuel", () => {
+    // loop { count++; drop(table.grow(ref.null func, 1)); i++ < 50000 }
+    const body = [0x03, 0x40, ...BUMP, 0xd0, 0x70, ...I32(1), 0xfc, 15, 0, DROP, 0x20, 0, ...I32(1), 0x6a, 0x22, 0, ...I32(50_000), 0x49, 0x0d, 0, 0x0b];
+    const bytes = module([{ type: 0, locals: 1, export: "run", body }], true);
+    const r = runLimited(bytes, "run", 1_000_000n);
+    expect(r.stopped).toBe(true);
+    // Sum of sizes 1..n passes 1M near n = 1,414.
+    expect(r.count).toBeLessThan(2_000);
   });
 });
 
