@@ -6,11 +6,14 @@
  * instruction count on entry (blocks.ts); the counter lives in a local of each
  * function and is exchanged with an internal i64 global at function entry and exit,
  * around calls and throws, and at exception landings. The `fuel < 0` check runs at
- * function entry, loop headers, exception landings and after size-dependent charges
- * (bulk memory/table operations and memory.grow, charged by their size operand).
- * Host calls are charged by the host gate (meter.hostCall), not here.
+ * every function entry, after every call, at loop headers, exception landings and
+ * after size-dependent charges (bulk memory/table operations and memory.grow, charged
+ * by their size operand; table.grow also by the table's current size): the soundness
+ * invariant is written at the top of blocks.ts. Host calls are charged by the host
+ * gate (meter.hostCall), not here.
  *
- * When the counter goes negative the injected code calls the imported
+ * When the counter goes negative the injected code calls one shared helper per module
+ * (blocks.ts slowPathBody), which calls the imported
  * `fledge:meter.refuel(remaining: i64) -> i64`, which returns the next slice, or a
  * negative value to end the run: the guest then executes `unreachable`. A trap, unlike
  * a JS exception, passes through the guest's own `catch_all` / `try_table` handlers,
