@@ -108,9 +108,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const s = nLocals + 1;
   const r = nLocals + 2;
   let usedScratch = false;
-  // Open try / try_table frames: inside one, a call may not return (its exception is
-  // caught here), so the instructions after it start a block of their own.
-  let tries = 0;
   const costs: number[] = [];
   // Control stack, one entry per original frame.
   const kind: number[] = [];
@@ -283,7 +280,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           const k = kind.pop();
           frames.pop();
           ords.pop();
-          if (k === F_TRY) tries--;
           const t = targeted.pop() ?? 0;
           if (k === undefined) {
             if (p !== n - 1) throw new FledgeError("invalid wasm module: code after the final end", { code: "wasm_invalid" });
@@ -491,7 +487,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     const outer = frames.length ? frames[frames.length - 1]! : 0;
     switch (op) {
       case EH_OP.try:
-        tries++;
         kind.push(F_TRY);
         frames.push(outer);
         ords.push(nextOrd++);
@@ -505,7 +500,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           const nl = relabel(label, 2);
           if (nl !== label) relebel(c.labelAt, c.labelEnd, nl);
         }
-        tries++;
         kind.push(F_TRY);
         frames.push(outer);
         ords.push(nextOrd++);
@@ -522,7 +516,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         return end;
       case EH_OP.delegate: {
         // Ends the try; its label is resolved outside the try.
-        tries--;
         kind.pop();
         frames.pop();
         ords.pop();
