@@ -30,6 +30,8 @@ export interface TarEntry {
   linkname?: string;
   /** Declared size (defaults to data length); lets tests lie. */
   size?: number;
+  /** Pax records written in an `x` header before this entry (raw: tests may craft any key). */
+  pax?: Record<string, string>;
 }
 
 function putString(buf: Uint8Array, off: number, len: number, s: string): void {
@@ -66,8 +68,9 @@ function pad(n: number): number {
 
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
-  let len = body.length + 1;
-  while (`${len}${body}`.length !== len) len = `${len}${body}`.length;
+  const bytes = (t: string): number => Buffer.byteLength(t);
+  let len = bytes(body) + 1;
+  while (bytes(`${len}${body}`) !== len) len = bytes(`${len}${body}`);
   return `${len}${body}`;
 }
 
@@ -81,10 +84,12 @@ export function makeTar(entries: TarEntry[], opts: { globalComment?: string } = 
   for (const e of entries) {
     const data = typeof e.data === "string" ? Buffer.from(e.data) : (e.data ?? new Uint8Array(0));
     let name = e.name;
-    if (Buffer.byteLength(name) > 99) {
-      push({ name: "PaxHeader" }, "PaxHeader", Buffer.from(paxRecord("path", name)), "x");
+    const records = { ...e.pax };
+    if (Buffer.byteLength(name) > 99 && records.path === undefined) {
+      records.path = name;
       name = name.slice(0, 99);
     }
+    if (Object.keys(records).length > 0) push({ name: "PaxHeader" }, "PaxHeader", Buffer.from(Object.entries(records).map(([k, v]) => paxRecord(k, v)).join("")), "x");
     push(e, name, data, e.type ?? "0", e.size);
   }
   parts.push(new Uint8Array(1024));
