@@ -51,15 +51,20 @@ export interface ArchiveIdentity {
 }
 
 /**
- * The one check that a GitHub tarball is of the commit the API resolved: its pax
- * global comment (when present) must be that commit, and its top folder must end in
- * the commit's first 7 hex digits, as GitHub names it. A server (or a cache, or a
- * redirect target) that serves another commit's tarball is refused.
+ * The one check that a GitHub tarball is of the commit the API resolved. GitHub's
+ * tarballs are made by `git archive`, which always writes a pax global header whose
+ * comment is the full commit id: it is required and must equal the resolved sha, and
+ * the top folder must also end in the commit's first 7 hex digits, as GitHub names it.
+ * A server (or a cache, or a redirect target) that serves another commit's tarball, or
+ * one with the header stripped, is refused.
  */
 export function checkTarballCommit(id: ArchiveIdentity, sha: string, what: string): void {
   const want = sha.toLowerCase();
   const comment = id.comment?.trim().toLowerCase();
-  if (comment !== undefined && comment !== want) {
+  if (comment === undefined || comment === "") {
+    throw archiveError(`it has no pax global header naming its commit (GitHub's tarballs always carry one), so it cannot be checked against commit ${want}, which GitHub resolved ${what} to`, "the downloaded tarball");
+  }
+  if (comment !== want) {
     throw archiveError(`its pax header says it is commit ${showName(comment.slice(0, 40))}, but GitHub resolved ${what} to ${want}`, "the downloaded tarball");
   }
   if (!id.top.toLowerCase().endsWith(`-${want.slice(0, 7)}`)) {

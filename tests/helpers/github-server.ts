@@ -167,8 +167,8 @@ interface Repo {
 export interface AddCommitOptions {
   /** Fixture folder to tar up (GitHub layout: top dir `{owner}-{repo}-{sha7}/`). */
   dir?: string;
-  /** Or: gzip'd tarball bytes served exactly as given. */
-  tarball?: Uint8Array;
+  /** Or: gzip'd tarball bytes served exactly as given (or a function of the commit's sha that builds them). */
+  tarball?: Uint8Array | ((sha: string) => Uint8Array);
   /** Branch to point at this commit (default: the default branch unless `tag` is given). */
   branch?: string;
   tag?: string;
@@ -363,7 +363,7 @@ export async function startGithubServer(): Promise<GithubServer> {
     addCommit(fullName, opts) {
       const repo = getRepo(fullName);
       const sha = createHash("sha1").update(`${fullName}:${++counter}:${opts.dir ?? ""}:${Date.now()}`).digest("hex");
-      const tarball = opts.tarball ?? gzip(makeTar(entriesFromDir(opts.dir ?? "", `${repo.owner}-${repo.name}-${sha.slice(0, 7)}`), { globalComment: sha }));
+      const tarball = typeof opts.tarball === "function" ? opts.tarball(sha) : opts.tarball ?? gzip(makeTar(entriesFromDir(opts.dir ?? "", `${repo.owner}-${repo.name}-${sha.slice(0, 7)}`), { globalComment: sha }));
       repo.commits.set(sha, { sha, tarball });
       if (opts.tag) repo.tags.set(opts.tag, sha);
       if (opts.branch || !opts.tag) repo.branches.set(opts.branch ?? repo.defaultBranch, sha);
