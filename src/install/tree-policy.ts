@@ -10,8 +10,9 @@
  * `data -> /` preopened writable, a binary hard-linked to a file outside). So:
  * - symlinks: relative, resolving inside the tree; none at the names the host owns
  *   (state.json, its lock, data/), even pointing inside;
- * - regular files with more than one link are refused (a hard link may share an inode
- *   with a file outside the tree; git and our extractors never create them);
+ * - a regular file with more links than it has names inside the tree is refused (it
+ *   shares its data with a file outside, e.g. a hook's `ln ~/.ssh/id_rsa state.json`);
+ *   links among the tree's own files are fine (cargo hard-links its build outputs);
  * - no devices, FIFOs or sockets.
  * A live link (the author's own working tree) is not walked: it is the user's folder.
  */
@@ -19,7 +20,7 @@ import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { PLUGIN_DATA_DIR, resolveInside } from "../manifest/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
-import { archiveError } from "./archive.ts";
+import { FledgeError } from "../ui/index.ts";
 
 /** Top-level names the host opens itself: never a link, whatever the target. */
 const HOST_OWNED = new Set(["state.json", "state.json.lock", PLUGIN_DATA_DIR]);
@@ -27,8 +28,12 @@ const HOST_OWNED = new Set(["state.json", "state.json.lock", PLUGIN_DATA_DIR]);
 /** Refuse `tree` (a staged plugin dir) if anything in it breaks the policy above; `what` says which step produced it. */
 export function checkPluginTree(tree: string, what: string): void {
   const refuse = (msg: string): never => {
-    throw archiveError(msg, what);
+    throw new FledgeError(`refusing ${what}: ${msg}`, {
+      code: "unsafe_archive",
+      hint: "nothing was installed; a plugin's files may only link to other files inside it, and never at state.json or data/ (report this to the plugin's author)",
+    });
   };
+  const inodes = new Map<string, { seen: number; nlink: number; first: string }>();
   const walk = (rel: string): void => {
     for (const name of readdirSync(rel ? join(tree, rel) : tree).sort()) {
       const r = rel ? `${rel}/${name}` : name;
@@ -42,9 +47,17 @@ export function checkPluginTree(tree: string, what: string): void {
         if ("escapes" in res) refuse(`symlink '${renderUntrusted(r)}' resolves outside the plugin ('${renderUntrusted(target)}')`);
       } else if (st.isDirectory()) walk(r);
       else if (st.isFile()) {
-        if (st.nlink > 1) refuse(`'${renderUntrusted(r)}' is a hard link (${st.nlink} names share its data; one may be outside the plugin)`);
+        if (st.nlink > 1) {
+          const key = `${st.dev}:${st.ino}`;
+          const known = inodes.get(key) ?? { seen: 0, nlink: st.nlink, first: r };
+          known.seen++;
+          inodes.set(key, known);
+        }
       } else refuse(`'${renderUntrusted(r)}' is a device, FIFO or socket`);
     }
   };
   walk("");
+  for (const { seen, nlink, first } of inodes.values()) {
+    if (seen < nlink) refuse(`'${renderUntrusted(first)}' is a hard link to a file outside the plugin (${nlink} names share its data, ${seen} of them inside)`);
+  }
 }

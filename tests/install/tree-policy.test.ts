@@ -66,6 +66,10 @@ describe("git sources are held to the tree policy", () => {
     await expectRefused(gitRepo("hk", { hooks: { build: hook } }, {}), /build hook left it: .*'state\.json'/);
   });
 
+  test("a build hook that hard-links a file from outside is refused", async () => {
+    await expectRefused(gitRepo("hl", { hooks: { build: `ln ${join(sb.root, "home", "victim.json")} secret.json` } }, {}), /'secret\.json' is a hard link to a file outside the plugin/);
+  });
+
   test("a post_install hook that creates an escaping link is refused", async () => {
     await expectRefused(gitRepo("pi", { hooks: { post_install: "ln -s ../../../.. out" } }, {}), /post_install hook left it: symlink 'out' resolves outside/);
   });
@@ -84,7 +88,11 @@ describe("checkPluginTree", () => {
 
     const hard = writeTree(join(sb.root, "hard"), { "f": "x" });
     linkSync(join(sb.root, "home", "victim.json"), join(hard, "g"));
-    expect(() => checkPluginTree(hard, "t")).toThrow(/'g' is a hard link/);
+    expect(() => checkPluginTree(hard, "t")).toThrow(/'g' is a hard link to a file outside the plugin/);
+    // Hard links among the tree's own files (cargo's build outputs) are fine.
+    const inside = writeTree(join(sb.root, "inside"), { "deps/x.wasm": "w" });
+    linkSync(join(inside, "deps/x.wasm"), join(inside, "x.wasm"));
+    expect(() => checkPluginTree(inside, "t")).not.toThrow();
 
     const fifo = writeTree(join(sb.root, "fifo"), {});
     expect(Bun.spawnSync(["mkfifo", join(fifo, "p")]).exitCode).toBe(0);
