@@ -8,7 +8,7 @@
  *
  * Synchronous on purpose: the wasm imports call it from inside a running guest.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from "node:fs";
 import { atomicWriteSync, withLockSync } from "../registry/index.ts";
 import { FledgeError } from "../ui/index.ts";
 
@@ -69,11 +69,26 @@ function encodeState(state: Map<string, unknown>): string {
  */
 export function readStore(stateFile: string): Map<string, unknown> {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(stateFile, "utf8");
+    // O_NOFOLLOW: a `state.json` symlink (to ~/.docker/config.json, say), however it got
+    // there, is refused, never read for the plugin; writes replace by rename, so fledge
+    // itself never makes one. O_NONBLOCK + fstat: a FIFO there cannot hang the host.
+    fd = openSync(stateFile, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREG" });
+    text = readFileSync(fd, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return new Map();
+    if (code === "ELOOP" || code === "ENOTREG") {
+      throw new FledgeError(`Refusing plugin state ${stateFile}: it is ${code === "ELOOP" ? "a symlink" : "not a regular file"}, and fledge only reads a plain file there.`, {
+        code: "store_io",
+        hint: `remove ${stateFile} (the plugin's stored data starts empty again)`,
+      });
+    }
     throw new FledgeError(`Cannot read plugin state ${stateFile}: ${(e as Error).message}`, { code: "store_io" });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   let parsed: unknown;
   try {

@@ -21,7 +21,11 @@
  * - never write through a symlink: every parent must be a real directory, files are
  *   created with O_EXCL|O_NOFOLLOW, and an entry appearing twice is refused;
  * - no devices, FIFOs, sparse or unknown entry types;
- * - caps on inflated bytes, entries, and header sizes; modes reduced to 0644/0755.
+ * - caps on inflated bytes, entries, and header sizes; modes reduced to 0644/0755;
+ * - read as GNU tar and bsdtar read it, so no other reader sees other entries: pax
+ *   path/linkpath/size are honoured (the pax size wins over the ustar size), pax keys
+ *   fledge does not implement are refused (checkPaxRecords), and after the first
+ *   all-zero block only zeros may follow (GNU tar reads on after a lone zero block).
  * On refusal the caller removes the destination (it lives in the staging dir).
  */
 import { closeSync, constants as fs, copyFileSync, lstatSync, mkdirSync, openSync, symlinkSync, writeSync, chmodSync } from "node:fs";
@@ -47,15 +51,20 @@ export interface ArchiveIdentity {
 }
 
 /**
- * The one check that a GitHub tarball is of the commit the API resolved: its pax
- * global comment (when present) must be that commit, and its top folder must end in
- * the commit's first 7 hex digits, as GitHub names it. A server (or a cache, or a
- * redirect target) that serves another commit's tarball is refused.
+ * The one check that a GitHub tarball is of the commit the API resolved. GitHub's
+ * tarballs are made by `git archive`, which always writes a pax global header whose
+ * comment is the full commit id: it is required and must equal the resolved sha, and
+ * the top folder must also end in the commit's first 7 hex digits, as GitHub names it.
+ * A server (or a cache, or a redirect target) that serves another commit's tarball, or
+ * one with the header stripped, is refused.
  */
 export function checkTarballCommit(id: ArchiveIdentity, sha: string, what: string): void {
   const want = sha.toLowerCase();
   const comment = id.comment?.trim().toLowerCase();
-  if (comment !== undefined && comment !== want) {
+  if (comment === undefined || comment === "") {
+    throw archiveError(`it has no pax global header naming its commit (GitHub's tarballs always carry one), so it cannot be checked against commit ${want}, which GitHub resolved ${what} to`, "the downloaded tarball");
+  }
+  if (comment !== want) {
     throw archiveError(`its pax header says it is commit ${showName(comment.slice(0, 40))}, but GitHub resolved ${what} to ${want}`, "the downloaded tarball");
   }
   if (!id.top.toLowerCase().endsWith(`-${want.slice(0, 7)}`)) {
@@ -129,22 +138,47 @@ function parseHeader(block: Uint8Array): Header | null {
   };
 }
 
-/** Parse pax records `"<len> key=value\n"`; only path and linkpath matter (size too, to stay in sync). */
-function parsePax(data: Uint8Array): Record<string, string> {
-  const out: Record<string, string> = {};
-  const text = Buffer.from(data).toString("utf8");
+/**
+ * Parse pax records `"<len> key=value\n"` (len counts bytes, the record included).
+ * Anything malformed is refused: a lenient parser here would see other entries than
+ * GNU tar and bsdtar do.
+ */
+function parsePax(data: Uint8Array): Map<string, string> {
+  const out = new Map<string, string>();
+  const buf = Buffer.from(data);
   let i = 0;
-  while (i < text.length) {
-    const sp = text.indexOf(" ", i);
-    if (sp === -1) break;
-    const len = parseInt(text.slice(i, sp), 10);
-    if (!Number.isFinite(len) || len <= 0) throw archiveError("malformed pax extended header");
-    const record = text.slice(sp + 1, i + len - 1);
-    const eq = record.indexOf("=");
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+  while (i < buf.length) {
+    if (buf[i] === 0 && buf.subarray(i).every((b) => b === 0)) break; // NUL padding at the end
+    const sp = buf.indexOf(0x20, i);
+    const lenText = sp === -1 ? "" : buf.subarray(i, sp).toString("latin1");
+    const len = /^[1-9][0-9]{0,7}$/.test(lenText) ? Number(lenText) : NaN;
+    if (!Number.isFinite(len) || i + len > buf.length || buf[i + len - 1] !== 0x0a) throw archiveError("malformed pax extended header");
+    const record = buf.subarray(sp + 1, i + len - 1);
+    const eq = record.indexOf(0x3d);
+    if (eq <= 0) throw archiveError("malformed pax extended header");
+    out.set(record.subarray(0, eq).toString("utf8"), record.subarray(eq + 1).toString("utf8"));
     i += len;
   }
   return out;
+}
+
+/**
+ * Pax keys fledge honours (path, linkpath, size: what decides which entries exist and
+ * where) or may safely ignore (times and owners: fledge sets its own modes and never
+ * chowns). Any other key (GNU.sparse.*, SCHILY.*, hdrcharset, ...) changes how other
+ * readers interpret the entry, so the archive is refused instead of guessed at.
+ */
+const PAX_HONOURED = new Set(["path", "linkpath", "size"]);
+const PAX_IGNORED = new Set(["mtime", "atime", "ctime", "uid", "gid", "uname", "gname", "comment"]);
+
+/** The one pax policy: which records an extended (`x`) or global (`g`) header may carry. */
+export function checkPaxRecords(records: Map<string, string>, global: boolean): void {
+  for (const [key, value] of records) {
+    const honoured = PAX_HONOURED.has(key);
+    if (!honoured && !PAX_IGNORED.has(key)) throw archiveError(`a pax header carries '${renderUntrusted(key)}', which fledge does not implement`);
+    if (honoured && global) throw archiveError(`the pax global header sets '${renderUntrusted(key)}' for every entry (not something git archive writes)`);
+    if (key === "size" && !/^[0-9]{1,15}$/.test(value)) throw archiveError(`a pax header has a malformed size '${renderUntrusted(value.slice(0, 40))}'`);
+  }
 }
 
 /**
@@ -179,17 +213,23 @@ class Extractor {
   private padding = 0; // bytes to skip after the body
   private fd: number | undefined;
   private meta: Uint8Array[] | undefined; // collecting a pax/GNU long-name body
-  private pax: Record<string, string> = {};
+  private pax = new Map<string, string>();
+  private sawGlobal = false;
+  /** Past the first all-zero block: only zeros may follow (GNU tar reads on after a lone zero block). */
+  private ended = false;
   private longName: string | undefined;
   private longLink: string | undefined;
   globalComment: string | undefined;
-  done = false;
 
   constructor(private readonly dest: string, private readonly limits: ExtractLimits) {}
 
   push(chunk: Uint8Array): void {
+    if (this.ended) {
+      if (!chunk.every((b) => b === 0)) throw archiveError("it has data after the end-of-archive marker (other tar readers would see entries fledge did not check)");
+      return;
+    }
     let off = 0;
-    while (off < chunk.length && !this.done) {
+    while (off < chunk.length && !this.ended) {
       if (this.remaining > 0) {
         const n = Math.min(this.remaining, chunk.length - off);
         this.body(chunk.subarray(off, off + n));
@@ -216,13 +256,19 @@ class Extractor {
         this.startEntry(block);
       }
     }
+    if (this.ended && off < chunk.length) this.push(chunk.subarray(off));
   }
 
   private startEntry(block: Uint8Array): void {
     const h = parseHeader(block);
     if (h === null) {
-      this.done = true; // end-of-archive marker
+      if (this.header || this.meta || this.pax.size > 0 || this.longName !== undefined || this.longLink !== undefined) throw archiveError("the archive ends right after an extended header");
+      this.ended = true; // end-of-archive marker: the rest must be zeros (checked in push)
       return;
+    }
+    if (h.type !== "x" && h.type !== "g" && h.type !== "L" && h.type !== "K") {
+      const size = this.pax.get("size");
+      if (size !== undefined) h.size = Number(size); // as GNU tar and bsdtar do: the pax size wins
     }
     if (++this.entries > this.limits.maxEntries) throw archiveError(`more than ${this.limits.maxEntries} entries`);
     this.header = h;
@@ -256,12 +302,20 @@ class Extractor {
     if (this.meta) {
       const data = Buffer.concat(this.meta);
       this.meta = undefined;
-      if (h.type === "x") this.pax = parsePax(data);
+      if (h.type === "x") {
+        if (this.pax.size > 0) throw archiveError("two pax extended headers in a row for one entry");
+        this.pax = parsePax(data);
+        checkPaxRecords(this.pax, false);
+      }
       else if (h.type === "L") this.longName = cstr(data, 0, data.length);
       else if (h.type === "K") this.longLink = cstr(data, 0, data.length);
       // "g": GitHub's pax_global_header, whose comment is the commit the tarball is of.
       else if (h.type === "g") {
-        const c = parsePax(data).comment;
+        if (this.sawGlobal) throw archiveError("it has more than one pax global header");
+        this.sawGlobal = true;
+        const records = parsePax(data);
+        checkPaxRecords(records, true);
+        const c = records.get("comment");
         if (c !== undefined) this.globalComment = c;
       }
     } else if (this.fd !== undefined) {
@@ -273,9 +327,9 @@ class Extractor {
 
   /** Create the entry described by `h` (with any pax/GNU overrides). */
   private begin(h: Header): void {
-    const rawName = this.pax.path ?? this.longName ?? h.name;
-    const rawLink = this.pax.linkpath ?? this.longLink ?? h.linkname;
-    this.pax = {};
+    const rawName = this.pax.get("path") ?? this.longName ?? h.name;
+    const rawLink = this.pax.get("linkpath") ?? this.longLink ?? h.linkname;
+    this.pax = new Map();
     this.longName = undefined;
     this.longLink = undefined;
     const rel = entryPath(rawName, this.names);
@@ -431,7 +485,7 @@ export async function extractTarGz(gz: AsyncIterable<Uint8Array> | Uint8Array, d
         inflated += chunk.length;
         checkInflation(inflated, compressed, limits.maxBytes, maxRatio);
         ex.push(chunk);
-        if (ex.done) halt(); // end-of-archive marker: whatever follows is ignored, not read
+        // Past the end marker the rest is still read (bounded by the caps): non-zero data there is refused.
       } catch (e) {
         halt(e);
       }

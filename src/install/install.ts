@@ -19,6 +19,7 @@ import { materialize, type Materialized } from "./sources.ts";
 import { recoverInterrupted } from "./journal.ts";
 import { createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
 import { prepareWasmModules, stripPreparedArtifacts } from "./wasm-prepare.ts";
+import { checkPluginTree } from "./tree-policy.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface InstallOptions extends ConsentFlags {
@@ -137,6 +138,9 @@ export async function buildStaged(
   opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string },
   consent: (m: Manifest, name: string, autoBuild: AutoBuild | null) => Promise<void>,
 ): Promise<Prepared> {
+  // The one tree policy, on whatever the source produced (a live link is the user's own folder).
+  const policed = !materialized.linked;
+  if (policed) checkPluginTree(staging.tree, `the plugin from ${renderUntrusted(redactUrls(source.input))}`);
   dropShippedPrepared(staging.tree);
   const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
   const frozen = freezeManifest(staging.tree, manifest);
@@ -157,6 +161,8 @@ export async function buildStaged(
   else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env);
   // Grants are frozen at consent: a build that edited plugin.toml is refused.
   if (buildHook || autoBuild) assertManifestUnchanged(staging.tree, frozen, buildHook ? "build hook" : "auto-build");
+  // A build may create links (`ln -s ~/.ssh/id_rsa state.json`): the same policy again.
+  if (policed && (buildHook || autoBuild)) checkPluginTree(staging.tree, `the plugin as its ${buildHook ? "build hook" : "auto-build"} left it`);
 
   // The build may have changed what is on disk: validate again, and the runtime the
   // user approved must still be the runtime (a build must not turn wasm into native).
@@ -170,6 +176,7 @@ export async function buildStaged(
   if (postInstall) {
     await runHook("post_install", postInstall, staging.tree, opts.env);
     assertManifestUnchanged(staging.tree, frozen, "post_install hook");
+    if (policed) checkPluginTree(staging.tree, "the plugin as its post_install hook left it");
   }
   dropShippedPrepared(staging.tree);
   // What is recorded is the manifest that was shown (identical bytes, checked above).

@@ -24,7 +24,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { FledgeError } from "../ui/index.ts";
@@ -75,11 +75,19 @@ function newRecord(): LockRecord {
 /** Read a lock record; undefined when missing, null when present but unparseable. */
 export function readLockRecord(path: string): LockRecord | null | undefined {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, "utf8");
+    // Never through a symlink, never a FIFO or device (a lock next to a plugin's
+    // state.json could be planted as one): such a "lock" is unparseable, not read.
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > 64 * 1024) return null;
+    text = readFileSync(fd, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   try {
     const r = JSON.parse(text) as Partial<LockRecord>;

@@ -30,6 +30,8 @@ export interface TarEntry {
   linkname?: string;
   /** Declared size (defaults to data length); lets tests lie. */
   size?: number;
+  /** Pax records written in an `x` header before this entry (raw: tests may craft any key). */
+  pax?: Record<string, string>;
 }
 
 function putString(buf: Uint8Array, off: number, len: number, s: string): void {
@@ -66,8 +68,9 @@ function pad(n: number): number {
 
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
-  let len = body.length + 1;
-  while (`${len}${body}`.length !== len) len = `${len}${body}`.length;
+  const bytes = (t: string): number => Buffer.byteLength(t);
+  let len = bytes(body) + 1;
+  while (bytes(`${len}${body}`) !== len) len = bytes(`${len}${body}`);
   return `${len}${body}`;
 }
 
@@ -81,10 +84,12 @@ export function makeTar(entries: TarEntry[], opts: { globalComment?: string } = 
   for (const e of entries) {
     const data = typeof e.data === "string" ? Buffer.from(e.data) : (e.data ?? new Uint8Array(0));
     let name = e.name;
-    if (Buffer.byteLength(name) > 99) {
-      push({ name: "PaxHeader" }, "PaxHeader", Buffer.from(paxRecord("path", name)), "x");
+    const records = { ...e.pax };
+    if (Buffer.byteLength(name) > 99 && records.path === undefined) {
+      records.path = name;
       name = name.slice(0, 99);
     }
+    if (Object.keys(records).length > 0) push({ name: "PaxHeader" }, "PaxHeader", Buffer.from(Object.entries(records).map(([k, v]) => paxRecord(k, v)).join("")), "x");
     push(e, name, data, e.type ?? "0", e.size);
   }
   parts.push(new Uint8Array(1024));
@@ -162,8 +167,8 @@ interface Repo {
 export interface AddCommitOptions {
   /** Fixture folder to tar up (GitHub layout: top dir `{owner}-{repo}-{sha7}/`). */
   dir?: string;
-  /** Or: gzip'd tarball bytes served exactly as given. */
-  tarball?: Uint8Array;
+  /** Or: gzip'd tarball bytes served exactly as given (or a function of the commit's sha that builds them). */
+  tarball?: Uint8Array | ((sha: string) => Uint8Array);
   /** Branch to point at this commit (default: the default branch unless `tag` is given). */
   branch?: string;
   tag?: string;
@@ -358,7 +363,7 @@ export async function startGithubServer(): Promise<GithubServer> {
     addCommit(fullName, opts) {
       const repo = getRepo(fullName);
       const sha = createHash("sha1").update(`${fullName}:${++counter}:${opts.dir ?? ""}:${Date.now()}`).digest("hex");
-      const tarball = opts.tarball ?? gzip(makeTar(entriesFromDir(opts.dir ?? "", `${repo.owner}-${repo.name}-${sha.slice(0, 7)}`), { globalComment: sha }));
+      const tarball = typeof opts.tarball === "function" ? opts.tarball(sha) : opts.tarball ?? gzip(makeTar(entriesFromDir(opts.dir ?? "", `${repo.owner}-${repo.name}-${sha.slice(0, 7)}`), { globalComment: sha }));
       repo.commits.set(sha, { sha, tarball });
       if (opts.tag) repo.tags.set(opts.tag, sha);
       if (opts.branch || !opts.tag) repo.branches.set(opts.branch ?? repo.defaultBranch, sha);

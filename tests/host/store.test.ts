@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkStoreKey, readStore, STORE_LIMITS, storeGet, storeSet } from "../../src/host/store.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
@@ -118,3 +118,24 @@ test("concurrent writer processes never lose keys", async () => {
   expect(all.size).toBe(writers * perWriter);
   for (let w = 0; w < writers; w++) for (let i = 0; i < perWriter; i++) expect(all.get(`w${w}-${i}`)).toEqual({ writer: `w${w}`, i });
 }, 60_000);
+
+describe("a state.json that is not a plain file is never read", () => {
+  test("a symlink (made after install, by anyone) is refused at run time; the target is neither read nor written", () => {
+    const victim = join(dir.path, "victim.json");
+    writeFileSync(victim, '{"token":"TOPSECRET"}\n');
+    mkdirSync(join(dir.path, "plugin"), { recursive: true });
+    symlinkSync(victim, state);
+    const get = rejects(() => storeGet(state, "token"));
+    expect(get).toMatch(/Refusing plugin state .*state\.json: it is a symlink/);
+    expect(get).not.toContain("TOPSECRET");
+    expect(rejects(() => storeSet(state, "token", "x"))).toMatch(/it is a symlink/);
+    expect(readFileSync(victim, "utf8")).toBe('{"token":"TOPSECRET"}\n');
+    expect(lstatSync(state).isSymbolicLink()).toBe(true);
+  });
+
+  test("a FIFO is refused without blocking", () => {
+    mkdirSync(join(dir.path, "plugin"), { recursive: true });
+    expect(Bun.spawnSync(["mkfifo", state]).exitCode).toBe(0);
+    expect(rejects(() => storeGet(state, "k"))).toMatch(/not a regular file/);
+  });
+});

@@ -134,9 +134,9 @@ describe("H.2 hostile archives are refused", () => {
   });
 
   test("thousands of entries stop at the entry cap", async () => {
-    // Header-only entries (pax globals) write nothing, so the default cap is cheap to hit.
+    // Header-only entries (empty GNU long names) write nothing, so the default cap is cheap to hit.
     const many: TarEntry[] = [];
-    for (let i = 0; i < 20_001; i++) many.push({ name: "pax_global_header", type: "g" });
+    for (let i = 0; i < 20_001; i++) many.push({ name: "././@LongLink", type: "L" });
     await refused(tgz(many), /more than 20000 entries/);
     // And real files under a lower cap: refused before the 51st is created.
     const files: TarEntry[] = [];
@@ -175,6 +175,41 @@ describe("H.2 hostile archives are refused", () => {
  * case here is fed in 64 KiB chunks like a file read, must settle (no hang: the test
  * timeout is the only clock), and reports its time and memory for the record.
  */
+describe("pax records are read as GNU tar and bsdtar read them", () => {
+  test("pax size wins over the ustar size: an entry hidden in another's body is seen and judged", async () => {
+    const hidden = makeTar([{ name: `${TOP}/../victim.txt`, data: "pwned" }]).subarray(0, 1024);
+    await refused(tgz([{ name: `${TOP}/a`, data: hidden, pax: { size: "0" } }]), /'\.\.' path component/);
+    // And a body longer than the ustar header claims is read to its pax size.
+    await extractTarGz(tgz([{ name: `${TOP}/b`, data: "hello", size: 0, pax: { size: "5" } }]), dest);
+    expect(readFileSync(join(dest, "b"), "utf8")).toBe("hello");
+  });
+
+  test("pax path and linkpath (UTF-8, byte-counted lengths) are honoured and judged", async () => {
+    await extractTarGz(tgz([{ name: `${TOP}/x`, data: "u", pax: { path: `${TOP}/é.txt` } }, { name: `${TOP}/y`, type: "2", linkname: "zzz", pax: { linkpath: "é.txt" } }]), dest);
+    expect(readFileSync(join(dest, "é.txt"), "utf8")).toBe("u");
+    expect(readlinkSync(join(dest, "y"))).toBe("é.txt");
+    rmSync(dest, { recursive: true, force: true });
+    await refused(tgz([{ name: `${TOP}/ok`, data: "x", pax: { path: `${TOP}/../victim.txt` } }]), /'\.\.' path component/);
+    await refused(tgz([{ name: `${TOP}/l`, type: "2", linkname: "ok", pax: { linkpath: "/etc/passwd" } }]), /absolute path/);
+  });
+
+  test("pax records fledge does not implement, malformed ones, and global overrides are refused", async () => {
+    await refused(tgz([{ name: `${TOP}/s`, data: "x", pax: { "GNU.sparse.size": "100" } }]), /'GNU\.sparse\.size', which fledge does not implement/);
+    await refused(tgz([{ name: `${TOP}/s`, data: "x", pax: { size: "-1" } }]), /malformed size/);
+    await refused(tgz([{ name: "pax_global_header", type: "g", data: "15 path=evil/x\n" }, { name: `${TOP}/s`, data: "x" }]), /global header sets 'path'/);
+    await refused(tgz([{ name: "PaxHeader", type: "x", data: "99 path=x\n" }, { name: `${TOP}/s`, data: "x" }]), /malformed pax extended header/);
+    const g = { name: "pax_global_header", type: "g", data: "12 comment=\n" };
+    await refused(gzip(makeTar([g, g, { name: `${TOP}/`, type: "5" }])), /more than one pax global header/);
+  });
+
+  test("data after the end marker (a lone zero block, then an entry) is refused", async () => {
+    const tail = makeTar([{ name: `${TOP}/../../evil`, data: "pwned" }]);
+    await refused(gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/a`, data: "x" }]), tail])), /data after the end-of-archive marker/);
+    const lone = makeTar([{ name: `${TOP}/`, type: "5" }]);
+    await refused(gzip(Buffer.concat([lone.subarray(0, lone.length - 512), tail])), /data after the end-of-archive marker/);
+  });
+});
+
 describe("refusals from a stream settle promptly and in bounded memory", () => {
   async function* chunks(data: Uint8Array): AsyncGenerator<Uint8Array> {
     for (let i = 0; i < data.length; i += 64 * 1024) yield data.subarray(i, i + 64 * 1024);
@@ -225,10 +260,13 @@ describe("refusals from a stream settle promptly and in bounded memory", () => {
     await refused(chunks(tgz([{ name: `${TOP}/${"a/".repeat(2100)}x`, data: "" }])), /longer than 4096/);
   }, 30_000);
 
-  test("a valid archive with 1 MiB of bytes after the end marker extracts", async () => {
-    const data = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/a`, data: "x" }]), rnd(1 << 20)]));
-    await measured("trailing bytes", () => extractTarGz(chunks(data), dest).then(() => undefined));
+  test("1 MiB of zeros after the end marker (record padding) extracts; 1 MiB of other bytes is refused", async () => {
+    const data = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/a`, data: "x" }]), new Uint8Array(1 << 20)]));
+    await measured("trailing zeros", () => extractTarGz(chunks(data), dest).then(() => undefined));
     expect(readFileSync(join(dest, "a"), "utf8")).toBe("x");
+    rmSync(dest, { recursive: true, force: true });
+    const junk = gzip(Buffer.concat([makeTar([{ name: `${TOP}/`, type: "5" }, { name: `${TOP}/a`, data: "x" }]), rnd(1 << 20)]));
+    await measured("trailing bytes", () => refused(chunks(junk), /data after the end-of-archive marker/));
   }, 30_000);
 
   test("a source stream that fails mid-way is an archive error, not a hang", async () => {

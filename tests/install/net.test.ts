@@ -277,7 +277,9 @@ describe("the tarball must be of the commit the API resolved", () => {
 
   for (const [label, tarball, pattern] of [
     ["another commit in the pax header", tarOf("acme-swap-1111111", "1".repeat(40)), /pax header says it is commit 1111111111/],
-    ["no pax header and another commit's top folder", tarOf("acme-swap-2222222"), /top folder 'acme-swap-2222222' does not name commit/],
+    ["no pax header and another commit's top folder", tarOf("acme-swap-2222222"), /no pax global header naming its commit/],
+    ["no pax header, top folder of the right commit", (sha: string) => tarOf(`acme-swap-${sha.slice(0, 7)}`), /no pax global header naming its commit \(GitHub's tarballs always carry one\)/],
+    ["the right pax header but another commit's top folder", (sha: string) => tarOf("acme-swap-3333333", sha), /top folder 'acme-swap-3333333' does not name commit/],
   ] as const) {
     test(label, async () => {
       gh.addRepo("acme/swap", { tarball });

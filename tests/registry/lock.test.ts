@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { isStaleLock, withLock, withLockSync } from "../../src/registry/index.ts";
-import { bootId } from "../../src/registry/lock.ts";
+import { bootId, readLockRecord } from "../../src/registry/lock.ts";
 import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 
@@ -190,4 +190,18 @@ describe("cross-process exclusion", () => {
     expect(codes.every((c) => c === 0)).toBe(true);
     expect(readFileSync(join(dir.path, "counter"), "utf8")).toBe("20");
   }, 60_000);
+});
+
+describe("a lock file that is not a plain file is never read", () => {
+  test("a symlink (even to a valid record) and a FIFO read as unparseable, without following or blocking", () => {
+    const real = join(dir.path, "real.lock");
+    writeFileSync(real, `${JSON.stringify({ pid: process.pid, host: hostname(), token: "t", acquired: "" })}\n`);
+    expect(readLockRecord(real)?.token).toBe("t");
+    symlinkSync(real, lock);
+    expect(readLockRecord(lock)).toBeNull();
+    const fifo = join(dir.path, "fifo.lock");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    expect(readLockRecord(fifo)).toBeNull();
+    expect(readLockRecord(join(dir.path, "none.lock"))).toBeUndefined();
+  });
 });
