@@ -12,7 +12,7 @@ import { atomicWriteSync, ensureOwnFolder, fledgePaths, foldName, parseRegistry,
 import { enforceGrant } from "../trust/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
-import { clearIntent, registryDigest, writeIntent, type Move } from "./journal.ts";
+import { clearIntent, newCommitId, registryDigest, stampRegistry, writeIntent, type Move } from "./journal.ts";
 import type { Staging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -130,11 +130,16 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     if (!placed) plugins.push(entry);
     const text = serializeRegistry({ plugins });
     const checked = parseRegistry(text, paths.registryFile);
+    // The written text carries this operation's random id: recovery rolls forward only
+    // when it finds it (a --force of the same version writes the same entries again).
+    const commit = newCommitId();
+    const stamped = stampRegistry(text, commit);
     writeIntent(paths, {
       op: opts.update ? "update" : "install",
       name: entry.name,
+      commit,
       registryBefore: registryDigest(regText),
-      registryAfter: registryDigest(text)!,
+      registryAfter: registryDigest(stamped)!,
       moves,
       commands: [...new Set([...entry.commands, ...victims.flatMap((v) => v.commands)])],
       staging: staging.dir,
@@ -162,7 +167,7 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
         writeShim(paths.binDir, cmd, entry.name);
       }
       // 5. The registry, last: once it is written the install has happened.
-      atomicWriteSync(paths.registryFile, text); // sync: every step of the commit runs on one thread, in order
+      atomicWriteSync(paths.registryFile, stamped); // sync: every step of the commit runs on one thread, in order
     } catch (e) {
       for (const step of undo.reverse()) {
         try {

@@ -6,18 +6,27 @@
  * dir, the plugin's state.json/data across, the staged tree into place) and then write
  * the registry, which is the commit point. Before the first rename, under the registry
  * lock, the command writes `plugins.journal.json` (atomically, fsynced) listing every
- * rename it is about to do and the sha256 of the registry text before and after. It
- * deletes the journal once the registry is written (or its in-process rollback ran).
+ * rename it is about to do and a fresh random commit id. The registry text it then
+ * writes carries that id (a `# fledge-commit <id>` line, see `stampRegistry`), so the
+ * registry write itself says "operation N happened". It deletes the journal once the
+ * registry is written (or its in-process rollback ran).
  *
  * A journal found at the start of a later command therefore belongs to a process that
  * died inside the commit. `recoverInterrupted` (under the lock) decides with one rule,
- * `recoveryDirection`: the registry holds the new text → the operation happened, only
- * shims are made to match (roll forward); anything else → every rename is undone in
- * reverse order (roll back), so the old plugin, its state.json and data/ are back where
- * the registry says they are. Only then are stale staging dirs deleted, and never one a
- * journal still names: nothing a registry entry owns is ever deleted by recovery.
+ * `recoveryDirection`: the registry carries this journal's commit id → the operation
+ * happened, only shims are made to match (roll forward); anything else → every rename
+ * is undone in reverse order (roll back), so the old plugin, its state.json and data/
+ * are back where the registry says they are. The decision never compares digests of
+ * registry texts: a same-version `install --force` or an update that changes nothing
+ * in the entry writes the very text that was there before, and "the registry already
+ * holds the new text" would then call an interrupted commit finished.
+ *
+ * Only then are stale staging dirs deleted, never one a journal still names, and never
+ * while a registered plugin lacks its folder and a staging dir holds one for it
+ * (`restoreRegisteredFolders` moves it back first): nothing a registry entry owns is
+ * ever deleted by recovery.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, relative, isAbsolute, join } from "node:path";
 import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
@@ -37,7 +46,12 @@ export interface Intent {
   op: JournalOp;
   /** The plugin being installed, updated or removed. */
   name: string;
-  /** sha256 of the registry text before (null: there was no registry file) and after. */
+  /**
+   * Random id of this operation, written into the registry text it commits
+   * (`stampRegistry`): its presence there is the one fact recovery rolls forward on.
+   */
+  commit: string;
+  /** sha256 of the registry text before (null: there was no registry file) and after: diagnostics only. */
   registryBefore: string | null;
   registryAfter: string;
   /** Renames in the order they are done. */
@@ -57,9 +71,25 @@ export function registryDigest(text: string | null): string | null {
   return text === null ? null : createHash("sha256").update(text).digest("hex");
 }
 
+/** A fresh commit id for one operation (128 random bits: never equal to an earlier one). */
+export function newCommitId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+const STAMP = "# fledge-commit ";
+
+/**
+ * The registry text as the operation writes it: `text` plus a comment line naming the
+ * operation's commit id. TOML ignores comments, so readers see the same registry; the
+ * next rewrite drops the line, which is fine: it only matters while the journal exists.
+ */
+export function stampRegistry(text: string, commit: string): string {
+  return `${text}${text.endsWith("\n") ? "" : "\n"}${STAMP}${commit}\n`;
+}
+
 /** Write the intent before the first rename; atomic and fsynced, so a crash leaves all of it or none. */
 export function writeIntent(paths: FledgePaths, intent: Omit<Intent, "pid">): void {
-  atomicWriteSync(journalFile(paths), `${JSON.stringify({ version: 1, ...intent, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
+  atomicWriteSync(journalFile(paths), `${JSON.stringify({ version: 2, ...intent, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The operation is over (committed, or rolled back in-process): forget it. */
@@ -105,7 +135,7 @@ function readIntent(paths: FledgePaths): Intent | null | undefined {
         // Recovery only ever renames inside plugins/: a tampered journal cannot move anything else.
         return typeof mm?.from === "string" && typeof mm.to === "string" && inside(paths.pluginsDir, mm.from) && inside(paths.pluginsDir, mm.to);
       });
-    if (j.version !== 1 || typeof j.op !== "string" || typeof j.name !== "string" || typeof j.registryAfter !== "string" || !movesOk || !strings(j.commands) || typeof j.staging !== "string") return null;
+    if (j.version !== 2 || typeof j.commit !== "string" || !/^[0-9a-f]{32}$/.test(j.commit) || typeof j.op !== "string" || typeof j.name !== "string" || typeof j.registryAfter !== "string" || !movesOk || !strings(j.commands) || typeof j.staging !== "string") return null;
     return j as Intent;
   } catch {
     return null;
@@ -122,12 +152,13 @@ function readRegistryTextOrNull(file: string): string | null {
 }
 
 /**
- * The one recovery rule: an interrupted operation happened iff the registry holds the
- * text it was going to write (the registry write is the commit point); otherwise it
- * did not, and its renames are undone.
+ * The one recovery rule: an interrupted operation happened iff the registry carries
+ * its commit id (the stamped registry write is the commit point, and the id is random,
+ * so no earlier text can carry it); otherwise it did not, and its renames are undone.
  */
-export function recoveryDirection(intent: Pick<Intent, "registryAfter">, registryText: string | null): "forward" | "back" {
-  return registryDigest(registryText) === intent.registryAfter ? "forward" : "back";
+export function recoveryDirection(intent: Pick<Intent, "commit">, registryText: string | null): "forward" | "back" {
+  if (registryText === null) return "back";
+  return registryText.split("\n").includes(`${STAMP}${intent.commit}`) ? "forward" : "back";
 }
 
 /** Undo renames newest first; a rename that did not happen (or was already undone) is skipped. */
@@ -200,6 +231,44 @@ function recoverLocked(paths: FledgePaths): Recovery | null {
   return { op: intent.op, name: intent.name, direction };
 }
 
+/**
+ * The last guard before stale staging dirs are deleted: every plugin the registry lists
+ * must have its folder. One that does not, while a dead process's staging dir holds a
+ * moved-aside folder for it (`old-<name>`), gets that folder back. Returns the staging
+ * dirs that must not be deleted: those still holding a folder some registered plugin
+ * lacks (the move back failed) — deleting them would lose that plugin's data.
+ */
+export function restoreRegisteredFolders(paths: FledgePaths): Set<string> {
+  const keep = new Set<string>();
+  const text = readRegistryTextOrNull(paths.registryFile);
+  if (text === null) return keep;
+  let names: string[];
+  try {
+    names = readdirSync(paths.pluginsDir).filter((n) => n.startsWith(STAGING_PREFIX));
+  } catch {
+    return keep;
+  }
+  for (const p of parseRegistry(text, paths.registryFile).plugins) {
+    const dir = paths.pluginDir(p.name);
+    if (exists(dir)) continue;
+    for (const n of names) {
+      const aside = join(paths.pluginsDir, n, `old-${p.name}`);
+      if (!exists(aside)) continue;
+      if (!exists(dir)) {
+        try {
+          movePath(aside, dir);
+          log.warn(`restored ${dir} from ${aside}: the registry lists ${p.name} but its folder was missing`);
+          continue;
+        } catch (e) {
+          log.warn(`could not restore ${dir} from ${aside} (${(e as Error).message}); that staging folder is kept`);
+        }
+      }
+      keep.add(join(paths.pluginsDir, n));
+    }
+  }
+  return keep;
+}
+
 /** Does anything need recovering? Cheap, lock-free: a journal, or staging dirs of dead processes. */
 function needsRecovery(paths: FledgePaths): boolean {
   if (exists(journalFile(paths))) return true;
@@ -223,7 +292,9 @@ export async function recoverInterrupted(env: NodeJS.ProcessEnv): Promise<Recove
     // After recovery no journal names a staging dir; if one still exists (one we could
     // not read), no staging dir is deleted at all: it may hold a registered plugin.
     const left = readIntent(paths);
-    if (left !== null) cleanStaleStaging(paths.pluginsDir, left?.staging);
+    const keep = restoreRegisteredFolders(paths);
+    if (left?.staging !== undefined) keep.add(left.staging);
+    if (left !== null) cleanStaleStaging(paths.pluginsDir, keep);
     removeDeadTempFiles([paths.binDir, paths.configDir]);
     return r;
   });

@@ -14,7 +14,7 @@ import { atomicWriteSync, fledgePaths, parseRegistry, readRegistry, serializeReg
 import { FledgeError, log } from "../ui/index.ts";
 import { runHook } from "./hooks.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
-import { clearIntent, recoverInterrupted, registryDigest, writeIntent } from "./journal.ts";
+import { clearIntent, newCommitId, recoverInterrupted, registryDigest, stampRegistry, writeIntent } from "./journal.ts";
 import { createStaging, releaseStaging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -82,11 +82,13 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
       const aside = join(staging.dir, "removed");
       const undo: (() => void)[] = [];
       const next: Registry = { plugins: reg.plugins.filter((p) => p.name !== entry.name) };
-      const nextText = serializeRegistry(next);
+      const commit = newCommitId();
+      const nextText = stampRegistry(serializeRegistry(next), commit);
       // The intent first: a crash after the rename below is undone by the next command.
       writeIntent(paths, {
         op: "remove",
         name: entry.name,
+        commit,
         registryBefore: registryDigest(text || null),
         registryAfter: registryDigest(nextText)!,
         moves: exists(dir) ? [{ from: dir, to: aside }] : [],

@@ -83,7 +83,7 @@ function pidAlive(pid: number): boolean {
  * folder of a plugin the registry still lists until its journal is recovered. Returns how
  * many were removed.
  */
-export function cleanStaleStaging(pluginsDir: string, keep?: string): number {
+export function cleanStaleStaging(pluginsDir: string, keep: ReadonlySet<string> = new Set()): number {
   let names: string[];
   try {
     names = readdirSync(pluginsDir);
@@ -95,7 +95,7 @@ export function cleanStaleStaging(pluginsDir: string, keep?: string): number {
     if (!name.startsWith(STAGING_PREFIX)) continue;
     const pid = Number.parseInt(name.slice(STAGING_PREFIX.length), 10);
     if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && pidAlive(pid))) continue;
-    if (keep !== undefined && join(pluginsDir, name) === keep) continue; // an unrecovered journal names it
+    if (keep.has(join(pluginsDir, name))) continue; // an unrecovered journal names it, or it holds a registered plugin's folder
     rmSync(join(pluginsDir, name), { recursive: true, force: true });
     removed++;
   }

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { recoveryDirection, registryDigest } from "../../src/install/journal.ts";
+import { newCommitId, recoveryDirection, registryDigest, stampRegistry } from "../../src/install/journal.ts";
 import { readReg, runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
@@ -27,18 +27,53 @@ async function installedWithData(): Promise<{ plugins: string; dir: string; regi
   return { plugins, dir: join(plugins, "keepme"), registryText: readFileSync(join(sb.config, "plugins.toml"), "utf8") };
 }
 
-function journal(moves: { from: string; to: string }[], staging: string, before: string, after: string): void {
+function journal(moves: { from: string; to: string }[], staging: string, before: string, after: string, commit = newCommitId(), op = "remove"): void {
   writeFileSync(
     join(sb.config, "plugins.journal.json"),
-    JSON.stringify({ version: 1, op: "remove", name: "keepme", registryBefore: registryDigest(before), registryAfter: registryDigest(after), moves, commands: ["keepme"], staging, pid: 999_999 }),
+    JSON.stringify({ version: 2, op, name: "keepme", commit, registryBefore: registryDigest(before), registryAfter: registryDigest(after), moves, commands: ["keepme"], staging, pid: 999_999 }),
   );
 }
 
 describe("recovery after a crash inside the commit", () => {
-  test("the rule: forward only when the registry holds the new text", () => {
-    expect(recoveryDirection({ registryAfter: registryDigest("new")! }, "new")).toBe("forward");
-    expect(recoveryDirection({ registryAfter: registryDigest("new")! }, "old")).toBe("back");
-    expect(recoveryDirection({ registryAfter: registryDigest("new")! }, null)).toBe("back");
+  test("the rule: forward only when the registry carries this operation's commit id", () => {
+    const id = newCommitId();
+    expect(recoveryDirection({ commit: id }, stampRegistry("plugins = []\n", id))).toBe("forward");
+    // The same text as the operation would write, but without its id: not committed.
+    expect(recoveryDirection({ commit: id }, "plugins = []\n")).toBe("back");
+    expect(recoveryDirection({ commit: id }, stampRegistry("plugins = []\n", newCommitId()))).toBe("back");
+    expect(recoveryDirection({ commit: id }, `# fledge-commit ${id}x\n`)).toBe("back");
+    expect(recoveryDirection({ commit: id }, null)).toBe("back");
+  });
+
+  test("same-version --force / no-op update killed before the registry write (registry text unchanged): rolled back, data kept", async () => {
+    const { plugins, dir, registryText } = await installedWithData();
+    mkdirSync(join(dir, "data"));
+    writeFileSync(join(dir, "data", "x"), "keep");
+    // The dead install --force moved the old tree aside; its new tree never went into place.
+    const staging = join(plugins, ".staging-999999-deadbeef0004");
+    mkdirSync(join(staging, "tree"), { recursive: true });
+    writeFileSync(join(staging, "tree", "plugin.toml"), "new");
+    renameSync(dir, join(staging, "old-keepme"));
+    // The text it would have written equals the text already there (same entry, same day).
+    journal([{ from: dir, to: join(staging, "old-keepme") }, { from: join(staging, "tree"), to: dir }], staging, registryText, registryText, newCommitId(), "install");
+    const r = await fledge(["plugins", "list", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("restored the previous state");
+    expect(readFileSync(join(dir, "state.json"), "utf8")).toBe(STATE);
+    expect(readFileSync(join(dir, "data", "x"), "utf8")).toBe("keep");
+    expect(readdirSync(plugins).sort()).toEqual(["bin", "keepme"]);
+  });
+
+  test("a registered plugin without its folder gets it back from a stale staging dir instead of it being deleted", async () => {
+    const { plugins, dir } = await installedWithData();
+    const staging = join(plugins, ".staging-999999-deadbeef0005");
+    mkdirSync(staging);
+    renameSync(dir, join(staging, "old-keepme"));
+    // No journal at all (say it was lost): the staging dir would be "stale".
+    const r = await fledge(["plugins", "list", "--json"]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "state.json"), "utf8")).toBe(STATE);
+    expect(readdirSync(plugins).sort()).toEqual(["bin", "keepme"]);
   });
 
   test("killed after the folder was moved aside, before the registry write: rolled back, state.json kept", async () => {
@@ -62,9 +97,10 @@ describe("recovery after a crash inside the commit", () => {
     const staging = join(plugins, ".staging-999999-deadbeef0001");
     mkdirSync(staging);
     renameSync(dir, join(staging, "removed"));
-    const after = "";
+    const id = newCommitId();
+    const after = stampRegistry("", id);
     writeFileSync(join(sb.config, "plugins.toml"), after);
-    journal([{ from: dir, to: join(staging, "removed") }], staging, registryText, after);
+    journal([{ from: dir, to: join(staging, "removed") }], staging, registryText, after, id);
     const r = await fledge(["plugins", "list", "--json"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("recovered: completed it");
