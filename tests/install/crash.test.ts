@@ -70,6 +70,10 @@ interface Scenario {
   after: string | null;
   /** Whether the plugin's state.json/data/ must exist in the new state. */
   keepsDataAfter: boolean;
+  /** When old and new have the same version: a file only the new tree has. */
+  newMarker?: string;
+  /** Called before each run (server set-up the run consumes). */
+  prepare?: () => void;
 }
 
 function env(config: string): Record<string, string> {
@@ -111,10 +115,47 @@ async function setup(): Promise<Scenario[]> {
   giveData(fromGithub, "crashy");
   gh.addCommit("acme/crashy", { dir: v2 });
 
+  // The same version again: `--force` writes a registry text equal to the one before
+  // (same entry, same day), so "the registry holds the new text" cannot tell a finished
+  // commit from one killed before its registry write.
+  // Installed from the very folder it is then reinstalled from (the source is in the entry).
+  const v1again = wasmPlugin(join(root, "src-v1-again"), { name: "crashy", version: "1.0.0" });
+  const installedAgain = join(root, "t-installed-again");
+  cpSync(base, installedAgain, { recursive: true });
+  expect((await fledge(installedAgain, ["plugins", "install", v1again, "--copy", "--yes"])).code).toBe(0);
+  giveData(installedAgain, "crashy");
+  writeFileSync(join(v1again, "NEW-TREE"), "new\n");
+
+  // An update whose registry text is byte-identical: the API's first answer for the
+  // branch head differs from the installed commit (so the update runs), the download
+  // then resolves the installed commit again.
+  const same = wasmPlugin(join(root, "src-same"), { name: "same", version: "1.0.0" });
+  const sameSha = gh.addRepo("acme/same", { dir: same });
+  const sameInstalled = join(root, "t-same");
+  cpSync(base, sameInstalled, { recursive: true });
+  expect((await fledge(sameInstalled, ["plugins", "install", "acme/same", "--yes"])).code).toBe(0);
+  giveData(sameInstalled, "same");
+  const flipHead = (): void => {
+    gh.clearFailures();
+    gh.fail({ path: "/repos/acme/same/commits/", status: 200, body: JSON.stringify({ sha: "f".repeat(40) }), times: 1 });
+  };
+  // The scenario really is the identical-text one.
+  const probe = join(root, "t-same-probe");
+  cpSync(sameInstalled, probe, { recursive: true });
+  const unstamped = (): string => readFileSync(join(probe, "plugins.toml"), "utf8").replace(/^# fledge-commit .*\n/m, "");
+  const beforeText = unstamped();
+  flipHead();
+  expect((await fledge(probe, ["plugins", "update", "same", "--yes"])).code).toBe(0);
+  expect(unstamped()).toBe(beforeText);
+  expect(readReg(probe).plugins.find((p) => p.name === "same")?.commit).toBe(sameSha);
+  gh.clearFailures();
+
   scenarios = [
     { name: "install", template: base, args: ["plugins", "install", v1, "--copy", "--yes"], plugin: "crashy", before: null, after: "1.0.0", keepsDataAfter: false },
     { name: "install --force", template: installed, args: ["plugins", "install", v2, "--copy", "--yes", "--force"], plugin: "crashy", before: "1.0.0", after: "2.0.0", keepsDataAfter: false },
     { name: "update", template: fromGithub, args: ["plugins", "update", "crashy", "--yes"], plugin: "crashy", before: "1.0.0", after: "2.0.0", keepsDataAfter: true },
+    { name: "install --force, same version", template: installedAgain, args: ["plugins", "install", v1again, "--copy", "--yes", "--force"], plugin: "crashy", before: "1.0.0", after: "1.0.0", keepsDataAfter: false, newMarker: "NEW-TREE" },
+    { name: "update, identical registry", template: sameInstalled, args: ["plugins", "update", "same", "--yes"], plugin: "same", before: "1.0.0", after: "1.0.0", keepsDataAfter: true, prepare: flipHead },
     { name: "remove", template: installed, args: ["plugins", "remove", "crashy"], plugin: "crashy", before: "1.0.0", after: null, keepsDataAfter: false },
   ];
   return scenarios;
@@ -122,6 +163,7 @@ async function setup(): Promise<Scenario[]> {
 
 /** Run the operation under strace, killed at the N-th call of `syscalls`. true = it completed. */
 async function runKilled(s: Scenario, config: string, syscalls: string, n: number): Promise<boolean> {
+  s.prepare?.();
   const proc = Bun.spawn(["strace", "-f", "-o", "/dev/null", "-e", `inject=${syscalls}:signal=SIGKILL:when=${n}`, process.execPath, MAIN, ...s.args], {
     env: baseEnv(env(config)),
     cwd: tmp.path,
@@ -145,7 +187,16 @@ async function checkConsistent(s: Scenario, config: string, where: string): Prom
   const plugins = join(config, "plugins");
   const entry = reg.plugins.find((p) => p.name === s.plugin);
   const version = entry?.version ?? null;
-  const which = version === s.before ? "old" : version === s.after ? "new" : undefined;
+  const which =
+    s.newMarker !== undefined && version === s.before && version === s.after
+      ? existsSync(join(config, "plugins", s.plugin, s.newMarker))
+        ? "new"
+        : "old"
+      : version === s.before
+        ? "old"
+        : version === s.after
+          ? "new"
+          : undefined;
   expect(which, `${where}: registry shows ${s.plugin} at ${version}`).toBeDefined();
   // Every registered plugin has its folder, with the version the registry names, and its shims.
   for (const p of reg.plugins) {
@@ -184,7 +235,7 @@ function* counts(group: string): Generator<number> {
 const groupsToRun = FULL ? [...Object.keys(GROUPS), "all"] : ["rename", "unlink", "all"];
 
 describe.skipIf(!HAVE_STRACE)("kill -9 at file-changing syscalls: the next command recovers, nothing is lost", () => {
-  for (const op of ["install", "install --force", "update", "remove"]) {
+  for (const op of ["install", "install --force", "install --force, same version", "update", "update, identical registry", "remove"]) {
     test(op, async () => {
       const s = (await setup()).find((x) => x.name === op)!;
       const summary: string[] = [];
