@@ -8,10 +8,14 @@
  * The earlier confirm (consola's) drew on stdout, defaulted to yes at install and
  * mapped Ctrl+C and Esc to that default: cancelling installed the plugin.
  *
+ * Keys typed before the question is drawn are discarded, not read (typeahead.ts): a
+ * `y<Enter>` typed (or queued by a script) while fledge was downloading is not consent.
+ *
  * Callers check canPrompt() first and, without a terminal, refuse with the flag that
  * grants consent instead of asking (see install/consent.ts).
  */
 import { FledgeError } from "./errors.ts";
+import { discardTypeahead } from "./typeahead.ts";
 
 /** How the question was answered. Only "yes" grants anything. */
 export type ConfirmOutcome = "yes" | "no" | "interrupted";
@@ -118,6 +122,13 @@ export function confirmOutcome(question: string, io: ConfirmIO = { input: proces
         wasRaw = input.isRaw;
         process.once("exit", restoreMode);
         input.setRawMode(true);
+        // Typeahead is not an answer: drop what was typed before the question shows,
+        // in the terminal (tcflush) and in the stream's own buffer.
+        const fd = (input as { fd?: unknown }).fd;
+        if (typeof fd === "number") discardTypeahead(fd);
+        while (input.readableLength > 0 && input.read() !== null) {
+          // discarded
+        }
       }
       write(`${question} [y/N] `);
       input.on("data", onData);

@@ -28,7 +28,7 @@ const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * type `keys` (or close the input when keys is null). Returns the exit code, the
  * screen (the pty shows stderr, and stdout unless redirected) and the stdout file.
  */
-async function onTerminal(args: string[], keys: string | null, opts: { stdoutFile?: boolean; env?: Record<string, string> } = {}): Promise<{ code: number; screen: string; stdout: string }> {
+async function onTerminal(args: string[], keys: string | null, opts: { stdoutFile?: boolean; env?: Record<string, string>; typeahead?: string } = {}): Promise<{ code: number; screen: string; stdout: string }> {
   const out = join(sb.root, "stdout.txt");
   const cmd = `${[process.execPath, MAIN, ...args].map(sh).join(" ")}${opts.stdoutFile ? ` > ${sh(out)}` : ""}; echo "EXIT=$?"`;
   const proc = Bun.spawn([SCRIPT!, "-qefc", cmd, "/dev/null"], { env: baseEnv({ ...sb.env, ...opts.env }), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
@@ -36,6 +36,11 @@ async function onTerminal(args: string[], keys: string | null, opts: { stdoutFil
   const reader = proc.stdout.getReader();
   const decoder = new TextDecoder();
   let typed = false;
+  // Keys typed at once, long before the question is drawn (fledge is still starting).
+  if (opts.typeahead !== undefined) {
+    proc.stdin.write(opts.typeahead);
+    await proc.stdin.flush();
+  }
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -168,6 +173,27 @@ describe.skipIf(!SCRIPT)("install consent on a real terminal", () => {
     expect(readReg(sb.config).plugins.map((p) => p.name)).toEqual(["hello-native"]);
   });
 
+  // Typeahead (keys typed while fledge was still starting or downloading) is discarded
+  // when the question appears: only a key typed after it answers it.
+  for (const early of ["y\r", "yes\r", "y\ry\ry\r"]) {
+    test(`typeahead ${JSON.stringify(early)} is not an answer (native and capability questions): No`, async () => {
+      const native = await onTerminal(["plugins", "install", HELLO_NATIVE], "\r", { typeahead: early });
+      expect(native.screen).toContain("Install it anyway? [y/N]");
+      expect(native.code).toBe(1);
+      nothingInstalled();
+      const caps = await onTerminal(["plugins", "install", plugin()], "\r", { typeahead: early });
+      expect(caps.screen).toContain("[y/N]");
+      expect(caps.code).toBe(1);
+      nothingInstalled();
+    });
+  }
+
+  test("typeahead 'n' does not stop a real yes typed after the question", async () => {
+    const r = await onTerminal(["plugins", "install", plugin()], "y\r", { typeahead: "n\r" });
+    expect(r.code).toBe(0);
+    expect(readReg(sb.config).plugins.map((p) => p.name)).toEqual(["asks"]);
+  });
+
   test("without a terminal, no question: the refusal names the flag to pass", async () => {
     const proc = Bun.spawn([process.execPath, MAIN, "plugins", "install", plugin(), "--json"], { env: baseEnv(sb.env), cwd: sb.root, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -218,6 +244,15 @@ describe.skipIf(!SCRIPT)("update consent on a real terminal (the same prompt)", 
     expect(JSON.parse(r.stdout).error.code).toBe("interrupted");
     expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
     expect(pluginsState(sb.config).some((p) => p.startsWith(".staging-"))).toBe(false);
+  });
+
+  test("typeahead y + Enter is not an answer to the update question: declined, old version stays", async () => {
+    const name = await escalating();
+    const before = readFileSync(join(sb.config, "plugins.toml"), "utf8");
+    const r = await onTerminal(["plugins", "update", name, "--json"], "\r", { stdoutFile: true, env: ghEnv(), typeahead: "y\r" });
+    expect(r.screen).toContain("[y/N]");
+    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ status: "skipped", error_code: "consent_declined" });
+    expect(readFileSync(join(sb.config, "plugins.toml"), "utf8")).toBe(before);
   });
 
   test("y updates and records the new grant", async () => {
