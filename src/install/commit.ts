@@ -51,8 +51,33 @@ const KEPT_ON_UPDATE = ["state.json", "data"];
 export function commandOwners(reg: Registry, name: string, commands: readonly string[]): Map<string, RegistryEntry> {
   const wanted = new Set(commands.map(foldName));
   const owners = new Map<string, RegistryEntry>();
-  for (const p of reg.plugins) if (p.name !== name && p.commands.some((c) => wanted.has(foldName(c)))) owners.set(p.name, p);
+  const self = foldName(name);
+  // The plugin itself (under folding: see installedAs) is being replaced, not a conflict.
+  for (const p of reg.plugins) if (foldName(p.name) !== self && p.commands.some((c) => wanted.has(foldName(c)))) owners.set(p.name, p);
   return owners;
+}
+
+/**
+ * THE plugin-identity rule: which installed plugin `name` is. Names are compared
+ * folded (case, width, look-alikes, trailing dots), like commands: a plugin's folder
+ * is `plugins/<name>`, and on a case-insensitive file system (macOS, Windows)
+ * `plugins/FOO` IS `plugins/foo`, so installing `FOO` next to `foo` would replace (and
+ * delete) foo's folder and data. An exact match wins; otherwise the folded one.
+ */
+export function installedAs(reg: Registry, name: string): RegistryEntry | undefined {
+  const folded = foldName(name);
+  return reg.plugins.find((p) => p.name === name) ?? reg.plugins.find((p) => foldName(p.name) === folded);
+}
+
+/** The refusal when `name` is an installed plugin (exactly, or under folding) and --force was not given. */
+export function alreadyInstalled(name: string, installed: RegistryEntry): FledgeError {
+  if (installed.name === name) {
+    return new FledgeError(`plugin '${renderUntrusted(name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
+  }
+  return new FledgeError(
+    `plugin '${renderUntrusted(name)}' is the installed plugin '${renderUntrusted(installed.name)}': the names differ only in case or look-alike characters, so they share one folder on macOS and Windows`,
+    { code: "already_installed", hint: `to replace '${renderUntrusted(installed.name)}' with it (this deletes ${renderUntrusted(installed.name)}'s data), use --force; or keep '${renderUntrusted(installed.name)}' and do not install this one`, details: { installed: installed.name } },
+  );
 }
 
 /** The refusal when our commands belong to other plugins: names each one and how to remove it. */
@@ -76,13 +101,12 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
   return withLock(paths.lockFile, async () => {
     const regText = readRegistryText(paths.registryFile);
     const reg: Registry = regText === null ? { plugins: [] } : parseRegistry(regText, paths.registryFile);
-    const same = reg.plugins.find((p) => p.name === entry.name);
+    // Folded: a name that differs only in case is this plugin (same folder on macOS/Windows).
+    const same = installedAs(reg, entry.name);
     if (opts.update && !same) throw new FledgeError(`${renderUntrusted(entry.name)} was removed while it was being updated`, { code: "not_installed" });
     // The single place a grant is recorded: the tier rule holds here whatever came before.
     enforceGrant(entry, opts.update ? same?.capabilities : undefined);
-    if (same && !opts.force && !opts.update) {
-      throw new FledgeError(`plugin '${renderUntrusted(entry.name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
-    }
+    if (same && !opts.force && !opts.update) throw alreadyInstalled(entry.name, same);
     const others = commandOwners(reg, entry.name, entry.commands);
     // Never remove another plugin (and its state.json and data) as a side effect, not
     // even with --force: the user removes it explicitly, knowing what goes with it.
@@ -103,6 +127,10 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
       if (exists(dir)) moves.push({ from: dir, to: aside(v.name) });
     }
     if (!same && exists(finalDir)) {
+      // Unreachable while installedAs folds (a folded owner is `same`); kept so that no
+      // folder a registry entry could own under folding is ever moved aside and deleted.
+      const owner = reg.plugins.find((p) => foldName(p.name) === foldName(entry.name));
+      if (owner) throw alreadyInstalled(entry.name, owner);
       log.warn(`replacing ${finalDir}, which no registry entry owns (left by an interrupted install?)`);
       moves.push({ from: finalDir, to: aside(`orphan-${entry.name}`) });
     }

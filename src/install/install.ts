@@ -8,7 +8,7 @@ import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BI
 import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, log, redactUrls, usageError } from "../ui/index.ts";
-import { commandConflict, commandOwners, commitPlugin } from "./commit.ts";
+import { alreadyInstalled, commandConflict, commandOwners, commitPlugin, installedAs } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
@@ -102,9 +102,8 @@ export function checkBinaries(dir: string, manifest: Manifest): void {
 /** Fail fast (before consent and build) on conflicts the locked commit would refuse anyway. */
 function precheckConflicts(name: string, manifest: Manifest, opts: InstallOptions): void {
   const reg = readRegistry(opts.env);
-  if (!opts.force && reg.plugins.some((p) => p.name === name)) {
-    throw new FledgeError(`plugin '${renderUntrusted(name)}' is already installed`, { code: "already_installed", hint: "use --force to reinstall it, or 'fledge plugins update' to update it" });
-  }
+  const installed = installedAs(reg, name);
+  if (!opts.force && installed) throw alreadyInstalled(name, installed);
   // --force or not: another plugin's commands are never taken (see commandConflict).
   const owners = commandOwners(reg, name, manifest.commands.map((c) => c.name));
   if (owners.size > 0) throw commandConflict({ name, commands: manifest.commands.map((c) => c.name) }, owners);
