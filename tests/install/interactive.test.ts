@@ -16,13 +16,28 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-/** Run `fledge install` on a pty, typing `answer` + Enter (buffered by the tty until the prompt reads it). */
+/**
+ * Run `fledge install` on a pty, typing `answer` + Enter once the question is on screen
+ * (keys typed before it are discarded as typeahead: see prompt-pty.test.ts).
+ */
 async function onTerminal(answer: string): Promise<{ code: number; output: string }> {
   const cmd = `${process.execPath} ${MAIN} plugins install ${HELLO_NATIVE}`;
-  const proc = Bun.spawn([SCRIPT!, "-qec", cmd, "/dev/null"], { env: baseEnv(sb.env), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  proc.stdin.write(`${answer}\r`);
-  await proc.stdin.flush();
-  const [output, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  const proc = Bun.spawn([SCRIPT!, "-qfec", cmd, "/dev/null"], { env: baseEnv(sb.env), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  let output = "";
+  let typed = false;
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    output += decoder.decode(value, { stream: true });
+    if (!typed && output.includes("[y/N]")) {
+      typed = true;
+      proc.stdin.write(`${answer}\r`);
+      await proc.stdin.flush();
+    }
+  }
+  const code = await proc.exited;
   proc.stdin.end();
   return { code, output };
 }
