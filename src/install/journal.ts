@@ -244,7 +244,13 @@ export function restoreRegisteredFolders(paths: FledgePaths): Set<string> {
   if (text === null) return keep;
   let names: string[];
   try {
-    names = readdirSync(paths.pluginsDir).filter((n) => n.startsWith(STAGING_PREFIX));
+    // A live process's staging dir is its own business (it holds no moved-aside folder
+    // outside the lock, which we hold); only dead processes' dirs are candidates.
+    names = readdirSync(paths.pluginsDir).filter((n) => {
+      if (!n.startsWith(STAGING_PREFIX)) return false;
+      const pid = Number.parseInt(n.slice(STAGING_PREFIX.length), 10);
+      return !(Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid));
+    });
   } catch {
     return keep;
   }
