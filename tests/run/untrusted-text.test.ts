@@ -54,12 +54,27 @@ function offenders(text: string, opts: { stream?: boolean } = {}): string[] {
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Run fledge on a pseudo-terminal; stdout and stderr both land in the pty output. */
-async function onPty(args: string[], env: Record<string, string>, cwd: string, input = ""): Promise<{ code: number; output: string }> {
+/** `answer` is typed once a consent question (`[y/N]`) is on screen: earlier keys are discarded as typeahead. */
+async function onPty(args: string[], env: Record<string, string>, cwd: string, input = "", answer?: string): Promise<{ code: number; output: string }> {
   const cmd = [process.execPath, MAIN, ...args].map(shq).join(" ");
-  const proc = Bun.spawn([SCRIPT!, "-qec", cmd, "/dev/null"], { env: baseEnv({ ...env, NO_COLOR: undefined, TERM: "xterm-256color" }), cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([SCRIPT!, "-qfec", cmd, "/dev/null"], { env: baseEnv({ ...env, NO_COLOR: undefined, TERM: "xterm-256color" }), cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   if (input) proc.stdin.write(input);
   await proc.stdin.flush();
-  const [output, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  let output = "";
+  let typed = answer === undefined;
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    output += decoder.decode(value, { stream: true });
+    if (!typed && output.includes("[y/N]")) {
+      typed = true;
+      proc.stdin.write(answer!);
+      await proc.stdin.flush();
+    }
+  }
+  const code = await proc.exited;
   proc.stdin.end();
   return { code, output };
 }
@@ -195,7 +210,7 @@ describe("a hostile manifest: every string field", () => {
 
   test.skipIf(!SCRIPT)("the consent prompt on a terminal shows all of a hook command", async () => {
     const p = join(dir, "consent");
-    const r = await onPty(["plugins", "install", p], home.env, home.project, "n\r");
+    const r = await onPty(["plugins", "install", p], home.env, home.project, "", "n\r");
     expect(r.output).toContain(`post_install: ${HOOK_SHOWN}`);
     // The prompt widget draws with its own (trusted) cursor moves; the consent text it follows has none.
     const consent = r.output.slice(r.output.indexOf("Installing"), r.output.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
