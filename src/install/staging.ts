@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ensureOwnFolder } from "../registry/index.ts";
+import { ensureOwnFolder, pidAlive } from "../registry/index.ts";
 import { log } from "../ui/index.ts";
 
 export const STAGING_PREFIX = ".staging-";
@@ -64,15 +64,6 @@ export function installInterruptCleanup(): void {
       for (const s of activeStagings) if (!s.keep) s.remove();
       process.exit(signal === "SIGINT" ? 130 : 143);
     });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

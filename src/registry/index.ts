@@ -6,7 +6,7 @@ export { configDir, fledgePaths, assertSafePathSegment, assertNotReserved, ensur
 export { isReservedName, reservedNameReason, foldName, RESERVED_NAMES, RESERVED_PREFIXES, RESERVED_SUFFIXES } from "./reserved.ts";
 export { loadConfig, parseConfig, defaultConfig, githubToken, type FledgeConfig, type FledgeLimitsConfig } from "./config.ts";
 export { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from "./atomic.ts";
-export { withLock, withLockSync, isStaleLock, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type LockRecord } from "./lock.ts";
+export { withLock, withLockSync, isStaleLock, pidAlive, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type LockRecord } from "./lock.ts";
 export {
   readRegistry,
   updateRegistry,

@@ -30,6 +30,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
+import { pidAlive } from "../registry/index.ts";
 
 export interface PreparedModule {
   /** The instrumented module bytes. */
@@ -188,15 +189,6 @@ export function writeEntryFile(path: string, data: Uint8Array): void {
 
 /** How much the cache folder may hold; beyond it the least recently written entries go (they are just rebuilt). */
 export const CACHE_LIMITS = { entries: 256, bytes: 1024 * 1024 * 1024 };
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Keep the cache folder bounded: remove temp files of writers that died (SIGKILL in
