@@ -4,18 +4,10 @@
  * seeded so a failure reproduces.
  */
 import { describe, expect, test } from "bun:test";
+import { prng } from "../helpers/prng.ts";
 import { decodeManifest, parseManifest, type ManifestResult } from "../../src/manifest/index.ts";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 function wellFormed(r: ManifestResult): void {
   expect(Array.isArray(r.errors)).toBe(true);

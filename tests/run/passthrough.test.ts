@@ -14,6 +14,7 @@
  * (argv echoed by a WAT guest, the init message of a wasm plugin, argv of a native one).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { prng } from "../helpers/prng.ts";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { root } from "../../src/cli/index.ts";
@@ -26,17 +27,7 @@ import { addPlugin, compat, makeHome, type Home } from "./helpers.ts";
 
 const ECHO_SRC = join(ROOT, "tests", "fixtures", "wasi", "argv_echo.wasm");
 
-/** Small deterministic PRNG so a failure names a seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 const PIECES = [
   "-", "--", "_", "=", "x", "y", "D", "WASI", ".", "0", "1e3", "true", "no-", " ",

@@ -47,17 +47,8 @@ export function outcome(fn: () => unknown): unknown {
   }
 }
 
-/** Small deterministic PRNG (mulberry32) so generated inputs are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.ts";
+export { prng };
 
 /**
  * Features wasm-opt may use in generated modules. Not reference-types: wasm-opt 108
