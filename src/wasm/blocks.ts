@@ -50,6 +50,30 @@ export interface MeterContext {
   growGlobal: number;
   loops: number;
   dynamic: number;
+  /** Extra units charged at the entry of the function being rewritten (see {@link localsEntryCost}). */
+  entryCost?: number;
+}
+
+/** Declared locals a function entry zeroes for free; beyond them each 8 bytes cost a unit. */
+export const FREE_LOCALS = 32;
+
+/**
+ * What entering a function costs beyond its instructions: the engine zeroes every
+ * declared local on each entry, so an empty function with 49,997 v128 locals costs
+ * ~0.5 ms per call while its body is one instruction. Without this charge a guest made
+ * one fuel unit cost that much, and a 1M-unit slice outlived the deadline by minutes.
+ * One unit per 8 bytes of locals beyond the first {@link FREE_LOCALS} locals keeps a
+ * unit near the cost of an instruction and leaves ordinary functions uncharged.
+ */
+export function localsEntryCost(locals: readonly (readonly [number, number])[]): number {
+  let count = 0;
+  let words = 0;
+  for (const [n, type] of locals) {
+    count += n;
+    words += type === 0x7b /* v128 */ ? 2 * n : n;
+  }
+  if (count <= FREE_LOCALS) return 0;
+  return Math.ceil((words * (count - FREE_LOCALS)) / count);
 }
 
 /**
@@ -262,6 +286,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   w.byte(OP.localTee);
   w.u32(f);
   emitCheckTail(w, ctx, f);
+  cost = ctx.entryCost ?? 0;
 
   while (p < n) {
     const op = code[p]!;

@@ -28,7 +28,7 @@
  */
 import { FledgeError } from "../ui/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";
-import { meterBody, slowPathBody, type MeterContext } from "./blocks.ts";
+import { localsEntryCost, meterBody, slowPathBody, type MeterContext } from "./blocks.ts";
 import { remapNameSection } from "./names.ts";
 import { constExprEnd, skipInstr } from "./code.ts";
 import { encodeModule } from "./encode.ts";
@@ -45,7 +45,7 @@ export const REFUEL_NAME = "refuel";
 /** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
 export const FUEL_EXPORT = "fledge:fuel";
 /** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "4-checked-calls";
+export const INSTRUMENTER_VERSION = "5-entry-locals";
 /** Default cap on table sizes (elements). A funcref slot costs the engine ~8-16 bytes, so this bounds tables at ~16 MiB. */
 export const DEFAULT_MAX_TABLE_ELEMENTS = 1 << 20;
 export { BYTES_PER_UNIT_SHIFT } from "./blocks.ts";
@@ -234,6 +234,7 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     const start = w.pos;
     // Local nLocals is the fuel counter; two i32 scratch locals follow when a
     // size-dependent charge used them.
+    ctx.entryCost = localsEntryCost(body.locals);
     const scratch = meterBody(body.code, nLocals, w, ctx);
     body.locals = scratch ? [...body.locals, [1, 0x7e], [2, 0x7f]] : [...body.locals, [1, 0x7e]];
     spans.push(start, w.pos);

@@ -147,6 +147,30 @@ describe("fuel soundness: no unchecked run longer than one function body", () =>
 });
 
 describe("fuel for operations whose engine cost grows with state", () => {
+  test("a function entry is charged for the locals the engine zeroes (red team: 0.5 ms per 1-unit call)", () => {
+    // big(): 40,000 declared i32 locals, empty body. run: loop 1000 times { count++; big() }
+    const body = [0x03, 0x40, ...BUMP, ...CALL(0), 0x20, 0, ...I32(1), 0x6a, 0x22, 0, ...I32(1000), 0x49, 0x0d, 0, 0x0b];
+    const bytes = module([
+      { type: 0, locals: 40_000, body: [] },
+      { type: 0, locals: 1, export: "run", body },
+    ]);
+    const r = runLimited(bytes, "run", 1_000_000n);
+    expect(r.stopped).toBe(true);
+    // ~40,000 units per call: the budget runs out after ~25 calls, never 1000.
+    expect(r.count).toBeLessThan(30);
+  });
+
+  test("ordinary functions (a few locals) pay nothing extra: accuracy stays exact", () => {
+    const body = [0x03, 0x40, ...BUMP, ...CALL(0), 0x20, 0, ...I32(1), 0x6a, 0x22, 0, ...I32(1000), 0x49, 0x0d, 0, 0x0b];
+    const bytes = module([
+      { type: 0, locals: 32, body: [...I32(1), 0x21, 0] },
+      { type: 0, locals: 1, export: "run", body },
+    ]);
+    const r = ratio(bytes, "run");
+    expect(r).toBeGreaterThanOrEqual(0.9);
+    expect(r).toBeLessThanOrEqual(1.1);
+  });
+
   test("table.grow is charged the table's current size: 50,000 one-element grows exceed 1M fuel", () => {
     // loop { count++; drop(table.grow(ref.null func, 1)); i++ < 50000 }
     const body = [0x03, 0x40, ...BUMP, 0xd0, 0x70, ...I32(1), 0xfc, 15, 0, DROP, 0x20, 0, ...I32(1), 0x6a, 0x22, 0, ...I32(50_000), 0x49, 0x0d, 0, 0x0b];
