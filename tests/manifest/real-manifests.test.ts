@@ -1,17 +1,20 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { loadManifest, parseManifest, type Problem } from "../../src/manifest/index.ts";
 import { SHARED, tempDir } from "../helpers/cli.ts";
 import { EXPECTED, TEMPLATE_EXPECTED, TEMPLATE_FILE } from "./real-manifests.expected.ts";
 
+// The shared corpus is an extra check where ../shared exists beside the clone; our own
+// fixtures (tests/manifest/*) reproduce each case it teaches, so a clone anywhere passes.
 const DIR = join(SHARED, "fixtures", "manifests");
-const files = readdirSync(DIR).filter((f) => f !== "README.md" && f !== "INDEX.tsv").sort();
+const HAVE_CORPUS = existsSync(DIR);
+const files = (HAVE_CORPUS ? readdirSync(DIR) : []).filter((f) => f !== "README.md" && f !== "INDEX.tsv").sort();
 const tomls = files.filter((f) => f.endsWith(".toml"));
 const fmt = (p: Problem): string => (p.path === "" ? p.message : `${p.path}: ${p.message}`);
 
-describe("real manifests (bare text, no plugin dir)", () => {
+describe.skipIf(!HAVE_CORPUS)("real manifests (bare text, no plugin dir)", () => {
   test("the expectation table covers exactly the fixture files", () => {
     // 91 .toml manifests plus the .tera template (README.md and INDEX.tsv describe them).
     expect(tomls.length).toBe(91);
@@ -54,7 +57,7 @@ describe("real manifests (bare text, no plugin dir)", () => {
  * binary is missing: the original's rule applies, an error without a build hook and a
  * warning with one. Everything else stays as in the bare-text table.
  */
-describe("real manifests in an empty plugin dir", () => {
+describe.skipIf(!HAVE_CORPUS)("real manifests in an empty plugin dir", () => {
   const tmp = tempDir("fledge-real-");
   afterAll(tmp.cleanup);
 
