@@ -214,18 +214,23 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     w.u32(f);
     delEnd = w.pos;
   };
-  /** Starts a block whose entry also checks the counter (landings, after a reload). */
-  const startCheckedBlock = (): void => {
+  /**
+   * Starts a block charged from `load` (the local, or the global after a reload) whose
+   * entry also checks the counter: function entry, landings, after a call.
+   */
+  const startCheckedFrom = (loadOp: number, index: number): void => {
     closeBlock();
     synced = false;
-    w.byte(OP.localGet);
-    w.u32(f);
+    w.byte(loadOp);
+    w.u32(index);
     patch = placeholder(w);
     w.byte(OP.i64Sub);
     w.byte(OP.localTee);
     w.u32(f);
     emitCheckTail(w, ctx, f);
   };
+  /** Starts a block whose entry also checks the counter (landings, after a reload). */
+  const startCheckedBlock = (): void => startCheckedFrom(OP.localGet, f);
   /**
    * After a call returns: reload the counter (the callee charged the global), charge
    * the code after the call as a block of its own and check. Its own block: when an
@@ -233,17 +238,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
    * The check: the callee's tail ran since its last check, and this body's tail must
    * not add to it unchecked (the invariant at the top).
    */
-  const startAfterCall = (): void => {
-    closeBlock();
-    synced = false;
-    w.byte(OP.globalGet);
-    w.u32(g);
-    patch = placeholder(w);
-    w.byte(OP.i64Sub);
-    w.byte(OP.localTee);
-    w.u32(f);
-    emitCheckTail(w, ctx, f);
-  };
+  const startAfterCall = (): void => startCheckedFrom(OP.globalGet, g);
   // True while the local and the global hold the same value (after a store or reload,
   // with no charge since): a store then is redundant.
   let synced = false;
@@ -279,13 +274,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
 
   // Function entry: load the counter, charge the first block, check. Every function,
   // leaf or not: its caller may be the host, which never checks (see the invariant).
-  w.byte(OP.globalGet);
-  w.u32(g);
-  patch = placeholder(w);
-  w.byte(OP.i64Sub);
-  w.byte(OP.localTee);
-  w.u32(f);
-  emitCheckTail(w, ctx, f);
+  startCheckedFrom(OP.globalGet, g);
   cost = ctx.entryCost ?? 0;
 
   while (p < n) {
