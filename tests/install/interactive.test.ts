@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN } from "../helpers/cli.ts";
+import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { HELLO_NATIVE, baseEnv, pluginsState, readReg, sandbox } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
-const SCRIPT = Bun.which("script");
 let sb: ReturnType<typeof sandbox>;
 beforeEach(() => {
   sb = sandbox();
@@ -22,24 +22,8 @@ afterEach(() => sb.cleanup());
  */
 async function onTerminal(answer: string): Promise<{ code: number; output: string }> {
   const cmd = `${process.execPath} ${MAIN} plugins install ${HELLO_NATIVE}`;
-  const proc = Bun.spawn([SCRIPT!, "-qfec", cmd, "/dev/null"], { env: baseEnv(sb.env), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  let output = "";
-  let typed = false;
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    output += decoder.decode(value, { stream: true });
-    if (!typed && output.includes("[y/N]")) {
-      typed = true;
-      proc.stdin.write(`${answer}\r`);
-      await proc.stdin.flush();
-    }
-  }
-  const code = await proc.exited;
-  proc.stdin.end();
-  return { code, output };
+  const r = await answerOnPty(cmd, { env: baseEnv(sb.env), cwd: sb.root, answer: `${answer}\r` });
+  return { code: r.code, output: r.screen };
 }
 
 describe.skipIf(!SCRIPT)("interactive consent", () => {

@@ -10,11 +10,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { confirmOutcome, feedKeys, type KeyState } from "../../src/ui/index.ts";
 import { MAIN } from "../helpers/cli.ts";
+import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { HELLO_NATIVE, baseEnv, pluginsState, readReg, runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
-const SCRIPT = Bun.which("script");
 let sb: ReturnType<typeof sandbox>;
 beforeEach(() => {
   sb = sandbox();
@@ -31,35 +31,8 @@ const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 async function onTerminal(args: string[], keys: string | null, opts: { stdoutFile?: boolean; env?: Record<string, string>; typeahead?: string } = {}): Promise<{ code: number; screen: string; stdout: string }> {
   const out = join(sb.root, "stdout.txt");
   const cmd = `${[process.execPath, MAIN, ...args].map(sh).join(" ")}${opts.stdoutFile ? ` > ${sh(out)}` : ""}; echo "EXIT=$?"`;
-  const proc = Bun.spawn([SCRIPT!, "-qefc", cmd, "/dev/null"], { env: baseEnv({ ...sb.env, ...opts.env }), cwd: sb.root, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  let screen = "";
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let typed = false;
-  // Keys typed at once, long before the question is drawn (fledge is still starting).
-  if (opts.typeahead !== undefined) {
-    proc.stdin.write(opts.typeahead);
-    await proc.stdin.flush();
-  }
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    screen += decoder.decode(value, { stream: true });
-    if (!typed && screen.includes("[y/N]")) {
-      typed = true;
-      if (keys === null) proc.stdin.end();
-      else {
-        proc.stdin.write(keys);
-        await proc.stdin.flush();
-      }
-    }
-  }
-  await proc.exited;
-  try {
-    proc.stdin.end();
-  } catch {
-    // already closed
-  }
+  // Typeahead: keys typed at once, long before the question is drawn (fledge is still starting).
+  const { screen } = await answerOnPty(cmd, { env: baseEnv({ ...sb.env, ...opts.env }), cwd: sb.root, typeahead: opts.typeahead, answer: keys });
   const m = /EXIT=(\d+)/.exec(screen);
   return { code: m ? Number(m[1]) : -1, screen, stdout: opts.stdoutFile && existsSync(out) ? readFileSync(out, "utf8") : "" };
 }

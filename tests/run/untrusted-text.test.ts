@@ -15,12 +15,12 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN, ROOT } from "../helpers/cli.ts";
+import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { gzip, makeTar, startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { baseEnv, runFledgeAsync, WASM_BYTES } from "../install/helpers.ts";
 import { addPlugin, makeHome, type Home } from "./helpers.ts";
 
 setDefaultTimeout(60_000);
-const SCRIPT = Bun.which("script");
 const TMUX = Bun.which("tmux");
 const HOSTILE = join(ROOT, "tests", "fixtures", "wat", "hostile-text");
 const PRINTER = join(HOSTILE, "printer.wasm");
@@ -57,26 +57,8 @@ const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** `answer` is typed once a consent question (`[y/N]`) is on screen: earlier keys are discarded as typeahead. */
 async function onPty(args: string[], env: Record<string, string>, cwd: string, input = "", answer?: string): Promise<{ code: number; output: string }> {
   const cmd = [process.execPath, MAIN, ...args].map(shq).join(" ");
-  const proc = Bun.spawn([SCRIPT!, "-qfec", cmd, "/dev/null"], { env: baseEnv({ ...env, NO_COLOR: undefined, TERM: "xterm-256color" }), cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  if (input) proc.stdin.write(input);
-  await proc.stdin.flush();
-  let output = "";
-  let typed = answer === undefined;
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    output += decoder.decode(value, { stream: true });
-    if (!typed && output.includes("[y/N]")) {
-      typed = true;
-      proc.stdin.write(answer!);
-      await proc.stdin.flush();
-    }
-  }
-  const code = await proc.exited;
-  proc.stdin.end();
-  return { code, output };
+  const r = await answerOnPty(cmd, { env: baseEnv({ ...env, NO_COLOR: undefined, TERM: "xterm-256color" }), cwd, typeahead: input, answer });
+  return { code: r.code, output: r.screen };
 }
 
 let home: Home;
