@@ -1,6 +1,7 @@
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
 import { readRegistry } from "../registry/index.ts";
-import { EXIT, printResult, usageError } from "../ui/index.ts";
+import { EXIT, usageError } from "../core/index.ts";
+import { printResult } from "../ui/index.ts";
 import { GLOBAL_FLAGS, subCommandsOf } from "./framework.ts";
 
 /**

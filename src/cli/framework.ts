@@ -1,5 +1,6 @@
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
-import { usageError, suggest } from "../ui/index.ts";
+import { usageError } from "../core/index.ts";
+import { suggest } from "../ui/index.ts";
 
 /**
  * A thin layer over citty: we walk the command tree ourselves so that we control

@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
 import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
-import { EXIT, useColor, FledgeError, errorEnvelope, isFledgeError, log, printResult, printTrusted, setNonInteractive, usageError } from "../ui/index.ts";
+import { EXIT, FledgeError, isFledgeError, usageError } from "../core/index.ts";
+import { useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive } from "../ui/index.ts";
 import { resolve, runLeaf, subCommandsOf, usageOf } from "./framework.ts";
 
 export const root = defineCommand({

@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { auditRows, recoverInterrupted } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime } from "../trust/index.ts";
-import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { EXIT } from "../core/index.ts";
+import { printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
   meta: {

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { installPlugin } from "../install/index.ts";
 import { riskOf } from "../trust/index.ts";
-import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { EXIT } from "../core/index.ts";
+import { printJson, printResult } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export default defineCommand({

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { listRows, recoverInterrupted } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
-import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { EXIT } from "../core/index.ts";
+import { printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
   meta: { name: "list", description: "List installed plugins with their runtime, trust tier and risk. Example: fledge plugins list --json" },

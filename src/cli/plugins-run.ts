@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { usageError } from "../ui/index.ts";
+import { usageError } from "../core/index.ts";
 import { markPassthrough, passthroughTail } from "./framework.ts";
 
 /**

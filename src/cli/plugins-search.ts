@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { searchPlugins } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { TRUST_TIERS, type TrustTier } from "../trust/index.ts";
-import { EXIT, printJson, printResult, usageError } from "../ui/index.ts";
+import { EXIT, usageError } from "../core/index.ts";
+import { printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
   meta: {

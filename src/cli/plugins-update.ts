@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { updatePlugins } from "../install/index.ts";
-import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { EXIT } from "../core/index.ts";
+import { printJson, printResult } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export default defineCommand({

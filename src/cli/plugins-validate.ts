@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { loadManifest, showManifestValue, type ManifestResult, type Problem } from "../manifest/index.ts";
-import { EXIT, printJson, printResult } from "../ui/index.ts";
+import { EXIT } from "../core/index.ts";
+import { printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
   meta: {

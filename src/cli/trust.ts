@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { loadConfig } from "../registry/index.ts";
 import { checkSourceSafety, classify, parseSource } from "../trust/index.ts";
-import { EXIT, log, printJson, printResult } from "../ui/index.ts";
+import { EXIT } from "../core/index.ts";
+import { log, printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({
   meta: {

@@ -1,15 +1,17 @@
 import { defineCommand } from "citty";
 import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { FledgeError, log, printJson, printResult, usageError } from "../ui/index.ts";
+import { FledgeError, usageError } from "../core/index.ts";
+import { log, printJson, printResult } from "../ui/index.ts";
 import { loadPreparedModule } from "../wasm/prepared.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
-import { parseSize } from "../wasm/index.ts";
+import { DEFAULT_LIMITS, parseSize, type RunLimits } from "../wasm/index.ts";
 import { markPassthrough, passthroughTail } from "./framework.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { terminalSink } from "../host/wasm-runner.ts";
+import { configDir } from "../registry/index.ts";
 
 /**
  * `fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]`
@@ -27,14 +29,8 @@ export interface RunArgs {
   noCache: boolean;
 }
 
-/** Defaults: contract section 10. */
-export const DEFAULT_LIMITS: RunLimits = { fuel: 1_000_000_000_000n, timeoutMs: 60_000, maxMemoryBytes: 256 * 1024 * 1024 };
-
-export interface RunLimits {
-  fuel: bigint | null;
-  timeoutMs: number | null;
-  maxMemoryBytes: number | null;
-}
+// The defaults are the plugins' defaults: one table in src/wasm/limits.ts.
+export { DEFAULT_LIMITS, type RunLimits };
 
 export function parseFuel(v: string): bigint | null {
   if (v === "none") return null;
@@ -171,7 +167,7 @@ export function readModuleFile(file: string): Uint8Array {
 async function load(file: string, bytes: Uint8Array, maxMemoryBytes: number | null, noCache: boolean, deadline?: { timeoutMs: number | null; startedAt: number }) {
   const warn = (m: string) => log.warn(m);
   try {
-    return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn, ...deadline });
+    return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn, configDir: configDir(), ...deadline });
   } catch (e) {
     if (e instanceof FledgeError) throw e;
     throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "not_wasm" });
@@ -198,7 +194,7 @@ const run = markPassthrough(
       // The deadline covers the whole command: reading, instrumenting and compiling count.
       const startedAt = 0; // performance.now() counts from process start
       const a = parseRunArgs(rawArgs, passthroughTail(data));
-      assertPreopensSpareFledgeState(a.dirs);
+      assertPreopensSpareFledgeState(a.dirs, configDir());
       const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs: a.limits.timeoutMs, startedAt });
       // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
       const out = terminalSink(1);

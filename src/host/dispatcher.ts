@@ -10,7 +10,7 @@
  * called from inside a running guest).
  */
 import type { Capabilities } from "../manifest/types.ts";
-import { isFledgeError } from "../ui/index.ts";
+import { isFledgeError } from "../core/index.ts";
 import type { PluginConsole } from "./console.ts";
 import { runExec, type ExecRequest, type ExecResult } from "./exec.ts";
 import { runExecSync } from "./exec-sync.ts";

@@ -21,7 +21,7 @@
 import { cwd as processCwd } from "node:process";
 import type { Capabilities } from "../manifest/types.ts";
 import { fledgePaths } from "../registry/index.ts";
-import { FledgeError, isFledgeError } from "../ui/index.ts";
+import { FledgeError, isFledgeError } from "../core/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { PluginConsole, processIO, type HostIO } from "./console.ts";
 import { dispatchMessage, type HostContext } from "./dispatcher.ts";

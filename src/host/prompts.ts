@@ -19,7 +19,8 @@
 import { existsSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { FledgeError, canPrompt } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
+import { canPrompt } from "../ui/index.ts";
 import type { MessageOf } from "./messages.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readFileSync } from "node:fs";
 import { atomicWriteSync, withLockSync } from "../registry/index.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 export const STORE_LIMITS = {
   maxKeyBytes: 256,

@@ -23,7 +23,7 @@
  * exactly as a malformed line from a native plugin is.
  */
 import type { Capabilities } from "../manifest/types.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { createGate, deadlineBudget, WasiExit, type Gate } from "../wasi/index.ts";
 import { EXEC_LIMITS } from "./exec.ts";
 import type { Reply } from "./dispatcher.ts";

@@ -21,16 +21,16 @@ import { lstatSync, mkdirSync, realpathSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { cwd as processCwd } from "node:process";
 import type { Capabilities } from "../manifest/types.ts";
-import type { FledgeLimitsConfig } from "../registry/config.ts";
 import { configDir } from "../registry/paths.ts";
 import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
 import { nonBlockingTerminal } from "../ui/terminal-write.ts";
 import { isatty } from "node:tty";
-import { EXIT, FledgeError, isFledgeError, useColor } from "../ui/index.ts";
+import { EXIT, FledgeError, isFledgeError } from "../core/index.ts";
+import { useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
-import { limitError, parseSize, runLoadedModule, type LimitReason } from "../wasm/index.ts";
+import { DEFAULT_LIMITS, limitError, runLoadedModule, type LimitReason, type PluginLimits } from "../wasm/index.ts";
 import { processExitCode, readyBefore, waitReady, type OutputSink, type Preopen } from "../wasi/index.ts";
 import { LINE_OVERHEAD_BYTES, PluginConsole, type HostIO } from "./console.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
@@ -40,37 +40,8 @@ import { checkModuleImports, createFledgeImports, FLEDGE_MODULE } from "./wasm-i
 
 // ------------------------------------------------------------------- limits
 
-export interface PluginLimits {
-  /** Fuel units; null = unlimited. */
-  fuel: bigint | null;
-  maxMemoryBytes: number;
-  timeoutMs: number;
-}
-
-/** Contract section 10: the defaults for plugins. */
-export const PLUGIN_LIMIT_DEFAULTS: Readonly<PluginLimits> = Object.freeze({
-  fuel: 1_000_000_000_000n,
-  maxMemoryBytes: 256 * 1024 * 1024,
-  timeoutMs: 60_000,
-});
-
-/** The limits for a plugin run: the defaults, overridden by config.toml `[limits]`. */
-export function pluginLimits(config: FledgeLimitsConfig | undefined): PluginLimits {
-  const out: PluginLimits = { ...PLUGIN_LIMIT_DEFAULTS };
-  if (config?.fuel !== undefined) out.fuel = config.fuel === "none" ? null : BigInt(Math.floor(config.fuel));
-  if (config?.memory !== undefined) {
-    try {
-      out.maxMemoryBytes = typeof config.memory === "number" ? Math.floor(config.memory) : parseSize(config.memory);
-    } catch {
-      throw new FledgeError(`config.toml [limits] memory = ${JSON.stringify(config.memory)} is not a size`, {
-        code: "config_invalid",
-        hint: 'use a size such as "256MiB" or "1GiB", or a number of bytes',
-      });
-    }
-  }
-  if (config?.timeout !== undefined) out.timeoutMs = config.timeout * 1000;
-  return out;
-}
+// One table for plugins and `wasm run` (src/wasm/limits.ts); re-exported for older imports.
+export { DEFAULT_LIMITS as PLUGIN_LIMIT_DEFAULTS, pluginLimits, type PluginLimits } from "../wasm/limits.ts";
 
 /** A limit hit by a plugin: the wasm part's message and exit code, with a hint that fits plugins. */
 function pluginLimitError(name: string, reason: LimitReason, limits: PluginLimits): FledgeError {
@@ -122,7 +93,7 @@ export function pluginPreopens(capabilities: Pick<Capabilities, "filesystem">, p
         { hostPath: projectRoot, guestPath: "/project", readOnly: true },
         { hostPath: dataDir(), guestPath: "/plugin", readOnly: false },
       ];
-      assertPreopensSpareFledgeState(preopens);
+      assertPreopensSpareFledgeState(preopens, configDir());
       return preopens;
     }
     default:
@@ -161,6 +132,7 @@ export function pluginHostVersion(limits: PluginLimits): string {
 export async function preparePluginModule(wasmPath: string, source: Uint8Array, opts: PrepareOptions): Promise<PreparedPlugin> {
   const loaded = await loadPreparedModule(wasmPath, source, {
     maxMemoryBytes: opts.limits.maxMemoryBytes,
+    configDir: configDir(),
     warn: opts.warn,
     noCache: opts.noCache,
     timeoutMs: opts.limits.timeoutMs,
@@ -341,7 +313,7 @@ export function sandboxOptions(capabilities: Capabilities, projectRoot: string, 
 /** Run a wasm plugin to completion; resolves to the exit code fledge should exit with. */
 export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   const { plugin, capabilities } = opts;
-  const limits = opts.limits ?? PLUGIN_LIMIT_DEFAULTS;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   // The deadline covers preparing and compiling the module as well as running it.
   const startedAt = performance.now();
   // Console output waits for room only until the run's deadline (set once the run is linked).

@@ -32,7 +32,7 @@ import { closeSync, constants as fs, copyFileSync, lstatSync, mkdirSync, openSyn
 import { isAbsolute, join, posix } from "node:path";
 import { createGunzip } from "node:zlib";
 import { resolveInside } from "../manifest/index.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { STAGING_PREFIX } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 

@@ -11,7 +11,8 @@
  */
 import type { Capabilities, HookName, Hooks, Runtime } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyDecision, type TrustTier } from "../trust/index.ts";
-import { FledgeError, canPrompt, confirm } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
+import { canPrompt, confirm } from "../ui/index.ts";
 import { renderUntrusted, terminalText } from "../ui/sanitize.ts";
 import type { AutoBuild } from "./hooks.ts";
 

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } fro
 import { dirname, join, resolve } from "node:path";
 import { isSafeCommandName, isSafePluginName } from "../manifest/index.ts";
 import { reservedNameReason } from "../registry/index.ts";
-import { FledgeError, usageError } from "../ui/index.ts";
+import { FledgeError, usageError } from "../core/index.ts";
 
 export interface CreateOptions {
   name: string;

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest, type Manifest } from "../manifest/index.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { listHooks } from "./consent.ts";
 
 export interface FrozenManifest {

@@ -11,7 +11,7 @@
  * release assets 256 MiB.
  */
 import { createWriteStream } from "node:fs";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { idleError, idleTimeoutSeconds, idleWatch, readBody, redactUrl, redactUrls, tooLargeError } from "./net.ts";
 

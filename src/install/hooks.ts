@@ -10,7 +10,8 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { resolveInside, type HookName, type Runtime } from "../manifest/index.ts";
-import { FledgeError, log } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
+import { log } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 /** Split a command line into words like a POSIX shell would, without expanding anything. */

@@ -9,7 +9,7 @@
  * headers, or a body that stops after 100 bytes) must not hang fledge; a server that
  * answers an API call with 400 MiB of JSON must not take fledge's memory with it.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 export { redactUrl, redactUrls } from "../ui/index.ts";
 

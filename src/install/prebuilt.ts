@@ -8,7 +8,8 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { resolveInside } from "../manifest/index.ts";
-import { FledgeError, log } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
+import { log } from "../ui/index.ts";
 import { downloadAsset, releaseAssets, type GithubClient } from "./github.ts";
 import { sha256File, exists } from "./shims.ts";
 import type { Staging } from "./staging.ts";

@@ -4,7 +4,7 @@
  */
 import { githubToken, loadConfig } from "../registry/index.ts";
 import { classifyOwner, type TrustTier } from "../trust/index.ts";
-import { usageError } from "../ui/index.ts";
+import { usageError } from "../core/index.ts";
 import { githubClient, searchRepositories, type SearchItem } from "./github.ts";
 
 export const PLUGIN_TOPIC = "fledge-plugin";

@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { resolveInside } from "../manifest/index.ts";
 import { credentialedCloneUrl, type Source } from "../trust/index.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { archiveError, checkTarballCommit, extractTarGz } from "./archive.ts";
 import { downloadTarball, resolveCommit, type GithubClient } from "./github.ts";
 import { gitNetworkArgs, idleError, redactUrl, redactUrls, watchChild } from "./net.ts";

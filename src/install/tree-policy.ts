@@ -20,7 +20,7 @@ import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { PLUGIN_DATA_DIR, resolveInside } from "../manifest/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 /** Top-level names the host opens itself: never a link, whatever the target. */
 const HOST_OWNED = new Set(["state.json", "state.json.lock", PLUGIN_DATA_DIR]);

@@ -8,10 +8,11 @@
  */
 import { lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { pluginLimits } from "../host/wasm-runner.ts";
 import { resolveInside, type Manifest } from "../manifest/index.ts";
-import { loadConfig } from "../registry/index.ts";
-import { FledgeError, isFledgeError, log } from "../ui/index.ts";
+import { configDir, loadConfig } from "../registry/index.ts";
+import { FledgeError, isFledgeError } from "../core/index.ts";
+import { log } from "../ui/index.ts";
+import { pluginLimits } from "../wasm/limits.ts";
 import { preparedFor } from "../wasm/prepared.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -23,7 +24,7 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
     const r = resolveInside(pluginDir, c.binary);
     if (!("path" in r)) continue;
     try {
-      preparedFor(new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, env, warn: (m) => log.warn(m) });
+      preparedFor(new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, configDir: configDir(env), warn: (m) => log.warn(m) });
     } catch (e) {
       const why = isFledgeError(e) ? e.message : e instanceof Error ? e.message : String(e);
       throw new FledgeError(`command '${renderUntrusted(c.name)}': ${renderUntrusted(c.binary)} cannot be run by fledge: ${why}`, {

@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync, constants as fsConstants } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { FledgeError } from "../ui/errors.ts";
+import { FledgeError } from "../core/index.ts";
 import { MAX_MANIFEST_BYTES, decodeManifest, parseManifest } from "./parse.ts";
 import type { ManifestOptions, ManifestResult } from "./types.ts";
 

@@ -6,7 +6,7 @@
  * The original fledge's messages (reference 2.2) are kept as a floor; the rules it
  * lacked (names, paths, duplicates, protocol values, runtime contradictions) are ours.
  */
-import { reservedNameReason } from "../registry/reserved.ts";
+import { reservedNameReason } from "./reserved.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
 import { findings, str, type Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";

@@ -1,4 +1,4 @@
-import { suggest } from "../ui/suggest.ts";
+import { suggest } from "../core/suggest.ts";
 import { KNOWN_KEYS } from "./schema.ts";
 import { isTable, keySegment } from "./text.ts";
 import type { Problem } from "./types.ts";

@@ -4,7 +4,7 @@
  * quietly ignored while the user believes an org is trusted.
  */
 import * as v from "valibot";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { fledgePaths } from "./paths.ts";
 import { describeValue, issuePath, parseTomlText, readTextIfExists } from "./toml.ts";
 

@@ -3,7 +3,7 @@
  * persists goes through here.
  */
 export { configDir, fledgePaths, assertSafePathSegment, assertNotReserved, ensureOwnFolder, type FledgePaths } from "./paths.ts";
-export { isReservedName, reservedNameReason, foldName, RESERVED_NAMES, RESERVED_PREFIXES, RESERVED_SUFFIXES } from "./reserved.ts";
+export { isReservedName, reservedNameReason, foldName, RESERVED_NAMES, RESERVED_PREFIXES, RESERVED_SUFFIXES } from "../manifest/reserved.ts";
 export { loadConfig, parseConfig, defaultConfig, githubToken, type FledgeConfig, type FledgeLimitsConfig } from "./config.ts";
 export { atomicWrite, atomicWriteSync, type AtomicWriteOptions } from "./atomic.ts";
 export { withLock, withLockSync, isStaleLock, pidAlive, DEFAULT_LOCK_TIMEOUT_MS, type LockOptions, type LockRecord } from "./lock.ts";

@@ -27,7 +27,9 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsc, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError, pidAlive } from "../core/index.ts";
+
+export { pidAlive };
 
 export interface LockOptions {
   /** Give up after this long. Default 15 s. */
@@ -98,17 +100,6 @@ export function readLockRecord(path: string): LockRecord | null | undefined {
     // fall through
   }
   return null;
-}
-
-/** Is the process alive? kill(pid, 0) probes without signalling; EPERM means it exists. */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

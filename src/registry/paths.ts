@@ -6,8 +6,9 @@
 import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { posix, win32 } from "node:path";
-import { FledgeError, renderUntrusted } from "../ui/index.ts";
-import { reservedNameReason } from "./reserved.ts";
+import { FledgeError } from "../core/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
+import { reservedNameReason } from "../manifest/reserved.ts";
 
 /** A non-empty env value, or undefined: `FLEDGE_CONFIG_DIR=""` means "not set". */
 function nonEmpty(v: string | undefined): string | undefined {

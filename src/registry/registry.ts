@@ -6,11 +6,11 @@
 import { stringify, TomlDate } from "smol-toml";
 import * as v from "valibot";
 import { NO_CAPABILITIES, type Capabilities } from "../manifest/types.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { atomicWrite } from "./atomic.ts";
 import { withLock, type LockOptions } from "./lock.ts";
 import { assertSafePathSegment, fledgePaths } from "./paths.ts";
-import { isReservedName } from "./reserved.ts";
+import { isReservedName } from "../manifest/reserved.ts";
 import { describeValue, issuePath, parseTomlText, readTextIfExists } from "./toml.ts";
 import { TRUST_TIERS, type Registry, type RegistryEntry } from "./types.ts";
 

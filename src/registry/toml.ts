@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
 import * as v from "valibot";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 /** File text, or undefined when the file does not exist (any other read error is fatal). */
 export function readTextIfExists(file: string): string | undefined {

@@ -1,5 +1,5 @@
 import type { Capabilities, Runtime } from "../manifest/types.ts";
-import { FledgeError } from "../ui/errors.ts";
+import { FledgeError } from "../core/index.ts";
 import type { DangerousCapability, PolicyDecision, RiskLevel, TrustTier } from "./types.ts";
 
 export interface GrantRequest {

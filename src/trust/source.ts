@@ -1,4 +1,4 @@
-import { EXIT, FledgeError } from "../ui/index.ts";
+import { EXIT, FledgeError } from "../core/index.ts";
 import { findDotSegment, isGithubOwner, isSafeRepoName, printable } from "./names.ts";
 import type { Source } from "./types.ts";
 

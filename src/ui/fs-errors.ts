@@ -4,7 +4,7 @@
  * folder, a full disk. The CLI turns every such error that reaches it into a message
  * naming the path and what to do, instead of "internal error".
  */
-import { FledgeError } from "./errors.ts";
+import { FledgeError } from "../core/errors.ts";
 
 const WHY: Record<string, [string, string]> = {
   ENOTDIR: ["a part of this path is a file, not a folder", "move that file aside (or point FLEDGE_CONFIG_DIR / --output elsewhere)"],

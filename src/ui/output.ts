@@ -1,4 +1,4 @@
-import { FledgeError } from "./errors.ts";
+import { FledgeError } from "../core/errors.ts";
 import { jsonText, terminalText } from "./sanitize.ts";
 
 /** The JSON envelope version every `--json` object carries. */

@@ -14,7 +14,7 @@
  * Callers check canPrompt() first and, without a terminal, refuse with the flag that
  * grants consent instead of asking (see install/consent.ts).
  */
-import { FledgeError } from "./errors.ts";
+import { FledgeError } from "../core/errors.ts";
 import { discardTypeahead } from "./typeahead.ts";
 
 /** How the question was answered. Only "yes" grants anything. */

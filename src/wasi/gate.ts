@@ -17,7 +17,7 @@
  * refuel and catch-handler check sees again, so a guest that catches the thrown
  * sentinel with an exception handler is stopped at its next step anyway.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { WasiDeadlineExceeded } from "./context.ts";
 import { WasiExit } from "./exit.ts";
 

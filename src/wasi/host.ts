@@ -1,5 +1,5 @@
 import { realpathSync, statSync, openSync } from "node:fs";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { encodeStrings, stdioFiletype, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
 import { errnoOf } from "./errno.ts";
 import { WasiExit } from "./exit.ts";

@@ -11,7 +11,7 @@
  * host's tables and of the right kind. Anything else is refused before instantiation,
  * naming the import.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import type { ImportModules, ImportValue } from "./host.ts";
 

@@ -1,4 +1,4 @@
-import { EXIT, FledgeError } from "../ui/index.ts";
+import { EXIT, FledgeError } from "../core/index.ts";
 import { WasiDeadlineExceeded } from "./context.ts";
 import { WasiExit } from "./exit.ts";
 import type { Gate } from "./gate.ts";

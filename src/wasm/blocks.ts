@@ -27,7 +27,7 @@
  * Straight-line code is copied as byte ranges; only block structure, branch depths,
  * calls, function indices and size-dependent operations are decoded.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { skipInstr } from "./code.ts";
 import { EH_OP, IS_EH_OP, ehInstrEnd, readCatchClauses } from "./eh.ts";
 import { lebEnd, readS33, readU32 } from "./leb128.ts";

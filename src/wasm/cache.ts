@@ -30,7 +30,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
-import { pidAlive } from "../registry/index.ts";
+import { pidAlive } from "../core/index.ts";
 
 export interface PreparedModule {
   /** The instrumented module bytes. */

@@ -9,7 +9,7 @@
  * real-world modules have ~100k functions and bodies well under 1 MiB) and stay at or
  * below wasmtime's validator limits (100 tables, 10M table elements, 1000 params).
  */
-import { EXIT, FledgeError } from "../ui/index.ts";
+import { EXIT, FledgeError } from "../core/index.ts";
 import type { Limits, Module } from "./module.ts";
 
 export const MODULE_CAPS = {

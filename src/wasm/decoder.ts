@@ -7,7 +7,7 @@
  * only inside `try`, branch labels within the enclosing blocks, indices in range, and
  * the function's final `end` as its last byte.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { capError, checkCap, checkExceptionRules, checkModuleCounts, checkModuleSize, MODULE_CAPS } from "./caps.ts";
 import { skipInstr } from "./code.ts";
 import { malformed, readS33, readU32 } from "./leb128.ts";

@@ -1,4 +1,4 @@
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 export { malformed } from "./leb128.ts";
 
 /** A module needing a proposal fledge does not run. Refused before instantiation. */

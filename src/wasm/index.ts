@@ -1,6 +1,7 @@
 /**
  * The wasm part: a binary reader/writer and the instrumentation that enforces fuel,
- * deadline, memory and table limits. Data flows: cli → host → wasm → wasi.
+ * deadline, memory and table limits. Data flows: cli → host → wasm → wasi; wasm imports
+ * only wasi and core (tests/architecture.test.ts checks every edge).
  */
 export { parseModule } from "./parse.ts";
 export { encodeModule } from "./encode.ts";
@@ -38,7 +39,7 @@ export {
   type ExportInfo,
 } from "./instrument.ts";
 export { createMeter, type Meter, type MeterOptions, type StopReason, type WasmImports, type WasmExports } from "./meter.ts";
-export { limitError, parseSize, formatSize, PAGE_SIZE, type LimitReason, type LimitValues } from "./limits.ts";
+export { limitError, parseSize, formatSize, pluginLimits, DEFAULT_LIMITS, PAGE_SIZE, type LimitReason, type LimitValues, type LimitsConfig, type PluginLimits, type RunLimits } from "./limits.ts";
 export { refuseFeature } from "./errors.ts";
 export { runModuleFile, runPrepared, prepareModule, runLoadedModule, type HostLink, type RunLoadedOptions, type RunModuleOptions, type RunModuleResult } from "./run.ts";
 export { abandonedLoadWork, checkPreparedSize, preparedSizeCap, PREPARED_CAP, withinDeadline } from "./prepared.ts";

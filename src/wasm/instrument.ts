@@ -26,7 +26,7 @@
  * GROW_EXPORT reads the page delta of the last memory.grow that returned -1, so a
  * trap that follows a refused growth is reported as the memory limit.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";
 import { localsEntryCost, meterBody, slowPathBody, type MeterContext } from "./blocks.ts";
 import { remapNameSection } from "./names.ts";

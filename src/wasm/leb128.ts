@@ -3,7 +3,7 @@
  * maximum byte count the spec allows for the width, because real toolchains (wasm-ld
  * relocations) emit them; encoding is always minimal.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 export function malformed(what: string, pos: number): FledgeError {
   return new FledgeError(`malformed wasm module: ${what} at byte ${pos}`, { code: "wasm_malformed" });

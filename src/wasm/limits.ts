@@ -2,7 +2,7 @@
  * Limit errors and size parsing. Each limit ends the run with its own exit code and a
  * message that names the limit and the flag that raises it (contract §10, §12).
  */
-import { EXIT, FledgeError, usageError } from "../ui/index.ts";
+import { EXIT, FledgeError, usageError } from "../core/index.ts";
 
 export type LimitReason = "fuel" | "deadline" | "memory";
 
@@ -15,6 +15,58 @@ export interface LimitValues {
   maxMemoryBytes?: number | null;
   /** For memory refusals: how many bytes the module asked for. */
   requestedBytes?: number;
+}
+
+/** The limits of one run as `fledge wasm run` takes them; null = unlimited. */
+export interface RunLimits {
+  fuel: bigint | null;
+  timeoutMs: number | null;
+  maxMemoryBytes: number | null;
+}
+
+/** The limits of a plugin run: always a memory and a time limit (config.toml may lift only fuel). */
+export interface PluginLimits {
+  /** Fuel units; null = unlimited. */
+  fuel: bigint | null;
+  maxMemoryBytes: number;
+  timeoutMs: number;
+}
+
+/**
+ * THE default limits, for plugins and for `fledge wasm run` alike: 10^12 fuel units,
+ * 256 MiB of memory, 60 s of wall-clock time. Raised per run with --fuel/--max-memory/
+ * --timeout, or for all plugins in config.toml `[limits]`.
+ */
+export const DEFAULT_LIMITS: Readonly<PluginLimits> = Object.freeze({
+  fuel: 1_000_000_000_000n,
+  maxMemoryBytes: 256 * 1024 * 1024,
+  timeoutMs: 60_000,
+});
+
+/** config.toml's `[limits]` table (read by src/registry/config.ts). */
+export interface LimitsConfig {
+  fuel?: number | "none";
+  memory?: string | number;
+  /** Wall-clock limit in seconds. */
+  timeout?: number;
+}
+
+/** The limits for a plugin run: the defaults, overridden by config.toml `[limits]`. */
+export function pluginLimits(config: LimitsConfig | undefined): PluginLimits {
+  const out: PluginLimits = { ...DEFAULT_LIMITS };
+  if (config?.fuel !== undefined) out.fuel = config.fuel === "none" ? null : BigInt(Math.floor(config.fuel));
+  if (config?.memory !== undefined) {
+    try {
+      out.maxMemoryBytes = typeof config.memory === "number" ? Math.floor(config.memory) : parseSize(config.memory);
+    } catch {
+      throw new FledgeError(`config.toml [limits] memory = ${JSON.stringify(config.memory)} is not a size`, {
+        code: "config_invalid",
+        hint: 'use a size such as "256MiB" or "1GiB", or a number of bytes',
+      });
+    }
+  }
+  if (config?.timeout !== undefined) out.timeoutMs = config.timeout * 1000;
+  return out;
 }
 
 /** 64 KiB wasm pages. */

@@ -7,7 +7,7 @@
  * worker). Only the CLI entry (src/main.ts) enables it: in-process callers (tests,
  * embedders) get the async watchdog of prepared.ts and the check after preparing.
  */
-import type { FledgeError } from "../ui/index.ts";
+import type { FledgeError } from "../core/index.ts";
 
 /** Grace after the deadline, so the main thread's own (async) stop reports first when it can. */
 export const HARD_STOP_GRACE_MS = 200;

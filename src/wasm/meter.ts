@@ -13,7 +13,7 @@
  * (a tight loop) or 100 ns (a loop of host calls). The fuel budget itself is exact
  * at check points: a slice never extends past what is left.
  */
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { FUEL_EXPORT, GROW_EXPORT, HALT_EXPORT, METER_MODULE, REFUEL_NAME } from "./instrument.ts";
 import { MAX_PAGES, PAGE_SIZE } from "./limits.ts";
 import { limitError, type LimitValues } from "./limits.ts";

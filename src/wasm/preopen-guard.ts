@@ -10,8 +10,7 @@
  */
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { configDir } from "../registry/index.ts";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 export interface GuardedPreopen {
   hostPath: string;
@@ -48,9 +47,9 @@ function within(inner: string, outer: string): boolean {
 }
 
 /** Why a writable preopen of `hostPath` would hand the guest fledge's own state; undefined when it does not. */
-export function fledgeStateConflict(hostPath: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function fledgeStateConflict(hostPath: string, configDir: string): string | undefined {
   const host = real(hostPath);
-  const config = real(configDir(env));
+  const config = real(configDir);
   if (within(config, host)) return `it contains fledge's config folder ${config}`;
   if (!within(host, config)) return undefined;
   // Inside the config folder: only <config>/plugins/<name>/data and below.
@@ -60,14 +59,14 @@ export function fledgeStateConflict(hostPath: string, env: NodeJS.ProcessEnv = p
 }
 
 /** Refuse any writable preopen that would give the guest fledge's own state (see the module comment). */
-export function assertPreopensSpareFledgeState(preopens: readonly GuardedPreopen[], env: NodeJS.ProcessEnv = process.env): void {
+export function assertPreopensSpareFledgeState(preopens: readonly GuardedPreopen[], configDir: string): void {
   for (const p of preopens) {
     if (p.readOnly) continue;
-    const why = fledgeStateConflict(p.hostPath, env);
+    const why = fledgeStateConflict(p.hostPath, configDir);
     if (why) {
       throw new FledgeError(`refusing to give the module write access to '${p.hostPath}': ${why}, and a guest that can write there can lift its own limits`, {
         code: "preopen_denied",
-        hint: `preopen a folder outside ${real(configDir(env))}, or add ':ro' to mount it read-only`,
+        hint: `preopen a folder outside ${real(configDir)}, or add ':ro' to mount it read-only`,
       });
     }
   }

@@ -5,8 +5,7 @@
  * process. The meter is per run and lives in the caller.
  */
 import { join } from "node:path";
-import { configDir } from "../registry/index.ts";
-import { FledgeError, isFledgeError } from "../ui/index.ts";
+import { FledgeError, isFledgeError } from "../core/index.ts";
 import { limitError } from "./limits.ts";
 import { armHardLoadWatchdog } from "./load-watchdog.ts";
 import { FLEDGE_VERSION } from "../version.ts";
@@ -44,7 +43,8 @@ export interface LoadOptions {
   maxMemoryBytes: number | null;
   noCache?: boolean;
   warn?: (message: string) => void;
-  env?: NodeJS.ProcessEnv;
+  /** fledge's config folder (the caller knows it; this layer does not read the registry). */
+  configDir: string;
   /**
    * The run's time limit, counted from `startedAt` (performance.now() when the command
    * started): preparing and compiling count against it (see {@link withinDeadline}).
@@ -65,8 +65,8 @@ export function hostVersionString(maxMemoryBytes: number | null): string {
 }
 
 /** fledge's own cache folder for prepared modules: the only place a prepared module is ever read from. */
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(configDir(env), "cache", "wasm");
+export function userCacheDir(configDir: string): string {
+  return join(configDir, "cache", "wasm");
 }
 
 function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedModule {
@@ -81,8 +81,8 @@ function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedM
 export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult {
   return loadPrepared(source, (b) => toPrepared(b, opts.maxMemoryBytes), {
     hostVersion: hostVersionString(opts.maxMemoryBytes),
-    cacheDir: userCacheDir(opts.env),
-    key: () => loadCacheKey(configDir(opts.env), opts.warn),
+    cacheDir: userCacheDir(opts.configDir),
+    key: () => loadCacheKey(opts.configDir, opts.warn),
     warn: opts.warn,
     noCache: opts.noCache,
   });

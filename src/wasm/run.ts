@@ -7,7 +7,7 @@
  * those belong in the cache key).
  */
 import { readFileSync } from "node:fs";
-import { FledgeError } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 import { runCommand, type Gate, type ImportModules, type Preopen, type WasiOptions } from "../wasi/index.ts";
 import type { InstrumentResult } from "./instrument.ts";
 import { limitError } from "./limits.ts";

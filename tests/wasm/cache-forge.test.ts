@@ -98,7 +98,7 @@ describe("a guest cannot plant a prepared module", () => {
       expect(r.stderr).toMatch(/refusing to give the module write access to .*fledge's config folder/);
       expect(r.stderr).toMatch(/:ro/); // the hint names the fix
     }
-  });
+  }, 120_000); // five real processes: slow on a loaded machine
 
   test("read-only, the config folder may be mounted, and the guest still cannot write the cache", () => {
     const [name] = entries();
@@ -169,5 +169,5 @@ describe("fledge's own cache folder: a bad entry is rebuilt end to end", () => {
     expect(JSON.parse(p.stdout).status).toBe("hit");
     expect(readdirSync(join(cfg, "cache", "wasm")).length).toBe(1); // no temp files left
     expect(readdirSync(cfg).sort()).toEqual(["cache", "cache.key"]);
-  });
+  }, 120_000); // five real processes: slow on a loaded machine
 });

@@ -102,9 +102,9 @@ describe("prepared-module cache: location", () => {
     expect(hostVersionString(1 << 20)).toContain("cache-format 2");
     const wasm = fresh();
     const src = source(wasm);
-    const env = { FLEDGE_CONFIG_DIR: join(t.path, "cfg-cap") };
-    const a = preparedFor(src, { maxMemoryBytes: 64 << 20, env });
-    const b = preparedFor(src, { maxMemoryBytes: 128 << 20, env });
+    const configDir = join(t.path, "cfg-cap");
+    const a = preparedFor(src, { maxMemoryBytes: 64 << 20, configDir });
+    const b = preparedFor(src, { maxMemoryBytes: 128 << 20, configDir });
     expect(a.status).toBe("miss");
     expect(b.status).toBe("miss");
     expect(a.cachePath).not.toBe(b.cachePath);

@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/cli.ts";
 const t = tempDir("fledge-guard-");
 afterAll(() => t.cleanup());
 const cfg = join(t.path, "home", ".config", "fledge");
-const env = { FLEDGE_CONFIG_DIR: cfg };
+const env = cfg; // the config folder, passed in by the caller
 for (const d of ["cache/wasm", "plugins/p/data/sub", "plugins/p/bin", "plugins/bin", "other"]) mkdirSync(join(cfg, d), { recursive: true });
 mkdirSync(join(t.path, "work"), { recursive: true });
 
@@ -68,7 +68,7 @@ describe("a config folder that does not exist yet, behind a symlinked ancestor",
   const link = join(t.path, "lnk");
   mkdirSync(join(real, "deeper"), { recursive: true });
   symlinkSync(real, link);
-  const futureEnv = { FLEDGE_CONFIG_DIR: join(link, "cfg", "not", "yet") };
+  const futureEnv = join(link, "cfg", "not", "yet");
 
   test("the real folder it will be created in, and every ancestor, conflict", () => {
     for (const p of [real, t.path, join(real, "cfg"), join(link, "cfg"), "/"]) {
@@ -79,6 +79,6 @@ describe("a config folder that does not exist yet, behind a symlinked ancestor",
     expect(fledgeStateConflict(join(real, "deeper"), futureEnv)).toBeUndefined();
   });
   test("a missing preopen path behind the symlink is judged by where it leads", () => {
-    expect(fledgeStateConflict(join(link, "cfg", "not"), { FLEDGE_CONFIG_DIR: join(real, "cfg", "not", "yet") })).toBeDefined();
+    expect(fledgeStateConflict(join(link, "cfg", "not"), join(real, "cfg", "not", "yet"))).toBeDefined();
   });
 });
