@@ -7,6 +7,8 @@
  *   2. metering overhead: CPU-bound guests metered vs `--fuel none` vs not instrumented
  *   2b. fuel accuracy (charged / executed, counted by a per-instruction build) and
  *       overhead vs unmetered, per workload, including a 128-arm bytecode VM
+ *   M. metering (scripts/bench-metering.ts): accuracy and overhead per workload, with
+ *       tight loops, a real interpreter from the npm registry, and 1e6 host calls
  *   3. cached start: a hello-world module through dist/fledge vs Bun's own node:wasi
  *   4. prepare throughput (parse + validate + instrument + encode) on the largest module
  *   5. how late a wall-clock deadline fires in a spinning guest
@@ -20,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMeter, encodeModule, instrument, parseModule } from "../src/wasm/index.ts";
 import { COUNT_EXPORT, countingBuild } from "../src/wasm/count.ts";
+import { benchMetering } from "./bench-metering.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BIN = join(ROOT, "dist", "fledge");
@@ -149,6 +152,8 @@ try {
       row("fuel", `${label}: metered / not instrumented (${Math.min(...t.raw).toFixed(0)} ms raw)`, over.toFixed(3), "<= 1.10", over <= 1.1);
     }
   }
+
+  if (!skip.has("M")) await benchMetering(row, quick);
 
   if (!skip.has("3")) {
     process.stderr.write("3. cached start of a hello-world module\n");

@@ -1,0 +1,263 @@
+/**
+ * The metering sections of `bun run bench` (also runnable alone:
+ * `bun scripts/bench-metering.ts [--quick]`).
+ *
+ *   M1. fuel accuracy (charged / executed, counted by a per-instruction build of the
+ *       same module) and overhead (metered / the same module not instrumented, CPU
+ *       time, fastest of interleaved runs) per workload: recursive fib, many small
+ *       calls, tight loops (byte copy, Collatz), a 128-arm bytecode VM, and a real
+ *       interpreter built for WASI from the npm registry (Ruby; no Lua built for WASI
+ *       is published there), running a ~1 s script.
+ *   M2. host-call overhead: 1e6 clock_time_get through fledge's metered runner vs
+ *       Bun's own node:wasi running the same module unsandboxed.
+ *
+ * The Ruby module (16 MB) is fetched once with `npm pack` into the bench cache
+ * (FLEDGE_BENCH_CACHE, default ~/.cache/fledge-bench); without the registry the row is
+ * skipped with a note.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { WASI } from "node:wasi";
+import { createMeter, instrument } from "../src/wasm/index.ts";
+import { COUNT_EXPORT, countingBuild } from "../src/wasm/count.ts";
+import { runPrepared } from "../src/wasm/run.ts";
+
+const ROOT = join(import.meta.dir, "..");
+
+export type Row = (section: string, what: string, value: string, target: string, met: boolean | null) => void;
+
+/** CPU time of this process spent in `fn`, in ms. */
+function cpuMs(fn: () => unknown): number {
+  const t0 = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+}
+
+async function cpuMsAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+}
+
+interface Instance {
+  run: (units: number) => unknown;
+  exports: WebAssembly.Instance["exports"];
+}
+
+interface Workload {
+  label: string;
+  /** Instantiates module bytes (raw, metered or the counting build) with extra import modules. */
+  make: (bytes: Uint8Array, extra: object) => Instance;
+  raw: Uint8Array;
+  /** Work for the timed runs, and for the (slow) accuracy run. */
+  units: number;
+  small: number;
+  target: number;
+}
+
+function exportCaller(fn: string, init?: string): Workload["make"] {
+  const stub = new Proxy({}, { get: () => () => 0 });
+  return (bytes, extra) => {
+    const env = { env: { maybe_throw: (i: number) => { if (i % 3 === 0) throw new Error("x"); } }, wasi_snapshot_preview1: stub, ...extra };
+    const i = new WebAssembly.Instance(new WebAssembly.Module(bytes), env as never);
+    if (init) (i.exports[init] as () => void)();
+    const f = i.exports[fn] as (x: number) => unknown;
+    return { run: (units) => f(units), exports: i.exports };
+  };
+}
+
+/** The bench cache folder (outside the repository). */
+export function benchCacheDir(): string {
+  const dir = process.env.FLEDGE_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "fledge-bench");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const RUBY_PKG = "@ruby/3.4-wasm-wasi@2.10.1";
+
+/** ruby.wasm from the npm registry, cached; null when it cannot be had. */
+function rubyWasm(): Uint8Array | null {
+  const dir = join(benchCacheDir(), "ruby-3.4-wasm-wasi-2.10.1");
+  const file = join(dir, "ruby.wasm");
+  if (!existsSync(file)) {
+    const tmp = `${dir}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const pack = Bun.spawnSync(["npm", "pack", RUBY_PKG, "--pack-destination", tmp], { stdout: "pipe", stderr: "pipe" });
+    if (pack.exitCode !== 0) return null;
+    const tgz = pack.stdout.toString().trim().split("\n").pop()!;
+    const x = Bun.spawnSync(["tar", "xzf", join(tmp, tgz), "-C", tmp, "package/dist/ruby.wasm"], { stderr: "pipe" });
+    if (x.exitCode !== 0) return null;
+    mkdirSync(dir, { recursive: true });
+    renameSync(join(tmp, "package", "dist", "ruby.wasm"), file);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return new Uint8Array(readFileSync(file));
+}
+
+/**
+ * Drives ruby.wasm (a WASI reactor with a component-model ABI) the way its JS package
+ * does: `_initialize`, `ruby-init` with argv, then `rb-eval-string-protect` of a script.
+ * The JS-interop imports are stubs that throw (the script never touches JS).
+ */
+function rubyMaker(script: (n: number) => string): Workload["make"] {
+  return (bytes, extra) => {
+    const mod = new WebAssembly.Module(bytes);
+    const wasi = new WASI({ version: "preview1", args: ["ruby"], env: {}, preopens: {} });
+    const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: wasi.wasiImport as Record<string, unknown>, ...(extra as Record<string, Record<string, unknown>>) };
+    for (const imp of WebAssembly.Module.imports(mod)) {
+      const m = (imports[imp.module] ??= {});
+      if (!(imp.name in m) && imp.kind === "function") {
+        m[imp.name] = () => {
+          throw new Error(`ruby bench: unexpected call to ${imp.module}.${imp.name}`);
+        };
+      }
+    }
+    // rb-abi-value handles: the value itself (the script's result is never read).
+    const abi = imports["canonical_abi"];
+    if (abi) {
+      abi["resource_new_rb-abi-value"] = (v: number) => v;
+      abi["resource_get_rb-abi-value"] = (v: number) => v;
+      abi["resource_drop_rb-abi-value"] = () => {};
+    }
+    const inst = new WebAssembly.Instance(mod, imports as never);
+    const ex = inst.exports as Record<string, unknown>;
+    // Bun's node:wasi has no initialize(): bind the memory by hand, then run the reactor's init.
+    (wasi as unknown as { setMemory(m: WebAssembly.Memory): void }).setMemory(ex.memory as WebAssembly.Memory);
+    (ex._initialize as () => void)();
+    const mem = ex.memory as WebAssembly.Memory;
+    const realloc = ex.cabi_realloc as (a: number, b: number, c: number, d: number) => number;
+    const str = (s: string): [number, number] => {
+      const b = new TextEncoder().encode(s);
+      // NUL-terminated as well: the guest hands argv on as C strings.
+      const p = realloc(0, 0, 1, b.length + 1);
+      new Uint8Array(mem.buffer, p, b.length + 1).set([...b, 0]);
+      return [p, b.length];
+    };
+    const args = ["ruby", "--disable-gems", "-e", "_=0"].map(str);
+    const list = realloc(0, 0, 4, args.length * 8);
+    const dv = new DataView(mem.buffer);
+    args.forEach(([p, l], i) => {
+      dv.setUint32(list + i * 8, p, true);
+      dv.setUint32(list + i * 8 + 4, l, true);
+    });
+    (ex["ruby-init: func(args: list<string>) -> ()"] as (p: number, n: number) => void)(list, args.length);
+    const evalFn = ex["rb-eval-string-protect: func(str: string) -> tuple<handle<rb-abi-value>, s32>"] as (p: number, n: number) => number;
+    return {
+      exports: inst.exports,
+      run: (units) => {
+        const [p, l] = str(script(units));
+        const ret = evalFn(p, l);
+        const state = new DataView(mem.buffer).getInt32(ret + 4, true);
+        if (state !== 0) throw new Error(`ruby bench: the script raised (state ${state})`);
+      },
+    };
+  };
+}
+
+const RUBY_SCRIPT = (n: number): string =>
+  `def fib(n) = n < 2 ? n : fib(n - 1) + fib(n - 2)\n` +
+  `h = {}; s = 0\n` +
+  `${n}.times { |i| h["k#{i % 97}"] = (h["k#{i % 97}"] || 0) + i; s += fib(i % 12) }\n` +
+  `s`;
+
+function workloads(quick: boolean, only: string | null): Workload[] {
+  const acc = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "fuel", "accuracy.wasm")));
+  const tight = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "fuel", "tight.wasm")));
+  const vm = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wasi", "vm.wasm")));
+  const q = quick ? 0.2 : 1;
+  const list: Workload[] = [
+    { label: "recursive fib", make: exportCaller("fib"), raw: acc, units: quick ? 29 : 32, small: 20, target: 1.1 },
+    { label: "many small calls", make: exportCaller("smallcalls"), raw: tight, units: Math.round(30_000_000 * q), small: 200_000, target: 1.1 },
+    { label: "calls with early returns", make: exportCaller("calls"), raw: acc, units: Math.round(30_000_000 * q), small: 200_000, target: 1.1 },
+    { label: "tight loop: byte copy", make: exportCaller("copy"), raw: tight, units: Math.round(5000 * q), small: 4, target: 1.05 },
+    { label: "tight loop: Collatz", make: exportCaller("collatz"), raw: tight, units: Math.round(1_500_000 * q), small: 10_000, target: 1.05 },
+    { label: "bytecode VM, 128-arm switch (C)", make: exportCaller("vm_run", "vm_init"), raw: vm, units: Math.round(2_000_000 * q), small: 5_000, target: 1.1 },
+  ];
+  if (only === null || "ruby".includes(only)) {
+    const ruby = rubyWasm();
+    if (ruby) list.push({ label: "Ruby 3.4 interpreter (npm @ruby/3.4-wasm-wasi), fib + hash script", make: rubyMaker(RUBY_SCRIPT), raw: ruby, units: Math.round(60_000 * q), small: 300, target: 1.1 });
+    else process.stderr.write("  (ruby.wasm could not be fetched from the npm registry: Ruby row skipped)\n");
+  }
+  return only === null ? list : list.filter((w) => w.label.toLowerCase().includes(only));
+}
+
+export async function benchMetering(row: Row, quick: boolean, only: string | null = null): Promise<void> {
+  process.stderr.write("M1. fuel accuracy and metering overhead per workload (CPU time, fastest of interleaved runs)\n");
+  const reps = quick ? 5 : 9;
+  for (const w of workloads(quick, only)) {
+    const meteredBytes = instrument(w.raw, { fuel: true, maxMemoryBytes: null }).bytes;
+    // Accuracy on a small run (the counting build is slow).
+    const meter = createMeter({ fuel: null, deadline: null });
+    const m = w.make(meteredBytes, meter.imports);
+    meter.attach(m.exports);
+    const c = w.make(countingBuild(w.raw), {});
+    const count = c.exports[COUNT_EXPORT] as () => bigint;
+    const u0 = meter.used();
+    const c0 = count();
+    m.run(w.small);
+    c.run(w.small);
+    const ratio = Number(meter.used() - u0) / Number(count() - c0);
+    row("fuel", `${w.label}: charged / executed`, ratio.toFixed(4), "0.9 - 1.1", ratio >= 0.9 && ratio <= 1.1);
+    // Overhead: metered vs not instrumented, interleaved.
+    const plain = w.make(w.raw, {});
+    const t: { raw: number[]; fuel: number[] } = { raw: [], fuel: [] };
+    plain.run(w.units);
+    m.run(w.units);
+    for (let r = 0; r < reps; r++) {
+      t.raw.push(cpuMs(() => plain.run(w.units)));
+      t.fuel.push(cpuMs(() => m.run(w.units)));
+    }
+    const over = Math.min(...t.fuel) / Math.min(...t.raw);
+    row("metering", `${w.label}: metered / not instrumented (${Math.min(...t.raw).toFixed(0)} ms raw)`, over.toFixed(3), `<= ${w.target.toFixed(2)}`, over <= w.target);
+  }
+  if (only === null || "clock".includes(only)) await benchClock(row, quick);
+}
+
+/**
+ * 1e6 clock_time_get: fledge's whole metered runner (gate, meter, WASI host) vs Bun's
+ * node:wasi running the raw module, both in this process.
+ */
+async function benchClock(row: Row, quick: boolean): Promise<void> {
+  process.stderr.write("M2. host-call overhead: 1e6 clock_time_get\n");
+  const raw = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "wat", "fuel", "clock.wasm")));
+  const prepared = instrument(raw, { fuel: true, maxMemoryBytes: 256 << 20 });
+  const rawModule = new WebAssembly.Module(raw);
+  const runBun = (): void => {
+    const wasi = new WASI({ version: "preview1", args: [], env: {}, preopens: {} });
+    const inst = new WebAssembly.Instance(rawModule, { wasi_snapshot_preview1: wasi.wasiImport } as never);
+    wasi.start(inst);
+  };
+  const runFledge = async (): Promise<void> => {
+    const r = await runPrepared(prepared, { args: ["clock"], env: [], preopens: [], fuel: 1_000_000_000_000n, timeoutMs: null, maxMemoryBytes: 256 << 20 });
+    if (r.exitCode !== 0) throw new Error(`clock bench exited ${r.exitCode}`);
+  };
+  runBun();
+  await runFledge();
+  const b: number[] = [];
+  const f: number[] = [];
+  for (let r = 0; r < (quick ? 5 : 9); r++) {
+    b.push(cpuMs(runBun));
+    f.push(await cpuMsAsync(runFledge));
+  }
+  const ratio = Math.min(...f) / Math.min(...b);
+  row("host calls", `1e6 clock_time_get: fledge ${Math.min(...f).toFixed(0)} ms / Bun node:wasi ${Math.min(...b).toFixed(0)} ms`, ratio.toFixed(3), "<= 1.20", ratio <= 1.2);
+}
+
+if (import.meta.main) {
+  const quick = process.argv.includes("--quick");
+  const onlyArg = process.argv.indexOf("--only");
+  const only = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? "").toLowerCase() : null;
+  const rows: string[] = [];
+  const row: Row = (section, what, value, target, met) => {
+    rows.push(`| ${section} | ${what} | ${value} | ${target}${met === null ? "" : met ? " (met)" : " (missed)"} |`);
+    process.stderr.write(`  ${what}: ${value} (target ${target}${met ? ", met" : ", MISSED"})\n`);
+  };
+  await benchMetering(row, quick, only);
+  console.log("| part | measurement | result | target |");
+  console.log("|---|---|---|---|");
+  for (const r of rows) console.log(r);
+}
