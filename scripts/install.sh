@@ -1,13 +1,18 @@
 #!/bin/sh
 # Install the fledge binary from a GitHub release, verified against the release's SHA256SUMS.
 #
-#   curl -fsSL https://github.com/CorvidLabs/fledge/releases/latest/download/install.sh | sh
+#   curl -fsSL https://github.com/OWNER/NAME/releases/latest/download/install.sh | sh
 #   curl -fsSL .../install.sh | sh -s -- --version v0.1.0 --dir /usr/local/bin
+#
+# The repository the releases come from is set in one place, package.json's
+# "repository"; scripts/release.ts writes it into the copy of this script it publishes
+# (the release_repo line below). Run unstamped, from a checkout, pass --repo.
 #
 # Options (each also settable through the environment variable in brackets):
 #   --version TAG    release to install, e.g. v0.1.0 or 0.1.0; default: the latest [FLEDGE_VERSION]
 #   --dir DIR        where to put `fledge`; default: ~/.local/bin             [FLEDGE_INSTALL_DIR]
 #   --base-url URL   download from URL/<asset> instead of GitHub (mirrors, tests) [FLEDGE_RELEASE_URL]
+#                    https:// only; plain http:// only to this machine (127.0.0.1, localhost, [::1])
 #   --repo OWNER/NAME  GitHub repository of the releases                      [FLEDGE_REPO]
 #
 # POSIX sh (tested with dash and bash). Needs curl or wget, and sha256sum, shasum or openssl.
@@ -15,7 +20,8 @@
 # destination and renamed into place, so an interrupted install leaves the old one intact.
 set -eu
 
-repo="${FLEDGE_REPO:-CorvidLabs/fledge}"
+release_repo="@RELEASE_REPO@"
+repo="${FLEDGE_REPO:-}"
 version="${FLEDGE_VERSION:-latest}"
 install_dir="${FLEDGE_INSTALL_DIR:-}"
 base_url="${FLEDGE_RELEASE_URL:-}"
@@ -53,6 +59,28 @@ if [ -z "$install_dir" ]; then
   install_dir="$HOME/.local/bin"
 fi
 
+# A mirror URL must be https: the checksums come from the same place as the binary, so a
+# plain-http mirror could swap both. Plain http is allowed only to this machine (tests).
+if [ -n "$base_url" ]; then
+  case "$base_url" in
+    https://*) ;;
+    http://127.0.0.1|http://127.0.0.1[:/]*|http://localhost|http://localhost[:/]*|http://\[::1\]|http://\[::1\][:/]*) ;;
+    *) die "--base-url must start with https:// (plain http:// only for 127.0.0.1, localhost or [::1]): $base_url" ;;
+  esac
+fi
+
+if [ -z "$repo" ]; then
+  case "$release_repo" in
+    @*) [ -n "$base_url" ] || die "this copy of install.sh names no release repository (it was not published by scripts/release.ts); pass --repo OWNER/NAME or --base-url URL" ;;
+    *) repo="$release_repo" ;;
+  esac
+fi
+case "$repo" in
+  */*/*|*[!A-Za-z0-9._/-]*|/*|*/|-*) die "--repo must be OWNER/NAME, got '$repo'" ;;
+  */*|"") ;;
+  *) die "--repo must be OWNER/NAME, got '$repo'" ;;
+esac
+
 if [ -z "$base_url" ]; then
   case "$version" in
     latest) base_url="https://github.com/$repo/releases/latest/download" ;;
@@ -68,13 +96,13 @@ case "$os_name" in
   Linux) os=linux ;;
   Darwin) os=darwin ;;
   MINGW*|MSYS*|CYGWIN*|Windows_NT) os=windows ;;
-  *) die "no fledge build for this operating system ($os_name); fledge is released for Linux, macOS and Windows. You can still run it with Bun: bunx fledge" ;;
+  *) die "no fledge build for this operating system ($os_name); fledge is released for Linux, macOS and Windows. You can still run it with Bun: bunx fledge-cli" ;;
 esac
 cpu="$(uname -m)"
 case "$cpu" in
   x86_64|amd64|x64) arch=x64 ;;
   aarch64|arm64|armv8*) arch=arm64 ;;
-  *) die "no fledge build for this CPU ($cpu on $os_name); releases exist for x86_64 and arm64. You can still run it with Bun: bunx fledge" ;;
+  *) die "no fledge build for this CPU ($cpu on $os_name); releases exist for x86_64 and arm64. You can still run it with Bun: bunx fledge-cli" ;;
 esac
 # An x64 shell under Rosetta 2 on Apple silicon: the native arm64 build is the right one.
 if [ "$os" = darwin ] && [ "$arch" = x64 ] && [ "$(sysctl -n sysctl.proc_translated 2>/dev/null || echo 0)" = 1 ]; then
@@ -124,7 +152,7 @@ fetch "$base_url/SHA256SUMS" "$tmp/SHA256SUMS" ||
 expected="$(awk -v name="$asset" '{ f = $2; sub(/^\*/, "", f) } f == name { print $1; exit }' "$tmp/SHA256SUMS")"
 if [ -z "$expected" ]; then
   available="$(awk '{ f = $2; sub(/^\*/, "", f) } f ~ /^fledge-/ { sub(/^fledge-/, "", f); sub(/\.exe$/, "", f); printf "%s%s", sep, f; sep = ", " }' "$tmp/SHA256SUMS")"
-  die "this release has no build for $os-$arch (no $asset in SHA256SUMS; available: ${available:-none}). Nothing was installed. You can run fledge with Bun instead: bunx fledge"
+  die "this release has no build for $os-$arch (no $asset in SHA256SUMS; available: ${available:-none}). Nothing was installed. You can run fledge with Bun instead: bunx fledge-cli"
 fi
 case "$expected" in
   *[!0-9a-fA-F]*) die "SHA256SUMS has a malformed entry for $asset; nothing was installed" ;;

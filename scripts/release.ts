@@ -5,6 +5,8 @@
  * `<out-dir>/fledge-<os>-<arch>[.exe]` (default out-dir: dist/release). Then SHA256SUMS
  * (sha256sum format) covers every asset that was built, plus install.sh, which is
  * published next to the binaries so `.../releases/latest/download/install.sh` works.
+ * The published install.sh names the release repository, taken from package.json's
+ * "repository" (the one place it is set; see `releaseRepo`).
  *
  * Cross targets need Bun to download that platform's runtime (from the npm registry,
  * cached in ~/.bun/install/cache). When that is impossible the target is reported as
@@ -12,7 +14,7 @@
  * so a release job never publishes an incomplete set by accident. `--host-only` builds
  * just this machine's target, which is also smoke-tested (`--version`).
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 
 export interface Target {
@@ -38,6 +40,28 @@ export function targetId(t: Target): string {
 /** The asset name scripts/install.sh looks for; keep the two in step. */
 export function assetName(t: Target): string {
   return `fledge-${targetId(t)}${t.os === "windows" ? ".exe" : ""}`;
+}
+
+/**
+ * OWNER/NAME of the GitHub repository releases are published from: package.json's
+ * "repository" is the only place it is written down; install.sh and the README follow it.
+ */
+export function releaseRepo(pkg: { repository?: string | { url?: string } } = readPackage()): string {
+  const raw = typeof pkg.repository === "string" ? pkg.repository : (pkg.repository?.url ?? "");
+  const m = /^(?:github:|git\+https:\/\/github\.com\/|https:\/\/github\.com\/)?([A-Za-z0-9][A-Za-z0-9-]*)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(raw);
+  if (!m) throw new Error(`package.json "repository" must name a GitHub repository (github:OWNER/NAME or https://github.com/OWNER/NAME), got '${raw}'`);
+  return `${m[1]}/${m[2]}`;
+}
+
+function readPackage(): { version: string; repository?: string | { url?: string } } {
+  return JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; repository?: string | { url?: string } };
+}
+
+/** install.sh as published: its `release_repo` placeholder replaced by the release repository. */
+export function stampInstallScript(text: string, repo: string): string {
+  const placeholder = 'release_repo="@RELEASE_REPO@"';
+  if (!text.includes(placeholder)) throw new Error(`scripts/install.sh has no ${placeholder} line to stamp`);
+  return text.replace(placeholder, `release_repo="${repo}"`);
 }
 
 export function hostTarget(platform: NodeJS.Platform = process.platform, arch: string = process.arch): Target | undefined {
@@ -103,7 +127,7 @@ async function buildTarget(t: Target, outDir: string, host: Target | undefined):
 
 /** The host binary must run and name its version and the commit it was built from. */
 function smokeTest(bin: string): string | undefined {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+  const pkg = readPackage();
   const r = Bun.spawnSync([bin, "--version"], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
   const out = r.stdout.toString();
   const want = new RegExp(`^fledge ${pkg.version.replace(/\./g, "\\.")} \\((?!source\\))[^\\s)]+\\)\\n$`);
@@ -162,7 +186,9 @@ async function main(): Promise<number> {
   const outcomes: Outcome[] = [];
   for (const t of targets) outcomes.push(await buildTarget(t, outDir, host));
 
-  copyFileSync(join(ROOT, "scripts", "install.sh"), join(outDir, "install.sh"));
+  const script = stampInstallScript(readFileSync(join(ROOT, "scripts", "install.sh"), "utf8"), releaseRepo());
+  await Bun.write(join(outDir, "install.sh"), script);
+  chmodSync(join(outDir, "install.sh"), 0o755);
   const names = [...outcomes.filter((o) => o.ok).map((o) => assetName(o.target)), "install.sh"];
   const entries = await Promise.all(names.map(async (name) => ({ name, sha256: await sha256File(join(outDir, name)) })));
   await Bun.write(join(outDir, "SHA256SUMS"), sha256sumsText(entries));

@@ -14,7 +14,7 @@ export default defineCommand({
     query: { type: "positional", required: false, description: "keywords to look for in names, descriptions and topics" },
     author: { type: "string", alias: "a", description: "only repositories of this GitHub user or organization" },
     topic: { type: "string", alias: "t", description: "also require this topic" },
-    "trust-tier": { type: "string", description: "only results of this tier: official, team or unverified" },
+    "trust-tier": { type: "enum", options: [...TRUST_TIERS], description: "only results of this tier: local, official, team or unverified" },
     limit: { type: "string", alias: "l", description: "at most this many results (1-100, default 20)" },
     json: { type: "boolean", description: "print one JSON object: {schema_version, results: [...]}" },
   },

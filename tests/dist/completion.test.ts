@@ -106,6 +106,15 @@ describe("fledge completion bash", () => {
     expect(complete(["fledge", "wasm", "run", "--dir", "x", "--e"])).toEqual(["--env"]);
   });
 
+  test("a flag with fixed values offers them: --trust-tier <TAB> is the four tiers, not file names", async () => {
+    expect(complete(["fledge", "plugins", "search", "--trust-tier", ""])).toEqual(["local", "official", "team", "unverified"]);
+    expect(complete(["fledge", "plugins", "search", "--trust-tier", "o"])).toEqual(["official"]);
+    // Every enum flag in the tree carries its values (whatever shell renders them).
+    const tree = await commandTree(root);
+    const search = tree.children.find((c) => c.path[0] === "plugins")!.children.find((c) => c.path[1] === "search")!;
+    expect(search.flags.find((f) => f.names.includes("--trust-tier"))?.value).toEqual({ words: ["local", "official", "team", "unverified"] });
+  });
+
   test("a plugin installed after the script was generated completes without regenerating", async () => {
     await updateRegistry((reg) => {
       reg.plugins.push({ name: "later", source: "./later", version: "0.1.0", installed: installedDate(), commands: ["latecomer"], runtime: "wasm", capabilities: { ...NO_CAPABILITIES } });
@@ -174,6 +183,7 @@ describe("fledge completion", () => {
     expect(ask("fledge", "plugins", "remove", "")).toEqual(expect.arrayContaining(["hello", "shadow"]));
     expect(ask("fledge", "plugins", "validate", "")).toEqual(["<files>"]);
     expect(ask("fledge", "hello", "")).toEqual(["<files>"]);
+    expect(ask("fledge", "plugins", "search", "--trust-tier", "")).toEqual(["local", "official", "team", "unverified"]);
   });
 
   test.skipIf(!has("fish"))("fish output parses and completes (fish -n, complete -C)", () => {
@@ -194,5 +204,6 @@ describe("fledge completion", () => {
     expect(ask("fledge gr")).toEqual(["greet"]);
     expect(ask("fledge plugins validate --st")).toEqual(["--strict"]);
     expect(ask("fledge plugins remove h")).toEqual(["hello"]);
+    expect(ask("fledge plugins search --trust-tier ")).toEqual(["local", "official", "team", "unverified"]);
   });
 });

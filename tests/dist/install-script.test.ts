@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ROOT, tempDir } from "../helpers/cli.ts";
+import { releaseRepo, stampInstallScript } from "../../scripts/release.ts";
 
 /**
  * scripts/install.sh end to end against a release served on 127.0.0.1. A fake uname on
@@ -45,7 +46,7 @@ interface Run {
   tmp: string;
 }
 
-async function install(opts: { os?: string; cpu?: string; release?: string; shell?: string; env?: Record<string, string>; args?: string[]; path?: string[] } = {}): Promise<Run> {
+async function install(opts: { os?: string; cpu?: string; release?: string; shell?: string; env?: Record<string, string>; args?: string[]; path?: string[]; script?: string } = {}): Promise<Run> {
   const run = tempDir("fledge-install-run-");
   const installDir = join(run.path, "bin");
   const tmp = join(run.path, "tmp");
@@ -60,7 +61,7 @@ async function install(opts: { os?: string; cpu?: string; release?: string; shel
     ...(opts.release !== undefined ? { FLEDGE_RELEASE_URL: `${base}/${opts.release}` } : {}),
     ...opts.env,
   };
-  const proc = Bun.spawn([opts.shell ?? "dash", SCRIPT, ...(opts.args ?? [])], { env, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([opts.shell ?? "dash", opts.script ?? SCRIPT, ...(opts.args ?? [])], { env, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   cleanups.push(run.cleanup);
   return { code, stdout, stderr, installDir, tmp };
@@ -198,24 +199,60 @@ describe("install.sh", () => {
     expect(listing(r.installDir)).toEqual([installedName]);
   });
 
-  test("--version and --repo pick the GitHub release URL", async () => {
+  test("--version and --repo pick the GitHub release URL; the published script defaults to package.json's repository", async () => {
     // A curl that records what it was asked for and fails, so no network is touched.
     const logFile = join(work.path, "curl.log");
     const shimDir = join(work.path, "curlshim");
     mkdirSync(shimDir, { recursive: true });
     writeFileSync(join(shimDir, "curl"), `#!/bin/sh\nfor a; do last="$a"; done\necho "$last" >> "${logFile}"\nexit 22\n`);
     chmodSync(join(shimDir, "curl"), 0o755);
+    const repo = releaseRepo();
+    const stamped = join(work.path, "install-stamped.sh");
+    writeFileSync(stamped, stampInstallScript(readFileSync(SCRIPT, "utf8"), repo));
     const cases: [string[], string][] = [
-      [[], "https://github.com/CorvidLabs/fledge/releases/latest/download/SHA256SUMS"],
-      [["--version", "v0.2.0"], "https://github.com/CorvidLabs/fledge/releases/download/v0.2.0/SHA256SUMS"],
+      [[], `https://github.com/${repo}/releases/latest/download/SHA256SUMS`],
+      [["--version", "v0.2.0"], `https://github.com/${repo}/releases/download/v0.2.0/SHA256SUMS`],
       [["--version", "0.2.0", "--repo", "someone/fork"], "https://github.com/someone/fork/releases/download/v0.2.0/SHA256SUMS"],
     ];
     for (const [args, url] of cases) {
-      const r = await install({ args, path: [shimDir] });
+      const r = await install({ args, path: [shimDir], script: stamped });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`could not download ${url}`);
     }
     expect(readFileSync(logFile, "utf8")).toBe(cases.map(([, url]) => `${url}\n`).join(""));
+  });
+
+  test("the unstamped script from a checkout asks for --repo instead of guessing a repository", async () => {
+    const r = await install({});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("names no release repository");
+    expect(r.stderr).toContain("--repo OWNER/NAME");
+    const bad = await install({ args: ["--repo", "a/b/../c"] });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--repo must be OWNER/NAME");
+  });
+
+  test("a mirror URL must be https; plain http only to this machine", async () => {
+    for (const url of ["http://example.com/r", "ftp://127.0.0.1/r", "http://127.0.0.1.evil.test/r", "file:///tmp/r"]) {
+      const r = await install({ args: ["--base-url", url] });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("--base-url must start with https://");
+      expect(listing(r.installDir)).toEqual([]);
+    }
+  });
+
+  test("the README's release URLs and bunx commands follow package.json", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const pkgJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string };
+    const repos = [...readme.matchAll(/https:\/\/github\.com\/([^/\s]+\/[^/\s]+)\/releases/g)].map((m) => m[1]);
+    expect(repos.length).toBeGreaterThan(0);
+    expect(new Set(repos)).toEqual(new Set([releaseRepo()]));
+    // Every `bunx X` / `bun add ... X` names our package (or the `fledge` bin it installs).
+    for (const m of readme.matchAll(/\bbunx (?:--[a-z-]+ )*([^\s`]+)/g)) expect(["fledge", pkgJson.name]).toContain(m[1]!);
+    for (const m of readme.matchAll(/\bbun add (?:-d|--dev) ([^\s`]+)/g)) expect(m[1]).toBe(pkgJson.name);
+    expect(readme).toContain(`bunx ${pkgJson.name}`);
+    expect(readFileSync(SCRIPT, "utf8")).toContain(`bunx ${pkgJson.name}`);
+    expect(readFileSync(SCRIPT, "utf8")).not.toMatch(/bunx fledge\b(?!-)/);
   });
 
   test("unknown options are usage errors", async () => {

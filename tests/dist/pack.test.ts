@@ -6,12 +6,19 @@ import { root } from "../../src/cli/index.ts";
 import { subCommandsOf } from "../../src/cli/framework.ts";
 
 /**
- * `bunx fledge` as a user gets it: pack the npm tarball, install it into an empty
- * project without the network (dependencies come from the npm cache that `npm ci`
- * filled), and run the package's bin through the pinned Bun's `bunx`.
+ * fledge as a user gets it from npm, the two documented ways: `bunx fledge-cli` with
+ * nothing installed (served by a loopback npm registry that holds our tarball and its
+ * dependencies, packed from the checkout), and `bun add -d fledge-cli` then
+ * `bunx fledge` (the tarball installed by path into an empty project without the
+ * network: dependencies come from the npm cache that `npm ci` filled, or are copied).
  */
 
-const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string; dependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+};
 const work = tempDir("fledge-pack-");
 const project = join(work.path, "project");
 const binDir = join(work.path, "bin");
@@ -30,6 +37,18 @@ function run(cmd: string[], cwd: string, extraEnv: Record<string, string> = {}) 
     timeout: 120_000,
   });
   return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+async function runAsync(cmd: string[], cwd: string, extraEnv: Record<string, string> = {}) {
+  const p = Bun.spawn(cmd, {
+    cwd,
+    env: { PATH: `${binDir}:/usr/local/bin:/usr/bin:/bin`, HOME: work.path, NO_COLOR: "1", npm_config_update_notifier: "false", ...extraEnv },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 100_000,
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
 }
 
 /** The developer's npm cache (HOME is replaced above, so name it explicitly). */
@@ -84,6 +103,51 @@ beforeAll(() => {
 
 afterAll(() => work.cleanup());
 
+/**
+ * A minimal npm registry on 127.0.0.1: a packument and a tarball for our package and for
+ * each run-time dependency (packed from the checkout's node_modules, so no network).
+ */
+async function startRegistry(): Promise<{ url: string; asked: string[]; stop: () => void }> {
+  const tarballs = new Map<string, { name: string; version: string; file: string }>();
+  const add = (file: string, dir: string) => {
+    const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string; version: string };
+    tarballs.set(meta.name, { ...meta, file });
+  };
+  add(tarball, ROOT);
+  const depDir = join(work.path, "dep-tarballs");
+  mkdirSync(depDir, { recursive: true });
+  for (const dep of Object.keys(pkg.dependencies)) {
+    const dir = join(ROOT, "node_modules", dep);
+    const r = run(["npm", "pack", "--json", "--ignore-scripts", "--pack-destination", depDir, dir], ROOT, { npm_config_loglevel: "error" });
+    if (r.code !== 0) throw new Error(`npm pack ${dep} failed: ${r.stderr}`);
+    add(join(depDir, (JSON.parse(r.stdout) as { filename: string }[])[0]!.filename), dir);
+  }
+  const asked: string[] = [];
+  let base = "";
+  const server: ReturnType<typeof Bun.serve> = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req): Promise<Response> {
+      const path = decodeURIComponent(new URL(req.url).pathname);
+      asked.push(path);
+      const tgz = /^\/-\/(.+)\.tgz$/.exec(path);
+      if (tgz) {
+        const t = tarballs.get(tgz[1]!);
+        return t ? new Response(Bun.file(t.file)) : new Response("not found", { status: 404 });
+      }
+      const t = tarballs.get(path.slice(1));
+      if (!t) return Response.json({ error: "not found" }, { status: 404 });
+      const bytes = await Bun.file(t.file).arrayBuffer();
+      const manifest = JSON.parse(readFileSync(join(t.file === tarball ? ROOT : join(ROOT, "node_modules", t.name), "package.json"), "utf8")) as Record<string, unknown>;
+      const integrity = `sha512-${new Bun.CryptoHasher("sha512").update(bytes).digest("base64")}`;
+      const dist = { tarball: `${base}/-/${t.name}.tgz`, integrity, shasum: new Bun.CryptoHasher("sha1").update(bytes).digest("hex") };
+      return Response.json({ name: t.name, "dist-tags": { latest: t.version }, versions: { [t.version]: { ...manifest, dist } } });
+    },
+  });
+  base = `http://127.0.0.1:${server.port}`;
+  return { url: `${base}/`, asked, stop: () => server.stop(true) };
+}
+
 describe("npm package", () => {
   test("contains the sources, README and package.json, and no tests", () => {
     expect(packedFiles).toContain("package.json");
@@ -98,7 +162,12 @@ describe("npm package", () => {
     for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(join(project, "node_modules", dep, "package.json"))).toBe(true);
   });
 
-  test("bunx fledge --version prints the package version", () => {
+  test("the npm name is ours, not the unrelated `fledge` package, and the bin is still `fledge`", () => {
+    expect(pkg.name).not.toBe("fledge");
+    expect(Object.keys(pkg.bin)).toEqual(["fledge"]);
+  });
+
+  test("added to a project, `bunx fledge --version` prints the package version", () => {
     const r = run(["bunx", "--no-install", "fledge", "--version"], project);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -112,6 +181,34 @@ describe("npm package", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ schema_version: 1, kind: "github", owner: "CorvidLabs", repo: "x", tier: "official" });
   });
+
+  test("in that project `bunx fledge-cli` runs the same bin", () => {
+    const r = run(["bunx", "--no-install", pkg.name, "--version"], project);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`fledge ${pkg.version} (source)\n`);
+  });
+
+  test("with nothing installed, `bunx fledge-cli --version` fetches the package and runs it", async () => {
+    const registry = await startRegistry();
+    try {
+      const empty = join(work.path, "empty");
+      mkdirSync(empty, { recursive: true });
+      mkdirSync(join(work.path, "bunx-tmp"), { recursive: true });
+      // Asynchronous: the registry answers from this process's event loop.
+      const r = await runAsync(["bunx", pkg.name, "--version"], empty, {
+        BUN_CONFIG_REGISTRY: registry.url,
+        NPM_CONFIG_REGISTRY: registry.url,
+        BUN_INSTALL_CACHE_DIR: join(work.path, "bun-cache"),
+        TMPDIR: join(work.path, "bunx-tmp"),
+      });
+      expect(r.stderr).not.toContain("error");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`fledge ${pkg.version} (source)\n`);
+      expect(registry.asked).toContain(`/${pkg.name}`);
+    } finally {
+      registry.stop();
+    }
+  }, 120_000);
 
   // `fledge canary` embeds a wasm file; this proves the published package carries it.
   if (hasCanary) {

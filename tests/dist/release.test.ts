@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, tempDir } from "../helpers/cli.ts";
-import { assetName, hostTarget, isDownloadFailure, sha256sumsText, TARGETS } from "../../scripts/release.ts";
+import { assetName, hostTarget, isDownloadFailure, releaseRepo, sha256sumsText, TARGETS } from "../../scripts/release.ts";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
 const host = hostTarget();
@@ -58,6 +58,46 @@ describe.skipIf(host === undefined)("scripts/release.ts --host-only", () => {
     const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: out, stdout: "pipe", stderr: "pipe" });
     expect(check.exitCode).toBe(0);
   });
+
+  test("the published install.sh names package.json's repository", () => {
+    const script = readFileSync(join(out, "install.sh"), "utf8");
+    expect(script).toContain(`release_repo="${releaseRepo()}"`);
+    expect(script).not.toContain("@RELEASE_REPO@");
+  });
+
+  test("install.sh installs that release from a loopback release server, verified", async () => {
+    const served: string[] = [];
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const name = decodeURIComponent(new URL(req.url).pathname).replace(/^\/download\//, "");
+        served.push(name);
+        if (name.includes("/") || name.includes("..")) return new Response("Not Found", { status: 404 });
+        const f = Bun.file(join(out, name));
+        return (await f.exists()) ? new Response(f) : new Response("Not Found", { status: 404 });
+      },
+    });
+    try {
+      const home = join(work.path, "install-home");
+      mkdirSync(home, { recursive: true });
+      const proc = Bun.spawn(["sh", join(out, "install.sh"), "--dir", join(home, "bin")], {
+        env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, FLEDGE_RELEASE_URL: `http://127.0.0.1:${server.port}/download` },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      expect(stderr).toContain("checksum ok");
+      expect(code).toBe(0);
+      expect(served).toEqual(["SHA256SUMS", assetName(host!)]);
+      expect(stdout).toMatch(new RegExp(`^installed fledge ${pkg.version.replace(/\./g, "\\.")} \\([0-9a-f]{7,40}(-dirty)?\\) to ${join(home, "bin", "fledge")}\\n$`));
+      const v = Bun.spawnSync([join(home, "bin", "fledge"), "--version"], { stdout: "pipe" });
+      expect(v.exitCode).toBe(0);
+      expect(v.stdout.toString()).toStartWith(`fledge ${pkg.version} (`);
+    } finally {
+      server.stop(true);
+    }
+  }, 120_000);
 
   test("the release binary names its version and commit", () => {
     const v = Bun.spawnSync([join(out, assetName(host!)), "--version"], { stdout: "pipe", stderr: "pipe" });
