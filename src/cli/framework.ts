@@ -65,7 +65,12 @@ export function splitPassthrough(
   return { head: [...rest], tail: [] };
 }
 
-export const GLOBAL_FLAGS = ["--non-interactive"] as const;
+export const GLOBAL_FLAGS = ["--non-interactive", "--ni"] as const;
+
+/** `--non-interactive` and its short alias `--ni` (the original's visible alias). */
+function isNonInteractiveFlag(tok: string): boolean {
+  return tok === "--non-interactive" || tok === "--ni";
+}
 
 export interface Resolved {
   cmd: AnyCommand;
@@ -142,6 +147,7 @@ export async function resolve(
   const path: string[] = [];
   let help = false;
   let nonInteractive = false;
+  let groupJson = false;
   let i = 0;
   const pending: string[] = [];
   // Walk group levels: flags before the sub-command name are global/help only.
@@ -149,7 +155,10 @@ export async function resolve(
     const tok = argv[i];
     if (tok === undefined) break;
     if (tok === "--help" || tok === "-h") { help = true; i++; continue; }
-    if (tok === "--non-interactive") { nonInteractive = true; i++; continue; }
+    if (isNonInteractiveFlag(tok)) { nonInteractive = true; i++; continue; }
+    // `fledge plugins --json list`: as in the original, --json may come before the
+    // sub-command of a group; it reaches the leaf if the leaf has a --json flag.
+    if (tok === "--json" && cmd !== root) { groupJson = true; i++; continue; }
     if (tok.startsWith("-")) {
       if (cmd === root && (tok === "--version" || tok === "-v" || tok === "-V")) { pending.push(tok); i++; continue; }
       throw usageError(`unknown option '${tok}' for 'fledge${path.length ? ` ${path.join(" ")}` : ""}'`, "run with --help to see the options");
@@ -180,10 +189,15 @@ export async function resolve(
   let json = false;
   if (!cmd.subCommands) {
     const { known, takesValue } = await flagSpec(cmd);
+    // A group-level --json goes to a leaf that has one (`run` has none: ignored, as the original does).
+    if (groupJson && known.has("--json")) {
+      json = true;
+      out.push("--json");
+    }
     const pass = passthrough.get(cmd);
     if (pass) {
       ({ head: rest, tail } = splitPassthrough(rest, takesValue, pass));
-      seen.json = argv.slice(0, i).includes("--json") || rest.includes("--json");
+      seen.json = (groupJson && known.has("--json")) || rest.includes("--json");
     }
     for (let j = 0; j < rest.length; j++) {
       const tok = rest[j]!;
@@ -191,7 +205,7 @@ export async function resolve(
       if (!tok.startsWith("-") || tok === "-") { out.push(tok); continue; }
       const flag = tok.includes("=") ? tok.slice(0, tok.indexOf("=")) : tok;
       if (flag === "--help" || flag === "-h") { help = true; continue; }
-      if (flag === "--non-interactive") { nonInteractive = true; continue; }
+      if (isNonInteractiveFlag(flag)) { nonInteractive = true; continue; }
       if (!known.has(flag)) {
         const ideas = suggest(flag, [...known].filter((k) => k.startsWith("--")));
         throw usageError(

@@ -13,6 +13,7 @@ export default defineCommand({
     wasm: { type: "boolean", description: "a wasm (sandboxed) plugin in C instead of a native script" },
     output: { type: "string", alias: "o", description: "parent directory (default: .)" },
     description: { type: "string", alias: "d", description: "one-line description" },
+    yes: { type: "boolean", alias: "y", description: "accept the defaults without asking (create never asks: accepted so scripts written for the original run unchanged)" },
     json: { type: "boolean", description: "print one JSON object: {schema_version, action: \"create\", path, name, files_created, ...}" },
   },
   run({ args }) {

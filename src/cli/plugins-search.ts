@@ -2,8 +2,10 @@ import { defineCommand } from "citty";
 import { searchPlugins } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { TRUST_TIERS, type TrustTier } from "../trust/index.ts";
-import { EXIT, usageError } from "../core/index.ts";
-import { printJson, printResult } from "../ui/index.ts";
+import { EXIT, FledgeError, usageError } from "../core/index.ts";
+import { canPrompt, chooseOutcome, interruptedError, log, printJson, printResult } from "../ui/index.ts";
+import { terminalText } from "../ui/sanitize.ts";
+import { installedLine, installOne } from "./plugins-install.ts";
 
 export default defineCommand({
   meta: {
@@ -16,9 +18,18 @@ export default defineCommand({
     topic: { type: "string", alias: "t", description: "also require this topic" },
     "trust-tier": { type: "enum", options: [...TRUST_TIERS], description: "only results of this tier: local, official, team or unverified" },
     limit: { type: "string", alias: "l", description: "at most this many results (1-100, default 20)" },
-    json: { type: "boolean", description: "print one JSON object: {schema_version, results: [...]}" },
+    interactive: { type: "boolean", alias: "i", description: "pick one result and install it (needs a terminal; the install asks for consent as usual)" },
+    json: { type: "boolean", description: "print one JSON object: {schema_version, results: [...]} (wins over --interactive)" },
   },
   async run({ args }) {
+    // Refuse before searching: picking needs someone at a terminal.
+    const interactive = Boolean(args.interactive) && !args.json;
+    if (interactive && !canPrompt()) {
+      throw new FledgeError("search --interactive needs a terminal to pick a plugin, and fledge cannot ask here (no TTY, or --non-interactive)", {
+        code: "not_interactive",
+        hint: "run it in a terminal, or search without -i and install with 'fledge plugins install <owner/repo>'",
+      });
+    }
     const tier = args["trust-tier"];
     if (tier !== undefined && !TRUST_TIERS.includes(tier as TrustTier)) throw usageError(`--trust-tier must be one of ${TRUST_TIERS.join(", ")}`);
     const limit = args.limit === undefined ? 20 : Number(args.limit);
@@ -38,6 +49,7 @@ export default defineCommand({
       printResult("No plugins found.");
       return EXIT.ok;
     }
+    if (interactive) return pickAndInstall(results);
     const lines = ["Available plugins:"];
     for (const r of results) {
       const topics = r.topics.filter((t) => t !== "fledge-plugin");
@@ -48,3 +60,21 @@ export default defineCommand({
     return EXIT.ok;
   },
 });
+
+/** The -i flow: numbered list on stderr, one pick, then the ordinary install (no flags: it asks). */
+async function pickAndInstall(results: { full_name: string; description: string; trust_tier: string; stars: number }[]): Promise<number> {
+  const lines = ["Select a plugin to install:"];
+  results.forEach((r, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${showManifestValue(r.full_name)}  [${r.trust_tier}]  ${showManifestValue(r.description)}  * ${r.stars}`));
+  process.stderr.write(`${terminalText(lines.join("\n"))}\n`);
+  const outcome = await chooseOutcome("Plugin number?", results.length);
+  if (outcome === "interrupted") throw interruptedError("search");
+  if (outcome === "cancelled") {
+    printResult("Cancelled.");
+    return EXIT.ok;
+  }
+  const pick = results[outcome.picked]!;
+  log.info(`installing ${showManifestValue(pick.full_name)}`);
+  const r = await installOne(pick.full_name, { copy: false, force: false, yes: false, trustNative: false, build: false });
+  printResult(installedLine(r.entry));
+  return EXIT.ok;
+}

@@ -16,6 +16,7 @@ import { FledgeError, usageError } from "../core/index.ts";
 import { suggest } from "../ui/index.ts";
 import type { HostIO } from "./console.ts";
 import { runNativePlugin } from "./native.ts";
+import { findPathCommand, runPathCommand } from "./path-command.ts";
 import { findProjectRoot } from "./project.ts";
 import { pluginLimits, runWasmPlugin } from "./wasm-runner.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
@@ -183,6 +184,12 @@ export function resolvePluginCommand(command: string, opts: DispatchOptions = {}
 /** Run an installed plugin command; resolves to the exit code fledge should exit with. */
 export async function runPluginCommand(command: string, args: readonly string[], opts: DispatchOptions = {}): Promise<number> {
   const env = opts.env ?? process.env;
+  // Installed plugins first; a `fledge-<command>` on PATH only when none provides it
+  // (built-ins were ruled out by the caller).
+  if (!findCommandOwner(readRegistry(env), command)) {
+    const onPath = findPathCommand(command, env);
+    if (onPath) return runPathCommand(command, onPath, args, env);
+  }
   const r = resolvePluginCommand(command, opts);
   const { entry } = r;
   const projectRoot = findProjectRoot(opts.cwd ?? processCwd());

@@ -17,3 +17,4 @@ export { cleanStaleStaging, STAGING_PREFIX } from "./staging.ts";
 export { searchPlugins, searchQuery, PLUGIN_TOPIC, type SearchOptions, type SearchResult } from "./search.ts";
 export { createPlugin, WASM_BUILD_HOOK, type CreateOptions, type CreateResult } from "./create.ts";
 export { recoverInterrupted, type Recovery } from "./journal.ts";
+export { DEFAULT_PLUGINS, installedDefaults, installedFrom, recommend, detectLanguage, type Recommendation, type ProjectLanguage } from "./curated.ts";

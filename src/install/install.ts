@@ -26,6 +26,12 @@ import { renderUntrusted } from "../ui/sanitize.ts";
 export interface InstallOptions extends ConsentFlags {
   copy: boolean;
   force: boolean;
+  /**
+   * Reinstall a plugin already installed under exactly this name (what `-y` does in
+   * the original's scripts). Narrower than --force: a name that only folds to another
+   * plugin's is still refused, and consent is asked exactly as for a first install.
+   */
+  reinstall?: boolean;
   /** Build from source even when a prebuilt wasm release asset exists. */
   build: boolean;
   env: NodeJS.ProcessEnv;
@@ -100,11 +106,16 @@ export function checkBinaries(dir: string, manifest: Manifest): void {
   }
 }
 
+/** Whether the install may replace `installed`: --force, or a reinstall under exactly the same name. */
+function replacesSame(name: string, installed: RegistryEntry | undefined, opts: Pick<InstallOptions, "force" | "reinstall">): boolean {
+  return opts.force || (opts.reinstall === true && installed?.name === name);
+}
+
 /** Fail fast (before consent and build) on conflicts the locked commit would refuse anyway. */
 function precheckConflicts(name: string, manifest: Manifest, opts: InstallOptions): void {
   const reg = readRegistry(opts.env);
   const installed = installedAs(reg, name);
-  if (!opts.force && installed) throw alreadyInstalled(name, installed);
+  if (!replacesSame(name, installed, opts) && installed) throw alreadyInstalled(name, installed);
   // --force or not: another plugin's commands are never taken (see commandConflict).
   const owners = commandOwners(reg, name, manifest.commands.map((c) => c.name));
   if (owners.size > 0) throw commandConflict({ name, commands: manifest.commands.map((c) => c.name) }, owners);
@@ -245,7 +256,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
       );
     });
     const entry = registryEntry(prepared, source, staging.tree, source.kind === "local" ? null : source.ref);
-    const { replaced } = await commitPlugin(staging, entry, { force: opts.force, env: opts.env });
+    const { replaced } = await commitPlugin(staging, entry, { force: replacesSame(entry.name, installedAs(readRegistry(opts.env), entry.name), opts), env: opts.env });
     for (const r of replaced) log.warn(`removed plugin '${renderUntrusted(r)}': --force gave its commands to ${renderUntrusted(entry.name)}`);
     return { entry, replaced, prebuilt: prepared.prebuilt };
   } finally {

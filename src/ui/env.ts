@@ -1,6 +1,7 @@
 /** Environment-derived switches shared by every command. */
 
-const TRUTHY = new Set(["1", "true", "yes", "on"]);
+/** As the original: 1, true, yes, y, on; case-insensitive, surrounding blanks ignored. */
+const TRUTHY = new Set(["1", "true", "yes", "y", "on"]);
 
 export function envFlag(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env[name];

@@ -8,3 +8,4 @@ export { suggest } from "../core/suggest.ts";
 export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";
 export { confirm, confirmOutcome, feedKeys, interruptedError, type ConfirmOutcome, type ConfirmIO, type KeyState } from "./prompt.ts";
 export { redactUrl, redactUrls } from "../core/redact.ts";
+export { chooseOutcome, feedChoice, type ChooseOutcome } from "./choose.ts";
