@@ -10,6 +10,8 @@ export default defineCommand({
     audit: () => import("./plugins-audit.ts").then((m) => m.default),
     verify: () => import("./plugins-verify.ts").then((m) => m.default),
     search: () => import("./plugins-search.ts").then((m) => m.default),
+    recommend: () => import("./plugins-recommend.ts").then((m) => m.default),
+    publish: () => import("./plugins-publish.ts").then((m) => m.default),
     create: () => import("./plugins-create.ts").then((m) => m.default),
     run: () => import("./plugins-run.ts").then((m) => m.default),
     validate: () => import("./plugins-validate.ts").then((m) => m.default),

@@ -12,11 +12,15 @@
  *
  * Endpoints: GET /repos/{o}/{r}, /repos/{o}/{r}/commits/{ref}, /repos/{o}/{r}/tarball/{ref},
  * /repos/{o}/{r}/tags, /repos/{o}/{r}/releases/tags/{tag}, /repos/{o}/{r}/releases/assets/{id},
- * /search/repositories?q=... . With `redirectTarballs`, tarball requests are redirected
+ * /search/repositories?q=... ; for `fledge plugins publish`: GET /user (the token's
+ * account, `login`), POST /user/repos, POST /orgs/{org}/repos, PUT /repos/{o}/{r}/topics
+ * (each needs a token; with `remoteRoot` set, a created repository is a real bare git
+ * repository under it and its clone_url a file:// URL). With `redirectTarballs`, tarball requests are redirected
  * (302, like GitHub's codeload) to a second server on another port, i.e. another origin.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 
 // ---------------------------------------------------------------- tar writing
@@ -162,6 +166,7 @@ interface Repo {
   branches: Map<string, string>;
   tags: Map<string, string>;
   releases: Map<string, Release>;
+  private: boolean;
 }
 
 export interface AddCommitOptions {
@@ -186,6 +191,14 @@ export interface GithubServer {
   clearFailures(): void;
   /** Make tarball downloads 302 to the codeload server (another origin), like GitHub. */
   redirectTarballs: boolean;
+  /** The account GET /user names (default "tester"). */
+  login: string;
+  /** Where created repositories become bare git repositories (unset: no clone_url). */
+  remoteRoot: string | undefined;
+  /** Repositories created through the API, in order. */
+  created: { fullName: string; private: boolean; description: string | null; org: string | null }[];
+  /** Topics set through PUT /repos/{o}/{r}/topics, by full name. */
+  topicsSet: Map<string, string[]>;
   stop(): void;
 }
 
@@ -273,12 +286,14 @@ export async function startGithubServer(): Promise<GithubServer> {
       const failed = injected(path, () => tarballPayload(u.pathname));
       if (failed) return failed;
       if (u.pathname === "/search/repositories") return search(u.searchParams.get("q") ?? "", Number(u.searchParams.get("per_page") ?? 30));
+      const write = publishApi(req, u);
+      if (write) return write;
       const m = /^\/repos\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(u.pathname);
       if (!m) return notFound();
       const repo = repos.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`.toLowerCase());
       if (!repo) return notFound();
       const rest = m[3] ?? "";
-      if (rest === "") return json({ full_name: `${repo.owner}/${repo.name}`, default_branch: repo.defaultBranch, private: false });
+      if (rest === "") return json(repoJson(repo));
       let mm: RegExpExecArray | null;
       if ((mm = /^commits\/(.+)$/.exec(rest))) {
         const c = resolveRef(repo, decodeURIComponent(mm[1]!));
@@ -309,6 +324,56 @@ export async function startGithubServer(): Promise<GithubServer> {
       return notFound();
     },
   });
+
+  const bareDir = (owner: string, name: string): string => join(server.remoteRoot ?? "", owner, `${name}.git`);
+  function repoJson(repo: Repo): Record<string, unknown> {
+    return {
+      full_name: `${repo.owner}/${repo.name}`,
+      default_branch: repo.defaultBranch,
+      private: repo.private,
+      topics: repo.topics,
+      html_url: `https://github.com/${repo.owner}/${repo.name}`,
+      ...(server.remoteRoot ? { clone_url: `file://${bareDir(repo.owner, repo.name)}` } : {}),
+    };
+  }
+
+  /** The write endpoints publish uses; undefined when the request is not one of them. */
+  function publishApi(req: Request, u: URL): Response | Promise<Response> | undefined {
+    const authed = (req.headers.get("authorization") ?? "").startsWith("Bearer ");
+    const unauthorized = (): Response => json({ message: "Requires authentication" }, 401);
+    if (req.method === "GET" && u.pathname === "/user") return authed ? json({ login: server.login }) : unauthorized();
+    const create = req.method === "POST" ? (u.pathname === "/user/repos" ? server.login : /^\/orgs\/([^/]+)\/repos$/.exec(u.pathname)?.[1]) : undefined;
+    if (create !== undefined) {
+      if (!authed) return unauthorized();
+      return req.json().then((raw: unknown) => {
+        const body = raw as { name?: string; description?: string; private?: boolean };
+        const name = String(body.name ?? "");
+        const fullName = `${decodeURIComponent(create)}/${name}`;
+        if (repos.has(fullName.toLowerCase())) return json({ message: "Repository creation failed.", errors: [{ message: "name already exists on this account" }] }, 422);
+        const [owner] = fullName.split("/") as [string];
+        repos.set(fullName.toLowerCase(), { owner, name, defaultBranch: "main", description: body.description ?? null, topics: [], stars: 0, commits: new Map(), branches: new Map(), tags: new Map(), releases: new Map(), private: body.private === true });
+        server.created.push({ fullName, private: body.private === true, description: body.description ?? null, org: u.pathname === "/user/repos" ? null : owner });
+        if (server.remoteRoot) {
+          mkdirSync(join(server.remoteRoot, owner), { recursive: true });
+          spawnSync("git", ["init", "-q", "--bare", bareDir(owner, name)]);
+        }
+        return json(repoJson(repos.get(fullName.toLowerCase())!), 201);
+      });
+    }
+    const topics = req.method === "PUT" ? /^\/repos\/([^/]+)\/([^/]+)\/topics$/.exec(u.pathname) : null;
+    if (topics) {
+      if (!authed) return unauthorized();
+      const repo = repos.get(`${decodeURIComponent(topics[1]!)}/${decodeURIComponent(topics[2]!)}`.toLowerCase());
+      if (!repo) return notFound();
+      return req.json().then((raw: unknown) => {
+        const body = raw as { names?: string[] };
+        repo.topics = [...(body.names ?? [])];
+        server.topicsSet.set(`${repo.owner}/${repo.name}`, repo.topics);
+        return json({ names: repo.topics });
+      });
+    }
+    return undefined;
+  }
 
   function search(q: string, perPage: number): Response {
     const words = q.split(/\s+/).filter(Boolean);
@@ -344,6 +409,10 @@ export async function startGithubServer(): Promise<GithubServer> {
     codeloadUrl: `http://127.0.0.1:${codeload.port}`,
     requests,
     redirectTarballs: false,
+    login: "tester",
+    remoteRoot: undefined,
+    created: [],
+    topicsSet: new Map(),
     addRepo(fullName, opts) {
       const [owner, name] = fullName.split("/") as [string, string];
       repos.set(fullName.toLowerCase(), {
@@ -357,6 +426,7 @@ export async function startGithubServer(): Promise<GithubServer> {
         branches: new Map(),
         tags: new Map(),
         releases: new Map(),
+        private: false,
       });
       return server.addCommit(fullName, opts);
     },
