@@ -10,11 +10,12 @@ export const root = defineCommand({
   meta: {
     name: "fledge",
     version: FLEDGE_VERSION,
-    description: "Install plugins from GitHub and run them in a sandbox. Global: --non-interactive (never prompt).",
+    description: "Install plugins from GitHub and run them in a sandbox. Global: --non-interactive or --ni (never prompt).",
   },
   subCommands: {
     plugins: () => import("./plugins.ts").then((m) => m.default),
     trust: () => import("./trust.ts").then((m) => m.default),
+    hooks: () => import("./hooks.ts").then((m) => m.default),
     wasm: () => import("./wasm.ts").then((m) => m.default),
     completion: () => import("./completion.ts").then((m) => m.default),
     canary: () => import("./canary.ts").then((m) => m.default),

@@ -14,6 +14,7 @@ import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyD
 import { FledgeError } from "../core/index.ts";
 import { canPrompt, confirm } from "../ui/index.ts";
 import { renderUntrusted, terminalText } from "../ui/sanitize.ts";
+import { HOOK_WHEN } from "./hook-when.ts";
 import type { AutoBuild } from "./hooks.ts";
 
 export interface ConsentSubject {
@@ -69,7 +70,8 @@ export function renderConsent(s: ConsentSubject): string {
   for (const c of caps) lines.push(`    - ${c}`);
   if (s.hooks.length > 0) {
     lines.push(`  ${s.action === "update" ? "new or changed hooks" : "hooks"} (run with your full user rights, without a shell):`);
-    for (const h of s.hooks) lines.push(`    - ${h.event}: ${u(h.command)}`);
+    // Each with when it runs: nobody approves a hook without knowing what triggers it.
+    for (const h of s.hooks) lines.push(`    - ${h.event}: ${u(h.command)}`, `      (${HOOK_WHEN[h.event]})`);
   }
   if (s.autoBuild) lines.push(`  build: no build hook, so fledge will run '${u(s.autoBuild.command)}' (${s.autoBuild.language} project detected); it runs the project's own build code`);
   for (const m of s.decision.messages) lines.push(`  ! ${terminalText(m)}`);
