@@ -1,15 +1,22 @@
-import { main } from "./cli/index.ts";
-import { abandonedLoadWork, enableHardLoadWatchdog } from "./wasm/index.ts";
+import { abandonedLoadWork, enableHardLoadWatchdog } from "./wasm/load-watchdog.ts";
 
 // Loading a module (instrumenting is synchronous) is bounded by the run's deadline.
 enableHardLoadWatchdog();
 
-// A closed stdout (`fledge plugins list | head -1`) must not kill fledge with an exception.
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
-});
+// A closed stdout (`fledge plugins list | head -1`) ends fledge with exit 0: see
+// stdoutStream in src/ui/output.ts (attached when output first needs the stream).
 
-const code = await main(process.argv.slice(2));
+// The CLI is imported, not bundled into this module's start: `fledge --version`
+// answers before any of it loads (the same line cli/index.ts prints).
+const argv = process.argv.slice(2);
+let code: number;
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "-V")) {
+  const { printVersion } = await import("./cli/version.ts");
+  code = printVersion();
+} else {
+  const { main } = await import("./cli/index.ts");
+  code = await main(argv);
+}
 // A compile abandoned at the run's deadline would hold the process until it finished.
 if (abandonedLoadWork()) process.exit(code);
 process.exitCode = code;

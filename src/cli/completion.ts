@@ -1,8 +1,8 @@
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
 import { readRegistry } from "../registry/index.ts";
 import { EXIT, usageError } from "../core/index.ts";
-import { printResult } from "../ui/index.ts";
-import { GLOBAL_FLAGS, subCommandsOf } from "./framework.ts";
+import { printResult, writeStdout } from "../ui/index.ts";
+import { GLOBAL_FLAGS, namesOf, subCommandsOf } from "./framework.ts";
 
 /**
  * `fledge completion bash|zsh|fish` prints a completion script.
@@ -410,9 +410,8 @@ export default defineCommand({
     // Imported here, not at the top: index.ts loads this module lazily and we need its tree.
     const { root } = await import("./index.ts");
     if (args["list-commands"]) {
-      const builtins = await subCommandsOf(root);
-      const names = Object.keys(builtins);
-      for (const c of Object.values(builtins)) names.push(...listOf(c.meta ? (await value(c.meta)).alias : undefined));
+      // Names and declared aliases only: TAB must not load every sub-command.
+      const names = [...(await namesOf(root)).keys()];
       const cmds = pluginCommands(names);
       if (cmds.length) printResult(cmds.join("\n"));
       return EXIT.ok;
@@ -429,7 +428,7 @@ export default defineCommand({
         'e.g. eval "$(fledge completion bash)" in ~/.bashrc',
       );
     }
-    process.stdout.write(await completionScript(shell as Shell, root));
+    writeStdout(await completionScript(shell as Shell, root));
     return EXIT.ok;
   },
 });

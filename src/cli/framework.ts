@@ -98,9 +98,41 @@ export async function subCommandsOf(cmd: AnyCommand): Promise<Record<string, Any
   return out;
 }
 
+/**
+ * Aliases a group declares for its sub-commands (alias -> canonical name). A group
+ * that declares them is resolved by importing only the sub-command named on the
+ * command line; without a declaration every sub-command is loaded to read its
+ * meta.alias. The declaration must match the sub-commands' own meta.alias (a test
+ * checks every group).
+ */
+const declaredAliases = new WeakMap<object, Readonly<Record<string, string>>>();
+export function declareAliases<T extends ArgsDef>(cmd: CommandDef<T>, aliases: Readonly<Record<string, string>>): CommandDef<T> {
+  declaredAliases.set(cmd, aliases);
+  return cmd;
+}
+
+/** The names of a group's sub-commands, without loading any of them. */
+export async function subCommandNames(cmd: AnyCommand): Promise<string[]> {
+  return cmd.subCommands ? Object.keys(await resolveValue(cmd.subCommands)) : [];
+}
+
+/** One sub-command by canonical name, loading only that one. */
+async function subCommand(cmd: AnyCommand, name: string): Promise<AnyCommand | undefined> {
+  if (!cmd.subCommands) return undefined;
+  const subs = await resolveValue(cmd.subCommands);
+  if (!Object.hasOwn(subs, name)) return undefined;
+  return (await resolveValue(subs[name])) as AnyCommand;
+}
+
 /** Sub-command names plus their aliases, mapped to the canonical name. */
-async function namesOf(cmd: AnyCommand): Promise<Map<string, string>> {
+export async function namesOf(cmd: AnyCommand): Promise<Map<string, string>> {
   const names = new Map<string, string>();
+  const declared = declaredAliases.get(cmd);
+  if (declared) {
+    for (const name of await subCommandNames(cmd)) names.set(name, name);
+    for (const [alias, name] of Object.entries(declared)) if (names.has(name)) names.set(alias, name);
+    return names;
+  }
   for (const [name, def] of Object.entries(await subCommandsOf(cmd))) {
     names.set(name, name);
     const meta = def.meta ? await resolveValue(def.meta) : undefined;
@@ -177,9 +209,9 @@ export async function resolve(
         ideas.length ? `did you mean ${ideas.map((s) => `'fledge ${[...path, s].join(" ")}'`).join(" or ")}?` : `run 'fledge ${path.join(" ")} --help' to see the commands`,
       );
     }
-    const subs = await subCommandsOf(cmd);
+    const next = await subCommand(cmd, canonical);
     parent = cmd;
-    cmd = subs[canonical]!;
+    cmd = next!;
     path.push(canonical);
     i++;
   }

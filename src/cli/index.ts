@@ -1,12 +1,14 @@
 import { defineCommand } from "citty";
-import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
+import { FLEDGE_VERSION } from "../version.ts";
+import { versionLine } from "./version.ts";
 import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError, usageError } from "../core/index.ts";
-import { useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive } from "../ui/index.ts";
-import { resolve, runLeaf, subCommandsOf, usageOf } from "./framework.ts";
+import { useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
+import { isatty } from "node:tty";
+import { declareAliases, resolve, runLeaf, subCommandNames, usageOf } from "./framework.ts";
 
-export const root = defineCommand({
+export const root = declareAliases(defineCommand({
   meta: {
     name: "fledge",
     version: FLEDGE_VERSION,
@@ -20,11 +22,9 @@ export const root = defineCommand({
     completion: () => import("./completion.ts").then((m) => m.default),
     canary: () => import("./canary.ts").then((m) => m.default),
   },
-});
+}), { plugin: "plugins" });
 
-export function versionLine(): string {
-  return `fledge ${FLEDGE_VERSION} (${FLEDGE_COMMIT})`;
-}
+export { versionLine } from "./version.ts";
 
 /** Run the CLI; returns the process exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -39,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // arguments (even --json) are the plugin's, so fledge's own errors stay plain.
       json = false;
       if (r.nonInteractive) setNonInteractive(true);
-      const builtins = [...Object.keys(await subCommandsOf(root)), "plugin"];
+      const builtins = [...(await subCommandNames(root)), "plugin"];
       const { runPluginCommand } = await import("../host/dispatch.ts");
       return await runPluginCommand(r.unknown, r.rest, { builtins });
     }
@@ -50,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     if (r.help || (r.cmd.subCommands && r.path.length === 0)) {
-      printTrusted(plain(await usageOf(r.cmd, r.parent), process.stdout));
+      printTrusted(plain(await usageOf(r.cmd, r.parent), { isTTY: isatty(1) }));
       return EXIT.ok;
     }
     if (r.cmd.subCommands) {
@@ -65,14 +65,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 /** citty colours its usage text unconditionally; honour NO_COLOR and pipes (and escape anything else). */
-function plain(text: string, stream: NodeJS.WriteStream): string {
+function plain(text: string, stream: { isTTY?: boolean }): string {
   return useColor(stream) ? text : terminalText(stripAnsi(text));
 }
 
 function report(e: unknown, json: boolean): number {
   const err = toFledgeError(e);
   if (json) {
-    process.stdout.write(`${jsonText(errorEnvelope(err))}\n`);
+    writeStdout(`${jsonText(errorEnvelope(err))}\n`);
   } else {
     log.error(err.message);
     if (err.hint) log.info(err.hint);

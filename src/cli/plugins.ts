@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
+import { declareAliases } from "./framework.ts";
 
-export default defineCommand({
+export default declareAliases(defineCommand({
   meta: { name: "plugins", alias: "plugin", description: "Install, inspect and validate plugins (alias: plugin)" },
   subCommands: {
     install: () => import("./plugins-install.ts").then((m) => m.default),
@@ -16,4 +17,4 @@ export default defineCommand({
     run: () => import("./plugins-run.ts").then((m) => m.default),
     validate: () => import("./plugins-validate.ts").then((m) => m.default),
   },
-});
+}), {});

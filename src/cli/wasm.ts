@@ -6,11 +6,11 @@ import { log, printJson, printResult } from "../ui/index.ts";
 import { loadPreparedModule } from "../wasm/prepared.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
-import { DEFAULT_LIMITS, parseSize, type RunLimits } from "../wasm/index.ts";
-import { markPassthrough, passthroughTail } from "./framework.ts";
+import { DEFAULT_LIMITS, parseSize, type RunLimits } from "../wasm/limits.ts";
+import { declareAliases, markPassthrough, passthroughTail } from "./framework.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
-import { terminalSink } from "../host/wasm-runner.ts";
+import { terminalSink } from "../host/terminal-sink.ts";
 import { configDir } from "../registry/index.ts";
 
 /**
@@ -241,7 +241,7 @@ const prepare = defineCommand({
   },
 });
 
-export default defineCommand({
+export default declareAliases(defineCommand({
   meta: { name: "wasm", description: "Run and prepare WebAssembly modules directly (for plugin authors)" },
   subCommands: { run: () => run, prepare: () => prepare },
-});
+}), {});

@@ -5,7 +5,7 @@
  * name so the user always knows who is talking.
  */
 import { createSanitizer, renderUntrusted, type Sanitizer } from "../ui/sanitize.ts";
-import { useColor } from "../ui/index.ts";
+import { stdoutStream, useColor } from "../ui/index.ts";
 
 /** The two streams a plugin run writes to. Tests pass a capturing implementation. */
 export interface HostIO {
@@ -30,11 +30,11 @@ let streamGuardsInstalled = false;
 export function processIO(): HostIO {
   if (!streamGuardsInstalled) {
     streamGuardsInstalled = true;
-    process.stdout.on("error", () => {});
+    stdoutStream().on("error", () => {});
     process.stderr.on("error", () => {});
   }
   return {
-    stdout: (text) => safeWrite(process.stdout, text),
+    stdout: (text) => safeWrite(stdoutStream(), text),
     stderr: (text) => safeWrite(process.stderr, text),
     interactive: Boolean(process.stderr.isTTY),
     color: useColor(process.stderr),

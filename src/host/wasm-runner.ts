@@ -17,14 +17,12 @@
  * thread, so the event loop cannot drain an async stream until it ends, and a
  * chatty guest would otherwise pile its whole output up in memory.
  */
-import { lstatSync, mkdirSync, realpathSync, writeSync } from "node:fs";
+import { lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { cwd as processCwd } from "node:process";
 import type { Capabilities } from "../manifest/types.ts";
 import { configDir } from "../registry/paths.ts";
 import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
-import { nonBlockingTerminal } from "../ui/terminal-write.ts";
-import { isatty } from "node:tty";
 import { EXIT, FledgeError, isFledgeError } from "../core/index.ts";
 import { useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
@@ -33,10 +31,13 @@ import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { DEFAULT_LIMITS, limitError, runLoadedModule, type LimitReason, type PluginLimits } from "../wasm/index.ts";
 import { processExitCode, readyBefore, waitReady, type OutputSink, type Preopen } from "../wasi/index.ts";
 import { LINE_OVERHEAD_BYTES, PluginConsole, type HostIO } from "./console.ts";
+import { writeAllSync } from "./terminal-sink.ts";
 import { dispatchMessageSync, type HostContext } from "./dispatcher.ts";
 import { buildInit } from "./messages.ts";
 import { detectProject, findProjectRoot } from "./project.ts";
 import { checkModuleImports, createFledgeImports, FLEDGE_MODULE } from "./wasm-imports.ts";
+
+export { terminalSink } from "./terminal-sink.ts";
 
 // ------------------------------------------------------------------- limits
 
@@ -143,39 +144,6 @@ export async function preparePluginModule(wasmPath: string, source: Uint8Array, 
 
 // ------------------------------------------------------------------- output
 
-/**
- * Synchronous writes with backpressure; a closed reader (EPIPE) loses output, never
- * fledge. With `ready` (a plugin run), each piece first waits for room until the
- * run's deadline, in pieces a pipe takes without blocking; when `ready` says the
- * time is up the rest is dropped, so a reader that never reads cannot hold fledge.
- * A terminal is written through a non-blocking open of it (../ui/terminal-write.ts):
- * poll promises a terminal only some room, and a blocking write of a whole piece
- * would wait for a stalled reader. Answers the byte size of `text` (what fledge made
- * of guest output, charged by fd_write).
- */
-function writeAllSync(fd: number, text: string, ready?: (fd: number) => boolean): number {
-  let buf = Buffer.from(text, "utf8");
-  const size = buf.length;
-  const out = ready ? nonBlockingTerminal(fd) : fd;
-  let stalls = 0;
-  while (buf.length > 0) {
-    if (ready && !ready(fd)) return size;
-    try {
-      buf = buf.subarray(writeSync(out, buf, 0, ready ? Math.min(buf.length, 4096) : buf.length));
-      stalls = 0;
-    } catch (e) {
-      // Full (a terminal may claim room it does not have for the whole piece): wait and
-      // retry; a second of no progress at all ends the attempt, output is dropped.
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN" && ++stalls < 1_000) {
-        Bun.sleepSync(1);
-        continue;
-      }
-      return size;
-    }
-  }
-  return size;
-}
-
 /** The process streams, written synchronously (see the module comment); `ready` bounds waits for room (see writeAllSync). */
 export function syncProcessIO(ready?: (fd: number) => boolean): HostIO {
   return {
@@ -242,40 +210,6 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
   };
 }
 
-/**
- * A guest's fd 1 or 2 for `fledge wasm run`. On a terminal, output passes the guest
- * sanitizer ("stream" profile: colours and same-line moves, everything else shown
- * escaped). Not a terminal: the bytes are the program's data (a compiler's output, a
- * file being piped) and are passed unchanged, which cannot act on any terminal.
- */
-export function terminalSink(fd: 1 | 2): { sink: number | OutputSink; flush: () => void } {
-  if (!isatty(fd)) return { sink: fd, flush: () => {} };
-  const decoder = new TextDecoder("utf-8", { fatal: false });
-  const sanitizer = createSanitizer("stream");
-  let coloured = false;
-  // A terminal whose reader stopped (a paused `script`, a suspended pager) would block
-  // a write for as long as it likes: like a pipe, each piece waits for room only until
-  // the run's deadline, and after it what does not fit at once is dropped (the final
-  // flush included), so fledge ends at the deadline.
-  let timeLeft: () => number = () => Infinity;
-  const ready = (f: number): boolean => readyBefore(f, true, timeLeft);
-  const put = (text: string): number => {
-    if (text === "") return 0;
-    const sgrs = text.match(/\u001b\[[0-9;:]*m/g);
-    if (sgrs) coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
-    return writeAllSync(fd, text, ready);
-  };
-  return {
-    sink: (chunk, left) => {
-      if (left) timeLeft = left;
-      return put(sanitizer.write(decoder.decode(chunk, { stream: true })));
-    },
-    flush: () => {
-      put(sanitizer.write(decoder.decode()) + sanitizer.end());
-      if (coloured) writeAllSync(fd, "\u001b[0m", ready);
-    },
-  };
-}
 
 // ---------------------------------------------------------------------- run
 

@@ -22,7 +22,7 @@ export function canPrompt(): boolean {
 }
 
 /** Colour only on a TTY and never with NO_COLOR set (any value, per no-color.org). */
-export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
+export function useColor(stream: { isTTY?: boolean } = process.stderr): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;
   return Boolean(stream.isTTY);
 }

@@ -2,8 +2,8 @@
 export { FledgeError, usageError, isFledgeError } from "../core/errors.ts";
 export { EXIT, type ExitCode } from "../core/exit-codes.ts";
 export { canPrompt, envFlag, setNonInteractive, useColor } from "./env.ts";
-export { printResult, printTrusted, printJson, errorEnvelope, SCHEMA_VERSION } from "./output.ts";
-export { log } from "./log.ts";
+export { printResult, printTrusted, printJson, errorEnvelope, stdoutStream, writeStdout, SCHEMA_VERSION } from "./output.ts";
+export { log, type Logger } from "./log.ts";
 export { suggest } from "../core/suggest.ts";
 export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";
 export { confirm, confirmOutcome, feedKeys, interruptedError, type ConfirmOutcome, type ConfirmIO, type KeyState } from "./prompt.ts";

@@ -1,4 +1,4 @@
-import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola";
+import type { ConsolaInstance, ConsolaReporter, LogObject } from "consola";
 import { useColor } from "./env.ts";
 import { terminalText } from "./sanitize.ts";
 import { boundedTerminalStream } from "./terminal-write.ts";
@@ -8,13 +8,48 @@ import { boundedTerminalStream } from "./terminal-write.ts";
  * and plugin output. Colour follows NO_COLOR and whether stderr is a TTY. On a
  * terminal nobody reads (a stalled `script`, a paused pager) a message is dropped
  * after a bounded wait rather than holding fledge (./terminal-write.ts).
+ *
+ * Built on first use: creating consola (and touching process.stderr, which makes the
+ * runtime build its stream machinery) costs milliseconds that `fledge --version` and
+ * a quiet `wasm run` never need. consola is loaded with a synchronous require so the
+ * logger keeps its synchronous interface.
  */
-const stderr = boundedTerminalStream(process.stderr, 2);
-export const log: ConsolaInstance = createConsola({
-  stdout: stderr,
-  stderr,
-  formatOptions: { colors: useColor(process.stderr), date: false, compact: true },
-});
+export interface Logger {
+  error(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  success(...args: unknown[]): void;
+  start(...args: unknown[]): void;
+  log(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+}
+
+let instance: ConsolaInstance | undefined;
+
+function consola(): ConsolaInstance {
+  if (instance) return instance;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createConsola } = require("consola") as typeof import("consola");
+  const stderr = boundedTerminalStream(process.stderr, 2);
+  const c = createConsola({
+    stdout: stderr,
+    stderr,
+    formatOptions: { colors: useColor(process.stderr), date: false, compact: true },
+  });
+  const inner: ConsolaReporter[] = [...c.options.reporters];
+  c.setReporters([
+    {
+      log(logObj: LogObject, ctx) {
+        const guarded = { ...logObj, args: logObj.args.map(guardArg) } as LogObject;
+        if (typeof logObj.message === "string") guarded.message = terminalText(logObj.message);
+        if (typeof logObj.additional === "string") guarded.additional = terminalText(logObj.additional);
+        for (const r of inner) r.log(guarded, ctx);
+      },
+    },
+  ]);
+  instance = c;
+  return c;
+}
 
 /** Message text through the terminal backstop before consola adds its own (trusted) colours. */
 function guardArg(arg: unknown): unknown {
@@ -27,14 +62,12 @@ function guardArg(arg: unknown): unknown {
   return arg;
 }
 
-const inner: ConsolaReporter[] = [...log.options.reporters];
-log.setReporters([
-  {
-    log(logObj: LogObject, ctx) {
-      const guarded = { ...logObj, args: logObj.args.map(guardArg) } as LogObject;
-      if (typeof logObj.message === "string") guarded.message = terminalText(logObj.message);
-      if (typeof logObj.additional === "string") guarded.additional = terminalText(logObj.additional);
-      for (const r of inner) r.log(guarded, ctx);
-    },
-  },
-]);
+export const log: Logger = {
+  error: (...a) => consola().error(...(a as [unknown])),
+  warn: (...a) => consola().warn(...(a as [unknown])),
+  info: (...a) => consola().info(...(a as [unknown])),
+  success: (...a) => consola().success(...(a as [unknown])),
+  start: (...a) => consola().start(...(a as [unknown])),
+  log: (...a) => consola().log(...(a as [unknown])),
+  debug: (...a) => consola().debug(...(a as [unknown])),
+};

@@ -1,8 +1,49 @@
+import { writeSync } from "node:fs";
 import { FledgeError } from "../core/errors.ts";
 import { jsonText, terminalText } from "./sanitize.ts";
 
 /** The JSON envelope version every `--json` object carries. */
 export const SCHEMA_VERSION = 1;
+
+let stream: NodeJS.WriteStream | undefined;
+
+/**
+ * process.stdout, with fledge's closed-pipe rule attached on first use: a reader that
+ * went away (`fledge plugins list | head -1`) ends fledge quietly with exit 0 instead
+ * of an exception. Touching process.stdout makes the runtime build its stream
+ * machinery (milliseconds at start-up), so nothing does until output needs it.
+ */
+export function stdoutStream(): NodeJS.WriteStream {
+  if (!stream) {
+    stream = process.stdout;
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+    });
+  }
+  return stream;
+}
+
+/**
+ * Write to stdout. Until something needed the stream, a plain write(2) on fd 1 (in
+ * order with a guest's own writes, which also go straight to the fd); once the stream
+ * exists, always the stream, so nothing overtakes text it still buffers. A full
+ * non-blocking pipe hands the rest to the stream; a closed one ends fledge with exit 0.
+ */
+export function writeStdout(text: string): void {
+  if (stream) {
+    stream.write(text);
+    return;
+  }
+  let buf = Buffer.from(text, "utf8");
+  try {
+    while (buf.length > 0) buf = buf.subarray(writeSync(1, buf));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EPIPE") process.exit(0);
+    if (code !== "EAGAIN") throw e;
+    stdoutStream().write(buf);
+  }
+}
 
 /**
  * Results go to stdout and nowhere else; logs live in ./log.ts and go to stderr.
@@ -11,16 +52,16 @@ export const SCHEMA_VERSION = 1;
  */
 export function printResult(text: string): void {
   const safe = terminalText(text);
-  process.stdout.write(safe.endsWith("\n") ? safe : `${safe}\n`);
+  writeStdout(safe.endsWith("\n") ? safe : `${safe}\n`);
 }
 
 /** Only for text fledge produced entirely and coloured itself (help screens). */
 export function printTrusted(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  writeStdout(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 export function printJson(value: Record<string, unknown>): void {
-  process.stdout.write(`${jsonText({ schema_version: SCHEMA_VERSION, ...value })}\n`);
+  writeStdout(`${jsonText({ schema_version: SCHEMA_VERSION, ...value })}\n`);
 }
 
 export function errorEnvelope(err: FledgeError): Record<string, unknown> {

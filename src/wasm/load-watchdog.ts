@@ -52,3 +52,35 @@ export function armHardLoadWatchdog(deadline: number | null, err: FledgeError): 
   worker.postMessage({ ms: Math.max(0, deadline - performance.now()) + HARD_STOP_GRACE_MS, text, code: err.exitCode });
   return () => worker.terminate();
 }
+
+let abandoned = 0;
+const settle = (): void => void abandoned--;
+
+/** True while a compile abandoned at the deadline still runs: the CLI then exits at once instead of waiting for it. */
+export function abandonedLoadWork(): boolean {
+  return abandoned > 0;
+}
+
+/**
+ * The load-time watchdog: compilation (WebAssembly.compile runs on engine threads, so
+ * timers still fire) loses the race against the run's deadline. The caller exits with
+ * the time-limit code; process exit ends the compile threads with it.
+ */
+export async function withinDeadline<T>(work: Promise<T>, deadline: number | null, stop: () => Error): Promise<T> {
+  if (deadline === null) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // The engine cannot cancel a compile; it is abandoned and keeps the event loop
+      // alive until the process exits (see abandonedLoadWork, used by src/main.ts).
+      abandoned++;
+      work.then(settle, settle);
+      reject(stop());
+    }, Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([work, watchdog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -7,7 +7,9 @@
 import { join } from "node:path";
 import { FledgeError, isFledgeError } from "../core/index.ts";
 import { limitError } from "./limits.ts";
-import { armHardLoadWatchdog } from "./load-watchdog.ts";
+import { armHardLoadWatchdog, withinDeadline } from "./load-watchdog.ts";
+
+export { abandonedLoadWork, withinDeadline } from "./load-watchdog.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
@@ -107,38 +109,6 @@ export async function loadPreparedModule(wasmPath: string, source: Uint8Array, o
     disarm();
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
-}
-
-let abandoned = 0;
-const settle = (): void => void abandoned--;
-
-/** True while a compile abandoned at the deadline still runs: the CLI then exits at once instead of waiting for it. */
-export function abandonedLoadWork(): boolean {
-  return abandoned > 0;
-}
-
-/**
- * The load-time watchdog: compilation (WebAssembly.compile runs on engine threads, so
- * timers still fire) loses the race against the run's deadline. The caller exits with
- * the time-limit code; process exit ends the compile threads with it.
- */
-export async function withinDeadline<T>(work: Promise<T>, deadline: number | null, stop: () => Error): Promise<T> {
-  if (deadline === null) return work;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watchdog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // The engine cannot cancel a compile; it is abandoned and keeps the event loop
-      // alive until the process exits (see abandonedLoadWork, used by src/main.ts).
-      abandoned++;
-      work.then(settle, settle);
-      reject(stop());
-    }, Math.max(0, deadline - performance.now()));
-  });
-  try {
-    return await Promise.race([work, watchdog]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
