@@ -176,3 +176,41 @@ describe("token fallback to gh auth token", () => {
     expect(statSync(marker, { throwIfNoEntry: false })).toBeUndefined();
   });
 });
+
+describe("ghAuthToken (attacker's view)", () => {
+  const { ghAuthToken } = require("../../src/registry/config.ts") as typeof import("../../src/registry/config.ts");
+  let dir: ReturnType<typeof sandbox>;
+  beforeEach(() => {
+    dir = sandbox();
+  });
+  afterEach(() => dir.cleanup());
+  const gh = (sub: string, body: string): string => {
+    const d = join(dir.root, sub);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "gh"), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return d;
+  };
+
+  test("a gh in a relative or empty PATH entry is never run", () => {
+    gh("rel", "echo planted");
+    const marker = join(dir.root, "ran");
+    gh("", `touch '${marker}'; echo planted`);
+    const cwd = process.cwd();
+    process.chdir(dir.root);
+    try {
+      expect(ghAuthToken({ PATH: "rel:/usr/bin:/bin" })).toBeUndefined();
+      expect(ghAuthToken({ PATH: ":/usr/bin/nonexistent" })).toBeUndefined();
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(statSync(marker, { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  test("only one printable token is taken: a failing, empty or odd gh gives none", () => {
+    expect(ghAuthToken({ PATH: gh("ok", "echo '  gho_abc  '") })).toBe("gho_abc");
+    expect(ghAuthToken({ PATH: gh("fail", "echo gho_x; exit 1") })).toBeUndefined();
+    expect(ghAuthToken({ PATH: gh("empty", "true") })).toBeUndefined();
+    expect(ghAuthToken({ PATH: gh("esc", "printf 'gho_\\033[2Jx\\n'") })).toBeUndefined();
+    expect(ghAuthToken({ PATH: gh("two", "printf 'a b\\n'") })).toBeUndefined();
+  });
+});
