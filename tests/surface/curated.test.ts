@@ -6,8 +6,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setDefaul
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PLUGINS, detectLanguage, recommend } from "../../src/install/index.ts";
+import { MAIN } from "../helpers/cli.ts";
 import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
-import { readReg, runFledgeAsync, sandbox, wasmPlugin } from "../install/helpers.ts";
+import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
+import { baseEnv, readReg, runFledgeAsync, sandbox, wasmPlugin } from "../install/helpers.ts";
 
 setDefaultTimeout(120_000);
 let gh: GithubServer;
@@ -25,6 +27,8 @@ beforeAll(async () => {
     if (cmd === "metrics") continue;
     gh.addRepo(full, { dir: wasmPlugin(join(fixtures.root, repo), { name: cmd }), tag });
   }
+  // a recommended plugin served on its default branch (recommend installs unpinned)
+  gh.addRepo("CorvidLabs/fledge-plugin-todo", { dir: wasmPlugin(join(fixtures.root, "fledge-plugin-todo"), { name: "todo" }) });
 });
 afterAll(() => {
   gh.stop();
@@ -124,5 +128,34 @@ describe("plugins recommend", () => {
     const g = recommend(join(dir, "none"), []);
     expect(g.language).toBe("generic");
     expect(g.recommendations.map((r) => r.repo)).not.toContain("CorvidLabs/fledge-plugin-bench");
+  });
+});
+
+describe.skipIf(!SCRIPT)("plugins recommend on a terminal", () => {
+  const sh = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+  async function onPty(answer: string): Promise<{ code: number; screen: string }> {
+    const proj = join(sb.root, "proj");
+    mkdirSync(proj, { recursive: true });
+    const cmd = `${[process.execPath, MAIN, "plugins", "recommend"].map(sh).join(" ")}; echo "EXIT=$?"`;
+    const { screen } = await answerOnPty(cmd, { env: baseEnv(env()), cwd: proj, question: "recommended plugins? [y/N]", answer });
+    const m = /EXIT=(\d+)/.exec(screen);
+    return { code: m ? Number(m[1]) : -1, screen };
+  }
+
+  test("asks once; No installs nothing", async () => {
+    const r = await onPty("n\r");
+    expect(r.screen).toContain("Install all 6 recommended plugins?");
+    expect(r.code).toBe(0);
+    expect(r.screen).toContain("Nothing installed.");
+    expect(readReg(sb.config).plugins).toEqual([]);
+  });
+
+  test("yes installs each through the ordinary install; the ones that cannot be installed fail the command", async () => {
+    const r = await onPty("y\r");
+    expect(r.code).toBe(1);
+    // only todo is served on a default branch; the others fail and the rest still run
+    expect(readReg(sb.config).plugins.map((p) => p.name)).toEqual(["fledge-plugin-todo"]);
+    expect(r.screen).toContain("Installed fledge-plugin-todo");
+    expect(r.screen).toContain("5 of 6 recommended plugin(s) failed to install");
   });
 });
