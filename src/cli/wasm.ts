@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { FledgeError, usageError } from "../core/index.ts";
+import { FledgeError, isFledgeError, usageError } from "../core/index.ts";
 import { log, printJson, printResult } from "../ui/index.ts";
-import { loadPreparedModule } from "../wasm/prepared.ts";
+import { loadPreparedModule, preparedForFile, type ModuleSource } from "../wasm/prepared.ts";
+import type { CacheResult } from "../wasm/cache.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { DEFAULT_LIMITS, parseSize, type RunLimits } from "../wasm/limits.ts";
@@ -148,26 +149,44 @@ export function parseRunArgs(raw: readonly string[], guestArgs: readonly string[
   return { dirs, env, file, guestArgs: [...guestArgs], limits, noCache };
 }
 
-/** Read a module file with clear errors for the usual mistakes. */
-export function readModuleFile(file: string): Uint8Array {
-  let bytes: Uint8Array;
+/** A module path fledge can read, with clear errors for the usual mistakes (the bytes are read later, only when needed). */
+export function moduleFile(file: string): { path: string; check: (bytes: Uint8Array) => void } {
   try {
     if (!statSync(file).isFile()) throw new Error("not a file");
-    bytes = readFileSync(file);
   } catch {
-    throw new FledgeError(`cannot read module '${file}': no such file`, { code: "not_found", hint: "check the path to the .wasm file" });
+    throw notFound(file);
   }
+  return { path: file, check: (bytes) => checkModuleBytes(file, bytes) };
+}
+
+function notFound(file: string): FledgeError {
+  return new FledgeError(`cannot read module '${file}': no such file`, { code: "not_found", hint: "check the path to the .wasm file" });
+}
+
+function checkModuleBytes(file: string, bytes: Uint8Array): void {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new FledgeError(`'${file}' is not a WebAssembly module (no \\0asm header)`, { code: "not_wasm", hint: "pass a compiled .wasm file, e.g. clang --target=wasm32-wasi -o x.wasm x.c" });
   }
+}
+
+/** Read a module file with clear errors for the usual mistakes. */
+export function readModuleFile(file: string): Uint8Array {
+  moduleFile(file);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    throw notFound(file);
+  }
+  checkModuleBytes(file, bytes);
   return bytes;
 }
 
 /** Validate, instrument and cache; a malformed module is reported against the file the user named. */
-async function load(file: string, bytes: Uint8Array, maxMemoryBytes: number | null, noCache: boolean, deadline?: { timeoutMs: number | null; startedAt: number }) {
+async function load(file: string, source: ModuleSource, maxMemoryBytes: number | null, noCache: boolean, deadline?: { timeoutMs: number | null; startedAt: number }) {
   const warn = (m: string) => log.warn(m);
   try {
-    return await loadPreparedModule(resolve(file), bytes, { maxMemoryBytes, noCache, warn, configDir: configDir(), ...deadline });
+    return await loadPreparedModule(resolve(file), source, { maxMemoryBytes, noCache, warn, configDir: configDir(), ...deadline });
   } catch (e) {
     if (e instanceof FledgeError) throw e;
     throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "not_wasm" });
@@ -195,7 +214,7 @@ const run = markPassthrough(
       const startedAt = 0; // performance.now() counts from process start
       const a = parseRunArgs(rawArgs, passthroughTail(data));
       assertPreopensSpareFledgeState(a.dirs, configDir());
-      const loaded = await load(a.file, readModuleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs: a.limits.timeoutMs, startedAt });
+      const loaded = await load(a.file, moduleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs: a.limits.timeoutMs, startedAt });
       // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
       const out = terminalSink(1);
       const err = terminalSink(2);
@@ -232,11 +251,19 @@ const prepare = defineCommand({
   },
   async run({ args }) {
     const maxMemoryBytes = args["max-memory"] ? parseMemory(args["max-memory"]) : DEFAULT_LIMITS.maxMemoryBytes;
-    const bytes = readModuleFile(args.file);
-    const loaded = await load(args.file, bytes, maxMemoryBytes, false);
+    // Prepare only: nothing runs, so nothing is compiled (the engine would compile the
+    // validated, instrumented bytes again at the first run anyway).
+    const src = moduleFile(args.file);
+    let loaded: CacheResult;
+    try {
+      loaded = preparedForFile(src.path, { maxMemoryBytes, warn: (m) => log.warn(m), configDir: configDir(), checkSource: src.check });
+    } catch (e) {
+      if (isFledgeError(e)) throw e;
+      throw new FledgeError(`invalid wasm module ${renderUntrusted(resolve(args.file))}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
+    }
     const cache = loaded.cachePath;
-    if (args.json) printJson({ action: "prepare", path: resolve(args.file), cache: cache ?? null, status: loaded.cache });
-    else printResult(`prepared ${args.file}${cache ? ` → ${cache}` : ""} (${loaded.cache === "hit" ? "cache already up to date" : "cache written"})`);
+    if (args.json) printJson({ action: "prepare", path: resolve(args.file), cache: cache ?? null, status: loaded.status });
+    else printResult(`prepared ${args.file}${cache ? ` → ${cache}` : ""} (${loaded.status === "hit" ? "cache already up to date" : "cache written"})`);
     return 0;
   },
 });

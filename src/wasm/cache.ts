@@ -58,6 +58,8 @@ export interface CacheResult {
   /** "hit": used the on-disk cache; "miss": prepared (and wrote it when possible); "bypass": --no-cache; "memory": reused in-process. */
   status: "hit" | "miss" | "bypass" | "memory";
   cachePath: string | undefined;
+  /** True when an authentic source stamp stood for hashing the source (./cache-file.ts). */
+  stamped?: boolean;
 }
 
 const MAGIC = new TextEncoder().encode("FLEDGECW2\n");
@@ -203,6 +205,7 @@ export function pruneCache(cacheDir: string, limits: { entries: number; bytes: n
     return;
   }
   const entries: { path: string; size: number; mtimeMs: number }[] = [];
+  const stamps: { path: string; size: number; mtimeMs: number }[] = [];
   for (const name of names) {
     const path = join(cacheDir, name);
     const tmp = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
@@ -212,18 +215,24 @@ export function pruneCache(cacheDir: string, limits: { entries: number; bytes: n
         if (pid !== process.pid && !pidAlive(pid)) rmSync(path, { force: true });
         continue;
       }
-      if (!name.endsWith(".cwasm")) continue;
+      if (!name.endsWith(".cwasm") && !name.endsWith(".stamp")) continue;
       const st = lstatSync(path);
-      entries.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+      (name.endsWith(".stamp") ? stamps : entries).push({ path, size: st.size, mtimeMs: st.mtimeMs });
     } catch {}
   }
-  entries.sort((a, b) => b.mtimeMs - a.mtimeMs); // newest first
+  removeBeyond(entries, limits.entries, limits.bytes);
+  // Source stamps (./source-stamp.ts) are tiny; a few per entry (hard links, copies) are kept.
+  removeBeyond(stamps, 4 * limits.entries, limits.bytes);
+}
+
+function removeBeyond(files: { path: string; size: number; mtimeMs: number }[], maxCount: number, maxBytes: number): void {
+  files.sort((a, b) => b.mtimeMs - a.mtimeMs); // newest first
   let count = 0;
   let bytes = 0;
-  for (const e of entries) {
+  for (const e of files) {
     count++;
     bytes += e.size;
-    if (count > limits.entries || bytes > limits.bytes) {
+    if (count > maxCount || bytes > maxBytes) {
       try {
         rmSync(e.path, { recursive: true, force: true });
       } catch {}
@@ -234,7 +243,22 @@ export function pruneCache(cacheDir: string, limits: { entries: number; bytes: n
 /** Compiled modules reused within one process, keyed by source hash + host version. */
 const compiled = new Map<string, { prepared: PreparedModule; module?: WebAssembly.Module }>();
 
-const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+export const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** A module prepared or read earlier in this process (status "memory"). */
+export function preparedInMemory(sourceHash: string, hostVersion: string): PreparedModule | undefined {
+  return compiled.get(`${sourceHash}\n${hostVersion}`)?.prepared;
+}
+
+/** Forget every module of this process (tests that start over as a new process would). */
+export function forgetPreparedInMemory(): void {
+  compiled.clear();
+}
+
+/** Remember a prepared module read from an authentic entry for the rest of this process. */
+export function rememberPrepared(sourceHash: string, hostVersion: string, prepared: PreparedModule): void {
+  compiled.set(`${sourceHash}\n${hostVersion}`, { prepared });
+}
 
 /**
  * Get the prepared module for `source`, from memory, the on-disk cache, or by calling
@@ -292,6 +316,11 @@ export async function compileCached(result: CacheResult, hostVersion: string): P
   const entry = compiled.get(memKey) ?? { prepared: result.prepared };
   if (!entry.module) {
     entry.module = await WebAssembly.compile(entry.prepared.bytes);
+    // The compiled module is all this process needs from now on: let the prepared
+    // bytes (and the entry file they are a view of) go, instead of holding tens of
+    // megabytes for the whole run.
+    entry.prepared = { analysis: entry.prepared.analysis, bytes: new Uint8Array(0) };
+    result.prepared = entry.prepared;
     compiled.set(memKey, entry);
   }
   return entry.module;

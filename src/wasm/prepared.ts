@@ -13,6 +13,7 @@ export { abandonedLoadWork, withinDeadline } from "./load-watchdog.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
+import { loadPreparedFile } from "./cache-file.ts";
 import { INSTRUMENTER_VERSION } from "./instrument.ts";
 import { DECODER_VERSION } from "./caps.ts";
 
@@ -90,7 +91,26 @@ export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult 
   });
 }
 
-export async function loadPreparedModule(wasmPath: string, source: Uint8Array, opts: LoadOptions): Promise<LoadedModule> {
+/** The same for a module named by its path: an unchanged file is recognised by its stamp, not hashed (./cache-file.ts). */
+export function preparedForFile(path: string, opts: LoadOptions & { checkSource?: (bytes: Uint8Array) => void }): CacheResult {
+  return loadPreparedFile(path, (b) => toPrepared(b, opts.maxMemoryBytes), {
+    hostVersion: hostVersionString(opts.maxMemoryBytes),
+    cacheDir: userCacheDir(opts.configDir),
+    key: () => loadCacheKey(opts.configDir, opts.warn),
+    warn: opts.warn,
+    noCache: opts.noCache,
+    checkSource: opts.checkSource,
+  });
+}
+
+/**
+ * A module's source: its bytes (already read and checked by the caller, e.g. a
+ * plugin binary whose digest was verified), or its path (read only when its stamp
+ * does not match; `check` refuses bytes that are not a module).
+ */
+export type ModuleSource = Uint8Array | { path: string; check?: (bytes: Uint8Array) => void };
+
+export async function loadPreparedModule(wasmPath: string, source: ModuleSource, opts: LoadOptions): Promise<LoadedModule> {
   const deadline = opts.timeoutMs === undefined || opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
   const stop = () => limitError("deadline", { timeoutMs: opts.timeoutMs ?? null });
   // Instrumenting is synchronous: the hard watchdog (own thread) covers it in the CLI,
@@ -99,7 +119,7 @@ export async function loadPreparedModule(wasmPath: string, source: Uint8Array, o
   let module: WebAssembly.Module;
   let result: CacheResult;
   try {
-    result = preparedFor(source, opts);
+    result = source instanceof Uint8Array ? preparedFor(source, opts) : preparedForFile(source.path, { ...opts, checkSource: source.check });
     if (deadline !== null && performance.now() >= deadline) throw stop();
     module = await withinDeadline(compileCached(result, hostVersionString(opts.maxMemoryBytes)), deadline, stop);
   } catch (e) {

@@ -1,0 +1,118 @@
+/**
+ * The prepared-module cache for a module named by its path (`fledge wasm run`,
+ * `fledge wasm prepare`): an authentic source stamp (./source-stamp.ts) that matches
+ * the opened file stands for hashing it, so a cached start reads only the entry.
+ * Everything else (a missing, stale or forged stamp) takes the hashing path of
+ * {@link loadPrepared}, which then writes a fresh stamp when the file has settled.
+ */
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
+import {
+  decodeEntry,
+  entryPath,
+  loadPrepared,
+  maxEntryBytes,
+  preparedInMemory,
+  readEntryFile,
+  reason,
+  rememberPrepared,
+  writeEntryFile,
+  type CacheOptions,
+  type CacheResult,
+  type PreparedModule,
+} from "./cache.ts";
+import { encodeStamp, fingerprintOf, MAX_STAMP_BYTES, sameFingerprint, stampable, stampedHash, stampPath, type SourceFingerprint } from "./source-stamp.ts";
+
+export interface FileCacheOptions extends CacheOptions {
+  /** Checks the source bytes when they are read (e.g. the `\0asm` header); throws to refuse. */
+  checkSource?: (bytes: Uint8Array) => void;
+}
+
+/** Read exactly `size` bytes from `fd` into one fresh buffer (no second copy). */
+function readWhole(fd: number, size: number): Uint8Array {
+  const buf = new Uint8Array(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === size ? buf : buf.subarray(0, off);
+}
+
+function cacheKey(opts: CacheOptions): Buffer | undefined {
+  try {
+    return opts.key();
+  } catch (e) {
+    opts.warn?.(`the module cache key is not usable (${reason(e)}); running without the prepared-module cache`);
+    return undefined;
+  }
+}
+
+/** The entry an authentic, matching stamp names, read and authenticated; undefined to take the hashing path. */
+function stampedEntry(key: Buffer, fp: SourceFingerprint, opts: CacheOptions): CacheResult | undefined {
+  const sp = stampPath(opts.cacheDir, fp, opts.hostVersion);
+  let data: Uint8Array | undefined;
+  try {
+    data = readEntryFile(sp, MAX_STAMP_BYTES);
+  } catch {
+    rmSync(sp, { recursive: true, force: true }); // not a stamp fledge wrote: a symlink, a FIFO, someone else's
+    return undefined;
+  }
+  if (!data) return undefined;
+  const sourceHash = stampedHash(key, opts.hostVersion, data, fp);
+  if (!sourceHash) return undefined;
+  const known = preparedInMemory(sourceHash, opts.hostVersion);
+  if (known) return { prepared: known, sourceHash, status: "memory", cachePath: undefined, stamped: true };
+  const cachePath = entryPath(opts.cacheDir, sourceHash, opts.hostVersion);
+  try {
+    const entry = readEntryFile(cachePath, maxEntryBytes(Number(fp.size)));
+    if (!entry) return undefined;
+    const prepared = decodeEntry(key, sourceHash, opts.hostVersion, entry);
+    rememberPrepared(sourceHash, opts.hostVersion, prepared);
+    return { prepared, sourceHash, status: "hit", cachePath, stamped: true };
+  } catch (e) {
+    // The hashing path then finds no entry and rebuilds it (one warning, not two).
+    opts.warn?.(`cached module ${cachePath} is not usable (${reason(e)}); rebuilding it`);
+    try {
+      rmSync(cachePath, { recursive: true, force: true });
+    } catch {}
+    return undefined;
+  }
+}
+
+/**
+ * The prepared module for the file at `path`: through its stamp when the file is
+ * unchanged, otherwise read, hashed and prepared as {@link loadPrepared} does. Never
+ * fails because of the cache; fails when the file cannot be read or `checkSource`
+ * refuses it.
+ */
+export function loadPreparedFile(path: string, prepare: (bytes: Uint8Array) => PreparedModule, opts: FileCacheOptions): CacheResult {
+  // O_NONBLOCK: a FIFO named as the module cannot hang fledge.
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "ENOTFILE" });
+    const fp = fingerprintOf(before);
+    const key = opts.noCache ? undefined : cacheKey(opts);
+    if (key) {
+      const hit = stampedEntry(key, fp, opts);
+      if (hit) return hit;
+    }
+    const bytes = readWhole(fd, Number(before.size));
+    const after = fingerprintOf(fstatSync(fd, { bigint: true }));
+    opts.checkSource?.(bytes);
+    const result = loadPrepared(bytes, prepare, { ...opts, key: () => key });
+    // A stamp for these bytes: only when nothing changed while they were read and the
+    // file has settled (see stampable), and only for an entry that is on disk.
+    if (key && result.cachePath && sameFingerprint(fp, after) && stampable(fp) && existsSync(result.cachePath)) {
+      try {
+        writeEntryFile(stampPath(opts.cacheDir, fp, opts.hostVersion), new TextEncoder().encode(encodeStamp(key, opts.hostVersion, fp, result.sourceHash)));
+      } catch {
+        // Best effort: without a stamp the next start hashes the source again.
+      }
+    }
+    return result;
+  } finally {
+    closeSync(fd);
+  }
+}
