@@ -19,9 +19,10 @@ try {
 }
 mkdirSync(join(outfile, ".."), { recursive: true });
 const result = await Bun.build({
-  // exec-worker.ts is loaded with `new Worker` by src/host/exec-sync.ts (wasm plugins' exec); a
-  // compiled binary only contains a worker that is listed as an entrypoint.
-  entrypoints: [join(root, "src", "main.ts"), join(root, "src", "host", "exec-worker.ts")],
+  // exec-worker.ts and http-worker.ts are loaded with `new Worker` by src/host/exec-sync.ts and
+  // src/host/http-sync.ts (wasm plugins' exec and http); a compiled binary only contains a
+  // worker that is listed as an entrypoint.
+  entrypoints: [join(root, "src", "main.ts"), join(root, "src", "host", "exec-worker.ts"), join(root, "src", "host", "http-worker.ts")],
   compile: target ? { target: target as never, outfile } : { outfile },
   minify: true,
   bytecode: true,

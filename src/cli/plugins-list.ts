@@ -27,6 +27,7 @@ export default defineCommand({
       const risk = r.sandboxed ? (r.risk === "sandboxed" ? "wasm, sandboxed" : "wasm, elevated risk: exec") : "native, unsandboxed: elevated risk";
       lines.push(`  ${r.name.padEnd(width)}  ${showManifestValue(r.version)}${pin}  [${r.trust_tier}]  ${risk}  (${showManifestValue(r.source)})`);
       lines.push(`  ${"".padEnd(width)}  commands: ${r.commands.join(", ") || "(none)"}`);
+      if (r.network_hosts.length > 0) lines.push(`  ${"".padEnd(width)}  network hosts: ${r.network_hosts.join(", ")}`);
     }
     printResult(lines.join("\n"));
     return EXIT.ok;

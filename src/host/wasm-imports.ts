@@ -11,6 +11,12 @@
  *   store_get(ptr, len) -> i32  [store]    raw UTF-8 key bytes → JSON value or null
  *   metadata(ptr, len) -> i32   [metadata] JSON array of keys → JSON object
  *
+ * Added beside them (fledge only; the original has no way to reach the network):
+ *
+ *   http(ptr, len) -> i32       [network]  {method?, url, headers?, body?|body_base64?, timeout?}
+ *                               → {status, headers, body|body_base64, url} or {error, refused}
+ *                               only to the hosts in [capabilities] hosts (./http-policy.ts)
+ *
  * The request imports replace the single pending slot with their JSON result and
  * return its length. Requests sent through `send` (load, exec, metadata, prompts)
  * answer with a `{type:"response", id, value}` message in the pending slot, so the
@@ -29,6 +35,9 @@ import { EXEC_LIMITS } from "./exec.ts";
 import type { Reply } from "./dispatcher.ts";
 import { jsonShapeProblem, responseMessage, parseMessage, type InitMessage, type PluginMessage } from "./messages.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { HTTP_LIMITS, type HttpOutcome, type HttpRequest } from "./http-client.ts";
+import { checkMethod, checkRequestHeaders, HttpRefused } from "./http-policy.ts";
+import { httpRequestSync } from "./http-sync.ts";
 
 export const FLEDGE_MODULE = "fledge";
 
@@ -41,6 +50,7 @@ export const CAPABILITY_IMPORTS = {
   store_set: "store",
   store_get: "store",
   metadata: "metadata",
+  http: "network",
 } as const satisfies Record<string, keyof Capabilities>;
 
 export type FledgeImportName = (typeof ALWAYS_LINKED)[number] | keyof typeof CAPABILITY_IMPORTS;
@@ -60,6 +70,7 @@ export const IMPORT_MAX_BYTES: Readonly<Record<string, number>> = Object.freeze(
   store_set: 1024 * 1024,
   store_get: 4 * 1024,
   metadata: 64 * 1024,
+  http: 12 * 1024 * 1024,
 });
 
 /** Distinct keys one `metadata` call may ask for. */
@@ -133,6 +144,8 @@ export interface FledgeImportsOptions {
   warn: (message: string) => void;
   /** The run's host-call gate: bytes handled are charged to it and exec is bounded by its deadline. */
   gate?: Gate;
+  /** Sends one checked HTTP request (tests may replace it); default: the blocking worker client. */
+  http?: (request: HttpRequest, hosts: readonly string[], limits: typeof HTTP_LIMITS) => HttpOutcome;
 }
 
 /** A request refused by the shape check before decoding (internal to this file). */
@@ -294,6 +307,34 @@ export function createFledgeImports(opts: FledgeImportsOptions): FledgeImports {
       gate.work(keys.length * 1_000_000);
       return setPending(request("metadata", { type: "metadata", id: 0, keys }));
     },
+    http(ptr, len) {
+      const req = readJson("http", ptr ?? -1, len ?? -1);
+      if (typeof req !== "object" || req === null || Array.isArray(req)) {
+        throw new FledgeImportError("http", "request must be a JSON object {method?, url, headers?, body?, timeout?}");
+      }
+      let prepared: HttpRequest;
+      try {
+        prepared = httpRequestFrom(req as Record<string, unknown>);
+      } catch (e) {
+        if (e instanceof HttpRefused) return setPending({ error: `refused: ${e.message}`, refused: true });
+        throw e;
+      }
+      const limits = { ...HTTP_LIMITS, timeoutMs: httpTimeoutMs((req as Record<string, unknown>).timeout, gate) };
+      gate.bytes(prepared.body.length + prepared.url.length);
+      const outcome = (opts.http ?? httpRequestSync)(prepared, opts.capabilities.hosts ?? [], limits);
+      // A wait that ran into the run's deadline ends the run, like every other host call.
+      if (!outcome.ok && gate.timeLeft() <= 0) gate.deadline();
+      if (!outcome.ok) return setPending({ error: outcome.error, refused: outcome.refused });
+      gate.bytes(outcome.body.length);
+      let text: string | undefined;
+      try {
+        text = strictUtf8.decode(outcome.body);
+      } catch {
+        text = undefined;
+      }
+      const body = text !== undefined ? { body: text } : { body_base64: Buffer.from(outcome.body).toString("base64") };
+      return setPending({ status: outcome.status, headers: outcome.headers, ...body, url: outcome.url });
+    },
   };
 
   const imports: Record<string, HostFunction> = {};
@@ -311,4 +352,33 @@ export function boundedExecTimeout(timeout: number | undefined, gate: Gate): num
   if (left <= 0) gate.deadline();
   const asked = timeout === undefined || !Number.isFinite(timeout) || timeout <= 0 ? EXEC_LIMITS.defaultTimeoutSeconds : timeout;
   return Math.max(0.001, Math.min(asked, left / 1000));
+}
+
+/** Largest request body a plugin may send, decoded. */
+export const MAX_HTTP_REQUEST_BODY = 8 * 1024 * 1024;
+
+/** The guest's request object, checked (url is checked against the hosts later, hop by hop). */
+function httpRequestFrom(r: Record<string, unknown>): HttpRequest {
+  const { url, body, body_base64 } = r;
+  if (typeof url !== "string") throw new FledgeImportError("http", "`url` must be a string");
+  const method = checkMethod(r.method);
+  const headers = checkRequestHeaders(r.headers);
+  let bytes: Uint8Array = new Uint8Array(0);
+  if (body !== undefined && body !== null) {
+    if (typeof body !== "string") throw new FledgeImportError("http", "`body` must be a string (use body_base64 for bytes)");
+    bytes = utf8.encode(body);
+  } else if (body_base64 !== undefined && body_base64 !== null) {
+    if (typeof body_base64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(body_base64)) throw new FledgeImportError("http", "`body_base64` must be a base64 string");
+    bytes = new Uint8Array(Buffer.from(body_base64, "base64"));
+  }
+  if (bytes.length > MAX_HTTP_REQUEST_BODY) throw new HttpRefused(`request body is ${bytes.length} bytes; at most ${MAX_HTTP_REQUEST_BODY}`);
+  return { method, url, headers, body: bytes };
+}
+
+/** An HTTP exchange never outlives the run: the asked timeout (default 30 s) cut to the time left. */
+export function httpTimeoutMs(timeout: unknown, gate: Gate): number {
+  const left = gate.timeLeft();
+  if (left <= 0) gate.deadline();
+  const asked = typeof timeout === "number" && Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : HTTP_LIMITS.timeoutMs;
+  return Math.max(1, Math.ceil(Math.min(asked, left, HTTP_LIMITS.timeoutMs * 4)));
 }

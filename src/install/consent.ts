@@ -46,7 +46,7 @@ export function listHooks(hooks: Hooks): { event: HookName; command: string }[] 
 }
 
 function anyCapability(c: Capabilities): boolean {
-  return c.exec || c.store || c.metadata || c.network || c.filesystem !== "none";
+  return c.exec || c.store || c.metadata || c.network || c.filesystem !== "none" || (c.hosts?.length ?? 0) > 0;
 }
 
 export function needsGeneralConsent(s: ConsentSubject): boolean {

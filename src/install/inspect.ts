@@ -22,6 +22,8 @@ export interface ListRow {
   sandboxed: boolean;
   risk: RiskLevel;
   commit: string | null;
+  /** Where a wasm plugin's fledge.http may connect (granted `[capabilities] hosts`; empty without network). */
+  network_hosts: string[];
 }
 
 /** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
@@ -64,6 +66,7 @@ function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): 
     sandboxed: e.runtime === "wasm",
     risk: riskOf(e.runtime, e.capabilities),
     commit: e.commit ?? null,
+    network_hosts: e.capabilities.network ? [...(e.capabilities.hosts ?? [])] : [],
   };
 }
 
@@ -92,7 +95,7 @@ export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(e
     const warnings: string[] = [];
     if (e.runtime === "native") warnings.push("native plugin: runs unsandboxed with your full user rights");
     if (e.capabilities.exec) warnings.push("may run shell commands (exec)");
-    if (e.capabilities.network) warnings.push("may use the network");
+    if (e.capabilities.network) warnings.push(e.runtime === "wasm" && (e.capabilities.hosts?.length ?? 0) > 0 ? `may use the network (HTTP to ${(e.capabilities.hosts ?? []).join(", ")})` : "may use the network");
     if (row.trust_tier === "unverified" && (e.capabilities.exec || e.capabilities.metadata || e.capabilities.network)) warnings.push("unverified source with elevated capabilities");
     const lifecycle = ["post_install", "post_remove", "pre_init", "post_work_start", "pre_push"].some((h) => h in hooks);
     return { ...row, capabilities: { ...e.capabilities }, hooks, has_lifecycle_hooks: lifecycle, warnings };

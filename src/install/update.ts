@@ -59,12 +59,21 @@ export function addedCapabilities(granted: Capabilities, next: Capabilities): Ca
     metadata: next.metadata && !granted.metadata,
     filesystem: FS_RANK[next.filesystem] > FS_RANK[granted.filesystem] ? next.filesystem : "none",
     network: next.network && !granted.network,
+    ...newHosts(granted, next),
   };
+}
+
+/** Hosts `next` lists that were not granted: each new destination needs consent like a new capability. */
+function newHosts(granted: Capabilities, next: Capabilities): Pick<Capabilities, "hosts"> {
+  const had = new Set(granted.hosts ?? []);
+  const added = (next.hosts ?? []).filter((h) => !had.has(h));
+  return added.length > 0 ? { hosts: added } : {};
 }
 
 function capNames(c: Capabilities): string[] {
   const out = (["exec", "store", "metadata", "network"] as const).filter((k) => c[k]).map(String);
   if (c.filesystem !== "none") out.push(`filesystem=${c.filesystem}`);
+  for (const h of c.hosts ?? []) out.push(`host=${h}`);
   return out;
 }
 

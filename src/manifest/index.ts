@@ -10,4 +10,5 @@ export { isSafePluginName, isValidVersion } from "./rules.ts";
 export { isSafeCommandName, BUILTIN_COMMANDS } from "./commands.ts";
 export { unknownKeyWarnings } from "./strict.ts";
 export { show as showManifestValue } from "./text.ts";
+export { parseHostEntry, formatHostEntry, MAX_HOSTS, type HostEntry } from "./hosts.ts";
 export * from "./types.ts";

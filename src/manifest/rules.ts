@@ -9,6 +9,7 @@
 import { reservedNameReason } from "./reserved.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
 import { findings, str, type Findings } from "./report.ts";
+import { formatHostEntry, MAX_HOSTS, parseHostEntry } from "./hosts.ts";
 import { isTable, show } from "./text.ts";
 import { HOOK_NAMES, PROTOCOL_V1, type Capabilities, type FilesystemGrant, type Hooks, type Manifest, type Problem, type Runtime } from "./types.ts";
 
@@ -231,7 +232,9 @@ function readCapabilities(doc: Record<string, unknown>, runtime: Runtime, plugin
     filesystem: filesystem !== undefined && FILESYSTEM_VALUES.includes(filesystem) ? (filesystem as FilesystemGrant) : "none",
     network: raw?.network === true,
   };
-  const asked = (Object.keys(caps) as (keyof Capabilities)[]).filter((k) => (k === "filesystem" ? caps.filesystem !== "none" : caps[k]));
+  const hosts = readHosts(raw, caps.network, runtime, f);
+  if (hosts.length > 0) caps.hosts = hosts;
+  const asked = (["exec", "store", "metadata", "filesystem", "network"] as const).filter((k) => (k === "filesystem" ? caps.filesystem !== "none" : caps[k]));
   // Capabilities only mean something through the protocol (or the wasm sandbox); a
   // plain native plugin has all of the user's rights whatever it declares.
   if (runtime === "native" && plugin.raw?.protocol === undefined && asked.length > 0) {
@@ -241,4 +244,26 @@ function readCapabilities(doc: Record<string, unknown>, runtime: Runtime, plugin
     );
   }
   return caps;
+}
+
+/** `[capabilities] hosts`: canonical, sorted, deduplicated; every bad entry is an error naming it. */
+function readHosts(raw: Record<string, unknown> | undefined, network: boolean, runtime: Runtime, f: Findings): string[] {
+  const list = raw?.hosts;
+  if (!Array.isArray(list)) {
+    if (network && runtime === "wasm") {
+      f.warn("capabilities.hosts", 'network = true but no hosts are listed: a wasm plugin can reach no host; add hosts = ["api.example.com"] under [capabilities]');
+    }
+    return [];
+  }
+  if (list.length > MAX_HOSTS) f.err("capabilities.hosts", `capabilities.hosts lists ${list.length} entries; at most ${MAX_HOSTS}`);
+  const out = new Set<string>();
+  list.forEach((item, i) => {
+    if (typeof item !== "string") return; // the type layer reported it
+    const entry = parseHostEntry(item);
+    if (typeof entry === "string") f.err(`capabilities.hosts[${i}]`, `capabilities.hosts[${i}] '${show(item)}' ${entry}`);
+    else out.add(formatHostEntry(entry));
+  });
+  if (list.length > 0 && !network) f.err("capabilities.hosts", "capabilities.hosts is set but network is not: add network = true under [capabilities] (or remove hosts)");
+  if (list.length > 0 && runtime === "native") f.warn("capabilities.hosts", "capabilities.hosts only limits wasm plugins (fledge.http); a native plugin opens its own connections wherever it likes");
+  return [...out].sort();
 }

@@ -65,6 +65,7 @@ const capabilitiesTable = tableOf(
     metadata: bool,
     filesystem: str,
     network: bool,
+    hosts: v.optional(v.array(v.string("a string"), "an array of strings like [\"api.example.com\", \"127.0.0.1:8080\"]")),
   },
   "a table ([capabilities])",
 );

@@ -13,6 +13,12 @@ export interface Capabilities {
   metadata: boolean;
   filesystem: FilesystemGrant;
   network: boolean;
+  /**
+   * `[capabilities] hosts`: where a wasm plugin's `fledge.http` may connect, canonical
+   * `host` / `host:port` entries (src/manifest/hosts.ts), sorted. Absent or empty: no
+   * destination. Only meaningful with `network`.
+   */
+  hosts?: string[];
 }
 
 export const NO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({

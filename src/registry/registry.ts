@@ -7,6 +7,7 @@ import { stringify, TomlDate } from "smol-toml";
 import * as v from "valibot";
 import { NO_CAPABILITIES, type Capabilities } from "../manifest/types.ts";
 import { FledgeError } from "../core/index.ts";
+import { formatHostEntry, parseHostEntry } from "../manifest/hosts.ts";
 import { atomicWrite } from "./atomic.ts";
 import { withLock, type LockOptions } from "./lock.ts";
 import { assertSafePathSegment, fledgePaths } from "./paths.ts";
@@ -45,6 +46,8 @@ const CapabilitiesSchema = v.object({
   metadata: v.optional(v.boolean(), false),
   filesystem: v.optional(v.picklist(["none", "project", "plugin"]), "none"),
   network: v.optional(v.boolean(), false),
+  // Canonical entries only: a hand-edited registry cannot widen what fledge.http reaches past what the manifest syntax allows.
+  hosts: v.optional(v.array(v.pipe(v.string(), v.check((s) => { const e = parseHostEntry(s); return typeof e !== "string" && formatHostEntry(e) === s; }, "a canonical host or host:port")))),
 });
 
 const EntrySchema = v.looseObject({
@@ -76,6 +79,7 @@ const EXPECTED: Record<string, string> = {
   "capabilities.store": "true or false",
   "capabilities.metadata": "true or false",
   "capabilities.network": "true or false",
+  "capabilities.hosts": "an array of canonical \"host\" or \"host:port\" strings",
   "capabilities.filesystem": "\"none\", \"project\" or \"plugin\"",
   commit: "a hex commit SHA",
   trust_tier: "one of \"local\", \"official\", \"team\", \"unverified\"",
@@ -93,6 +97,7 @@ function corrupt(file: string, message: string, details: Record<string, unknown>
 
 function normalizeEntry(raw: v.InferOutput<typeof EntrySchema>): RegistryEntry {
   const caps: Capabilities = raw.capabilities ? { ...raw.capabilities } : { ...NO_CAPABILITIES };
+  if (caps.hosts !== undefined && caps.hosts.length === 0) delete caps.hosts;
   const entry: RegistryEntry = {
     name: raw.name,
     source: raw.source,
@@ -175,7 +180,7 @@ function entryToToml(e: RegistryEntry): Record<string, unknown> {
   if (e.trust_tier !== undefined) out.trust_tier = e.trust_tier;
   for (const [k, val] of Object.entries(e.extra ?? {})) if (!KNOWN_KEYS.has(k)) out[k] = val;
   const c = e.capabilities;
-  out.capabilities = { exec: c.exec, store: c.store, metadata: c.metadata, filesystem: c.filesystem, network: c.network };
+  out.capabilities = { exec: c.exec, store: c.store, metadata: c.metadata, filesystem: c.filesystem, network: c.network, ...(c.hosts && c.hosts.length > 0 ? { hosts: [...c.hosts] } : {}) };
   if (e.integrity !== undefined) {
     const sorted: Record<string, string> = {};
     for (const k of Object.keys(e.integrity).sort()) sorted[k] = e.integrity[k] as string;

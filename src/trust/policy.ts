@@ -122,7 +122,16 @@ export function describeCapabilities(caps: Capabilities): string[] {
   if (caps.filesystem === "plugin") {
     lines.push("filesystem (plugin): may read the files of the current project (read-only) and read and write its own data directory");
   }
-  if (caps.network) lines.push("network: may make outbound network requests");
+  if (caps.network) {
+    const hosts = caps.hosts ?? [];
+    lines.push(
+      hosts.length > 0
+        ? `network: may make outbound network requests; a wasm plugin only over HTTP(S) to ${hosts.join(", ")}`
+        : "network: may make outbound network requests (a wasm plugin: to no host, none is listed)",
+    );
+  } else if ((caps.hosts?.length ?? 0) > 0) {
+    lines.push(`network hosts: ${(caps.hosts ?? []).join(", ")}`);
+  }
   return lines;
 }
 

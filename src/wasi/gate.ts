@@ -64,6 +64,7 @@ export const HOST_COST: Readonly<Record<string, HostCost>> = Object.freeze({
   store_set: { base: 10_000, perKiB: 1024 },
   store_get: { base: 10_000, perKiB: 1024 },
   metadata: { base: 1_000, perKiB: 1024 },
+  http: { base: 1_000_000, perKiB: 1024 },
 });
 export const DEFAULT_COST: HostCost = Object.freeze({ base: 10, perKiB: 0 });
 

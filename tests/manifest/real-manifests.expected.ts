@@ -30,6 +30,7 @@ export const MSG = {
   scaffoldDescription: "plugin.description: plugin.description is still the template text 'A fledge plugin': say what the plugin does",
   capsWithoutProtocol: (caps: string) =>
     `capabilities: [capabilities] asks for ${caps} but plugin.protocol is not set: a plain native plugin runs with your full rights and these settings have no effect (set protocol = "fledge-v1" to use them)`,
+  networkWithoutHosts: 'capabilities.hosts: network = true but no hosts are listed: a wasm plugin can reach no host; add hosts = ["api.example.com"] under [capabilities]',
   shadowedByBuiltin: (name: string, index: number) =>
     `commands[${index}].name: Command '${name}' is shadowed by the built-in 'fledge ${name}': users can only run it as 'fledge plugins run ${name}'`,
 } as const;
@@ -151,7 +152,8 @@ export const EXPECTED: Record<string, Expected> = {
   "corvid-agent__fledge-plugin-qr.toml": clean(),
   "corvid-agent__fledge-plugin-quiz.toml": clean(),
   "corvid-agent__fledge-plugin-test-metadata.toml": cleanWasm(),
-  "corvid-agent__fledge-plugin-test-network.toml": cleanWasm(),
+  // network = true with no hosts: the original had no network for wasm; here it reaches no host until hosts are listed.
+  "corvid-agent__fledge-plugin-test-network.toml": { ...cleanWasm(), warnings: [MSG.networkWithoutHosts] },
   "corvid-agent__fledge-plugin-test-store.toml": cleanWasm(),
   "corvid-agent__fledge-plugin-todo.toml": clean(),
   "corvid-agent__fledge-plugin-todo__9322656.toml": clean(),
