@@ -15,6 +15,6 @@ export { obtainConsent, renderConsent, type ConsentSubject, type ConsentFlags } 
 export { shimPath, shimText, SHIM_PREFIX } from "./shims.ts";
 export { cleanStaleStaging, STAGING_PREFIX } from "./staging.ts";
 export { searchPlugins, searchQuery, PLUGIN_TOPIC, type SearchOptions, type SearchResult } from "./search.ts";
-export { createPlugin, WASM_BUILD_HOOK, type CreateOptions, type CreateResult } from "./create.ts";
+export { createPlugin, WASM_BUILD_HOOK, C_BUILD_HOOK, RUST_BUILD_HOOK, SCAFFOLD_LANGS, type CreateOptions, type CreateResult, type ScaffoldLang } from "./create.ts";
 export { recoverInterrupted, type Recovery } from "./journal.ts";
 export { DEFAULT_PLUGINS, installedDefaults, installedFrom, recommend, detectLanguage, type Recommendation, type ProjectLanguage } from "./curated.ts";

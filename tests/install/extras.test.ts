@@ -1,5 +1,5 @@
 /**
- * Prebuilt wasm from release assets, `search`, and `create` (the --wasm scaffold is
+ * Prebuilt wasm from release assets, `search`, and `create` (the C scaffold is
  * built with clang and run against a minimal host to check it speaks fledge.send).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -119,8 +119,8 @@ describe("create", () => {
     expect((await fledge(["plugins", "create", "../evil", "-o", sb.root])).code).toBe(2);
   });
 
-  test("the --wasm scaffold builds with its own build hook, validates, and sends an output message through fledge.send", async () => {
-    const r = await fledge(["plugins", "create", "wdemo", "--wasm", "-o", sb.root]);
+  test("the --lang c scaffold builds with its own build hook, validates, and sends an output message through fledge.send", async () => {
+    const r = await fledge(["plugins", "create", "wdemo", "--lang", "c", "-o", sb.root]);
     expect(r.code).toBe(0);
     const dir = join(sb.root, "wdemo");
     expect((await fledge(["plugins", "validate", dir])).code).toBe(0);
@@ -150,7 +150,7 @@ describe("create", () => {
     } catch (e) {
       expect((e as { code?: number }).code).toBe(0);
     }
-    expect(sent.map((s) => JSON.parse(s))).toEqual([{ type: "output", text: "Hello from wdemo!" }]);
+    expect(sent.map((s) => JSON.parse(s))).toEqual([{ type: "output", text: "Hello from wdemo! Try: fledge wdemo some words\n" }]);
     expect(existsSync(join(dir, "wdemo.wasm"))).toBe(false); // built in the copy, not in the source
   });
 });
