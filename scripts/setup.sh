@@ -8,7 +8,10 @@
 #   binaryen                      wasm-opt -ttf generates random modules for the rewriter fuzz tests
 #   wabt                          wat2wasm: checks the committed WAT guests match their sources
 #   clang lld wasi-libc
-#   libclang-rt-14-dev-wasm32     build the C guests for wasm32-wasi (freshness checks, fledge plugins create --wasm)
+#   libclang-rt-14-dev-wasm32     build the C guests for wasm32-wasi (freshness checks, fledge plugins create --lang c)
+#   rustc cargo libstd-rust-dev-wasm32
+#                                 the Rust SDK (src/sdk/rust) and the Rust scaffold (fledge plugins create --wasm),
+#                                 built offline for wasm32-wasi (Debian's Rust; current rustup Rust calls it wasm32-wasip1)
 #   util-linux (script)           pseudo-terminal tests of interactive prompts
 #   time                          GNU time: peak RSS of fledge under output floods (tests/run/output-flood.test.ts)
 #   tmux                          a real terminal emulator as the oracle for untrusted-text tests
@@ -17,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 util-linux time tmux strace jq zsh fish wget)
+pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace jq zsh fish wget)
 need=()
 if command -v dpkg-query >/dev/null; then
   for p in "${pkgs[@]}"; do
