@@ -267,8 +267,8 @@ pub fn exec(command: &str, cwd: Option<&str>, timeout: Option<u64>) -> ExecResul
     ExecResult { code: v.get("code").and_then(Value::as_i64).unwrap_or(1), stdout: v.str_of("stdout"), stderr: v.str_of("stderr") }
 }
 
-/// Project details by key (`git_branch`, `git_status`, `git_tags`, `git_log`,
-/// `config`, `env`, ...), as one object (needs `metadata = true`).
+/// Project details by key (`fledge_config`, `git_tags`, `git_status`, `git_log`,
+/// `env`), as one object (needs `metadata = true`).
 pub fn metadata(keys: &[&str]) -> Value {
     let text = Value::from(keys.iter().map(|k| Value::from(*k)).collect::<Vec<_>>()).to_json();
     take_reply(unsafe { raw::metadata(text.as_ptr(), text.len() as i32) })
