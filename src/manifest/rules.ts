@@ -10,6 +10,7 @@ import { reservedNameReason } from "./reserved.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
 import { findings, str, type Findings } from "./report.ts";
 import { formatHostEntry, MAX_HOSTS, parseHostEntry } from "./hosts.ts";
+import { suggestBuildCommand } from "./build-suggest.ts";
 import { isTable, show } from "./text.ts";
 import { HOOK_NAMES, PROTOCOL_V1, type Capabilities, type FilesystemGrant, type Hooks, type Manifest, type Problem, type Runtime } from "./types.ts";
 
@@ -49,7 +50,7 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
   const hooks = readHooks(doc, f);
   const views = checkCommands(doc, pluginDir, hooks.build !== undefined, f);
   const runtime = resolveRuntimeFromViews(views, plugin.declaredRuntime, f);
-  if (runtime === "wasm") checkWasm(plugin, views, hooks, f);
+  if (runtime === "wasm") checkWasm(plugin, views, hooks, f, pluginDir);
   else checkNative(views, f);
   const capabilities = readCapabilities(doc, runtime, plugin, f);
 
@@ -187,7 +188,7 @@ function resolveRuntimeFromViews(views: readonly CommandView[], declared: string
   return "native";
 }
 
-function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hooks, f: Findings): void {
+function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hooks, f: Findings, pluginDir: string | undefined): void {
   // An unknown or wrong-typed protocol is reported on its own already.
   if (plugin.raw?.protocol === undefined) {
     f.err("plugin.protocol", `WASM plugins must set plugin.protocol = "${PROTOCOL_V1}" — without this, capabilities will not be granted at install time`);
@@ -203,7 +204,9 @@ function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hoo
   // A prebuilt module checked in beside the manifest needs no build step.
   const allPresent = views.length > 0 && views.every((v) => v.present === true);
   if (hooks.build === undefined && !allPresent) {
-    f.warn("hooks.build", 'WASM plugin has no build hook — add [hooks] build = "cargo build --target wasm32-wasip1 --release" so the .wasm binary is compiled during install');
+    const s = suggestBuildCommand(pluginDir, views.map((v) => v.binary ?? ""));
+    const why = s.language === "rust" ? " (older Rust, e.g. Debian's, names the target wasm32-wasi; the binary path must match)" : s.language === "c" ? " (clang with wasi-libc; --sysroot is where wasi-libc lives)" : "";
+    f.warn("hooks.build", `WASM plugin has no build hook — add [hooks] build = "${s.command}" so the .wasm binary is compiled during install${why}`);
   }
   if (plugin.declaredRuntime === undefined && views.length > 0) {
     // The original treats a missing runtime as native; being explicit keeps both agreeing.
