@@ -81,7 +81,7 @@ export const HOME_SECRETS = [
 const BUILD_CACHES = [".cache", ".cargo/registry", ".cargo/git", ".npm", ".bun/install", "go/pkg", ".gradle/caches", ".m2/repository", ".rustup"] as const;
 
 /** System folders readable and executable as a whole. */
-const SYSTEM_READ = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix/store", "/proc", "/sys", "/run/systemd/resolve"] as const;
+const SYSTEM_READ = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix/store", "/sys", "/run/systemd/resolve"] as const;
 /** /etc entries never granted (root-only secrets when fledge runs as root; Landlock applies to root too). */
 const ETC_SECRETS = [
   "shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "security/opasswd", "ssl/private", "krb5.keytab",
@@ -211,6 +211,7 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
 
   const fs: FsRule[] = [];
   for (const p of SYSTEM_READ) fs.push({ path: p, access: "read" });
+  grantProc(fs);
   // A folder holding a secret (home, ~/.config, /etc, /etc/ssl, ...) is granted entry by entry.
   grantTree("/etc", "read", hidden, fs);
   for (const d of DEVICES) fs.push({ path: d, access: "device" });
@@ -237,6 +238,32 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
   if (grant.build && home) for (const c of BUILD_CACHES) fs.push({ path: join(home, c), access: "write" });
 
   return { env: outEnv, fs, network: grant.network || grant.build === true };
+}
+
+/**
+ * /proc without other processes: every other process's folder (its environment, its
+ * memory, its open files) stays closed, whoever owns it. `/proc/self` is opened by the
+ * launcher, which becomes the plugin, so the plugin keeps its own folder; the
+ * processes it starts do not get theirs (a rule names a folder, not "self").
+ */
+function grantProc(out: FsRule[]): void {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (/^\d+$/.test(name)) continue;
+    const p = join("/proc", name);
+    try {
+      if (lstatSync(p).isSymbolicLink()) continue; // self, thread-self, net, mounts: all lead into a process folder
+    } catch {
+      continue;
+    }
+    out.push({ path: p, access: "read" });
+  }
+  out.push({ path: "/proc/self", access: "read" });
 }
 
 /** A writable project, except what would run later outside the confinement (git hooks and config, .envrc). */
