@@ -11,3 +11,4 @@ export { isSafeCommandName, BUILTIN_COMMANDS } from "./commands.ts";
 export { unknownKeyWarnings } from "./strict.ts";
 export { show as showManifestValue } from "./text.ts";
 export * from "./types.ts";
+export { confinementPathProblem, credentialNeeds, describeConfinementNeeds, isCredentialEnv, isCredentialPath, HOME_SECRETS, HOME_NEVER_WRITE, SECRET_ENV_NAME } from "./confinement.ts";

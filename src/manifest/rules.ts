@@ -8,6 +8,7 @@
  */
 import { reservedNameReason } from "./reserved.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
+import { readConfinement } from "./confinement.ts";
 import { findings, str, type Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";
 import { HOOK_NAMES, PROTOCOL_V1, type Capabilities, type FilesystemGrant, type Hooks, type Manifest, type Problem, type Runtime } from "./types.ts";
@@ -51,6 +52,7 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
   if (runtime === "wasm") checkWasm(plugin, views, hooks, f);
   else checkNative(views, f);
   const capabilities = readCapabilities(doc, runtime, plugin, f);
+  const confinement = readConfinement(doc, f);
 
   const name = plugin.name;
   const pluginName = name !== undefined && name.trim() !== "" ? name : undefined;
@@ -76,6 +78,7 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
       hooks,
       capabilities,
       runtime,
+      ...(doc.confinement !== undefined ? { confinement } : {}),
     };
   }
   return { errors: f.errors, warnings: f.warnings, manifest, pluginName };

@@ -81,6 +81,8 @@ export interface Manifest {
   capabilities: Capabilities;
   /** Resolved runtime: `plugin.runtime` if declared, else detected from the binaries. */
   runtime: Runtime;
+  /** What `[confinement]` asks for beyond the default confinement; absent when the table is. */
+  confinement?: ConfinementNeeds;
 }
 
 /** One validation finding. `path` is a key path like `commands[1].binary` or `plugin.version`; "" for the whole file. */

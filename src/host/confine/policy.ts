@@ -11,6 +11,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { HOME_SECRETS, SECRET_ENV_NAME } from "../../manifest/confinement.ts";
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
@@ -60,23 +61,8 @@ export const ENV_ALLOW = [
 ] as const;
 const ENV_ALLOW_PREFIX = ["LC_"] as const;
 /** Names that look like credentials: never passed unless the manifest names one and the user granted it. */
-export const SECRET_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SOCK/i;
+export const SECRET_NAME = SECRET_ENV_NAME;
 
-/** Paths under home that hold credentials or let code run later; relative to home. */
-export const HOME_SECRETS = [
-  ".ssh", ".aws", ".gnupg", ".config/gh", ".config/hub", ".config/glab-cli", ".config/fledge", ".netrc", ".git-credentials",
-  ".config/git/credentials", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pypirc", ".docker", ".kube", ".azure", ".config/gcloud",
-  ".config/op", ".config/rclone", ".config/containers", ".vault-token", ".terraform.d", ".terraformrc", ".pgpass", ".my.cnf",
-  ".s3cfg", ".password-store", ".pki", ".local/share/keyrings", ".local/share/containers", ".gem/credentials",
-  ".cargo/credentials", ".cargo/credentials.toml", ".m2/settings.xml", ".m2/settings-security.xml", ".gradle/gradle.properties",
-  ".Xauthority", ".ICEauthority", ".dbus",
-  // browser and mail profiles (cookies, saved passwords)
-  ".mozilla", ".thunderbird", ".config/google-chrome", ".config/chromium", ".config/BraveSoftware", ".config/microsoft-edge",
-  ".config/vivaldi", ".config/opera", ".var",
-  // shell and REPL histories (typed passwords, tokens on command lines)
-  ".bash_history", ".zsh_history", ".zhistory", ".history", ".sh_history", ".python_history", ".node_repl_history",
-  ".psql_history", ".mysql_history", ".sqlite_history", ".lesshst", ".viminfo", ".local/share/fish",
-] as const;
 /** Toolchain caches a build may fill (relative to home). */
 const BUILD_CACHES = [".cache", ".cargo/registry", ".cargo/git", ".npm", ".bun/install", "go/pkg", ".gradle/caches", ".m2/repository", ".rustup"] as const;
 
