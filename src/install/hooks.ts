@@ -119,6 +119,11 @@ export interface HookGrant {
   name?: string | undefined;
   network?: boolean | undefined;
   granted?: GrantedConfinement | undefined;
+  /** Lifecycle hooks (pre_push, ...) see the repository: read-only unless the plugin may write the project. */
+  projectRoot?: string | undefined;
+  projectWritable?: boolean | undefined;
+  /** Variables fledge sets for the hook besides FLEDGE_PLUGIN_DIR (FLEDGE_REPO_ROOT, ...). */
+  fledgeEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -138,8 +143,15 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
         argv,
         cwd: pluginDir,
         env: hookEnv(pluginDir, env),
-        fledgeEnv: { FLEDGE_PLUGIN_DIR: pluginDir },
-        confinement: pluginConfinement({ name: grant.name ?? event, pluginDir, capabilities: { filesystem: "none", network: grant.network ?? false }, granted: grant.granted, build }),
+        fledgeEnv: { ...grant.fledgeEnv, FLEDGE_PLUGIN_DIR: pluginDir },
+        confinement: pluginConfinement({
+          name: grant.name ?? event,
+          pluginDir,
+          projectRoot: grant.projectRoot,
+          capabilities: { filesystem: grant.projectWritable ? "project" : "none", network: grant.network ?? false },
+          granted: grant.granted,
+          build,
+        }),
         stdin: "ignore",
         stdout: 2,
         stderr: 2,

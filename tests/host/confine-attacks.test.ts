@@ -235,3 +235,55 @@ describe.skipIf(!confinable)("a confined native plugin", () => {
     expect(r.stdout).toContain(TOKEN);
   }, 30_000);
 });
+
+/** The same hostile reads through every other way plugin code starts. */
+describe.skipIf(!confinable)("every native start is confined", () => {
+  test("a protocol (fledge-v1) plugin", async () => {
+    const r = await protocolAttack(`read init; cat ~/.ssh/id_ed25519 >&2; echo "token=[$GITHUB_TOKEN]" >&2`);
+    expect(r.stderr).toContain("token=[]");
+    expect(r.stderr).not.toContain(SECRET);
+  }, 30_000);
+
+  test("an exec the plugin asks fledge for", async () => {
+    const r = await protocolAttack(
+      `read init; echo '{"type":"exec","id":"x","command":"cat ~/.ssh/id_ed25519; echo token=[$GITHUB_TOKEN]"}'; read answer; echo "$answer" >&2`,
+      { exec: true },
+    );
+    expect(r.stderr).toContain('"type":"response"');
+    expect(r.stderr).toContain("token=[]");
+    expect(r.stderr).toContain("Permission denied");
+    expect(r.stderr).not.toContain(SECRET);
+  }, 30_000);
+
+  test("a hook (build, post_install, post_remove and lifecycle hooks share the runner)", async () => {
+    const { runHook } = await import("../../src/install/hooks.ts");
+    const hook = join(pluginDir, "hook.sh");
+    writeFileSync(hook, `#!/bin/sh\n{ cat ~/.ssh/id_ed25519; echo "token=[$GITHUB_TOKEN]"; echo x > ~/.bashrc; } > "$FLEDGE_PLUGIN_DIR/hook.out" 2>&1\nexit 0\n`);
+    chmodSync(hook, 0o755);
+    await runHook("post_install", "hook.sh", pluginDir, { PATH: "/usr/bin:/bin", HOME: home, GITHUB_TOKEN: TOKEN, FLEDGE_CONFIG_DIR: join(home, ".config", "fledge") });
+    const out = readFileSync(join(pluginDir, "hook.out"), "utf8");
+    expect(out).toContain("token=[]");
+    expect(out).not.toContain(SECRET);
+    expect(readFileSync(join(home, ".bashrc"), "utf8")).toBe("# rc\n");
+  }, 30_000);
+});
+
+/** Run `script` as a fledge-v1 protocol plugin (NDJSON on stdin/stdout, stderr inherited). */
+async function protocolAttack(script: string, caps: { exec?: boolean } = {}): Promise<Run> {
+  const bin = join(pluginDir, "proto.sh");
+  writeFileSync(bin, `#!/bin/sh\n${script}\n`);
+  chmodSync(bin, 0o755);
+  const env = { PATH: "/usr/bin:/bin", HOME: home, LANG: "C", FLEDGE_CONFIG_DIR: join(home, ".config", "fledge"), GITHUB_TOKEN: TOKEN };
+  const opts = {
+    entry: { name: "evil", dir: pluginDir, version: "1.0.0", protocol: "fledge-v1", capabilities: { exec: caps.exec ?? false, store: false, metadata: false, filesystem: "none", network: false } },
+    binaryPath: bin,
+    args: [],
+    projectRoot: project,
+    stateFile: join(pluginDir, "state.json"),
+    env,
+    cwd: project,
+  };
+  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd: project, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
