@@ -17,10 +17,11 @@
 #   tmux                          a real terminal emulator as the oracle for untrusted-text tests
 #   strace                        crash tests: kill -9 at every file-changing syscall of install/update/remove
 #   jq zsh fish wget              the README's shell examples, completion and install-script tests
+#   python3                       confinement tests: a hostile plugin opening sockets and ioctls
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace jq zsh fish wget)
+pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace jq zsh fish wget python3)
 need=()
 if command -v dpkg-query >/dev/null; then
   for p in "${pkgs[@]}"; do

@@ -1,4 +1,12 @@
+import { LAUNCHER_FLAG } from "./host/confine/flag.ts";
 import { abandonedLoadWork, enableHardLoadWatchdog } from "./wasm/load-watchdog.ts";
+
+// The compiled binary re-executes itself as the confinement launcher for native
+// plugins (src/host/confine): that mode loads nothing else and never returns.
+if (process.argv[2] === LAUNCHER_FLAG) {
+  const { runLauncher } = await import("./host/confine/launcher.ts");
+  runLauncher();
+}
 
 // Loading a module (instrumenting is synchronous) is bounded by the run's deadline.
 enableHardLoadWatchdog();

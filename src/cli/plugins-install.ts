@@ -11,12 +11,14 @@ export interface InstallFlags {
   force: boolean;
   yes: boolean;
   trustNative: boolean;
+  /** --unconfined: run a native plugin without kernel confinement. */
+  unconfined?: boolean;
   build: boolean;
 }
 
 /** One install as the CLI runs it: `-y` also reinstalls a plugin of the same name, as in the original. */
 export function installOne(source: string, f: InstallFlags): Promise<InstallResult> {
-  return installPlugin(source, { copy: f.copy, force: f.force, reinstall: f.yes, yes: f.yes, trustNative: f.trustNative, build: f.build, env: process.env, cwd: process.cwd() });
+  return installPlugin(source, { copy: f.copy, force: f.force, reinstall: f.yes, yes: f.yes, trustNative: f.trustNative, unconfined: f.unconfined === true, build: f.build, env: process.env, cwd: process.cwd() });
 }
 
 /** The JSON row of one installed plugin (the original's keys, then ours). */
@@ -97,11 +99,12 @@ export default defineCommand({
     yes: { type: "boolean", alias: "y", description: "grant the requested capabilities and approve the hooks without asking; reinstalls a plugin of the same name (never native code: that needs --trust-native)" },
     "trust-native": { type: "boolean", description: "allow a native (unsandboxed) plugin; --yes alone never does" },
     build: { type: "boolean", description: "build from source even when a prebuilt wasm release asset exists" },
+    unconfined: { type: "boolean", description: "run a native plugin without kernel confinement (full user rights; asked separately, or --trust-native)" },
     defaults: { type: "boolean", description: "install the curated default set (fledge-plugin-github, -deps, -metrics), continuing past failures" },
     json: { type: "boolean", description: "print one JSON object: {schema_version, action: \"install\", installed, ...}" },
   },
   async run({ args }) {
-    const flags: InstallFlags = { copy: Boolean(args.copy), force: Boolean(args.force), yes: Boolean(args.yes), trustNative: Boolean(args["trust-native"]), build: Boolean(args.build) };
+    const flags: InstallFlags = { copy: Boolean(args.copy), force: Boolean(args.force), yes: Boolean(args.yes), trustNative: Boolean(args["trust-native"]), unconfined: Boolean(args.unconfined), build: Boolean(args.build) };
     const source = typeof args.source === "string" && args.source !== "" ? args.source : undefined;
     if (args.defaults) {
       if (source !== undefined) throw usageError("--defaults installs the curated set; do not pass a source alongside it", "run 'fledge plugins install --defaults' alone");

@@ -206,11 +206,12 @@ export async function runPluginCommand(command: string, args: readonly string[],
       limits: pluginLimits(loadConfig(env).limits),
       io: opts.io,
       env,
+      confinement: entry.confinement,
     });
   }
   // Native: hashed just above; the window until exec is the same as any launcher's.
   return runNativePlugin({
-    entry: { name: entry.name, dir: r.pluginDir, version: entry.version, protocol: r.runner.protocol, capabilities: entry.capabilities },
+    entry: { name: entry.name, dir: r.pluginDir, version: entry.version, protocol: r.runner.protocol, capabilities: entry.capabilities, confinement: entry.confinement },
     binaryPath: r.path,
     args,
     projectRoot,

@@ -9,10 +9,11 @@
  * awaits them (native runner), {@link dispatchMessageSync} blocks (wasm imports,
  * called from inside a running guest).
  */
-import type { Capabilities } from "../manifest/types.ts";
+import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
+import { pluginConfinement } from "./confine/index.ts";
 import { isFledgeError } from "../core/index.ts";
 import type { PluginConsole } from "./console.ts";
-import { runExec, type ExecRequest, type ExecResult } from "./exec.ts";
+import { runExec, type ExecContext, type ExecRequest, type ExecResult } from "./exec.ts";
 import { runExecSync } from "./exec-sync.ts";
 import type { PluginMessage, RequestId } from "./messages.ts";
 import { collectMetadata } from "./metadata.ts";
@@ -30,8 +31,10 @@ export interface HostContext {
   console: PluginConsole;
   /** Aborted on user interrupt (or when the plugin is gone): kills a running exec's group, closes an open prompt. */
   signal?: AbortSignal | undefined;
-  /** Environment for `metadata.env` (filtered); default process.env. */
+  /** Environment for `metadata.env` (filtered) and exec (confined: allowlisted); default process.env. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** GRANTED confinement (registry): an exec runs confined like a native plugin. */
+  confinement?: GrantedConfinement | undefined;
   /**
    * Synchronous runs (wasm): wait until host fd `fd` is readable, or stop the run at
    * its deadline (the run's gate; see src/wasi/wait.ts). A prompt's terminal read
@@ -159,6 +162,12 @@ export function dispatchMessageSync(msg: PluginMessage, ctx: HostContext): Reply
   }
 }
 
-function execContext(ctx: HostContext): { projectRoot: string; pluginDir: string; signal?: AbortSignal | undefined } {
-  return { projectRoot: ctx.projectRoot, pluginDir: ctx.plugin.dir, signal: ctx.signal };
+function execContext(ctx: HostContext): ExecContext {
+  return {
+    projectRoot: ctx.projectRoot,
+    pluginDir: ctx.plugin.dir,
+    signal: ctx.signal,
+    env: ctx.env,
+    confinement: pluginConfinement({ name: ctx.plugin.name, pluginDir: ctx.plugin.dir, projectRoot: ctx.projectRoot, capabilities: ctx.capabilities, granted: ctx.confinement }),
+  };
 }

@@ -55,6 +55,13 @@ function execWorker(): Worker | undefined {
   return w;
 }
 
+/** A plain copy (process.env is not cloneable into a worker message as is). */
+function envRecord(env: ExecContext["env"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? process.env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 function isExecResult(x: unknown): x is ExecResult {
   if (typeof x !== "object" || x === null) return false;
   const r = x as Record<string, unknown>;
@@ -70,7 +77,7 @@ export function runExecSync(request: ExecRequest, ctx: ExecContext): ExecResult 
   const { port1, port2 } = new MessageChannel();
   const msg: ExecWorkerRequest = {
     request,
-    ctx: { projectRoot: ctx.projectRoot, pluginDir: ctx.pluginDir, maxOutputBytes: ctx.maxOutputBytes },
+    ctx: { projectRoot: ctx.projectRoot, pluginDir: ctx.pluginDir, maxOutputBytes: ctx.maxOutputBytes, env: envRecord(ctx.env), confinement: ctx.confinement },
     flag,
     port: port2 as unknown as MessagePort,
   };

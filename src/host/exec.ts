@@ -10,12 +10,15 @@
  * Background children: `sleep 100 &` inherits the pipes and would keep them open
  * forever. When the command's main process exits we wait a short grace for the pipes
  * to close, then kill whatever is left in its process group. An exec therefore never
- * leaves processes behind (a command that really wants a daemon must setsid it itself,
- * which it can: exec runs with the user's full privileges).
+ * leaves processes behind (a command that really wants a daemon must setsid it itself).
+ *
+ * The command runs under the requesting plugin's confinement (src/host/confine), like
+ * a native plugin: it is plugin code too.
  */
 import { realpathSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, relative, resolve, sep } from "node:path";
+import { spawnPlugin, type PluginConfinement } from "./confine/index.ts";
 
 export const EXEC_LIMITS = {
   defaultTimeoutSeconds: 30,
@@ -48,6 +51,10 @@ export interface ExecContext {
   signal?: AbortSignal | undefined;
   /** Override the maximum output per stream (tests). */
   maxOutputBytes?: number | undefined;
+  /** fledge's environment (default process.env); a confined command gets its allowlisted part. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** The requesting plugin's confinement: the command runs under it. */
+  confinement: PluginConfinement;
 }
 
 export type CwdResolution = { ok: true; cwd: string } | { ok: false; message: string };
@@ -173,13 +180,18 @@ export async function runExec(req: ExecRequest, ctx: ExecContext): Promise<ExecR
   const cap = ctx.maxOutputBytes ?? EXEC_LIMITS.maxOutputBytes;
   let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   try {
-    proc = Bun.spawn(["sh", "-c", req.command], {
+    ({ proc } = spawnPlugin({
+      argv: ["sh", "-c", req.command],
       cwd: where.cwd,
+      env: ctx.env ?? process.env,
+      fledgeEnv: {},
+      confinement: ctx.confinement,
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
       detached: true, // own session + process group: kill(-pid) reaches everything it starts
-    });
+      warnUnconfined: false,
+    }));
   } catch (e) {
     return { code: EXEC_LIMITS.spawnFailedCode, stdout: "", stderr: `exec failed to start: ${(e as Error).message}` };
   }

@@ -19,13 +19,14 @@
  * exited are dropped, and the runtime ignores SIGPIPE.
  */
 import { cwd as processCwd } from "node:process";
-import type { Capabilities } from "../manifest/types.ts";
+import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { fledgePaths } from "../registry/index.ts";
 import { FledgeError, isFledgeError } from "../core/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { PluginConsole, processIO, type HostIO } from "./console.ts";
 import { dispatchMessage, type HostContext } from "./dispatcher.ts";
 import { exitStatus, killGroup } from "./exec.ts";
+import { pluginConfinement, spawnPlugin, type PluginConfinement } from "./confine/index.ts";
 import { buildInit, cancelMessage, encodeLine, parseMessage, PROTOCOL, responseMessage, type HostMessage } from "./messages.ts";
 import { detectProject, findProjectRoot } from "./project.ts";
 import { PromptCancelled } from "./prompts.ts";
@@ -40,6 +41,8 @@ export interface NativePluginEntry {
   protocol?: string | undefined;
   /** GRANTED capabilities (registry), never the manifest's request. */
   capabilities: Capabilities;
+  /** GRANTED confinement extras and the --unconfined choice (registry). */
+  confinement?: GrantedConfinement | undefined;
 }
 
 export interface RunNativeOptions {
@@ -77,11 +80,9 @@ export async function runNativePlugin(opts: RunNativeOptions): Promise<number> {
   return runProtocol(opts);
 }
 
-function pluginEnv(opts: RunNativeOptions): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) env[k] = v;
-  env.FLEDGE_PLUGIN_DIR = opts.entry.dir;
-  return env;
+function confinementOf(opts: RunNativeOptions, projectRoot: string): PluginConfinement {
+  const { entry } = opts;
+  return pluginConfinement({ name: entry.name, pluginDir: entry.dir, projectRoot, capabilities: entry.capabilities, granted: entry.confinement });
 }
 
 function spawnFailed(opts: RunNativeOptions, e: unknown): FledgeError {
@@ -102,10 +103,17 @@ function holdSignals(handler: (signal: NodeJS.Signals) => void): () => void {
 async function runLegacy(opts: RunNativeOptions): Promise<number> {
   let proc: Bun.Subprocess;
   try {
-    proc = Bun.spawn([opts.binaryPath, ...opts.args], {
-      stdio: ["inherit", "inherit", "inherit"],
-      env: pluginEnv(opts),
-    });
+    const projectRoot = opts.projectRoot ?? findProjectRoot(processCwd());
+    ({ proc } = spawnPlugin({
+      argv: [opts.binaryPath, ...opts.args],
+      cwd: processCwd(),
+      env: opts.env ?? process.env,
+      fledgeEnv: { FLEDGE_PLUGIN_DIR: opts.entry.dir },
+      confinement: confinementOf(opts, projectRoot),
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }));
   } catch (e) {
     throw spawnFailed(opts, e);
   }
@@ -179,6 +187,7 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
     console: con,
     signal: interrupt.signal,
     env: opts.env,
+    confinement: entry.confinement,
   };
   const init = buildInit({
     args: opts.args,
@@ -190,13 +199,17 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
 
   let proc: Bun.Subprocess<"pipe", "pipe", "inherit">;
   try {
-    proc = Bun.spawn([opts.binaryPath], {
+    ({ proc } = spawnPlugin({
+      argv: [opts.binaryPath],
+      cwd: processCwd(),
+      env: opts.env ?? process.env,
+      fledgeEnv: { FLEDGE_PLUGIN_DIR: entry.dir },
+      confinement: confinementOf(opts, projectRoot),
       stdin: "pipe",
       stdout: "pipe",
       stderr: "inherit",
-      env: pluginEnv(opts),
       detached: true, // its own process group: cancel/kill reaches everything it started
-    });
+    }));
   } catch (e) {
     throw spawnFailed(opts, e);
   }

@@ -20,7 +20,7 @@
 import { lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { cwd as processCwd } from "node:process";
-import type { Capabilities } from "../manifest/types.ts";
+import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { configDir } from "../registry/paths.ts";
 import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError } from "../core/index.ts";
@@ -233,6 +233,8 @@ export interface WasmPluginOptions {
   stderr?: ((chunk: Uint8Array) => void) | undefined;
   /** Environment for `metadata.env` (filtered); default process.env. Never given to the guest. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** GRANTED confinement (registry): what an `exec` the guest asks for runs under. */
+  confinement?: GrantedConfinement | undefined;
   noCache?: boolean | undefined;
 }
 
@@ -268,7 +270,7 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
 
   const projectRoot = opts.projectRoot ?? findProjectRoot(processCwd());
   const sandbox = sandboxOptions(capabilities, projectRoot, plugin.dir);
-  const ctx: HostContext = { plugin: { name: plugin.name, dir: plugin.dir }, stateFile: opts.stateFile, projectRoot, capabilities, console: con, env: opts.env };
+  const ctx: HostContext = { plugin: { name: plugin.name, dir: plugin.dir }, stateFile: opts.stateFile, projectRoot, capabilities, console: con, env: opts.env, confinement: opts.confinement };
   const init = buildInit({ args: opts.args, project: detectProject(projectRoot), plugin, fledgeVersion: FLEDGE_VERSION, capabilities });
 
   const stderr = stderrLines(plugin.name, (t) => io.stderr(t));

@@ -9,7 +9,8 @@
  * A wasm plugin asking for nothing and running no hooks needs no consent at all: it
  * can do nothing outside the sandbox.
  */
-import type { Capabilities, HookName, Hooks, Runtime } from "../manifest/index.ts";
+import { confinementState, describeConfinement } from "../host/confine/index.ts";
+import { describeConfinementNeeds, type Capabilities, type ConfinementNeeds, type HookName, type Hooks, type Runtime } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyDecision, type TrustTier } from "../trust/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { canPrompt, confirm } from "../ui/index.ts";
@@ -32,11 +33,15 @@ export interface ConsentSubject {
   autoBuild: AutoBuild | null;
   /** For an update: whether the runtime becomes native (a native plugin already approved needs no new native consent). */
   nativeIsNew: boolean;
+  /** `[confinement]` extras to grant (for an update: only new ones) and the --unconfined choice. */
+  confinement?: { needs: ConfinementNeeds; unconfined: boolean } | undefined;
 }
 
 export interface ConsentFlags {
   yes: boolean;
   trustNative: boolean;
+  /** `--unconfined`: run the native plugin without confinement (asked separately). */
+  unconfined?: boolean | undefined;
 }
 
 export function listHooks(hooks: Hooks): { event: HookName; command: string }[] {
@@ -49,8 +54,26 @@ function anyCapability(c: Capabilities): boolean {
   return c.exec || c.store || c.metadata || c.network || c.filesystem !== "none" || (c.hosts?.length ?? 0) > 0;
 }
 
+function anyNeed(s: ConsentSubject): boolean {
+  const n = s.confinement?.needs;
+  return n !== undefined && n.read.length + n.write.length + n.env.length > 0;
+}
+
 export function needsGeneralConsent(s: ConsentSubject): boolean {
-  return anyCapability(s.capabilities) || s.hooks.length > 0 || s.autoBuild !== null;
+  return anyCapability(s.capabilities) || s.hooks.length > 0 || s.autoBuild !== null || anyNeed(s);
+}
+
+/** The plain-words confinement lines for a native plugin (what it may and may not reach). */
+export function confinementLines(s: Pick<ConsentSubject, "runtime" | "capabilities" | "confinement">): string[] {
+  if (s.runtime !== "native") return [];
+  const state = confinementState(s.confinement?.unconfined ?? false);
+  const lines = [`  confinement: ${describeConfinement(state)}`];
+  if (state.kind === "confined") {
+    const project = s.capabilities.filesystem === "project" ? "project read-write (not its git hooks or config)" : "project read-only";
+    lines.push(`    reads the system and your home except credentials (~/.ssh, ~/.aws, ~/.config/gh, tokens, histories, browser profiles); ${project}; ${s.capabilities.network ? "network allowed" : "no network"}`);
+  }
+  for (const d of describeConfinementNeeds(s.confinement?.needs ?? { read: [], write: [], env: [] })) lines.push(`    - ${renderUntrusted(d)}`);
+  return lines;
 }
 
 export function needsNativeConsent(s: ConsentSubject): boolean {
@@ -68,8 +91,10 @@ export function renderConsent(s: ConsentSubject): string {
   const caps = describeCapabilities(s.capabilities);
   lines.push(caps.length ? `  ${s.action === "update" ? "new capabilities" : "capabilities"}:` : "  capabilities: none");
   for (const c of caps) lines.push(`    - ${c}`);
+  lines.push(...confinementLines(s));
   if (s.hooks.length > 0) {
-    lines.push(`  ${s.action === "update" ? "new or changed hooks" : "hooks"} (run with your full user rights, without a shell):`);
+    const rights = confinementState(s.confinement?.unconfined ?? false).kind === "confined" ? "confined: their folder, no credentials" : "with your full user rights";
+    lines.push(`  ${s.action === "update" ? "new or changed hooks" : "hooks"} (run ${rights}, without a shell):`);
     // Each with when it runs: nobody approves a hook without knowing what triggers it.
     for (const h of s.hooks) lines.push(`    - ${h.event}: ${u(h.command)}`, `      (${HOOK_WHEN[h.event]})`);
   }
@@ -91,14 +116,17 @@ function ask(s: ConsentSubject, question: string): Promise<boolean> {
 export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, interactive: boolean = canPrompt()): Promise<void> {
   const general = needsGeneralConsent(s);
   const native = needsNativeConsent(s);
-  if (!general && !native) return;
+  const unconfined = s.confinement?.unconfined === true && s.runtime === "native";
+  if (!general && !native && !unconfined) return;
   process.stderr.write(`${terminalText(renderConsent(s))}\n`);
   const generalOk = !general || flags.yes;
   const nativeOk = !native || nativeConsentGiven({ trustNative: flags.trustNative, confirmedInteractively: false, yes: flags.yes });
-  if (generalOk && nativeOk) return;
+  // --unconfined is approved by --trust-native (never by --yes), or by its own question.
+  const unconfinedOk = !unconfined || flags.trustNative;
+  if (generalOk && nativeOk && unconfinedOk) return;
   if (!interactive) {
-    const missing = [...(nativeOk ? [] : ["--trust-native"]), ...(generalOk ? [] : ["--yes"])];
-    const what = [...(nativeOk ? [] : ["running a native (unsandboxed) plugin"]), ...(generalOk ? [] : ["the capabilities and hooks above"])].join(" and ");
+    const missing = [...(nativeOk && unconfinedOk ? [] : ["--trust-native"]), ...(generalOk ? [] : ["--yes"])];
+    const what = [...(nativeOk ? [] : ["running a native plugin"]), ...(unconfinedOk ? [] : ["running it unconfined"]), ...(generalOk ? [] : ["the capabilities and hooks above"])].join(" and ");
     throw new FledgeError(`${s.action} of ${s.name} needs your consent to ${what}, and fledge cannot ask without a terminal`, {
       code: "consent_required",
       hint: `rerun with ${missing.join(" ")} to accept${missing.includes("--trust-native") ? " (--yes alone never approves native code)" : ""}`,
@@ -107,7 +135,13 @@ export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, inte
   if (!generalOk && !(await ask(s, s.action === "install" ? "Grant these capabilities and approve these hooks?" : "Grant the new capabilities and approve the changed hooks?"))) {
     throw new FledgeError(`${s.action} of ${s.name} cancelled`, { code: "consent_declined" });
   }
-  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(s, `${renderUntrusted(s.name)} is a native plugin and will run unsandboxed with your full user rights. ${s.action === "install" ? "Install" : "Update"} it anyway?`) })) {
+  const confined = confinementState(s.confinement?.unconfined ?? false).kind === "confined";
+  const how = confined ? "will run natively, confined by the kernel (see above)" : "will run unsandboxed with your full user rights";
+  if (!nativeOk && !nativeConsentGiven({ trustNative: false, confirmedInteractively: await ask(s, `${renderUntrusted(s.name)} is a native plugin and ${how}. ${s.action === "install" ? "Install" : "Update"} it anyway?`) })) {
     throw new FledgeError(`${s.action} of ${s.name} cancelled: native plugin not approved`, { code: "consent_declined", hint: "prefer a wasm build of the plugin, which runs sandboxed" });
+  }
+  if (s.confinement?.unconfined && s.runtime === "native" && !flags.trustNative) {
+    const yes = await ask(s, `--unconfined: ${renderUntrusted(s.name)} will run WITHOUT confinement, able to read your keys and tokens and open sockets. Run it unconfined?`);
+    if (!yes) throw new FledgeError(`${s.action} of ${s.name} cancelled: running unconfined not approved`, { code: "consent_declined", hint: "install without --unconfined to keep the plugin confined" });
   }
 }

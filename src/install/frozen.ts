@@ -38,6 +38,7 @@ function grantParts(m: Manifest): Record<string, string> {
     capabilities: JSON.stringify(m.capabilities),
     hooks: JSON.stringify(listHooks(m.hooks)),
     commands: JSON.stringify(m.commands.map((c) => [c.name, c.binary])),
+    confinement: JSON.stringify(m.confinement ?? null),
   };
 }
 

@@ -6,10 +6,10 @@
  * dir, FLEDGE_PLUGIN_DIR is set, and output goes to fledge's stderr as it happens (so
  * stdout stays clean for --json, and a chatty build can never fill a pipe nobody reads).
  */
-import { spawn } from "node:child_process";
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { resolveInside, type HookName, type Runtime } from "../manifest/index.ts";
+import { pluginConfinement, spawnPlugin } from "../host/confine/index.ts";
+import { resolveInside, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
@@ -114,18 +114,54 @@ function insideFile(pluginDir: string, rel: string): string | undefined {
   }
 }
 
-/** Run one hook to completion; throws FledgeError `hook_failed` on a non-zero exit. */
-export async function runHook(event: HookName | "auto-build", hook: string, pluginDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** What a hook may do beyond its own folder: the plugin's grants (install passes what the user approved). */
+export interface HookGrant {
+  name?: string | undefined;
+  network?: boolean | undefined;
+  granted?: GrantedConfinement | undefined;
+  /** Lifecycle hooks (pre_push, ...) see the repository: read-only unless the plugin may write the project. */
+  projectRoot?: string | undefined;
+  projectWritable?: boolean | undefined;
+  /** Variables fledge sets for the hook besides FLEDGE_PLUGIN_DIR (FLEDGE_REPO_ROOT, ...). */
+  fledgeEnv?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Run one hook to completion; throws FledgeError `hook_failed` on a non-zero exit.
+ * Hooks are plugin code: they run confined like the plugin (src/host/confine), with
+ * their plugin folder writable; a build (hook or auto-detected) may also use the
+ * network and the toolchain caches, since fetching dependencies is what builds do.
+ */
+export async function runHook(event: HookName | "auto-build", hook: string, pluginDir: string, env: NodeJS.ProcessEnv = process.env, grant: HookGrant = {}): Promise<void> {
   const argv = hookArgv(hook, pluginDir);
   log.info(`running ${event} hook: ${renderUntrusted(hook)}`);
+  const build = event === "build" || event === "auto-build";
   const code = await new Promise<number>((res, rej) => {
-    // stdout → fd 2: hook output is log output, and stdout may be carrying --json.
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: pluginDir, env: hookEnv(pluginDir, env), stdio: ["ignore", 2, 2] });
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      const why = e.code === "ENOENT" ? `command not found: ${renderUntrusted(argv[0] ?? "")}` : renderUntrusted(e.message);
+    try {
+      // stdout → fd 2: hook output is log output, and stdout may be carrying --json.
+      const { proc } = spawnPlugin({
+        argv,
+        cwd: pluginDir,
+        env: hookEnv(pluginDir, env),
+        fledgeEnv: { ...grant.fledgeEnv, FLEDGE_PLUGIN_DIR: pluginDir },
+        confinement: pluginConfinement({
+          name: grant.name ?? event,
+          pluginDir,
+          projectRoot: grant.projectRoot,
+          capabilities: { filesystem: grant.projectWritable ? "project" : "none", network: grant.network ?? false },
+          granted: grant.granted,
+          build,
+        }),
+        stdin: "ignore",
+        stdout: 2,
+        stderr: 2,
+      });
+      proc.exited.then(() => res(proc.exitCode ?? 128), () => res(1));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === "ENOENT" ? `command not found: ${renderUntrusted(argv[0] ?? "")}` : renderUntrusted(err.message);
       rej(new FledgeError(`the ${event} hook could not start (${why})`, { code: "hook_failed", hint: `install what the hook needs, or check [hooks] ${event} in plugin.toml` }));
-    });
-    child.on("close", (c, signal) => res(c ?? (signal ? 128 : 1)));
+    }
   });
   if (code !== 0) {
     throw new FledgeError(`the ${event} hook failed with exit code ${code}: ${renderUntrusted(hook)}`, { code: "hook_failed", hint: "see the hook's output above" });

@@ -14,6 +14,7 @@ import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
 import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
+import { assertConfinementAllowed, grantedConfinement } from "./confinement-grant.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
 import { materialize, type Materialized } from "./sources.ts";
@@ -134,6 +135,8 @@ export interface Prepared {
   materialized: Materialized;
   prebuilt: string[];
   autoBuild: AutoBuild | null;
+  /** The user chose --unconfined (kept from the old entry on update). */
+  unconfined: boolean;
 }
 
 /**
@@ -146,7 +149,7 @@ export async function buildStaged(
   source: Source,
   tier: TrustTier,
   materialized: Materialized,
-  opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string },
+  opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string; unconfined?: boolean | undefined },
   consent: (m: Manifest, name: string, autoBuild: AutoBuild | null) => Promise<void>,
 ): Promise<Prepared> {
   // The one tree policy, on whatever the source produced (a live link is the user's own folder).
@@ -158,6 +161,10 @@ export async function buildStaged(
   const name = opts.fixedName ?? installName(source, manifest);
   const decision = mayGrant({ tier, runtime: manifest.runtime, requested: manifest.capabilities, owner: source.owner });
   if (!decision.allowed) throw new FledgeError(decision.messages[0] ?? "capabilities denied", { code: "capability_denied", hint: decision.hint ?? undefined });
+  assertConfinementAllowed(tier, manifest.confinement);
+  const unconfined = opts.unconfined === true;
+  // Hooks are plugin code: they run under the grants the user approves below.
+  const hookGrant = { name, network: manifest.capabilities.network, granted: grantedConfinement(manifest.confinement, unconfined) };
 
   let prebuilt: string[] = [];
   if (manifest.runtime === "wasm" && source.kind === "github" && !opts.build && source.ref !== null) {
@@ -168,8 +175,8 @@ export async function buildStaged(
   const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime) : null;
   await consent(manifest, name, autoBuild);
 
-  if (buildHook) await runHook("build", buildHook, staging.tree, opts.env);
-  else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env);
+  if (buildHook) await runHook("build", buildHook, staging.tree, opts.env, hookGrant);
+  else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env, hookGrant);
   // Grants are frozen at consent: a build that edited plugin.toml is refused.
   if (buildHook || autoBuild) assertManifestUnchanged(staging.tree, frozen, buildHook ? "build hook" : "auto-build");
   // A build may create links (`ln -s ~/.ssh/id_rsa state.json`): the same policy again.
@@ -185,13 +192,13 @@ export async function buildStaged(
   await prepareWasmModules(staging.tree, built, opts.env);
   const postInstall = built.hooks.post_install?.trim();
   if (postInstall) {
-    await runHook("post_install", postInstall, staging.tree, opts.env);
+    await runHook("post_install", postInstall, staging.tree, opts.env, hookGrant);
     assertManifestUnchanged(staging.tree, frozen, "post_install hook");
     if (policed) checkPluginTree(staging.tree, "the plugin as its post_install hook left it");
   }
   dropShippedPrepared(staging.tree);
   // What is recorded is the manifest that was shown (identical bytes, checked above).
-  return { manifest, name, tier, materialized, prebuilt, autoBuild };
+  return { manifest, name, tier, materialized, prebuilt, autoBuild, unconfined };
 }
 
 export function registryEntry(p: Prepared, source: Source, treeDir: string, pinnedRef: string | null): RegistryEntry {
@@ -214,6 +221,8 @@ export function registryEntry(p: Prepared, source: Source, treeDir: string, pinn
   // to run a post_remove nobody approved (kept by the registry as an extra table).
   const hooks = Object.fromEntries(listHooks(m.hooks).map((h) => [h.event, h.command]));
   if (Object.keys(hooks).length > 0) entry.extra = { hooks };
+  // The approved confinement extras and the --unconfined choice (absent: confined, no extras).
+  if (p.unconfined || m.confinement) entry.confinement = grantedConfinement(m.confinement, p.unconfined);
   return entry;
 }
 
@@ -236,7 +245,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   try {
     log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
     const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
-    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client }, async (manifest, name, autoBuild) => {
+    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client, unconfined: opts.unconfined }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);
       await obtainConsent(
         {
@@ -251,6 +260,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
           hooks: listHooks(manifest.hooks),
           autoBuild,
           nativeIsNew: true,
+          confinement: { needs: manifest.confinement ?? { read: [], write: [], env: [] }, unconfined: opts.unconfined === true },
         },
         opts,
       );

@@ -87,7 +87,14 @@ export async function runLifecycle(event: LifecycleEvent, opts: { env: NodeJS.Pr
     }
     log.info(`plugin hook: ${event} (${renderUntrusted(entry.name)})`);
     try {
-      await runHook(event, approved, dir, env);
+      await runHook(event, approved, dir, env, {
+        name: entry.name,
+        network: entry.capabilities.network,
+        granted: entry.confinement,
+        projectRoot: opts.repoRoot,
+        projectWritable: entry.capabilities.filesystem === "project",
+        fledgeEnv: { FLEDGE_REPO_ROOT: opts.repoRoot, FLEDGE_HOOK_EVENT: event },
+      });
     } catch (e) {
       runs.push({ plugin: entry.name, command: approved, status: "failed", detail: e instanceof Error ? e.message : String(e) });
       if (e instanceof FledgeError) throw new FledgeError(`${e.message} (plugin ${renderUntrusted(entry.name)})`, { code: e.code, hint: e.hint, details: { runs } });

@@ -60,7 +60,7 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
       warnings.push(`post_remove hook not run: plugin.toml no longer has the hook approved at install ('${renderUntrusted(approved)}')`);
     } else {
       try {
-        await runHook("post_remove", approved, dir, env);
+        await runHook("post_remove", approved, dir, env, { name: entry.name, network: entry.capabilities.network, granted: entry.confinement });
       } catch (e) {
         warnings.push(`${(e as Error).message}; removing the plugin anyway`);
       }

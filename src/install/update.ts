@@ -19,6 +19,7 @@ import { commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, listTags, resolveCommit, type GithubClient } from "./github.ts";
 import { buildStaged, registryEntry } from "./install.ts";
+import { addedNeeds } from "./confinement-grant.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists } from "./shims.ts";
 import { gitNetworkArgs, idleError, redactUrl, watchChild } from "./net.ts";
@@ -172,7 +173,7 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
   let escalation: UpdateResult["escalation"] = null;
   try {
     const materialized = await materialize(source, staging, { copy: false, github: client, cwd: opts.cwd });
-    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: false, client, fixedName: e.name }, async (m, name, autoBuild) => {
+    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: false, client, fixedName: e.name, unconfined: e.confinement?.unconfined === true }, async (m, name, autoBuild) => {
       const added = addedCapabilities(e.capabilities, m.capabilities);
       const hooks = changedHooks(approvedHooks(e), m);
       const decision = mayGrant({ tier, runtime: m.runtime, requested: m.capabilities, owner: source.owner, alreadyGranted: e.capabilities });
@@ -180,7 +181,21 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
       escalation = { capabilities: capNames(added), hooks: hooks.map((h) => h.event) };
       // Native consent is needed again only when the plugin BECOMES native.
       await obtainConsent(
-        { action: "update", name, version: m.plugin.version, source: source.input, tier, runtime: m.runtime, decision, capabilities: added, hooks, autoBuild, nativeIsNew: m.runtime === "native" && e.runtime !== "native" },
+        {
+          action: "update",
+          name,
+          version: m.plugin.version,
+          source: source.input,
+          tier,
+          runtime: m.runtime,
+          decision,
+          capabilities: added,
+          hooks,
+          autoBuild,
+          nativeIsNew: m.runtime === "native" && e.runtime !== "native",
+          // Only new extras are asked about; the --unconfined choice was approved at install.
+          confinement: { needs: addedNeeds(e.confinement, m.confinement), unconfined: false },
+        },
         opts,
       );
     });

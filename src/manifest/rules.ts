@@ -8,6 +8,7 @@
  */
 import { reservedNameReason } from "./reserved.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
+import { readConfinement } from "./confinement.ts";
 import { findings, str, type Findings } from "./report.ts";
 import { formatHostEntry, MAX_HOSTS, parseHostEntry } from "./hosts.ts";
 import { suggestBuildCommand } from "./build-suggest.ts";
@@ -53,6 +54,7 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
   if (runtime === "wasm") checkWasm(plugin, views, hooks, f, pluginDir);
   else checkNative(views, f);
   const capabilities = readCapabilities(doc, runtime, plugin, f);
+  const confinement = readConfinement(doc, f);
 
   const name = plugin.name;
   const pluginName = name !== undefined && name.trim() !== "" ? name : undefined;
@@ -78,6 +80,7 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
       hooks,
       capabilities,
       runtime,
+      ...(doc.confinement !== undefined ? { confinement } : {}),
     };
   }
   return { errors: f.errors, warnings: f.warnings, manifest, pluginName };

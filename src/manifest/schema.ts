@@ -70,11 +70,21 @@ const capabilitiesTable = tableOf(
   "a table ([capabilities])",
 );
 
+const confinementTable = tableOf(
+  {
+    read: v.optional(v.array(v.string("a string"), "an array of paths")),
+    write: v.optional(v.array(v.string("a string"), "an array of paths")),
+    env: v.optional(v.array(v.string("a string"), "an array of variable names")),
+  },
+  "a table ([confinement])",
+);
+
 export const manifestSchema = v.looseObject({
   plugin: v.optional(pluginTable),
   commands: v.optional(v.array(commandTable, "an array of tables (write [[commands]], with double brackets)")),
   hooks: v.optional(hooksTable),
   capabilities: v.optional(capabilitiesTable),
+  confinement: v.optional(confinementTable),
 });
 
 /** Every wrong-typed field of a parsed TOML document, each with its key path. */
@@ -90,9 +100,10 @@ export function typeProblems(doc: unknown): Problem[] {
 
 /** The keys each known table reads; anything else is "unknown" (reported by --strict). */
 export const KNOWN_KEYS = {
-  root: ["plugin", "commands", "hooks", "capabilities"],
+  root: ["plugin", "commands", "hooks", "capabilities", "confinement"],
   plugin: Object.keys(pluginTable.pipe[1].entries),
   command: Object.keys(commandTable.pipe[1].entries),
   hooks: Object.keys(hooksTable.pipe[1].entries),
   capabilities: Object.keys(capabilitiesTable.pipe[1].entries),
+  confinement: Object.keys(confinementTable.pipe[1].entries),
 } as const;

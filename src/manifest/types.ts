@@ -29,6 +29,25 @@ export const NO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   network: false,
 });
 
+/**
+ * `[confinement]`: what a native plugin needs beyond the default confinement (home
+ * readable except credentials, project read-only, no network unless granted). Paths are
+ * `~/...` or absolute; env names variables that would otherwise be withheld.
+ */
+export interface ConfinementNeeds {
+  read: string[];
+  write: string[];
+  env: string[];
+}
+
+export const NO_CONFINEMENT_NEEDS: Readonly<ConfinementNeeds> = Object.freeze({ read: [], write: [], env: [] });
+
+/** What the user granted for confinement (registry), never the manifest's request. */
+export interface GrantedConfinement extends ConfinementNeeds {
+  /** The user chose `--unconfined` at install: the plugin runs with full user rights. */
+  unconfined: boolean;
+}
+
 /** The only `plugin.protocol` value fledge knows. */
 export const PROTOCOL_V1 = "fledge-v1";
 export type Protocol = typeof PROTOCOL_V1;
@@ -68,6 +87,8 @@ export interface Manifest {
   capabilities: Capabilities;
   /** Resolved runtime: `plugin.runtime` if declared, else detected from the binaries. */
   runtime: Runtime;
+  /** What `[confinement]` asks for beyond the default confinement; absent when the table is. */
+  confinement?: ConfinementNeeds;
 }
 
 /** One validation finding. `path` is a key path like `commands[1].binary` or `plugin.version`; "" for the whole file. */

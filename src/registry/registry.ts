@@ -50,6 +50,13 @@ const CapabilitiesSchema = v.object({
   hosts: v.optional(v.array(v.pipe(v.string(), v.check((s) => { const e = parseHostEntry(s); return typeof e !== "string" && formatHostEntry(e) === s; }, "a canonical host or host:port")))),
 });
 
+const ConfinementSchema = v.object({
+  unconfined: v.optional(v.boolean(), false),
+  read: v.optional(v.array(v.string()), []),
+  write: v.optional(v.array(v.string()), []),
+  env: v.optional(v.array(v.string()), []),
+});
+
 const EntrySchema = v.looseObject({
   name: PluginName,
   source: v.pipe(v.string(), v.minLength(1)),
@@ -62,6 +69,7 @@ const EntrySchema = v.looseObject({
   commit: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{7,64}$/, "a hex commit SHA"))),
   trust_tier: v.optional(v.picklist(TRUST_TIERS)),
   integrity: v.optional(v.record(v.string(), v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "a lowercase sha256 hex digest")))),
+  confinement: v.optional(ConfinementSchema),
 });
 
 const KNOWN_KEYS = new Set(Object.keys(EntrySchema.entries));
@@ -85,6 +93,11 @@ const EXPECTED: Record<string, string> = {
   trust_tier: "one of \"local\", \"official\", \"team\", \"unverified\"",
   integrity: "a table of binary path = \"<sha256 hex>\"",
   "integrity.*": "a lowercase sha256 hex digest (64 characters)",
+  confinement: "a table (unconfined, read, write, env)",
+  "confinement.unconfined": "true or false",
+  "confinement.read": "an array of paths",
+  "confinement.write": "an array of paths",
+  "confinement.env": "an array of variable names",
 };
 
 function corrupt(file: string, message: string, details: Record<string, unknown>): FledgeError {
@@ -111,6 +124,7 @@ function normalizeEntry(raw: v.InferOutput<typeof EntrySchema>): RegistryEntry {
   if (raw.commit !== undefined) entry.commit = raw.commit;
   if (raw.trust_tier !== undefined) entry.trust_tier = raw.trust_tier;
   if (raw.integrity !== undefined) entry.integrity = { ...raw.integrity };
+  if (raw.confinement !== undefined) entry.confinement = { unconfined: raw.confinement.unconfined, read: [...raw.confinement.read], write: [...raw.confinement.write], env: [...raw.confinement.env] };
   const extra: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(raw)) if (!KNOWN_KEYS.has(k)) extra[k] = val;
   if (Object.keys(extra).length > 0) entry.extra = extra;
@@ -185,6 +199,10 @@ function entryToToml(e: RegistryEntry): Record<string, unknown> {
     const sorted: Record<string, string> = {};
     for (const k of Object.keys(e.integrity).sort()) sorted[k] = e.integrity[k] as string;
     out.integrity = sorted;
+  }
+  if (e.confinement !== undefined) {
+    const k = e.confinement;
+    out.confinement = { unconfined: k.unconfined, read: [...k.read], write: [...k.write], env: [...k.env] };
   }
   return out;
 }

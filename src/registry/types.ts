@@ -1,5 +1,5 @@
 /** The registry's data shapes (`plugins.toml`). Field names are the TOML keys, so the file and the type never drift. */
-import type { Capabilities, Runtime } from "../manifest/types.ts";
+import type { Capabilities, GrantedConfinement, Runtime } from "../manifest/types.ts";
 import type { TrustTier } from "../trust/types.ts";
 
 // The trust part owns the tier names; re-exported so registry users need one import.
@@ -35,6 +35,11 @@ export interface RegistryEntry {
   trust_tier?: TrustTier;
   /** Ours: command binary path (relative to the plugin dir) → sha256 hex. */
   integrity?: Record<string, string>;
+  /**
+   * Ours: the GRANTED `[confinement]` extras and whether the user chose `--unconfined`.
+   * Missing: confined with no extras (never fall back to the manifest on disk).
+   */
+  confinement?: GrantedConfinement;
   /** Keys this version of fledge does not know, kept so a rewrite does not drop them. */
   extra?: Record<string, unknown>;
 }

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { EXEC_LIMITS, execTimeoutMs, resolveExecCwd, runExec } from "../../src/host/exec.ts";
 import { runExecSync } from "../../src/host/exec-sync.ts";
+import { pluginConfinement } from "../../src/host/confine/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { alive, liveGroupMembers, until } from "./procs.ts";
 
@@ -22,7 +23,13 @@ beforeAll(() => {
 });
 afterAll(() => dir.cleanup());
 
-const ctx = () => ({ projectRoot: project, pluginDir: plugin });
+// These tests are about exec's mechanics; the plugin may write its temp area (base) here.
+// What confinement denies is tested in tests/host/confine*.test.ts.
+const ctx = () => ({
+  projectRoot: project,
+  pluginDir: plugin,
+  confinement: pluginConfinement({ name: "demo", pluginDir: plugin, projectRoot: project, capabilities: { filesystem: "none", network: false }, granted: { unconfined: false, read: [], write: [realpathSync(dir.path)], env: [] } }),
+});
 
 describe("exec cwd containment (security matrix G.2)", () => {
   test("default and relative cwds resolve under the project root", () => {

@@ -26,7 +26,8 @@ afterAll(() => dir.cleanup());
 
 function options(args: string[], capabilities: Capabilities = ALL, extra: Partial<RunNativeOptions> = {}): RunNativeOptions {
   return {
-    entry: { name: "demo", dir: join(base, "plugins", "demo"), version: "1.2.3", protocol: "fledge-v1", capabilities },
+    // The fixture writes markers in the test folder: granted as an extra (confinement is tested in confine-*.test.ts).
+    entry: { name: "demo", dir: join(base, "plugins", "demo"), version: "1.2.3", protocol: "fledge-v1", capabilities, confinement: { unconfined: false, read: [], write: [base], env: [] } },
     binaryPath: join(FIXTURES, "plugin.ts"),
     args,
     projectRoot: join(base, "project"),

@@ -66,8 +66,9 @@ describe("git sources are held to the tree policy", () => {
     await expectRefused(gitRepo("hk", { hooks: { build: hook } }, {}), /build hook left it: .*'state\.json'/);
   });
 
+  // Refused by the tree policy, or earlier by the hook's confinement (the kernel refuses the link).
   test("a build hook that hard-links a file from outside is refused", async () => {
-    await expectRefused(gitRepo("hl", { hooks: { build: `ln ${join(sb.root, "home", "victim.json")} secret.json` } }, {}), /'secret\.json' is a hard link to a file outside the plugin/);
+    await expectRefused(gitRepo("hl", { hooks: { build: `ln ${join(sb.root, "home", "victim.json")} secret.json` } }, {}), /'secret\.json' is a hard link to a file outside the plugin|failed to create hard link/);
   });
 
   test("a post_install hook that creates an escaping link is refused", async () => {

@@ -1,0 +1,114 @@
+/**
+ * The seccomp filter: the few things Landlock does not cover, as a classic BPF
+ * program. Kept small on purpose; each entry says why it is here.
+ *
+ * - socket(): without `network`, no socket at all (UDP, raw, netlink, and unix sockets
+ *   that reach ssh-agent, docker or D-Bus by path; Landlock only governs TCP).
+ *   socketpair() stays allowed: it reaches nobody.
+ * - ptrace, process_vm_readv/writev: reading other processes' memory (Landlock already
+ *   limits ptrace to its own domain; this is the second lock).
+ * - ioctl TIOCSTI / TIOCLINUX: typing commands into the user's terminal.
+ * - io_uring: a second syscall interface that filters and audits do not see.
+ * - keyctl, add_key, request_key: the kernel keyring can hold the user's secrets.
+ * - any other architecture (32-bit syscalls on x86_64) is killed: the numbers differ.
+ */
+
+export interface SeccompOptions {
+  network: boolean;
+}
+
+interface ArchTable {
+  audit: number;
+  socket: number;
+  ptrace: number;
+  processVmReadv: number;
+  processVmWritev: number;
+  ioctl: number;
+  ioUring: readonly number[];
+  keyring: readonly number[];
+  /** x32 syscalls have this bit set on x86_64. */
+  x32Bit?: number;
+}
+
+const ARCH: Record<string, ArchTable> = {
+  x64: { audit: 0xc000003e, socket: 41, ptrace: 101, processVmReadv: 310, processVmWritev: 311, ioctl: 16, ioUring: [425, 426, 427], keyring: [248, 249, 250], x32Bit: 0x40000000 },
+  arm64: { audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, ioUring: [425, 426, 427], keyring: [217, 218, 219] },
+};
+
+export const TIOCSTI = 0x5412;
+export const TIOCLINUX = 0x541c;
+const EPERM = 1;
+const EACCES = 13;
+const ENOSYS = 38;
+
+const LD_W_ABS = 0x20;
+const JEQ_K = 0x15;
+const JGE_K = 0x35;
+const RET_K = 0x06;
+const RET_ALLOW = 0x7fff0000;
+const RET_KILL_PROCESS = 0x80000000;
+const retErrno = (e: number): number => 0x00050000 | e;
+
+/** Offsets in struct seccomp_data. */
+const NR = 0;
+const ARCH_OFF = 4;
+const ARG1_LOW = 24; // little-endian low half of args[1]
+
+export interface SockFilter {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+export function seccompSupported(arch: string = process.arch): boolean {
+  return arch in ARCH;
+}
+
+/** The filter program for this architecture. */
+export function seccompProgram(opts: SeccompOptions, arch: string = process.arch): SockFilter[] {
+  const t = ARCH[arch];
+  if (!t) throw new Error(`seccomp filter not available for ${arch}`);
+  const prog: SockFilter[] = [];
+  const ins = (code: number, k: number, jt = 0, jf = 0): void => void prog.push({ code, jt, jf, k });
+  ins(LD_W_ABS, ARCH_OFF);
+  ins(JEQ_K, t.audit, 1, 0);
+  ins(RET_K, RET_KILL_PROCESS);
+  ins(LD_W_ABS, NR);
+  if (t.x32Bit !== undefined) {
+    ins(JGE_K, t.x32Bit, 0, 1);
+    ins(RET_K, retErrno(ENOSYS));
+  }
+  const deny = (nr: number, errno: number): void => {
+    ins(JEQ_K, nr, 0, 1);
+    ins(RET_K, retErrno(errno));
+  };
+  if (!opts.network) deny(t.socket, EACCES);
+  deny(t.ptrace, EPERM);
+  deny(t.processVmReadv, EPERM);
+  deny(t.processVmWritev, EPERM);
+  for (const nr of t.ioUring) deny(nr, ENOSYS);
+  for (const nr of t.keyring) deny(nr, ENOSYS);
+  // ioctl: only the two terminal-injecting requests are refused.
+  ins(JEQ_K, t.ioctl, 0, 5);
+  ins(LD_W_ABS, ARG1_LOW);
+  ins(JEQ_K, TIOCSTI, 2, 0);
+  ins(JEQ_K, TIOCLINUX, 1, 0);
+  ins(RET_K, RET_ALLOW);
+  ins(RET_K, retErrno(EPERM));
+  ins(RET_K, RET_ALLOW);
+  return prog;
+}
+
+/** struct sock_filter[] as bytes (host endianness: little on both supported arches). */
+export function encodeProgram(prog: readonly SockFilter[]): Uint8Array {
+  const buf = new Uint8Array(prog.length * 8);
+  const view = new DataView(buf.buffer);
+  prog.forEach((f, i) => {
+    view.setUint16(i * 8, f.code, true);
+    view.setUint8(i * 8 + 2, f.jt);
+    view.setUint8(i * 8 + 3, f.jf);
+    view.setUint32(i * 8 + 4, f.k >>> 0, true);
+  });
+  return buf;
+}

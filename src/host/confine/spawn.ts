@@ -1,0 +1,172 @@
+/**
+ * THE one place where plugin code is started: native commands, protocol plugins,
+ * hooks and `exec` all come through spawnPlugin. Confined (through the launcher) when
+ * the kernel has Landlock and the user did not choose `--unconfined`; otherwise run as
+ * before, with a warning that says so.
+ */
+import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join } from "node:path";
+import type { Capabilities, GrantedConfinement } from "../../manifest/types.ts";
+import { fledgePaths } from "../../registry/index.ts";
+import { log } from "../../ui/index.ts";
+import { renderUntrusted } from "../../ui/sanitize.ts";
+import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
+import { confinementRules, type ConfinementGrant } from "./policy.ts";
+import { landlockAbi, type LaunchSpec } from "./syscalls.ts";
+
+/** What a plugin's confinement is made from; serializable (it crosses into the exec worker). */
+export interface PluginConfinement {
+  /** The plugin's name, for messages. */
+  name: string;
+  pluginDir: string;
+  projectRoot?: string | undefined;
+  projectWritable: boolean;
+  network: boolean;
+  /** The user chose `--unconfined` at install. */
+  unconfined: boolean;
+  extraRead?: readonly string[] | undefined;
+  extraWrite?: readonly string[] | undefined;
+  extraEnv?: readonly string[] | undefined;
+  build?: boolean | undefined;
+}
+
+/** A plugin's confinement from its registry grants (capabilities + `[confinement]` + the --unconfined choice). */
+export function pluginConfinement(o: {
+  name: string;
+  pluginDir: string;
+  projectRoot?: string | undefined;
+  capabilities: Pick<Capabilities, "filesystem" | "network">;
+  granted?: GrantedConfinement | undefined;
+  build?: boolean | undefined;
+}): PluginConfinement {
+  return {
+    name: o.name,
+    pluginDir: o.pluginDir,
+    projectRoot: o.projectRoot,
+    projectWritable: o.capabilities.filesystem === "project",
+    network: o.capabilities.network,
+    unconfined: o.granted?.unconfined ?? false,
+    extraRead: o.granted?.read ?? [],
+    extraWrite: o.granted?.write ?? [],
+    extraEnv: o.granted?.env ?? [],
+    build: o.build,
+  };
+}
+
+export type ConfinementState =
+  | { kind: "confined"; abi: number; by: string }
+  | { kind: "unconfined"; reason: "chosen" | "unavailable"; why: string };
+
+let cachedAbi: number | undefined;
+/** Landlock ABI of this kernel (0: none). Asked once per process. */
+export function kernelLandlockAbi(): number {
+  cachedAbi ??= landlockAbi();
+  return cachedAbi;
+}
+
+/** Whether (and by what) a plugin with this choice would be confined on this system. */
+export function confinementState(unconfined: boolean): ConfinementState {
+  if (unconfined) return { kind: "unconfined", reason: "chosen", why: "installed with --unconfined" };
+  const abi = kernelLandlockAbi();
+  if (abi < 1) {
+    const why = process.platform === "linux" ? "this Linux kernel offers no Landlock" : `confinement is not available on ${process.platform} yet`;
+    return { kind: "unconfined", reason: "unavailable", why };
+  }
+  return { kind: "confined", abi, by: `Landlock ABI ${abi} + seccomp` };
+}
+
+/** One line for list, audit, consent and run warnings. */
+export function describeConfinement(state: ConfinementState): string {
+  return state.kind === "confined" ? `confined (${state.by})` : `unconfined, elevated risk (${state.why})`;
+}
+
+const compiled = (): boolean => import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
+
+/** How to start the launcher: the compiled binary is fledge itself; from source, a small entry file. */
+function launcherCommand(): string[] {
+  if (compiled()) return [process.execPath, LAUNCHER_FLAG];
+  return [process.execPath, new URL("./launch.ts", import.meta.url).pathname];
+}
+
+/** argv[0] as a path execve can run: a bare word is looked up on the plugin's PATH. */
+function resolveProgram(argv0: string, path: string | undefined, cwd: string): string {
+  if (argv0.includes("/")) return isAbsolute(argv0) ? argv0 : join(cwd, argv0);
+  return Bun.which(argv0, { PATH: path ?? "/usr/bin:/bin" }) ?? argv0;
+}
+
+export interface PluginProcess<In extends Bun.SpawnOptions.Writable, Out extends Bun.SpawnOptions.Readable, Err extends Bun.SpawnOptions.Readable> {
+  proc: Bun.Subprocess<In, Out, Err>;
+  state: ConfinementState;
+}
+
+export interface SpawnPluginOptions<In, Out, Err> {
+  argv: readonly string[];
+  cwd: string;
+  /** fledge's environment (the plugin gets the allowlisted part when confined, all of it when not). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Variables fledge sets for the plugin (FLEDGE_PLUGIN_DIR). */
+  fledgeEnv: Readonly<Record<string, string>>;
+  confinement: PluginConfinement;
+  stdin: In;
+  stdout: Out;
+  stderr: Err;
+  detached?: boolean | undefined;
+  /** Warn on stderr when the run is unconfined because the system cannot confine (default true). */
+  warnUnconfined?: boolean | undefined;
+}
+
+/**
+ * Start plugin code. Throws what Bun.spawn throws when nothing can be started; a
+ * confined start that fails inside the launcher exits 126 with the reason on stderr.
+ */
+export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bun.SpawnOptions.Readable, Err extends Bun.SpawnOptions.Readable>(
+  o: SpawnPluginOptions<In, Out, Err>,
+): PluginProcess<In, Out, Err> {
+  const state = confinementState(o.confinement.unconfined);
+  if (state.kind === "unconfined") {
+    if (state.reason === "unavailable" && o.warnUnconfined !== false) {
+      log.warn(`${renderUntrusted(o.confinement.name)} runs unconfined, elevated risk: ${state.why}`);
+    }
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o.env)) if (v !== undefined) env[k] = v;
+    Object.assign(env, o.fledgeEnv);
+    const proc = Bun.spawn([...o.argv], { cwd: o.cwd, env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
+    return { proc, state };
+  }
+
+  const tempDir = mkdtempSync(join(tmpdir(), "fledge-plugin-"));
+  const c = o.confinement;
+  const grant: ConfinementGrant = {
+    pluginDir: c.pluginDir,
+    projectRoot: c.projectRoot,
+    projectWritable: c.projectWritable,
+    network: c.network,
+    tempDir,
+    fledgeConfigDir: fledgePaths(o.env as NodeJS.ProcessEnv).configDir,
+    extraRead: c.extraRead,
+    extraWrite: c.extraWrite,
+    extraEnv: c.extraEnv,
+    fledgeEnv: o.fledgeEnv,
+    build: c.build,
+    // From source, fledge's Bun is a runtime plugins may use too (`#!/usr/bin/env bun`).
+    runtimeDirs: compiled() ? [] : [dirname(dirname(realpathSync(process.execPath)))],
+  };
+  const program = resolveProgram(o.argv[0] ?? "", o.env.PATH, o.cwd);
+  if (!existsSync(program)) {
+    rmSync(tempDir, { recursive: true, force: true });
+    throw Object.assign(new Error(`No such file or directory: ${o.argv[0] ?? ""}`), { code: "ENOENT" });
+  }
+  const rules = confinementRules({ ...grant, program }, o.env);
+  const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network };
+  let proc: Bun.Subprocess<In, Out, Err>;
+  try {
+    // The launcher starts in / with nothing but the spec: no project .env, bunfig or user variables reach it.
+    proc = Bun.spawn(launcherCommand(), { cwd: "/", env: { [SPEC_VAR]: JSON.stringify(spec) }, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
+  } catch (e) {
+    rmSync(tempDir, { recursive: true, force: true });
+    throw e;
+  }
+  void proc.exited.then(() => rmSync(tempDir, { recursive: true, force: true }));
+  return { proc, state };
+}

@@ -1,0 +1,170 @@
+/**
+ * The kernel calls behind confinement, through bun:ffi and libc (no external tool):
+ * Landlock (create_ruleset / add_rule / restrict_self), seccomp via prctl, and execve.
+ * Only the launcher process (never fledge itself) calls applyAndExec; fledge only asks
+ * for the Landlock ABI version, which changes nothing.
+ */
+import { dlopen, ptr, read, type Pointer } from "bun:ffi";
+import { statSync } from "node:fs";
+import type { Access, FsRule } from "./policy.ts";
+import { encodeProgram, seccompProgram, seccompSupported } from "./seccomp.ts";
+
+const SYS_LANDLOCK_CREATE_RULESET = 444n;
+const SYS_LANDLOCK_ADD_RULE = 445n;
+const SYS_LANDLOCK_RESTRICT_SELF = 446n;
+const SYS_CLOSE_RANGE = 436n;
+const LANDLOCK_CREATE_RULESET_VERSION = 1n;
+const LANDLOCK_RULE_PATH_BENEATH = 1n;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_SET_SECCOMP = 22;
+const SECCOMP_MODE_FILTER = 2;
+const O_PATH = 0x200000;
+const O_CLOEXEC = 0x80000;
+
+// Filesystem access rights, by the ABI that introduced them.
+const FS = {
+  EXECUTE: 1n << 0n, WRITE_FILE: 1n << 1n, READ_FILE: 1n << 2n, READ_DIR: 1n << 3n, REMOVE_DIR: 1n << 4n, REMOVE_FILE: 1n << 5n,
+  MAKE_CHAR: 1n << 6n, MAKE_DIR: 1n << 7n, MAKE_REG: 1n << 8n, MAKE_SOCK: 1n << 9n, MAKE_FIFO: 1n << 10n, MAKE_BLOCK: 1n << 11n,
+  MAKE_SYM: 1n << 12n, REFER: 1n << 13n, TRUNCATE: 1n << 14n, IOCTL_DEV: 1n << 15n,
+} as const;
+const NET_BIND_TCP = 1n;
+const NET_CONNECT_TCP = 2n;
+const SCOPE_ABSTRACT_UNIX_SOCKET = 1n;
+const SCOPE_SIGNAL = 2n;
+/** Rights that mean something on a file (the rest only on folders). */
+const FILE_RIGHTS = FS.EXECUTE | FS.WRITE_FILE | FS.READ_FILE | FS.TRUNCATE | FS.IOCTL_DEV;
+
+/** Every filesystem right the kernel's ABI knows: all are handled, so all are denied unless granted. */
+export function handledFs(abi: number): bigint {
+  let m = (1n << 13n) - 1n;
+  if (abi >= 2) m |= FS.REFER;
+  if (abi >= 3) m |= FS.TRUNCATE;
+  if (abi >= 5) m |= FS.IOCTL_DEV;
+  return m;
+}
+
+/** Rights for one rule, limited to what the ABI handles and what the path's kind allows. */
+export function rightsFor(access: Access, abi: number, isDir: boolean): bigint {
+  const all = handledFs(abi);
+  const want = access === "write" ? all : access === "read" ? FS.EXECUTE | FS.READ_FILE | FS.READ_DIR : FS.READ_FILE | FS.WRITE_FILE | FS.READ_DIR | FS.TRUNCATE | FS.IOCTL_DEV;
+  return want & all & (isDir ? all : FILE_RIGHTS);
+}
+
+function openLibc() {
+  if (process.platform !== "linux") return undefined;
+  try {
+    return dlopen("libc.so.6", {
+      syscall: { args: ["i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+      prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+      open: { args: ["ptr", "i32", "i32"], returns: "i32" },
+      close: { args: ["i32"], returns: "i32" },
+      chdir: { args: ["ptr"], returns: "i32" },
+      execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+      __errno_location: { args: [], returns: "ptr" },
+    }).symbols;
+  } catch {
+    return undefined;
+  }
+}
+let loaded: ReturnType<typeof openLibc> | null = null;
+/** libc, opened on first use (fledge runs that never start a native plugin never load it). */
+function lib(): ReturnType<typeof openLibc> {
+  if (loaded === null) loaded = openLibc();
+  return loaded;
+}
+
+function errno(): number {
+  const p = lib()?.__errno_location();
+  return p ? read.i32(p as Pointer) : 0;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** The Landlock ABI version this kernel offers; 0 when there is none (or not Linux, or no libc). */
+export function landlockAbi(): number {
+  const libc = lib();
+  if (!libc) return 0;
+  const v = Number(libc.syscall(SYS_LANDLOCK_CREATE_RULESET, 0n, 0n, LANDLOCK_CREATE_RULESET_VERSION, 0n));
+  return v > 0 ? v : 0;
+}
+
+export interface LaunchSpec {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  fs: FsRule[];
+  network: boolean;
+}
+
+class ConfineError extends Error {}
+
+function check(what: string, r: number | bigint): number {
+  const n = Number(r);
+  if (n < 0) throw new ConfineError(`${what} failed (errno ${errno()})`);
+  return n;
+}
+
+/**
+ * Confine this thread and replace the process with the plugin. Returns only on
+ * failure (the message says which step failed); the caller must then exit non-zero.
+ */
+export function applyAndExec(spec: LaunchSpec): string {
+  const libc = lib();
+  if (!libc) return "no libc to confine with";
+  try {
+    const abi = landlockAbi();
+    if (abi < 1) return "Landlock is not available";
+    const c = libc;
+    // The ruleset: every right this kernel knows is handled, so everything not granted is denied.
+    const attr = new BigUint64Array(3);
+    attr[0] = handledFs(abi);
+    attr[1] = abi >= 4 && !spec.network ? NET_BIND_TCP | NET_CONNECT_TCP : 0n;
+    attr[2] = abi >= 6 ? SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL : 0n;
+    const attrSize = abi >= 6 ? 24n : abi >= 4 ? 16n : 8n;
+    const rulesetFd = check("landlock_create_ruleset", c.syscall(SYS_LANDLOCK_CREATE_RULESET, BigInt(ptr(attr)), attrSize, 0n, 0n));
+    const ruleAttr = new Uint8Array(12); // struct landlock_path_beneath_attr is packed: u64 + s32
+    const ruleView = new DataView(ruleAttr.buffer);
+    for (const rule of spec.fs) {
+      let dir: boolean;
+      try {
+        dir = statSync(rule.path).isDirectory();
+      } catch {
+        continue; // a path that does not exist grants nothing
+      }
+      const path = cstr(rule.path);
+      const fd = c.open(ptr(path), O_PATH | O_CLOEXEC, 0);
+      if (fd < 0) continue;
+      ruleView.setBigUint64(0, rightsFor(rule.access, abi, dir), true);
+      ruleView.setInt32(8, fd, true);
+      const r = Number(c.syscall(SYS_LANDLOCK_ADD_RULE, BigInt(rulesetFd), LANDLOCK_RULE_PATH_BENEATH, BigInt(ptr(ruleAttr)), 0n));
+      c.close(fd);
+      if (r < 0) throw new ConfineError(`landlock_add_rule for ${rule.path} failed (errno ${errno()})`);
+    }
+    const cwd = cstr(spec.cwd);
+    check("chdir", c.chdir(ptr(cwd)));
+    check("prctl(PR_SET_NO_NEW_PRIVS)", c.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
+    check("landlock_restrict_self", c.syscall(SYS_LANDLOCK_RESTRICT_SELF, BigInt(rulesetFd), 0n, 0n, 0n));
+    c.close(rulesetFd);
+    if (seccompSupported()) {
+      const filter = encodeProgram(seccompProgram({ network: spec.network }));
+      const fprog = new BigUint64Array(2); // struct sock_fprog: unsigned short len (padded to 8), pointer
+      fprog[0] = BigInt(filter.length / 8);
+      fprog[1] = BigInt(ptr(filter));
+      check("seccomp", c.prctl(PR_SET_SECCOMP, BigInt(SECCOMP_MODE_FILTER), BigInt(ptr(fprog)), 0n, 0n));
+    }
+    // Nothing fledge (or this launcher) had open reaches the plugin but stdin, stdout, stderr.
+    c.syscall(SYS_CLOSE_RANGE, 3n, 0xffffffffn, 0n, 0n);
+    const argvBufs = spec.argv.map(cstr);
+    const envBufs = Object.entries(spec.env).map(([k, v]) => cstr(`${k}=${v}`));
+    const argv = new BigUint64Array(argvBufs.length + 1);
+    argvBufs.forEach((b, i) => (argv[i] = BigInt(ptr(b))));
+    const envp = new BigUint64Array(envBufs.length + 1);
+    envBufs.forEach((b, i) => (envp[i] = BigInt(ptr(b))));
+    c.execve(ptr(argvBufs[0]!), ptr(argv), ptr(envp));
+    return `cannot run ${spec.argv[0]} (errno ${errno()})`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The confinement decision on its own: grant in, rules out (no kernel involved), the
+ * seccomp program run through a small BPF interpreter, and the [confinement] manifest
+ * rules.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { confinementRules, type ConfinementGrant, type FsRule } from "../../src/host/confine/policy.ts";
+import { seccompProgram, TIOCLINUX, TIOCSTI, type SockFilter } from "../../src/host/confine/seccomp.ts";
+import { confinementPathProblem, credentialNeeds } from "../../src/manifest/confinement.ts";
+import { parseManifest } from "../../src/manifest/index.ts";
+import { tempDir } from "../helpers/cli.ts";
+
+let dir: { path: string; cleanup: () => void };
+let home: string;
+let project: string;
+let grant: ConfinementGrant;
+
+beforeAll(() => {
+  dir = tempDir("fledge-policy-");
+  const base = realpathSync(dir.path);
+  home = join(base, "home");
+  project = join(base, "project");
+  for (const d of [".ssh", ".aws", ".config/gh", ".config/nvim", ".cargo/bin", "code", ".local/share/keyrings", ".local/share/fonts"]) mkdirSync(join(home, d), { recursive: true });
+  writeFileSync(join(home, ".cargo", "credentials.toml"), "token");
+  writeFileSync(join(home, ".bashrc"), "");
+  writeFileSync(join(home, ".bash_history"), "");
+  symlinkSync(join(home, ".ssh"), join(home, "keys-link"));
+  for (const d of [".git/hooks", ".git/objects", "src"]) mkdirSync(join(project, d), { recursive: true });
+  writeFileSync(join(project, ".git", "config"), "");
+  writeFileSync(join(project, "README.md"), "");
+  symlinkSync(join(home, ".ssh"), join(project, "ssh-link"));
+  grant = {
+    pluginDir: join(base, "plugin"),
+    projectRoot: project,
+    projectWritable: false,
+    network: false,
+    tempDir: join(base, "tmp"),
+    fledgeConfigDir: join(home, ".config", "fledge"),
+  };
+});
+afterAll(() => dir.cleanup());
+
+const env = () => ({ HOME: home, PATH: "/usr/bin:/bin", LANG: "C.UTF-8", LC_ALL: "C", TERM: "xterm", GITHUB_TOKEN: "t", GH_TOKEN: "t", SSH_AUTH_SOCK: "/s", AWS_SECRET_ACCESS_KEY: "k", NPM_TOKEN: "n", LD_PRELOAD: "/evil.so", FLEDGE_GITHUB_TOKEN: "f" });
+const paths = (rules: FsRule[], access?: FsRule["access"]) => rules.filter((r) => access === undefined || r.access === access).map((r) => r.path);
+/** Every path a rule grants `p` through (the rule's path is `p` or a folder above it). */
+const covering = (rules: FsRule[], p: string) => rules.filter((r) => p === r.path || p.startsWith(`${r.path}/`));
+
+describe("confinementRules", () => {
+  test("environment: an allowlist; tokens, keys, agent sockets and preload never pass", () => {
+    const r = confinementRules(grant, env());
+    expect(Object.keys(r.env).sort()).toEqual(["HOME", "LANG", "LC_ALL", "PATH", "TERM", "TMPDIR"]);
+    expect(r.env.TMPDIR).toBe(grant.tempDir);
+  });
+
+  test("a variable named in a granted [confinement] env passes; fledge's own variables always do", () => {
+    const r = confinementRules({ ...grant, extraEnv: ["GH_TOKEN"], fledgeEnv: { FLEDGE_PLUGIN_DIR: grant.pluginDir } }, env());
+    expect(r.env.GH_TOKEN).toBe("t");
+    expect(r.env.FLEDGE_PLUGIN_DIR).toBe(grant.pluginDir);
+    expect(r.env.GITHUB_TOKEN).toBeUndefined();
+  });
+
+  test("home: each other entry on its own, never a credential folder, a history, or a link into one", () => {
+    const r = confinementRules(grant, env());
+    for (const secret of [".ssh/id", ".aws/credentials", ".config/gh/hosts.yml", ".bash_history", ".local/share/keyrings/x", ".cargo/credentials.toml", ".config/fledge/plugins.toml", "keys-link/id"]) {
+      expect(covering(r.fs, join(home, secret))).toEqual([]);
+    }
+    expect(paths(r.fs)).not.toContain(home);
+    for (const ok of ["code", ".config/nvim", ".cargo/bin", ".local/share/fonts", ".bashrc"]) expect(covering(r.fs, join(home, ok)).map((x) => x.access)).toContain("read");
+    // Nothing in home is writable by default.
+    expect(paths(r.fs, "write").filter((p) => p.startsWith(home))).toEqual([]);
+  });
+
+  test("/etc entry by entry without the shadow files; /proc without other processes", () => {
+    const r = confinementRules(grant, env());
+    expect(covering(r.fs, "/etc/shadow")).toEqual([]);
+    expect(covering(r.fs, "/etc/gshadow")).toEqual([]);
+    expect(covering(r.fs, "/etc/passwd").length).toBe(1);
+    expect(covering(r.fs, "/proc/1/environ")).toEqual([]);
+    expect(paths(r.fs)).toContain("/proc/self");
+  });
+
+  test("project: read-only by default; writable when granted, except .git/hooks, .git/config and links out", () => {
+    const ro = confinementRules(grant, env());
+    expect(covering(ro.fs, join(project, "src", "a.c")).map((x) => x.access)).toEqual(["read"]);
+    const rw = confinementRules({ ...grant, projectWritable: true }, env());
+    expect(covering(rw.fs, join(project, "src", "a.c")).map((x) => x.access).sort()).toEqual(["read", "write"]);
+    expect(covering(rw.fs, join(project, ".git", "objects", "x")).map((x) => x.access)).toContain("write");
+    for (const never of [".git/hooks/pre-commit", ".git/config", "ssh-link"]) expect(covering(rw.fs, join(project, never)).map((x) => x.access)).not.toContain("write");
+  });
+
+  test("plugin folder and private temp are writable; granted extras are added, credentials only when named", () => {
+    const r = confinementRules({ ...grant, extraRead: ["~/.config/gh"], extraWrite: ["/srv/cache"] }, env());
+    expect(paths(r.fs, "write")).toEqual(expect.arrayContaining([grant.pluginDir, grant.tempDir, "/srv/cache"]));
+    expect(covering(r.fs, join(home, ".config", "gh", "hosts.yml")).map((x) => x.access)).toContain("read");
+    expect(covering(r.fs, join(home, ".ssh", "id"))).toEqual([]);
+  });
+
+  test("network only when granted (or for a build)", () => {
+    expect(confinementRules(grant, env()).network).toBe(false);
+    expect(confinementRules({ ...grant, network: true }, env()).network).toBe(true);
+    expect(confinementRules({ ...grant, build: true }, env()).network).toBe(true);
+  });
+});
+
+/** A classic-BPF interpreter for the instructions the filter uses. */
+function runBpf(prog: SockFilter[], data: { nr: number; arch: number; args?: number[] }): number {
+  const buf = new DataView(new ArrayBuffer(64));
+  buf.setInt32(0, data.nr, true);
+  buf.setUint32(4, data.arch, true);
+  (data.args ?? []).forEach((a, i) => buf.setUint32(16 + i * 8, a, true));
+  let acc = 0;
+  for (let pc = 0; pc < prog.length; pc++) {
+    const f = prog[pc]!;
+    if (f.code === 0x20) acc = buf.getUint32(f.k, true);
+    else if (f.code === 0x15) pc += acc === f.k >>> 0 ? f.jt : f.jf;
+    else if (f.code === 0x35) pc += acc >>> 0 >= f.k >>> 0 ? f.jt : f.jf;
+    else if (f.code === 0x06) return f.k >>> 0;
+    else throw new Error(`unknown instruction ${f.code}`);
+  }
+  throw new Error("fell off the end");
+}
+
+describe("seccomp program (x86_64)", () => {
+  const X64 = 0xc000003e;
+  const ALLOW = 0x7fff0000;
+  const errno = (e: number) => 0x00050000 | e;
+  const none = seccompProgram({ network: false }, "x64");
+  const net = seccompProgram({ network: true }, "x64");
+
+  test("socket() refused without network, allowed with it", () => {
+    expect(runBpf(none, { nr: 41, arch: X64 })).toBe(errno(13));
+    expect(runBpf(net, { nr: 41, arch: X64 })).toBe(ALLOW);
+  });
+  test("ptrace, process_vm_readv/writev, io_uring and the keyring are refused", () => {
+    for (const nr of [101, 310, 311]) expect(runBpf(net, { nr, arch: X64 })).toBe(errno(1));
+    for (const nr of [425, 426, 427, 248, 249, 250]) expect(runBpf(net, { nr, arch: X64 })).toBe(errno(38));
+  });
+  test("ioctl: TIOCSTI and TIOCLINUX refused, other requests allowed", () => {
+    expect(runBpf(none, { nr: 16, arch: X64, args: [0, TIOCSTI] })).toBe(errno(1));
+    expect(runBpf(none, { nr: 16, arch: X64, args: [0, TIOCLINUX] })).toBe(errno(1));
+    expect(runBpf(none, { nr: 16, arch: X64, args: [0, 0x5401] })).toBe(ALLOW);
+  });
+  test("ordinary calls pass; another architecture is killed; x32 calls refused", () => {
+    for (const nr of [0, 1, 2, 59, 257]) expect(runBpf(none, { nr, arch: X64 })).toBe(ALLOW);
+    expect(runBpf(none, { nr: 0, arch: 0x40000003 })).toBe(0x80000000);
+    expect(runBpf(none, { nr: 0x40000000 + 41, arch: X64 })).toBe(errno(38));
+  });
+});
+
+describe("[confinement] in plugin.toml", () => {
+  const manifest = (table: string) =>
+    parseManifest(`[plugin]\nname = "p"\nversion = "1.0.0"\n[[commands]]\nname = "p"\nbinary = "bin/p"\n${table}`);
+
+  test("read/write/env are read and recorded", () => {
+    const r = manifest(`[confinement]\nread = ["~/.config/gh"]\nwrite = ["~/.cache/p"]\nenv = ["GH_TOKEN"]\n`);
+    expect(r.errors).toEqual([]);
+    expect(r.manifest?.confinement).toEqual({ read: ["~/.config/gh"], write: ["~/.cache/p"], env: ["GH_TOKEN"] });
+  });
+
+  test("writes that would run code later, the whole home, relative paths and .. are refused", () => {
+    for (const p of ["~/.bashrc", "~/.ssh/authorized_keys", "~/.config/autostart/x.desktop", "~/.local/bin", "/etc/cron.d", "/var/spool/cron/root", "~/code/.git/hooks"]) {
+      expect(confinementPathProblem(p, "write")).toBeDefined();
+    }
+    for (const p of ["~", "/", "relative/path", "~/../etc", "~/a/./b"]) expect(confinementPathProblem(p, "read")).toBeDefined();
+    expect(confinementPathProblem("~/.cache/p", "write")).toBeUndefined();
+    const r = manifest(`[confinement]\nwrite = ["~/.bashrc"]\nenv = ["1BAD"]\n`);
+    expect(r.errors.map((e) => e.path)).toEqual(["confinement.write[0]", "confinement.env[0]"]);
+  });
+
+  test("credentials are recognised (for the unverified-source rule and consent)", () => {
+    expect(credentialNeeds({ read: ["~/.config/gh", "~/.config/nvim"], write: [], env: ["GH_TOKEN", "EDITOR"] })).toEqual(["~/.config/gh", "GH_TOKEN"]);
+    expect(credentialNeeds({ read: ["~/.config"], write: [], env: [] })).toEqual(["~/.config"]);
+  });
+});
