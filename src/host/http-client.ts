@@ -187,7 +187,9 @@ function exchange(target: HttpTarget, address: string, req: HttpRequest, maxBody
       reject(new HttpFailed(`cannot connect to ${target.host}: ${(e as Error).message}`));
       return;
     }
-    let buf = new Uint8Array(0);
+    let store = new Uint8Array(0);
+    let used = 0;
+    let buf = store.subarray(0, 0);
     let done = false;
     const finish = (err: Error | undefined, value?: Parsed): void => {
       if (done) return;
@@ -214,14 +216,19 @@ function exchange(target: HttpTarget, address: string, req: HttpRequest, maxBody
     });
     socket.on("data", (chunk: Buffer) => {
       if (done) return;
-      if (buf.length + chunk.length > cap) {
+      if (used + chunk.length > cap) {
         finish(new HttpFailed(`response body exceeds ${maxBody} bytes`));
         return;
       }
-      const next = new Uint8Array(buf.length + chunk.length);
-      next.set(buf);
-      next.set(chunk, buf.length);
-      buf = next;
+      // Grown by doubling, so a large body is copied O(n) times in all, not once per chunk.
+      if (used + chunk.length > store.length) {
+        const next = new Uint8Array(Math.min(cap, Math.max(store.length * 2, used + chunk.length, 64 * 1024)));
+        next.set(store.subarray(0, used));
+        store = next;
+      }
+      store.set(chunk, used);
+      used += chunk.length;
+      buf = store.subarray(0, used);
       step(false);
     });
     socket.on("end", () => step(true));
