@@ -16,12 +16,13 @@
 #   time                          GNU time: peak RSS of fledge under output floods (tests/run/output-flood.test.ts)
 #   tmux                          a real terminal emulator as the oracle for untrusted-text tests
 #   strace                        crash tests: kill -9 at every file-changing syscall of install/update/remove
+#   openssl                       a self-signed loopback TLS server: fledge.http refuses a certificate that does not verify
 #   jq zsh fish wget              the README's shell examples, completion and install-script tests
 #   python3                       confinement tests: a hostile plugin opening sockets and ioctls
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace jq zsh fish wget python3)
+pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace openssl jq zsh fish wget python3)
 need=()
 if command -v dpkg-query >/dev/null; then
   for p in "${pkgs[@]}"; do

@@ -210,7 +210,8 @@ function exchange(target: HttpTarget, address: string, req: HttpRequest, maxBody
         finish(e as Error);
       }
     };
-    socket.on("connect", () => {
+    // A TLS socket may be written only once the handshake (and certificate check) is done.
+    socket.on(target.tls ? "secureConnect" : "connect", () => {
       socket.write(requestHead(target, req));
       if (req.body.length > 0) socket.write(req.body);
     });

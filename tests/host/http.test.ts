@@ -159,6 +159,9 @@ describe("refused: destinations the manifest does not list", () => {
     for (const entry of ["0x7f.1", "2130706433", "127.1", "0177.0.0.1", "http://api.example.com", "api.example.com/path", "user@host", "*.example.com", "::1", "host:0", "host:70000"]) {
       expect(typeof parseHostEntry(entry)).toBe("string");
     }
+    expect(parseHostEntry("[0:0:0:0:0:0:0:1]:8080")).toEqual({ host: "[::1]", port: 8080, literal: true });
+    expect(parseHostEntry("API.Example.com")).toEqual({ host: "api.example.com", port: undefined, literal: false });
+    expect(parseHostEntry("10.0.0.1:443")).toEqual({ host: "10.0.0.1", port: 443, literal: true });
     // The canonical spelling of a listed literal is the same destination.
     const lit = harness(caps([`127.0.0.1:${srv.port}`]));
     expect(lit.call({ url: `http://2130706433:${srv.port}/hello` }).status).toBe(200);
@@ -266,5 +269,34 @@ describe("linking: only with the network grant", () => {
     const r = h.call({ url: srv.url("/hello") });
     expect(r.refused).toBe(true);
     expect(String(r.error)).toContain("none listed");
+  });
+});
+
+describe("https", () => {
+  const HAVE_OPENSSL = Bun.which("openssl") !== null;
+  test.skipIf(!HAVE_OPENSSL)("a certificate that does not verify is refused (no silent fallback to an unchecked connection)", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "fledge-tls-"));
+    const gen = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stderr: "pipe" });
+    expect(gen.exitCode).toBe(0);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const server = Bun.spawn(["openssl", "s_server", "-accept", String(port), "-cert", join(dir, "c.pem"), "-key", join(dir, "k.pem"), "-www", "-quiet"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      // Wait until the server accepts connections (under load it can take a while).
+      for (let i = 0; i < 200; i++) {
+        const up = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then((sock) => (sock.end(), true), () => false);
+        if (up) break;
+        await Bun.sleep(50);
+      }
+      const h = harness(caps([`127.0.0.1:${port}`]));
+      const r = h.call({ url: `https://127.0.0.1:${port}/`, timeout: 10 });
+      expect(r.status).toBeUndefined();
+      expect(String(r.error)).toMatch(/SELF_SIGNED|certificate/i);
+    } finally {
+      server.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
