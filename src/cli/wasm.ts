@@ -3,7 +3,9 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { FledgeError, isFledgeError, usageError } from "../core/index.ts";
 import { log, printJson, printResult } from "../ui/index.ts";
-import { loadPreparedModule, preparedForFile, type ModuleSource } from "../wasm/prepared.ts";
+import { loadPreparedModule, preparedForFile, type LoadOptions, type ModuleSource } from "../wasm/prepared.ts";
+import { isatty } from "node:tty";
+import { writeTerminalBounded } from "../ui/terminal-write.ts";
 import type { CacheResult } from "../wasm/cache.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
@@ -182,11 +184,36 @@ export function readModuleFile(file: string): Uint8Array {
   return bytes;
 }
 
+/** Modules from this size up show their first prepare on a terminal (smaller ones take a blink). */
+export const PROGRESS_MIN_BYTES = 1024 * 1024;
+
+/**
+ * What a slow first prepare shows on a terminal (stderr), erased when it is done; on a
+ * pipe or a file, nothing (the output there is data).
+ */
+export function prepareProgress(file: string, isTerminal: boolean = isatty(2)): LoadOptions["progress"] {
+  if (!isTerminal) return undefined;
+  let size = 0;
+  let shown = false;
+  return (stage, bytes) => {
+    if (bytes) size = bytes;
+    if (stage === "done") {
+      if (shown) writeTerminalBounded(2, "\r\u001b[K");
+      shown = false;
+      return;
+    }
+    if (size < PROGRESS_MIN_BYTES) return;
+    const what = stage === "prepare" ? "validating and metering" : "compiling";
+    writeTerminalBounded(2, `\r\u001b[K${what} ${renderUntrusted(basename(file))} (${(size / 2 ** 20).toFixed(1)} MiB; first run only, cached for the next)...`);
+    shown = true;
+  };
+}
+
 /** Validate, instrument and cache; a malformed module is reported against the file the user named. */
 async function load(file: string, source: ModuleSource, maxMemoryBytes: number | null, noCache: boolean, deadline?: { timeoutMs: number | null; startedAt: number }) {
   const warn = (m: string) => log.warn(m);
   try {
-    return await loadPreparedModule(resolve(file), source, { maxMemoryBytes, noCache, warn, configDir: configDir(), ...deadline });
+    return await loadPreparedModule(resolve(file), source, { maxMemoryBytes, noCache, warn, configDir: configDir(), progress: prepareProgress(file), ...deadline });
   } catch (e) {
     if (e instanceof FledgeError) throw e;
     throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "not_wasm" });
@@ -256,7 +283,7 @@ const prepare = defineCommand({
     const src = moduleFile(args.file);
     let loaded: CacheResult;
     try {
-      loaded = preparedForFile(src.path, { maxMemoryBytes, warn: (m) => log.warn(m), configDir: configDir(), checkSource: src.check });
+      loaded = preparedForFile(src.path, { maxMemoryBytes, warn: (m) => log.warn(m), configDir: configDir(), checkSource: src.check, progress: prepareProgress(args.file) });
     } catch (e) {
       if (isFledgeError(e)) throw e;
       throw new FledgeError(`invalid wasm module ${renderUntrusted(resolve(args.file))}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });

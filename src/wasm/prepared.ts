@@ -54,6 +54,12 @@ export interface LoadOptions {
    */
   timeoutMs?: number | null;
   startedAt?: number;
+  /**
+   * Told when slow work starts on a cache miss ("prepare": validating and
+   * instrumenting, "compile": the engine's compile) and when it is over ("done"), with
+   * the source's size: the CLI shows it on a terminal. Not called on a cache hit.
+   */
+  progress?: (stage: "prepare" | "compile" | "done", sourceBytes: number) => void;
 }
 
 /**
@@ -80,9 +86,27 @@ function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedM
   return { bytes: r.bytes, analysis: memoryImport ? { memoryImport } : {} };
 }
 
+/** Options only {@link loadPreparedModule} passes: the hard stop armed around instrumenting. */
+interface InternalLoad extends LoadOptions {
+  armHardStop?: () => () => void;
+}
+
+function toPreparedShown(bytes: Uint8Array, opts: InternalLoad): PreparedModule {
+  opts.progress?.("prepare", bytes.length);
+  // Instrumenting is the long synchronous step: only it needs the watchdog thread
+  // (a cache hit never starts one).
+  const disarm = opts.armHardStop?.();
+  try {
+    return toPrepared(bytes, opts.maxMemoryBytes);
+  } finally {
+    disarm?.();
+    opts.progress?.("done", bytes.length);
+  }
+}
+
 /** Validate, instrument and cap `source`, using and filling fledge's own authenticated cache. */
-export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult {
-  return loadPrepared(source, (b) => toPrepared(b, opts.maxMemoryBytes), {
+export function preparedFor(source: Uint8Array, opts: InternalLoad): CacheResult {
+  return loadPrepared(source, (b) => toPreparedShown(b, opts), {
     hostVersion: hostVersionString(opts.maxMemoryBytes),
     cacheDir: userCacheDir(opts.configDir),
     key: () => loadCacheKey(opts.configDir, opts.warn),
@@ -92,8 +116,8 @@ export function preparedFor(source: Uint8Array, opts: LoadOptions): CacheResult 
 }
 
 /** The same for a module named by its path: an unchanged file is recognised by its stamp, not hashed (./cache-file.ts). */
-export function preparedForFile(path: string, opts: LoadOptions & { checkSource?: (bytes: Uint8Array) => void }): CacheResult {
-  return loadPreparedFile(path, (b) => toPrepared(b, opts.maxMemoryBytes), {
+export function preparedForFile(path: string, opts: InternalLoad & { checkSource?: (bytes: Uint8Array) => void }): CacheResult {
+  return loadPreparedFile(path, (b) => toPreparedShown(b, opts), {
     hostVersion: hostVersionString(opts.maxMemoryBytes),
     cacheDir: userCacheDir(opts.configDir),
     key: () => loadCacheKey(opts.configDir, opts.warn),
@@ -114,19 +138,25 @@ export async function loadPreparedModule(wasmPath: string, source: ModuleSource,
   const deadline = opts.timeoutMs === undefined || opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
   const stop = () => limitError("deadline", { timeoutMs: opts.timeoutMs ?? null });
   // Instrumenting is synchronous: the hard watchdog (own thread) covers it in the CLI,
-  // and the deadline is checked again when it returns.
-  const disarm = armHardLoadWatchdog(deadline, stop());
+  // armed only when it runs (starting a thread costs a cached start milliseconds); the
+  // rest of the synchronous work (reading and hashing at most a 64 MiB source) is
+  // short, and the deadline is checked again when it returns.
+  const inner: InternalLoad = { ...opts, armHardStop: () => armHardLoadWatchdog(deadline, stop()) };
   let module: WebAssembly.Module;
   let result: CacheResult;
   try {
-    result = source instanceof Uint8Array ? preparedFor(source, opts) : preparedForFile(source.path, { ...opts, checkSource: source.check });
+    result = source instanceof Uint8Array ? preparedFor(source, inner) : preparedForFile(source.path, { ...inner, checkSource: source.check });
     if (deadline !== null && performance.now() >= deadline) throw stop();
-    module = await withinDeadline(compileCached(result, hostVersionString(opts.maxMemoryBytes)), deadline, stop);
+    const shown = result.status === "miss" || result.status === "bypass";
+    if (shown) opts.progress?.("compile", source instanceof Uint8Array ? source.length : 0);
+    try {
+      module = await withinDeadline(compileCached(result, hostVersionString(opts.maxMemoryBytes)), deadline, stop);
+    } finally {
+      if (shown) opts.progress?.("done", 0);
+    }
   } catch (e) {
     if (isFledgeError(e)) throw e;
     throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
-  } finally {
-    disarm();
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
 }
