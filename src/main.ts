@@ -1,4 +1,4 @@
-import { LAUNCHER_FLAG } from "./host/confine/flag.ts";
+import { CANARY_PROBES_FLAG, LAUNCHER_FLAG } from "./host/confine/flag.ts";
 import { abandonedLoadWork, enableHardLoadWatchdog } from "./wasm/load-watchdog.ts";
 
 // The compiled binary re-executes itself as the confinement launcher for native
@@ -6,6 +6,11 @@ import { abandonedLoadWork, enableHardLoadWatchdog } from "./wasm/load-watchdog.
 if (process.argv[2] === LAUNCHER_FLAG) {
   const { runLauncher } = await import("./host/confine/launcher.ts");
   runLauncher();
+}
+// The probe child of `fledge canary --native` (compiled binary; from source it is its own file).
+if (process.argv[2] === CANARY_PROBES_FLAG) {
+  const { runProbeChild } = await import("./canary/probe-main.ts");
+  await runProbeChild();
 }
 
 // Loading a module (instrumenting is synchronous) is bounded by the run's deadline.

@@ -11,7 +11,7 @@ import { PROBES, runNativeProbe, type ProbeResult, type Verdict } from "./probes
 export { PROBES, type ProbeResult } from "./probes.ts";
 
 export interface CanaryReport {
-  mode: "sandboxed" | "native";
+  mode: "sandboxed" | "native" | "native-confined";
   results: (ProbeResult & { description: string })[];
   blocked: number;
   leaked: number;
@@ -32,7 +32,7 @@ export function parseCanaryOutput(text: string): ProbeResult[] {
   const out: ProbeResult[] = [];
   for (const line of text.split("\n")) {
     const [id, verdict, ...rest] = line.split("\t");
-    if (!id || (verdict !== "BLOCKED" && verdict !== "LEAKED")) continue;
+    if (!id || (verdict !== "BLOCKED" && verdict !== "LEAKED" && verdict !== "ABSENT")) continue;
     out.push({ id, verdict: verdict as Verdict, detail: rest.join("\t") });
   }
   return out;

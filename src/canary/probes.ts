@@ -7,10 +7,10 @@
  * secret's contents, and they never write into a sensitive place: writability is
  * checked with access(2), not by creating files in ~/.ssh or .git/hooks.
  */
-import { accessSync, closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { homedir } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export type ProbeKind = "env" | "env-count" | "read" | "list" | "write" | "net" | "proc" | "fd";
 
@@ -116,8 +116,17 @@ async function socketsAvailable(): Promise<string> {
   });
 }
 
-/** Run one probe as this (unsandboxed) process. Never returns file contents. */
-export async function runNativeProbe(probe: Probe): Promise<ProbeResult> {
+/**
+ * How the probes judge: "unconfined" (this process, today's threat) checks writability
+ * with access(2); "confined" (a confined plugin, where access(2) does not see the
+ * kernel's Landlock rules) really creates a harmless dot-file and removes it at once,
+ * counts a refused connection as working sockets, signals its parent (fledge) and
+ * counts only inherited files, not the runtime's own event descriptors.
+ */
+export type ProbeMode = "unconfined" | "confined";
+
+/** Run one probe as this process. Never returns file contents. */
+export async function runNativeProbe(probe: Probe, mode: ProbeMode = "unconfined"): Promise<ProbeResult> {
   const r = (leaked: boolean, detail: string): ProbeResult => ({ id: probe.id, verdict: leaked ? "LEAKED" : "BLOCKED", detail });
   const absent = (detail: string): ProbeResult => ({ id: probe.id, verdict: "ABSENT", detail });
   switch (probe.kind) {
@@ -150,6 +159,7 @@ export async function runNativeProbe(probe: Probe): Promise<ProbeResult> {
     case "write": {
       // Check, don't write: a canary must not plant files in ~/.ssh or .git/hooks.
       let dir = dirname(expand(probe.target));
+      if (mode === "confined") return createAndRemove(probe, dir);
       while (true) {
         try {
           accessSync(dir, constants.W_OK);
@@ -160,11 +170,13 @@ export async function runNativeProbe(probe: Probe): Promise<ProbeResult> {
         }
       }
     }
-    case "net":
-      return r(true, await socketsAvailable());
+    case "net": {
+      const how = await socketsAvailable();
+      return r(mode === "unconfined" || !how.startsWith("socket error"), how);
+    }
     case "proc":
       try {
-        process.kill(process.pid, 0);
+        process.kill(mode === "confined" ? process.ppid : process.pid, 0);
         return r(true, "can signal processes (checked with signal 0)");
       } catch (e) {
         return r(false, errCode(e));
@@ -173,13 +185,31 @@ export async function runNativeProbe(probe: Probe): Promise<ProbeResult> {
       let open = 0;
       for (let fd = 3; fd <= 1024; fd++) {
         try {
-          fstatSync(fd);
-          open++;
+          const st = fstatSync(fd);
+          // Confined: the runtime's own epoll/event descriptors are not inherited files.
+          if (mode === "unconfined" || st.isFile() || st.isDirectory() || st.isSocket() || st.isFIFO()) open++;
         } catch {
           // closed descriptor: expected
         }
       }
       return r(open > 0, `${open} open descriptors in 3..1024`);
+    }
+  }
+}
+
+/** Confined write probe: create a dot-file that nothing runs, remove it at once; report whether the create worked. */
+function createAndRemove(probe: Probe, target: string): ProbeResult {
+  let dir = target;
+  for (;;) {
+    const file = join(dir, `.fledge-canary-${process.pid}`);
+    try {
+      closeSync(openSync(file, "wx"));
+      unlinkSync(file);
+      return { id: probe.id, verdict: "LEAKED", detail: `could create a file in ${dir} (removed)` };
+    } catch (e) {
+      const code = errCode(e);
+      if (code !== "ENOENT" || dirname(dir) === dir) return { id: probe.id, verdict: "BLOCKED", detail: code };
+      dir = dirname(dir);
     }
   }
 }

@@ -22,18 +22,19 @@ export default defineCommand({
     }
     const lines = ["Plugin security audit", ""];
     for (const r of rows) {
-      lines.push(`• ${r.name} ${showManifestValue(r.version)} [${r.trust_tier}] ${r.sandboxed ? "(wasm, sandboxed)" : "(native, UNSANDBOXED)"}`);
+      lines.push(`• ${r.name} ${showManifestValue(r.version)} [${r.trust_tier}] ${r.sandboxed ? "(wasm, sandboxed)" : r.confined ? `(native, ${r.confinement})` : `(native, ${(r.confinement ?? "unconfined").toUpperCase()})`}`);
       lines.push(`    source: ${showManifestValue(r.source)}`);
       lines.push(`    runtime: ${describeRuntime(r.runtime)}`);
       const caps = describeCapabilities(r.capabilities);
       lines.push(`    granted: ${caps.length ? "" : "nothing"}`);
       for (const c of caps) lines.push(`      - ${c}`);
+      for (const x of r.confinement_extras) lines.push(`    confinement: ${showManifestValue(x)}`);
       for (const [event, cmd] of Object.entries(r.hooks)) lines.push(`    hook ${event}: ${showManifestValue(cmd)}`);
       lines.push(`    commands: ${r.commands.join(", ") || "(none)"}`);
       for (const w of r.warnings) lines.push(`    ! ${w}`);
       lines.push("");
     }
-    lines.push(`Summary: ${summary.total} plugin(s), ${summary.unverified} unverified, ${summary.elevated} elevated risk, ${summary.native} native (unsandboxed), ${summary.sandboxed} wasm (sandboxed)`);
+    lines.push(`Summary: ${summary.total} plugin(s), ${summary.unverified} unverified, ${summary.elevated} elevated risk, ${summary.native} native, ${summary.sandboxed} wasm (sandboxed)`);
     printResult(lines.join("\n"));
     return EXIT.ok;
   },

@@ -6,7 +6,8 @@ import { lstatSync } from "node:fs";
 import { resolveInside } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { classify, parseSource, riskOf, type RiskLevel, type TrustTier } from "../trust/index.ts";
-import type { Capabilities, Runtime } from "../manifest/index.ts";
+import { describeConfinementNeeds, type Capabilities, type Runtime } from "../manifest/index.ts";
+import { confinementState, describeConfinement } from "../host/confine/index.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists, sha256File } from "./shims.ts";
 
@@ -24,6 +25,9 @@ export interface ListRow {
   commit: string | null;
   /** Where a wasm plugin's fledge.http may connect (granted `[capabilities] hosts`; empty without network). */
   network_hosts: string[];
+  /** Native plugins: whether they run confined on this system and by what (null for wasm). */
+  confined: boolean | null;
+  confinement: string | null;
 }
 
 /** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
@@ -53,6 +57,13 @@ export function listRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(en
   return reg.plugins.map((e) => listRow(e, trust));
 }
 
+/** How a native plugin runs here: confined (by what) or unconfined (why); null for wasm. */
+function nativeConfinement(e: RegistryEntry): { confined: boolean | null; confinement: string | null } {
+  if (e.runtime !== "native") return { confined: null, confinement: null };
+  const state = confinementState(e.confinement?.unconfined ?? false);
+  return { confined: state.kind === "confined", confinement: describeConfinement(state) };
+}
+
 function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): ListRow {
   return {
     name: e.name,
@@ -67,6 +78,7 @@ function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): 
     risk: riskOf(e.runtime, e.capabilities),
     commit: e.commit ?? null,
     network_hosts: e.capabilities.network ? [...(e.capabilities.hosts ?? [])] : [],
+    ...nativeConfinement(e),
   };
 }
 
@@ -74,6 +86,8 @@ export interface AuditRow extends ListRow {
   capabilities: Capabilities;
   hooks: Record<string, string>;
   has_lifecycle_hooks: boolean;
+  /** The granted `[confinement]` extras, in plain words. */
+  confinement_extras: string[];
   /** Why this plugin deserves attention (empty when nothing stands out). */
   warnings: string[];
 }
@@ -93,12 +107,14 @@ export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(e
     const row = listRow(e, trust);
     const hooks = approvedHooks(e);
     const warnings: string[] = [];
-    if (e.runtime === "native") warnings.push("native plugin: runs unsandboxed with your full user rights");
+    if (e.runtime === "native" && row.confined) warnings.push(`native plugin, ${row.confinement ?? "confined"}: no credentials, tokens or writes outside its folder${e.capabilities.filesystem === "project" ? " and the project" : ""} unless listed below`);
+    else if (e.runtime === "native") warnings.push(`native plugin, ${row.confinement ?? "unconfined"}: runs with your full user rights`);
+    const extras = describeConfinementNeeds(e.confinement ?? { read: [], write: [], env: [] });
     if (e.capabilities.exec) warnings.push("may run shell commands (exec)");
     if (e.capabilities.network) warnings.push(e.runtime === "wasm" && (e.capabilities.hosts?.length ?? 0) > 0 ? `may use the network (HTTP to ${(e.capabilities.hosts ?? []).join(", ")})` : "may use the network");
     if (row.trust_tier === "unverified" && (e.capabilities.exec || e.capabilities.metadata || e.capabilities.network)) warnings.push("unverified source with elevated capabilities");
     const lifecycle = ["post_install", "post_remove", "pre_init", "post_work_start", "pre_push"].some((h) => h in hooks);
-    return { ...row, capabilities: { ...e.capabilities }, hooks, has_lifecycle_hooks: lifecycle, warnings };
+    return { ...row, capabilities: { ...e.capabilities }, hooks, has_lifecycle_hooks: lifecycle, confinement_extras: extras, warnings };
   });
   const summary: AuditSummary = {
     total: rows.length,

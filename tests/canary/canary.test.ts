@@ -48,8 +48,10 @@ describe("fledge canary", () => {
   });
 });
 
-describe("fledge canary --native", () => {
-  const r = runFledge(["canary", "--native"], { env, cwd: home.path });
+// --native alone runs the probes confined where the kernel can (tests/host/confine-canary.test.ts);
+// --unconfined shows today's threat.
+describe("fledge canary --native --unconfined", () => {
+  const r = runFledge(["canary", "--native", "--unconfined"], { env, cwd: home.path });
 
   test("shows the threat is real: the planted key, the token and /etc/passwd are reachable natively", () => {
     expect(r.code).toBe(0);

@@ -72,7 +72,7 @@ interface Run {
 }
 
 /** Run `script` as the native plugin `evil` (legacy mode: argv, inherited stdio) with the given grants. */
-async function attack(script: string, o: { network?: boolean; filesystem?: "none" | "project"; confinement?: Partial<GrantedConfinement> } = {}): Promise<Run> {
+async function attack(script: string, o: { network?: boolean; filesystem?: "none" | "project"; confinement?: Partial<GrantedConfinement>; projectRoot?: string } = {}): Promise<Run> {
   const bin = join(pluginDir, "attack.sh");
   writeFileSync(bin, `#!/bin/sh\n${script}\n`);
   chmodSync(bin, 0o755);
@@ -95,12 +95,12 @@ async function attack(script: string, o: { network?: boolean; filesystem?: "none
     },
     binaryPath: bin,
     args: [],
-    projectRoot: project,
+    projectRoot: o.projectRoot ?? project,
     stateFile: join(pluginDir, "state.json"),
     env,
-    cwd: project,
+    cwd: o.projectRoot ?? project,
   };
-  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd: project, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd: o.projectRoot ?? project, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
@@ -157,6 +157,15 @@ describe.skipIf(!confinable)("a confined native plugin", () => {
     const r = await attack(`ln ~/.ssh/id_ed25519 src/copied; cat src/copied; echo end`, { filesystem: "project" });
     expect(existsSync(join(project, "src", "copied"))).toBe(false);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
+  }, 30_000);
+
+  test("run from home (home is the project, even writable): credentials stay hidden, start-up files unwritable", async () => {
+    const r = await attack(`cat ~/.ssh/id_ed25519 ~/.aws/credentials; ls ~/.ssh; echo evil >> ~/.bashrc; mkdir -p ~/.local/bin && echo evil > ~/.local/bin/git; cat notes/todo.txt; echo end`, { projectRoot: home, filesystem: "project" });
+    expect(r.stdout).toContain("end");
+    expect(r.stdout).toContain("buy milk");
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+    expect(readFileSync(join(home, ".bashrc"), "utf8")).toBe("# rc\n");
+    expect(existsSync(join(home, ".local", "bin", "git"))).toBe(false);
   }, 30_000);
 
   test("a child of a child is still confined", async () => {

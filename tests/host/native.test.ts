@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { RunNativeOptions } from "../../src/host/native.ts";
@@ -7,6 +7,8 @@ import { NO_CAPABILITIES } from "../../src/manifest/types.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
 import { alive, liveGroupMembers, until } from "./procs.ts";
 
+// Each run starts fledge, the confinement launcher and a Bun plugin: seconds under load.
+setDefaultTimeout(30_000);
 const FIXTURES = join(ROOT, "tests", "fixtures", "host");
 const HARNESS = join(FIXTURES, "run-native.ts");
 const ALL: Capabilities = { exec: true, store: true, metadata: true, filesystem: "none", network: false };

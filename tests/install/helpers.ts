@@ -74,6 +74,8 @@ export interface TomlOptions {
   commands?: { name: string; binary: string }[];
   hooks?: Record<string, string>;
   caps?: Partial<{ exec: boolean; store: boolean; metadata: boolean; filesystem: string; network: boolean }>;
+  /** `[confinement]` extras (a confined hook writing a marker outside its folder must ask). */
+  confinement?: Partial<{ read: string[]; write: string[]; env: string[] }>;
 }
 
 export function pluginToml(o: TomlOptions): string {
@@ -92,6 +94,11 @@ export function pluginToml(o: TomlOptions): string {
   if (o.caps) {
     lines.push("[capabilities]");
     for (const [k, v] of Object.entries(o.caps)) lines.push(`${k} = ${JSON.stringify(v)}`);
+    lines.push("");
+  }
+  if (o.confinement) {
+    lines.push("[confinement]");
+    for (const [k, v] of Object.entries(o.confinement)) lines.push(`${k} = ${JSON.stringify(v)}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -120,7 +120,8 @@ describe("list, audit, verify", () => {
       ["capsy", "wasm", true, "elevated", "local"],
     ]);
     const text = await fledge(["plugins", "list"]);
-    expect(text.stdout).toContain("native, unsandboxed: elevated risk");
+    // Native plugins say whether they run confined here (Landlock) or unconfined (elevated risk).
+    expect(text.stdout).toMatch(/native, (confined \(Landlock ABI \d+ \+ seccomp\)|unconfined, elevated risk)/);
 
     const audit = JSON.parse((await fledge(["plugins", "audit", "--json"])).stdout);
     expect(audit.summary).toEqual({ total: 3, unverified: 0, elevated: 2, native: 1, sandboxed: 2 });

@@ -37,7 +37,8 @@ function git(cwd: string, ...args: string[]): { code: number; stdout: string; st
 
 /** A wasm plugin whose hook script records its environment, then exits with `code`. */
 function hookPlugin(name: string, hooks: Record<string, string>, code = 0): string {
-  return wasmPlugin(join(sb.root, name), { name, commands: [{ name: `${name}-cmd`, binary: "hello.wasm" }], hooks }, {
+  // The hook writes its record outside its folder: a confined hook may only when it asks.
+  return wasmPlugin(join(sb.root, name), { name, commands: [{ name: `${name}-cmd`, binary: "hello.wasm" }], hooks, confinement: { write: [out] } }, {
     "bin/hook": { data: `#!/bin/sh\nprintf '%s\\n%s\\n%s\\n%s\\n' "$FLEDGE_REPO_ROOT" "$FLEDGE_PLUGIN_DIR" "$PWD" "$*" > '${out}/${name}'\nexit ${code}\n`, mode: 0o755 },
   });
 }

@@ -2,3 +2,5 @@
 export const LAUNCHER_FLAG = "__fledge-confine";
 /** The variable carrying the launch spec to the launcher (its only environment). */
 export const SPEC_VAR = "FLEDGE_CONFINE_SPEC";
+/** argv[2] for the canary's probe child (`fledge canary --native` runs it confined). */
+export const CANARY_PROBES_FLAG = "__fledge-canary-probes";

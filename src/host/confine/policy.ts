@@ -11,7 +11,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
-import { HOME_SECRETS, SECRET_ENV_NAME } from "../../manifest/confinement.ts";
+import { HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME } from "../../manifest/confinement.ts";
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
@@ -213,9 +213,12 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
   // The program itself and the folder it lives in (a script reads its neighbours).
   if (grant.program) grantTree(dirname(grant.program), "read", hidden, fs);
 
+  // The project may be any folder (home itself, when fledge runs there): its secrets stay hidden too.
   if (grant.projectRoot) {
-    if (grant.projectWritable) grantProjectWritable(grant.projectRoot, fs);
-    else fs.push({ path: grant.projectRoot, access: "read" });
+    // Writable, except where code runs later (shell start-up files, ~/.local/bin, ...), should the project be home.
+    const neverWrite = home ? HOME_NEVER_WRITE.map((h) => join(home, h)) : [];
+    if (grant.projectWritable) grantProjectWritable(grant.projectRoot, hidden, [...hidden, ...neverWrite], fs);
+    else grantTree(grant.projectRoot, "read", hidden, fs);
   }
   fs.push({ path: grant.pluginDir, access: "write" });
   fs.push({ path: grant.tempDir, access: "write" });
@@ -253,10 +256,10 @@ function grantProc(out: FsRule[]): void {
 }
 
 /** A writable project, except what would run later outside the confinement (git hooks and config, .envrc). */
-function grantProjectWritable(root: string, out: FsRule[]): void {
+function grantProjectWritable(root: string, secrets: readonly string[], notWritable: readonly string[], out: FsRule[]): void {
   const never = PROJECT_NEVER_WRITE.map((p) => join(root, p));
   const realRoot = real(root) ?? root;
-  out.push({ path: root, access: "read" });
+  grantTree(root, "read", secrets, out);
   const walk = (dir: string, depth: number): void => {
     let names: string[];
     try {
@@ -274,7 +277,7 @@ function grantProjectWritable(root: string, out: FsRule[]): void {
       if (splits && depth === 0) {
         // `.git` as a file (a worktree) names the git folder: rewriting it would redirect hooks.
         if (isDir(p)) walk(p, depth + 1);
-      } else out.push({ path: p, access: "write" });
+      } else grantTree(p, "write", notWritable, out);
     }
   };
   walk(root, 0);

@@ -1,0 +1,33 @@
+/**
+ * `fledge canary --native`: the canary's probes run as a confined native plugin
+ * (through the same launcher every native plugin goes through), so the table shows
+ * what confinement blocks on this machine. Where there is no confinement, the caller
+ * falls back to today's unconfined demonstration and says so.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { confinementState, pluginConfinement, spawnPlugin } from "../host/confine/index.ts";
+import { CANARY_PROBES_FLAG } from "../host/confine/flag.ts";
+import { buildReport, parseCanaryOutput, type CanaryReport } from "./index.ts";
+
+function probeCommand(): string[] {
+  const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
+  return compiled ? [process.execPath, CANARY_PROBES_FLAG] : [process.execPath, join(import.meta.dir, "probe-main.ts")];
+}
+
+/** undefined when this system cannot confine (no Landlock). */
+export async function runConfinedNativeCanary(cwd: string = process.cwd()): Promise<CanaryReport | undefined> {
+  if (confinementState(false).kind !== "confined") return undefined;
+  const pluginDir = mkdtempSync(join(tmpdir(), "fledge-canary-"));
+  try {
+    const base = pluginConfinement({ name: "canary", pluginDir, projectRoot: cwd, capabilities: { filesystem: "none", network: false } });
+    // From source the probe child is fledge's own code: readable, like any plugin's own folder.
+    const confinement = { ...base, extraRead: [dirname(import.meta.dir)] };
+    const { proc } = spawnPlugin({ argv: probeCommand(), cwd, env: process.env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "pipe", stderr: "inherit", warnUnconfined: false });
+    const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    return buildReport("native-confined", parseCanaryOutput(text), code);
+  } finally {
+    rmSync(pluginDir, { recursive: true, force: true });
+  }
+}
