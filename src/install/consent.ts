@@ -87,7 +87,10 @@ export function needsNativeConsent(s: ConsentSubject): boolean {
  */
 export function renderConsent(s: ConsentSubject): string {
   const u = renderUntrusted;
-  const lines = [`${s.action === "install" ? "Installing" : "Updating"} ${u(s.name)} ${u(s.version)} from ${u(s.source)} [${s.tier}]`, `  runtime: ${describeRuntime(s.runtime)}`];
+  // A confined native plugin is not "unsandboxed with your full rights": say what is true here.
+  const confinedNative = s.runtime === "native" && confinementState(s.confinement?.unconfined ?? false).kind === "confined";
+  const runtime = confinedNative ? "native: runs as an ordinary program, confined by the kernel (see confinement below)" : describeRuntime(s.runtime);
+  const lines = [`${s.action === "install" ? "Installing" : "Updating"} ${u(s.name)} ${u(s.version)} from ${u(s.source)} [${s.tier}]`, `  runtime: ${runtime}`];
   const caps = describeCapabilities(s.capabilities);
   lines.push(caps.length ? `  ${s.action === "update" ? "new capabilities" : "capabilities"}:` : "  capabilities: none");
   for (const c of caps) lines.push(`    - ${c}`);
@@ -99,7 +102,10 @@ export function renderConsent(s: ConsentSubject): string {
     for (const h of s.hooks) lines.push(`    - ${h.event}: ${u(h.command)}`, `      (${HOOK_WHEN[h.event]})`);
   }
   if (s.autoBuild) lines.push(`  build: no build hook, so fledge will run '${u(s.autoBuild.command)}' (${s.autoBuild.language} project detected); it runs the project's own build code`);
-  for (const m of s.decision.messages) lines.push(`  ! ${terminalText(m)}`);
+  for (const m of s.decision.messages) {
+    const text = confinedNative && m.startsWith("native plugin:") ? "native plugin: it runs as an ordinary program, confined as shown above; installing it needs --trust-native or an interactive yes, --yes alone is not enough" : m;
+    lines.push(`  ! ${terminalText(text)}`);
+  }
   return lines.join("\n");
 }
 
