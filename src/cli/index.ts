@@ -6,7 +6,8 @@ import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError, usageError } from "../core/index.ts";
 import { useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
 import { isatty } from "node:tty";
-import { declareAliases, resolve, runLeaf, subCommandNames, usageOf } from "./framework.ts";
+import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
+import { declareAliases, resolve, runLeaf, usageOf } from "./framework.ts";
 
 export const root = declareAliases(defineCommand({
   meta: {
@@ -21,7 +22,7 @@ export const root = declareAliases(defineCommand({
     wasm: () => import("./wasm.ts").then((m) => m.default),
     completion: () => import("./completion.ts").then((m) => m.default),
     canary: () => import("./canary.ts").then((m) => m.default),
-  },
+  } satisfies Record<BuiltinTopCommand, unknown>, // exactly manifest's list: a plugin command of these names is shadowed
 }), { plugin: "plugins" });
 
 export { versionLine } from "./version.ts";
@@ -39,7 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // arguments (even --json) are the plugin's, so fledge's own errors stay plain.
       json = false;
       if (r.nonInteractive) setNonInteractive(true);
-      const builtins = [...(await subCommandNames(root)), "plugin"];
+      const builtins = BUILTIN_COMMANDS;
       const { runPluginCommand } = await import("../host/dispatch.ts");
       return await runPluginCommand(r.unknown, r.rest, { builtins });
     }
@@ -84,7 +85,7 @@ function toFledgeError(e: unknown): FledgeError {
   if (isFledgeError(e)) return e;
   if (e instanceof Error && e.name === "CLIError") {
     // citty's own argument errors (missing positional, bad enum value) are usage errors.
-    return usageError(e.message.replace(/\u001b\[[0-9;]*m/g, ""), "run the command with --help to see its arguments");
+    return usageError(stripAnsi(e.message), "run the command with --help to see its arguments");
   }
   // The user's disk (a file where a folder belongs, read-only, full) is not a bug.
   const fs = fsErrorToFledge(e);

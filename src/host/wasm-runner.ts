@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { cwd as processCwd } from "node:process";
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { configDir } from "../registry/paths.ts";
-import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
+import { closedLine, createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError } from "../core/index.ts";
 import { useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
@@ -169,7 +169,7 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
   let partial = "";
   /** A `\r` held back until we know whether it ends a CRLF line ending (dropped) or not (shown). */
   let pendingCr = false;
-  const line = (text: string): string => `  [${name}] ${text}${text.includes("\u001b[") ? "\u001b[0m" : ""}\n`;
+  const line = (text: string): string => `  [${name}] ${closedLine(text)}`;
   /** Write what one slice of input made, in one piece; answers its size (charged by fd_write). */
   const emit = (lines: string[]): number => {
     if (lines.length === 0) return 0;
