@@ -3,8 +3,8 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { versionLine } from "./version.ts";
 import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
-import { EXIT, FledgeError, isFledgeError, usageError } from "../core/index.ts";
-import { useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
+import { EXIT, FledgeError, isFledgeError, redactUrls, usageError } from "../core/index.ts";
+import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
 import { isatty } from "node:tty";
 import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
 import { declareAliases, resolve, runLeaf, usageOf } from "./framework.ts";
@@ -78,7 +78,24 @@ function report(e: unknown, json: boolean): number {
     log.error(err.message);
     if (err.hint) log.info(err.hint);
   }
+  if (debugEnabled()) process.stderr.write(terminalText(redactUrls(stackReport(err))));
   return err.exitCode;
+}
+
+/**
+ * For --debug / FLEDGE_DEBUG: the stack of the error and of each error it was caused
+ * by, on stderr (stdout keeps its JSON). Shown escaped (a message may hold untrusted
+ * text) and with URLs redacted (a cause's message may hold a signed URL).
+ */
+export function stackReport(err: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e !== undefined && !seen.has(e) && parts.length < 8; e = e instanceof Error ? e.cause : undefined) {
+    seen.add(e);
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    parts.push(parts.length === 0 ? text : `caused by: ${text}`);
+  }
+  return `${parts.join("\n")}\n`;
 }
 
 function toFledgeError(e: unknown): FledgeError {
@@ -91,5 +108,6 @@ function toFledgeError(e: unknown): FledgeError {
   const fs = fsErrorToFledge(e);
   if (fs) return fs;
   const message = e instanceof Error ? e.message : String(e);
-  return new FledgeError(`internal error: ${message}`, { code: "internal", exitCode: EXIT.error, hint: "this is a bug in fledge; please report it with the command you ran" });
+  const hint = debugEnabled() ? "this is a bug in fledge; please report it with the command you ran and the stack below" : "this is a bug in fledge; please report it with the command you ran (run it again with --debug, or FLEDGE_DEBUG=1, for the stack)";
+  return new FledgeError(`internal error: ${message}`, { code: "internal", exitCode: EXIT.error, hint, cause: e });
 }

@@ -87,6 +87,7 @@ function confinementOf(opts: RunNativeOptions, projectRoot: string): PluginConfi
 
 function spawnFailed(opts: RunNativeOptions, e: unknown): FledgeError {
   return new FledgeError(`Cannot start plugin '${opts.entry.name}' (${renderUntrusted(opts.binaryPath)}): ${renderUntrusted((e as Error).message)}`, {
+    cause: e,
     code: "plugin_spawn_failed",
     hint: "Reinstall the plugin, or check that its binary exists and is executable.",
   });
@@ -285,7 +286,7 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
           continue;
         }
         // A request fledge cannot answer (a prompt without a TTY): end the run.
-        failure = isFledgeError(e) ? e : new FledgeError(`Plugin '${entry.name}' failed: ${renderUntrusted((e as Error).message)}`);
+        failure = isFledgeError(e) ? e : new FledgeError(`Plugin '${entry.name}' failed: ${renderUntrusted((e as Error).message)}`, { cause: e });
         killGroup(pid, "SIGTERM");
         timers.push(setTimeout(() => killGroup(pid, "SIGKILL"), grace));
         break;

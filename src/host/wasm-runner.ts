@@ -324,11 +324,11 @@ const LIMIT_CODES: Readonly<Record<string, LimitReason>> = { fuel_exhausted: "fu
 /** How a run that did not end with an exit code is reported: always naming the plugin. */
 function pluginRunError(name: string, e: unknown, limits: PluginLimits): FledgeError {
   if (!isFledgeError(e)) {
-    return new FledgeError(`Plugin '${name}' failed: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "plugin_failed" });
+    return new FledgeError(`Plugin '${name}' failed: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { cause: e, code: "plugin_failed" });
   }
   const limit = LIMIT_CODES[e.code];
   if (limit) return pluginLimitError(name, limit, limits);
-  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { code: "trap", exitCode: EXIT.trap });
+  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { cause: e, code: "trap", exitCode: EXIT.trap });
   if (e.exitCode !== EXIT.error || e.code === "prompt_cancelled") return e;
-  return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });
+  return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { cause: e, code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });
 }

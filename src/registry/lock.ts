@@ -160,6 +160,7 @@ function createExclusive(path: string, record: LockRecord): boolean {
 
 function lockIoError(path: string, e: unknown): FledgeError {
   return new FledgeError(`Cannot create lock file ${path}: ${(e as Error).message}`, {
+    cause: e,
     code: "lock_io",
     hint: `Check that ${dirname(path)} exists and is writable.`,
   });

@@ -102,7 +102,7 @@ function openPreopen(p: Preopen): { sandbox: Sandbox; fd: number; real: string }
     real = realpathSync.native(p.hostPath);
     if (!statSync(real).isDirectory()) throw new Error("not a directory");
   } catch (e) {
-    throw new FledgeError(`cannot preopen '${p.hostPath}': ${e instanceof Error ? e.message : String(e)}`, { code: "wasi_preopen", hint: "--dir needs an existing directory" });
+    throw new FledgeError(`cannot preopen '${p.hostPath}': ${e instanceof Error ? e.message : String(e)}`, { cause: e, code: "wasi_preopen", hint: "--dir needs an existing directory" });
   }
   const root = openPreopenRoot(real);
   const { fd } = openPreopenRoot(real);
