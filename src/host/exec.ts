@@ -1,7 +1,7 @@
 /**
  * The `exec` service: run a shell command for a plugin that was granted `exec`.
  *
- * Fixes over the original (contract section 13): both pipes are read concurrently
+ * Fixes over the original: both pipes are read concurrently
  * while the command runs (the original read them after exit and deadlocked past the
  * 64 KiB pipe buffer), each capped at 10 MiB with the rest drained and discarded, and
  * the command runs in its own process group (spawned detached, i.e. setsid) so a

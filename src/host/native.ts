@@ -1,5 +1,6 @@
 /**
- * The native plugin runner (contract section 7).
+ * The native plugin runner (unsandboxed: it runs with the user's rights, which is why
+ * installing one needs --trust-native).
  *
  * fledge-v1 mode: the plugin gets NDJSON on stdin/stdout (stderr inherited), no argv
  * (its args travel in `init`), `FLEDGE_PLUGIN_DIR`, and its own process group so an

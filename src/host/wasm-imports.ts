@@ -1,5 +1,5 @@
 /**
- * The `fledge` wasm import module (contract section 8), byte-compatible with the
+ * The `fledge` wasm import module, byte-compatible with the
  * original so existing plugins run unmodified:
  *
  *   send(ptr, len)              one outbound JSON message

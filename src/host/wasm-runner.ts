@@ -1,9 +1,9 @@
 /**
- * The wasm plugin runner (contract sections 8-10): one fledge-v1 plugin run inside
+ * The wasm plugin runner: one fledge-v1 plugin run inside
  * fledge's WASI host, metered, with exactly the authority its GRANTED capabilities
  * give it.
  *
- * Sandbox (section 9), decided in {@link pluginPreopens} and {@link sandboxOptions}:
+ * Sandbox, decided in {@link pluginPreopens} and {@link sandboxOptions}:
  * no environment, no WASI argv (as the original: arguments travel in `init`), empty
  * stdin, preopens only for `filesystem = "project"` (/project read-only) and
  * `"plugin"` (the same plus `<plugin dir>/data` read-write at /plugin). WASI stdout
@@ -81,7 +81,7 @@ export function pluginDataDir(pluginDir: string): string {
 }
 
 /**
- * THE filesystem decision for a plugin (contract section 9): what its GRANTED
+ * THE filesystem decision for a plugin: what its GRANTED
  * `filesystem` capability preopens. Anything but "project" or "plugin" gets nothing.
  * `dataDir` is only evaluated for "plugin", so no directory is created otherwise.
  */
@@ -127,7 +127,7 @@ export function pluginHostVersion(limits: PluginLimits): string {
 
 /**
  * The "compile + meter" step: the wasm part's prepared-module loader (validate,
- * instrument, cap memory; through the cache of contract section 11; compiled once per
+ * instrument, cap memory; through fledge's authenticated cache (src/wasm/cache.ts); compiled once per
  * process). The meter itself is created per run in {@link runWasmPlugin}.
  */
 export async function preparePluginModule(wasmPath: string, source: Uint8Array, opts: PrepareOptions): Promise<PreparedPlugin> {
@@ -239,7 +239,7 @@ export interface WasmPluginOptions {
 }
 
 /**
- * THE sandbox a plugin runs in (contract section 9): no env, no argv, empty stdin,
+ * THE sandbox a plugin runs in: no env, no argv, empty stdin,
  * the preopens its filesystem grant allows.
  */
 export function sandboxOptions(capabilities: Capabilities, projectRoot: string, pluginDir: string): { args: string[]; env: [string, string][]; preopens: Preopen[]; stdin: "empty" } {

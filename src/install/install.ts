@@ -1,5 +1,5 @@
 /**
- * The install transaction (contract section 6). Every step happens in a staging dir;
+ * The install transaction. Every step happens in a staging dir;
  * only `commitPlugin` touches `plugins/<name>`, `plugins/bin` and the registry, under
  * the lock, all-or-nothing. Any failure before that just removes the staging dir.
  */

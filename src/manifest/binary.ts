@@ -162,7 +162,7 @@ export function binaryRuntime(binary: string, pluginDir: string | undefined): { 
 }
 
 /**
- * A plugin's runtime (Ours, contract section 3): an explicit `plugin.runtime` wins;
+ * A plugin's runtime (fledge's own rule; the original had only native): an explicit `plugin.runtime` wins;
  * otherwise wasm when its command binaries are WebAssembly (magic bytes `\0asm`, or a
  * `.wasm` path when the file does not exist yet), else native. A plugin whose commands
  * disagree resolves to native here; validation reports that as an error.

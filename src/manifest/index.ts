@@ -1,6 +1,6 @@
 /**
- * The manifest resolver: reads plugin.toml, checks every rule of contract section 3
- * at once, and resolves the plugin's runtime. Everything else (install, host, trust,
+ * The manifest resolver: reads plugin.toml, checks every rule (schema, names, paths,
+ * commands, capabilities) at once, and resolves the plugin's runtime. Everything else (install, host, trust,
  * the `validate` command) goes through here.
  */
 export { parseManifest, decodeManifest, MAX_MANIFEST_BYTES } from "./parse.ts";

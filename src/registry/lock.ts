@@ -1,6 +1,6 @@
 /**
  * A cross-process lock file, used to serialize registry read-modify-write (the
- * original had none and concurrent installs lost entries; contract §13).
+ * original had none and concurrent installs lost entries).
  *
  * Why a lock *file* created with link(): Bun has no flock/fcntl, and the lock must work
  * for 20+ processes on Linux, macOS and Windows. We write our record (pid, host, token,

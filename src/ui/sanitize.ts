@@ -1,5 +1,6 @@
 /**
- * THE authority for text fledge did not write (security matrix G.4; issues 10.6, 11.2).
+ * THE authority for text fledge did not write: nothing untrusted reaches a terminal
+ * except through this module.
  *
  * Untrusted text is anything a plugin author, an archive, a server or a running guest
  * chose: manifest fields, hook commands, binary names, archive entry names and symlink

@@ -1,5 +1,6 @@
 /**
- * The prepared-module cache (contract section 11, second round).
+ * The prepared-module cache: entries only in `<config>/cache/wasm`, each authenticated
+ * with the key in cache-key.ts, so nothing a plugin ships or a guest writes is ever run as prepared.
  *
  * JavaScriptCore cannot serialize compiled code, so what we cache is the *prepared*
  * module: validated, instrumented, memory-capped bytes plus the import analysis the

@@ -1,6 +1,6 @@
 /**
  * `fledge plugins install` end to end: a real fledge child process against the
- * loopback fake GitHub API. Covers security matrix H.1-H.5 and the happy paths.
+ * loopback fake GitHub API. Covers hostile sources, archives, manifests, hooks and consent, and the happy paths.
  * Each test gets its own FLEDGE_CONFIG_DIR; "nothing left behind" means: no plugin
  * dir, no staging dir, no shim, registry unchanged.
  */

@@ -7,7 +7,7 @@ import { hostVersionString, preparedFor } from "../../src/wasm/prepared.ts";
 import { hostTag } from "../../src/core/index.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 
-// Contract section 11 (second round): entries only in <config>/cache/wasm, each
+// The prepared-module cache: entries only in <config>/cache/wasm, each
 // authenticated with HMAC-SHA256 under a per-user key; a bad entry is rebuilt.
 const HELLO = join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm");
 const t = tempDir("fledge-cache-");
@@ -231,7 +231,7 @@ describe("prepared-module cache: the folder stays bounded", () => {
   });
 });
 
-describe("install fills the cache (contract section 6 step 6)", () => {
+describe("install fills the cache (its last step before the commit)", () => {
   test("a copied wasm plugin is prepared into <config>/cache/wasm; its folder holds no .cwasm; the first run hits", () => {
     const cfg = join(t.path, "cfg-install");
     const env = { FLEDGE_CONFIG_DIR: cfg };
