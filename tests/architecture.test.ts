@@ -58,17 +58,11 @@ describe("module layers (tests/helpers/architecture.ts)", () => {
 });
 
 /**
- * The guest reaches the host file system only through src/wasi/hostfs.ts, whose
- * operations never follow a symlink out of a preopen. Any other wasi module calling a
- * path-based mutating node:fs function would bypass that. Files still waiting for their
- * move into hostfs are listed with the calls they make; the list only shrinks.
+ * The guest reaches the host file system only through src/wasi/hostfs.ts, whose `*At`
+ * operations take a held directory and one component and never follow a symlink there.
+ * Any other wasi module calling a path-based mutating node:fs function would bypass that.
  */
 const HOSTFS = "src/wasi/hostfs.ts";
-const PENDING: Readonly<Record<string, readonly string[]>> = {
-  "src/wasi/fns-path.ts": ["openSync", "linkSync", "mkdirSync", "renameSync", "rmdirSync", "symlinkSync", "unlinkSync"],
-  "src/wasi/host.ts": ["openSync"],
-  "src/wasi/times.ts": ["lutimesSync"],
-};
 
 function mutatingFsCalls(code: string): string[] {
   return fsImportsOf(code).filter((n) => n === "*" || (MUTATING_FS as readonly string[]).includes(n));
@@ -78,7 +72,7 @@ describe("file-system containment in src/wasi", () => {
   test("only hostfs.ts imports mutating node:fs functions", () => {
     const found: Record<string, string[]> = {};
     for (const f of FILES.filter((f) => f.startsWith("src/wasi/") && f !== HOSTFS)) {
-      const bad = mutatingFsCalls(readSource(ROOT, f)).filter((n) => !(PENDING[f] ?? []).includes(n));
+      const bad = mutatingFsCalls(readSource(ROOT, f));
       if (bad.length > 0) found[f] = bad;
     }
     expect(found).toEqual({});

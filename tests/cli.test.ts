@@ -1,45 +1,45 @@
 import { describe, expect, test } from "bun:test";
-import { runFledge } from "./helpers/cli.ts";
+import { runFledgeInProcess } from "./helpers/cli.ts";
 
 describe("CLI skeleton", () => {
-  test("--version prints name, version and commit on stdout", () => {
-    const r = runFledge(["--version"]);
+  test("--version prints name, version and commit on stdout", async () => {
+    const r = await runFledgeInProcess(["--version"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^fledge \d+\.\d+\.\d+ \(\S+\)\n$/);
     expect(r.stderr).toBe("");
   });
 
-  test("--help lists the commands, plain text when piped", () => {
-    const r = runFledge(["--help"]);
+  test("--help lists the commands, plain text when piped", async () => {
+    const r = await runFledgeInProcess(["--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("plugins");
     expect(r.stdout).toContain("trust");
     expect(r.stdout).not.toContain("\u001b[");
   });
 
-  test("unknown command: exit 2 with a did-you-mean on stderr, nothing on stdout", () => {
-    const r = runFledge(["trsut", "x"]);
+  test("unknown command: exit 2 with a did-you-mean on stderr, nothing on stdout", async () => {
+    const r = await runFledgeInProcess(["trsut", "x"]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("unknown command 'trsut'");
     expect(r.stderr).toContain("did you mean 'fledge trust'?");
   });
 
-  test("unknown plugins sub-command suggests the close one", () => {
-    const r = runFledge(["plugin", "valdate"]);
+  test("unknown plugins sub-command suggests the close one", async () => {
+    const r = await runFledgeInProcess(["plugin", "valdate"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("did you mean 'fledge plugins validate'?");
   });
 
-  test("unknown flag is a usage error naming the flag", () => {
-    const r = runFledge(["trust", "--jsn", "a/b"]);
+  test("unknown flag is a usage error naming the flag", async () => {
+    const r = await runFledgeInProcess(["trust", "--jsn", "a/b"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--jsn'");
     expect(r.stderr).toContain("'--json'");
   });
 
-  test("usage errors in --json mode print the error envelope on stdout", () => {
-    const r = runFledge(["trust", "--json"]);
+  test("usage errors in --json mode print the error envelope on stdout", async () => {
+    const r = await runFledgeInProcess(["trust", "--json"]);
     expect(r.code).toBe(2);
     const out = JSON.parse(r.stdout);
     expect(out.schema_version).toBe(1);
@@ -47,14 +47,14 @@ describe("CLI skeleton", () => {
     expect(out.error.message).toContain("SOURCE");
   });
 
-  test("a group without a sub-command is a usage error", () => {
-    const r = runFledge(["plugins"]);
+  test("a group without a sub-command is a usage error", async () => {
+    const r = await runFledgeInProcess(["plugins"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("needs a sub-command");
   });
 
-  test("--non-interactive is accepted anywhere before the command's arguments", () => {
-    expect(runFledge(["--non-interactive", "--version"]).code).toBe(0);
-    expect(runFledge(["plugins", "validate", "--non-interactive", "--help"]).code).toBe(0);
+  test("--non-interactive is accepted anywhere before the command's arguments", async () => {
+    expect((await runFledgeInProcess(["--non-interactive", "--version"])).code).toBe(0);
+    expect((await runFledgeInProcess(["plugins", "validate", "--non-interactive", "--help"])).code).toBe(0);
   });
 });

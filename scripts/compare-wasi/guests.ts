@@ -333,7 +333,7 @@ export const GUEST_SPECS: Record<string, GuestSpec> = {
   },
   // procexit_eh.wasm calls proc_exit(42) inside try/catch_all: the run must end with
   // 42 and neither "escaped" line may appear. Refusing the module before it runs
-  // (fledge refuses exception handling, contract section 10) is just as safe: nothing
+  // (fledge refuses legacy exception handling before it runs) is just as safe: nothing
   // ran, so nothing escaped.
   "procexit_eh.wasm": {
     cases: () => ["proc_exit_in_catch_all"],

@@ -1,7 +1,8 @@
 /**
  * `fledge canary`: the built-in sandbox self-test. The canary (canary.c, compiled to
  * canary.wasm and embedded in the fledge binary) runs in exactly the sandbox a
- * zero-capability plugin gets and tries every attack of security matrix section A.
+ * zero-capability plugin gets and tries every way out of it (files, environment,
+ * network, processes; the probes are in probes.ts).
  * `--native` performs the same probes as this ordinary process, to show the threat
  * is real; it reports only whether each probe succeeded, never what it read.
  */

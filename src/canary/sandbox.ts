@@ -4,7 +4,7 @@ import { FLEDGE_VERSION } from "../version.ts";
 import type { SandboxRunner } from "./index.ts";
 
 /**
- * The zero-capability plugin sandbox (contract section 9), through the real plugin
+ * The zero-capability plugin sandbox, through the real plugin
  * runner: no arguments, no environment, no preopened directories, empty stdin, only
  * fledge.send/recv/exit linked, metered with the plugin limits. Only where fd 1 and
  * fd 2 go differs: the canary's report is collected from stdout, its stderr dropped.

@@ -105,7 +105,7 @@ function* walk(node: CompletionNode): Generator<CompletionNode> {
   for (const c of node.children) yield* walk(c);
 }
 
-/** Plugin commands, minus any a built-in shadows (built-ins always win, contract §2). */
+/** Plugin commands, minus any a built-in shadows (a built-in always wins over a plugin command of the same name). */
 export function pluginCommands(builtins: Iterable<string>, env: NodeJS.ProcessEnv = process.env): string[] {
   const taken = new Set(builtins);
   const out = new Set<string>();

@@ -1,6 +1,6 @@
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { usageError } from "../core/index.ts";
-import { suggest } from "../ui/index.ts";
+import { setDebug, suggest } from "../ui/index.ts";
 
 /**
  * A thin layer over citty: we walk the command tree ourselves so that we control
@@ -66,6 +66,9 @@ export function splitPassthrough(
 }
 
 export const GLOBAL_FLAGS = ["--non-interactive", "--ni"] as const;
+
+/** `--debug`: an unexpected error is reported with its stack (as FLEDGE_DEBUG=1). Fledge's own arguments only. */
+export const DEBUG_FLAG = "--debug";
 
 /** `--non-interactive` and its short alias `--ni` (the original's visible alias). */
 function isNonInteractiveFlag(tok: string): boolean {
@@ -188,6 +191,7 @@ export async function resolve(
     if (tok === undefined) break;
     if (tok === "--help" || tok === "-h") { help = true; i++; continue; }
     if (isNonInteractiveFlag(tok)) { nonInteractive = true; i++; continue; }
+    if (tok === DEBUG_FLAG) { setDebug(true); i++; continue; }
     // `fledge plugins --json list`: as in the original, --json may come before the
     // sub-command of a group; it reaches the leaf if the leaf has a --json flag.
     if (tok === "--json" && cmd !== root) { groupJson = true; i++; continue; }
@@ -238,6 +242,7 @@ export async function resolve(
       const flag = tok.includes("=") ? tok.slice(0, tok.indexOf("=")) : tok;
       if (flag === "--help" || flag === "-h") { help = true; continue; }
       if (isNonInteractiveFlag(flag)) { nonInteractive = true; continue; }
+      if (tok === DEBUG_FLAG) { setDebug(true); continue; }
       if (!known.has(flag)) {
         const ideas = suggest(flag, [...known].filter((k) => k.startsWith("--")));
         throw usageError(

@@ -3,10 +3,11 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { versionLine } from "./version.ts";
 import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
-import { EXIT, FledgeError, isFledgeError, usageError } from "../core/index.ts";
-import { useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
+import { EXIT, FledgeError, isFledgeError, redactUrls, usageError } from "../core/index.ts";
+import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
 import { isatty } from "node:tty";
-import { declareAliases, resolve, runLeaf, subCommandNames, usageOf } from "./framework.ts";
+import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
+import { declareAliases, resolve, runLeaf, usageOf } from "./framework.ts";
 
 export const root = declareAliases(defineCommand({
   meta: {
@@ -21,7 +22,7 @@ export const root = declareAliases(defineCommand({
     wasm: () => import("./wasm.ts").then((m) => m.default),
     completion: () => import("./completion.ts").then((m) => m.default),
     canary: () => import("./canary.ts").then((m) => m.default),
-  },
+  } satisfies Record<BuiltinTopCommand, unknown>, // exactly manifest's list: a plugin command of these names is shadowed
 }), { plugin: "plugins" });
 
 export { versionLine } from "./version.ts";
@@ -39,7 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // arguments (even --json) are the plugin's, so fledge's own errors stay plain.
       json = false;
       if (r.nonInteractive) setNonInteractive(true);
-      const builtins = [...(await subCommandNames(root)), "plugin"];
+      const builtins = BUILTIN_COMMANDS;
       const { runPluginCommand } = await import("../host/dispatch.ts");
       return await runPluginCommand(r.unknown, r.rest, { builtins });
     }
@@ -77,18 +78,36 @@ function report(e: unknown, json: boolean): number {
     log.error(err.message);
     if (err.hint) log.info(err.hint);
   }
+  if (debugEnabled()) process.stderr.write(terminalText(redactUrls(stackReport(err))));
   return err.exitCode;
+}
+
+/**
+ * For --debug / FLEDGE_DEBUG: the stack of the error and of each error it was caused
+ * by, on stderr (stdout keeps its JSON). Shown escaped (a message may hold untrusted
+ * text) and with URLs redacted (a cause's message may hold a signed URL).
+ */
+export function stackReport(err: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e !== undefined && !seen.has(e) && parts.length < 8; e = e instanceof Error ? e.cause : undefined) {
+    seen.add(e);
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    parts.push(parts.length === 0 ? text : `caused by: ${text}`);
+  }
+  return `${parts.join("\n")}\n`;
 }
 
 function toFledgeError(e: unknown): FledgeError {
   if (isFledgeError(e)) return e;
   if (e instanceof Error && e.name === "CLIError") {
     // citty's own argument errors (missing positional, bad enum value) are usage errors.
-    return usageError(e.message.replace(/\u001b\[[0-9;]*m/g, ""), "run the command with --help to see its arguments");
+    return usageError(stripAnsi(e.message), "run the command with --help to see its arguments");
   }
   // The user's disk (a file where a folder belongs, read-only, full) is not a bug.
   const fs = fsErrorToFledge(e);
   if (fs) return fs;
   const message = e instanceof Error ? e.message : String(e);
-  return new FledgeError(`internal error: ${message}`, { code: "internal", exitCode: EXIT.error, hint: "this is a bug in fledge; please report it with the command you ran" });
+  const hint = debugEnabled() ? "this is a bug in fledge; please report it with the command you ran and the stack below" : "this is a bug in fledge; please report it with the command you ran (run it again with --debug, or FLEDGE_DEBUG=1, for the stack)";
+  return new FledgeError(`internal error: ${message}`, { code: "internal", exitCode: EXIT.error, hint, cause: e });
 }

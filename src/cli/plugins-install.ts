@@ -64,7 +64,7 @@ async function installDefaults(f: InstallFlags, json: boolean): Promise<number> 
     } catch (e) {
       // Ctrl+C at a question stops the whole run, not just this plugin.
       if (isFledgeError(e) && e.code === "interrupted") throw e;
-      const err = isFledgeError(e) ? e : new FledgeError(e instanceof Error ? e.message : String(e), { code: "internal" });
+      const err = isFledgeError(e) ? e : new FledgeError(e instanceof Error ? e.message : String(e), { cause: e, code: "internal" });
       failed.push({ source, error: err.hint ? `${err.message} (${err.hint})` : err.message, code: err.code });
     }
   }

@@ -216,7 +216,7 @@ async function load(file: string, source: ModuleSource, maxMemoryBytes: number |
     return await loadPreparedModule(resolve(file), source, { maxMemoryBytes, noCache, warn, configDir: configDir(), progress: prepareProgress(file), ...deadline });
   } catch (e) {
     if (e instanceof FledgeError) throw e;
-    throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "not_wasm" });
+    throw new FledgeError(`'${renderUntrusted(file)}' is not a valid WebAssembly module: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { cause: e, code: "not_wasm" });
   }
 }
 

@@ -6,5 +6,6 @@
 export { FledgeError, usageError, isFledgeError, type FledgeErrorOptions } from "./errors.ts";
 export { EXIT, type ExitCode } from "./exit-codes.ts";
 export { redactUrl, redactUrls } from "./redact.ts";
-export { pidAlive } from "./process.ts";
+export { hostTag, isThisHost, ownerGone, pidAlive } from "./process.ts";
 export { suggest } from "./suggest.ts";
+export { isStrictlyWithin, isWithin } from "./paths.ts";

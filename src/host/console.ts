@@ -4,7 +4,7 @@
  * caught); logs, progress and host warnings go to stderr, prefixed with the plugin
  * name so the user always knows who is talking.
  */
-import { createSanitizer, renderUntrusted, type Sanitizer } from "../ui/sanitize.ts";
+import { closedLine, colourLeftOn, createSanitizer, renderUntrusted, SGR_RESET as RESET, type Sanitizer } from "../ui/sanitize.ts";
 import { stdoutStream, useColor } from "../ui/index.ts";
 
 /** The two streams a plugin run writes to. Tests pass a capturing implementation. */
@@ -48,7 +48,6 @@ const LEVEL_STYLE: Record<string, { label: string; color: string }> = {
   warning: { label: "WARN", color: "\u001b[33m" },
   error: { label: "ERROR", color: "\u001b[31m" },
 };
-const RESET = "\u001b[0m";
 
 /** Text fledge frames (names, levels, warnings, progress): every escape and control shown escaped. */
 function plain(text: string): string {
@@ -116,8 +115,7 @@ export class PluginConsole {
     this.clearProgress();
     for (const piece of slices(text)) {
       const clean = this.sanitizer.write(piece);
-      const sgrs = clean.match(/\u001b\[[0-9;:]*m/g);
-      if (sgrs) this.coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
+      this.coloured = colourLeftOn(clean, this.coloured);
       if (clean !== "") this.io.stdout(clean);
       this.meter?.(clean.length);
     }
@@ -130,7 +128,7 @@ export class PluginConsole {
     const label = style ? style.label : plain(level);
     const head = style && this.io.color ? `${style.color}${label}${RESET}` : label;
     // A colour a line leaves on (black on black, conceal) must not reach the next prefix.
-    const line = (s: string): string => `  ${head} [${this.name}] ${s}${s.includes("\u001b[") ? RESET : ""}\n`;
+    const line = (s: string): string => `  ${head} [${this.name}] ${closedLine(s)}`;
     // Trailing newlines end the message, they are not empty lines (a loop, not a regex:
     // /\n+$/ is quadratic on a message of newlines followed by one other character).
     let end = message.length;

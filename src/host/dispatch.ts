@@ -1,5 +1,5 @@
 /**
- * Dispatch (contract section 7): `fledge <command> [args]` and `fledge plugins run`.
+ * Dispatch: `fledge <command> [args]` and `fledge plugins run`.
  *
  * The registry entry that owns the command decides everything that is a grant: the
  * runtime that was consented to at install, the capabilities, the expected sha256 of

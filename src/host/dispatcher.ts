@@ -13,7 +13,8 @@ import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { pluginConfinement } from "./confine/index.ts";
 import { isFledgeError } from "../core/index.ts";
 import type { PluginConsole } from "./console.ts";
-import { runExec, type ExecContext, type ExecRequest, type ExecResult } from "./exec.ts";
+import { gateOf, granted, NOT_GRANTED_EXEC } from "./capabilities.ts";
+import { runExec, type ExecContext, type ExecRequest } from "./exec.ts";
 import { runExecSync } from "./exec-sync.ts";
 import type { PluginMessage, RequestId } from "./messages.ts";
 import { collectMetadata } from "./metadata.ts";
@@ -51,11 +52,7 @@ export interface Reply {
   value: unknown;
 }
 
-export const NOT_GRANTED_EXEC: Readonly<ExecResult> = Object.freeze({
-  code: 126,
-  stdout: "",
-  stderr: "exec capability not granted",
-});
+export { NOT_GRANTED_EXEC };
 
 export type Plan =
   | { kind: "none" }
@@ -69,8 +66,15 @@ export type Plan =
  * for the caller to perform. Store errors are warned about and never end the run.
  */
 export function planMessage(msg: PluginMessage, ctx: HostContext): Plan {
-  const caps = ctx.capabilities;
   const con = ctx.console;
+  // The capability gate, from the one table (capabilities.ts): refused before anything runs.
+  const gate = gateOf(msg.type);
+  if (gate && !granted(ctx.capabilities, gate)) {
+    con.warn(`${msg.type} blocked — capability not granted${gate.denied === undefined ? " (message dropped)" : ""}`);
+    if (gate.denied === undefined) return { kind: "none" };
+    // Every request with a denied reply carries an id (messages.ts schemas).
+    return reply((msg as Extract<PluginMessage, { id: RequestId }>).id, structuredClone(gate.denied));
+  }
   switch (msg.type) {
     case "output":
       con.output(msg.text);
@@ -88,10 +92,6 @@ export function planMessage(msg: PluginMessage, ctx: HostContext): Plan {
       con.clearProgress();
       return { kind: "interactive", id: msg.id, message: msg };
     case "store":
-      if (!caps.store) {
-        con.warn("store blocked — capability not granted (message dropped)");
-        return { kind: "none" };
-      }
       try {
         storeSet(ctx.stateFile, msg.key, msg.value, ctx.timeLeftMs?.());
       } catch (e) {
@@ -99,10 +99,6 @@ export function planMessage(msg: PluginMessage, ctx: HostContext): Plan {
       }
       return { kind: "none" };
     case "load":
-      if (!caps.store) {
-        con.warn("load blocked — capability not granted");
-        return reply(msg.id, null);
-      }
       try {
         return reply(msg.id, storeGet(ctx.stateFile, msg.key));
       } catch (e) {
@@ -110,16 +106,8 @@ export function planMessage(msg: PluginMessage, ctx: HostContext): Plan {
         return reply(msg.id, null);
       }
     case "exec":
-      if (!caps.exec) {
-        con.warn("exec blocked — capability not granted");
-        return reply(msg.id, { ...NOT_GRANTED_EXEC });
-      }
       return { kind: "exec", id: msg.id, request: { command: msg.command, cwd: msg.cwd, timeout: msg.timeout } };
     case "metadata":
-      if (!caps.metadata) {
-        con.warn("metadata blocked — capability not granted");
-        return reply(msg.id, {});
-      }
       return reply(msg.id, collectMetadata(msg.keys, { projectRoot: ctx.projectRoot, env: ctx.env }));
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The `exec` service: run a shell command for a plugin that was granted `exec`.
  *
- * Fixes over the original (contract section 13): both pipes are read concurrently
+ * Fixes over the original: both pipes are read concurrently
  * while the command runs (the original read them after exit and deadlocked past the
  * 64 KiB pipe buffer), each capped at 10 MiB with the rest drained and discarded, and
  * the command runs in its own process group (spawned detached, i.e. setsid) so a
@@ -17,7 +17,8 @@
  */
 import { realpathSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { resolve } from "node:path";
+import { isWithin } from "../core/index.ts";
 import { spawnPlugin, type PluginConfinement } from "./confine/index.ts";
 
 export const EXEC_LIMITS = {
@@ -68,10 +69,6 @@ function realDir(path: string): string | undefined {
   }
 }
 
-function isInside(child: string, root: string): boolean {
-  const rel = relative(root, child);
-  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
 
 /**
  * THE exec containment decision. The requested cwd (relative to the project root, or
@@ -87,7 +84,7 @@ export function resolveExecCwd(requested: string | undefined, projectRoot: strin
     return { ok: false, message: `exec cwd '${requested ?? wanted}' does not exist or is not a directory` };
   }
   const roots = [realDir(projectRoot), realDir(pluginDir)].filter((r): r is string => r !== undefined);
-  if (roots.some((root) => isInside(real, root))) return { ok: true, cwd: real };
+  if (roots.some((root) => isWithin(real, root))) return { ok: true, cwd: real };
   return { ok: false, message: `exec cwd '${requested ?? wanted}' escapes the project and plugin directory` };
 }
 

@@ -1,5 +1,5 @@
 /**
- * fledge-v1 host services shared by native and wasm plugins (contract sections 7-8):
+ * fledge-v1 host services shared by native and wasm plugins:
  * the message format, the dispatcher that enforces granted capabilities, the store,
  * exec, metadata, prompts and console services, the native runner and the `fledge`
  * wasm import module.

@@ -1,5 +1,5 @@
 /**
- * The fledge-v1 wire format (contract section 7): one JSON object per line, tagged by
+ * The fledge-v1 wire format: one JSON object per line, tagged by
  * `type`. Plugin-to-host messages are validated with valibot so every later step can
  * trust their shape; host-to-plugin messages are plain typed builders.
  *
@@ -227,7 +227,7 @@ export interface BuildInitOptions {
   capabilities: Capabilities;
 }
 
-/** The first message every fledge-v1 plugin receives (contract section 7, field order as the original). */
+/** The first message every fledge-v1 plugin receives (field order as the original's, which plugins may rely on). */
 export function buildInit(opts: BuildInitOptions): InitMessage {
   return {
     type: "init",

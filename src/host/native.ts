@@ -1,5 +1,6 @@
 /**
- * The native plugin runner (contract section 7).
+ * The native plugin runner (unsandboxed: it runs with the user's rights, which is why
+ * installing one needs --trust-native).
  *
  * fledge-v1 mode: the plugin gets NDJSON on stdin/stdout (stderr inherited), no argv
  * (its args travel in `init`), `FLEDGE_PLUGIN_DIR`, and its own process group so an
@@ -87,6 +88,7 @@ function confinementOf(opts: RunNativeOptions, projectRoot: string): PluginConfi
 
 function spawnFailed(opts: RunNativeOptions, e: unknown): FledgeError {
   return new FledgeError(`Cannot start plugin '${opts.entry.name}' (${renderUntrusted(opts.binaryPath)}): ${renderUntrusted((e as Error).message)}`, {
+    cause: e,
     code: "plugin_spawn_failed",
     hint: "Reinstall the plugin, or check that its binary exists and is executable.",
   });
@@ -285,7 +287,7 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
           continue;
         }
         // A request fledge cannot answer (a prompt without a TTY): end the run.
-        failure = isFledgeError(e) ? e : new FledgeError(`Plugin '${entry.name}' failed: ${renderUntrusted((e as Error).message)}`);
+        failure = isFledgeError(e) ? e : new FledgeError(`Plugin '${entry.name}' failed: ${renderUntrusted((e as Error).message)}`, { cause: e });
         killGroup(pid, "SIGTERM");
         timers.push(setTimeout(() => killGroup(pid, "SIGKILL"), grace));
         break;

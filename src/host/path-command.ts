@@ -53,7 +53,7 @@ export async function runPathCommand(name: string, file: string, args: readonly 
     for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
     proc = Bun.spawn([file, ...args], { stdio: ["inherit", "inherit", "inherit"], env: childEnv });
   } catch (e) {
-    throw new FledgeError(`cannot start ${renderUntrusted(file)} for 'fledge ${renderUntrusted(name)}': ${renderUntrusted((e as Error).message)}`, { code: "plugin_spawn_failed" });
+    throw new FledgeError(`cannot start ${renderUntrusted(file)} for 'fledge ${renderUntrusted(name)}': ${renderUntrusted((e as Error).message)}`, { cause: e, code: "plugin_spawn_failed" });
   }
   // Ctrl+C reaches the child through the terminal; fledge waits to report its code.
   const hold = (signal: NodeJS.Signals): void => {

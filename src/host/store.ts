@@ -86,7 +86,7 @@ export function readStore(stateFile: string): Map<string, unknown> {
         hint: `remove ${stateFile} (the plugin's stored data starts empty again)`,
       });
     }
-    throw new FledgeError(`Cannot read plugin state ${stateFile}: ${(e as Error).message}`, { code: "store_io" });
+    throw new FledgeError(`Cannot read plugin state ${stateFile}: ${(e as Error).message}`, { cause: e, code: "store_io" });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

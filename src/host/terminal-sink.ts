@@ -5,7 +5,7 @@
  */
 import { writeSync } from "node:fs";
 import { isatty } from "node:tty";
-import { createSanitizer } from "../ui/sanitize.ts";
+import { colourLeftOn, createSanitizer, SGR_RESET } from "../ui/sanitize.ts";
 import { nonBlockingTerminal } from "../ui/terminal-write.ts";
 import { readyBefore, type OutputSink } from "../wasi/index.ts";
 
@@ -61,8 +61,7 @@ export function terminalSink(fd: 1 | 2): { sink: number | OutputSink; flush: () 
   const ready = (f: number): boolean => readyBefore(f, true, timeLeft);
   const put = (text: string): number => {
     if (text === "") return 0;
-    const sgrs = text.match(/\u001b\[[0-9;:]*m/g);
-    if (sgrs) coloured = !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "");
+    coloured = colourLeftOn(text, coloured);
     return writeAllSync(fd, text, ready);
   };
   return {
@@ -72,7 +71,7 @@ export function terminalSink(fd: 1 | 2): { sink: number | OutputSink; flush: () 
     },
     flush: () => {
       put(sanitizer.write(decoder.decode()) + sanitizer.end());
-      if (coloured) writeAllSync(fd, "\u001b[0m", ready);
+      if (coloured) writeAllSync(fd, SGR_RESET, ready);
     },
   };
 }

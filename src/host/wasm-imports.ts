@@ -1,5 +1,5 @@
 /**
- * The `fledge` wasm import module (contract section 8), byte-compatible with the
+ * The `fledge` wasm import module, byte-compatible with the
  * original so existing plugins run unmodified:
  *
  *   send(ptr, len)              one outbound JSON message
@@ -32,6 +32,7 @@ import type { Capabilities } from "../manifest/types.ts";
 import { FledgeError } from "../core/index.ts";
 import { createGate, deadlineBudget, WasiExit, type Gate } from "../wasi/index.ts";
 import { EXEC_LIMITS } from "./exec.ts";
+import { CAPABILITY_IMPORTS, type GatedCapability } from "./capabilities.ts";
 import type { Reply } from "./dispatcher.ts";
 import { jsonShapeProblem, responseMessage, parseMessage, type InitMessage, type PluginMessage } from "./messages.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
@@ -44,17 +45,10 @@ export const FLEDGE_MODULE = "fledge";
 /** Linked for every plugin. */
 export const ALWAYS_LINKED = ["send", "recv", "exit"] as const;
 
-/** Which capability each optional import needs. */
-export const CAPABILITY_IMPORTS = {
-  exec: "exec",
-  store_set: "store",
-  store_get: "store",
-  metadata: "metadata",
-  http: "network",
-} as const satisfies Record<string, keyof Capabilities>;
+// Which capability each optional import needs: one table with the message gates (capabilities.ts).
+export { CAPABILITY_IMPORTS };
 
 export type FledgeImportName = (typeof ALWAYS_LINKED)[number] | keyof typeof CAPABILITY_IMPORTS;
-type GatedCapability = (typeof CAPABILITY_IMPORTS)[keyof typeof CAPABILITY_IMPORTS];
 
 /** The largest message a guest may hand the host in one call. */
 export const MAX_GUEST_MESSAGE_BYTES = 16 * 1024 * 1024;

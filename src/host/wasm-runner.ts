@@ -1,9 +1,9 @@
 /**
- * The wasm plugin runner (contract sections 8-10): one fledge-v1 plugin run inside
+ * The wasm plugin runner: one fledge-v1 plugin run inside
  * fledge's WASI host, metered, with exactly the authority its GRANTED capabilities
  * give it.
  *
- * Sandbox (section 9), decided in {@link pluginPreopens} and {@link sandboxOptions}:
+ * Sandbox, decided in {@link pluginPreopens} and {@link sandboxOptions}:
  * no environment, no WASI argv (as the original: arguments travel in `init`), empty
  * stdin, preopens only for `filesystem = "project"` (/project read-only) and
  * `"plugin"` (the same plus `<plugin dir>/data` read-write at /plugin). WASI stdout
@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { cwd as processCwd } from "node:process";
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { configDir } from "../registry/paths.ts";
-import { createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
+import { closedLine, createSanitizer, renderUntrusted } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError } from "../core/index.ts";
 import { useColor } from "../ui/index.ts";
 import { FLEDGE_VERSION } from "../version.ts";
@@ -81,7 +81,7 @@ export function pluginDataDir(pluginDir: string): string {
 }
 
 /**
- * THE filesystem decision for a plugin (contract section 9): what its GRANTED
+ * THE filesystem decision for a plugin: what its GRANTED
  * `filesystem` capability preopens. Anything but "project" or "plugin" gets nothing.
  * `dataDir` is only evaluated for "plugin", so no directory is created otherwise.
  */
@@ -127,7 +127,7 @@ export function pluginHostVersion(limits: PluginLimits): string {
 
 /**
  * The "compile + meter" step: the wasm part's prepared-module loader (validate,
- * instrument, cap memory; through the cache of contract section 11; compiled once per
+ * instrument, cap memory; through fledge's authenticated cache (src/wasm/cache.ts); compiled once per
  * process). The meter itself is created per run in {@link runWasmPlugin}.
  */
 export async function preparePluginModule(wasmPath: string, source: Uint8Array, opts: PrepareOptions): Promise<PreparedPlugin> {
@@ -169,7 +169,7 @@ export function stderrLines(pluginName: string, write: (text: string) => void): 
   let partial = "";
   /** A `\r` held back until we know whether it ends a CRLF line ending (dropped) or not (shown). */
   let pendingCr = false;
-  const line = (text: string): string => `  [${name}] ${text}${text.includes("\u001b[") ? "\u001b[0m" : ""}\n`;
+  const line = (text: string): string => `  [${name}] ${closedLine(text)}`;
   /** Write what one slice of input made, in one piece; answers its size (charged by fd_write). */
   const emit = (lines: string[]): number => {
     if (lines.length === 0) return 0;
@@ -239,7 +239,7 @@ export interface WasmPluginOptions {
 }
 
 /**
- * THE sandbox a plugin runs in (contract section 9): no env, no argv, empty stdin,
+ * THE sandbox a plugin runs in: no env, no argv, empty stdin,
  * the preopens its filesystem grant allows.
  */
 export function sandboxOptions(capabilities: Capabilities, projectRoot: string, pluginDir: string): { args: string[]; env: [string, string][]; preopens: Preopen[]; stdin: "empty" } {
@@ -324,11 +324,11 @@ const LIMIT_CODES: Readonly<Record<string, LimitReason>> = { fuel_exhausted: "fu
 /** How a run that did not end with an exit code is reported: always naming the plugin. */
 function pluginRunError(name: string, e: unknown, limits: PluginLimits): FledgeError {
   if (!isFledgeError(e)) {
-    return new FledgeError(`Plugin '${name}' failed: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "plugin_failed" });
+    return new FledgeError(`Plugin '${name}' failed: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { cause: e, code: "plugin_failed" });
   }
   const limit = LIMIT_CODES[e.code];
   if (limit) return pluginLimitError(name, limit, limits);
-  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { code: "trap", exitCode: EXIT.trap });
+  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { cause: e, code: "trap", exitCode: EXIT.trap });
   if (e.exitCode !== EXIT.error || e.code === "prompt_cancelled") return e;
-  return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });
+  return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { cause: e, code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });
 }

@@ -6,8 +6,8 @@
  * links and exposes no entry types or modes (the executable bit of a command binary
  * is lost), and it inflates the whole archive in memory first, so a gzip bomb is
  * only noticed after it has been expanded. `extract()` gives no per-entry veto at
- * all. A tar reader is ~250 lines, lets us refuse every entry of security matrix H.2
- * by type and name before a byte is written, and counts inflated bytes as they
+ * all. A tar reader is ~250 lines, lets us refuse every hostile entry (links,
+ * devices, absolute or `..` paths, fledge's own names) by type and name before a byte is written, and counts inflated bytes as they
  * stream so a bomb stops at the cap.
  *
  * Policy (the one place that decides what an archive may create):

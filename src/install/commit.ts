@@ -6,14 +6,13 @@
  * or the new one. The moved-aside trees live in the staging dir, which the caller
  * removes afterwards (outside the lock: deleting a big tree is slow).
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWriteSync, ensureOwnFolder, fledgePaths, foldName, parseRegistry, serializeRegistry, withLock, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { enforceGrant } from "../trust/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
-import { clearIntent, newCommitId, registryDigest, stampRegistry, writeIntent, type Move } from "./journal.ts";
+import { clearIntent, newCommitId, readRegistryTextOrNull, registryDigest, stampRegistry, writeIntent, type Move } from "./journal.ts";
 import type { Staging } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -31,14 +30,6 @@ export interface CommitResult {
   registry: Registry;
 }
 
-function readRegistryText(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
-}
 
 /** Carry the plugin's own data across an update: its store and its /plugin directory. */
 const KEPT_ON_UPDATE = ["state.json", "data"];
@@ -100,7 +91,7 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
   const paths = fledgePaths(opts.env);
   ensureOwnFolder(paths.binDir, "shim folder");
   return withLock(paths.lockFile, async () => {
-    const regText = readRegistryText(paths.registryFile);
+    const regText = readRegistryTextOrNull(paths.registryFile);
     const reg: Registry = regText === null ? { plugins: [] } : parseRegistry(regText, paths.registryFile);
     // Folded: a name that differs only in case is this plugin (same folder on macOS/Windows).
     const same = installedAs(reg, entry.name);

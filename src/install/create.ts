@@ -131,7 +131,7 @@ export function createPlugin(o: CreateOptions): CreateResult {
   } catch (e) {
     rmSync(path, { recursive: true, force: true }); // no half-written scaffold
     const err = e as NodeJS.ErrnoException;
-    throw new FledgeError(`cannot create the plugin in '${path}': ${err.code ?? err.message}`, { code: "create_failed", hint: "choose an --output directory you can write to" });
+    throw new FledgeError(`cannot create the plugin in '${path}': ${err.code ?? err.message}`, { cause: err, code: "create_failed", hint: "choose an --output directory you can write to" });
   }
   return { path, name: o.name, description, runtime: wasm ? "wasm" : "native", language, files_created: Object.keys(files) };
 }

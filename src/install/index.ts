@@ -1,5 +1,5 @@
 /**
- * The installer and plugin lifecycle (contract sections 2, 4-6): sources (GitHub REST
+ * The installer and plugin lifecycle: sources (GitHub REST
  * API, git, local), safe archive extraction, the staged install transaction with
  * consent and rollback, remove, update, list/audit/verify, search and scaffolds.
  * Data flows cli → install → manifest, trust, registry.

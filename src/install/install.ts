@@ -1,5 +1,5 @@
 /**
- * The install transaction (contract section 6). Every step happens in a staging dir;
+ * The install transaction. Every step happens in a staging dir;
  * only `commitPlugin` touches `plugins/<name>`, `plugins/bin` and the registry, under
  * the lock, all-or-nothing. Any failure before that just removes the staging dir.
  */
@@ -58,7 +58,7 @@ export function readValidManifest(dir: string, where: string): Manifest {
   try {
     result = loadManifest(dir, { pluginDir: dir });
   } catch (e) {
-    if (e instanceof FledgeError) throw new FledgeError(`the plugin has no readable plugin.toml (${where}): ${e.message}`, { code: "manifest_invalid" });
+    if (e instanceof FledgeError) throw new FledgeError(`the plugin has no readable plugin.toml (${where}): ${e.message}`, { cause: e, code: "manifest_invalid" });
     throw e;
   }
   if (!result.manifest || result.errors.length > 0) throw manifestError(result, where);

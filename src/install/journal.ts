@@ -28,12 +28,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
-import { dirname, relative, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
-import { pidAlive } from "../registry/lock.ts";
+import { isStrictlyWithin, ownerGone } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { exists, movePath, removeShim, writeShim } from "./shims.ts";
-import { cleanStaleStaging, STAGING_PREFIX } from "./staging.ts";
+import { cleanStaleStaging, isOwnStaging, stagingLeftBehind, STAGING_PREFIX } from "./staging.ts";
 
 export type JournalOp = "install" | "update" | "remove";
 
@@ -112,8 +112,7 @@ export function clearIntent(paths: FledgePaths): void {
 }
 
 function inside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return isAbsolute(p) && rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+  return isAbsolute(p) && isStrictlyWithin(p, root);
 }
 
 /** Parse a journal; null when it is not one we wrote (refused, not acted on). */
@@ -142,7 +141,8 @@ function readIntent(paths: FledgePaths): Intent | null | undefined {
   }
 }
 
-function readRegistryTextOrNull(file: string): string | null {
+/** The registry file's text; null when there is none yet (any other read error is thrown). */
+export function readRegistryTextOrNull(file: string): string | null {
   try {
     return readFileSync(file, "utf8");
   } catch (e) {
@@ -201,9 +201,9 @@ function removeDeadTempFiles(dirs: readonly string[]): void {
       continue;
     }
     for (const n of names) {
-      // atomic.ts temp files, and lock.ts's `<lock>.<pid>.<token>.tmp` (a kill between its write and link).
-      const m = /^\..+\.tmp\.(\d+)\.[0-9a-f]+$/.exec(n) ?? /\.lock(?:\.takeover)?\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
-      if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+      // atomic.ts temp files, and lock.ts's `<lock>.<pid>.<host>.<token>.tmp` (a kill between its write and link).
+      const m = /^\..+\.tmp\.(\d+)\.([0-9a-f]{8})\.[0-9a-f]+$/.exec(n) ?? /\.lock(?:\.takeover)?\.(\d+)\.([0-9a-f]{8})\.[0-9a-f]+\.tmp$/.exec(n);
+      if (!m || !ownerGone({ pid: Number(m[1]), host: m[2]! })) continue;
       try {
         unlinkSync(join(dir, n));
       } catch {
@@ -246,11 +246,7 @@ export function restoreRegisteredFolders(paths: FledgePaths): Set<string> {
   try {
     // A live process's staging dir is its own business (it holds no moved-aside folder
     // outside the lock, which we hold); only dead processes' dirs are candidates.
-    names = readdirSync(paths.pluginsDir).filter((n) => {
-      if (!n.startsWith(STAGING_PREFIX)) return false;
-      const pid = Number.parseInt(n.slice(STAGING_PREFIX.length), 10);
-      return !(Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid));
-    });
+    names = readdirSync(paths.pluginsDir).filter(stagingLeftBehind);
   } catch {
     return keep;
   }
@@ -279,7 +275,7 @@ export function restoreRegisteredFolders(paths: FledgePaths): Set<string> {
 function needsRecovery(paths: FledgePaths): boolean {
   if (exists(journalFile(paths))) return true;
   try {
-    return readdirSync(paths.pluginsDir).some((n) => n.startsWith(STAGING_PREFIX) && !n.startsWith(`${STAGING_PREFIX}${process.pid}-`));
+    return readdirSync(paths.pluginsDir).some((n) => n.startsWith(STAGING_PREFIX) && !isOwnStaging(n));
   } catch {
     return false;
   }

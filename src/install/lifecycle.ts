@@ -97,7 +97,7 @@ export async function runLifecycle(event: LifecycleEvent, opts: { env: NodeJS.Pr
       });
     } catch (e) {
       runs.push({ plugin: entry.name, command: approved, status: "failed", detail: e instanceof Error ? e.message : String(e) });
-      if (e instanceof FledgeError) throw new FledgeError(`${e.message} (plugin ${renderUntrusted(entry.name)})`, { code: e.code, hint: e.hint, details: { runs } });
+      if (e instanceof FledgeError) throw new FledgeError(`${e.message} (plugin ${renderUntrusted(entry.name)})`, { cause: e, code: e.code, hint: e.hint, details: { runs } });
       throw e;
     }
     runs.push({ plugin: entry.name, command: approved, status: "ok" });

@@ -1,5 +1,5 @@
 /**
- * Prebuilt wasm from GitHub release assets (Ours, contract section 6): for a wasm
+ * Prebuilt wasm from GitHub release assets (fledge's own; the original always built): for a wasm
  * plugin installed at a tag whose binary is not in the tarball, a release asset named
  * like the binary's file name is downloaded instead of building. When the release
  * has a `SHA256SUMS` (or `checksums.txt`) asset, the binary must be listed there with

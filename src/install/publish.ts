@@ -59,7 +59,7 @@ async function api(client: GithubClient, method: string, path: string, body?: un
   try {
     res = await fetch(url.href, { method, headers, redirect: "manual", body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(client.idleMs) });
   } catch (e) {
-    throw new FledgeError(`cannot reach the GitHub API at ${renderUntrusted(client.base)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "network", hint: "check your network connection (and FLEDGE_GITHUB_API_URL if set)" });
+    throw new FledgeError(`cannot reach the GitHub API at ${renderUntrusted(client.base)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { cause: e, code: "network", hint: "check your network connection (and FLEDGE_GITHUB_API_URL if set)" });
   }
   const text = await res.text();
   if (text.length > MAX_ANSWER) throw new FledgeError(`the GitHub API answer to ${method} ${path} is too large`, { code: "github_error" });
@@ -87,7 +87,7 @@ function str(v: unknown): string | undefined {
 /** Run git in `dir`; returns stdout, throws a FledgeError naming the step on failure. */
 function git(dir: string, args: string[], step: string, env: NodeJS.ProcessEnv): string {
   const r = spawnSync("git", args, { cwd: dir, env: { ...env, GIT_TERMINAL_PROMPT: "0" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
-  if (r.error) throw new FledgeError(`cannot run git to ${step}: ${renderUntrusted(r.error.message)}`, { code: "git_missing", hint: "install git (apt-get install git) and try again" });
+  if (r.error) throw new FledgeError(`cannot run git to ${step}: ${renderUntrusted(r.error.message)}`, { cause: r.error, code: "git_missing", hint: "install git (apt-get install git) and try again" });
   if (r.status !== 0) {
     throw new FledgeError(`git failed to ${step} (exit ${r.status}): ${renderUntrusted(r.stderr.trim().split("\n").slice(-3).join(" / "), 400)}`, { code: "git_failed", hint: "see git's message; fix it and run 'fledge plugins publish' again" });
   }

@@ -81,7 +81,7 @@ function git(args: string[], cwd: string, secret: string | null, idleSeconds?: n
     const watch = idleSeconds === undefined ? undefined : watchChild(child, idleSeconds);
     child.stdout.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-64 * 1024)));
     child.stderr.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-64 * 1024)));
-    child.on("error", (e) => rej(new FledgeError(`cannot run git: ${renderUntrusted(e.message)}`, { code: "git_missing", hint: "install git to use git URLs as plugin sources" })));
+    child.on("error", (e) => rej(new FledgeError(`cannot run git: ${renderUntrusted(e.message)}`, { cause: e, code: "git_missing", hint: "install git to use git URLs as plugin sources" })));
     child.on("close", (code) => res({ code: code ?? 1, out: scrub(out.trim(), secret), ...(watch?.fired() ? { stalled: true } : {}) }));
   });
 }

@@ -1,18 +1,46 @@
 /**
  * Staging directories: every install and update materializes, builds and checks a
- * plugin in `plugins/.staging-<pid>-<random>/` and only then moves it into place, so
+ * plugin in `plugins/.staging-<pid>-<host>-<random>/` and only then moves it into place, so
  * a failure (or a SIGKILL) never leaves a half-installed plugin where fledge would
  * find it. Staging lives next to `plugins/<name>` (same filesystem: the final move
- * is one rename). The pid in the name lets a later run remove the leftovers of a
- * dead process without touching the staging dir of one still running.
+ * is one rename). The pid and host tag in the name let a later run remove the leftovers
+ * of a dead process without touching the staging dir of one still running, here or on
+ * another machine sharing the home folder (see ownerGone in src/core/process.ts).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ensureOwnFolder, pidAlive } from "../registry/index.ts";
+import { hostTag, ownerGone } from "../core/index.ts";
+import { ensureOwnFolder } from "../registry/index.ts";
 import { log } from "../ui/index.ts";
 
 export const STAGING_PREFIX = ".staging-";
+
+/** A staging folder's name for process `pid` on host `host`. */
+export function stagingName(pid: number = process.pid, host: string = hostTag()): string {
+  return `${STAGING_PREFIX}${pid}-${host}-${randomBytes(6).toString("hex")}`;
+}
+
+/** Who made a staging folder, from its name; undefined for anything else. */
+export function stagingOwner(name: string): { pid: number; host: string } | undefined {
+  const m = /^\.staging-(\d+)-([0-9a-f]{8})-[0-9a-f]+$/.exec(name);
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+}
+
+/**
+ * Is `name` a staging folder left by a process that is gone? One without a host in its
+ * name (or not named like fledge's) cannot be judged, so it is never called left behind.
+ */
+export function stagingLeftBehind(name: string): boolean {
+  const owner = stagingOwner(name);
+  return owner !== undefined && ownerGone(owner);
+}
+
+/** Is `name` a staging folder of this very process? */
+export function isOwnStaging(name: string): boolean {
+  const owner = stagingOwner(name);
+  return owner !== undefined && owner.pid === process.pid && owner.host === hostTag();
+}
 
 export interface Staging {
   /** The staging dir itself; removed as a whole on success and on failure. */
@@ -32,7 +60,7 @@ export interface Staging {
 
 export function createStaging(pluginsDir: string): Staging {
   ensureOwnFolder(pluginsDir, "plugins folder");
-  const dir = join(pluginsDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+  const dir = join(pluginsDir, stagingName());
   mkdirSync(dir, { mode: 0o700 });
   const scratch = join(dir, "scratch");
   mkdirSync(scratch);
@@ -69,7 +97,8 @@ export function installInterruptCleanup(): void {
 
 /**
  * Remove staging dirs left by processes that died (SIGKILL, power loss). A dir whose
- * pid is alive belongs to a concurrent install and is left alone. Call it only through
+ * pid is alive belongs to a concurrent install and is left alone, and so is one made on
+ * another host (a shared home): its pid cannot be checked from here. Call it only through
  * `recoverInterrupted` (journal.ts): a dead process's staging dir may hold the moved-aside
  * folder of a plugin the registry still lists until its journal is recovered. Returns how
  * many were removed.
@@ -84,8 +113,7 @@ export function cleanStaleStaging(pluginsDir: string, keep: ReadonlySet<string> 
   let removed = 0;
   for (const name of names) {
     if (!name.startsWith(STAGING_PREFIX)) continue;
-    const pid = Number.parseInt(name.slice(STAGING_PREFIX.length), 10);
-    if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && pidAlive(pid))) continue;
+    if (!stagingLeftBehind(name)) continue; // running here or on another host, or not judgeable
     if (keep.has(join(pluginsDir, name))) continue; // an unrecovered journal names it, or it holds a registered plugin's folder
     rmSync(join(pluginsDir, name), { recursive: true, force: true });
     removed++;

@@ -1,5 +1,5 @@
 /**
- * Contract section 6 step 6: prepare each wasm command module into fledge's own
+ * The last install step before the commit: prepare each wasm command module into fledge's own
  * cache (`<config>/cache/wasm/`, authenticated; see src/wasm/cache.ts) so the first
  * run is fast. Entries are keyed by the source's hash, not its path, so preparing in
  * the staging tree serves the installed plugin. A module that cannot be prepared

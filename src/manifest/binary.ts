@@ -5,8 +5,9 @@
  * never through a symlink that leads out of the directory.
  */
 import { closeSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, statSync, constants as fsConstants } from "node:fs";
-import { dirname, isAbsolute, join, parse, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, parse, relative, resolve } from "node:path";
 import type { Manifest, Runtime } from "./types.ts";
+import { isStrictlyWithin, isWithin } from "../core/index.ts";
 
 /** Why a binary path, as written, is unacceptable; undefined when it is fine. */
 export function unsafeBinaryPath(binary: string): "absolute" | "dotdot" | "nul" | undefined {
@@ -39,7 +40,7 @@ function components(p: string): string[] {
  */
 export function resolveInside(root: string, rel: string): { path: string } | { escapes: string } | { loop: true } {
   const realRoot = realpathSync(root);
-  const inside = (p: string): boolean => p === realRoot || p.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep);
+  const inside = (p: string): boolean => isWithin(p, realRoot);
   let current = realRoot;
   const pending = components(rel);
   let hops = 0;
@@ -88,9 +89,8 @@ export function inPluginDataDir(pluginDir: string, resolvedPath: string): boolea
   } catch {
     root = resolve(pluginDir);
   }
-  const rel = relative(root, resolvedPath);
-  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return false;
-  return components(rel)[0]?.toLowerCase() === PLUGIN_DATA_DIR;
+  if (!isStrictlyWithin(resolvedPath, root)) return false;
+  return components(relative(root, resolvedPath))[0]?.toLowerCase() === PLUGIN_DATA_DIR;
 }
 
 /** The binary path, as written, names something in `data/` (judged before anything is on disk). */
@@ -162,7 +162,7 @@ export function binaryRuntime(binary: string, pluginDir: string | undefined): { 
 }
 
 /**
- * A plugin's runtime (Ours, contract section 3): an explicit `plugin.runtime` wins;
+ * A plugin's runtime (fledge's own rule; the original had only native): an explicit `plugin.runtime` wins;
  * otherwise wasm when its command binaries are WebAssembly (magic bytes `\0asm`, or a
  * `.wasm` path when the file does not exist yet), else native. A plugin whose commands
  * disagree resolves to native here; validation reports that as an error.

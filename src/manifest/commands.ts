@@ -8,8 +8,19 @@ import { str, type Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";
 import type { Runtime } from "./types.ts";
 
-/** Built-in commands shadow plugin commands (contract section 2). */
-export const BUILTIN_COMMANDS = ["plugins", "plugin", "trust", "wasm", "canary"] as const;
+/**
+ * fledge's own top-level commands. The CLI tree (src/cli/index.ts) is typed against this
+ * list, so the compiler refuses a command added to one and not the other.
+ */
+export const BUILTIN_TOP_COMMANDS = ["plugins", "trust", "hooks", "wasm", "completion", "canary"] as const;
+export type BuiltinTopCommand = (typeof BUILTIN_TOP_COMMANDS)[number];
+
+/**
+ * Every name `fledge <name>` runs a built-in for (the commands and `plugin`, the alias
+ * of `plugins`). A built-in shadows a plugin command of the same name: the plugin's
+ * command can then only be run as `fledge plugins run <name>`.
+ */
+export const BUILTIN_COMMANDS = [...BUILTIN_TOP_COMMANDS, "plugin"] as const;
 
 const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 

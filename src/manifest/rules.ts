@@ -3,7 +3,7 @@
  * reported wrong-typed fields; here a wrong-typed field reads as absent, so every
  * other rule still runs and the author sees every problem in one pass.
  *
- * The original fledge's messages (reference 2.2) are kept as a floor; the rules it
+ * The original fledge's validation messages are kept word for word as a floor; the rules it
  * lacked (names, paths, duplicates, protocol values, runtime contradictions) are ours.
  */
 import { reservedNameReason } from "./reserved.ts";

@@ -4,6 +4,7 @@
  * target. Readers see the old file or the new one, never a torn mix; a crash or error
  * before the rename leaves the old file untouched and the temp file removed.
  */
+import { hostTag } from "../core/index.ts";
 import {
   chmodSync,
   closeSync,
@@ -29,9 +30,9 @@ export interface AtomicWriteOptions {
   beforeRename?: (tempPath: string) => void;
 }
 
-/** `.<name>.tmp.<pid>.<random>` next to the target: unique per process and per call. */
+/** `.<name>.tmp.<pid>.<host tag>.<random>` next to the target: unique per process, host and call. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${randomBytes(6).toString("hex")}`);
+  return join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${hostTag()}.${randomBytes(6).toString("hex")}`);
 }
 
 const DEFAULT_MODE = 0o644;

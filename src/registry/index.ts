@@ -1,5 +1,5 @@
 /**
- * Registry, config, paths, locks and atomic writes (contract §4). Everything fledge
+ * Registry, config, paths, locks and atomic writes. Everything fledge
  * persists goes through here.
  */
 export { configDir, fledgePaths, assertSafePathSegment, assertNotReserved, ensureOwnFolder, type FledgePaths } from "./paths.ts";

@@ -1,6 +1,6 @@
 /**
  * A cross-process lock file, used to serialize registry read-modify-write (the
- * original had none and concurrent installs lost entries; contract §13).
+ * original had none and concurrent installs lost entries).
  *
  * Why a lock *file* created with link(): Bun has no flock/fcntl, and the lock must work
  * for 20+ processes on Linux, macOS and Windows. We write our record (pid, host, token,
@@ -27,7 +27,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsc, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { FledgeError, pidAlive } from "../core/index.ts";
+import { FledgeError, hostTag, isThisHost, pidAlive } from "../core/index.ts";
 
 export { pidAlive };
 
@@ -108,7 +108,7 @@ export function readLockRecord(path: string): LockRecord | null | undefined {
  * network home) cannot be checked, so it is never presumed dead.
  */
 export function isStaleLock(record: LockRecord): boolean {
-  if (record.host !== hostname()) return false;
+  if (!isThisHost(record.host)) return false;
   // Taken before this boot (a power cut): its pid may since belong to someone else.
   const boot = bootId();
   if (record.boot !== undefined && boot !== "" && record.boot !== boot) return true;
@@ -126,7 +126,7 @@ function fileAgeMs(path: string): number | undefined {
 /** Create `path` holding `record`, atomically and exclusively. false if it already exists. */
 function createExclusive(path: string, record: LockRecord): boolean {
   const text = `${JSON.stringify(record)}\n`;
-  const temp = `${path}.${record.pid}.${record.token}.tmp`;
+  const temp = `${path}.${record.pid}.${hostTag()}.${record.token}.tmp`;
   try {
     writeFileSync(temp, text, { flag: "wx" });
   } catch (e) {
@@ -160,6 +160,7 @@ function createExclusive(path: string, record: LockRecord): boolean {
 
 function lockIoError(path: string, e: unknown): FledgeError {
   return new FledgeError(`Cannot create lock file ${path}: ${(e as Error).message}`, {
+    cause: e,
     code: "lock_io",
     hint: `Check that ${dirname(path)} exists and is writable.`,
   });

@@ -1,7 +1,7 @@
 /**
  * Where fledge keeps everything it writes. One function decides the config dir so that
  * plugins, shims, the registry, locks and per-plugin data can never drift apart (the
- * original ignored FLEDGE_CONFIG_DIR for plugin paths; contract §13).
+ * original ignored FLEDGE_CONFIG_DIR for plugin paths).
  */
 import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";

@@ -139,6 +139,7 @@ export function parseRegistry(text: string, file: string): Registry {
   } catch (e) {
     if (e instanceof FledgeError) {
       throw new FledgeError(e.message, {
+        cause: e,
         code: CODE,
         hint: `Fix the syntax at ${file}:${String((e.details as { line?: number }).line)}:${String((e.details as { column?: number }).column)} by hand (or move ${file} aside to start over). fledge never overwrites a corrupt registry.`,
         details: e.details,

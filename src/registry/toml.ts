@@ -11,6 +11,7 @@ export function readTextIfExists(file: string): string | undefined {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new FledgeError(`Cannot read ${file}: ${(e as Error).message}`, {
+      cause: e,
       code: "io_error",
       hint: "Check the file's permissions.",
     });

@@ -5,7 +5,7 @@ import type { TrustTier } from "../trust/types.ts";
 // The trust part owns the tier names; re-exported so registry users need one import.
 export { TRUST_TIERS, type TrustTier } from "../trust/types.ts";
 
-/** One `[[plugins]]` entry. Compatible with the original fledge's `PluginEntry`, extended (see contract §4). */
+/** One `[[plugins]]` entry. Compatible with the original fledge's `PluginEntry`, extended with fledge's runtime, trust tier, hashes and granted capabilities. */
 export interface RegistryEntry {
   /** Install name: the directory under `plugins/`. A single safe path segment. */
   name: string;
@@ -26,7 +26,7 @@ export interface RegistryEntry {
   runtime: Runtime;
   /**
    * The GRANTED capabilities, which are all the host may use. A missing table reads
-   * as no capabilities at all: never fall back to the manifest on disk (contract §13).
+   * as no capabilities at all: never fall back to the manifest on disk (a plugin could edit it to grant itself more).
    */
   capabilities: Capabilities;
   /** Ours: resolved commit SHA for git/GitHub sources. */

@@ -3,7 +3,8 @@ import { findDotSegment, isGithubOwner, isSafeRepoName, printable } from "./name
 import type { Source } from "./types.ts";
 
 /**
- * Parsing of every source form in contract section 5. This is the only place that
+ * Parsing of every source form (owner/repo[@ref], GitHub and git URLs, local paths).
+ * This is the only place that
  * splits `@ref` and URL authorities, so the classifier, the safety check and the
  * installer always agree on what a source names.
  *

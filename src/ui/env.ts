@@ -8,6 +8,18 @@ export function envFlag(name: string, env: NodeJS.ProcessEnv = process.env): boo
   return v !== undefined && TRUTHY.has(v.trim().toLowerCase());
 }
 
+let forcedDebug = false;
+
+/** Set by the global `--debug` flag. */
+export function setDebug(on: boolean): void {
+  forcedDebug = on;
+}
+
+/** Show the stack of an unexpected error (and of what a FledgeError was caused by): --debug or FLEDGE_DEBUG. */
+export function debugEnabled(): boolean {
+  return forcedDebug || envFlag("FLEDGE_DEBUG");
+}
+
 let forcedNonInteractive = false;
 
 /** Set by the global `--non-interactive` flag. */

@@ -34,5 +34,5 @@ export function fsErrorToFledge(e: unknown): FledgeError | undefined {
   const [why, fix] = WHY[err.code]!;
   const where = typeof err.path === "string" ? ` '${err.path}'${typeof err.dest === "string" ? ` to '${err.dest}'` : ""}` : "";
   const op = typeof err.syscall === "string" ? err.syscall : "access";
-  return new FledgeError(`cannot ${op}${where}: ${why} (${err.code})`, { code: "filesystem", hint: fix, details: { errno: err.code, syscall: op, path: err.path ?? null } });
+  return new FledgeError(`cannot ${op}${where}: ${why} (${err.code})`, { code: "filesystem", hint: fix, details: { errno: err.code, syscall: op, path: err.path ?? null }, cause: e });
 }

@@ -1,7 +1,7 @@
 // FledgeError, EXIT and redaction live in src/core; re-exported so existing imports keep working.
 export { FledgeError, usageError, isFledgeError } from "../core/errors.ts";
 export { EXIT, type ExitCode } from "../core/exit-codes.ts";
-export { canPrompt, envFlag, setNonInteractive, useColor } from "./env.ts";
+export { canPrompt, debugEnabled, envFlag, setDebug, setNonInteractive, useColor } from "./env.ts";
 export { printResult, printTrusted, printJson, errorEnvelope, stdoutStream, writeStdout, SCHEMA_VERSION } from "./output.ts";
 export { log, type Logger } from "./log.ts";
 export { suggest } from "../core/suggest.ts";

@@ -1,5 +1,6 @@
 /**
- * THE authority for text fledge did not write (security matrix G.4; issues 10.6, 11.2).
+ * THE authority for text fledge did not write: nothing untrusted reaches a terminal
+ * except through this module.
  *
  * Untrusted text is anything a plugin author, an archive, a server or a running guest
  * chose: manifest fields, hook commands, binary names, archive entry names and symlink
@@ -107,6 +108,24 @@ export function jsonText(value: unknown, indent: number = 2): string {
 export function stripAnsi(text: string): string {
   // CSI, OSC (BEL or ST terminated), and two-byte ESC sequences.
   return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g, "");
+}
+
+/** The SGR reset: turns every colour and attribute off. */
+export const SGR_RESET = "\u001b[0m";
+
+/**
+ * Whether a colour is still on after writing sanitized `text`: its last SGR decides
+ * (a reset turns it off); `wasOn` when it has none. So fledge can turn the colour off
+ * before its own next output (a prefix, the prompt) instead of inheriting black on black.
+ */
+export function colourLeftOn(text: string, wasOn: boolean): boolean {
+  const sgrs = text.match(/\u001b\[[0-9;:]*m/g);
+  return sgrs ? !/^\u001b\[0*m$/.test(sgrs[sgrs.length - 1] ?? "") : wasOn;
+}
+
+/** One line of sanitized text with any colour it may have set turned off before the newline. */
+export function closedLine(text: string): string {
+  return `${text}${text.includes("\u001b[") ? SGR_RESET : ""}\n`;
 }
 
 /** Which guest output a sanitizer serves (see the module comment). */

@@ -1,8 +1,8 @@
-import { constants, fstatSync, linkSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
+import { constants, fstatSync } from "node:fs";
 import { ERRNO, fail } from "./errno.ts";
 import { writeFilestat, type WasiContext } from "./context.ts";
 import { filetypeOfStats, type DirEntry } from "./fdtable.ts";
-import { at, closeQuietly, verifyDescriptor, O_DIR_NOFOLLOW } from "./hostfs.ts";
+import { closeQuietly, linkAt, mkdirAt, openDirAt, openFileAt, readlinkAt, renameAt, rmdirAt, symlinkAt, unlinkAt, verifyDescriptor } from "./hostfs.ts";
 import { grantedRights, openWantsWrite, requireWritable } from "./readonly.ts";
 import { decodeGuestPath, resolveInPreopen, type Resolution } from "./resolve.ts";
 import { validateFstFlags } from "./fns-fd.ts";
@@ -52,7 +52,7 @@ export function pathFunctions(ctx: WasiContext) {
       return withPath(d, ptr, len, false, (r) => {
         // `link/` where link dangles: the link itself exists (POSIX EEXIST); never create its target.
         if (r.stat || r.viaSymlink) throw fail(ERRNO.exist);
-        mkdirSync(at(r.parent, r.name));
+        mkdirAt(r.parent, r.name);
         return ERRNO.success;
       });
     },
@@ -77,7 +77,7 @@ export function pathFunctions(ctx: WasiContext) {
         const [a, mt] = timesFromFlags(fst, atim, mtim);
         // utimensat(parent, name, AT_SYMLINK_NOFOLLOW): one component in a held directory,
         // never followed; a followed final symlink was already resolved to a real entry.
-        setTimesAt(r.parent.fd, r.name, at(r.parent, r.name), r.stat, a, mt);
+        setTimesAt(r.parent, r.name, r.stat, a, mt);
         return ERRNO.success;
       });
     },
@@ -96,7 +96,7 @@ export function pathFunctions(ctx: WasiContext) {
         return withPath(dst, newPtr, newLen, false, (to) => {
           if (to.stat) throw fail(ERRNO.exist);
           if (to.mustBeDir) throw fail(ERRNO.noent);
-          linkSync(at(from.parent, from.name), at(to.parent, to.name));
+          linkAt(from.parent, from.name, to.parent, to.name);
           return ERRNO.success;
         });
       });
@@ -130,8 +130,8 @@ export function pathFunctions(ctx: WasiContext) {
         if ((oflags & OFLAGS.directory || r.mustBeDir) && !isDir) throw fail(ERRNO.notdir);
         if (isDir) {
           if (want & HOST_WRITE_RIGHTS || oflags & (OFLAGS.trunc | OFLAGS.creat)) throw fail(ERRNO.isdir);
-          const hostFd = openSync(at(r.parent, r.name), O_DIR_NOFOLLOW);
-          const handle = { fd: hostFd, path: `${r.parent.path}/${r.name}` };
+          const handle = openDirAt(r.parent, r.name);
+          const hostFd = handle.fd;
           try {
             verifyDescriptor(hostFd, st, d.sandbox.root);
             const newFd = fds.insert({
@@ -151,14 +151,13 @@ export function pathFunctions(ctx: WasiContext) {
         }
         const hostWrite = (want & HOST_WRITE_RIGHTS) !== 0 || (oflags & OFLAGS.trunc) !== 0;
         const hostRead = (want & HOST_READ_RIGHTS) !== 0 || !hostWrite;
-        let flags = constants.O_NOFOLLOW | (hostWrite ? (hostRead ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY);
+        let flags = (hostWrite ? (hostRead ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY);
         if (creat) flags |= constants.O_CREAT;
         if (excl) flags |= constants.O_EXCL;
         if (oflags & OFLAGS.trunc) flags |= constants.O_TRUNC;
-        // Always non-blocking: a FIFO swapped in after the lstat above must not block
-        // open(2) (regular files ignore the flag; reads on anything else wait with the deadline).
-        flags |= constants.O_NONBLOCK;
-        const hostFd = openSync(at(r.parent, r.name), flags, 0o666);
+        // openFileAt adds O_NOFOLLOW and O_NONBLOCK: a FIFO swapped in after the lstat above
+        // must not block open(2) (regular files ignore it; reads on anything else wait with the deadline).
+        const hostFd = openFileAt(r.parent, r.name, flags, 0o666);
         try {
           const real = fstatSync(hostFd, { bigint: true });
           if (real.isDirectory()) throw fail(ERRNO.isdir);
@@ -185,7 +184,7 @@ export function pathFunctions(ctx: WasiContext) {
       return withPath(d, ptr, len, false, (r) => {
         if (!r.stat) throw fail(ERRNO.noent);
         if (!r.stat.isSymbolicLink()) throw fail(ERRNO.inval);
-        const target = readlinkSync(at(r.parent, r.name), { encoding: "buffer" });
+        const target = readlinkAt(r.parent, r.name);
         // An absolute target would tell the guest about the host's layout.
         if (target[0] === 0x2f) throw fail(ERRNO.notcapable);
         const n = Math.min(target.length, bufLen >>> 0);
@@ -202,7 +201,7 @@ export function pathFunctions(ctx: WasiContext) {
         if (!r.stat) throw fail(ERRNO.noent);
         // `link/` names the link, which is not a directory (POSIX); never act on its target.
         if (!r.stat.isDirectory() || r.viaSymlink) throw fail(ERRNO.notdir);
-        rmdirSync(at(r.parent, r.name));
+        rmdirAt(r.parent, r.name);
         return ERRNO.success;
       });
     },
@@ -223,7 +222,7 @@ export function pathFunctions(ctx: WasiContext) {
           if (to.name === ".") throw fail(ERRNO.busy);
           if (to.viaSymlink) throw fail(ERRNO.notdir);
           if (to.mustBeDir && !srcIsDir) throw fail(ERRNO.notdir);
-          renameSync(at(from.parent, from.name), at(to.parent, to.name));
+          renameAt(from.parent, from.name, to.parent, to.name);
           return ERRNO.success;
         });
       });
@@ -237,7 +236,7 @@ export function pathFunctions(ctx: WasiContext) {
       return withPath(d, newPtr, newLen, false, (r) => {
         if (r.stat) throw fail(ERRNO.exist);
         if (r.mustBeDir) throw fail(ERRNO.noent);
-        symlinkSync(target, at(r.parent, r.name));
+        symlinkAt(target, r.parent, r.name);
         return ERRNO.success;
       });
     },
@@ -248,7 +247,7 @@ export function pathFunctions(ctx: WasiContext) {
         if (!r.stat) throw fail(ERRNO.noent);
         if (r.stat.isDirectory() && !r.viaSymlink) throw fail(ERRNO.isdir);
         if (r.viaSymlink || r.mustBeDir) throw fail(ERRNO.notdir);
-        unlinkSync(at(r.parent, r.name));
+        unlinkAt(r.parent, r.name);
         return ERRNO.success;
       });
     },

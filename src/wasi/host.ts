@@ -1,4 +1,4 @@
-import { realpathSync, statSync, openSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { FledgeError } from "../core/index.ts";
 import { encodeStrings, stdioFiletype, WasiDeadlineExceeded, type WasiContext } from "./context.ts";
 import { errnoOf } from "./errno.ts";
@@ -8,7 +8,7 @@ import { FdTable, type OutputSink, type Sandbox, type StdioEntry } from "./fdtab
 import { fdFunctions } from "./fns-fd.ts";
 import { miscFunctions } from "./fns-misc.ts";
 import { pathFunctions } from "./fns-path.ts";
-import { closeQuietly, O_DIR_NOFOLLOW } from "./hostfs.ts";
+import { closeQuietly, openPreopenRoot } from "./hostfs.ts";
 import { GuestMemory } from "./memory.ts";
 import { pollFunctions } from "./poll.ts";
 import { FILETYPE, LIMITS, RIGHTS, RIGHTS_DIR_BASE, RIGHTS_DIR_INHERITING, RIGHTS_DIR_MUTATE, RIGHTS_STDIO } from "./types.ts";
@@ -102,11 +102,11 @@ function openPreopen(p: Preopen): { sandbox: Sandbox; fd: number; real: string }
     real = realpathSync.native(p.hostPath);
     if (!statSync(real).isDirectory()) throw new Error("not a directory");
   } catch (e) {
-    throw new FledgeError(`cannot preopen '${p.hostPath}': ${e instanceof Error ? e.message : String(e)}`, { code: "wasi_preopen", hint: "--dir needs an existing directory" });
+    throw new FledgeError(`cannot preopen '${p.hostPath}': ${e instanceof Error ? e.message : String(e)}`, { cause: e, code: "wasi_preopen", hint: "--dir needs an existing directory" });
   }
-  const rootFd = openSync(real, O_DIR_NOFOLLOW);
-  const fd = openSync(real, O_DIR_NOFOLLOW);
-  return { sandbox: { root: { fd: rootFd, path: real }, readOnly: p.readOnly, guestPath: p.guestPath }, fd, real };
+  const root = openPreopenRoot(real);
+  const { fd } = openPreopenRoot(real);
+  return { sandbox: { root, readOnly: p.readOnly, guestPath: p.guestPath }, fd, real };
 }
 
 export function createWasi(opts: WasiOptions): Wasi {

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readlinkSync, type BigIntStats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, type BigIntStats } from "node:fs";
 import { ERRNO, fail } from "./errno.ts";
 
 /**
@@ -25,6 +25,12 @@ import { ERRNO, fail } from "./errno.ts";
  * so planted symlinks are never followed by the kernel, but a concurrent process that
  * swaps a directory for a symlink between our check and use can win a race. Do not
  * grant preopens that other untrusted processes can write to on those platforms.
+ *
+ * The guest's file-system calls (fns-path.ts) use only the `*At` operations below, each
+ * taking a held directory and ONE component, and none following a symlink at that
+ * component: the pairing cap-std makes between `open_parent` and its `*_unchecked`
+ * calls. tests/architecture.test.ts refuses a mutating node:fs call anywhere else in
+ * src/wasi, so containment is visible in the names.
  */
 
 export const USE_PROCFS: boolean = process.platform === "linux" && existsSync("/proc/self/fd");
@@ -46,6 +52,62 @@ export function at(dir: DirHandle, name: string): string {
 /** The host path of the directory itself. */
 export function self(dir: DirHandle): string {
   return USE_PROCFS ? `/proc/self/fd/${dir.fd}` : dir.path;
+}
+
+/** `name` must be one component the kernel resolves inside the held directory (the resolver's promise, checked again). */
+function component(name: string): string {
+  if (name === "" || name === ".." || name.includes("/") || name.includes("\0")) throw fail(ERRNO.notcapable);
+  return name;
+}
+
+/** The host root of a preopen (a real path resolved once at startup, never guest input), as a held directory. */
+export function openPreopenRoot(realPath: string): DirHandle {
+  return { fd: openSync(realPath, O_DIR_NOFOLLOW), path: realPath };
+}
+
+/** open(2) of a non-directory at `name` in `dir`: always O_NOFOLLOW and O_NONBLOCK (a FIFO swapped in cannot block). */
+export function openFileAt(dir: DirHandle, name: string, flags: number, mode = 0o666): number {
+  return openSync(at(dir, component(name)), flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
+}
+
+/** mkdirat(2): a new directory `name` in `dir` (mkdir never follows a final symlink). */
+export function mkdirAt(dir: DirHandle, name: string): void {
+  mkdirSync(at(dir, component(name)));
+}
+
+/** unlinkat(2): removes the entry itself, a symlink included, never its target. */
+export function unlinkAt(dir: DirHandle, name: string): void {
+  unlinkSync(at(dir, component(name)));
+}
+
+/** unlinkat(2, AT_REMOVEDIR): a symlink at `name` is refused by the kernel (ENOTDIR), never followed. */
+export function rmdirAt(dir: DirHandle, name: string): void {
+  rmdirSync(at(dir, component(name)));
+}
+
+/** renameat(2): moves the entries themselves (a symlink is moved as a link). */
+export function renameAt(fromDir: DirHandle, fromName: string, toDir: DirHandle, toName: string): void {
+  renameSync(at(fromDir, component(fromName)), at(toDir, component(toName)));
+}
+
+/** symlinkat(2): a new link `name` in `dir` holding `target` (checked by the resolver whenever it is followed). */
+export function symlinkAt(target: string, dir: DirHandle, name: string): void {
+  symlinkSync(target, at(dir, component(name)));
+}
+
+/** linkat(2) without AT_SYMLINK_FOLLOW: a symlink at `fromName` is linked as the link, never its target. */
+export function linkAt(fromDir: DirHandle, fromName: string, toDir: DirHandle, toName: string): void {
+  linkSync(at(fromDir, component(fromName)), at(toDir, component(toName)));
+}
+
+/** readlinkat(2): the raw target bytes of the link `name`. */
+export function readlinkAt(dir: DirHandle, name: string): Buffer {
+  return readlinkSync(at(dir, component(name)), { encoding: "buffer" });
+}
+
+/** lutimes on `name` in `dir` (the fallback where utimensat through libc is not available): never follows. */
+export function lutimesAt(dir: DirHandle, name: string, atime: number, mtime: number): void {
+  lutimesSync(at(dir, component(name)), atime, mtime);
 }
 
 export function lstatAt(dir: DirHandle, name: string): BigIntStats | undefined {

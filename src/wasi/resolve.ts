@@ -8,7 +8,7 @@ import { LIMITS } from "./types.ts";
  * into (held parent directory, single final name) without ever letting the kernel
  * resolve `..`, an absolute path, or a symlink.
  *
- * Algorithm (WASI path-resolution.md, cap-std's manual resolver, contract section 9):
+ * Algorithm (WASI path-resolution.md, cap-std's manual resolver):
  * - validate the bytes (UTF-8, no NUL, <= 4096 bytes, not absolute, not empty);
  * - split into components; `.` is skipped, a trailing `/` or `/.` becomes a final
  *   `.` marker that forces the previous component to be (and resolve as) a directory;

@@ -37,7 +37,7 @@ export async function runCommand(
       instance = await WebAssembly.instantiate(module, resolved);
     } catch (e) {
       if (e instanceof WebAssembly.LinkError || e instanceof TypeError) {
-        throw new FledgeError(`cannot link the module: ${renderUntrusted(e.message)}`, { code: "wasm_link", hint: "fledge provides wasi_snapshot_preview1 (WASI preview 1) only; build for wasm32-wasip1" });
+        throw new FledgeError(`cannot link the module: ${renderUntrusted(e.message)}`, { cause: e, code: "wasm_link", hint: "fledge provides wasi_snapshot_preview1 (WASI preview 1) only; build for wasm32-wasip1" });
       }
       throw e;
     }
@@ -68,10 +68,10 @@ function outcome(e: unknown): number {
     throw new FledgeError("time limit reached: the module was still waiting when its wall-clock deadline passed", { code: "time_limit", exitCode: EXIT.timeLimit, hint: "raise it with --timeout SECONDS" });
   }
   if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-    throw new FledgeError(`wasm trap: ${e.message}`, { code: "trap", exitCode: EXIT.trap });
+    throw new FledgeError(`wasm trap: ${e.message}`, { cause: e, code: "trap", exitCode: EXIT.trap });
   }
   if (e instanceof Error && /call stack/i.test(e.message)) {
-    throw new FledgeError(`wasm trap: ${e.message}`, { code: "trap", exitCode: EXIT.trap });
+    throw new FledgeError(`wasm trap: ${e.message}`, { cause: e, code: "trap", exitCode: EXIT.trap });
   }
   throw e;
 }

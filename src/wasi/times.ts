@@ -1,4 +1,5 @@
-import { futimesSync, fstatSync, lutimesSync, type BigIntStats } from "node:fs";
+import { futimesSync, fstatSync, type BigIntStats } from "node:fs";
+import { lutimesAt, type DirHandle } from "./hostfs.ts";
 import { ERRNO, fail } from "./errno.ts";
 import { libc, libcError, type Libc } from "./libc.ts";
 import { FSTFLAGS } from "./types.ts";
@@ -90,11 +91,10 @@ export function setTimesFd(fd: number, a: TimeSpec, m: TimeSpec): void {
 }
 
 /**
- * Set the times of `name` inside the open directory `dirFd`, never following a symlink
- * at `name`. `hostPath` names the same entry for the fallback (the resolver's at()
- * path) and `st` is its lstat.
+ * Set the times of `name` inside the open directory `dir`, never following a symlink
+ * at `name`. `st` is its lstat (for the fallback, which cannot omit a time).
  */
-export function setTimesAt(dirFd: number, name: string, hostPath: string, st: BigIntStats, a: TimeSpec, m: TimeSpec): void {
+export function setTimesAt(dir: DirHandle, name: string, st: BigIntStats, a: TimeSpec, m: TimeSpec): void {
   // One component inside the held directory, as the resolver promises; anything else
   // would let the kernel walk on its own, so it is refused here as well.
   if (name === "" || name === ".." || name.includes("/")) throw fail(ERRNO.notcapable);
@@ -103,9 +103,9 @@ export function setTimesAt(dirFd: number, name: string, hostPath: string, st: Bi
     // The resolver never yields a NUL; C would stop there and name another entry.
     if (name.includes("\0")) throw fail(ERRNO.inval);
     const path = Buffer.from(`${name}\0`, "utf8");
-    if (c.utimensat(dirFd, path, timespecs(a, m), AT_SYMLINK_NOFOLLOW) !== 0) throw libcError("utimensat", c.errno());
+    if (c.utimensat(dir.fd, path, timespecs(a, m), AT_SYMLINK_NOFOLLOW) !== 0) throw libcError("utimensat", c.errno());
     return;
   }
   if (a === "omit" && m === "omit") return;
-  lutimesSync(hostPath, seconds(a, st.atimeNs), seconds(m, st.mtimeNs));
+  lutimesAt(dir, name, seconds(a, st.atimeNs), seconds(m, st.mtimeNs));
 }

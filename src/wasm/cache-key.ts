@@ -1,5 +1,5 @@
 /**
- * THE cache-authentication key (contract section 11, second round): a random 32-byte
+ * THE cache-authentication key: a random 32-byte
  * secret in `<config>/cache.key`, readable by this user only. Every prepared-module
  * cache entry carries an HMAC-SHA256 under it, so an entry runs only if this fledge,
  * for this user, wrote it: a sha256 stamp anyone can recompute is not enough.

@@ -1,5 +1,6 @@
 /**
- * The prepared-module cache (contract section 11, second round).
+ * The prepared-module cache: entries only in `<config>/cache/wasm`, each authenticated
+ * with the key in cache-key.ts, so nothing a plugin ships or a guest writes is ever run as prepared.
  *
  * JavaScriptCore cannot serialize compiled code, so what we cache is the *prepared*
  * module: validated, instrumented, memory-capped bytes plus the import analysis the
@@ -30,7 +31,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
-import { pidAlive } from "../core/index.ts";
+import { hostTag, ownerGone } from "../core/index.ts";
 
 export interface PreparedModule {
   /** The instrumented module bytes. */
@@ -173,7 +174,7 @@ export function readEntryFile(path: string, maxBytes: number): Uint8Array | unde
 export function writeEntryFile(path: string, data: Uint8Array): void {
   const dir = join(path, "..");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${hostTag()}-${randomBytes(6).toString("hex")}`);
   try {
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
     try {
@@ -208,11 +209,11 @@ export function pruneCache(cacheDir: string, limits: { entries: number; bytes: n
   const stamps: { path: string; size: number; mtimeMs: number }[] = [];
   for (const name of names) {
     const path = join(cacheDir, name);
-    const tmp = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    const tmp = /\.tmp-(\d+)-([0-9a-f]{8})-[0-9a-f]+$/.exec(name);
     try {
       if (tmp) {
-        const pid = Number(tmp[1]);
-        if (pid !== process.pid && !pidAlive(pid)) rmSync(path, { force: true });
+        // Another host's write in progress (a shared home) is never presumed dead.
+        if (ownerGone({ pid: Number(tmp[1]), host: tmp[2]! })) rmSync(path, { force: true });
         continue;
       }
       if (!name.endsWith(".cwasm") && !name.endsWith(".stamp")) continue;

@@ -1,6 +1,6 @@
 /**
- * Fuel and deadline metering by rewriting (reference §3.6), plus the memory and
- * table caps (§3.7).
+ * Fuel and deadline metering by rewriting the module's code (no engine hook exists in
+ * JavaScriptCore), plus the memory and table caps.
  *
  * Fuel counts wasm instructions executed. Each basic block is charged its own
  * instruction count on entry (blocks.ts); the counter lives in a local of each

@@ -1,6 +1,6 @@
 /**
  * Limit errors and size parsing. Each limit ends the run with its own exit code and a
- * message that names the limit and the flag that raises it (contract §10, §12).
+ * message that names the limit and the flag that raises it (exit codes in src/core/exit-codes.ts).
  */
 import { EXIT, FledgeError, usageError } from "../core/index.ts";
 

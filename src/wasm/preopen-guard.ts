@@ -10,7 +10,7 @@
  */
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { FledgeError } from "../core/index.ts";
+import { FledgeError, isWithin } from "../core/index.ts";
 
 export interface GuardedPreopen {
   hostPath: string;
@@ -40,18 +40,13 @@ function real(p: string): string {
   }
 }
 
-/** `inner` is `outer` or below it. */
-function within(inner: string, outer: string): boolean {
-  if (inner === outer) return true;
-  return inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
-}
 
 /** Why a writable preopen of `hostPath` would hand the guest fledge's own state; undefined when it does not. */
 export function fledgeStateConflict(hostPath: string, configDir: string): string | undefined {
   const host = real(hostPath);
   const config = real(configDir);
-  if (within(config, host)) return `it contains fledge's config folder ${config}`;
-  if (!within(host, config)) return undefined;
+  if (isWithin(config, host)) return `it contains fledge's config folder ${config}`;
+  if (!isWithin(host, config)) return undefined;
   // Inside the config folder: only <config>/plugins/<name>/data and below.
   const rel = host.slice(config.length + 1).split(sep);
   if (rel.length >= 3 && rel[0] === "plugins" && rel[1] !== "" && rel[1] !== "bin" && rel[2] === "data") return undefined;

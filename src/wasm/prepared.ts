@@ -156,7 +156,7 @@ export async function loadPreparedModule(wasmPath: string, source: ModuleSource,
     }
   } catch (e) {
     if (isFledgeError(e)) throw e;
-    throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
+    throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { cause: e, code: "wasm_invalid" });
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
 }

@@ -49,7 +49,7 @@ export async function runModuleFile(path: string, opts: RunModuleOptions): Promi
     try {
       bytes = new Uint8Array(readFileSync(path));
     } catch (e) {
-      throw new FledgeError(`cannot read ${path}: ${(e as Error).message}`, { code: "not_found" });
+      throw new FledgeError(`cannot read ${path}: ${(e as Error).message}`, { cause: e, code: "not_found" });
     }
     prepared = prepareModule(bytes, opts);
     checkPreparedSize(bytes.length, prepared.bytes.length);

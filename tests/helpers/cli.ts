@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { canRunInProcess, runMainInProcess } from "./inproc.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const MAIN = join(ROOT, "src", "main.ts");
@@ -28,6 +29,41 @@ export interface RunOptions {
  */
 export function runFledge(args: string[], opts: RunOptions = {}): RunResult {
   const cmd = opts.bin ? [opts.bin, ...args] : [process.execPath, MAIN, ...args];
+  const proc = Bun.spawnSync(cmd, {
+    env: childEnv(opts),
+    cwd: opts.cwd ?? ROOT,
+    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs ?? 30_000,
+  });
+  return { code: proc.exitCode ?? -1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+}
+
+/**
+ * The fast path for a test that checks only output and exit code: fledge's main(argv)
+ * in this process (tests/helpers/inproc.ts), with the same environment, cwd and
+ * non-terminal stdin a child would get. Falls back to a real child where that cannot
+ * be done (no bun:ffi), and always spawns for `bin` or `stdin`.
+ */
+export async function runFledgeInProcess(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.bin === undefined && opts.stdin === undefined && canRunInProcess()) {
+    return runMainInProcess(args, { env: childEnv(opts), cwd: opts.cwd ?? ROOT });
+  }
+  const proc = Bun.spawn(opts.bin ? [opts.bin, ...args] : [process.execPath, MAIN, ...args], {
+    env: childEnv(opts),
+    cwd: opts.cwd ?? ROOT,
+    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs ?? 30_000,
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** The minimal, explicit environment fledge runs with in tests. */
+export function childEnv(opts: RunOptions): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? "/tmp",
@@ -41,15 +77,7 @@ export function runFledge(args: string[], opts: RunOptions = {}): RunResult {
   // one (fledge's prepared-module cache lives in <config>/cache/wasm).
   const named = opts.env ?? {};
   if (!("FLEDGE_CONFIG_DIR" in named) && !("XDG_CONFIG_HOME" in named) && !("HOME" in named)) env.FLEDGE_CONFIG_DIR = defaultTestConfig();
-  const proc = Bun.spawnSync(cmd, {
-    env,
-    cwd: opts.cwd ?? ROOT,
-    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: opts.timeoutMs ?? 30_000,
-  });
-  return { code: proc.exitCode ?? -1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+  return env;
 }
 
 let testConfig: string | undefined;

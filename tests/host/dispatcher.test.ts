@@ -38,7 +38,7 @@ function msg(json: object): PluginMessage {
   return r.message;
 }
 
-describe("not-granted answers (contract section 7)", () => {
+describe("not-granted answers (each request gets its documented empty reply)", () => {
   test("exec → 126, store dropped, load → null, metadata → {}; each warned on stderr", async () => {
     const { ctx, io } = context(NO_CAPABILITIES);
     expect(await dispatchMessage(msg({ type: "exec", id: "e", command: "touch pwned" }), ctx)).toEqual({

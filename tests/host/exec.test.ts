@@ -31,7 +31,7 @@ const ctx = () => ({
   confinement: pluginConfinement({ name: "demo", pluginDir: plugin, projectRoot: project, capabilities: { filesystem: "none", network: false }, granted: { unconfined: false, read: [], write: [realpathSync(dir.path)], env: [] } }),
 });
 
-describe("exec cwd containment (security matrix G.2)", () => {
+describe("exec cwd containment (inside the project or the plugin folder)", () => {
   test("default and relative cwds resolve under the project root", () => {
     expect(resolveExecCwd(undefined, project, plugin)).toEqual({ ok: true, cwd: project });
     expect(resolveExecCwd("sub", project, plugin)).toEqual({ ok: true, cwd: join(project, "sub") });

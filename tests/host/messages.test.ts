@@ -54,7 +54,7 @@ describe("parseMessage", () => {
 });
 
 describe("host messages", () => {
-  test("buildInit has the contract's shape and the GRANTED capabilities", () => {
+  test("buildInit has the original's shape and the GRANTED capabilities", () => {
     const init = buildInit({
       args: ["a", "b"],
       project: null,

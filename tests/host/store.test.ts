@@ -43,7 +43,7 @@ describe("store round trip", () => {
   });
 });
 
-describe("store limits (security matrix G.3)", () => {
+describe("store limits (key and value size, key count, whole store)", () => {
   test("key of 256 bytes is fine, 257 bytes is refused", () => {
     storeSet(state, "k".repeat(256), 1);
     expect(rejects(() => storeSet(state, "k".repeat(257), 1))).toBe("store key exceeds maximum size of 256 bytes");

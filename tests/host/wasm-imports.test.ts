@@ -89,7 +89,7 @@ function importError(fn: () => unknown): FledgeImportError {
   throw new Error("expected a FledgeImportError");
 }
 
-describe("linking (security matrix G.1)", () => {
+describe("linking (only granted fledge imports are linked)", () => {
   test("only granted capability functions are linked", () => {
     expect([...fledgeImportsFor(NO_CAPABILITIES)].sort()).toEqual(["exit", "recv", "send"]);
     expect([...fledgeImportsFor({ ...NO_CAPABILITIES, store: true })].sort()).toEqual(["exit", "recv", "send", "store_get", "store_set"]);

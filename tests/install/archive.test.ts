@@ -1,5 +1,5 @@
 /**
- * Security matrix H.2: the archive extractor refuses every hostile tarball before
+ * The archive extractor refuses every hostile tarball before
  * anything escapes the destination. Each test extracts into `<tmp>/stage/tree` and
  * checks that nothing was written outside `<tmp>/stage`.
  */

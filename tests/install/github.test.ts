@@ -6,10 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultBranch, downloadTarball, githubApiBase, githubClient, listTags, releaseAssets, resolveCommit, searchRepositories } from "../../src/install/github.ts";
-import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { HELLO_WASM } from "./helpers.ts";
+import { expectFledgeRejection } from "../helpers/errors.ts";
 
 const TOKEN = "ghp_testtoken_0123456789abcdef";
 let gh: GithubServer;
@@ -35,15 +35,7 @@ afterEach(() => {
 const client = () => githubClient({ FLEDGE_GITHUB_API_URL: gh.url }, TOKEN);
 const anonymous = () => githubClient({ FLEDGE_GITHUB_API_URL: gh.url }, undefined);
 
-async function failure(p: Promise<unknown>): Promise<FledgeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(FledgeError);
-    return e as FledgeError;
-  }
-  throw new Error("expected a failure");
-}
+const failure = expectFledgeRejection;
 
 describe("base URL", () => {
   test("FLEDGE_GITHUB_API_URL, then GITHUB_API_URL, then api.github.com", () => {

@@ -7,6 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync
 import { dirname, join } from "node:path";
 import { parseRegistry, type Registry } from "../../src/registry/index.ts";
 import { MAIN, ROOT, tempDir, type RunResult } from "../helpers/cli.ts";
+import { canRunInProcess, runMainInProcess } from "../helpers/inproc.ts";
 
 export const HELLO_WASM = join(ROOT, "tests", "fixtures", "plugins", "hello-wasm");
 export const HELLO_NATIVE = join(ROOT, "tests", "fixtures", "plugins", "hello-native");
@@ -17,6 +18,8 @@ export interface AsyncRunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Run a real child process instead of main(argv) in this one. */
+  spawn?: boolean;
 }
 
 export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
@@ -28,7 +31,19 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): Record<
   return env;
 }
 
+/**
+ * fledge with these arguments, checked by its output and exit code. By default
+ * main(argv) runs in this process (tests/helpers/inproc.ts: same environment, cwd and
+ * non-terminal stdin as a child); `spawn: true` runs a real `bun src/main.ts` child,
+ * for a test that needs one (signals, a kill, timing, concurrent fledge processes).
+ */
 export async function runFledgeAsync(args: string[], opts: AsyncRunOptions = {}): Promise<RunResult> {
+  if (!opts.spawn && canRunInProcess()) return runMainInProcess(args, { env: baseEnv(opts.env), cwd: opts.cwd ?? ROOT });
+  return spawnFledge(args, opts);
+}
+
+/** fledge as a real child process (`bun src/main.ts`). */
+export async function spawnFledge(args: string[], opts: AsyncRunOptions = {}): Promise<RunResult> {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {
     env: baseEnv(opts.env),
     cwd: opts.cwd ?? ROOT,

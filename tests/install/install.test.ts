@@ -1,6 +1,6 @@
 /**
  * `fledge plugins install` end to end: a real fledge child process against the
- * loopback fake GitHub API. Covers security matrix H.1-H.5 and the happy paths.
+ * loopback fake GitHub API. Covers hostile sources, archives, manifests, hooks and consent, and the happy paths.
  * Each test gets its own FLEDGE_CONFIG_DIR; "nothing left behind" means: no plugin
  * dir, no staging dir, no shim, registry unchanged.
  */
@@ -98,7 +98,7 @@ describe("install from GitHub", () => {
     const r = await fledge(["plugins", "install", full, "--yes", "--json"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("build: build.sh");
-    expect(r.stderr).toMatch(/built in \S+\/plugins\/\.staging-\d+-[0-9a-f]+\/tree/);
+    expect(r.stderr).toMatch(/built in \S+\/plugins\/\.staging-\d+-[0-9a-f]{8}-[0-9a-f]+\/tree/);
     expect(() => JSON.parse(r.stdout)).not.toThrow(); // hook output never reaches stdout
     const name = full.split("/")[1]!;
     expect(readFileSync(join(sb.config, "plugins", name, "out/hello.wasm"))).toEqual(WASM_BYTES);

@@ -19,21 +19,14 @@ import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { gzip, makeTar, startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
+import { expectFledgeRejection } from "../helpers/errors.ts";
 
 setDefaultTimeout(60_000);
 
 const SECRET = "SIGNATURE-abc123";
 const PASS = "hunter2pass";
 
-async function failure(p: Promise<unknown>): Promise<FledgeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(FledgeError);
-    return e as FledgeError;
-  }
-  throw new Error("expected a failure");
-}
+const failure = expectFledgeRejection;
 
 /** A port with nothing listening. */
 function deadPort(): number {

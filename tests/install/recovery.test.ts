@@ -9,7 +9,11 @@ import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newCommitId, recoveryDirection, registryDigest, stampRegistry } from "../../src/install/journal.ts";
+import { hostTag } from "../../src/core/index.ts";
 import { readReg, runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
+
+/** Staging folders are named `.staging-<pid>-<host tag>-<random>`; these tests stage on this host. */
+const HERE = hostTag();
 
 setDefaultTimeout(60_000);
 
@@ -50,7 +54,7 @@ describe("recovery after a crash inside the commit", () => {
     mkdirSync(join(dir, "data"));
     writeFileSync(join(dir, "data", "x"), "keep");
     // The dead install --force moved the old tree aside; its new tree never went into place.
-    const staging = join(plugins, ".staging-999999-deadbeef0004");
+    const staging = join(plugins, `.staging-999999-${HERE}-deadbeef0004`);
     mkdirSync(join(staging, "tree"), { recursive: true });
     writeFileSync(join(staging, "tree", "plugin.toml"), "new");
     renameSync(dir, join(staging, "old-keepme"));
@@ -66,7 +70,7 @@ describe("recovery after a crash inside the commit", () => {
 
   test("a registered plugin without its folder gets it back from a stale staging dir instead of it being deleted", async () => {
     const { plugins, dir } = await installedWithData();
-    const staging = join(plugins, ".staging-999999-deadbeef0005");
+    const staging = join(plugins, `.staging-999999-${HERE}-deadbeef0005`);
     mkdirSync(staging);
     renameSync(dir, join(staging, "old-keepme"));
     // No journal at all (say it was lost): the staging dir would be "stale".
@@ -79,7 +83,7 @@ describe("recovery after a crash inside the commit", () => {
   test("killed after the folder was moved aside, before the registry write: rolled back, state.json kept", async () => {
     const { plugins, dir, registryText } = await installedWithData();
     // What a dead `remove` (pid 999999) leaves: folder moved into its staging dir, registry unchanged.
-    const staging = join(plugins, ".staging-999999-deadbeef0000");
+    const staging = join(plugins, `.staging-999999-${HERE}-deadbeef0000`);
     mkdirSync(staging);
     renameSync(dir, join(staging, "removed"));
     journal([{ from: dir, to: join(staging, "removed") }], staging, registryText, "plugins = []\n");
@@ -94,7 +98,7 @@ describe("recovery after a crash inside the commit", () => {
 
   test("killed after the registry write: completed (the folder goes with the staging dir)", async () => {
     const { plugins, dir, registryText } = await installedWithData();
-    const staging = join(plugins, ".staging-999999-deadbeef0001");
+    const staging = join(plugins, `.staging-999999-${HERE}-deadbeef0001`);
     mkdirSync(staging);
     renameSync(dir, join(staging, "removed"));
     const id = newCommitId();
@@ -111,7 +115,7 @@ describe("recovery after a crash inside the commit", () => {
 
   test("a journal fledge did not write is ignored, and no staging dir is deleted", async () => {
     const { plugins, dir } = await installedWithData();
-    const staging = join(plugins, ".staging-999999-deadbeef0002");
+    const staging = join(plugins, `.staging-999999-${HERE}-deadbeef0002`);
     mkdirSync(staging);
     renameSync(dir, join(staging, "removed"));
     writeFileSync(join(sb.config, "plugins.journal.json"), JSON.stringify({ version: 1, op: "remove", moves: [{ from: "/etc/passwd", to: "/tmp/x" }] }));
@@ -124,8 +128,28 @@ describe("recovery after a crash inside the commit", () => {
 
   test("a stale staging dir without a journal (crash before the commit) is cleaned", async () => {
     const { plugins } = await installedWithData();
-    mkdirSync(join(plugins, ".staging-999999-deadbeef0003", "tree"), { recursive: true });
+    mkdirSync(join(plugins, `.staging-999999-${HERE}-deadbeef0003`, "tree"), { recursive: true });
     expect((await fledge(["plugins", "list"])).code).toBe(0);
     expect(readdirSync(plugins).sort()).toEqual(["bin", "keepme"]);
+  });
+
+  // Attack (shared home): two machines mount the same home folder. Machine B is in the
+  // middle of an install; its pid means nothing here, and is dead here. Deleting its
+  // staging folder would break (or, mid-commit, lose) B's plugin.
+  test("a staging dir made on another host is never deleted, whatever its pid", async () => {
+    const { plugins } = await installedWithData();
+    const other = hostTag("another-machine.example");
+    const theirs = join(plugins, `.staging-999999-${other}-deadbeef0006`);
+    mkdirSync(join(theirs, "tree"), { recursive: true });
+    writeFileSync(join(theirs, "tree", "fledge.toml"), "being installed over there\n");
+    const legacy = join(plugins, ".staging-999999-deadbeef0007"); // no host in the name: cannot be judged
+    mkdirSync(legacy);
+    expect((await fledge(["plugins", "list"])).code).toBe(0);
+    expect(readFileSync(join(theirs, "tree", "fledge.toml"), "utf8")).toBe("being installed over there\n");
+    expect(existsSync(legacy)).toBe(true);
+    // The same leftover made on this host by a dead process is removed.
+    mkdirSync(join(plugins, `.staging-999999-${HERE}-deadbeef0008`));
+    expect((await fledge(["plugins", "list"])).code).toBe(0);
+    expect(readdirSync(plugins).sort()).toEqual([".staging-999999-deadbeef0007", `.staging-999999-${other}-deadbeef0006`, "bin", "keepme"].sort());
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `fledge plugins update` (security matrix H.8): escalations need consent again and
+ * `fledge plugins update`: escalations need consent again and
  * declining keeps the old version byte-for-byte; pins are honoured; local plugins
  * are skipped; a failed update makes the command exit non-zero.
  */

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
+import { ROOT, runFledgeInProcess, tempDir } from "../helpers/cli.ts";
 
 const HELLO_WASM = join("tests", "fixtures", "plugins", "hello-wasm");
 const HELLO_NATIVE = join("tests", "fixtures", "plugins", "hello-native");
@@ -25,31 +25,31 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe("fledge plugins validate", () => {
-  test("the README quick start: hello-wasm validates cleanly", () => {
-    const r = runFledge(["plugins", "validate", HELLO_WASM]);
+  test("the README quick start: hello-wasm validates cleanly", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", HELLO_WASM]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`hello-wasm — valid (0.1.0, wasm, 1 command)\n  ${join(HELLO_WASM, "plugin.toml")}\n`);
   });
 
-  test("hello-native validates cleanly through the `plugin` alias, with --strict", () => {
-    const r = runFledge(["plugin", "validate", HELLO_NATIVE, "--strict"]);
+  test("hello-native validates cleanly through the `plugin` alias, with --strict", async () => {
+    const r = await runFledgeInProcess(["plugin", "validate", HELLO_NATIVE, "--strict"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("hello-native — valid (0.1.0, native, 1 command)");
   });
 
-  test("the path defaults to the current directory", () => {
-    const r = runFledge(["plugins", "validate"], { cwd: join(ROOT, HELLO_WASM) });
+  test("the path defaults to the current directory", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate"], { cwd: join(ROOT, HELLO_WASM) });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("hello-wasm — valid");
   });
 
-  test("a path to the plugin.toml itself works", () => {
-    const r = runFledge(["plugins", "validate", join(HELLO_NATIVE, "plugin.toml")]);
+  test("a path to the plugin.toml itself works", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", join(HELLO_NATIVE, "plugin.toml")]);
     expect(r.code).toBe(0);
   });
 
-  test("text report: every problem with its key path, a summary, exit 1", () => {
-    const r = runFledge(["plugins", "validate", broken]);
+  test("text report: every problem with its key path, a summary, exit 1", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", broken]);
     expect(r.code).toBe(1);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toBe(`broken — ${join(broken, "plugin.toml")}`);
@@ -62,8 +62,8 @@ describe("fledge plugins validate", () => {
     expect(lines.at(-1)).toBe("invalid: 4 errors, 2 warnings");
   });
 
-  test("--json: the versioned object, printed even when failing", () => {
-    const r = runFledge(["plugins", "validate", broken, "--json"]);
+  test("--json: the versioned object, printed even when failing", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", broken, "--json"]);
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out).sort()).toEqual(["errors", "path", "plugin_name", "schema_version", "warnings"]);
@@ -74,48 +74,48 @@ describe("fledge plugins validate", () => {
     expect(out.warnings).toContainEqual({ path: "plugin.author", message: "plugin.author is not set" });
   });
 
-  test("--json on a valid plugin: empty lists, exit 0", () => {
-    const r = runFledge(["plugins", "validate", HELLO_WASM, "--json"]);
+  test("--json on a valid plugin: empty lists, exit 0", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", HELLO_WASM, "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ schema_version: 1, path: join(HELLO_WASM, "plugin.toml"), plugin_name: "hello-wasm", errors: [], warnings: [] });
   });
 
-  test("--json: a syntax error carries line and column; plugin_name is null", () => {
+  test("--json: a syntax error carries line and column; plugin_name is null", async () => {
     const dir = join(tmp.path, "syntax");
     mkdirSync(dir);
     writeFileSync(join(dir, "plugin.toml"), `[plugin]\nname = "x"\nexec = {{ y }}\n`);
-    const r = runFledge(["plugins", "validate", dir, "--json"]);
+    const r = await runFledgeInProcess(["plugins", "validate", dir, "--json"]);
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.plugin_name).toBeNull();
     expect(out.errors).toEqual([{ path: "", message: "Invalid plugin.toml: illegal character in key (line 3, column 9)", line: 3, column: 9 }]);
   });
 
-  test("warnings alone pass; with --strict they fail, and unknown keys are listed", () => {
-    const plain = runFledge(["plugins", "validate", warnOnly]);
+  test("warnings alone pass; with --strict they fail, and unknown keys are listed", async () => {
+    const plain = await runFledgeInProcess(["plugins", "validate", warnOnly]);
     expect(plain.code).toBe(0);
     expect(plain.stdout.trimEnd().split("\n").at(-1)).toBe("valid with 3 warnings");
     expect(plain.stdout).not.toContain("plugin.license");
 
-    const strict = runFledge(["plugins", "validate", warnOnly, "--strict"]);
+    const strict = await runFledgeInProcess(["plugins", "validate", warnOnly, "--strict"]);
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain("  warn: unknown key plugin.license is ignored");
     expect(strict.stdout.trimEnd().split("\n").at(-1)).toBe("invalid with --strict: 0 errors, 4 warnings");
 
-    const json = JSON.parse(runFledge(["plugins", "validate", warnOnly, "--strict", "--json"]).stdout);
+    const json = JSON.parse((await runFledgeInProcess(["plugins", "validate", warnOnly, "--strict", "--json"])).stdout);
     expect(json.warnings.map((w: { path: string }) => w.path)).toContain("plugin.license");
   });
 
-  test("a missing path: exit 1 and a clear message on stderr, nothing on stdout", () => {
+  test("a missing path: exit 1 and a clear message on stderr, nothing on stdout", async () => {
     const missing = join(tmp.path, "does-not-exist");
-    const r = runFledge(["plugins", "validate", missing]);
+    const r = await runFledgeInProcess(["plugins", "validate", missing]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`No plugin.toml found at ${missing}: that path does not exist`);
   });
 
-  test("a directory without plugin.toml in --json mode: the error envelope", () => {
-    const r = runFledge(["plugins", "validate", tmp.path, "--json"]);
+  test("a directory without plugin.toml in --json mode: the error envelope", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", tmp.path, "--json"]);
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.schema_version).toBe(1);
@@ -123,19 +123,19 @@ describe("fledge plugins validate", () => {
     expect(out.error.message).toBe(`No plugin.toml found in ${tmp.path}. Point to a directory containing plugin.toml.`);
   });
 
-  test("--help describes the command with an example", () => {
-    const r = runFledge(["plugins", "validate", "--help"]);
+  test("--help describes the command with an example", async () => {
+    const r = await runFledgeInProcess(["plugins", "validate", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("fledge plugins validate ./my-plugin --strict");
     expect(r.stdout).toContain("--strict");
     expect(r.stdout).toContain("--json");
   });
 
-  test("escape sequences from a hostile manifest never reach the terminal", () => {
+  test("escape sequences from a hostile manifest never reach the terminal", async () => {
     const dir = join(tmp.path, "hostile");
     mkdirSync(dir);
     writeFileSync(join(dir, "plugin.toml"), `[plugin]\nname = "x\\u001b]0;pwned\\u0007"\nversion = "\\u001b[2J"\n`);
-    const r = runFledge(["plugins", "validate", dir]);
+    const r = await runFledgeInProcess(["plugins", "validate", dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain("\u001b");
     expect(r.stdout).not.toContain("\u0007");

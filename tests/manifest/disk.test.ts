@@ -6,9 +6,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FledgeError } from "../../src/ui/errors.ts";
 import { inspectBinary, loadManifest, resolveRuntime, type ManifestResult, type Problem } from "../../src/manifest/index.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
+import { expectFledgeError } from "../helpers/errors.ts";
 
 const HELLO_WASM = join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm");
 
@@ -207,15 +207,7 @@ describe("runtime against the binary's bytes", () => {
 });
 
 describe("finding and reading plugin.toml", () => {
-  function thrown(fn: () => unknown): FledgeError {
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof FledgeError) return e;
-      throw e;
-    }
-    throw new Error("expected a FledgeError");
-  }
+  const thrown = expectFledgeError;
 
   test("a missing path throws manifest_not_found naming the path", () => {
     const e = thrown(() => loadManifest(join(tmp.path, "nope")));

@@ -112,6 +112,7 @@ const cases: Case[] = [
   { name: "version with spaces", toml: `[plugin]\nname = "demo"\nversion = " 1.0.0"\n${CMD}`, error: ["plugin.version", /^plugin.version is not valid semver: ' 1.0.0'/] },
   { name: "version part over u64", toml: `[plugin]\nname = "demo"\nversion = "1.0.18446744073709551616"\n${CMD}`, error: ["plugin.version", /^plugin.version is not valid semver/] },
   { name: "command shadowed by a built-in", toml: `${HEAD}[[commands]]\nname = "trust"\nbinary = "bin/trust"\n`, warning: ["commands[0].name", "Command 'trust' is shadowed by the built-in 'fledge trust': users can only run it as 'fledge plugins run trust'"] },
+  { name: "command shadowed by the built-in completion", toml: `${HEAD}[[commands]]\nname = "completion"\nbinary = "bin/c"\n`, warning: ["commands[0].name", "Command 'completion' is shadowed by the built-in 'fledge completion': users can only run it as 'fledge plugins run completion'"] },
   { name: "no commands", toml: HEAD, warning: ["commands", "No [[commands]] defined — plugin won't register any subcommands"] },
   { name: "empty commands array", toml: `commands = []\n${HEAD}`, warning: ["commands", "No [[commands]] defined — plugin won't register any subcommands"] },
   { name: "binary missing", toml: `${HEAD}[[commands]]\nname = "demo"\n`, error: ["commands[0].binary", `Command 'demo' has no binary: add binary = "path/to/executable" (relative to the plugin directory)`] },

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { githubToken, loadConfig } from "../../src/registry/index.ts";
 import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { expectFledgeError } from "../helpers/errors.ts";
 
 let dir: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -19,15 +20,7 @@ const write = (text: string): string => {
   return file;
 };
 
-function caught(fn: () => unknown): FledgeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FledgeError) return e;
-    throw e;
-  }
-  throw new Error("expected a FledgeError");
-}
+const caught = expectFledgeError;
 
 describe("loadConfig", () => {
   test("a missing file means defaults", () => {

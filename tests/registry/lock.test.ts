@@ -4,8 +4,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { isStaleLock, withLock, withLockSync } from "../../src/registry/index.ts";
 import { bootId, readLockRecord } from "../../src/registry/lock.ts";
-import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { expectFledgeRejection, expectFledgeError } from "../helpers/errors.ts";
 
 const COUNTER = join(import.meta.dir, "fixtures", "lock-counter.ts");
 
@@ -27,25 +27,9 @@ function writeLock(record: { pid: number; host?: string; token?: string }): void
   writeFileSync(lock, JSON.stringify({ host: hostname(), token: "someone-else", acquired: "2025-01-01T00:00:00Z", ...record }));
 }
 
-async function rejection(p: Promise<unknown>): Promise<FledgeError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FledgeError) return e;
-    throw e;
-  }
-  throw new Error("expected a FledgeError");
-}
+const rejection = expectFledgeRejection;
 
-function syncError(fn: () => unknown): FledgeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FledgeError) return e;
-    throw e;
-  }
-  throw new Error("expected a FledgeError");
-}
+const syncError = expectFledgeError;
 
 function counterProcs(n: number, mode?: string): Promise<number[]> {
   const counter = join(dir.path, "counter");

@@ -17,6 +17,7 @@ import {
 } from "../../src/registry/index.ts";
 import { FledgeError } from "../../src/ui/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { expectFledgeRejection } from "../helpers/errors.ts";
 
 let dir: { path: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -56,15 +57,7 @@ function minimalEntry(name: string): RegistryEntry {
   };
 }
 
-async function rejection(p: Promise<unknown>): Promise<FledgeError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FledgeError) return e;
-    throw e;
-  }
-  throw new Error("expected a FledgeError");
-}
+const rejection = expectFledgeRejection;
 
 describe("round trip", () => {
   test("a missing registry reads as empty", () => {

@@ -1,6 +1,6 @@
 /**
  * One compatibility guest per granted capability, run through `fledge <command>`,
- * plus security matrix G.2 (exec) and G.3 (store) end to end through a plugin.
+ * plus exec containment and store limits end to end through a plugin.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";

@@ -155,7 +155,7 @@ describe("not found, suggestions and shadowing", () => {
   });
 });
 
-describe("security matrix G.1 through dispatch: ungranted fledge imports are refused before running", () => {
+describe("through dispatch: ungranted fledge imports are refused before running", () => {
   for (const [cmd, cap] of [
     ["sneaky-exec", "exec"],
     ["sneaky-store", "store"],

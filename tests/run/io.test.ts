@@ -1,6 +1,6 @@
 /**
  * What a running wasm plugin can do to the terminal and the user: sanitized output
- * (security matrix G.4), stderr as prefixed log lines, prompts with and without a
+ * (sanitized, src/ui/sanitize.ts), stderr as prefixed log lines, prompts with and without a
  * TTY, and the limits from config.toml.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -69,7 +69,7 @@ const SELECT = JSON.stringify({ type: "select", id: "s", message: "Pick", option
 const SELECT_NO_DEFAULT = JSON.stringify({ type: "select", id: "s", message: "Pick", options: ["a", "b"] });
 const MULTI = JSON.stringify({ type: "multi_select", id: "m", message: "Some", options: ["a", "b", "c"], defaults: [0, 2, 9] });
 
-describe("prompts without a TTY (contract section 7)", () => {
+describe("prompts without a TTY (default answer, or the run fails naming the prompt)", () => {
   test("defaults are used: prompt default, confirm false, select default, multi_select in-range defaults", () => {
     const r = home.fledge(["sender", PROMPT_DEFAULT, CONFIRM, SELECT, MULTI], { stdin: "" });
     expect(r.code).toBe(0);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { envFlag } from "../../src/ui/index.ts";
-import { MAIN, runFledge } from "../helpers/cli.ts";
+import { MAIN, runFledgeInProcess } from "../helpers/cli.ts";
 import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { baseEnv, nativePlugin, readReg, sandbox } from "../install/helpers.ts";
 
@@ -62,40 +62,40 @@ describe.skipIf(!SCRIPT)("on a real terminal, the non-interactive switches stop 
 });
 
 describe("--ni and --json placement", () => {
-  test("--ni is accepted before and after the sub-command", () => {
-    expect(runFledge(["--ni", "plugins", "list"], { env: sb.env }).code).toBe(0);
-    expect(runFledge(["plugins", "list", "--ni"], { env: sb.env }).code).toBe(0);
-    expect(runFledge(["plugins", "--ni", "list"], { env: sb.env }).code).toBe(0);
+  test("--ni is accepted before and after the sub-command", async () => {
+    expect((await runFledgeInProcess(["--ni", "plugins", "list"], { env: sb.env })).code).toBe(0);
+    expect((await runFledgeInProcess(["plugins", "list", "--ni"], { env: sb.env })).code).toBe(0);
+    expect((await runFledgeInProcess(["plugins", "--ni", "list"], { env: sb.env })).code).toBe(0);
   });
 
-  test("fledge plugins --json list prints the list envelope", () => {
-    const r = runFledge(["plugins", "--json", "list"], { env: sb.env });
+  test("fledge plugins --json list prints the list envelope", async () => {
+    const r = await runFledgeInProcess(["plugins", "--json", "list"], { env: sb.env });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ schema_version: 1, plugins: [] });
   });
 
-  test("fledge plugin --json audit (alias) and a usage error in JSON", () => {
-    const a = runFledge(["plugin", "--json", "audit"], { env: sb.env });
+  test("fledge plugin --json audit (alias) and a usage error in JSON", async () => {
+    const a = await runFledgeInProcess(["plugin", "--json", "audit"], { env: sb.env });
     expect(a.code).toBe(0);
     expect(JSON.parse(a.stdout).audit).toEqual([]);
-    const bad = runFledge(["plugins", "--json", "remove", "nope"], { env: sb.env });
+    const bad = await runFledgeInProcess(["plugins", "--json", "remove", "nope"], { env: sb.env });
     expect(bad.code).not.toBe(0);
     expect(JSON.parse(bad.stdout).error.code).toBeString();
   });
 
-  test("--json before the group name stays an error at the root", () => {
-    const r = runFledge(["--json", "plugins", "list"], { env: sb.env });
+  test("--json before the group name stays an error at the root", async () => {
+    const r = await runFledgeInProcess(["--json", "plugins", "list"], { env: sb.env });
     expect(r.code).toBe(2);
   });
 });
 
 describe("create -y", () => {
-  test("-y and --yes are accepted and create the scaffold", () => {
-    const r = runFledge(["plugins", "create", "demo", "-y", "-o", sb.root, "--json"], { env: sb.env });
+  test("-y and --yes are accepted and create the scaffold", async () => {
+    const r = await runFledgeInProcess(["plugins", "create", "demo", "-y", "-o", sb.root, "--json"], { env: sb.env });
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.action).toBe("create");
     expect(existsSync(join(sb.root, "demo", "plugin.toml"))).toBe(true);
-    expect(runFledge(["plugins", "create", "demo2", "--yes", "-o", sb.root], { env: sb.env }).code).toBe(0);
+    expect((await runFledgeInProcess(["plugins", "create", "demo2", "--yes", "-o", sb.root], { env: sb.env })).code).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Security matrix A (a zero-capability guest must reach nothing) and B (path
- * resolution under a granted preopen), black-box through `fledge wasm run` with our
+ * A zero-capability guest must reach nothing (the A rows), and path resolution under
+ * a granted preopen keeps it inside (the B rows), black-box through `fledge wasm run` with our
  * own guest tests/fixtures/wasi/escape.c.
  *
  * Every row checks two things: the errno the guest saw (the guest prints ok/FAIL per

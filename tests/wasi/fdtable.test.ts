@@ -1,5 +1,5 @@
 /**
- * Security matrix D: the fd table. Black-box through `fledge wasm run` with three
+ * The fd table. Black-box through `fledge wasm run` with three
  * preopens and our guest tests/fixtures/wasi/fdtable.c, which renumbers, closes and
  * exhausts fds in one launch (its cases run in a fixed order; later ones tear the
  * preopens down on purpose).

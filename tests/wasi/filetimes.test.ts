@@ -136,7 +136,7 @@ describe("setTimesAt takes one name inside the held directory, nothing else", ()
         for (const name of ["..", "../outside.txt", "d/../../outside.txt", "", "f.txt\0x"]) {
           let errno = 0;
           try {
-            setTimesAt(fd, name, join(sandbox, name), st, { ns: 5n }, { ns: 5n });
+            setTimesAt({ fd, path: sandbox }, name, st, { ns: 5n }, { ns: 5n });
           } catch (e) {
             errno = e instanceof WasiErrno ? e.errno : -1;
           }

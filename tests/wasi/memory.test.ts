@@ -1,5 +1,5 @@
 /**
- * Security matrix E: hostile arguments and guest memory. Black-box through
+ * Hostile arguments and guest memory. Black-box through
  * `fledge wasm run` with tests/fixtures/wasi/memory.wat (iovecs at and past the end
  * of memory, huge counts, memory grown between host calls) and
  * tests/fixtures/wasi/memargs.c (readdir with tiny buffers and odd cookies,

@@ -1,6 +1,6 @@
 /**
- * Security matrix E.6: hostile arguments to `fledge::send`, the plugin ABI import
- * (contract section 8). `fledge wasm run` links WASI only, so this row goes through
+ * Hostile arguments to `fledge::send`, the plugin ABI import
+ * (src/host/wasm-imports.ts). `fledge wasm run` links WASI only, so this row goes through
  * the real plugin path: our guest tests/fixtures/wasi/sendprobe.wat is installed as
  * a local wasm plugin into a temp config dir and run as `fledge sendprobe case-...`.
  *

@@ -1,5 +1,5 @@
 /**
- * Security matrix C: a read-only preopen (what `filesystem = "project"` grants)
+ * A read-only preopen (what `filesystem = "project"` grants)
  * refuses every mutation. Black-box through `fledge wasm run --dir ...:ro` with our
  * guest tests/fixtures/wasi/readonly.c, which also holds a read-write preopen
  * (/plugin) to try the cross-preopen link/rename routes.

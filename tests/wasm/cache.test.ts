@@ -4,9 +4,10 @@ import { chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync,
 import { join } from "node:path";
 import { decodeEntry, encodeEntry, entryPath, loadPrepared, maxEntryBytes, pruneCache, sha256Hex, type CacheOptions, type PreparedModule } from "../../src/wasm/cache.ts";
 import { hostVersionString, preparedFor } from "../../src/wasm/prepared.ts";
+import { hostTag } from "../../src/core/index.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 
-// Contract section 11 (second round): entries only in <config>/cache/wasm, each
+// The prepared-module cache: entries only in <config>/cache/wasm, each
 // authenticated with HMAC-SHA256 under a per-user key; a bad entry is rebuilt.
 const HELLO = join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm");
 const t = tempDir("fledge-cache-");
@@ -212,21 +213,25 @@ describe("prepared-module cache: the folder stays bounded", () => {
       utimesSync(p, now - i * 60, now - i * 60); // entry 0 newest
     }
     const dead = Bun.spawnSync(["true"]).pid;
-    writeFileSync(join(dir, `.a.cwasm.tmp-${dead}-abcdef`), "half");
-    writeFileSync(join(dir, `.b.cwasm.tmp-${process.pid}-abcdef`), "in progress");
+    const here = hostTag();
+    const there = hostTag("another-machine.example"); // a shared home: its pid means nothing here
+    writeFileSync(join(dir, `.a.cwasm.tmp-${dead}-${here}-abcdef`), "half");
+    writeFileSync(join(dir, `.b.cwasm.tmp-${process.pid}-${here}-abcdef`), "in progress");
+    writeFileSync(join(dir, `.c.cwasm.tmp-${dead}-${there}-abcdef`), "in progress over there");
     writeFileSync(join(dir, "unrelated.txt"), "kept");
     pruneCache(dir, { entries: 4, bytes: 1 << 20 });
     const left = readdirSync(dir).sort();
     expect(left.filter((f) => f.endsWith(".cwasm")).map((f) => f[0])).toEqual(["0", "1", "2", "3"]);
-    expect(left).toContain(`.b.cwasm.tmp-${process.pid}-abcdef`);
-    expect(left).not.toContain(`.a.cwasm.tmp-${dead}-abcdef`);
+    expect(left).toContain(`.b.cwasm.tmp-${process.pid}-${here}-abcdef`);
+    expect(left).toContain(`.c.cwasm.tmp-${dead}-${there}-abcdef`);
+    expect(left).not.toContain(`.a.cwasm.tmp-${dead}-${here}-abcdef`);
     expect(left).toContain("unrelated.txt");
     pruneCache(dir, { entries: 100, bytes: 250 });
     expect(readdirSync(dir).filter((f) => f.endsWith(".cwasm")).map((f) => f[0])).toEqual(["0", "1"]);
   });
 });
 
-describe("install fills the cache (contract section 6 step 6)", () => {
+describe("install fills the cache (its last step before the commit)", () => {
   test("a copied wasm plugin is prepared into <config>/cache/wasm; its folder holds no .cwasm; the first run hits", () => {
     const cfg = join(t.path, "cfg-install");
     const env = { FLEDGE_CONFIG_DIR: cfg };

@@ -1,5 +1,5 @@
 /**
- * Security matrix section F, run in-process against instrumented modules with
+ * Limits (fuel, deadline, memory, tables), run in-process against instrumented modules with
  * JS-provided imports. Every run must end with the named limit (or a trap), never
  * hang, crash or be caught by the guest.
  */

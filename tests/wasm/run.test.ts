@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runModuleFile, prepareModule } from "../../src/wasm/index.ts";
 import { runCommand } from "../../src/wasi/index.ts";
-import { EXIT, FledgeError } from "../../src/ui/index.ts";
+import { EXIT } from "../../src/ui/index.ts";
 import { have } from "./helpers.ts";
+import { expectFledgeRejection } from "../helpers/errors.ts";
 
 const MiB = 1 << 20;
 const programs: Record<string, string> = {
@@ -28,15 +29,7 @@ if (have("clang")) {
 
 const base = { args: ["prog"], env: [] as [string, string][], preopens: [], fuel: 1_000_000_000n as bigint | null, timeoutMs: 10_000 as number | null, maxMemoryBytes: 64 * MiB as number | null };
 
-async function failure(p: Promise<unknown>): Promise<FledgeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(FledgeError);
-    return e as FledgeError;
-  }
-  throw new Error("run did not fail");
-}
+const failure = expectFledgeRejection;
 
 describe.skipIf(!have("clang"))("runModuleFile", () => {
   test("runs a WASI command under metering and returns its exit code", async () => {

@@ -65,7 +65,7 @@ describe("FdTable", () => {
   });
 });
 
-describe("fd table through the WASI functions (matrix D)", () => {
+describe("fd table through the WASI functions", () => {
   let tree: ReturnType<typeof makeTree>;
   let g: Guest;
   beforeEach(() => {
