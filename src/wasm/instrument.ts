@@ -38,6 +38,7 @@ import { OP } from "./opcodes.ts";
 import { decodeModule } from "./decoder.ts";
 import { capTables } from "./caps.ts";
 import { Writer } from "./writer.ts";
+import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "./validate-async.ts";
 
 /** Import module and name of the refuel function the meter provides. */
 export const METER_MODULE = "fledge:meter";
@@ -116,9 +117,28 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions): Instrume
   // Caps and the strict decode come first: nothing expensive (the engine's validator
   // included) runs on a module over a cap, and every body is known to the decoder.
   const m = decodeModule(bytes).module;
-  if (opts.validate !== false && !WebAssembly.validate(bytes)) {
-    throw new FledgeError("invalid wasm module: it does not validate", { code: "wasm_invalid" });
+  // A large module validates on another thread while this one rewrites it; the answer
+  // is awaited before anything of the rewrite is returned (and decides over any error
+  // the rewrite of an invalid module may throw).
+  const pending = opts.validate !== false && bytes.length >= PARALLEL_VALIDATE_MIN_BYTES ? validateInParallel(bytes) : undefined;
+  if (opts.validate !== false && !pending && !WebAssembly.validate(bytes)) throw notValid();
+  let result: InstrumentResult;
+  try {
+    result = rewrite(m, bytes, opts);
+  } catch (e) {
+    if (pending && !pending()) throw notValid();
+    throw e;
   }
+  if (pending && !pending()) throw notValid();
+  return result;
+}
+
+function notValid(): FledgeError {
+  return new FledgeError("invalid wasm module: it does not validate", { code: "wasm_invalid" });
+}
+
+/** Caps and (optionally) meters a decoded module; the input is validated by the caller. */
+function rewrite(m: Module, bytes: Uint8Array, opts: InstrumentOptions): InstrumentResult {
   const imports: ImportInfo[] = m.imports.map((i) => ({ module: i.module, name: i.name, kind: i.desc.kind }));
   const exports: ExportInfo[] = m.exports.map((e) => ({ name: e.name, kind: KIND_NAMES[e.kind]! }));
 
