@@ -36,6 +36,12 @@ export const ALLOWED: Readonly<Record<Layer, readonly Layer[]>> = {
   core: [],
 };
 
+/**
+ * Guest-side sources under src/ (the plugin SDKs): not host modules, so not in a layer.
+ * The scaffolds embed them as text (`with { type: "text" }`) to copy into new plugins.
+ */
+export const GUEST_SOURCES = "src/sdk/";
+
 /** Modules any layer may import: the one gate for untrusted text (it imports nothing). */
 export const SHARED_LEAVES: readonly string[] = ["src/ui/sanitize.ts"];
 
@@ -80,6 +86,7 @@ export function edgesOf(file: string, code: string): Edge[] {
 export function edgeViolation(e: Edge): string | undefined {
   if (!e.to.startsWith("src/")) return e.to === "package.json" && e.from === "src/version.ts" ? undefined : `${e.from} imports ${e.to}, outside src/`;
   if (SHARED_LEAVES.includes(e.to)) return undefined;
+  if (e.to.startsWith(GUEST_SOURCES)) return e.from.startsWith("src/install/scaffold/") ? undefined : `${e.from} imports the guest-side source ${e.to}: only the scaffolds (src/install/scaffold/) embed SDK sources`;
   const from = layerOf(e.from);
   const to = layerOf(e.to);
   if (from === to || to === "core") return undefined;
