@@ -71,7 +71,15 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** The body of an entry: analysis JSON length (u32 LE), analysis JSON, module bytes. */
+/** The body of an entry as its pieces (no copy of the module bytes): analysis JSON length (u32 LE), analysis JSON, module bytes. */
+export function bodyParts(p: PreparedModule): Uint8Array[] {
+  const json = new TextEncoder().encode(JSON.stringify(p.analysis));
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, json.length, true);
+  return [len, json, p.bytes];
+}
+
+/** The body of an entry in one buffer (see {@link bodyParts}). */
 export function encodeBody(p: PreparedModule): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(p.analysis));
   const out = new Uint8Array(4 + json.length + p.bytes.length);
@@ -95,7 +103,7 @@ function decodeBody(body: Uint8Array): PreparedModule {
  * domain tag, the source digest, the host version and the body. Length-prefixed
  * fields, so no two different triples give the same MAC input.
  */
-export function entryMac(key: Buffer, sourceHash: string, hostVersion: string, body: Uint8Array): Buffer {
+export function entryMac(key: Buffer, sourceHash: string, hostVersion: string, body: Uint8Array | readonly Uint8Array[]): Buffer {
   const h = createHmac("sha256", key);
   for (const field of ["fledge prepared module v2", sourceHash, hostVersion]) {
     const b = Buffer.from(field, "utf8");
@@ -103,7 +111,14 @@ export function entryMac(key: Buffer, sourceHash: string, hostVersion: string, b
     len.writeUInt32LE(b.length);
     h.update(len).update(b);
   }
-  return h.update(body).digest();
+  for (const part of body instanceof Uint8Array ? [body] : body) h.update(part);
+  return h.digest();
+}
+
+/** The pieces of the entry file for a prepared module, written in order: nothing is copied into one buffer. */
+export function entryParts(key: Buffer, sourceHash: string, hostVersion: string, p: PreparedModule): Uint8Array[] {
+  const body = bodyParts(p);
+  return [MAGIC, entryMac(key, sourceHash, hostVersion, body), ...body];
 }
 
 /** The whole entry file for a prepared module. */
@@ -171,15 +186,17 @@ export function readEntryFile(path: string, maxBytes: number): Uint8Array | unde
 }
 
 /** Write an entry atomically: a private temp file (O_EXCL, 0600) renamed over the entry. */
-export function writeEntryFile(path: string, data: Uint8Array): void {
+export function writeEntryFile(path: string, data: Uint8Array | readonly Uint8Array[]): void {
   const dir = join(path, "..");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${hostTag()}-${randomBytes(6).toString("hex")}`);
   try {
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
     try {
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      for (const part of data instanceof Uint8Array ? [data] : data) {
+        let off = 0;
+        while (off < part.length) off += writeSync(fd, part, off, part.length - off);
+      }
     } finally {
       closeSync(fd);
     }
@@ -298,9 +315,9 @@ export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) =>
   compiled.set(memKey, { prepared });
   if (key && cachePath) {
     try {
-      const data = encodeEntry(key, sourceHash, opts.hostVersion, prepared);
+      const data = entryParts(key, sourceHash, opts.hostVersion, prepared);
       // An entry we would refuse to read back is not worth writing.
-      if (data.length <= maxEntryBytes(source.length)) {
+      if (data.reduce((n, part) => n + part.length, 0) <= maxEntryBytes(source.length)) {
         writeEntryFile(cachePath, data);
         pruneCache(opts.cacheDir);
       }

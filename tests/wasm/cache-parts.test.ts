@@ -1,0 +1,22 @@
+/** An entry written piece by piece (no copy of the module into one buffer) is byte for byte the encoded entry, and reads back. */
+import { afterAll, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeEntry, encodeEntry, entryParts, writeEntryFile } from "../../src/wasm/cache.ts";
+import { tempDir } from "../helpers/cli.ts";
+
+const t = tempDir("fledge-parts-");
+afterAll(() => t.cleanup());
+
+test("entryParts written in order equal encodeEntry, and decode to the same module", () => {
+  const key = randomBytes(32);
+  const p = { bytes: new Uint8Array(randomBytes(100_000)), analysis: { memoryImport: { module: "env", name: "memory", initial: 1, maximum: 2 } } };
+  const path = join(t.path, "e.cwasm");
+  writeEntryFile(path, entryParts(key, "ab".repeat(32), "hv", p));
+  const written = new Uint8Array(readFileSync(path));
+  expect(Buffer.from(written).equals(Buffer.from(encodeEntry(key, "ab".repeat(32), "hv", p)))).toBe(true);
+  const back = decodeEntry(key, "ab".repeat(32), "hv", written);
+  expect(back.analysis).toEqual(p.analysis);
+  expect(Buffer.from(back.bytes).equals(Buffer.from(p.bytes))).toBe(true);
+});
