@@ -14,7 +14,7 @@ import { declareAliases, markPassthrough, passthroughTail } from "./framework.ts
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { terminalSink } from "../host/terminal-sink.ts";
-import { configDir } from "../registry/index.ts";
+import { configDir } from "../registry/paths.ts";
 
 /**
  * `fledge wasm run [--dir HOST[::GUEST][:ro]]... [--env K=V]... <file.wasm> [args...]`
