@@ -1,15 +1,15 @@
-import { CANARY_PROBES_FLAG, LAUNCHER_FLAG } from "./host/confine/flag.ts";
+import { CANARY_PROBES_FLAG, LAUNCHER_FLAG } from "./confine/flag.ts";
 import { abandonedLoadWork, enableHardLoadWatchdog } from "./wasm/load-watchdog.ts";
 
 // The compiled binary re-executes itself as the confinement launcher for native
-// plugins (src/host/confine): that mode loads nothing else and never returns.
+// plugins (src/confine): that mode loads nothing else and never returns.
 if (process.argv[2] === LAUNCHER_FLAG) {
-  const { runLauncher } = await import("./host/confine/launcher.ts");
+  const { runLauncher } = await import("./confine/launcher.ts");
   runLauncher();
 }
 // The probe child of `fledge canary --native` (compiled binary; from source it is its own file).
 if (process.argv[2] === CANARY_PROBES_FLAG) {
-  const { runProbeChild } = await import("./canary/probe-main.ts");
+  const { runProbeChild } = await import("./cli/canary-probes.ts");
   await runProbeChild();
 }
 

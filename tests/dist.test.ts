@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { kernelLandlockAbi } from "../src/confine/index.ts";
 import { join } from "node:path";
 import { ROOT, runFledge, tempDir } from "./helpers/cli.ts";
 
@@ -50,4 +51,27 @@ describe("compiled dist binary", () => {
       bad.cleanup();
     }
   });
+
+  // The compiled binary re-executes itself as the confinement launcher (no separate file).
+  test.skipIf(!(process.platform === "linux" && kernelLandlockAbi() >= 1))("runs a native plugin confined: no SSH key, no token", () => {
+    const t = tempDir("fledge-dist-confine-");
+    try {
+      const home = join(t.path, "home");
+      const src = join(t.path, "src");
+      mkdirSync(join(home, ".ssh"), { recursive: true });
+      mkdirSync(join(src, "bin"), { recursive: true });
+      writeFileSync(join(home, ".ssh", "id_ed25519"), "PLANTED-dist-key\n");
+      writeFileSync(join(src, "plugin.toml"), '[plugin]\nname = "peek"\nversion = "1.0.0"\nruntime = "native"\n[[commands]]\nname = "peek"\nbinary = "bin/peek"\n');
+      writeFileSync(join(src, "bin", "peek"), '#!/bin/sh\ncat ~/.ssh/id_ed25519\necho "token=[$GITHUB_TOKEN]"\n');
+      chmodSync(join(src, "bin", "peek"), 0o755);
+      const env = { HOME: home, FLEDGE_CONFIG_DIR: join(t.path, "cfg"), GITHUB_TOKEN: "ghp_disttoken" };
+      expect(runFledge(["plugins", "install", src, "--copy", "--yes", "--trust-native"], { bin, env }).code).toBe(0);
+      const r = runFledge(["peek"], { bin, env, cwd: t.path });
+      expect(r.stdout).toContain("token=[]");
+      expect(r.stdout + r.stderr).not.toContain("PLANTED");
+      expect(r.stderr).toContain("Permission denied");
+    } finally {
+      t.cleanup();
+    }
+  }, 60_000);
 });

@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { confinementState, pluginConfinement, spawnPlugin } from "../host/confine/index.ts";
-import { CANARY_PROBES_FLAG } from "../host/confine/flag.ts";
+import { confinementState, pluginConfinement, spawnPlugin } from "../confine/index.ts";
+import { CANARY_PROBES_FLAG } from "../confine/flag.ts";
 import { buildReport, parseCanaryOutput, type CanaryReport } from "./index.ts";
 
 function probeCommand(): string[] {

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { renderTable, runNativeCanary, runSandboxedCanary, summaryLine, type CanaryReport } from "../canary/index.ts";
 import { runZeroCapabilitySandbox } from "../canary/sandbox.ts";
 import { runConfinedNativeCanary } from "../canary/native-confined.ts";
-import { confinementState, describeConfinement } from "../host/confine/index.ts";
+import { confinementState, describeConfinement } from "../confine/index.ts";
 import { printJson, printResult } from "../ui/index.ts";
 
 export default defineCommand({

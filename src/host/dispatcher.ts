@@ -10,7 +10,7 @@
  * called from inside a running guest).
  */
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
-import { pluginConfinement } from "./confine/index.ts";
+import { pluginConfinement } from "../confine/index.ts";
 import { isFledgeError } from "../core/index.ts";
 import type { PluginConsole } from "./console.ts";
 import { gateOf, granted, NOT_GRANTED_EXEC } from "./capabilities.ts";

@@ -12,14 +12,14 @@
  * to close, then kill whatever is left in its process group. An exec therefore never
  * leaves processes behind (a command that really wants a daemon must setsid it itself).
  *
- * The command runs under the requesting plugin's confinement (src/host/confine), like
+ * The command runs under the requesting plugin's confinement (src/confine), like
  * a native plugin: it is plugin code too.
  */
 import { realpathSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { isWithin } from "../core/index.ts";
-import { spawnPlugin, type PluginConfinement } from "./confine/index.ts";
+import { spawnPlugin, type PluginConfinement } from "../confine/index.ts";
 
 export const EXEC_LIMITS = {
   defaultTimeoutSeconds: 30,

@@ -27,7 +27,7 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { PluginConsole, processIO, type HostIO } from "./console.ts";
 import { dispatchMessage, type HostContext } from "./dispatcher.ts";
 import { exitStatus, killGroup } from "./exec.ts";
-import { pluginConfinement, spawnPlugin, type PluginConfinement } from "./confine/index.ts";
+import { pluginConfinement, spawnPlugin, type PluginConfinement } from "../confine/index.ts";
 import { buildInit, cancelMessage, encodeLine, parseMessage, PROTOCOL, responseMessage, type HostMessage } from "./messages.ts";
 import { detectProject, findProjectRoot } from "./project.ts";
 import { PromptCancelled } from "./prompts.ts";

@@ -9,7 +9,7 @@
  * A wasm plugin asking for nothing and running no hooks needs no consent at all: it
  * can do nothing outside the sandbox.
  */
-import { confinementState, describeConfinement } from "../host/confine/index.ts";
+import { confinementState, describeConfinement } from "../confine/index.ts";
 import { describeConfinementNeeds, type Capabilities, type ConfinementNeeds, type HookName, type Hooks, type Runtime } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime, nativeConsentGiven, type PolicyDecision, type TrustTier } from "../trust/index.ts";
 import { FledgeError } from "../core/index.ts";

@@ -8,7 +8,7 @@
  */
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { pluginConfinement, spawnPlugin } from "../host/confine/index.ts";
+import { pluginConfinement, spawnPlugin } from "../confine/index.ts";
 import { resolveInside, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
@@ -128,7 +128,7 @@ export interface HookGrant {
 
 /**
  * Run one hook to completion; throws FledgeError `hook_failed` on a non-zero exit.
- * Hooks are plugin code: they run confined like the plugin (src/host/confine), with
+ * Hooks are plugin code: they run confined like the plugin (src/confine), with
  * their plugin folder writable; a build (hook or auto-detected) may also use the
  * network and the toolchain caches, since fetching dependencies is what builds do.
  */

@@ -7,7 +7,7 @@ import { resolveInside } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { classify, parseSource, riskOf, type RiskLevel, type TrustTier } from "../trust/index.ts";
 import { describeConfinementNeeds, type Capabilities, type Runtime } from "../manifest/index.ts";
-import { confinementState, describeConfinement } from "../host/confine/index.ts";
+import { confinementState, describeConfinement } from "../confine/index.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists, sha256File } from "./shims.ts";
 

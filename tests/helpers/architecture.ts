@@ -4,6 +4,7 @@
  *
  *   cli -> canary -> install/host -> registry -> trust -> manifest -> core
  *                                \-> wasm -> wasi -> core
+ *                                \-> confine (the one launcher of plugin code) -> registry, manifest
  *
  * Every layer may use core (errors, exit codes, redaction, process probes), and the one
  * gate for untrusted text, src/ui/sanitize.ts. A layer that is not listed for another
@@ -14,17 +15,21 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, posix, relative, sep } from "node:path";
 
-export type Layer = "entry" | "cli" | "canary" | "install" | "host" | "registry" | "trust" | "manifest" | "wasm" | "wasi" | "ui" | "core";
+export type Layer = "entry" | "cli" | "canary" | "install" | "host" | "confine" | "registry" | "trust" | "manifest" | "wasm" | "wasi" | "ui" | "core";
 
 /** What each layer may import besides itself, core and {@link SHARED_LEAVES}. */
 export const ALLOWED: Readonly<Record<Layer, readonly Layer[]>> = {
-  // src/main.ts, src/bin.js: start the CLI (and arm the wasm load watchdog).
-  entry: ["cli", "wasm", "ui"],
-  cli: ["canary", "install", "host", "ui", "manifest", "trust", "registry", "wasm", "wasi"],
+  // src/main.ts, src/bin.js: start the CLI (and arm the wasm load watchdog), or the
+  // confinement launcher when fledge re-executes itself for a native plugin.
+  entry: ["cli", "wasm", "ui", "confine"],
+  cli: ["canary", "install", "host", "confine", "ui", "manifest", "trust", "registry", "wasm", "wasi"],
   // The sandbox self-test runs a real plugin through the host.
-  canary: ["host", "manifest", "wasm", "wasi", "ui"],
-  install: ["manifest", "trust", "registry", "wasm", "wasi", "ui"],
-  host: ["manifest", "trust", "registry", "wasm", "wasi", "ui"],
+  canary: ["host", "confine", "manifest", "wasm", "wasi", "ui"],
+  // Hooks are plugin code: install starts them through the confinement launcher.
+  install: ["manifest", "trust", "registry", "wasm", "wasi", "ui", "confine"],
+  host: ["manifest", "trust", "registry", "wasm", "wasi", "ui", "confine"],
+  // Native plugin confinement: turns grants (manifest types, fledge's paths) into kernel rules.
+  confine: ["manifest", "registry", "ui"],
   // The registry stores manifests' capabilities and trust tiers.
   registry: ["manifest", "trust"],
   // Trust policy is decided over a manifest's capabilities.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { kernelLandlockAbi } from "../../src/host/confine/index.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import type { GrantedConfinement } from "../../src/manifest/types.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
 

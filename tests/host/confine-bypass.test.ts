@@ -1,6 +1,6 @@
 /**
  * The launcher cannot be bypassed: plugin code (commands, protocol plugins, hooks,
- * exec) is started only by src/host/confine/spawn.ts. A new Bun.spawn or child_process
+ * exec) is started only by src/confine/spawn.ts. A new Bun.spawn or child_process
  * call anywhere else fails this test until it is either routed through spawnPlugin or
  * listed below with the reason it does not start plugin code.
  */
@@ -11,7 +11,7 @@ import { ROOT } from "../helpers/cli.ts";
 
 /** Files that start processes which are not plugin code, and why. */
 const NOT_PLUGIN_CODE: Record<string, string> = {
-  "src/host/confine/spawn.ts": "THE launcher: the one place plugin code starts",
+  "src/confine/spawn.ts": "THE launcher: the one place plugin code starts",
   "src/host/project.ts": "git, for the project info fledge reports (fledge's own query)",
   "src/install/sources.ts": "git clone of a plugin source (fledge's own download, no plugin code runs)",
   "src/install/update.ts": "git ls-remote for update checks (fledge's own query)",

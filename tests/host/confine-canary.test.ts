@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { kernelLandlockAbi } from "../../src/host/confine/index.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { runFledge, tempDir } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;

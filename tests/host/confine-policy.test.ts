@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { confinementRules, type ConfinementGrant, type FsRule } from "../../src/host/confine/policy.ts";
-import { seccompProgram, TIOCLINUX, TIOCSTI, type SockFilter } from "../../src/host/confine/seccomp.ts";
+import { confinementRules, type ConfinementGrant, type FsRule } from "../../src/confine/policy.ts";
+import { seccompProgram, TIOCLINUX, TIOCSTI, type SockFilter } from "../../src/confine/seccomp.ts";
 import { confinementPathProblem, credentialNeeds } from "../../src/manifest/confinement.ts";
 import { parseManifest } from "../../src/manifest/index.ts";
 import { tempDir } from "../helpers/cli.ts";

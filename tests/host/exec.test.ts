@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { EXEC_LIMITS, execTimeoutMs, resolveExecCwd, runExec } from "../../src/host/exec.ts";
 import { runExecSync } from "../../src/host/exec-sync.ts";
-import { pluginConfinement } from "../../src/host/confine/index.ts";
+import { pluginConfinement } from "../../src/confine/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { alive, liveGroupMembers, until } from "./procs.ts";
 

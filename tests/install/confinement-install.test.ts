@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { kernelLandlockAbi } from "../../src/host/confine/index.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { nativePlugin, readReg, runFledgeAsync, sandbox } from "./helpers.ts";
 
 setDefaultTimeout(60_000);

@@ -7,10 +7,10 @@
 import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import type { Capabilities, GrantedConfinement } from "../../manifest/types.ts";
-import { fledgePaths } from "../../registry/index.ts";
-import { log } from "../../ui/index.ts";
-import { renderUntrusted } from "../../ui/sanitize.ts";
+import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
+import { fledgePaths } from "../registry/index.ts";
+import { log } from "../ui/index.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
 import { confinementRules, type ConfinementGrant } from "./policy.ts";
 import { landlockAbi, type LaunchSpec } from "./syscalls.ts";

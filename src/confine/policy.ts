@@ -11,7 +11,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
-import { HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME } from "../../manifest/confinement.ts";
+import { HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME } from "../manifest/confinement.ts";
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
