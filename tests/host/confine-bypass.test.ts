@@ -19,6 +19,7 @@ const NOT_PLUGIN_CODE: Record<string, string> = {
   "src/install/githook.ts": "git rev-parse / config for `fledge hooks install`",
   "src/registry/config.ts": "`gh auth token`, fledge's own credential lookup",
   "src/wasm/load-watchdog.ts": "a Worker thread inside fledge (a timer), not a process",
+  "src/wasm/validate-async.ts": "a Worker thread inside fledge validating a wasm module, not a process",
   "src/host/http-sync.ts": "a Worker thread inside fledge doing a wasm plugin's fledge.http request (checked hosts), not a process",
   "src/host/path-command.ts": "git-style `fledge-<cmd>` on PATH: the user's own program, never installed by fledge; runs unconfined and says so every time",
 };
