@@ -26,7 +26,7 @@ export default defineCommand({
       ...(typeof args.description === "string" ? { description: args.description } : {}),
       env: process.env,
       confirm: async (plan) => {
-        const what = `${plan.exists ? "push to the existing" : `create the ${plan.private ? "private" : "public"}`} GitHub repository ${plan.owner}/${renderUntrusted(plan.name)} and push ${renderUntrusted(plan.dir)}`;
+        const what = `${plan.exists ? "push to the existing" : `create the ${plan.private ? "private" : "public"}`} GitHub repository ${plan.owner}/${renderUntrusted(plan.name)} and push ${renderUntrusted(plan.dir)} to ${renderUntrusted(plan.remote)}`;
         if (args.yes) return true;
         if (!canPrompt()) throw new FledgeError(`publishing would ${what}, and fledge cannot ask without a terminal`, { code: "consent_required", hint: "rerun with --yes to publish" });
         return confirm(`Publish: ${what}?`, "publish");

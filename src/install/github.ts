@@ -12,6 +12,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { FledgeError } from "../core/index.ts";
+import { githubToken, type FledgeConfig } from "../registry/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { idleError, idleTimeoutSeconds, idleWatch, readBody, redactUrl, redactUrls, tooLargeError } from "./net.ts";
 
@@ -35,6 +36,23 @@ export function githubApiBase(env: NodeJS.ProcessEnv): string {
     if (v) return checkApiBase(k, v.replace(/\/+$/, ""));
   }
   return DEFAULT_GITHUB_API;
+}
+
+/**
+ * The web side of the GitHub fledge talks to: api.github.com is github.com; a GitHub
+ * Enterprise API at https://HOST/api/v3 is https://HOST; any other base (a mirror, a
+ * loopback test server) is its own origin. `host` is what `gh auth token --hostname`
+ * takes, so gh's token is only ever the one for the host fledge sends it to.
+ */
+export function githubWeb(env: NodeJS.ProcessEnv): { origin: string; host: string } {
+  const api = new URL(githubApiBase(env));
+  if (api.origin === DEFAULT_GITHUB_API) return { origin: "https://github.com", host: "github.com" };
+  return { origin: api.origin, host: api.host };
+}
+
+/** The token for the GitHub API fledge talks to (gh is asked for that host's token only). */
+export function githubApiToken(env: NodeJS.ProcessEnv, config?: FledgeConfig): string | undefined {
+  return githubToken(env, config, githubWeb(env).host);
 }
 
 /** The API base from the environment must be an http(s) URL with a valid port and no user:password. */

@@ -5,13 +5,13 @@
  */
 import { chmodSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
-import { assertNotReserved, fledgePaths, githubToken, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
+import { assertNotReserved, fledgePaths, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, redactUrls, usageError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { alreadyInstalled, commandConflict, commandOwners, commitPlugin, installedAs } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
-import { githubClient, type GithubClient } from "./github.ts";
+import { githubApiToken, githubClient, type GithubClient } from "./github.ts";
 import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
 import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
 import { assertConfinementAllowed, grantedConfinement } from "./confinement-grant.ts";
@@ -239,7 +239,7 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   const paths = fledgePaths(opts.env);
   await recoverInterrupted(opts.env);
   installInterruptCleanup();
-  const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
+  const client = githubClient(opts.env, source.kind === "github" ? githubApiToken(opts.env, config) : undefined);
 
   const staging = createStaging(paths.pluginsDir);
   try {

@@ -5,18 +5,19 @@
  * then push the folder's current commit with git.
  *
  * The token goes only to the API (Authorization header, API origin only, as every
- * other request). git gets it only when the repository's clone URL is on github.com
- * (as an http.extraheader in git's environment, never in the URL, argv or a file);
- * any other clone URL is pushed to with the user's own git credentials.
+ * other request). git pushes to `<owner>/<name>.git` on the API's own web host (see
+ * publishRemote; never to a URL from the server) and gets the token only for
+ * github.com (as an http.extraheader in git's environment, never in the URL, argv or a
+ * file); any other host is pushed to with the user's own git credentials.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadManifest, type Manifest } from "../manifest/index.ts";
-import { githubToken, loadConfig } from "../registry/index.ts";
+import { loadConfig } from "../registry/index.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
-import { githubClient, type GithubClient } from "./github.ts";
+import { githubApiToken, githubClient, githubWeb, type GithubClient } from "./github.ts";
 import { PLUGIN_TOPIC } from "./search.ts";
 
 export interface PublishOptions {
@@ -36,6 +37,8 @@ export interface PublishPlan {
   private: boolean;
   exists: boolean;
   manifest: Manifest;
+  /** Where the commit is pushed (shown in the confirmation; never taken from the server). */
+  remote: string;
 }
 
 export interface PublishResult {
@@ -95,30 +98,26 @@ function git(dir: string, args: string[], step: string, env: NodeJS.ProcessEnv):
 }
 
 /**
- * THE check on where git may push: the clone URL comes from the server, so only a
- * plain https, http, ssh or file URL is accepted (never `ext::`, never something that
- * reads as an option), and GIT_ALLOW_PROTOCOL keeps git itself to the same list.
+ * THE decision on where `publish` pushes: the repository the user confirmed,
+ * `<owner>/<name>.git` on the web side of the GitHub API fledge talks to (github.com
+ * for api.github.com). Never a URL the server hands back: a hostile or confused server
+ * could name a repository on this disk (whose hooks git would run with the user's
+ * rights) or another host. Owner and name are already checked against GitHub's rules.
  */
-export function pushableUrl(url: string | undefined): string | undefined {
-  if (!url || url.startsWith("-") || /[\s\x00-\x1f\x7f]/.test(url)) return undefined;
-  try {
-    const u = new URL(url);
-    return ["https:", "http:", "ssh:", "file:"].includes(u.protocol) ? url : undefined;
-  } catch {
-    return undefined;
-  }
+export function publishRemote(env: NodeJS.ProcessEnv, owner: string, name: string): { push: string; web: string } {
+  const web = `${githubWeb(env).origin}/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+  return { push: `${web}.git`, web };
 }
 
-/** The environment git pushes with: the token as an extra header, only for github.com. */
-function pushEnv(env: NodeJS.ProcessEnv, cloneUrl: string, token: string | undefined): NodeJS.ProcessEnv {
-  let host = "";
-  try {
-    host = new URL(cloneUrl).host;
-  } catch {
-    host = "";
-  }
-  env = { ...env, GIT_ALLOW_PROTOCOL: "https:http:ssh:file" };
-  if (!token || host !== "github.com") return env;
+/**
+ * The environment git pushes with: only the push URL's own protocol is allowed (no
+ * file, ext or other transport, whatever a config or redirect says), and the token
+ * goes as an extra header only to github.com.
+ */
+function pushEnv(env: NodeJS.ProcessEnv, pushUrl: string, token: string | undefined): NodeJS.ProcessEnv {
+  const u = new URL(pushUrl);
+  env = { ...env, GIT_ALLOW_PROTOCOL: u.protocol.replace(/:$/, ""), GIT_TERMINAL_PROMPT: "0" };
+  if (!token || u.host !== "github.com") return env;
   const n = Number.parseInt(env.GIT_CONFIG_COUNT ?? "0", 10) || 0;
   const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
   return { ...env, GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: "http.https://github.com/.extraheader", [`GIT_CONFIG_VALUE_${n}`]: `Authorization: Basic ${basic}` };
@@ -153,7 +152,7 @@ export async function publishPlugin(o: PublishOptions): Promise<PublishResult> {
   const name = manifest.plugin.name;
   if (o.org !== undefined && !OWNER.test(o.org)) throw new FledgeError(`'${renderUntrusted(o.org)}' is not a GitHub organization name`, { code: "usage", exitCode: 2 });
   const config = loadConfig(o.env);
-  const token = githubToken(o.env, config);
+  const token = githubApiToken(o.env, config);
   if (!token) {
     throw new FledgeError("publishing needs a GitHub token, and none was found", {
       code: "github_auth",
@@ -172,14 +171,15 @@ export async function publishPlugin(o: PublishOptions): Promise<PublishResult> {
   if (existing.status !== 200 && existing.status !== 404) throw apiError(`looking up ${owner}/${name}`, existing.status, existing.json);
   const exists = existing.status === 200;
   const description = o.description ?? manifest.plugin.description ?? "";
+  const remote = publishRemote(o.env, owner, name);
   const base: PublishResult = {
     cancelled: true,
-    repo: { owner, name, url: `https://github.com/${owner}/${name}`, created: false, private: exists ? existing.json?.private === true : o.private },
+    repo: { owner, name, url: remote.web, created: false, private: exists ? existing.json?.private === true : o.private },
     plugin: { name, version: manifest.plugin.version, description },
     topic: PLUGIN_TOPIC,
     install_hint: `fledge plugins install ${owner}/${name}`,
   };
-  if (!(await o.confirm({ owner, name, dir, private: o.private, exists, manifest }))) return base;
+  if (!(await o.confirm({ owner, name, dir, private: o.private, exists, manifest, remote: remote.push }))) return base;
 
   let repoJson = existing.json;
   if (!exists) {
@@ -187,21 +187,19 @@ export async function publishPlugin(o: PublishOptions): Promise<PublishResult> {
     if (created.status !== 201 && created.status !== 200) throw apiError(`creating ${owner}/${name}`, created.status, created.json);
     repoJson = created.json;
   }
-  const cloneUrl = pushableUrl(str(repoJson?.clone_url));
-  if (!cloneUrl) throw new FledgeError(`the GitHub API gave no usable clone URL for ${owner}/${name}`, { code: "github_error", hint: "fledge pushes only to https, ssh or file URLs" });
   const topics = Array.isArray(repoJson?.topics) ? (repoJson.topics as unknown[]).filter((t): t is string => typeof t === "string") : [];
   if (!topics.includes(PLUGIN_TOPIC)) {
     const put = await api(client, "PUT", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/topics`, { names: [...topics, PLUGIN_TOPIC] });
     if (put.status !== 200) throw apiError(`adding the ${PLUGIN_TOPIC} topic to ${owner}/${name}`, put.status, put.json);
   }
   const branch = ensureCommitted(dir, name, owner, o.env);
-  log.info(`pushing ${branch} to ${renderUntrusted(owner)}/${renderUntrusted(name)}`);
-  git(dir, ["push", "-q", "--", cloneUrl, `HEAD:refs/heads/${branch}`], `push to ${owner}/${name}`, pushEnv(o.env, cloneUrl, token));
+  log.info(`pushing ${branch} to ${renderUntrusted(remote.push)}`);
+  git(dir, ["push", "-q", "--", remote.push, `HEAD:refs/heads/${branch}`], `push to ${owner}/${name}`, pushEnv(o.env, remote.push, token));
   const remotes = git(dir, ["remote"], "list remotes", o.env).split("\n");
-  if (!remotes.includes("origin")) git(dir, ["remote", "add", "origin", cloneUrl], "add the origin remote", o.env);
+  if (!remotes.includes("origin")) git(dir, ["remote", "add", "origin", remote.push], "add the origin remote", o.env);
   return {
     ...base,
     cancelled: false,
-    repo: { ...base.repo, url: str(repoJson?.html_url) ?? base.repo.url, created: !exists, private: repoJson?.private === true },
+    repo: { ...base.repo, created: !exists, private: repoJson?.private === true },
   };
 }

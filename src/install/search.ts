@@ -2,10 +2,10 @@
  * `fledge plugins search`: GitHub repository search for the `fledge-plugin` topic,
  * each result labelled with the trust tier its owner would get at install.
  */
-import { githubToken, loadConfig } from "../registry/index.ts";
+import { loadConfig } from "../registry/index.ts";
 import { classifyOwner, type TrustTier } from "../trust/index.ts";
 import { usageError } from "../core/index.ts";
-import { githubClient, searchRepositories, type SearchItem } from "./github.ts";
+import { githubApiToken, githubClient, searchRepositories, type SearchItem } from "./github.ts";
 
 export const PLUGIN_TOPIC = "fledge-plugin";
 
@@ -39,7 +39,7 @@ export async function searchPlugins(o: SearchOptions): Promise<SearchResult[]> {
     if (v !== undefined && !/^[A-Za-z0-9._-]+$/.test(v)) throw usageError(`${flag} must be a single word of letters, digits, '.', '_' or '-'`);
   }
   const config = loadConfig(o.env);
-  const client = githubClient(o.env, githubToken(o.env, config));
+  const client = githubClient(o.env, githubApiToken(o.env, config));
   const items = await searchRepositories(client, searchQuery(o), o.limit);
   const results = items.map((it) => ({ ...it, trust_tier: classifyOwner(it.owner, config.trust).tier }));
   return o.tier ? results.filter((r) => r.trust_tier === o.tier) : results;

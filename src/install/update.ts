@@ -11,13 +11,13 @@
  */
 import { spawn } from "node:child_process";
 import type { Capabilities, FilesystemGrant, HookName, Manifest } from "../manifest/index.ts";
-import { fledgePaths, githubToken, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
+import { fledgePaths, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source } from "../trust/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
-import { githubClient, listTags, resolveCommit, type GithubClient } from "./github.ts";
+import { githubApiToken, githubClient, listTags, resolveCommit, type GithubClient } from "./github.ts";
 import { buildStaged, registryEntry } from "./install.ts";
 import { addedNeeds } from "./confinement-grant.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
@@ -156,7 +156,7 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
   const unsafe = checkSourceSafety(source);
   if (unsafe) return { ...r, status: "failed", detail: unsafe };
   const config = loadConfig(opts.env);
-  const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
+  const client = githubClient(opts.env, source.kind === "github" ? githubApiToken(opts.env, config) : undefined);
 
   if (e.pinned_ref) {
     const latest = newestTag(await remoteTags(source, client));

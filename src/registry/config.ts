@@ -106,14 +106,17 @@ function nonEmpty(v: string | undefined): string | undefined {
  * then what the GitHub CLI is logged in with (`gh auth token`, as the original).
  * Never log, interpolate into URLs, or persist the result. The config is only read
  * when no env var is set, so a broken config cannot block an env token. Callers ask
- * only when talking to the GitHub API host, so gh's token goes nowhere else.
+ * only when talking to the GitHub API host, and name that host (`ghHost`, e.g.
+ * "github.com"): gh is asked for that host's token only, so a token gh holds for
+ * github.com never goes to an Enterprise, mirror or test API. Without `ghHost`, gh is
+ * not asked.
  */
-export function githubToken(env: NodeJS.ProcessEnv = process.env, config?: FledgeConfig): string | undefined {
+export function githubToken(env: NodeJS.ProcessEnv = process.env, config?: FledgeConfig, ghHost?: string): string | undefined {
   for (const name of ["FLEDGE_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"] as const) {
     const t = nonEmpty(env[name]);
     if (t) return t;
   }
-  return nonEmpty((config ?? loadConfig(env)).github.token) ?? ghAuthToken(env);
+  return nonEmpty((config ?? loadConfig(env)).github.token) ?? (ghHost ? ghAuthToken(env, ghHost) : undefined);
 }
 
 /** Longest a token may be; anything longer is not a token (a confused `gh` printing help). */
@@ -125,13 +128,14 @@ const MAX_TOKEN = 1024;
  * stderr is discarded (it may name the account). Looked up on the absolute entries of
  * PATH only, like every program fledge starts by name.
  */
-export function ghAuthToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function ghAuthToken(env: NodeJS.ProcessEnv = process.env, host = "github.com"): string | undefined {
+  if (!/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/.test(host)) return undefined;
   const gh = Bun.which("gh", { PATH: (env.PATH ?? "").split(":").filter((d) => d.startsWith("/")).join(":") });
   if (!gh) return undefined;
   try {
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
-    const r = Bun.spawnSync([gh, "auth", "token"], { env: childEnv, stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: 10_000 });
+    const r = Bun.spawnSync([gh, "auth", "token", "--hostname", host], { env: childEnv, stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: 10_000 });
     if (r.exitCode !== 0) return undefined;
     const t = r.stdout.toString().trim();
     return t !== "" && t.length <= MAX_TOKEN && /^[\x21-\x7e]+$/.test(t) ? t : undefined;

@@ -195,6 +195,8 @@ export interface GithubServer {
   login: string;
   /** Where created repositories become bare git repositories (unset: no clone_url). */
   remoteRoot: string | undefined;
+  /** What clone_url says instead of the real remote (a hostile server's answer). */
+  cloneUrl: string | undefined;
   /** Repositories created through the API, in order. */
   created: { fullName: string; private: boolean; description: string | null; org: string | null }[];
   /** Topics set through PUT /repos/{o}/{r}/topics, by full name. */
@@ -288,6 +290,8 @@ export async function startGithubServer(): Promise<GithubServer> {
       if (u.pathname === "/search/repositories") return search(u.searchParams.get("q") ?? "", Number(u.searchParams.get("per_page") ?? 30));
       const write = publishApi(req, u);
       if (write) return write;
+      const git = gitHttp(req, u);
+      if (git) return git;
       const m = /^\/repos\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(u.pathname);
       if (!m) return notFound();
       const repo = repos.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`.toLowerCase());
@@ -333,8 +337,51 @@ export async function startGithubServer(): Promise<GithubServer> {
       private: repo.private,
       topics: repo.topics,
       html_url: `https://github.com/${repo.owner}/${repo.name}`,
-      ...(server.remoteRoot ? { clone_url: `file://${bareDir(repo.owner, repo.name)}` } : {}),
+      ...(server.remoteRoot ? { clone_url: server.cloneUrl ?? `file://${bareDir(repo.owner, repo.name)}` } : {}),
     };
+  }
+
+  /**
+   * git's smart HTTP protocol for the bare repositories under remoteRoot, through
+   * `git http-backend` (CGI), so `publish` pushes to `<origin>/<owner>/<name>.git` on
+   * this server exactly as it would to github.com.
+   */
+  function gitHttp(req: Request, u: URL): Promise<Response> | undefined {
+    const m = /^\/([^/]+)\/([^/]+\.git)(\/.*)$/.exec(u.pathname);
+    if (!m || !server.remoteRoot) return undefined;
+    return (async () => {
+      const body = new Uint8Array(await req.arrayBuffer());
+      const r = spawnSync("git", ["http-backend"], {
+        input: body,
+        maxBuffer: 64 * 1024 * 1024,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          GIT_PROJECT_ROOT: server.remoteRoot ?? "",
+          GIT_HTTP_EXPORT_ALL: "1",
+          REMOTE_USER: server.login,
+          REQUEST_METHOD: req.method,
+          PATH_INFO: `/${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}${m[3]}`,
+          QUERY_STRING: u.search.replace(/^\?/, ""),
+          CONTENT_TYPE: req.headers.get("content-type") ?? "",
+          CONTENT_LENGTH: String(body.length),
+          GIT_CONFIG_GLOBAL: "/dev/null",
+        },
+      });
+      const out = r.stdout as Buffer;
+      const split = out.indexOf("\r\n\r\n");
+      const head = out.subarray(0, split).toString("latin1");
+      const headers = new Headers();
+      let status = 200;
+      for (const line of head.split("\r\n")) {
+        const i = line.indexOf(":");
+        if (i < 0) continue;
+        const k = line.slice(0, i).trim();
+        const v = line.slice(i + 1).trim();
+        if (k.toLowerCase() === "status") status = Number.parseInt(v, 10);
+        else headers.append(k, v);
+      }
+      return new Response(out.subarray(split + 4), { status, headers });
+    })();
   }
 
   /** The write endpoints publish uses; undefined when the request is not one of them. */
@@ -411,6 +458,7 @@ export async function startGithubServer(): Promise<GithubServer> {
     redirectTarballs: false,
     login: "tester",
     remoteRoot: undefined,
+    cloneUrl: undefined,
     created: [],
     topicsSet: new Map(),
     addRepo(fullName, opts) {

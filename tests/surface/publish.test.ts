@@ -8,11 +8,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setDefaul
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pushableUrl } from "../../src/install/publish.ts";
+import { publishRemote } from "../../src/install/publish.ts";
+import { ghAuthToken } from "../../src/registry/config.ts";
 import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { runFledgeAsync, sandbox, wasmPlugin } from "../install/helpers.ts";
 
 setDefaultTimeout(90_000);
+// Pushes go to the loopback server's git endpoint, which runs in this process: fledge
+// must be a child process (spawn: true) so its synchronous git does not block the server.
 let gh: GithubServer;
 let sb: ReturnType<typeof sandbox>;
 const TOKEN = "ghp_publishTestToken0000000000001";
@@ -26,6 +29,7 @@ beforeEach(() => {
   sb = sandbox();
   gh.remoteRoot = join(sb.root, "remotes");
   gh.created.length = 0;
+  gh.cloneUrl = undefined;
   gh.requests.length = 0;
 });
 afterEach(() => sb.cleanup());
@@ -74,12 +78,12 @@ function fakeGh(): string {
 describe("plugins publish", () => {
   test("creates the repository, adds the fledge-plugin topic, pushes a first commit; JSON has the original's keys", async () => {
     const p = freshPlugin();
-    const r = await runFledgeAsync(["plugins", "publish", p.dir, "--yes", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }) });
+    const r = await runFledgeAsync(["plugins", "publish", p.dir, "--yes", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(Object.keys(j).sort()).toEqual(["action", "cancelled", "install_hint", "plugin", "repo", "schema_version", "topic"]);
     expect(j).toMatchObject({ schema_version: 1, action: "publish", cancelled: false, topic: "fledge-plugin", install_hint: `fledge plugins install tester/${p.name}` });
-    expect(j.repo).toEqual({ owner: "tester", name: p.name, url: `https://github.com/tester/${p.name}`, created: true, private: false });
+    expect(j.repo).toEqual({ owner: "tester", name: p.name, url: `${gh.url}/tester/${p.name}`, created: true, private: false });
     expect(j.plugin).toEqual({ name: p.name, version: "1.0.0", description: "test plugin" });
     expect(gh.created).toEqual([{ fullName: `tester/${p.name}`, private: false, description: "test plugin", org: null }]);
     expect(gh.topicsSet.get(`tester/${p.name}`)).toContain("fledge-plugin");
@@ -90,13 +94,13 @@ describe("plugins publish", () => {
     for (const req of gh.requests) if (req.headers.authorization) expect(req.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(filesContaining(sb.root, TOKEN)).toEqual([]);
     // search now finds it
-    const s = await runFledgeAsync(["plugins", "search", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }) });
+    const s = await runFledgeAsync(["plugins", "search", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
     expect(JSON.parse(s.stdout).results.map((x: { full_name: string }) => x.full_name)).toContain(`tester/${p.name}`);
   });
 
   test("--org and --private create under the organization; a second publish pushes to the existing repository", async () => {
     const p = freshPlugin();
-    const first = await runFledgeAsync(["plugins", "publish", p.dir, "--org", "acme", "--private", "-y", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }) });
+    const first = await runFledgeAsync(["plugins", "publish", p.dir, "--org", "acme", "--private", "-y", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout).repo).toMatchObject({ owner: "acme", created: true, private: true });
     expect(gh.created[0]).toMatchObject({ fullName: `acme/${p.name}`, private: true, org: "acme" });
@@ -104,7 +108,7 @@ describe("plugins publish", () => {
     spawnSync("git", ["-C", p.dir, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "x"]);
     spawnSync("git", ["-C", p.dir, "add", "README.md"]);
     spawnSync("git", ["-C", p.dir, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "add readme"]);
-    const again = await runFledgeAsync(["plugins", "publish", p.dir, "--org", "acme", "-y", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }) });
+    const again = await runFledgeAsync(["plugins", "publish", p.dir, "--org", "acme", "-y", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).repo).toMatchObject({ owner: "acme", created: false });
     expect(gh.created.length).toBe(1);
@@ -113,7 +117,7 @@ describe("plugins publish", () => {
 
   test("without a terminal and without --yes: refused, nothing created or pushed", async () => {
     const p = freshPlugin();
-    const r = await runFledgeAsync(["plugins", "publish", p.dir, "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }) });
+    const r = await runFledgeAsync(["plugins", "publish", p.dir, "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe("consent_required");
     expect(gh.created).toEqual([]);
@@ -123,7 +127,7 @@ describe("plugins publish", () => {
     const dir = join(sb.root, "bad");
     mkdirSync(dir);
     writeFileSync(join(dir, "plugin.toml"), "[plugin]\nname = \"\"\n");
-    const r = await runFledgeAsync(["plugins", "publish", dir, "--yes"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }) });
+    const r = await runFledgeAsync(["plugins", "publish", dir, "--yes"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("does not validate");
     expect(gh.created).toEqual([]);
@@ -137,17 +141,46 @@ describe("plugins publish", () => {
     expect(r.stderr).toContain("gh auth login");
   });
 
-  test("only plain URLs are pushed to (the clone URL comes from the server)", () => {
-    expect(pushableUrl("https://github.com/a/b.git")).toBe("https://github.com/a/b.git");
-    expect(pushableUrl("file:///tmp/x.git")).toBe("file:///tmp/x.git");
-    for (const bad of ["ext::sh -c touch% /tmp/pwned", "--upload-pack=touch /tmp/x", "fd::3", "https://x/\n--foo", "", undefined]) expect(pushableUrl(bad)).toBeUndefined();
+  test("the push goes to <owner>/<name>.git on the API's web host, never to a URL from the server", () => {
+    expect(publishRemote({}, "a", "b")).toEqual({ push: "https://github.com/a/b.git", web: "https://github.com/a/b" });
+    expect(publishRemote({ FLEDGE_GITHUB_API_URL: "https://ghe.example.com/api/v3" }, "a", "b").push).toBe("https://ghe.example.com/a/b.git");
+    expect(publishRemote({ FLEDGE_GITHUB_API_URL: "http://127.0.0.1:8080" }, "a", "b").push).toBe("http://127.0.0.1:8080/a/b.git");
+  });
+
+  test("a hostile server's clone_url (a local repository with a pre-receive hook) is never pushed to", async () => {
+    // The attack: a plugin installed earlier ships a bare repository whose hook runs as
+    // the user; the server names it as the clone URL.
+    const trap = join(sb.root, "trap.git");
+    spawnSync("git", ["init", "-q", "--bare", trap]);
+    const proof = join(sb.root, "hook-ran");
+    writeFileSync(join(trap, "hooks", "pre-receive"), `#!/bin/sh
+touch '${proof}'
+`, { mode: 0o755 });
+    for (const hostile of [`file://${trap}`, trap, `http://127.0.0.1:1/${"x"}.git`, "ext::sh -c touch% /tmp/pwned"]) {
+      gh.cloneUrl = hostile;
+      const p = freshPlugin();
+      const r = await runFledgeAsync(["plugins", "publish", p.dir, "--yes", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).repo.url).toBe(`${gh.url}/tester/${p.name}`);
+      expect(bareLog("tester", p.name)).toContain(`Initial commit of the ${p.name} fledge plugin`);
+      const origin = spawnSync("git", ["-C", p.dir, "remote", "get-url", "origin"], { encoding: "utf8" }).stdout.trim();
+      expect(origin).toBe(`${gh.url}/tester/${p.name}.git`);
+    }
+    expect(statSync(proof, { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  test("the confirmation names where the commit is pushed", async () => {
+    const p = freshPlugin();
+    const r = await runFledgeAsync(["plugins", "publish", p.dir], { env: env({ FLEDGE_GITHUB_TOKEN: TOKEN }), spawn: true });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`to ${gh.url}/tester/${p.name}.git`);
   });
 });
 
 describe("token fallback to gh auth token", () => {
   test("publish uses gh's token when nothing else is set; never printed or stored", async () => {
     const p = freshPlugin();
-    const r = await runFledgeAsync(["plugins", "publish", p.dir, "--yes", "--json"], { env: env({ PATH: fakeGh() }) });
+    const r = await runFledgeAsync(["plugins", "publish", p.dir, "--yes", "--json"], { env: env({ PATH: fakeGh() }), spawn: true });
     expect(r.code).toBe(0);
     const authed = gh.requests.filter((q) => q.headers.authorization);
     expect(authed.length).toBeGreaterThan(0);
@@ -157,7 +190,7 @@ describe("token fallback to gh auth token", () => {
   });
 
   test("search sends gh's token to the API; an env token wins over gh", async () => {
-    const s = await runFledgeAsync(["plugins", "search", "--json"], { env: env({ PATH: fakeGh() }) });
+    const s = await runFledgeAsync(["plugins", "search", "--json"], { env: env({ PATH: fakeGh() }), spawn: true });
     expect(s.code).toBe(0);
     expect(gh.requests.at(-1)!.headers.authorization).toBe(`Bearer ${GH_TOKEN_VALUE}`);
     const s2 = await runFledgeAsync(["plugins", "search", "--json"], { env: env({ PATH: fakeGh(), GITHUB_TOKEN: TOKEN }) });
@@ -178,7 +211,6 @@ describe("token fallback to gh auth token", () => {
 });
 
 describe("ghAuthToken (attacker's view)", () => {
-  const { ghAuthToken } = require("../../src/registry/config.ts") as typeof import("../../src/registry/config.ts");
   let dir: ReturnType<typeof sandbox>;
   beforeEach(() => {
     dir = sandbox();
@@ -204,6 +236,26 @@ describe("ghAuthToken (attacker's view)", () => {
       process.chdir(cwd);
     }
     expect(statSync(marker, { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  test("gh is asked for the token of the API's own host only (github.com's token never goes to another API)", async () => {
+    const argsFile = join(dir.root, "args");
+    const d = gh("log", `echo "$@" >> '${argsFile}'; [ "$4" = github.com ] && echo gho_COM && exit 0; exit 1`);
+    expect(ghAuthToken({ PATH: d })).toBe("gho_COM");
+    expect(ghAuthToken({ PATH: d }, "127.0.0.1:9")).toBeUndefined();
+    expect(ghAuthToken({ PATH: d }, "evil host")).toBeUndefined();
+    expect(readFileSync(argsFile, "utf8")).toBe("auth token --hostname github.com\nauth token --hostname 127.0.0.1:9\n");
+    // Through the CLI: a search against a non-GitHub API asks gh for that host only.
+    const srv = await startGithubServer();
+    try {
+      writeFileSync(argsFile, "");
+      const r = await runFledgeAsync(["plugins", "search", "--json"], { env: { ...dir.env, PATH: `${d}:${process.env.PATH}`, FLEDGE_GITHUB_API_URL: srv.url } });
+      expect(r.code).toBe(0);
+      expect(readFileSync(argsFile, "utf8")).toBe(`auth token --hostname ${new URL(srv.url).host}\n`);
+      for (const q of srv.requests) expect(q.headers.authorization).toBeUndefined();
+    } finally {
+      srv.stop();
+    }
   });
 
   test("only one printable token is taken: a failing, empty or odd gh gives none", () => {
