@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { kernelLandlockAbi } from "../src/confine/index.ts";
 import { join } from "node:path";
 import { ROOT, runFledge, tempDir } from "./helpers/cli.ts";
+import { describeSlow } from "./helpers/tier.ts";
 
 // The single binary is what users download: exercise it, not only the sources.
 const out = tempDir("fledge-dist-");
@@ -19,7 +20,7 @@ afterAll(() => {
   cfg.cleanup();
 });
 
-describe("compiled dist binary", () => {
+describeSlow("compiled dist binary", () => {
   test("is built as one executable file", () => {
     expect(existsSync(bin)).toBe(true);
   });

@@ -53,6 +53,7 @@ export const SHARED_LEAVES: readonly string[] = ["src/ui/sanitize.ts"];
 /** The layer of a file under src/ (a path relative to the repository, with '/'). */
 export function layerOf(file: string): Layer {
   if (file === "src/main.ts" || file === "src/bin.js") return "entry";
+  if (file.startsWith("src/host/confine/")) return "confine";
   if (file === "src/version.ts") return "core";
   const top = file.split("/")[1] ?? "";
   if (top in ALLOWED) return top as Layer;
@@ -129,6 +130,7 @@ export function sourceFiles(root: string, dir = "src"): string[] {
   const walk = (d: string): void => {
     for (const e of readdirSync(join(root, d), { withFileTypes: true })) {
       const p = join(d, e.name);
+      if (e.isDirectory() && `${p.split(sep).join("/")}/` === GUEST_SOURCES) continue;
       if (e.isDirectory()) walk(p);
       else if (/\.(ts|js)$/.test(e.name) && !e.name.endsWith(".d.ts")) out.push(relative(root, join(root, p)).split(sep).join("/"));
     }

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { MAIN, tempDir } from "../helpers/cli.ts";
 import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { baseEnv, readReg, runFledgeAsync, wasmPlugin } from "./helpers.ts";
+import { FAST_ONLY } from "../helpers/tier.ts";
 
 const FULL = process.env.FLEDGE_CRASH_SWEEP === "full";
 setDefaultTimeout(FULL ? 3_600_000 : 600_000);
@@ -234,7 +235,7 @@ function* counts(group: string): Generator<number> {
 
 const groupsToRun = FULL ? [...Object.keys(GROUPS), "all"] : ["rename", "unlink", "all"];
 
-describe.skipIf(!HAVE_STRACE)("kill -9 at file-changing syscalls: the next command recovers, nothing is lost", () => {
+describe.skipIf(!HAVE_STRACE || FAST_ONLY)("kill -9 at file-changing syscalls: the next command recovers, nothing is lost", () => {
   for (const op of ["install", "install --force", "install --force, same version", "update", "update, identical registry", "remove"]) {
     test(op, async () => {
       const s = (await setup()).find((x) => x.name === op)!;

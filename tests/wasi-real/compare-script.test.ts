@@ -3,13 +3,14 @@
  * small run (escape probes only) produces the table and JSON, judges fledge and
  * Node's node:wasi as expected, and leaves no temp dirs behind.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/cli.ts";
 import { probeCases, REPO_ROOT } from "./realprog-lib.ts";
+import { describeSlow } from "../helpers/tier.ts";
 
-describe("scripts/compare-wasi.ts", () => {
+describeSlow("scripts/compare-wasi.ts", () => {
   const tmp = tempDir("fledge-compare-");
   afterAll(() => tmp.cleanup());
 

@@ -25,6 +25,7 @@ import {
   substituteRoot,
   WASM_FLAGS,
 } from "./realprog-lib.ts";
+import { describeSlow } from "../helpers/tier.ts";
 
 interface Outcome {
   code: number;
@@ -43,7 +44,7 @@ function fstoolErrors(stderr: string): string {
 const CC = Bun.which("cc") ?? Bun.which("gcc");
 const CLANG = Bun.which("clang");
 
-describe("fstool: native vs fledge wasm run", () => {
+describeSlow("fstool: native vs fledge wasm run", () => {
   const tmp = tempDir("fledge-realprog-");
   const nativeTree = join(tmp.path, "native", "tree");
   const wasmTree = join(tmp.path, "wasm", "tree");
