@@ -243,8 +243,13 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
 
   const staging = createStaging(paths.pluginsDir);
   try {
-    log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
+    // A local folder is not fetched: say which folder, by its absolute path, and how it is used.
+    if (source.kind !== "local") log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
     const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
+    if (source.kind === "local") {
+      const folder = renderUntrusted(materialized.localPath ?? source.input);
+      log.info(opts.copy ? `copying local folder ${folder} [local]` : `linking local folder ${folder} [local]`);
+    }
     const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client, unconfined: opts.unconfined }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);
       await obtainConsent(
