@@ -4,7 +4,7 @@ import { showManifestValue } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime } from "../trust/index.ts";
 import { EXIT } from "../core/index.ts";
 import { printJson, printTrusted, terminalText } from "../ui/index.ts";
-import { colorStdout, paint, riskStyle, terminalColumns, tierStyle, wrapText } from "../ui/table.ts";
+import { colorStdout, paint, riskStyle, terminalColumns, tierStyle, wrapBlock } from "../ui/table.ts";
 
 export default defineCommand({
   meta: {
@@ -37,11 +37,13 @@ export default defineCommand({
       for (const x of r.confinement_extras) lines.push(`    confinement: ${showManifestValue(x)}`);
       for (const [event, cmd] of Object.entries(r.hooks)) lines.push(`    hook ${event}: ${showManifestValue(cmd)}`);
       lines.push(`    commands: ${r.commands.join(", ") || "(none)"}`);
-      for (const w of r.warnings) lines.push(...wrapText(`${paint("yellow", "!", color)} ${safe(w)}`, width, "      ", "    "));
+      for (const w of r.warnings) lines.push(`    ${paint("yellow", "!", color)} ${safe(w)}`);
       lines.push("");
     }
     lines.push(`Summary: ${summary.total} plugin(s), ${summary.unverified} unverified, ${summary.elevated} elevated risk, ${summary.native} native, ${summary.sandboxed} wasm (sandboxed)`);
-    printTrusted(lines.map((l, i) => (i === 0 || l.startsWith("•") || l.includes("\u001b[") ? l : safe(l))).join("\n"));
+    // Lines with colour were built from safe parts; the rest pass the backstop here. Then
+    // everything wraps at words to the terminal (colour codes take no columns).
+    printTrusted(wrapBlock(lines.map((l) => (l.includes("\u001b[") ? l : safe(l))).join("\n"), width));
     return EXIT.ok;
   },
 });

@@ -54,10 +54,15 @@ export function wrapText(text: string, width: number, indent = "", firstIndent =
         hasWord = true;
         continue;
       }
-      if (hasWord) {
+      // A word that fits no line at all is cut, starting right here; any other word
+      // moves whole to the next line.
+      const fitsNoLine = displayWidth(indent + word) > width;
+      if (hasWord && (!fitsNoLine || width - displayWidth(line) - 1 < 8)) {
         lines.push(line);
         line = indent;
+        hasWord = false;
       }
+      if (hasWord) line += " ";
       const room = Math.max(1, width - displayWidth(line));
       const pieces = displayWidth(word) > room ? splitWord(word, room) : [word];
       for (const piece of pieces.slice(0, -1)) {
