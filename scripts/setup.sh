@@ -41,3 +41,4 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+echo "setup: done. Next: npm run build && dist/fledge canary (the sandbox self-test), then dist/fledge --help" >&2
