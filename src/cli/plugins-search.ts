@@ -3,7 +3,7 @@ import { searchPlugins } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { TRUST_TIERS, type TrustTier } from "../trust/index.ts";
 import { EXIT, FledgeError, usageError } from "../core/index.ts";
-import { canPrompt, chooseOutcome, interruptedError, log, printJson, printResult, printTrusted } from "../ui/index.ts";
+import { canPrompt, chooseOutcome, interruptedError, log, printJson, printResult, printTrusted, useColor } from "../ui/index.ts";
 import { terminalText } from "../ui/sanitize.ts";
 import { installedLine, installOne } from "./plugins-install.ts";
 import { formatTable, tierStyle, terminalColumns } from "../ui/table.ts";
@@ -71,9 +71,13 @@ export default defineCommand({
 
 /** The -i flow: numbered list on stderr, one pick, then the ordinary install (no flags: it asks). */
 async function pickAndInstall(results: { full_name: string; description: string; trust_tier: string; stars: number }[]): Promise<number> {
-  const lines = ["Select a plugin to install:"];
-  results.forEach((r, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${showManifestValue(r.full_name)}  [${r.trust_tier}]  ${showManifestValue(r.description)}  * ${r.stars}`));
-  process.stderr.write(`${terminalText(lines.join("\n"))}\n`);
+  // The same aligned table as the plain listing, on stderr (the question's stream).
+  const table = formatTable(
+    ["#", "REPOSITORY", "TIER", "STARS", "DESCRIPTION"],
+    results.map((r, i) => [String(i + 1), showManifestValue(r.full_name), r.trust_tier, String(r.stars), showManifestValue(r.description)]),
+    { width: terminalColumns(process.stderr), overflow: "wrap", color: useColor(process.stderr), style: (col, text) => (col === 2 ? tierStyle(text) : undefined) },
+  );
+  process.stderr.write(`Select a plugin to install:\n${table}\n`);
   const outcome = await chooseOutcome("Plugin number?", results.length);
   if (outcome === "interrupted") throw interruptedError("search");
   if (outcome === "cancelled") {
