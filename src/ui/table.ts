@@ -138,16 +138,27 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   const tooWide = opts.width !== undefined && lastStart + widths[last]! > opts.width;
   const room = opts.width !== undefined ? opts.width - lastStart : Infinity;
   const mode = !tooWide ? "fit" : opts.overflow === "wrap" && room >= 20 ? "wrap" : "below";
+  // "below": the trailing columns that do not fit beside the first ones go under each row.
+  let keep = last;
+  if (mode === "below") {
+    const headWidth = (k: number): number => displayWidth(indent) + widths.slice(0, k).reduce((n, w) => n + w, 0) + 2 * (k - 1);
+    while (keep > 1 && headWidth(keep) > opts.width!) keep--;
+  }
   const styled = (i: number, c: string, ri: number | undefined): string => paint(ri === undefined ? "bold" : opts.style?.(i, c, ri), c, color);
   const line = (cells: readonly string[], ri: number | undefined): string[] => {
-    const head = cells.slice(0, mode === "below" ? last : cells.length - 1);
+    const head = cells.slice(0, mode === "below" ? keep : cells.length - 1);
     let text = indent + head.map((c, i) => styled(i, c, ri) + " ".repeat(Math.max(0, widths[i]! - displayWidth(c)))).join("  ");
     const tail = cells[last] ?? "";
     if (mode === "below") {
       text = text.trimEnd();
-      if (ri === undefined || tail === "") return [text];
-      const label = `${headers[last]!.toLowerCase()}: `;
-      return [text, ...wrapText(`${label}${tail}`, opts.width!, `${indent}      `, `${indent}    `).map((l) => l.replace(label, paint("dim", label, color)))];
+      if (ri === undefined) return [text];
+      const out = [text];
+      for (let c = keep; c < cells.length; c++) {
+        if ((cells[c] ?? "") === "") continue;
+        const label = `${headers[c]!.toLowerCase()}: `;
+        out.push(...wrapText(`${label}${styled(c, cells[c]!, ri)}`, opts.width!, `${indent}      `, `${indent}    `).map((l) => l.replace(label, paint("dim", label, color))));
+      }
+      return out;
     }
     if (mode === "wrap") {
       const pad = " ".repeat(lastStart);

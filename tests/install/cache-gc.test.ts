@@ -13,7 +13,8 @@ import { removalVerdict, type CacheEntryInfo } from "../../src/install/cache.ts"
 
 const box = sandbox();
 const cacheDir = join(box.config, "cache", "wasm");
-const fledge = (args: string[]) => runFledgeAsync(args, { env: box.env, cwd: box.root, timeoutMs: 60_000 });
+// Real processes: what is on disk is the point (an in-process run may reuse a module prepared in memory).
+const fledge = (args: string[]) => runFledgeAsync(args, { env: box.env, cwd: box.root, timeoutMs: 60_000, spawn: true });
 const entries = (): string[] => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((n) => n.endsWith(".cwasm")).sort() : []);
 
 /** A second plugin with the very same module under another name. */

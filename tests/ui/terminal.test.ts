@@ -43,7 +43,7 @@ beforeAll(async () => {
     ["plugins", "install", HELLO_WASM, "--copy", "--yes"],
     ["plugins", "install", HELLO_NATIVE, "--copy", "--yes", "--trust-native"],
   ]) {
-    const r = await runFledgeAsync(args, { env: { FLEDGE_CONFIG_DIR: config, HOME: work.path }, cwd: work.path });
+    const r = await runFledgeAsync(args, { env: { FLEDGE_CONFIG_DIR: config, HOME: work.path }, cwd: work.path, spawn: true });
     if (r.code !== 0) throw new Error(r.stderr);
   }
 }, 120_000);
@@ -95,7 +95,7 @@ describe.skipIf(!TMUX)("at 80 columns", () => {
     // No row is drawn twice (a ghost of the question or of the text above it).
     const text = rows.filter((r) => r.trim() !== "" && !/^\[exit/.test(r));
     expect(new Set(text).size).toBe(text.length);
-    expectWordsWhole(rows, "it runs unsandboxed as an ordinary program with your full user rights (files, SSH keys, tokens, network);");
+    expectWordsWhole(rows, "reads system and your home except credentials (~/.ssh, ~/.aws, ~/.config/gh, tokens, histories, browser profiles); project read-only; no network");
   }, 60_000);
 
   test("plugins list: aligned columns, risk in colour; plain with NO_COLOR and on a pipe", async () => {
