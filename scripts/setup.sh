@@ -14,7 +14,7 @@
 #                                 built offline for wasm32-wasi (Debian's Rust; current rustup Rust calls it wasm32-wasip1)
 #   util-linux (script)           pseudo-terminal tests of interactive prompts
 #   time                          GNU time: peak RSS of fledge under output floods (tests/run/output-flood.test.ts)
-#   tmux                          a real terminal emulator as the oracle for untrusted-text tests
+#   tmux                          a real terminal emulator: untrusted-text tests, and what an 80-column screen shows (tests/ui)
 #   strace                        crash tests: kill -9 at every file-changing syscall of install/update/remove
 #   openssl                       a self-signed loopback TLS server: fledge.http refuses a certificate that does not verify
 #   jq zsh fish wget              the README's shell examples, completion and install-script tests
@@ -41,3 +41,4 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+echo "setup: done. Next: npm run build && dist/fledge canary (the sandbox self-test), then dist/fledge --help" >&2

@@ -52,6 +52,18 @@ const DYNAMIC_POSITIONALS: Record<string, Kind> = {
   "plugins verify name": { dynamic: "plugins" },
   "plugins run command": { dynamic: "commands" },
   "completion shell": { words: [...SHELLS] },
+  // Spelled with dashes on the command line, as the help says. Literal words (a test
+  // checks them against LIFECYCLE_EVENTS) keep the install code out of TAB-time loads.
+  "hooks run event": { words: ["pre-init", "post-work-start", "pre-push"] },
+};
+
+/**
+ * String flags that take one of a fixed set of words (checked by the command itself,
+ * case-insensitively, so they are not citty enums), keyed by "<path> <flag name>".
+ * Enum flags need no entry: their options are read from the definition.
+ */
+const FLAG_VALUES: Record<string, Kind> = {
+  "plugins create lang": { words: ["rust", "c"] }, // = SCAFFOLD_LANGS (checked by a test)
 };
 
 async function value<T>(v: T | Promise<T> | (() => T) | (() => Promise<T>)): Promise<T> {
@@ -92,7 +104,7 @@ export async function commandTree(cmd: AnyCommand, path: string[] = []): Promise
     names.sort((a, b) => Number(!a.startsWith("--")) - Number(!b.startsWith("--")));
     const flag: FlagSpec = { names, description: oneLine(def.description) };
     if (def.type === "enum" && "options" in def && Array.isArray(def.options)) flag.value = { words: def.options.map(String) };
-    else if (def.type === "string") flag.value = { files: true };
+    else if (def.type === "string") flag.value = FLAG_VALUES[[...path, name].join(" ")] ?? { files: true };
     node.flags.push(flag);
   }
   node.flags.push({ names: ["--help", "-h"], description: "show help" });

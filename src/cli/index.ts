@@ -7,7 +7,9 @@ import { EXIT, FledgeError, isFledgeError, redactUrls, usageError } from "../cor
 import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
 import { isatty } from "node:tty";
 import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
-import { declareAliases, resolve, runLeaf, usageOf } from "./framework.ts";
+import { declareAliases, resolve, runLeaf } from "./framework.ts";
+import { renderHelp } from "./help.ts";
+import { terminalColumns } from "../ui/table.ts";
 
 export const root = declareAliases(defineCommand({
   meta: {
@@ -20,6 +22,7 @@ export const root = declareAliases(defineCommand({
     trust: () => import("./trust.ts").then((m) => m.default),
     hooks: () => import("./hooks.ts").then((m) => m.default),
     wasm: () => import("./wasm.ts").then((m) => m.default),
+    cache: () => import("./cache.ts").then((m) => m.default),
     completion: () => import("./completion.ts").then((m) => m.default),
     canary: () => import("./canary.ts").then((m) => m.default),
   } satisfies Record<BuiltinTopCommand, unknown>, // exactly manifest's list: a plugin command of these names is shadowed
@@ -51,11 +54,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     if (r.help || (r.cmd.subCommands && r.path.length === 0)) {
-      printTrusted(plain(await usageOf(r.cmd, r.parent), { isTTY: isatty(1) }));
+      printTrusted(await helpFor(r.cmd, r.path, 1));
       return EXIT.ok;
     }
     if (r.cmd.subCommands) {
-      process.stderr.write(`${plain(await usageOf(r.cmd, r.parent), process.stderr)}\n`);
+      process.stderr.write(`${await helpFor(r.cmd, r.path, 2)}\n`);
       throw usageError(`'fledge ${r.path.join(" ")}' needs a sub-command`, `run 'fledge ${r.path.join(" ")} --help' to see them`);
     }
     const result = await runLeaf(r.cmd, r.args, r.tail);
@@ -65,9 +68,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** citty colours its usage text unconditionally; honour NO_COLOR and pipes (and escape anything else). */
-function plain(text: string, stream: { isTTY?: boolean }): string {
-  return useColor(stream) ? text : terminalText(stripAnsi(text));
+/** Help laid out for the terminal it goes to (fd 1 or 2): its width and colour (plain with NO_COLOR or on a pipe). */
+async function helpFor(cmd: Parameters<typeof renderHelp>[0], path: readonly string[], fd: 1 | 2): Promise<string> {
+  const tty = isatty(fd);
+  const color = useColor({ isTTY: tty });
+  // The stream is only touched on a terminal, to learn its width (stdout is built lazily).
+  const text = await renderHelp(cmd, path, tty ? terminalColumns(fd === 1 ? process.stdout : process.stderr) : terminalColumns({ isTTY: false }), color);
+  return color ? text : terminalText(stripAnsi(text));
 }
 
 function report(e: unknown, json: boolean): number {

@@ -3,7 +3,8 @@ import { auditRows, recoverInterrupted } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { describeCapabilities, describeRuntime } from "../trust/index.ts";
 import { EXIT } from "../core/index.ts";
-import { printJson, printResult } from "../ui/index.ts";
+import { printJson, printTrusted, terminalText } from "../ui/index.ts";
+import { colorStdout, paint, riskStyle, terminalColumns, tierStyle, wrapBlock } from "../ui/table.ts";
 
 export default defineCommand({
   meta: {
@@ -20,9 +21,14 @@ export default defineCommand({
       printJson({ audit: rows, summary });
       return EXIT.ok;
     }
-    const lines = ["Plugin security audit", ""];
+    const color = colorStdout();
+    const width = terminalColumns();
+    // Every value passes the terminal backstop before colour is added around it.
+    const safe = (s: string) => terminalText(s);
+    const lines = [paint("bold", "Plugin security audit", color), ""];
     for (const r of rows) {
-      lines.push(`• ${r.name} ${showManifestValue(r.version)} [${r.trust_tier}] ${r.sandboxed ? "(wasm, sandboxed)" : r.confined ? `(native, ${r.confinement})` : `(native, ${(r.confinement ?? "unconfined").toUpperCase()})`}`);
+      const risk = r.sandboxed ? "(wasm, sandboxed)" : r.confined ? `(native, ${r.confinement})` : `(native, ${(r.confinement ?? "unconfined").toUpperCase()})`;
+      lines.push(`• ${paint("bold", safe(showManifestValue(r.name)), color)} ${safe(showManifestValue(r.version))} [${paint(tierStyle(r.trust_tier), r.trust_tier, color)}] ${paint(riskStyle(risk), safe(risk), color)}`);
       lines.push(`    source: ${showManifestValue(r.source)}`);
       lines.push(`    runtime: ${describeRuntime(r.runtime)}`);
       const caps = describeCapabilities(r.capabilities);
@@ -31,11 +37,13 @@ export default defineCommand({
       for (const x of r.confinement_extras) lines.push(`    confinement: ${showManifestValue(x)}`);
       for (const [event, cmd] of Object.entries(r.hooks)) lines.push(`    hook ${event}: ${showManifestValue(cmd)}`);
       lines.push(`    commands: ${r.commands.join(", ") || "(none)"}`);
-      for (const w of r.warnings) lines.push(`    ! ${w}`);
+      for (const w of r.warnings) lines.push(`    ${paint("yellow", "!", color)} ${safe(w)}`);
       lines.push("");
     }
     lines.push(`Summary: ${summary.total} plugin(s), ${summary.unverified} unverified, ${summary.elevated} elevated risk, ${summary.native} native, ${summary.sandboxed} wasm (sandboxed)`);
-    printResult(lines.join("\n"));
+    // Lines with colour were built from safe parts; the rest pass the backstop here. Then
+    // everything wraps at words to the terminal (colour codes take no columns).
+    printTrusted(wrapBlock(lines.map((l) => (l.includes("\u001b[") ? l : safe(l))).join("\n"), width));
     return EXIT.ok;
   },
 });

@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { listRows, recoverInterrupted } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { EXIT } from "../core/index.ts";
-import { printJson, printResult } from "../ui/index.ts";
+import { printJson, printResult, printTrusted, terminalText } from "../ui/index.ts";
+import { formatTable, riskStyle, tierStyle, terminalColumns } from "../ui/table.ts";
 
 export default defineCommand({
   meta: { name: "list", description: "List installed plugins with their runtime, trust tier and risk. Example: fledge plugins list --json" },
@@ -20,16 +21,22 @@ export default defineCommand({
       printResult("No plugins installed. Find some with 'fledge plugins search'.");
       return EXIT.ok;
     }
-    const width = Math.max(...rows.map((r) => r.name.length));
-    const lines = ["Installed plugins:"];
-    for (const r of rows) {
-      const pin = r.pinned_ref ? ` (pinned: ${showManifestValue(r.pinned_ref)})` : "";
-      const risk = r.sandboxed ? (r.risk === "sandboxed" ? "wasm, sandboxed" : "wasm, elevated risk: exec") : `native, ${r.confinement ?? "unconfined, elevated risk"}`;
-      lines.push(`  ${r.name.padEnd(width)}  ${showManifestValue(r.version)}${pin}  [${r.trust_tier}]  ${risk}  (${showManifestValue(r.source)})`);
-      lines.push(`  ${"".padEnd(width)}  commands: ${r.commands.join(", ") || "(none)"}`);
-      if (r.network_hosts.length > 0) lines.push(`  ${"".padEnd(width)}  network hosts: ${r.network_hosts.join(", ")}`);
-    }
-    printResult(lines.join("\n"));
+    // One aligned table (widths measured on the text as shown); tier and risk in colour on a terminal.
+    const table = formatTable(
+      ["NAME", "VERSION", "TIER", "RISK", "COMMANDS", "SOURCE"],
+      rows.map((r) => [
+        showManifestValue(r.name),
+        `${showManifestValue(r.version)}${r.pinned_ref ? ` (pinned: ${showManifestValue(r.pinned_ref)})` : ""}`,
+        r.trust_tier,
+        r.sandboxed ? (r.risk === "sandboxed" ? "wasm, sandboxed" : "wasm, elevated risk: exec") : `native, ${r.confinement ?? "unconfined, elevated risk"}`,
+        r.commands.map((c) => showManifestValue(c)).join(", ") || "(none)",
+        showManifestValue(r.source),
+      ]),
+      { width: terminalColumns(), overflow: "below", style: (col, text) => (col === 2 ? tierStyle(text) : col === 3 ? riskStyle(text) : undefined) },
+    );
+    // Granted network hosts, when any, under the table (they are a list per plugin).
+    const hosts = rows.filter((r) => r.network_hosts.length > 0).map((r) => `${showManifestValue(r.name)} network hosts: ${r.network_hosts.map((h) => showManifestValue(h)).join(", ")}`);
+    printTrusted(hosts.length ? `${table}\n\n${terminalText(hosts.join("\n"))}` : table);
     return EXIT.ok;
   },
 });

@@ -3,6 +3,7 @@ import { removePlugin } from "../install/index.ts";
 import { EXIT } from "../core/index.ts";
 import { printJson, printResult } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { humanBytes } from "./cache.ts";
 
 export default defineCommand({
   meta: {
@@ -14,11 +15,11 @@ export default defineCommand({
     json: { type: "boolean", description: "print one JSON object: {schema_version, action: \"remove\", removed, warnings}" },
   },
   async run({ args }) {
-    const { entry, warnings } = await removePlugin(String(args.name), process.env);
+    const { entry, warnings, cache } = await removePlugin(String(args.name), process.env);
     if (args.json) {
-      printJson({ action: "remove", removed: { name: entry.name, source: entry.source, version: entry.version, commands: entry.commands }, warnings });
+      printJson({ action: "remove", removed: { name: entry.name, source: entry.source, version: entry.version, commands: entry.commands }, warnings, cache });
     } else {
-      printResult(`Removed ${renderUntrusted(entry.name)}`);
+      printResult(`Removed ${renderUntrusted(entry.name)}${cache.files ? ` (and ${cache.files} prepared module(s), ${humanBytes(cache.bytes)}, from the cache)` : ""}`);
     }
     return EXIT.ok;
   },

@@ -3,9 +3,10 @@ import { searchPlugins } from "../install/index.ts";
 import { showManifestValue } from "../manifest/index.ts";
 import { TRUST_TIERS, type TrustTier } from "../trust/index.ts";
 import { EXIT, FledgeError, usageError } from "../core/index.ts";
-import { canPrompt, chooseOutcome, interruptedError, log, printJson, printResult } from "../ui/index.ts";
+import { canPrompt, chooseOutcome, interruptedError, log, printJson, printResult, printTrusted, useColor } from "../ui/index.ts";
 import { terminalText } from "../ui/sanitize.ts";
 import { installedLine, installOne } from "./plugins-install.ts";
+import { formatTable, tierStyle, terminalColumns } from "../ui/table.ts";
 
 export default defineCommand({
   meta: {
@@ -50,22 +51,33 @@ export default defineCommand({
       return EXIT.ok;
     }
     if (interactive) return pickAndInstall(results);
-    const lines = ["Available plugins:"];
-    for (const r of results) {
-      const topics = r.topics.filter((t) => t !== "fledge-plugin");
-      lines.push(`  ${showManifestValue(r.full_name)}  [${r.trust_tier}]  ${showManifestValue(r.description)}  ★ ${r.stars}${topics.length ? `  (${topics.map(showManifestValue).join(", ")})` : ""}`);
-    }
-    lines.push("", `Install one with: fledge plugins install ${showManifestValue(results[0]!.full_name)}`);
-    printResult(lines.join("\n"));
+    const table = formatTable(
+      ["REPOSITORY", "TIER", "STARS", "DESCRIPTION"],
+      results.map((r) => {
+        const topics = r.topics.filter((t) => t !== "fledge-plugin");
+        return [
+          showManifestValue(r.full_name),
+          r.trust_tier,
+          String(r.stars),
+          `${showManifestValue(r.description)}${topics.length ? ` (${topics.map(showManifestValue).join(", ")})` : ""}`,
+        ];
+      }),
+      { width: terminalColumns(), overflow: "wrap", style: (col, text) => (col === 1 ? tierStyle(text) : undefined) },
+    );
+    printTrusted(`${table}\n\nInstall one with: fledge plugins install ${showManifestValue(results[0]!.full_name)}`);
     return EXIT.ok;
   },
 });
 
 /** The -i flow: numbered list on stderr, one pick, then the ordinary install (no flags: it asks). */
 async function pickAndInstall(results: { full_name: string; description: string; trust_tier: string; stars: number }[]): Promise<number> {
-  const lines = ["Select a plugin to install:"];
-  results.forEach((r, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${showManifestValue(r.full_name)}  [${r.trust_tier}]  ${showManifestValue(r.description)}  * ${r.stars}`));
-  process.stderr.write(`${terminalText(lines.join("\n"))}\n`);
+  // The same aligned table as the plain listing, on stderr (the question's stream).
+  const table = formatTable(
+    ["#", "REPOSITORY", "TIER", "STARS", "DESCRIPTION"],
+    results.map((r, i) => [String(i + 1), showManifestValue(r.full_name), r.trust_tier, String(r.stars), showManifestValue(r.description)]),
+    { width: terminalColumns(process.stderr), overflow: "wrap", color: useColor(process.stderr), style: (col, text) => (col === 2 ? tierStyle(text) : undefined) },
+  );
+  process.stderr.write(`Select a plugin to install:\n${table}\n`);
   const outcome = await chooseOutcome("Plugin number?", results.length);
   if (outcome === "interrupted") throw interruptedError("search");
   if (outcome === "cancelled") {

@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { loadConfig } from "../registry/index.ts";
 import { checkSourceSafety, classify, parseSource } from "../trust/index.ts";
 import { EXIT } from "../core/index.ts";
-import { log, printJson, printResult } from "../ui/index.ts";
+import { log, printJson, printTrusted, terminalText } from "../ui/index.ts";
+import { colorStdout, paint, terminalColumns, tierStyle, wrapText } from "../ui/table.ts";
 
 export default defineCommand({
   meta: {
@@ -33,7 +34,10 @@ export default defineCommand({
         reasons,
       });
     } else {
-      printResult(`${tier}: ${reasons.join("; ")}`);
+      // The tier first (in colour on a terminal), then the reasons, wrapped to the terminal.
+      const text = wrapText(`${tier}: ${terminalText(reasons.join("; "))}`, terminalColumns(), "  ", "");
+      text[0] = text[0]!.replace(tier, paint(tierStyle(tier), tier, colorStdout()));
+      printTrusted(text.join("\n"));
     }
     return EXIT.ok;
   },

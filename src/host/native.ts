@@ -20,6 +20,7 @@
  * exited are dropped, and the runtime ignores SIGPIPE.
  */
 import { cwd as processCwd } from "node:process";
+import { constants as osConstants } from "node:os";
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { fledgePaths } from "../registry/index.ts";
 import { FledgeError, isFledgeError } from "../core/index.ts";
@@ -65,6 +66,8 @@ export interface RunNativeOptions {
 export const CANCEL_GRACE_MS = 5_000;
 /** One protocol line may not exceed this; longer lines are skipped with a warning. */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+const osSignals = osConstants.signals as Readonly<Record<string, number>>;
 
 /** Signals fledge holds while a plugin runs (it must outlive the plugin to report its code). */
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -121,7 +124,9 @@ async function runLegacy(opts: RunNativeOptions): Promise<number> {
   }
   // The terminal delivers Ctrl+C to the plugin too (same foreground group); a signal
   // aimed at fledge alone (kill, closing the terminal) is passed on.
+  let interrupted = false;
   const release = holdSignals((signal) => {
+    interrupted = true;
     if (signal !== "SIGINT") proc.kill(signal);
   });
   try {
@@ -129,6 +134,7 @@ async function runLegacy(opts: RunNativeOptions): Promise<number> {
   } finally {
     release();
   }
+  reportSignalDeath(opts.entry.name, proc.signalCode, interrupted, (m) => process.stderr.write(`fledge: ${m}\n`));
   return exitStatus(proc.exitCode, proc.signalCode);
 }
 
@@ -263,6 +269,7 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
   const release = holdSignals(onInterrupt);
 
   let failure: FledgeError | undefined;
+  let promptInterrupted = false;
   const reader = proc.stdout.getReader() as unknown as ChunkReader;
   try {
     send(init);
@@ -283,7 +290,22 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
         if (reply) send(responseMessage(reply.id, reply.value));
       } catch (e) {
         if (e instanceof PromptCancelled) {
-          cancelRun();
+          // Ctrl+C at the plugin's question: nothing is answered (fail closed) and the
+          // run stops about as fast as Ctrl+C stops a program: cancel now, SIGINT to its
+          // group shortly after (not the 5 s grace of a cancel), then SIGKILL. Exit 130.
+          promptInterrupted = true;
+          if (!interrupt.signal.aborted) {
+            con.clearProgress();
+            send(cancelMessage("user_interrupt"));
+            interrupt.abort();
+          }
+          const quick = Math.min(grace, 500);
+          timers.push(
+            setTimeout(() => {
+              killGroup(pid, "SIGINT");
+              timers.push(setTimeout(() => killGroup(pid, "SIGKILL"), quick));
+            }, quick),
+          );
           continue;
         }
         // A request fledge cannot answer (a prompt without a TTY): end the run.
@@ -307,5 +329,39 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
     con.finish();
   }
   if (failure) throw failure;
+  if (promptInterrupted) throw new FledgeError(`Plugin '${entry.name}' stopped: interrupted (Ctrl+C) at its prompt, which was left unanswered`, { code: "interrupted", exitCode: 130 });
+  reportSignalDeath(entry.name, proc.signalCode, interrupts > 0, (m) => con.warn(m));
   return exitStatus(proc.exitCode, proc.signalCode);
+}
+
+/** Words for the signals that end a program on their own (a crash, the OOM killer). */
+const SIGNAL_WORDS: Readonly<Record<string, string>> = {
+  SIGSEGV: "a segmentation fault: it crashed reading or writing memory it does not own",
+  SIGBUS: "a bus error: it crashed on a bad memory access",
+  SIGILL: "an illegal instruction: it crashed (or was built for another CPU)",
+  SIGFPE: "an arithmetic error: it crashed (for example dividing by zero)",
+  SIGABRT: "an abort: it stopped itself (abort(), a failed assertion or a panic)",
+  SIGKILL: "SIGKILL: something killed it outright (often the system running out of memory)",
+  SIGTERM: "SIGTERM: something asked it to stop",
+  SIGHUP: "SIGHUP: its terminal went away",
+  SIGPIPE: "SIGPIPE: it wrote to a pipe nobody reads",
+  SIGXCPU: "SIGXCPU: it used up its CPU time limit",
+  SIGSYS: "a bad system call: it crashed",
+};
+
+/**
+ * A native plugin that died of a signal exits 128+n with no word of its own: say which
+ * signal and what it usually means. Not for a Ctrl+C the user typed (`userStopped`).
+ */
+export function signalDeathMessage(name: string, signalCode: string | number | null, userStopped = false): string | undefined {
+  if (signalCode === null || signalCode === undefined) return undefined;
+  const sig = typeof signalCode === "number" ? (Object.entries(osSignals).find(([, n]) => n === signalCode)?.[0] ?? `signal ${signalCode}`) : signalCode;
+  if (userStopped || sig === "SIGINT") return undefined;
+  const code = exitStatus(null, signalCode);
+  return `plugin '${name}' was killed by ${SIGNAL_WORDS[sig] ? `${SIGNAL_WORDS[sig]}` : sig} (exit ${code}); this is a problem in the plugin: report it to its author`;
+}
+
+function reportSignalDeath(name: string, signalCode: string | number | null, userStopped: boolean, warn: (m: string) => void): void {
+  const m = signalDeathMessage(name, signalCode, userStopped);
+  if (m) warn(m);
 }

@@ -274,6 +274,13 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   const init = buildInit({ args: opts.args, project: detectProject(projectRoot), plugin, fledgeVersion: FLEDGE_VERSION, capabilities });
 
   const stderr = stderrLines(plugin.name, (t) => io.stderr(t));
+  const refusals = fileRefusalWatch();
+  // Output messages (fledge.send "output") carry guest text too.
+  const output = con.output.bind(con);
+  con.output = (text: string) => {
+    refusals.seeText(text);
+    output(text);
+  };
   const stdoutDecoder = new TextDecoder("utf-8", { fatal: false });
   try {
     const { exitCode } = await runLoadedModule(
@@ -284,8 +291,15 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
         timeoutMs: limits.timeoutMs,
         startedAt,
         maxMemoryBytes: limits.maxMemoryBytes,
-        stdout: opts.stdout ?? ((chunk) => con.output(stdoutDecoder.decode(chunk, { stream: true }))),
-        stderr: opts.stderr ?? stderr.sink,
+        stdout: (chunk) => {
+          refusals.see(chunk);
+          if (opts.stdout) opts.stdout(chunk);
+          else con.output(stdoutDecoder.decode(chunk, { stream: true }));
+        },
+        stderr: (chunk) => {
+          refusals.see(chunk);
+          (opts.stderr ?? stderr.sink)(chunk);
+        },
         // The one metered runner links these through the same gate as WASI.
         hostModules: (link) => {
           // A prompt's terminal read waits with the run's deadline, like every host call.
@@ -314,8 +328,39 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   } finally {
     if (!opts.stdout) con.output(stdoutDecoder.decode());
     stderr.flush();
+    const note = refusals.seen() ? fileRefusalNote(plugin.name, capabilities.filesystem) : undefined;
+    if (note) con.warn(note);
     con.finish();
   }
+}
+
+/**
+ * A plugin refused a file prints wasi-libc's text for ENOTCAPABLE ("Capabilities
+ * insufficient"), which does not say what to change. fledge watches the plugin's
+ * stderr for it (the text is fixed by libc; a guest faking it only gets this note).
+ */
+function fileRefusalWatch(): { see: (chunk: Uint8Array) => void; seeText: (text: string) => void; seen: () => boolean } {
+  const decoder = new TextDecoder("latin1");
+  let tail = "";
+  let found = false;
+  const seeText = (more: string): void => {
+    if (found) return;
+    const text = tail + more;
+    found = /Capabilities insufficient|not ?capable/i.test(text);
+    tail = text.slice(-40);
+  };
+  return { see: (chunk) => seeText(decoder.decode(chunk, { stream: true })), seeText, seen: () => found };
+}
+
+/** What to tell the user when a plugin was refused a file: the grant it has and the one it needs. */
+export function fileRefusalNote(name: string, granted: Capabilities["filesystem"]): string | undefined {
+  if (granted === "project") return `plugin '${name}' was refused a file outside the project folder and its data/ folder; filesystem = "project" grants only those`;
+  return (
+    `plugin '${name}' was refused a file: it is granted filesystem = "${granted}"` +
+    `${granted === "plugin" ? " (only its own data/ folder)" : " (no files at all)"}. ` +
+    `To read the project's files (read-only) it must ask for filesystem = "project" under [capabilities] in its plugin.toml; ` +
+    `then 'fledge plugins update ${name}' (or reinstall it) asks you to grant it`
+  );
 }
 
 /** The limit a runner's limit error stands for (src/wasm/limits.ts codes). */
@@ -328,7 +373,7 @@ function pluginRunError(name: string, e: unknown, limits: PluginLimits): FledgeE
   }
   const limit = LIMIT_CODES[e.code];
   if (limit) return pluginLimitError(name, limit, limits);
-  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^wasm trap: /, "")}`, { cause: e, code: "trap", exitCode: EXIT.trap });
+  if (e.code === "trap") return new FledgeError(`Plugin '${name}' trapped: ${e.message.replace(/^the module trapped: /, "")}`, { cause: e, code: "trap", exitCode: EXIT.trap, hint: e.hint });
   if (e.exitCode !== EXIT.error || e.code === "prompt_cancelled") return e;
   return new FledgeError(`Plugin '${name}' failed: ${e.message}`, { cause: e, code: e.code, exitCode: e.exitCode, hint: e.hint, details: e.details });
 }

@@ -17,6 +17,7 @@ import { canPrompt, confirm } from "../ui/index.ts";
 import { renderUntrusted, terminalText } from "../ui/sanitize.ts";
 import { HOOK_WHEN } from "./hook-when.ts";
 import type { AutoBuild } from "./hooks.ts";
+import { terminalColumns, wrapBlock } from "../ui/table.ts";
 
 export interface ConsentSubject {
   action: "install" | "update";
@@ -124,7 +125,8 @@ export async function obtainConsent(s: ConsentSubject, flags: ConsentFlags, inte
   const native = needsNativeConsent(s);
   const unconfined = s.confinement?.unconfined === true && s.runtime === "native";
   if (!general && !native && !unconfined) return;
-  process.stderr.write(`${terminalText(renderConsent(s))}\n`);
+  // Wrapped at word boundaries to the terminal (never mid-word by the terminal itself).
+  process.stderr.write(`${wrapBlock(terminalText(renderConsent(s)), terminalColumns(process.stderr))}\n`);
   const generalOk = !general || flags.yes;
   const nativeOk = !native || nativeConsentGiven({ trustNative: flags.trustNative, confirmedInteractively: false, yes: flags.yes });
   // --unconfined is approved by --trust-native (never by --yes), or by its own question.

@@ -17,9 +17,9 @@ import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
 import { assertConfinementAllowed, grantedConfinement } from "./confinement-grant.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
 import { hashBinaries } from "./shims.ts";
-import { materialize, type Materialized } from "./sources.ts";
+import { localFolder, materialize, type Materialized } from "./sources.ts";
 import { recoverInterrupted } from "./journal.ts";
-import { createStaging, installInterruptCleanup, releaseStaging, type Staging } from "./staging.ts";
+import { createStaging, installInterruptCleanup, releaseStaging, withoutStagingPaths, type Staging } from "./staging.ts";
 import { prepareWasmModules, stripPreparedArtifacts } from "./wasm-prepare.ts";
 import { checkPluginTree } from "./tree-policy.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
@@ -243,8 +243,13 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
 
   const staging = createStaging(paths.pluginsDir);
   try {
-    log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
+    // A local folder is not fetched: say which folder, by its absolute path, and how it is used.
+    if (source.kind !== "local") log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
     const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
+    if (source.kind === "local") {
+      const folder = renderUntrusted(materialized.localPath ?? source.input);
+      log.info(opts.copy ? `copying local folder ${folder} [local]` : `linking local folder ${folder} [local]`);
+    }
     const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client, unconfined: opts.unconfined }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);
       await obtainConsent(
@@ -269,6 +274,8 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
     const { replaced } = await commitPlugin(staging, entry, { force: replacesSame(entry.name, installedAs(readRegistry(opts.env), entry.name), opts), env: opts.env });
     for (const r of replaced) log.warn(`removed plugin '${renderUntrusted(r)}': --force gave its commands to ${renderUntrusted(entry.name)}`);
     return { entry, replaced, prebuilt: prepared.prebuilt };
+  } catch (e) {
+    throw withoutStagingPaths(e, staging, renderUntrusted(redactUrls(source.kind === "local" ? localFolder(source, opts.cwd) : source.input)));
   } finally {
     releaseStaging(staging);
   }

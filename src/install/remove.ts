@@ -5,7 +5,8 @@
  * hook is never run. A failing post_remove is reported but does not block removal
  * (the user asked for the plugin to go; the original left it half-removed). Then,
  * under the registry lock: shims, the directory (a live link is unlinked, its target
- * never touched), the registry entry.
+ * never touched), the registry entry, and the prepared-module cache entries of its
+ * modules that no other installed plugin uses.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { runHook } from "./hooks.ts";
 import { exists, movePath, removePath, removeShim, writeShim } from "./shims.ts";
 import { clearIntent, newCommitId, recoverInterrupted, registryDigest, stampRegistry, writeIntent } from "./journal.ts";
 import { createStaging, releaseStaging } from "./staging.ts";
+import { cleanCacheLocked, pluginModuleHashes } from "./cache.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 /** Find an entry by its name or `fledge-<name>` (as the original). */
@@ -40,6 +42,8 @@ export function approvedHooks(entry: RegistryEntry): Record<string, string> {
 export interface RemoveResult {
   entry: RegistryEntry;
   warnings: string[];
+  /** Prepared-module cache files removed with the plugin, and the bytes they took. */
+  cache: { files: number; bytes: number };
 }
 
 export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promise<RemoveResult> {
@@ -68,6 +72,9 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
   }
   for (const w of warnings) log.warn(w);
 
+  // Which cache entries are this plugin's: hashed now, while its modules are still there.
+  const modules = new Set(entry.runtime === "wasm" && exists(dir) ? pluginModuleHashes(dir) : []);
+  const cache = { files: 0, bytes: 0 };
   const staging = createStaging(paths.pluginsDir);
   try {
     await withLock(paths.lockFile, async () => {
@@ -119,11 +126,20 @@ export async function removePlugin(name: string, env: NodeJS.ProcessEnv): Promis
         throw e;
       }
       clearIntent(paths);
+      if (modules.size) {
+        try {
+          const r = cleanCacheLocked(env, { sources: modules }, next);
+          cache.files = r.removed.length;
+          cache.bytes = r.freed_bytes;
+        } catch (e) {
+          log.warn(`could not remove ${entry.name}'s prepared modules from the cache (${(e as Error).message}); 'fledge cache clean' removes them later`);
+        }
+      }
     });
   } finally {
     // Deletes the moved-aside tree; a live link inside is unlinked, not followed.
     if (!staging.keep) removePath(join(staging.dir, "removed"));
     releaseStaging(staging);
   }
-  return { entry, warnings };
+  return { entry, warnings, cache };
 }

@@ -122,9 +122,14 @@ function expandHome(p: string): string {
   return p;
 }
 
-async function fromLocal(source: Source, staging: Staging, opts: MaterializeOptions): Promise<Materialized> {
+/** The absolute folder a local source names (`~` expanded, relative to `cwd`). */
+export function localFolder(source: Source, cwd: string): string {
   const raw = expandHome(source.path);
-  const abs = isAbsolute(raw) ? raw : resolve(opts.cwd, raw);
+  return isAbsolute(raw) ? raw : resolve(cwd, raw);
+}
+
+async function fromLocal(source: Source, staging: Staging, opts: MaterializeOptions): Promise<Materialized> {
+  const abs = localFolder(source, opts.cwd);
   let real: string;
   try {
     real = realpathSync(abs);

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { hostTag, ownerGone } from "../core/index.ts";
 import { ensureOwnFolder } from "../registry/index.ts";
 import { log } from "../ui/index.ts";
+import { FledgeError } from "../core/index.ts";
 
 export const STAGING_PREFIX = ".staging-";
 
@@ -120,4 +121,27 @@ export function cleanStaleStaging(pluginsDir: string, keep: ReadonlySet<string> 
   }
   if (removed > 0) log.info(`removed ${removed} staging director${removed === 1 ? "y" : "ies"} left by an interrupted install`);
   return removed;
+}
+
+/**
+ * THE rule that a staging path never reaches a message: an error raised while working
+ * in `staging` is re-raised with the staging tree shown as `shown` (the source the user
+ * named, or the plugin's final folder) and any other staging path as "(staging)". The
+ * staging folder is gone by the time the user reads the message, so it names nothing
+ * they can look at.
+ */
+export function withoutStagingPaths(e: unknown, staging: Pick<Staging, "dir" | "tree">, shown: string): unknown {
+  const scrub = (text: string): string => text.split(staging.tree).join(shown).split(staging.dir).join("(staging)");
+  if (e instanceof FledgeError) {
+    const message = scrub(e.message);
+    const hint = e.hint === undefined ? undefined : scrub(e.hint);
+    if (message === e.message && hint === e.hint) return e;
+    return new FledgeError(message, { code: e.code, exitCode: e.exitCode, hint, details: e.details, cause: e });
+  }
+  if (e instanceof Error && e.message.includes(staging.dir)) {
+    const copy = new Error(scrub(e.message), { cause: e });
+    copy.name = e.name;
+    return copy;
+  }
+  return e;
 }

@@ -25,7 +25,7 @@ import { exists } from "./shims.ts";
 import { gitNetworkArgs, idleError, redactUrl, watchChild } from "./net.ts";
 import { materialize } from "./sources.ts";
 import { recoverInterrupted } from "./journal.ts";
-import { createStaging, installInterruptCleanup, releaseStaging } from "./staging.ts";
+import { createStaging, installInterruptCleanup, releaseStaging, withoutStagingPaths } from "./staging.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export type UpdateStatus = "updated" | "up_to_date" | "skipped" | "failed";
@@ -203,7 +203,8 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
     entry.installed = e.installed;
     await commitPlugin(staging, entry, { force: false, update: true, env: opts.env });
     return { ...r, status: "updated", detail: `${e.version} → ${entry.version}`, version: entry.version, commit: entry.commit ?? null, escalation };
-  } catch (err) {
+  } catch (caught) {
+    const err = withoutStagingPaths(caught, staging, renderUntrusted(source.input));
     // Ctrl+C at a consent question stops the whole command (exit 130), not just this plugin.
     if (err instanceof FledgeError && err.code === "interrupted") throw err;
     const code = err instanceof FledgeError ? err.code : "internal";

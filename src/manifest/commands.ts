@@ -12,7 +12,7 @@ import type { Runtime } from "./types.ts";
  * fledge's own top-level commands. The CLI tree (src/cli/index.ts) is typed against this
  * list, so the compiler refuses a command added to one and not the other.
  */
-export const BUILTIN_TOP_COMMANDS = ["plugins", "trust", "hooks", "wasm", "completion", "canary"] as const;
+export const BUILTIN_TOP_COMMANDS = ["plugins", "trust", "hooks", "wasm", "cache", "completion", "canary"] as const;
 export type BuiltinTopCommand = (typeof BUILTIN_TOP_COMMANDS)[number];
 
 /**

@@ -4,7 +4,7 @@
  * then there is no manifest to report on at all.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync, constants as fsConstants } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { FledgeError } from "../core/index.ts";
 import { MAX_MANIFEST_BYTES, decodeManifest, parseManifest } from "./parse.ts";
 import type { ManifestOptions, ManifestResult } from "./types.ts";
@@ -13,11 +13,13 @@ export const MANIFEST_FILE = "plugin.toml";
 
 /** `dir` → `dir/plugin.toml`; a file path is taken as the manifest itself (e.g. plugin-wasm.toml). */
 export function locateManifest(pathToDirOrToml: string): { tomlPath: string; pluginDir: string } {
+  // Messages name the folder absolutely: "No plugin.toml found in .." says nothing useful.
+  const shown = resolve(pathToDirOrToml);
   let st;
   try {
     st = statSync(pathToDirOrToml);
   } catch {
-    throw new FledgeError(`No plugin.toml found at ${pathToDirOrToml}: that path does not exist`, {
+    throw new FledgeError(`No plugin.toml found at ${shown}: that path does not exist`, {
       code: "manifest_not_found",
       hint: "Point to a plugin directory containing plugin.toml, or to the plugin.toml itself.",
     });
@@ -25,7 +27,7 @@ export function locateManifest(pathToDirOrToml: string): { tomlPath: string; plu
   if (st.isDirectory()) {
     const tomlPath = join(pathToDirOrToml, MANIFEST_FILE);
     if (!isFile(tomlPath)) {
-      throw new FledgeError(`No plugin.toml found in ${pathToDirOrToml}. Point to a directory containing plugin.toml.`, {
+      throw new FledgeError(`No plugin.toml found in ${shown}. Point to a directory containing plugin.toml.`, {
         code: "manifest_not_found",
         hint: "A plugin is a directory with a plugin.toml; 'fledge plugins create <name>' makes one.",
       });
@@ -33,7 +35,7 @@ export function locateManifest(pathToDirOrToml: string): { tomlPath: string; plu
     return { tomlPath, pluginDir: pathToDirOrToml };
   }
   if (!st.isFile()) {
-    throw new FledgeError(`${pathToDirOrToml} is not a regular file or directory`, { code: "manifest_not_found", hint: "Point to a plugin directory or its plugin.toml." });
+    throw new FledgeError(`${shown} is not a regular file or directory`, { code: "manifest_not_found", hint: "Point to a plugin directory or its plugin.toml." });
   }
   return { tomlPath: pathToDirOrToml, pluginDir: dirname(pathToDirOrToml) || "." };
 }

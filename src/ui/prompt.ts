@@ -16,6 +16,7 @@
  */
 import { FledgeError } from "../core/errors.ts";
 import { discardTypeahead } from "./typeahead.ts";
+import { wrapText } from "./table.ts";
 
 /** How the question was answered. Only "yes" grants anything. */
 export type ConfirmOutcome = "yes" | "no" | "interrupted";
@@ -130,7 +131,10 @@ export function confirmOutcome(question: string, io: ConfirmIO = { input: proces
           // discarded
         }
       }
-      write(`${question} [y/N] `);
+      // Wrapped by us at word boundaries, so the terminal never breaks a word and the
+      // answer is echoed on the question's last line, right after "[y/N] ".
+      const cols = output.isTTY && typeof output.columns === "number" && output.columns > 0 ? output.columns : 80;
+      write(`${wrapText(`${question} [y/N]`, cols - 4).join("\n")} `);
       input.on("data", onData);
       input.once("end", onEnd);
       input.once("close", onEnd);

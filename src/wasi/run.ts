@@ -5,6 +5,7 @@ import type { Gate } from "./gate.ts";
 import { createWasi, WASI_MODULE, type ImportModules, type WasiOptions } from "./host.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { resolveImports } from "./link.ts";
+import { describeTrap } from "./traps.ts";
 
 /**
  * Run a WASI command module: check its exports, instantiate with the WASI imports
@@ -67,11 +68,9 @@ function outcome(e: unknown): number {
   if (e instanceof WasiDeadlineExceeded) {
     throw new FledgeError("time limit reached: the module was still waiting when its wall-clock deadline passed", { code: "time_limit", exitCode: EXIT.timeLimit, hint: "raise it with --timeout SECONDS" });
   }
-  if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-    throw new FledgeError(`wasm trap: ${e.message}`, { cause: e, code: "trap", exitCode: EXIT.trap });
-  }
-  if (e instanceof Error && /call stack/i.test(e.message)) {
-    throw new FledgeError(`wasm trap: ${e.message}`, { cause: e, code: "trap", exitCode: EXIT.trap });
+  if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError || (e instanceof Error && /call stack/i.test(e.message))) {
+    const trap = describeTrap(e.message);
+    throw new FledgeError(`the module trapped: ${trap.kind}`, { cause: e, code: "trap", exitCode: EXIT.trap, hint: trap.hint });
   }
   throw e;
 }

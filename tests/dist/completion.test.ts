@@ -115,6 +115,13 @@ describe("fledge completion bash", () => {
     expect(search.flags.find((f) => f.names.includes("--trust-tier"))?.value).toEqual({ words: ["local", "official", "team", "unverified"] });
   });
 
+  test("string flags and positionals with fixed words offer them (create --lang, hooks run)", async () => {
+    const { SCAFFOLD_LANGS } = await import("../../src/install/create.ts");
+    const { LIFECYCLE_EVENTS } = await import("../../src/install/lifecycle.ts");
+    expect(complete(["fledge", "plugins", "create", "--lang", ""])).toEqual([...SCAFFOLD_LANGS].sort());
+    expect(complete(["fledge", "hooks", "run", ""])).toEqual(LIFECYCLE_EVENTS.map((e) => e.replace(/_/g, "-")).sort());
+  });
+
   test("a plugin installed after the script was generated completes without regenerating", async () => {
     await updateRegistry((reg) => {
       reg.plugins.push({ name: "later", source: "./later", version: "0.1.0", installed: installedDate(), commands: ["latecomer"], runtime: "wasm", capabilities: { ...NO_CAPABILITIES } });

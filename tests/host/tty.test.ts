@@ -86,6 +86,11 @@ describe.skipIf(!hasScript)("prompts on a TTY", () => {
   test("Ctrl+C inside a prompt cancels the run: the plugin gets cancel", async () => {
     const r = await onTty([["How many?", "\u0003"]]);
     expect(r.stdout).toContain('RESP p {"type":"cancel","reason":"user_interrupt"}');
+    // The question fails closed and the run stops as Ctrl+C does: exit 130, saying so
+    // (not the cancel grace's SIGTERM, 143, after seconds of silence).
+    expect(r.code).toBe(130);
+    expect(r.screen).toContain("Plugin 'demo' stopped: interrupted (Ctrl+C) at its prompt");
+    expect(r.stdout).not.toContain('RESP c');
   }, 30_000);
 
   test("the synchronous driver (wasm path) reads the TTY directly", async () => {

@@ -93,7 +93,7 @@ describe("search", () => {
     const q = gh.requests.at(-1)!.url;
     expect(decodeURIComponent(q.replace(/\+/g, " "))).toContain("q=topic:fledge-plugin user:stranger");
     const text = await fledge(["plugins", "search"]);
-    expect(text.stdout).toContain("CorvidLabs/fledge-plugin-lint  [official]  Lints things");
+    expect(text.stdout).toMatch(/^CorvidLabs\/fledge-plugin-lint +official +50 +Lints things/m);
   });
 
   test("bad flags are usage errors; a rate limit is reported", async () => {

@@ -168,6 +168,9 @@ describe("filesystem grants", () => {
     const r = home.fledge(["fs-none", "read", "/project/hello.txt", "list", "/"]);
     expect(r.stdout).toContain("read /project/hello.txt: error");
     expect(r.stdout).not.toContain("hello project");
+    // libc's "Capabilities insufficient" is followed by fledge's note naming the grant to ask for.
+    expect(r.stderr).toContain(`plugin 'fs-none' was refused a file: it is granted filesystem = "none"`);
+    expect(r.stderr).toContain(`filesystem = "project" under [capabilities]`);
   });
 
   test('"project": the project root is readable at /project and read-only; nothing else is there', () => {

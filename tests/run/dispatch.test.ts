@@ -52,7 +52,7 @@ describe("dispatch: fledge <command> and fledge plugins run", () => {
     expect(alias.code).toBe(0);
   });
 
-  test("exit codes propagate: fledge.exit(n), WASI proc_exit(n), returning from main", () => {
+  test("exit codes propagate: fledge.exit(n), WASI proc_exit(n), returning from main", { timeout: 60_000 }, () => {
     expect(home.fledge(["compat-basic", "--exit=42"]).code).toBe(42);
     expect(home.fledge(["compat-basic", "--proc-exit=17"]).code).toBe(17);
     expect(home.fledge(["compat-basic", "--exit=0"]).code).toBe(0);

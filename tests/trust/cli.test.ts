@@ -92,7 +92,7 @@ describe("fledge trust --json", () => {
     expect(json((await trust(["acme/tool", "--json"])).stdout).tier).toBe("unverified");
   });
 
-  test("a credential URL's token never appears in stdout or stderr", async () => {
+  test("a credential URL's token never appears in stdout or stderr", { timeout: 60_000 }, async () => {
     const token = "ghp_SuperSecretToken1234567890";
     for (const args of [
       [`https://user:${token}@github.com/CorvidLabs/x.git@feature/thing`, "--json"],
