@@ -143,15 +143,11 @@ export function createGate(budget: HostBudget): Gate {
 
   function wrapFn(name: string, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     const cost = HOST_COST[name] ?? DEFAULT_COST;
+    // One try for the charge and the call: the host-call fast path is a few operations.
     return function gated(this: unknown): unknown {
-      try {
-        budget.hostCall(cost.base);
-      } catch (e) {
-        ended(e);
-        throw e;
-      }
       current = cost;
       try {
+        budget.hostCall(cost.base);
         // eslint-disable-next-line prefer-rest-params
         return fn.apply(undefined, arguments as unknown as unknown[]);
       } catch (e) {

@@ -84,6 +84,45 @@ export function localsEntryCost(locals: readonly (readonly [number, number])[]):
 export const FREE_OP = new Uint8Array(256);
 for (const op of [0x01, 0x02, 0x03, 0x05, 0x0b, 0x06, 0x07, 0x18, 0x19, 0x1f]) FREE_OP[op] = 1;
 
+/**
+ * A check the finishing pass (checks.ts) may remove: the `local.tee` at `teeAt`
+ * becomes `local.set` and the bytes [start, end) (`i64.const 0; i64.lt_s; if … end`)
+ * go.
+ */
+export interface OptionalCheck {
+  teeAt: number;
+  start: number;
+  end: number;
+}
+
+/** A check after a call: removable when the rest of the body is short (see checks.ts). */
+export interface AfterCallCheck extends OptionalCheck {
+  /** The callee's original function index, or -1 for call_indirect. */
+  callee: number;
+  /** Units the body's code before the call costs (in code order), to size the tail. */
+  spentBefore: number;
+  /** How many direct calls precede this one in code order (callees[k] is this call). */
+  ordinal: number;
+}
+
+/** What the finishing pass needs to know about one rewritten body. */
+export interface BodyEdits {
+  start: number;
+  /** Charges to patch (placeholder, cost, deleteStart, deleteEnd) quads. */
+  costs: number[];
+  usedScratch: boolean;
+  /** No loop, call, size-dependent charge or exception handling: one pass costs at most its size. */
+  leaf: boolean;
+  entry: OptionalCheck;
+  afterCalls: AfterCallCheck[];
+  /** Every call in code order: original function index, -1 for an indirect call. */
+  callees: number[];
+  /** Units of all instructions of the body (code order). */
+  spent: number;
+  /** Functions whose reference the body takes (ref.func). */
+  refs: number[];
+}
+
 /** Thrown inside meterBody when a try_table catch targets a frame not yet known: redo the body. */
 class NeedsCatchTarget extends Error {
   constructor(readonly ordinal: number) {
@@ -104,7 +143,7 @@ const LOOP_FRAMES = 3;
  * uses local nLocals (i64, the fuel counter) and, when it returns true, nLocals+1 and
  * nLocals+2 (i32 scratch) which the caller must declare.
  */
-export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext): boolean {
+export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext): BodyEdits {
   const start = w.pos;
   const loops = ctx.loops;
   const dynamic = ctx.dynamic;
@@ -124,7 +163,7 @@ export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: Met
   }
 }
 
-function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, catchTargets: Set<number>): boolean {
+function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, catchTargets: Set<number>): BodyEdits {
   const n = code.length;
   const bodyStart = w.pos;
   const g = ctx.fuelGlobal;
@@ -133,6 +172,11 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const r = nLocals + 2;
   let usedScratch = false;
   const costs: number[] = [];
+  let leaf = true;
+  let spent = 0;
+  const callees: number[] = [];
+  const afterCalls: AfterCallCheck[] = [];
+  const refs: number[] = [];
   // Control stack, one entry per original frame.
   const kind: number[] = [];
   const frames: number[] = []; // inserted frames around this entry and all outside it
@@ -218,19 +262,22 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
    * Starts a block charged from `load` (the local, or the global after a reload) whose
    * entry also checks the counter: function entry, landings, after a call.
    */
-  const startCheckedFrom = (loadOp: number, index: number): void => {
+  const startCheckedFrom = (loadOp: number, index: number): OptionalCheck => {
     closeBlock();
     synced = false;
     w.byte(loadOp);
     w.u32(index);
     patch = placeholder(w);
     w.byte(OP.i64Sub);
+    const teeAt = w.pos;
     w.byte(OP.localTee);
     w.u32(f);
+    const start = w.pos;
     emitCheckTail(w, ctx, f);
+    return { teeAt, start, end: w.pos };
   };
   /** Starts a block whose entry also checks the counter (landings, after a reload). */
-  const startCheckedBlock = (): void => startCheckedFrom(OP.localGet, f);
+  const startCheckedBlock = (): void => void startCheckedFrom(OP.localGet, f);
   /**
    * After a call returns: reload the counter (the callee charged the global), charge
    * the code after the call as a block of its own and check. Its own block: when an
@@ -238,7 +285,10 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
    * The check: the callee's tail ran since its last check, and this body's tail must
    * not add to it unchecked (the invariant at the top).
    */
-  const startAfterCall = (): void => startCheckedFrom(OP.globalGet, g);
+  const startAfterCall = (callee: number, spentBefore: number): void => {
+    const check = startCheckedFrom(OP.globalGet, g);
+    afterCalls.push({ ...check, callee, spentBefore, ordinal: callees.length - 1 });
+  };
   // True while the local and the global hold the same value (after a store or reload,
   // with no charge since): a store then is redundant.
   let synced = false;
@@ -274,13 +324,16 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
 
   // Function entry: load the counter, charge the first block, check. Every function,
   // leaf or not: its caller may be the host, which never checks (see the invariant).
-  startCheckedFrom(OP.globalGet, g);
+  const entry = startCheckedFrom(OP.globalGet, g);
   cost = ctx.entryCost ?? 0;
 
   while (p < n) {
     const op = code[p]!;
-    cost += 1 - FREE_OP[op]!;
+    const unit = 1 - FREE_OP[op]!;
+    cost += unit;
+    spent += unit;
     if (IS_EH_OP[op]) {
+      leaf = false;
       p = rewriteEH(op);
       continue;
     }
@@ -336,6 +389,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           if (patch >= 0) store();
         }
         if (op === OP.loop) {
+          leaf = false;
           flush(p);
           emitLoopPrologue(w, ctx, code, p, q);
           from = q;
@@ -411,31 +465,39 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         const idx = readU32(code, p + 1);
         const q = lebEnd(code, p + 1);
         if (op === OP.refFunc) {
+          refs.push(idx);
           if (idx >= nImp) relebel(p + 1, q, idx + 1);
         } else {
+          leaf = false;
+          const before = spent;
+          callees.push(idx);
           flush(p);
           if (patch >= 0) store();
           w.byte(op);
           w.u32(idx >= nImp ? idx + 1 : idx);
           from = q;
           if (op !== OP.call) closeBlock();
-          else startAfterCall();
+          else startAfterCall(idx, before);
         }
         p = q;
         break;
       }
       case 5 /* Imm.callIndirect: call_indirect, return_call_indirect */: {
         const q = lebEnd(code, lebEnd(code, p + 1));
+        leaf = false;
+        const before = spent;
+        callees.push(-1);
         flush(p);
         if (patch >= 0) store();
         flush(q);
         if (op !== 0x11) closeBlock();
-        else startAfterCall();
+        else startAfterCall(-1, before);
         p = q;
         break;
       }
       case 10 /* Imm.mem */:
         if (op === OP.memoryGrow) {
+          leaf = false;
           flush(p);
           const q = skipInstr(code, p);
           emitDynamic(w, ctx, f, s, GROW_SHIFT, MAX_PAGES);
@@ -450,6 +512,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         const sub = readU32(code, p + 1);
         const dyn = FC_DYNAMIC.get(sub);
         if (dyn) {
+          leaf = false;
           flush(p);
           // table.grow: the engine copies the whole table on each grow, so it costs
           // delta + the current size (1M one-element grows near 1M entries took 130 s).
@@ -492,8 +555,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     }
   }
   if (kind.length !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
-  compactCosts(w, bodyStart, costs);
-  return usedScratch;
+  return { start: bodyStart, costs, usedScratch, leaf, entry, afterCalls, callees, spent, refs };
 
   /** The exception-handling instructions (decoded in eh.ts). */
   function rewriteEH(op: number): number {
@@ -752,35 +814,35 @@ function emitGrowWatch(w: Writer, growGlobal: number, s: number, r: number): voi
 
 /**
  * Charges carry a 5-byte placeholder for their cost (known only when the block
- * closes); once the body is done this rewrites each as a minimal LEB and closes the
- * gaps. Padded constants are valid but measurably slower in JavaScriptCore.
+ * closes); once the checks are decided this rewrites each as a minimal LEB and closes
+ * the gaps, and removes the byte ranges in `dels` (start, end pairs). Padded constants
+ * are valid but measurably slower in JavaScriptCore. Works in place on
+ * [start, end) of `buf`; returns the new end.
  */
-function compactCosts(w: Writer, start: number, costs: number[]): void {
+export function compactBody(buf: Uint8Array, start: number, end: number, costs: readonly number[], dels: readonly number[]): number {
   // costs holds (placeholder, cost, deleteStart, deleteEnd) quads; a charge of 0 with a
-  // delete range is removed whole.
-  const k = costs.length / 4;
-  const order: number[] = [];
-  for (let i = 0; i < k; i++) order.push(i);
-  order.sort((a, b) => costs[4 * a]! - costs[4 * b]!);
-  const buf = w.buf;
+  // delete range is removed whole. Events: [position, kind (0 patch, 1 delete), a, b].
+  const ev: number[][] = [];
+  for (let i = 0; i < costs.length; i += 4) {
+    const cost = costs[i + 1]!;
+    const del = costs[i + 2]!;
+    if (cost === 0 && del >= 0) ev.push([del, 1, del, costs[i + 3]!]);
+    else ev.push([costs[i]!, 0, cost, 0]);
+  }
+  for (let i = 0; i < dels.length; i += 2) ev.push([dels[i]!, 1, dels[i]!, dels[i + 1]!]);
+  ev.sort((a, b) => a[0]! - b[0]!);
   let src = start;
   let dst = start;
-  for (const i of order) {
-    const at = costs[4 * i]!;
-    let cost = Math.min(costs[4 * i + 1]!, 2 ** 34 - 1);
-    const del = costs[4 * i + 2]!;
-    if (cost === 0 && del >= 0) {
-      if (del > src) {
-        if (dst !== src) buf.copyWithin(dst, src, del);
-        dst += del - src;
-      }
-      src = costs[4 * i + 3]!;
+  for (const [at, kind, a, b] of ev) {
+    if (at! > src) {
+      if (dst !== src) buf.copyWithin(dst, src, at!);
+      dst += at! - src;
+    }
+    if (kind === 1) {
+      src = b!;
       continue;
     }
-    if (at > src) {
-      if (dst !== src) buf.copyWithin(dst, src, at);
-      dst += at - src;
-    }
+    let cost = Math.min(a!, 2 ** 34 - 1);
     for (;;) {
       const byte = cost % 128;
       cost = Math.floor(cost / 128);
@@ -790,10 +852,10 @@ function compactCosts(w: Writer, start: number, costs: number[]): void {
       }
       buf[dst++] = byte | 0x80;
     }
-    src = at + 5;
+    src = at! + 5;
   }
-  if (w.pos > src && dst !== src) buf.copyWithin(dst, src, w.pos);
-  w.pos = dst + (w.pos - src);
+  if (end > src && dst !== src) buf.copyWithin(dst, src, end);
+  return dst + (end - src);
 }
 
 /** Writes `value` as an unsigned LEB of exactly `len` bytes (padded; valid wasm). */

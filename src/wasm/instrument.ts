@@ -28,7 +28,8 @@
  */
 import { FledgeError } from "../core/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";
-import { localsEntryCost, meterBody, slowPathBody, type MeterContext } from "./blocks.ts";
+import { localsEntryCost, meterBody, slowPathBody, type BodyEdits, type MeterContext } from "./blocks.ts";
+import { finishBodies, planChecks } from "./checks.ts";
 import { remapNameSection } from "./names.ts";
 import { constExprEnd, skipInstr } from "./code.ts";
 import { encodeModule } from "./encode.ts";
@@ -46,7 +47,7 @@ export const REFUEL_NAME = "refuel";
 /** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
 export const FUEL_EXPORT = "fledge:fuel";
 /** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "5-entry-locals";
+export const INSTRUMENTER_VERSION = "6-unchecked-leaves";
 /** Default cap on table sizes (elements). A funcref slot costs the engine ~8-16 bytes, so this bounds tables at ~16 MiB. */
 export const DEFAULT_MAX_TABLE_ELEMENTS = 1 << 20;
 export { BYTES_PER_UNIT_SHIFT } from "./blocks.ts";
@@ -85,6 +86,10 @@ export interface InstrumentStats {
   loops: number;
   /** Bulk/grow operations charged by their size operand. */
   dynamicCharges: number;
+  /** Functions whose entry check was dropped (checks.ts). */
+  uncheckedLeaves?: number;
+  /** After-call checks dropped (checks.ts). */
+  droppedAfterCallChecks?: number;
 }
 
 export interface InstrumentResult {
@@ -194,6 +199,8 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   const growGlobal = hasMemory ? fuelGlobal + 1 : -1;
   if (hasMemory) m.globals.push({ type: { valType: 0x7f, mutable: true }, init: new Uint8Array([OP.i32Const, 0, OP.end]) });
 
+  // Before the indices shift: the defined functions only direct calls cannot reach.
+  const escaped = escapedFunctions(m);
   const shift = (f: number): number => (f >= nImportedFuncs ? f + 1 : f);
   for (const e of m.exports) if (e.kind === EXTERNAL.func) e.index = shift(e.index);
   if (m.start !== null) m.start = shift(m.start);
@@ -244,22 +251,27 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   let total = 0;
   for (const c of m.codes) total += c.code.length;
   const w = new Writer(Math.ceil(total * 1.25) + 1024);
-  const spans: number[] = [];
+  const edits: BodyEdits[] = [];
+  const ends: number[] = [];
   for (let i = 0; i < m.codes.length; i++) {
     const body = m.codes[i]!;
     const type = m.types[m.functions[i]!];
     if (!type) throw new FledgeError(`function ${i} has an invalid type index`, { code: "wasm_invalid" });
     let nLocals = type.params.length;
     for (const [count] of body.locals) nLocals += count;
-    const start = w.pos;
     // Local nLocals is the fuel counter; two i32 scratch locals follow when a
     // size-dependent charge used them.
     ctx.entryCost = localsEntryCost(body.locals);
-    const scratch = meterBody(body.code, nLocals, w, ctx);
-    body.locals = scratch ? [...body.locals, [1, 0x7e], [2, 0x7f]] : [...body.locals, [1, 0x7e]];
-    spans.push(start, w.pos);
+    const e = meterBody(body.code, nLocals, w, ctx);
+    body.locals = e.usedScratch ? [...body.locals, [1, 0x7e], [2, 0x7f]] : [...body.locals, [1, 0x7e]];
+    edits.push(e);
+    ends.push(w.pos);
   }
   const buf = w.buf;
+  const plan = planChecks(edits, nImportedFuncs, escaped);
+  const spans = finishBodies(buf, edits, ends, plan);
+  stats.uncheckedLeaves = plan.uncheckedLeaf.filter(Boolean).length;
+  stats.droppedAfterCallChecks = plan.droppedAfterCalls.reduce((n, d) => n + d.length, 0);
   for (let i = 0; i < m.codes.length; i++) m.codes[i]!.code = buf.subarray(spans[2 * i]!, spans[2 * i + 1]!);
   // The fuel global stays internal: JavaScriptCore boxes exported mutable globals, and
   // the extra indirection made call-heavy code (recursive fib) 2.0x slower instead of
@@ -280,6 +292,31 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   if (growGlobal >= 0) addExport(GROW_EXPORT, [], [0x7f], [OP.globalGet, ...lebBytes(growGlobal), OP.end]);
   stats.loops = ctx.loops;
   stats.dynamicCharges = ctx.dynamic;
+}
+
+/**
+ * Defined functions reachable other than by a direct call from a body of this module
+ * (original indices): exports, the start function, element segments (tables) and
+ * ref.func in constant expressions. Called before the indices shift.
+ */
+function escapedFunctions(m: Module): Set<number> {
+  const out = new Set<number>();
+  for (const e of m.exports) if (e.kind === EXTERNAL.func) out.add(e.index);
+  if (m.start !== null) out.add(m.start);
+  const consts: ConstExpr[] = m.globals.map((g) => g.init);
+  for (const seg of m.elements) {
+    if (seg.funcs) for (const f of seg.funcs) out.add(f);
+    if (seg.exprs) consts.push(...seg.exprs);
+  }
+  for (const expr of consts) {
+    let p = 0;
+    const end = constExprEnd(expr, 0, expr.length);
+    while (p < end) {
+      if (expr[p] === OP.refFunc) out.add(readU32(expr, p + 1));
+      p = skipInstr(expr, p);
+    }
+  }
+  return out;
 }
 
 /** Rewrites `ref.func` indices in a constant expression. */

@@ -30,6 +30,15 @@ export const MIN_SLICE = 1_000;
  */
 export const MAX_SLICE = 1_000_000;
 export const INITIAL_SLICE = 100_000;
+/**
+ * Host calls run the full check (stopped flag, exact budget, deadline) at least every
+ * this many calls, and whenever the units they charged since reach what was left of
+ * the budget or HOST_UNITS_PER_CHECK. Between, a host call costs an add and two
+ * compares. A host call that waits (a read, poll_oneoff) waits with the deadline
+ * itself, so the deadline is noticed within 16 non-waiting host calls.
+ */
+export const HOST_CALLS_PER_CHECK = 16;
+export const HOST_UNITS_PER_CHECK = 10_000;
 /** What refuel returns to end the run: any negative value makes the guest trap. */
 export const STOP = -1n;
 
@@ -125,6 +134,7 @@ export function createMeter(opts: MeterOptions): Meter {
   /** From inside a host call: halt the guest's counter, then throw (see the header). */
   const stop = (why: StopReason): never => {
     stopped ??= why;
+    room = 0;
     sentinel ??= new MeterStop(stopped, { fuel: budget, timeoutMs: opts.timeoutMs ?? null });
     halt?.();
     throw sentinel;
@@ -132,6 +142,9 @@ export function createMeter(opts: MeterOptions): Meter {
 
   const refuel = (remaining: bigint): bigint => {
     if (stopped || halted) return STOP;
+    hostDebt += BigInt(pending);
+    pending = 0;
+    room = 0;
     const used = granted - remaining + hostDebt;
     granted += hostDebt;
     hostDebt = 0n;
@@ -158,6 +171,33 @@ export function createMeter(opts: MeterOptions): Meter {
     return next;
   };
 
+  // Host-call fast path state: units charged since the last full check, the units that
+  // may be charged before the next one must run, and calls since it.
+  let pending = 0;
+  let room = 0;
+  let calls = 0;
+  /**
+   * The full host-call check: moves the pending units into the debt, stops on a
+   * stopped run, a budget the guest's live fuel plus the debt exceeds, or the
+   * deadline; then sets how many units the next calls may charge on the fast path
+   * (what is left of the budget as of now, at most HOST_UNITS_PER_CHECK).
+   */
+  const hostCheck = (): void => {
+    hostDebt += BigInt(pending);
+    pending = 0;
+    calls = 0;
+    room = 0;
+    if (stopped) stop(stopped);
+    let left = HOST_UNITS_PER_CHECK;
+    if (budget !== null) {
+      const over = granted - (readFuel ? readFuel() : 0n) + hostDebt - budget;
+      if (over > 0n) stop("fuel");
+      if (-over < BigInt(left)) left = Number(-over);
+    }
+    if (deadline !== null && performance.now() >= deadline) stop("deadline");
+    room = left;
+  };
+
   /**
    * Did a memory.grow fail only because of the memory limit? The guest recorded the
    * delta it asked for; growth that would also exceed the 4 GiB wasm32 maximum is the
@@ -177,7 +217,7 @@ export function createMeter(opts: MeterOptions): Meter {
     imports: { [METER_MODULE]: { [REFUEL_NAME]: refuel } },
     used() {
       const live = readFuel ? readFuel() : 0n;
-      const u = granted - live + hostDebt;
+      const u = granted - live + hostDebt + BigInt(pending);
       return u < 0n ? 0n : u;
     },
     reason: () => stopped,
@@ -201,12 +241,11 @@ export function createMeter(opts: MeterOptions): Meter {
       if (mem instanceof WebAssembly.Memory) memory = mem;
     },
     hostCall(units = 1) {
-      if (stopped) stop(stopped);
-      hostDebt += BigInt(units);
-      if (budget !== null && granted - (readFuel ? readFuel() : 0n) + hostDebt > budget) stop("fuel");
-      // Checked on every call: a host call costs far more than performance.now(), and a
-      // slow host call (100 us) is exactly where the in-band slice can overshoot.
-      if (deadline !== null && performance.now() >= deadline) stop("deadline");
+      // The fast path is plain-number arithmetic: units owed since the last full check,
+      // and the host calls since it. The full check (hostCheck) settles them.
+      pending += units;
+      if (pending < room && ++calls < HOST_CALLS_PER_CHECK) return;
+      hostCheck();
     },
     halt() {
       halted = true;
