@@ -53,7 +53,6 @@ export const SHARED_LEAVES: readonly string[] = ["src/ui/sanitize.ts"];
 /** The layer of a file under src/ (a path relative to the repository, with '/'). */
 export function layerOf(file: string): Layer {
   if (file === "src/main.ts" || file === "src/bin.js") return "entry";
-  if (file.startsWith("src/host/confine/")) return "confine";
   if (file === "src/version.ts") return "core";
   const top = file.split("/")[1] ?? "";
   if (top in ALLOWED) return top as Layer;
