@@ -25,7 +25,8 @@ export default defineCommand({
     for (const r of rows) {
       const pin = r.pinned_ref ? ` (pinned: ${showManifestValue(r.pinned_ref)})` : "";
       const risk = r.sandboxed ? (r.risk === "sandboxed" ? "wasm, sandboxed" : "wasm, elevated risk: exec") : `native, ${r.confinement ?? "unconfined, elevated risk"}`;
-      lines.push(`  ${r.name.padEnd(width)}  ${showManifestValue(r.version)}${pin}  [${r.trust_tier}]  ${risk}  (${showManifestValue(r.source)})`);
+      const kind = r.kind === "linked" ? "live link to " : r.kind === "copied" ? "copied from " : "";
+      lines.push(`  ${r.name.padEnd(width)}  ${showManifestValue(r.version)}${pin}  [${r.trust_tier}]  ${risk}  (${kind}${showManifestValue(r.source)})`);
       lines.push(`  ${"".padEnd(width)}  commands: ${r.commands.join(", ") || "(none)"}`);
       if (r.network_hosts.length > 0) lines.push(`  ${"".padEnd(width)}  network hosts: ${r.network_hosts.join(", ")}`);
     }

@@ -12,7 +12,7 @@ import { log } from "../ui/index.ts";
 import { alreadyInstalled, commandConflict, commandOwners, commitPlugin, installedAs } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
-import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
+import { assertToolchain, detectBuild, runHook, type AutoBuild } from "./hooks.ts";
 import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
 import { assertConfinementAllowed, grantedConfinement } from "./confinement-grant.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
@@ -173,6 +173,7 @@ export async function buildStaged(
   const stillMissing = missingBinaries(staging.tree, manifest);
   const buildHook = prebuilt.length > 0 && stillMissing.length === 0 ? undefined : manifest.hooks.build?.trim() || undefined;
   const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime) : null;
+  if (autoBuild) assertToolchain(autoBuild, opts.env);
   await consent(manifest, name, autoBuild);
 
   if (buildHook) await runHook("build", buildHook, staging.tree, opts.env, hookGrant);
@@ -216,6 +217,8 @@ export function registryEntry(p: Prepared, source: Source, treeDir: string, pinn
     integrity: hashBinaries(treeDir, m.commands.map((c) => c.binary)),
   };
   if (pinnedRef) entry.pinned_ref = pinnedRef;
+  // Decided here from how fledge materialized the folder, never from the plugin's files.
+  entry.kind = p.materialized.linked ? "linked" : source.kind === "local" ? "copied" : "downloaded";
   if (p.materialized.commit) entry.commit = p.materialized.commit;
   // The approved hooks, so update can tell which ones changed and remove can refuse
   // to run a post_remove nobody approved (kept by the registry as an extra table).
@@ -240,6 +243,11 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   await recoverInterrupted(opts.env);
   installInterruptCleanup();
   const client = githubClient(opts.env, source.kind === "github" ? githubToken(opts.env, config) : undefined);
+  // A remote plugin's name is its repository's: say "already installed" before any download.
+  if (!opts.force && source.kind !== "local" && source.repo) {
+    const installed = installedAs(readRegistry(opts.env), source.repo);
+    if (installed) throw alreadyInstalled(source.repo, installed);
+  }
 
   const staging = createStaging(paths.pluginsDir);
   try {

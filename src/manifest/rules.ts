@@ -7,6 +7,7 @@
  * lacked (names, paths, duplicates, protocol values, runtime contradictions) are ours.
  */
 import { reservedNameReason } from "./reserved.ts";
+import { detectAutoBuild } from "./build.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
 import { readConfinement } from "./confinement.ts";
 import { findings, str, type Findings } from "./report.ts";
@@ -35,9 +36,13 @@ export function isSafePluginName(name: string): boolean {
   return PLUGIN_NAME.test(name) && name.length <= 128;
 }
 
-/** The original's rule: optional leading `v`, then exactly three dot-separated unsigned 64-bit integers. */
+/**
+ * A semantic version with an optional leading `v`: three unsigned 64-bit integers,
+ * then an optional pre-release (`-dev`, `-rc.1`) and build metadata (`+abc`), as semver
+ * allows (`0.3.0-dev` is what an author's in-progress plugin says).
+ */
 export function isValidVersion(version: string): boolean {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/.exec(version);
   return m !== null && m.slice(1).every((part) => BigInt(part) <= U64_MAX);
 }
 
@@ -49,9 +54,11 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
   const f = findings();
   const plugin = checkPluginTable(doc, f);
   const hooks = readHooks(doc, f);
-  const views = checkCommands(doc, pluginDir, hooks.build !== undefined, f);
+  // A build file fledge builds by itself (no hook needed) counts as a build, as in the original.
+  const autoBuild = hooks.build === undefined && pluginDir !== undefined ? detectAutoBuild(pluginDir, plugin.declaredRuntime === "wasm" ? "wasm" : undefined) : null;
+  const views = checkCommands(doc, pluginDir, hooks.build !== undefined ? "hook" : autoBuild ? autoBuild.command : null, f);
   const runtime = resolveRuntimeFromViews(views, plugin.declaredRuntime, f);
-  if (runtime === "wasm") checkWasm(plugin, views, hooks, f, pluginDir);
+  if (runtime === "wasm") checkWasm(plugin, views, hooks, autoBuild !== null, f, pluginDir);
   else checkNative(views, f);
   const capabilities = readCapabilities(doc, runtime, plugin, f);
   const confinement = readConfinement(doc, f);
@@ -191,7 +198,7 @@ function resolveRuntimeFromViews(views: readonly CommandView[], declared: string
   return "native";
 }
 
-function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hooks, f: Findings, pluginDir: string | undefined): void {
+function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hooks, autoBuilds: boolean, f: Findings, pluginDir: string | undefined): void {
   // An unknown or wrong-typed protocol is reported on its own already.
   if (plugin.raw?.protocol === undefined) {
     f.err("plugin.protocol", `WASM plugins must set plugin.protocol = "${PROTOCOL_V1}" — without this, capabilities will not be granted at install time`);
@@ -206,7 +213,7 @@ function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hoo
   }
   // A prebuilt module checked in beside the manifest needs no build step.
   const allPresent = views.length > 0 && views.every((v) => v.present === true);
-  if (hooks.build === undefined && !allPresent) {
+  if (hooks.build === undefined && !allPresent && !autoBuilds) {
     const s = suggestBuildCommand(pluginDir, views.map((v) => v.binary ?? ""));
     const why = s.language === "rust" ? " (older Rust, e.g. Debian's, names the target wasm32-wasi; the binary path must match)" : s.language === "c" ? " (clang with wasi-libc; --sysroot is where wasi-libc lives)" : "";
     f.warn("hooks.build", `WASM plugin has no build hook — add [hooks] build = "${s.command}" so the .wasm binary is compiled during install${why}`);
