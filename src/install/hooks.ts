@@ -71,6 +71,24 @@ export function hookEnv(pluginDir: string, env: NodeJS.ProcessEnv = process.env)
   return out;
 }
 
+const SHELL_OPERATORS = new Set(["&&", "||", "|", ";", ">", ">>", "<", "2>", "2>&1", "&"]);
+
+/**
+ * Refuse, before anyone is asked to approve it, a hook written for a shell (`cd wasm &&
+ * cargo build`, `a | b`, `> out`): hooks run without a shell, as in the original
+ * fledge, so such a line would pass `&&` to the first program as an argument and fail
+ * (or do something else) after consent. The message names the operator and the fix.
+ */
+export function assertNoShellSyntax(event: HookName, hook: string, pluginDir: string): void {
+  if (insideFile(pluginDir, hook.trim())) return; // a script file named as a whole
+  const op = splitWords(hook).find((w) => SHELL_OPERATORS.has(w));
+  if (op === undefined) return;
+  throw new FledgeError(`the ${event} hook '${renderUntrusted(hook)}' uses the shell operator '${op}', but hooks run without a shell (as in the original fledge), so it cannot work`, {
+    code: "hook_shell_syntax",
+    hint: `the plugin's author must put these steps in a script (for example ${event}.sh) and name it in [hooks] ${event}; nothing was installed`,
+  });
+}
+
 /**
  * The argv a hook runs as. A hook string naming a regular file inside the plugin dir
  * runs that file; a first word with a `/` must also stay inside the plugin dir; any

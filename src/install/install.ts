@@ -12,7 +12,7 @@ import { log } from "../ui/index.ts";
 import { alreadyInstalled, commandConflict, commandOwners, commitPlugin, installedAs } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubClient, type GithubClient } from "./github.ts";
-import { assertToolchain, detectBuild, runHook, type AutoBuild, type HookGrant } from "./hooks.ts";
+import { assertNoShellSyntax, assertToolchain, detectBuild, runHook, type AutoBuild, type HookGrant } from "./hooks.ts";
 import { assertManifestUnchanged, freezeManifest, type FrozenManifest } from "./frozen.ts";
 import { assertConfinementAllowed, grantedConfinement } from "./confinement-grant.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
@@ -186,6 +186,9 @@ export async function buildStaged(
   const buildHook = prebuilt.length > 0 && stillMissing.length === 0 ? undefined : manifest.hooks.build?.trim() || undefined;
   const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime) : null;
   if (autoBuild) assertToolchain(autoBuild, opts.env);
+  if (buildHook) assertNoShellSyntax("build", buildHook, staging.tree);
+  const post = manifest.hooks.post_install?.trim();
+  if (post) assertNoShellSyntax("post_install", post, staging.tree);
   await consent(manifest, name, autoBuild);
   return { manifest, name, tier, materialized, prebuilt, autoBuild, unconfined, hookGrant, buildHook, frozen, policed, sourceLabel };
 }
