@@ -135,6 +135,30 @@ describe("what the automatic build needs", () => {
     nothingInstalled();
   });
 
+  test("a hook written for a shell (as in real manifests: 'cd wasm && cargo build ...') is refused before consent, naming the fix", async () => {
+    const tools = fakeTools({ cd: "echo ran >&2", cargo: "echo cargo-ran >&2" });
+    const dir = writeTree(join(sb.root, "sh"), {
+      "plugin.toml": `${NATIVE_TOML("shy", "bin/shy")}\n[hooks]\nbuild = "cd wasm && cargo build --target wasm32-wasip1 --release"\n`,
+    });
+    const r = await fledge(["plugins", "install", dir, "--copy", "--trust-native"], { PATH: `${tools}${delimiter}${process.env.PATH}` });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("uses the shell operator '&&', but hooks run without a shell");
+    expect(r.stderr).toContain("put these steps in a script (for example build.sh)");
+    expect(r.stderr).not.toContain("Installing shy");
+    expect(r.stderr).not.toContain("ran");
+    nothingInstalled();
+  });
+
+  test("a hook naming a script file is run as that file, even with words that look like operators in its name", async () => {
+    const dir = writeTree(join(sb.root, "scr"), {
+      "plugin.toml": `${NATIVE_TOML("scr", "bin/scr")}\n[hooks]\nbuild = "hooks/build.sh"\n`,
+      "hooks/build.sh": { data: "#!/bin/sh\nmkdir -p bin\nprintf '#!/bin/sh\\necho scripted\\n' > bin/scr\n", mode: 0o644 },
+    });
+    const r = await fledge(["plugins", "install", dir, "--copy", "--yes", "--trust-native"]);
+    expect(r.code).toBe(0);
+    expect((await fledge(["scr"])).stdout).toBe("scripted\n");
+  });
+
   test("no build hook and no build file: still refused, naming the missing binary", async () => {
     const dir = writeTree(join(sb.root, "none"), { "plugin.toml": NATIVE_TOML("none", "bin/none") });
     const r = await fledge(["plugins", "install", dir, "--copy", "--yes", "--trust-native"]);
