@@ -90,8 +90,9 @@ describe("build at the final path", () => {
   test("killed during the build: the next command restores the previous state", async () => {
     const v1 = nativeWithHooks(join(sb.root, "k1"), "killme", {}, { "bin/run": "#!/bin/sh\necho old\n" });
     expect((await fledge(["plugins", "install", v1, "--copy", "--yes", "--trust-native"])).code).toBe(0);
-    const marker = join(sb.root, "building");
-    const v2 = nativeWithHooks(join(sb.root, "k2"), "killme", { build: "build.sh" }, { "build.sh": `#!/bin/sh\ntouch ${marker}\nsleep 60\n` });
+    // Inside the plugin's folder: a build may write only there (hooks are confined).
+    const marker = join(sb.config, "plugins", "killme", "building");
+    const v2 = nativeWithHooks(join(sb.root, "k2"), "killme", { build: "build.sh" }, { "build.sh": '#!/bin/sh\ntouch "$FLEDGE_PLUGIN_DIR/building"\nsleep 60\n' });
     const proc = Bun.spawn([process.execPath, MAIN, "plugins", "install", v2, "--copy", "--yes", "--trust-native", "--force"], { env: baseEnv(sb.env), cwd: sb.root, stdout: "ignore", stderr: "ignore" });
     for (let i = 0; i < 600 && !existsSync(marker); i++) await Bun.sleep(100);
     expect(existsSync(marker)).toBe(true);
