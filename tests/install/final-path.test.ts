@@ -98,6 +98,11 @@ describe("build at the final path", () => {
     expect(existsSync(marker)).toBe(true);
     // The old plugin is aside while the new one builds in its place.
     expect(readFileSync(join(sb.config, "plugins", "killme", "build.sh"), "utf8")).toContain("sleep 60");
+    // Read-only commands do not wait for a build in progress (it holds the lock).
+    const during = await fledge(["plugins", "list"]);
+    expect(during.code).toBe(0);
+    expect(during.stdout).toContain("killme");
+    expect(during.stderr).not.toContain("recovered");
     proc.kill(9);
     await proc.exited;
     const list = await fledge(["plugins", "list"]);
