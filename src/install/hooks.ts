@@ -232,6 +232,6 @@ export type { AutoBuild };
  * missing (the original's auto-detection). It runs the project's own build code
  * (build.rs, npm scripts), so it is shown in the consent prompt like a hook.
  */
-export function detectBuild(dir: string, runtime: Runtime): AutoBuild | null {
-  return detectAutoBuild(dir, runtime);
+export function detectBuild(dir: string, runtime: Runtime, binaries: readonly string[] = []): AutoBuild | null {
+  return detectAutoBuild(dir, runtime, binaries);
 }

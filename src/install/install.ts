@@ -184,7 +184,7 @@ export async function buildStaged(
   }
   const stillMissing = missingBinaries(staging.tree, manifest);
   const buildHook = prebuilt.length > 0 && stillMissing.length === 0 ? undefined : manifest.hooks.build?.trim() || undefined;
-  const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime) : null;
+  const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime, manifest.commands.map((c) => c.binary)) : null;
   if (autoBuild) assertToolchain(autoBuild, opts.env);
   if (buildHook) assertNoShellSyntax("build", buildHook, staging.tree);
   const post = manifest.hooks.post_install?.trim();

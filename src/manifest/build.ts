@@ -36,13 +36,15 @@ export const TOOLCHAIN_HELP: Readonly<Record<string, string>> = {
 };
 
 /** The build file fledge looks for, in the original's order. */
-export function detectAutoBuild(dir: string, runtime: Runtime | undefined): AutoBuild | null {
+export function detectAutoBuild(dir: string, runtime: Runtime | undefined, binaries: readonly string[] = []): AutoBuild | null {
   const has = (f: string): boolean => existsSync(join(dir, f));
   const make = (language: string, command: string): AutoBuild => {
     const tool = command.split(" ")[0]!;
     return { language, command, tool, getIt: TOOLCHAIN_HELP[tool] ?? `install ${tool}` };
   };
-  if (has("Cargo.toml")) return make("Rust", runtime === "wasm" ? "cargo build --target wasm32-wasip1 --release" : "cargo build --release");
+  // Older Rust (Debian's) names the target wasm32-wasi; the binary path says which one the author uses.
+  const target = binaries.some((b) => /(^|\/)wasm32-wasi\//.test(b)) ? "wasm32-wasi" : "wasm32-wasip1";
+  if (has("Cargo.toml")) return make("Rust", runtime === "wasm" ? `cargo build --target ${target} --release` : "cargo build --release");
   if (has("Package.swift")) return make("Swift", "swift build -c release");
   if (has("go.mod")) return make("Go", "go build .");
   if (has("package.json")) return make("Node", "npm install");

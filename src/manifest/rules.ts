@@ -31,6 +31,12 @@ const SCAFFOLD_DESCRIPTIONS: readonly string[] = ["A fledge plugin"];
 const FILESYSTEM_VALUES: readonly string[] = ["none", "project", "plugin"] satisfies FilesystemGrant[];
 const U64_MAX = 2n ** 64n - 1n;
 
+/** The binary paths as written (for the automatic build's cargo target); wrong types are reported elsewhere. */
+function commandBinaries(doc: Record<string, unknown>): string[] {
+  const list = Array.isArray(doc.commands) ? doc.commands : [];
+  return list.map((c: unknown) => (isTable(c) && typeof c.binary === "string" ? c.binary : "")).filter((b) => b !== "");
+}
+
 /** A plugin name is safe when it is usable as a directory name under plugins/. */
 export function isSafePluginName(name: string): boolean {
   return PLUGIN_NAME.test(name) && name.length <= 128;
@@ -55,10 +61,10 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
   const plugin = checkPluginTable(doc, f);
   const hooks = readHooks(doc, f);
   // A build file fledge builds by itself (no hook needed) counts as a build, as in the original.
-  const autoBuild = hooks.build === undefined && pluginDir !== undefined ? detectAutoBuild(pluginDir, plugin.declaredRuntime === "wasm" ? "wasm" : undefined) : null;
+  const autoBuild = hooks.build === undefined && pluginDir !== undefined ? detectAutoBuild(pluginDir, plugin.declaredRuntime === "wasm" ? "wasm" : undefined, commandBinaries(doc)) : null;
   const views = checkCommands(doc, pluginDir, hooks.build !== undefined ? "hook" : autoBuild ? autoBuild.command : null, f);
   const runtime = resolveRuntimeFromViews(views, plugin.declaredRuntime, f);
-  if (runtime === "wasm") checkWasm(plugin, views, hooks, autoBuild !== null, f, pluginDir);
+  if (runtime === "wasm") checkWasm(plugin, views, hooks, f, pluginDir);
   else checkNative(views, f);
   const capabilities = readCapabilities(doc, runtime, plugin, f);
   const confinement = readConfinement(doc, f);
@@ -198,7 +204,7 @@ function resolveRuntimeFromViews(views: readonly CommandView[], declared: string
   return "native";
 }
 
-function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hooks, autoBuilds: boolean, f: Findings, pluginDir: string | undefined): void {
+function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hooks, f: Findings, pluginDir: string | undefined): void {
   // An unknown or wrong-typed protocol is reported on its own already.
   if (plugin.raw?.protocol === undefined) {
     f.err("plugin.protocol", `WASM plugins must set plugin.protocol = "${PROTOCOL_V1}" — without this, capabilities will not be granted at install time`);
@@ -213,7 +219,7 @@ function checkWasm(plugin: PluginView, views: readonly CommandView[], hooks: Hoo
   }
   // A prebuilt module checked in beside the manifest needs no build step.
   const allPresent = views.length > 0 && views.every((v) => v.present === true);
-  if (hooks.build === undefined && !allPresent && !autoBuilds) {
+  if (hooks.build === undefined && !allPresent) {
     const s = suggestBuildCommand(pluginDir, views.map((v) => v.binary ?? ""));
     const why = s.language === "rust" ? " (older Rust, e.g. Debian's, names the target wasm32-wasi; the binary path must match)" : s.language === "c" ? " (clang with wasi-libc; --sysroot is where wasi-libc lives)" : "";
     f.warn("hooks.build", `WASM plugin has no build hook — add [hooks] build = "${s.command}" so the .wasm binary is compiled during install${why}`);
