@@ -30,7 +30,7 @@ export default defineCommand({
         r.trust_tier,
         r.sandboxed ? (r.risk === "sandboxed" ? "wasm, sandboxed" : "wasm, elevated risk: exec") : `native, ${r.confinement ?? "unconfined, elevated risk"}`,
         r.commands.map((c) => showManifestValue(c)).join(", ") || "(none)",
-        showManifestValue(r.source),
+        `${r.kind === "linked" ? "live link to " : r.kind === "copied" ? "copied from " : ""}${showManifestValue(r.source)}`,
       ]),
       { width: terminalColumns(), overflow: "below", style: (col, text) => (col === 2 ? tierStyle(text) : col === 3 ? riskStyle(text) : undefined) },
     );

@@ -8,11 +8,12 @@
  * the plugin dir, and its bytes must match the recorded hash before anything runs.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, realpathSync } from "node:fs";
 import { cwd as processCwd } from "node:process";
 import { loadManifest, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, findCommandOwner, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { FledgeError, usageError } from "../core/index.ts";
+import { beyondGrant } from "../trust/index.ts";
 import { suggest } from "../ui/index.ts";
 import type { HostIO } from "./console.ts";
 import { runNativePlugin } from "./native.ts";
@@ -127,7 +128,7 @@ export function checkIntegrity(entry: RegistryEntry, binary: string, bytes: Uint
   const recorded = entry.integrity;
   if (recorded === undefined || Object.keys(recorded).length === 0) return;
   const expected = recorded[binary];
-  const hint = `run 'fledge plugins verify ${entry.name}' to see what changed, then reinstall the plugin (fledge plugins install <source> --force) if you trust the change`;
+  const hint = `run 'fledge plugins verify ${entry.name}' to see what changed, then reinstall the plugin (fledge plugins install ${renderUntrusted(entry.source)}${entry.pinned_ref ? `@${renderUntrusted(entry.pinned_ref)}` : ""} --force) if you trust the change`;
   if (expected === undefined) {
     throw new FledgeError(`Plugin '${entry.name}': the binary ${renderUntrusted(binary)} was not part of the plugin when it was installed; refusing to run it`, {
       code: "integrity_mismatch",
@@ -141,6 +142,43 @@ export function checkIntegrity(entry: RegistryEntry, binary: string, bytes: Uint
       hint,
       details: { binary, expected, actual },
     });
+  }
+}
+
+/**
+ * THE live-link decision: a plugin runs without the integrity check only when fledge
+ * itself recorded it as linked at install (registry `kind`, which no manifest can set)
+ * AND its folder is still a symlink to the source folder it recorded. A downloaded or
+ * copied plugin is a real folder, so it can never pass; a registry entry edited to say
+ * "linked" for a real folder is checked like any other.
+ */
+export function isLiveLink(entry: RegistryEntry, pluginDir: string): boolean {
+  if (entry.kind !== "linked") return false;
+  if (lstatSync(pluginDir, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return false;
+  try {
+    return realpathSync(pluginDir) === entry.source;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A live link runs what its author just built, but only with what was granted: a
+ * plugin.toml edited to ask for more capabilities, or another runtime, is refused
+ * until the user approves it again.
+ */
+export function checkLinkedManifest(entry: RegistryEntry, manifest: Manifest): void {
+  const more = beyondGrant(entry.capabilities, manifest.capabilities);
+  const hint = `re-run the install to review and approve it: fledge plugins install ${renderUntrusted(entry.source)} --force`;
+  if (more.length > 0) {
+    throw new FledgeError(`Plugin '${entry.name}': its plugin.toml now asks for ${more.join(", ")}, which was not granted at install; refusing to run it`, {
+      code: "grant_exceeded",
+      hint,
+      details: { requested: more },
+    });
+  }
+  if (manifest.runtime !== entry.runtime) {
+    throw new FledgeError(`Plugin '${entry.name}': its plugin.toml now says runtime ${manifest.runtime}, but it was approved as ${entry.runtime}; refusing to run it`, { code: "grant_exceeded", hint });
   }
 }
 
@@ -177,7 +215,8 @@ export function resolvePluginCommand(command: string, opts: DispatchOptions = {}
   } catch (e) {
     throw brokenPlugin(entry, `cannot read its binary ${binary}: ${(e as Error).message}`);
   }
-  checkIntegrity(entry, binary, bytes);
+  if (isLiveLink(entry, pluginDir)) checkLinkedManifest(entry, manifest);
+  else checkIntegrity(entry, binary, bytes);
   return { entry, pluginDir, binary, path, bytes, runner: chooseRunner(entry, manifest, bytes) };
 }
 

@@ -22,6 +22,11 @@ export interface CommitOptions {
   /** Update: the same-name plugin must exist and is replaced; its state.json and data/ move to the new tree. */
   update?: boolean;
   env: NodeJS.ProcessEnv;
+  /**
+   * Build the plugin where it now lies (its final folder), after every rename and before
+   * the registry write; returns the binaries' integrity. A failure undoes the renames.
+   */
+  build?: (finalDir: string) => Promise<Record<string, string>>;
 }
 
 export interface CommitResult {
@@ -137,33 +142,39 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
     // 3. Into place.
     moves.push({ from: staging.tree, to: finalDir });
 
-    // 4. The registry text, computed before anything moves (the journal records its digest).
+    // 4. The registry text (after the build: it records the built binaries' hashes).
     const victimNames = new Set(victims.map((v) => v.name));
-    const plugins: RegistryEntry[] = [];
-    let placed = false;
-    for (const p of reg.plugins) {
-      if (p.name === entry.name) {
-        plugins.push(entry);
-        placed = true;
-      } else if (!victimNames.has(p.name)) plugins.push(p);
-    }
-    if (!placed) plugins.push(entry);
-    const text = serializeRegistry({ plugins });
-    const checked = parseRegistry(text, paths.registryFile);
+    const registryText = (): string => {
+      const plugins: RegistryEntry[] = [];
+      let placed = false;
+      for (const p of reg.plugins) {
+        if (p.name === entry.name) {
+          plugins.push(entry);
+          placed = true;
+        } else if (!victimNames.has(p.name)) plugins.push(p);
+      }
+      if (!placed) plugins.push(entry);
+      return serializeRegistry({ plugins });
+    };
     // The written text carries this operation's random id: recovery rolls forward only
     // when it finds it (a --force of the same version writes the same entries again).
+    // A crash before the registry write (during the build, say) therefore rolls back.
     const commit = newCommitId();
-    const stamped = stampRegistry(text, commit);
     writeIntent(paths, {
       op: opts.update ? "update" : "install",
       name: entry.name,
       commit,
       registryBefore: registryDigest(regText),
-      registryAfter: registryDigest(stamped)!,
+      registryAfter: opts.build ? "after-build" : registryDigest(stampRegistry(registryText(), commit))!,
       moves,
       commands: [...new Set([...entry.commands, ...victims.flatMap((v) => v.commands)])],
       staging: staging.dir,
     });
+    // From the first rename until the journal is cleared, the staging dir may hold the
+    // replaced plugin's folder: an interrupt must leave it for recovery, not delete it.
+    const keepBefore = staging.keep === true;
+    staging.keep = true;
+    let checked: Registry;
     try {
       for (const v of victims) {
         for (const cmd of v.commands) {
@@ -182,12 +193,16 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
           }
         });
       }
+      // 5. Build at the final path (the registry lock is held: no other command moves it meanwhile).
+      if (opts.build) entry.integrity = await opts.build(finalDir);
+      const text = registryText();
+      checked = parseRegistry(text, paths.registryFile);
       for (const cmd of entry.commands) {
         undo.push(() => removeShim(paths.binDir, cmd));
         writeShim(paths.binDir, cmd, entry.name);
       }
-      // 5. The registry, last: once it is written the install has happened.
-      atomicWriteSync(paths.registryFile, stamped); // sync: every step of the commit runs on one thread, in order
+      // 6. The registry, last: once it is written the install has happened.
+      atomicWriteSync(paths.registryFile, stampRegistry(text, commit)); // sync: every step of the commit runs on one thread, in order
     } catch (e) {
       for (const step of undo.reverse()) {
         try {
@@ -197,11 +212,14 @@ export async function commitPlugin(staging: Staging, entry: RegistryEntry, opts:
         }
       }
       // A failed rename back leaves the journal (and the staging dir): the next command finishes the rollback.
-      if (movesUndone) clearIntent(paths);
-      else staging.keep = true;
+      if (movesUndone) {
+        clearIntent(paths);
+        staging.keep = keepBefore;
+      }
       throw e;
     }
     clearIntent(paths);
+    staging.keep = keepBefore;
     return { replaced: [...others.keys()], registry: checked };
   });
 }

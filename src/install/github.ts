@@ -381,6 +381,19 @@ export async function listTags(client: GithubClient, owner: string, repo: string
   return r.map((t) => record(t)?.name).filter((n): n is string => typeof n === "string");
 }
 
+/** Tags with the commit each points at (first page, as GitHub lists them). */
+export async function listTagCommits(client: GithubClient, owner: string, repo: string): Promise<{ name: string; sha: string }[]> {
+  const r = await getJson<unknown>(client, `/repos/${seg(owner)}/${seg(repo)}/tags?per_page=100`, `tags of ${renderUntrusted(owner)}/${renderUntrusted(repo)}`);
+  if (!Array.isArray(r)) return [];
+  const out: { name: string; sha: string }[] = [];
+  for (const t of r) {
+    const x = record(t);
+    const sha = record(x?.commit)?.sha;
+    if (typeof x?.name === "string" && typeof sha === "string") out.push({ name: x.name, sha });
+  }
+  return out;
+}
+
 export interface SearchItem {
   owner: string;
   name: string;

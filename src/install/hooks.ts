@@ -7,9 +7,9 @@
  * stdout stays clean for --json, and a chatty build can never fill a pipe nobody reads).
  */
 import { chmodSync, existsSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import { pluginConfinement, spawnPlugin } from "../confine/index.ts";
-import { resolveInside, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
+import { detectAutoBuild, resolveInside, TOOLCHAIN_HELP, type AutoBuild, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
@@ -69,6 +69,24 @@ export function hookEnv(pluginDir: string, env: NodeJS.ProcessEnv = process.env)
   for (const [k, v] of Object.entries(env)) if (v !== undefined && !["FLEDGE_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"].includes(k)) out[k] = v;
   out.FLEDGE_PLUGIN_DIR = pluginDir;
   return out;
+}
+
+const SHELL_OPERATORS = new Set(["&&", "||", "|", ";", ">", ">>", "<", "2>", "2>&1", "&"]);
+
+/**
+ * Refuse, before anyone is asked to approve it, a hook written for a shell (`cd wasm &&
+ * cargo build`, `a | b`, `> out`): hooks run without a shell, as in the original
+ * fledge, so such a line would pass `&&` to the first program as an argument and fail
+ * (or do something else) after consent. The message names the operator and the fix.
+ */
+export function assertNoShellSyntax(event: HookName, hook: string, pluginDir: string): void {
+  if (insideFile(pluginDir, hook.trim())) return; // a script file named as a whole
+  const op = splitWords(hook).find((w) => SHELL_OPERATORS.has(w));
+  if (op === undefined) return;
+  throw new FledgeError(`the ${event} hook '${renderUntrusted(hook)}' uses the shell operator '${op}', but hooks run without a shell (as in the original fledge), so it cannot work`, {
+    code: "hook_shell_syntax",
+    hint: `the plugin's author must put these steps in a script (for example ${event}.sh) and name it in [hooks] ${event}; nothing was installed`,
+  });
 }
 
 /**
@@ -134,7 +152,7 @@ export interface HookGrant {
  */
 export async function runHook(event: HookName | "auto-build", hook: string, pluginDir: string, env: NodeJS.ProcessEnv = process.env, grant: HookGrant = {}): Promise<void> {
   const argv = hookArgv(hook, pluginDir);
-  log.info(`running ${event} hook: ${renderUntrusted(hook)}`);
+  log.info(event === "auto-build" ? `building: ${renderUntrusted(hook)} (no build hook; build file detected)` : `running ${event} hook: ${renderUntrusted(hook)}`);
   const build = event === "build" || event === "auto-build";
   const code = await new Promise<number>((res, rej) => {
     try {
@@ -160,29 +178,60 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === "ENOENT" ? `command not found: ${renderUntrusted(argv[0] ?? "")}` : renderUntrusted(err.message);
-      rej(new FledgeError(`the ${event} hook could not start (${why})`, { code: "hook_failed", hint: `install what the hook needs, or check [hooks] ${event} in plugin.toml` }));
+      const known = err.code === "ENOENT" ? TOOLCHAIN_HELP[basename(argv[0] ?? "")] : undefined;
+      rej(
+        new FledgeError(`the ${describe(event, hook)} could not start (${why})`, {
+          code: err.code === "ENOENT" ? "toolchain_missing" : "hook_failed",
+          hint: known ? `${known}, then install again` : event === "auto-build" ? `install ${renderUntrusted(argv[0] ?? "")}, then install again` : `install what the hook needs, or check [hooks] ${event} in plugin.toml`,
+          details: { program: argv[0] ?? "" },
+        }),
+      );
     }
   });
   if (code !== 0) {
-    throw new FledgeError(`the ${event} hook failed with exit code ${code}: ${renderUntrusted(hook)}`, { code: "hook_failed", hint: "see the hook's output above" });
+    const wasmTarget = /wasm32-wasip1/.test(hook) && /^cargo\b/.test(hook.trim());
+    throw new FledgeError(`the ${describe(event, hook)} failed with exit code ${code}${event === "auto-build" ? "" : `: ${renderUntrusted(hook)}`}`, {
+      code: "hook_failed",
+      hint: `see the build output above${wasmTarget ? "; a wasm build needs the target: rustup target add wasm32-wasip1" : ""}`,
+    });
   }
 }
 
-export interface AutoBuild {
-  language: string;
-  command: string;
+function describe(event: HookName | "auto-build", hook: string): string {
+  return event === "auto-build" ? `automatic build (${renderUntrusted(hook)})` : `${event} hook`;
 }
+
+/** Whether `program` can be started: a path that exists, or a name found on PATH. */
+export function onPath(program: string, env: NodeJS.ProcessEnv): boolean {
+  if (program.includes("/")) return existsSync(program);
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    try {
+      if (statSync(join(dir, program)).isFile()) return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/** Refuse an automatic build whose toolchain is not installed, before anyone is asked to approve it. */
+export function assertToolchain(build: AutoBuild, env: NodeJS.ProcessEnv): void {
+  if (onPath(build.tool, env)) return;
+  throw new FledgeError(`this plugin is a ${build.language} project built with '${build.command}', but '${build.tool}' is not installed (not found on PATH)`, {
+    code: "toolchain_missing",
+    hint: `${build.getIt}, then install again`,
+    details: { program: build.tool },
+  });
+}
+
+export type { AutoBuild };
 
 /**
  * The build fledge would run for a plugin with no build hook whose binaries are
  * missing (the original's auto-detection). It runs the project's own build code
  * (build.rs, npm scripts), so it is shown in the consent prompt like a hook.
  */
-export function detectBuild(dir: string, runtime: Runtime): AutoBuild | null {
-  const has = (f: string): boolean => existsSync(join(dir, f));
-  if (has("Cargo.toml")) return { language: "Rust", command: runtime === "wasm" ? "cargo build --target wasm32-wasip1 --release" : "cargo build --release" };
-  if (has("Package.swift")) return { language: "Swift", command: "swift build -c release" };
-  if (has("go.mod")) return { language: "Go", command: "go build ." };
-  if (has("package.json")) return { language: "Node", command: "npm install" };
-  return null;
+export function detectBuild(dir: string, runtime: Runtime, binaries: readonly string[] = []): AutoBuild | null {
+  return detectAutoBuild(dir, runtime, binaries);
 }

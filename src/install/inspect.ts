@@ -2,9 +2,9 @@
  * Read-only views of installed plugins: `list`, `audit`, `verify`. Capabilities always
  * come from the registry (what was granted), never from the manifest on disk.
  */
-import { lstatSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { resolveInside } from "../manifest/index.ts";
-import { fledgePaths, loadConfig, readRegistry, type Registry, type RegistryEntry } from "../registry/index.ts";
+import { fledgePaths, loadConfig, readRegistry, type InstallKind, type Registry, type RegistryEntry } from "../registry/index.ts";
 import { classify, parseSource, riskOf, type RiskLevel, type TrustTier } from "../trust/index.ts";
 import { describeConfinementNeeds, type Capabilities, type Runtime } from "../manifest/index.ts";
 import { confinementState, describeConfinement } from "../confine/index.ts";
@@ -28,6 +28,8 @@ export interface ListRow {
   /** Native plugins: whether they run confined on this system and by what (null for wasm). */
   confined: boolean | null;
   confinement: string | null;
+  /** linked (live link to a local folder), copied (--copy), downloaded, or unknown (older entries). */
+  kind: KindShown;
 }
 
 /** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
@@ -79,6 +81,7 @@ function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): 
     commit: e.commit ?? null,
     network_hosts: e.capabilities.network ? [...(e.capabilities.hosts ?? [])] : [],
     ...nativeConfinement(e),
+    kind: kindOf(e),
   };
 }
 
@@ -128,25 +131,49 @@ export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(e
 
 export type FileStatus = "ok" | "modified" | "missing" | "escapes";
 
+/** How a plugin's folder came to be: recorded at install; "unknown" for entries from older versions or the original. */
+export type KindShown = InstallKind | "unknown";
+
+export function kindOf(e: RegistryEntry): KindShown {
+  return e.kind ?? "unknown";
+}
+
 export interface VerifyRow {
   name: string;
-  /** ok: every binary matches; failed: one differs or is gone; unknown: no integrity recorded. */
-  status: "ok" | "failed" | "unknown";
+  /**
+   * ok: every binary matches; failed: one differs or is gone (or a live link's source
+   * folder is gone); unknown: no integrity recorded; linked: a live link, whose binaries
+   * change whenever its author rebuilds (not checked, reported for information).
+   */
+  status: "ok" | "failed" | "unknown" | "linked";
+  kind: KindShown;
+  /** Kept for older JSON readers: kind === "linked". */
   linked: boolean;
+  /** For a live link: the author's folder it points at, and whether it still exists. */
+  link_target: string | null;
+  link_target_exists: boolean | null;
   files: { binary: string; status: FileStatus; expected: string; actual: string | null }[];
 }
 
-/** Re-hash each command binary against the registry's integrity map. */
+/** Re-hash each command binary against the registry's integrity map. Never throws for a missing or dangling folder. */
 export function verifyPlugins(env: NodeJS.ProcessEnv, name?: string, reg: Registry = readRegistry(env)): VerifyRow[] {
   const paths = fledgePaths(env);
   const entries = name === undefined ? reg.plugins : [lookupPlugin(reg, name)];
   return entries.map((e) => {
     const dir = paths.pluginDir(e.name);
-    const linked = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+    const isLink = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+    const linked = e.kind === "linked" && isLink;
+    // existsSync follows the link: false for a live link whose source folder was deleted.
+    const present = existsSync(dir);
     const integrity = e.integrity ?? {};
     const files = Object.entries(integrity).map(([binary, expected]) => {
-      if (!exists(dir)) return { binary, status: "missing" as const, expected, actual: null };
-      const r = resolveInside(dir, binary);
+      if (!present) return { binary, status: "missing" as const, expected, actual: null };
+      let r;
+      try {
+        r = resolveInside(dir, binary);
+      } catch {
+        return { binary, status: "missing" as const, expected, actual: null };
+      }
       if (!("path" in r)) return { binary, status: "escapes" as const, expected, actual: null };
       let actual: string;
       try {
@@ -156,8 +183,18 @@ export function verifyPlugins(env: NodeJS.ProcessEnv, name?: string, reg: Regist
       }
       return { binary, status: actual === expected ? ("ok" as const) : ("modified" as const), expected, actual };
     });
-    const status = files.length === 0 ? "unknown" : files.every((f) => f.status === "ok") ? "ok" : "failed";
-    return { name: e.name, status, linked, files };
+    let status: VerifyRow["status"];
+    if (linked) status = present ? "linked" : "failed";
+    else if (!present && isLink) status = "failed";
+    else status = files.length === 0 ? "unknown" : files.every((f) => f.status === "ok") ? "ok" : "failed";
+    let target: string | null = null;
+    if (isLink) {
+      try {
+        target = readlinkSync(dir);
+      } catch {
+        target = null;
+      }
+    }
+    return { name: e.name, status, kind: kindOf(e), linked, link_target: isLink ? target : null, link_target_exists: isLink ? present : null, files };
   });
 }
-

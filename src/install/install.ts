@@ -3,7 +3,7 @@
  * only `commitPlugin` touches `plugins/<name>`, `plugins/bin` and the registry, under
  * the lock, all-or-nothing. Any failure before that just removes the staging dir.
  */
-import { chmodSync, statSync } from "node:fs";
+import { chmodSync, rmSync, statSync } from "node:fs";
 import { loadManifest, isSafePluginName, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest, type ManifestResult } from "../manifest/index.ts";
 import { assertNotReserved, fledgePaths, installedDate, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
@@ -12,10 +12,11 @@ import { log } from "../ui/index.ts";
 import { alreadyInstalled, commandConflict, commandOwners, commitPlugin, installedAs } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubApiToken, githubClient, type GithubClient } from "./github.ts";
-import { detectBuild, runHook, type AutoBuild } from "./hooks.ts";
-import { assertManifestUnchanged, freezeManifest } from "./frozen.ts";
+import { assertNoShellSyntax, assertToolchain, detectBuild, runHook, type AutoBuild, type HookGrant } from "./hooks.ts";
+import { assertManifestUnchanged, freezeManifest, type FrozenManifest } from "./frozen.ts";
 import { assertConfinementAllowed, grantedConfinement } from "./confinement-grant.ts";
 import { fetchPrebuiltWasm } from "./prebuilt.ts";
+import { announcePick, pickRelease, type ReleasePick } from "./release-pick.ts";
 import { hashBinaries } from "./shims.ts";
 import { localFolder, materialize, type Materialized } from "./sources.ts";
 import { recoverInterrupted } from "./journal.ts";
@@ -137,24 +138,34 @@ export interface Prepared {
   autoBuild: AutoBuild | null;
   /** The user chose --unconfined (kept from the old entry on update). */
   unconfined: boolean;
+  /** The grants hooks run under (what the user approved at consent). */
+  hookGrant: HookGrant;
+  /** The build hook to run at the final path (undefined: none, or prebuilt assets made it unnecessary). */
+  buildHook: string | undefined;
+  frozen: FrozenManifest;
+  /** Whether the tree policy applies (not to a live link: that is the user's own folder). */
+  policed: boolean;
+  sourceLabel: string;
 }
 
 /**
- * Steps 4-8 before the commit, shared with update: validate, policy, consent, build,
- * check binaries, prepare wasm, post_install. `consent` lets update ask about only
- * what changed.
+ * Steps 4-6 before the commit, shared with update: tree policy, validate, capability
+ * policy, prebuilt assets, consent. Nothing of the plugin runs here; the build and
+ * post_install run later at the plugin's final path (buildInPlace, inside the commit).
+ * `consent` lets update ask about only what changed.
  */
 export async function buildStaged(
   staging: Staging,
   source: Source,
   tier: TrustTier,
   materialized: Materialized,
-  opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string; unconfined?: boolean | undefined },
+  opts: { env: NodeJS.ProcessEnv; build: boolean; client: GithubClient; fixedName?: string; unconfined?: boolean | undefined; prebuiltTag?: string | null },
   consent: (m: Manifest, name: string, autoBuild: AutoBuild | null) => Promise<void>,
 ): Promise<Prepared> {
   // The one tree policy, on whatever the source produced (a live link is the user's own folder).
   const policed = !materialized.linked;
-  if (policed) checkPluginTree(staging.tree, `the plugin from ${renderUntrusted(redactUrls(source.input))}`);
+  const sourceLabel = renderUntrusted(redactUrls(source.input));
+  if (policed) checkPluginTree(staging.tree, `the plugin from ${sourceLabel}`);
   dropShippedPrepared(staging.tree);
   const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
   const frozen = freezeManifest(staging.tree, manifest);
@@ -167,41 +178,60 @@ export async function buildStaged(
   const hookGrant = { name, network: manifest.capabilities.network, granted: grantedConfinement(manifest.confinement, unconfined) };
 
   let prebuilt: string[] = [];
-  if (manifest.runtime === "wasm" && source.kind === "github" && !opts.build && source.ref !== null) {
-    prebuilt = await fetchPrebuiltWasm(opts.client, source.owner!, source.repo!, source.ref, staging, missingBinaries(staging.tree, manifest));
+  const tag = opts.prebuiltTag !== undefined ? opts.prebuiltTag : source.ref;
+  if (manifest.runtime === "wasm" && source.kind === "github" && !opts.build && tag) {
+    prebuilt = await fetchPrebuiltWasm(opts.client, source.owner!, source.repo!, tag, staging, missingBinaries(staging.tree, manifest));
   }
   const stillMissing = missingBinaries(staging.tree, manifest);
   const buildHook = prebuilt.length > 0 && stillMissing.length === 0 ? undefined : manifest.hooks.build?.trim() || undefined;
-  const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime) : null;
+  const autoBuild = buildHook === undefined && stillMissing.length > 0 ? detectBuild(staging.tree, manifest.runtime, manifest.commands.map((c) => c.binary)) : null;
+  if (autoBuild) assertToolchain(autoBuild, opts.env);
+  if (buildHook) assertNoShellSyntax("build", buildHook, staging.tree);
+  const post = manifest.hooks.post_install?.trim();
+  if (post) assertNoShellSyntax("post_install", post, staging.tree);
   await consent(manifest, name, autoBuild);
+  return { manifest, name, tier, materialized, prebuilt, autoBuild, unconfined, hookGrant, buildHook, frozen, policed, sourceLabel };
+}
 
-  if (buildHook) await runHook("build", buildHook, staging.tree, opts.env, hookGrant);
-  else if (autoBuild) await runHook("auto-build", autoBuild.command, staging.tree, opts.env, hookGrant);
+/**
+ * Steps 7-8 at the plugin's FINAL path (`plugins/<name>`), inside the commit: build (hook
+ * or automatic), check binaries, prepare wasm, post_install. Running here, not in the
+ * staging dir, means what a build bakes in (a venv's absolute paths) and the
+ * FLEDGE_PLUGIN_DIR post_install sees are the installed plugin's own. Any failure
+ * throws, and the commit undoes every rename (the journal does it after a crash).
+ * Returns the binaries' integrity, hashed where they will run.
+ */
+export async function buildInPlace(dir: string, p: Prepared, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const { buildHook, autoBuild, frozen, policed, manifest, hookGrant } = p;
+  if (buildHook) await runHook("build", buildHook, dir, env, hookGrant);
+  else if (autoBuild) await runHook("auto-build", autoBuild.command, dir, env, hookGrant);
   // Grants are frozen at consent: a build that edited plugin.toml is refused.
-  if (buildHook || autoBuild) assertManifestUnchanged(staging.tree, frozen, buildHook ? "build hook" : "auto-build");
+  if (buildHook || autoBuild) assertManifestUnchanged(dir, frozen, buildHook ? "build hook" : "auto-build");
   // A build may create links (`ln -s ~/.ssh/id_rsa state.json`): the same policy again.
-  if (policed && (buildHook || autoBuild)) checkPluginTree(staging.tree, `the plugin as its ${buildHook ? "build hook" : "auto-build"} left it`);
+  const builtNative = manifest.runtime === "native";
+  if (policed && (buildHook || autoBuild)) checkPluginTree(dir, `the plugin as its ${buildHook ? "build hook" : "auto-build"} left it`, { builtNative });
 
   // The build may have changed what is on disk: validate again, and the runtime the
   // user approved must still be the runtime (a build must not turn wasm into native).
-  const built = readValidManifest(staging.tree, "after the build");
+  const built = readValidManifest(dir, "after the build");
   if (built.runtime !== manifest.runtime) {
     throw new FledgeError(`the build produced ${built.runtime} binaries, but the plugin was approved as ${manifest.runtime}`, { code: "runtime_changed" });
   }
-  checkBinaries(staging.tree, built);
-  await prepareWasmModules(staging.tree, built, opts.env);
+  checkBinaries(dir, built);
+  await prepareWasmModules(dir, built, env);
   const postInstall = built.hooks.post_install?.trim();
   if (postInstall) {
-    await runHook("post_install", postInstall, staging.tree, opts.env, hookGrant);
-    assertManifestUnchanged(staging.tree, frozen, "post_install hook");
-    if (policed) checkPluginTree(staging.tree, "the plugin as its post_install hook left it");
+    await runHook("post_install", postInstall, dir, env, hookGrant);
+    assertManifestUnchanged(dir, frozen, "post_install hook");
+    if (policed) checkPluginTree(dir, "the plugin as its post_install hook left it", { builtNative });
   }
-  dropShippedPrepared(staging.tree);
+  dropShippedPrepared(dir);
   // What is recorded is the manifest that was shown (identical bytes, checked above).
-  return { manifest, name, tier, materialized, prebuilt, autoBuild, unconfined };
+  return hashBinaries(dir, manifest.commands.map((c) => c.binary));
 }
 
-export function registryEntry(p: Prepared, source: Source, treeDir: string, pinnedRef: string | null): RegistryEntry {
+/** The registry entry; `integrity` is filled in by the commit once the plugin is built at its final path. */
+export function registryEntry(p: Prepared, source: Source, pinnedRef: string | null): RegistryEntry {
   const m = p.manifest;
   const entry: RegistryEntry = {
     name: p.name,
@@ -213,9 +243,10 @@ export function registryEntry(p: Prepared, source: Source, treeDir: string, pinn
     // What the user approved: the whole requested set (there is no partial grant).
     capabilities: { ...m.capabilities },
     trust_tier: p.tier,
-    integrity: hashBinaries(treeDir, m.commands.map((c) => c.binary)),
   };
   if (pinnedRef) entry.pinned_ref = pinnedRef;
+  // Decided here from how fledge materialized the folder, never from the plugin's files.
+  entry.kind = p.materialized.linked ? "linked" : source.kind === "local" ? "copied" : "downloaded";
   if (p.materialized.commit) entry.commit = p.materialized.commit;
   // The approved hooks, so update can tell which ones changed and remove can refuse
   // to run a post_remove nobody approved (kept by the registry as an extra table).
@@ -224,6 +255,23 @@ export function registryEntry(p: Prepared, source: Source, treeDir: string, pinn
   // The approved confinement extras and the --unconfined choice (absent: confined, no extras).
   if (p.unconfined || m.confinement) entry.confinement = grantedConfinement(m.confinement, p.unconfined);
   return entry;
+}
+
+/** For an unpinned GitHub wasm install whose modules are missing from the source: which release to use (null: not applicable). */
+async function pickUnpinnedRelease(source: Source, staging: Staging, materialized: Materialized, client: GithubClient, build: boolean): Promise<ReleasePick | null> {
+  if (source.kind !== "github" || source.ref !== null || build || !materialized.commit) return null;
+  let manifest: Manifest | undefined;
+  try {
+    manifest = loadManifest(staging.tree, { pluginDir: staging.tree }).manifest;
+  } catch {
+    return null; // reported properly by validation next
+  }
+  if (!manifest || manifest.runtime !== "wasm") return null;
+  const missing = missingBinaries(staging.tree, manifest);
+  if (missing.length === 0) return null;
+  const pick = await pickRelease(client, source.owner!, source.repo!, materialized.commit, missing);
+  announcePick(pick, `${source.owner}/${source.repo}`);
+  return pick;
 }
 
 /** `fledge plugins install <source>`. */
@@ -240,17 +288,29 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
   await recoverInterrupted(opts.env);
   installInterruptCleanup();
   const client = githubClient(opts.env, source.kind === "github" ? githubApiToken(opts.env, config) : undefined);
+  // A remote plugin's name is its repository's: say "already installed" before any download.
+  if (source.kind !== "local" && source.repo) {
+    const installed = installedAs(readRegistry(opts.env), source.repo);
+    if (installed && !replacesSame(source.repo, installed, opts)) throw alreadyInstalled(source.repo, installed);
+  }
 
   const staging = createStaging(paths.pluginsDir);
   try {
     // A local folder is not fetched: say which folder, by its absolute path, and how it is used.
     if (source.kind !== "local") log.info(`fetching ${renderUntrusted(redactUrls(source.input))} [${tier}]`);
-    const materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
+    let materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
     if (source.kind === "local") {
       const folder = renderUntrusted(materialized.localPath ?? source.input);
       log.info(opts.copy ? `copying local folder ${folder} [local]` : `linking local folder ${folder} [local]`);
     }
-    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client, unconfined: opts.unconfined }, async (manifest, name, autoBuild) => {
+    // Unpinned GitHub install of a wasm plugin whose module is not in the source: a release's prebuilt one.
+    const pick = await pickUnpinnedRelease(source, staging, materialized, client, opts.build);
+    if (pick?.kind === "switch") {
+      rmSync(staging.tree, { recursive: true, force: true });
+      materialized = await materialize({ ...source, ref: pick.tag }, staging, { copy: false, github: client, cwd: opts.cwd });
+    }
+    const prebuiltTag = pick && pick.kind !== "none" ? pick.tag : undefined;
+    const prepared = await buildStaged(staging, source, tier, materialized, { env: opts.env, build: opts.build, client, unconfined: opts.unconfined, ...(prebuiltTag ? { prebuiltTag } : {}) }, async (manifest, name, autoBuild) => {
       precheckConflicts(name, manifest, opts);
       await obtainConsent(
         {
@@ -270,8 +330,12 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
         opts,
       );
     });
-    const entry = registryEntry(prepared, source, staging.tree, source.kind === "local" ? null : source.ref);
-    const { replaced } = await commitPlugin(staging, entry, { force: replacesSame(entry.name, installedAs(readRegistry(opts.env), entry.name), opts), env: opts.env });
+    const entry = registryEntry(prepared, source, source.kind === "local" ? null : source.ref);
+    const { replaced } = await commitPlugin(staging, entry, { force: replacesSame(entry.name, installedAs(readRegistry(opts.env), entry.name), opts), env: opts.env, build: (dir) => buildInPlace(dir, prepared, opts.env) }).catch((e: unknown) => {
+      // A build whose toolchain is missing, when no release had a prebuilt module: say both ways out.
+      if (pick?.kind === "none" && e instanceof FledgeError && e.code === "toolchain_missing") throw new FledgeError(e.message, { code: e.code, hint: `${e.hint ?? ""}; ${pick.hint}`, details: e.details });
+      throw e;
+    });
     for (const r of replaced) log.warn(`removed plugin '${renderUntrusted(r)}': --force gave its commands to ${renderUntrusted(entry.name)}`);
     return { entry, replaced, prebuilt: prepared.prebuilt };
   } catch (e) {

@@ -31,9 +31,10 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, u
 import { dirname, isAbsolute, join } from "node:path";
 import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
 import { isStrictlyWithin, ownerGone } from "../core/index.ts";
+import { isStaleLock, pidAlive, readLockRecord } from "../registry/lock.ts";
 import { log } from "../ui/index.ts";
 import { exists, movePath, removeShim, writeShim } from "./shims.ts";
-import { cleanStaleStaging, isOwnStaging, stagingLeftBehind, STAGING_PREFIX } from "./staging.ts";
+import { cleanStaleStaging, isOwnStaging, stagingLeftBehind, stagingOwner, STAGING_PREFIX } from "./staging.ts";
 
 export type JournalOp = "install" | "update" | "remove";
 
@@ -273,9 +274,28 @@ export function restoreRegisteredFolders(paths: FledgePaths): Set<string> {
 
 /** Does anything need recovering? Cheap, lock-free: a journal, or staging dirs of dead processes. */
 function needsRecovery(paths: FledgePaths): boolean {
-  if (exists(journalFile(paths))) return true;
+  // A journal or staging dir of a live process is its commit (or build) in progress, not
+  // a crash: nothing to recover, so no need to wait for its lock (a build can take minutes).
+  const live = (pid: number): boolean => Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid);
+  if (exists(journalFile(paths))) {
+    let pid = Number.NaN;
+    try {
+      pid = Number((JSON.parse(readFileSync(journalFile(paths), "utf8")) as { pid?: unknown }).pid);
+    } catch {
+      return true; // unreadable: recoverLocked decides, under the lock
+    }
+    // In progress only while that same live process holds the registry lock; otherwise
+    // (a crash, whatever the pid now belongs to) recover under the lock as always.
+    const holder = readLockRecord(paths.lockFile);
+    if (!live(pid) || !holder || holder.pid !== pid || isStaleLock(holder)) return true;
+  }
   try {
-    return readdirSync(paths.pluginsDir).some((n) => n.startsWith(STAGING_PREFIX) && !isOwnStaging(n));
+    // Another live process's staging dir is its install in progress (see the journal above).
+    return readdirSync(paths.pluginsDir).some((n) => {
+      if (!n.startsWith(STAGING_PREFIX) || isOwnStaging(n)) return false;
+      const owner = stagingOwner(n);
+      return owner === undefined || ownerGone(owner) || !live(owner.pid);
+    });
   } catch {
     return false;
   }

@@ -15,6 +15,12 @@
  *   links among the tree's own files are fine (cargo hard-links its build outputs);
  * - no devices, FIFOs or sockets.
  * A live link (the author's own working tree) is not walked: it is the user's folder.
+ *
+ * After a NATIVE plugin's build or post_install (`builtNative`), links pointing outside
+ * are allowed except at the host-owned names: that code already ran with the user's
+ * full rights, so a link it leaves gives it nothing it did not have, and toolchains
+ * make such links (a Python venv's `bin/python3 -> /usr/bin/python3`). A wasm plugin's
+ * tree is always held to the full policy: its module must never reach outside.
  */
 import { lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -26,7 +32,7 @@ import { FledgeError } from "../core/index.ts";
 const HOST_OWNED = new Set(["state.json", "state.json.lock", PLUGIN_DATA_DIR]);
 
 /** Refuse `tree` (a staged plugin dir) if anything in it breaks the policy above; `what` says which step produced it. */
-export function checkPluginTree(tree: string, what: string): void {
+export function checkPluginTree(tree: string, what: string, opts: { builtNative?: boolean } = {}): void {
   const refuse = (msg: string): never => {
     throw new FledgeError(`refusing ${what}: ${msg}`, {
       code: "unsafe_archive",
@@ -40,6 +46,10 @@ export function checkPluginTree(tree: string, what: string): void {
       const st = lstatSync(join(tree, r));
       if (st.isSymbolicLink()) {
         const target = readlinkSync(join(tree, r));
+        if (opts.builtNative) {
+          if (!rel && HOST_OWNED.has(name.toLowerCase())) refuse(`'${renderUntrusted(r)}' is a symlink, and fledge itself opens that path for the plugin`);
+          continue;
+        }
         if (isAbsolute(target)) refuse(`symlink '${renderUntrusted(r)}' points at the absolute path '${renderUntrusted(target)}'`);
         if (!rel && HOST_OWNED.has(name.toLowerCase())) refuse(`'${renderUntrusted(r)}' is a symlink, and fledge itself opens that path for the plugin`);
         const res = resolveInside(tree, r);

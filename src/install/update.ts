@@ -18,8 +18,10 @@ import { log } from "../ui/index.ts";
 import { commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubApiToken, githubClient, listTags, resolveCommit, type GithubClient } from "./github.ts";
-import { buildStaged, registryEntry } from "./install.ts";
+import { buildInPlace, buildStaged, registryEntry } from "./install.ts";
 import { addedNeeds } from "./confinement-grant.ts";
+import { newestTag } from "./release-pick.ts";
+export { newestTag };
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 import { exists } from "./shims.ts";
 import { gitNetworkArgs, idleError, redactUrl, watchChild } from "./net.ts";
@@ -81,22 +83,6 @@ function capNames(c: Capabilities): string[] {
 /** Hooks that are new or whose command changed since they were approved. */
 export function changedHooks(approved: Record<string, string>, next: Manifest): { event: HookName; command: string }[] {
   return listHooks(next.hooks).filter((h) => approved[h.event] !== h.command.trim());
-}
-
-/** Newest tag: the highest vX.Y.Z when there are semver tags, else the first listed. */
-export function newestTag(tags: string[]): string | null {
-  const parse = (t: string): number[] | null => {
-    const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(t);
-    return m ? m.slice(1).map(Number) : null;
-  };
-  const semver = tags.filter((t) => parse(t) !== null);
-  if (semver.length === 0) return tags[0] ?? null;
-  return semver.reduce((a, b) => {
-    const x = parse(a)!;
-    const y = parse(b)!;
-    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! > y[i]! ? a : b;
-    return a;
-  });
 }
 
 /** `git ls-remote` for a non-GitHub source: the commit of HEAD and the tag names. */
@@ -199,9 +185,9 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
         opts,
       );
     });
-    const entry = registryEntry(prepared, source, staging.tree, null);
+    const entry = registryEntry(prepared, source, null);
     entry.installed = e.installed;
-    await commitPlugin(staging, entry, { force: false, update: true, env: opts.env });
+    await commitPlugin(staging, entry, { force: false, update: true, env: opts.env, build: (dir) => buildInPlace(dir, prepared, opts.env) });
     return { ...r, status: "updated", detail: `${e.version} → ${entry.version}`, version: entry.version, commit: entry.commit ?? null, escalation };
   } catch (caught) {
     const err = withoutStagingPaths(caught, staging, renderUntrusted(source.input));

@@ -44,7 +44,8 @@ export interface CommandView {
   executable?: boolean;
 }
 
-export function checkCommands(doc: Record<string, unknown>, pluginDir: string | undefined, hasBuild: boolean, f: Findings): CommandView[] {
+/** `build`: "hook" when plugin.toml has a build hook, the command of the automatic build fledge will run, or null. */
+export function checkCommands(doc: Record<string, unknown>, pluginDir: string | undefined, build: string | null, f: Findings): CommandView[] {
   if (doc.commands === undefined || (Array.isArray(doc.commands) && doc.commands.length === 0)) {
     f.warn("commands", "No [[commands]] defined — plugin won't register any subcommands");
   }
@@ -57,7 +58,7 @@ export function checkCommands(doc: Record<string, unknown>, pluginDir: string | 
     const view: CommandView = { index, raw: entry, name, label, binary: str(entry, "binary") };
     views.push(view);
     checkCommandName(view, seen, f);
-    checkBinary(view, pluginDir, hasBuild, f);
+    checkBinary(view, pluginDir, build, f);
   });
   return views;
 }
@@ -90,7 +91,7 @@ function checkCommandName(view: CommandView, seen: Map<string, { index: number; 
  * The binary must be a relative path with no `..`, and, when there is a plugin dir,
  * a regular file inside it (symlinks followed) or missing with a build hook to make it.
  */
-function checkBinary(view: CommandView, pluginDir: string | undefined, hasBuild: boolean, f: Findings): void {
+function checkBinary(view: CommandView, pluginDir: string | undefined, build: string | null, f: Findings): void {
   const path = `commands[${view.index}].binary`;
   const { binary, label } = view;
   if (binary === undefined) {
@@ -126,7 +127,8 @@ function checkBinary(view: CommandView, pluginDir: string | undefined, hasBuild:
     case "missing":
       view.present = false;
       view.runtime = binaryRuntime(binary, undefined);
-      if (hasBuild) f.warn(path, `${shown} not found (may be created by build hook)`);
+      if (build === "hook") f.warn(path, `${shown} not found (may be created by build hook)`);
+      else if (build !== null) f.warn(path, `${shown} not found (may be created by the automatic build: ${build})`);
       else f.err(path, `${shown} not found and no build hook defined: build it first, or add [hooks] build = "..." that creates it`);
       return;
     case "file":

@@ -7,6 +7,7 @@ export { parseManifest, decodeManifest, MAX_MANIFEST_BYTES } from "./parse.ts";
 export { loadManifest, locateManifest, MANIFEST_FILE } from "./load.ts";
 export { resolveRuntime, binaryRuntime, inspectBinary, inPluginDataDir, DATA_BINARY_FIX, PLUGIN_DATA_DIR, resolveInside, unsafeBinaryPath, looksLikeWasmPath, type BinaryOnDisk } from "./binary.ts";
 export { isSafePluginName, isValidVersion } from "./rules.ts";
+export { detectAutoBuild, TOOLCHAIN_HELP, type AutoBuild } from "./build.ts";
 export { isSafeCommandName, BUILTIN_COMMANDS, BUILTIN_TOP_COMMANDS, type BuiltinTopCommand } from "./commands.ts";
 export { unknownKeyWarnings } from "./strict.ts";
 export { show as showManifestValue } from "./text.ts";

@@ -7,6 +7,7 @@
  * lacked (names, paths, duplicates, protocol values, runtime contradictions) are ours.
  */
 import { reservedNameReason } from "./reserved.ts";
+import { detectAutoBuild } from "./build.ts";
 import { checkCommands, type CommandView } from "./commands.ts";
 import { readConfinement } from "./confinement.ts";
 import { findings, str, type Findings } from "./report.ts";
@@ -30,14 +31,24 @@ const SCAFFOLD_DESCRIPTIONS: readonly string[] = ["A fledge plugin"];
 const FILESYSTEM_VALUES: readonly string[] = ["none", "project", "plugin"] satisfies FilesystemGrant[];
 const U64_MAX = 2n ** 64n - 1n;
 
+/** The binary paths as written (for the automatic build's cargo target); wrong types are reported elsewhere. */
+function commandBinaries(doc: Record<string, unknown>): string[] {
+  const list = Array.isArray(doc.commands) ? doc.commands : [];
+  return list.map((c: unknown) => (isTable(c) && typeof c.binary === "string" ? c.binary : "")).filter((b) => b !== "");
+}
+
 /** A plugin name is safe when it is usable as a directory name under plugins/. */
 export function isSafePluginName(name: string): boolean {
   return PLUGIN_NAME.test(name) && name.length <= 128;
 }
 
-/** The original's rule: optional leading `v`, then exactly three dot-separated unsigned 64-bit integers. */
+/**
+ * A semantic version with an optional leading `v`: three unsigned 64-bit integers,
+ * then an optional pre-release (`-dev`, `-rc.1`) and build metadata (`+abc`), as semver
+ * allows (`0.3.0-dev` is what an author's in-progress plugin says).
+ */
 export function isValidVersion(version: string): boolean {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/.exec(version);
   return m !== null && m.slice(1).every((part) => BigInt(part) <= U64_MAX);
 }
 
@@ -49,7 +60,9 @@ export function checkRules(doc: Record<string, unknown>, pluginDir: string | und
   const f = findings();
   const plugin = checkPluginTable(doc, f);
   const hooks = readHooks(doc, f);
-  const views = checkCommands(doc, pluginDir, hooks.build !== undefined, f);
+  // A build file fledge builds by itself (no hook needed) counts as a build, as in the original.
+  const autoBuild = hooks.build === undefined && pluginDir !== undefined ? detectAutoBuild(pluginDir, plugin.declaredRuntime === "wasm" ? "wasm" : undefined, commandBinaries(doc)) : null;
+  const views = checkCommands(doc, pluginDir, hooks.build !== undefined ? "hook" : autoBuild ? autoBuild.command : null, f);
   const runtime = resolveRuntimeFromViews(views, plugin.declaredRuntime, f);
   if (runtime === "wasm") checkWasm(plugin, views, hooks, f, pluginDir);
   else checkNative(views, f);

@@ -17,4 +17,4 @@ export {
   findCommandOwner,
   installedDate,
 } from "./registry.ts";
-export { TRUST_TIERS, type TrustTier, type Registry, type RegistryEntry } from "./types.ts";
+export { INSTALL_KINDS, TRUST_TIERS, type InstallKind, type TrustTier, type Registry, type RegistryEntry } from "./types.ts";

@@ -13,7 +13,7 @@ import { withLock, type LockOptions } from "./lock.ts";
 import { assertSafePathSegment, fledgePaths } from "./paths.ts";
 import { isReservedName } from "../manifest/reserved.ts";
 import { describeValue, issuePath, parseTomlText, readTextIfExists } from "./toml.ts";
-import { TRUST_TIERS, type Registry, type RegistryEntry } from "./types.ts";
+import { INSTALL_KINDS, TRUST_TIERS, type Registry, type RegistryEntry } from "./types.ts";
 
 const REGISTRY_HEADER =
   "# fledge plugin registry. Written by fledge; edit by hand only with care.\n" +
@@ -68,6 +68,7 @@ const EntrySchema = v.looseObject({
   capabilities: v.optional(CapabilitiesSchema),
   commit: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{7,64}$/, "a hex commit SHA"))),
   trust_tier: v.optional(v.picklist(TRUST_TIERS)),
+  kind: v.optional(v.picklist(INSTALL_KINDS)),
   integrity: v.optional(v.record(v.string(), v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "a lowercase sha256 hex digest")))),
   confinement: v.optional(ConfinementSchema),
 });
@@ -91,6 +92,7 @@ const EXPECTED: Record<string, string> = {
   "capabilities.filesystem": "\"none\", \"project\" or \"plugin\"",
   commit: "a hex commit SHA",
   trust_tier: "one of \"local\", \"official\", \"team\", \"unverified\"",
+  kind: "one of \"linked\", \"copied\", \"downloaded\"",
   integrity: "a table of binary path = \"<sha256 hex>\"",
   "integrity.*": "a lowercase sha256 hex digest (64 characters)",
   confinement: "a table (unconfined, read, write, env)",
@@ -123,6 +125,7 @@ function normalizeEntry(raw: v.InferOutput<typeof EntrySchema>): RegistryEntry {
   if (raw.pinned_ref !== undefined) entry.pinned_ref = raw.pinned_ref;
   if (raw.commit !== undefined) entry.commit = raw.commit;
   if (raw.trust_tier !== undefined) entry.trust_tier = raw.trust_tier;
+  if (raw.kind !== undefined) entry.kind = raw.kind;
   if (raw.integrity !== undefined) entry.integrity = { ...raw.integrity };
   if (raw.confinement !== undefined) entry.confinement = { unconfined: raw.confinement.unconfined, read: [...raw.confinement.read], write: [...raw.confinement.write], env: [...raw.confinement.env] };
   const extra: Record<string, unknown> = {};
@@ -193,6 +196,7 @@ function entryToToml(e: RegistryEntry): Record<string, unknown> {
   out.runtime = e.runtime;
   if (e.commit !== undefined) out.commit = e.commit;
   if (e.trust_tier !== undefined) out.trust_tier = e.trust_tier;
+  if (e.kind !== undefined) out.kind = e.kind;
   for (const [k, val] of Object.entries(e.extra ?? {})) if (!KNOWN_KEYS.has(k)) out[k] = val;
   const c = e.capabilities;
   out.capabilities = { exec: c.exec, store: c.store, metadata: c.metadata, filesystem: c.filesystem, network: c.network, ...(c.hosts && c.hosts.length > 0 ? { hosts: [...c.hosts] } : {}) };

@@ -33,6 +33,13 @@ export interface RegistryEntry {
   commit?: string;
   /** Ours: trust tier at install time. */
   trust_tier?: TrustTier;
+  /**
+   * Ours: how the plugin's folder came to be, recorded by fledge at install (a manifest
+   * cannot claim it). "linked": a symlink to the author's folder (no integrity check at
+   * run, edits show up); "copied" (--copy) and "downloaded": hashed at install and
+   * checked before every run. Absent in entries from older versions: not linked.
+   */
+  kind?: InstallKind;
   /** Ours: command binary path (relative to the plugin dir) → sha256 hex. */
   integrity?: Record<string, string>;
   /**
@@ -43,6 +50,9 @@ export interface RegistryEntry {
   /** Keys this version of fledge does not know, kept so a rewrite does not drop them. */
   extra?: Record<string, unknown>;
 }
+
+export const INSTALL_KINDS = ["linked", "copied", "downloaded"] as const;
+export type InstallKind = (typeof INSTALL_KINDS)[number];
 
 export interface Registry {
   plugins: RegistryEntry[];

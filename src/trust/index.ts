@@ -27,6 +27,7 @@ export { findDotSegment, refProblem } from "./names.ts";
 export {
   mayGrant,
   enforceGrant,
+  beyondGrant,
   riskOf,
   nativeConsentGiven,
   describeCapabilities,

@@ -141,3 +141,18 @@ export function describeRuntime(runtime: Runtime): string {
     ? "wasm: runs inside fledge's WASI sandbox; it sees only what its capabilities grant"
     : "native: runs unsandboxed as an ordinary program with your full user rights (elevated risk)";
 }
+
+const FS_LEVEL: Record<Capabilities["filesystem"], number> = { none: 0, project: 1, plugin: 2 };
+
+/**
+ * THE live-link grant rule: what a plugin's manifest on disk asks for beyond what was
+ * granted at install, as capability names (`[]` when it stays within the grant). A
+ * live-linked plugin.toml can be edited at any time; asking for more never widens
+ * the grant (the registry's capabilities are all the host uses), and running it is
+ * refused until the user re-approves with install --force.
+ */
+export function beyondGrant(granted: Capabilities, requested: Capabilities): string[] {
+  const out = (["exec", "store", "metadata", "network"] as const).filter((k) => requested[k] && !granted[k]).map(String);
+  if (FS_LEVEL[requested.filesystem] > FS_LEVEL[granted.filesystem]) out.push(`filesystem=${requested.filesystem}`);
+  return out;
+}

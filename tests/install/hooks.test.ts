@@ -43,7 +43,9 @@ describe("hookArgv", () => {
 
 describe("detectBuild", () => {
   test("build systems in the original's order, wasm-aware for Rust", () => {
-    expect(detectBuild(writeTree(join(tmp.path, "r"), { "Cargo.toml": "" }), "wasm")).toEqual({ language: "Rust", command: "cargo build --target wasm32-wasip1 --release" });
+    expect(detectBuild(writeTree(join(tmp.path, "r"), { "Cargo.toml": "" }), "wasm")).toMatchObject({ language: "Rust", command: "cargo build --target wasm32-wasip1 --release", tool: "cargo" });
+    expect(detectBuild(join(tmp.path, "r"), "wasm", ["target/wasm32-wasi/release/x.wasm"])?.command).toBe("cargo build --target wasm32-wasi --release");
+    expect(detectBuild(writeTree(join(tmp.path, "s"), { "Package.swift": "" }), "native")).toMatchObject({ command: "swift build -c release", tool: "swift", getIt: expect.stringContaining("swift.org") });
     expect(detectBuild(writeTree(join(tmp.path, "g"), { "go.mod": "", "package.json": "" }), "native")?.language).toBe("Go");
     expect(detectBuild(writeTree(join(tmp.path, "n"), { "package.json": "" }), "native")?.command).toBe("npm install");
     expect(detectBuild(writeTree(join(tmp.path, "e"), { "x": "" }), "native")).toBeNull();

@@ -81,15 +81,18 @@ describe("hooks", () => {
     expect(lines[1]).toBe(`post_remove cwd=${join(sb.config, "plugins/native-hooks")} dir=${join(sb.config, "plugins/native-hooks")}`);
   });
 
-  test("a hook line runs without a shell: '&&', '$HOME' and '>' are plain arguments", async () => {
-    const src = wasmPlugin(join(sb.root, "noshell"), { name: "noshell", hooks: { post_install: "echo one && touch pwned > out.txt $HOME" } });
+  test("a hook line runs without a shell: '$HOME' is a plain argument; shell operators are refused before consent", async () => {
+    const src = wasmPlugin(join(sb.root, "noshell"), { name: "noshell", hooks: { post_install: "echo one $HOME" } });
     const r = await fledge(["plugins", "install", src, "--copy", "--yes", "--json"]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("one && touch pwned > out.txt $HOME");
+    expect(r.stderr).toContain("one $HOME");
     expect(JSON.parse(r.stdout).action).toBe("install");
-    const dir = join(sb.config, "plugins/noshell");
-    expect(existsSync(join(dir, "pwned"))).toBe(false);
-    expect(existsSync(join(dir, "out.txt"))).toBe(false);
+    // '&&' and '>' would be plain arguments too, so such a hook cannot do what it says: refused, nothing run.
+    const ops = wasmPlugin(join(sb.root, "ops"), { name: "ops", hooks: { post_install: "echo one && touch pwned > out.txt" } });
+    const o = await fledge(["plugins", "install", ops, "--copy", "--yes"]);
+    expect(o.code).not.toBe(0);
+    expect(o.stderr).toContain("uses the shell operator '&&'");
+    expect(existsSync(join(sb.config, "plugins/ops"))).toBe(false);
   });
 
   test("a changed post_remove on a live link is not run (only the approved one is)", async () => {

@@ -58,3 +58,14 @@ describe("example plugins", () => {
     expect(run.stdout.toString()).toBe("hello from a native plugin, a b\n");
   });
 });
+
+describe("examples/ (linked from the README's quick start)", () => {
+  test("are the same files as the tested fixtures", () => {
+    for (const [plugin, files] of [
+      ["hello-wasm", ["plugin.toml", "hello.wat", "hello.wasm"]],
+      ["hello-native", ["plugin.toml", "bin/hello-native"]],
+    ] as const) {
+      for (const f of files) expect(readFileSync(join(ROOT, "examples", plugin, f))).toEqual(readFileSync(join(PLUGINS, plugin, f)));
+    }
+  });
+});

@@ -42,7 +42,7 @@ const cases: Case[] = [
   { name: "version missing", toml: `[plugin]\nname = "demo"\n${CMD}`, error: ["plugin.version", 'plugin.version is missing: add version = "0.1.0" under [plugin]'] },
   { name: "version empty", toml: `[plugin]\nname = "demo"\nversion = ""\n${CMD}`, error: ["plugin.version", "plugin.version is empty"] },
   { name: "version two parts", toml: `[plugin]\nname = "demo"\nversion = "1.0"\n${CMD}`, error: ["plugin.version", "plugin.version is not valid semver: '1.0' (expected major.minor.patch, like 1.2.3)"] },
-  { name: "version with pre-release", toml: `[plugin]\nname = "demo"\nversion = "1.0.0-beta.1"\n${CMD}`, error: ["plugin.version", "plugin.version is not valid semver: '1.0.0-beta.1' (expected major.minor.patch, like 1.2.3)"] },
+  { name: "version with an empty pre-release", toml: `[plugin]\nname = "demo"\nversion = "1.0.0-"\n${CMD}`, error: ["plugin.version", "plugin.version is not valid semver: '1.0.0-' (expected major.minor.patch, like 1.2.3)"] },
   { name: "version is a float", toml: `[plugin]\nname = "demo"\nversion = 1.0\n${CMD}`, error: ["plugin.version", "plugin.version must be a string, got a float"] },
   { name: "version is a date", toml: `[plugin]\nname = "demo"\nversion = 2024-01-01\n${CMD}`, error: ["plugin.version", "plugin.version must be a string, got a date/time"] },
   { name: "description wrong type", toml: `[plugin]\nname = "demo"\nversion = "1.0.0"\ndescription = 5\nauthor = "a"\n${CMD}`, error: ["plugin.description", "plugin.description must be a string, got an integer"] },
@@ -238,9 +238,9 @@ filesystem = "everything"
     expect(r.warnings.filter((w) => w.path === "plugin.description")).toEqual([]);
   });
 
-  test("isValidVersion: the original's rule (leading v, three u64 parts)", () => {
-    for (const ok of ["0.0.0", "1.2.3", "v1.2.3", "10.20.30", "1.0.18446744073709551615"]) expect(isValidVersion(ok)).toBe(true);
-    for (const bad of ["", "1", "1.2", "1.2.3.4", "V1.2.3", "1.2.3-rc1", "1.2.3+b", "-1.2.3", "1.2.x", "vv1.2.3", " 1.2.3", "1.2.3\n"]) expect(isValidVersion(bad)).toBe(false);
+  test("isValidVersion: semver (leading v allowed, three u64 parts, pre-release and build metadata)", () => {
+    for (const ok of ["0.0.0", "1.2.3", "v1.2.3", "10.20.30", "1.0.18446744073709551615", "0.3.0-dev", "1.2.3-rc1", "1.2.3-rc.1", "1.2.3+b", "1.0.0-beta.1+exp.sha.5114f85"]) expect(isValidVersion(ok)).toBe(true);
+    for (const bad of ["", "1", "1.2", "1.2.3.4", "V1.2.3", "1.2.3-", "1.2.3+", "1.2.3-a..b", "-1.2.3", "1.2.x", "vv1.2.3", " 1.2.3", "1.2.3\n", "1.2.3-a b"]) expect(isValidVersion(bad)).toBe(false);
   });
 
   test("isSafeCommandName and isSafePluginName", () => {
