@@ -64,7 +64,7 @@ describe("real automatic builds", () => {
     });
     const env = { PATH: `${CARGO_DIR}${delimiter}${process.env.PATH}`, CARGO_NET_OFFLINE: "true" };
     const r = await fledge(["plugins", "install", dir, "--copy", "--yes", "--trust-native"], env);
-    expect(r.stderr).toContain("fledge will run 'cargo build --release' (Rust project detected)");
+    expect(r.stderr.replace(/\s+/g, " ")).toContain("fledge will run 'cargo build --release' (Rust project detected)");
     expect(r.code).toBe(0);
     const run = await fledge(["hello-rs", "a", "b"], env);
     expect(run.stdout).toBe("hello from rust: a b\n");
@@ -84,7 +84,7 @@ describe("real automatic builds", () => {
     });
     const env = { npm_config_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", npm_config_cache: join(sb.root, "npm-cache") };
     const r = await fledge(["plugins", "install", dir, "--copy", "--yes", "--trust-native"], env);
-    expect(r.stderr).toContain("fledge will run 'npm install' (Node project detected)");
+    expect(r.stderr.replace(/\s+/g, " ")).toContain("fledge will run 'npm install' (Node project detected)");
     expect(r.code).toBe(0);
     expect((await fledge(["hello-js"])).stdout).toBe("built by npm install\n");
   });
@@ -107,7 +107,7 @@ describe("what the automatic build needs", () => {
     gh.addRepo("stranger/gh-rs", { dir: src });
     const r = await fledge(["plugins", "install", "stranger/gh-rs", "--trust-native"], { PATH: `${tools}${delimiter}${process.env.PATH}` });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("fledge will run 'cargo build --release'");
+    expect(r.stderr.replace(/\s+/g, " ")).toContain("fledge will run 'cargo build --release'");
     expect(r.stderr).toContain("--yes");
     expect(r.stderr).not.toContain("cargo-ran");
     nothingInstalled();
