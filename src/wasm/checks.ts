@@ -4,8 +4,8 @@
  *
  * A check (`fuel < 0` → refuel or stop) costs a compare and a branch, and, worse, its
  * cold call to the slow path makes every function a non-leaf to JavaScriptCore, so a
- * small function is no longer inlined into its caller. Two kinds can go, each with a
- * bound on the work that runs unchecked:
+ * small function is no longer inlined into its caller. One kind can go, with a bound
+ * on the work that runs unchecked:
  *
  * 1. The entry check of an UNCHECKED LEAF: a function with no loop, no call of any
  *    kind, no size-dependent operation and no exception handling, that only direct
@@ -14,28 +14,20 @@
  *    of its instructions at most once, and every call site keeps its after-call check,
  *    so it adds at most its own size to the work since the caller's last check.
  *
- * 2. The after-call check of a call to a CHECKED function (a defined function that
- *    checks on entry, an indirect call, whose targets are all checked, or a host
- *    import, which passes the host gate) when the rest of the caller's body is short:
- *    its instructions after the call, in code order, cost at most TAIL_MAX units, and
- *    none of them calls an unchecked leaf. Control after the call moves forward (a
- *    back edge is a loop header, which checks), so at most TAIL_MAX units run before
- *    the next check or the return; returning up a stack of D such frames adds at most
- *    D x TAIL_MAX units, and D is bounded by the engine's stack. The work is still
- *    charged exactly: the next check sees the whole overdraft.
+ * After-call checks all stay. (Dropping one before a short tail of the caller was
+ * tried: each frame returning up a deep stack then ran its tail unchecked, and a
+ * recursion of 14,000 frames with 60-unit tails ran 9x its budget and exited 0; the
+ * overdraft grew with the stack, not with one body.)
  *
  * Everything else keeps its check (the invariant at the top of blocks.ts).
  */
 import { compactBody, type BodyEdits } from "./blocks.ts";
 import { OP } from "./opcodes.ts";
 
-/** Units of straight code a caller may run after a call before the next check (see 2 above). */
-export const TAIL_MAX = 64;
-
 export interface CheckPlan {
   /** Per defined function: its entry check goes (an unchecked leaf). */
   uncheckedLeaf: boolean[];
-  /** Per defined function: indices into its afterCalls whose check goes. */
+  /** Per defined function: indices into its afterCalls whose check goes (none: see above). */
   droppedAfterCalls: number[][];
 }
 
@@ -48,20 +40,7 @@ export function planChecks(edits: readonly BodyEdits[], nImportedFuncs: number, 
   const taken = new Set(escaped);
   for (const e of edits) for (const r of e.refs) taken.add(r);
   const uncheckedLeaf = edits.map((e, i) => e.leaf && !taken.has(nImportedFuncs + i));
-  const isUncheckedLeaf = (callee: number): boolean => callee >= nImportedFuncs && uncheckedLeaf[callee - nImportedFuncs] === true;
-  const droppedAfterCalls = edits.map((e) => {
-    const out: number[] = [];
-    // The last call (in code order) to an unchecked leaf: a check before it stays.
-    let lastLeafCall = -1;
-    for (let k = 0; k < e.callees.length; k++) if (isUncheckedLeaf(e.callees[k]!)) lastLeafCall = k;
-    e.afterCalls.forEach((c, idx) => {
-      if (isUncheckedLeaf(c.callee)) return;
-      if (lastLeafCall > c.ordinal) return;
-      if (e.spent - c.spentBefore > TAIL_MAX) return;
-      out.push(idx);
-    });
-    return out;
-  });
+  const droppedAfterCalls = edits.map((): number[] => []);
   return { uncheckedLeaf, droppedAfterCalls };
 }
 

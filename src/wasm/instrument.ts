@@ -47,7 +47,7 @@ export const REFUEL_NAME = "refuel";
 /** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
 export const FUEL_EXPORT = "fledge:fuel";
 /** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "6-unchecked-leaves";
+export const INSTRUMENTER_VERSION = "7-after-call-checks";
 /** Default cap on table sizes (elements). A funcref slot costs the engine ~8-16 bytes, so this bounds tables at ~16 MiB. */
 export const DEFAULT_MAX_TABLE_ELEMENTS = 1 << 20;
 export { BYTES_PER_UNIT_SHIFT } from "./blocks.ts";

@@ -1,14 +1,13 @@
 /**
  * The checks the meter drops (src/wasm/checks.ts) never let a guest run unmetered:
  * only a leaf that nothing but a direct call reaches loses its entry check; every
- * call to it keeps the caller's after-call check; an after-call check goes only
- * before a short tail. Each guest below runs far past a small budget and must stop
+ * call to it keeps the caller's after-call check; every after-call check stays. Each guest below runs far past a small budget and must stop
  * by fuel, with the fuel used no more than the budget plus a bounded overdraft.
  */
 import { describe, expect, test } from "bun:test";
 import { COUNT_EXPORT, countingBuild } from "../../src/wasm/count.ts";
 import { createMeter, instrument } from "../../src/wasm/index.ts";
-import { planChecks, TAIL_MAX } from "../../src/wasm/checks.ts";
+import { planChecks } from "../../src/wasm/checks.ts";
 import type { BodyEdits } from "../../src/wasm/blocks.ts";
 import { fixture } from "./helpers.ts";
 
@@ -48,7 +47,7 @@ describe("dropped checks", () => {
       expect(() => call(name, arg)).toThrow();
       expect(meter.reason()).toBe("fuel");
       // The overdraft: what ran between the last check and the stop.
-      expect(meter.used()).toBeLessThan(budget + BigInt(arg > 100_000 ? 1_000 : 40 * arg + TAIL_MAX * arg));
+      expect(meter.used()).toBeLessThan(budget + BigInt(arg > 100_000 ? 1_000 : 40 * arg));
     });
   }
 
@@ -68,6 +67,20 @@ describe("dropped checks", () => {
   });
 });
 
+describe("the red team's overdraft", () => {
+  test("a deep recursion whose frames run short tails on the way back stops by fuel, not 9x over its budget", () => {
+    const tailRaw = fixture("fuel/tail");
+    const budget = 100_000n;
+    const meter = createMeter({ fuel: budget, deadline: null });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(instrument(tailRaw, { fuel: true, maxMemoryBytes: null }).bytes), meter.imports as never);
+    meter.attach(inst.exports);
+    expect(() => (inst.exports.tail as (n: number) => number)(14_000)).toThrow();
+    expect(meter.reason()).toBe("fuel");
+    // At most one body's worth past the budget.
+    expect(meter.used()).toBeLessThan(budget + 200n);
+  });
+});
+
 describe("planChecks", () => {
   const body = (over: Partial<BodyEdits>): BodyEdits => ({
     start: 0, costs: [], usedScratch: false, leaf: false, spent: 10, refs: [], callees: [], afterCalls: [],
@@ -80,7 +93,7 @@ describe("planChecks", () => {
     expect(plan.uncheckedLeaf).toEqual([true, false, false, false]);
   });
 
-  test("after a call to an unchecked leaf, or before a later one, or before a long tail, the check stays", () => {
+  test("every after-call check stays, even before a short tail", () => {
     // f0 = unchecked leaf (index 1 with one import); f1 calls: import 0, leaf 1, import 0 (short tail), import 0 (long tail)
     const caller = body({
       spent: 200,
@@ -88,7 +101,6 @@ describe("planChecks", () => {
       afterCalls: [after(0, 0, 0), after(1, 5, 1), after(0, 190, 2), after(0, 100, 3)],
     });
     const plan = planChecks([body({ leaf: true }), caller], 1, new Set());
-    // 0: a leaf call follows; 1: the callee is the leaf; 2: short tail, no leaf after: dropped; 3: tail of 100 > TAIL_MAX.
-    expect(plan.droppedAfterCalls[1]).toEqual([2]);
+    expect(plan.droppedAfterCalls[1]).toEqual([]);
   });
 });
