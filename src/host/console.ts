@@ -5,7 +5,7 @@
  * name so the user always knows who is talking.
  */
 import { closedLine, colourLeftOn, createSanitizer, renderUntrusted, SGR_RESET as RESET, type Sanitizer } from "../ui/sanitize.ts";
-import { stdoutStream, useColor } from "../ui/index.ts";
+import { stdoutStream, stdoutStreamOutlivingReader, useColor } from "../ui/index.ts";
 
 /** The two streams a plugin run writes to. Tests pass a capturing implementation. */
 export interface HostIO {
@@ -30,7 +30,7 @@ let streamGuardsInstalled = false;
 export function processIO(): HostIO {
   if (!streamGuardsInstalled) {
     streamGuardsInstalled = true;
-    stdoutStream().on("error", () => {});
+    stdoutStreamOutlivingReader().on("error", () => {});
     process.stderr.on("error", () => {});
   }
   return {

@@ -6,6 +6,7 @@ import { jsonText, terminalText } from "./sanitize.ts";
 export const SCHEMA_VERSION = 1;
 
 let stream: NodeJS.WriteStream | undefined;
+let exitOnClosedStdout = true;
 
 /**
  * process.stdout, with fledge's closed-pipe rule attached on first use: a reader that
@@ -17,10 +18,19 @@ export function stdoutStream(): NodeJS.WriteStream {
   if (!stream) {
     stream = process.stdout;
     stream.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") process.exit(0);
+      if (e.code === "EPIPE" && exitOnClosedStdout) process.exit(0);
     });
   }
   return stream;
+}
+
+/**
+ * stdoutStream for a plugin run: a reader that went away loses the plugin's output,
+ * but fledge keeps running so the plugin's own exit code is still fledge's.
+ */
+export function stdoutStreamOutlivingReader(): NodeJS.WriteStream {
+  exitOnClosedStdout = false;
+  return stdoutStream();
 }
 
 /**
@@ -39,7 +49,10 @@ export function writeStdout(text: string): void {
     while (buf.length > 0) buf = buf.subarray(writeSync(1, buf));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EPIPE") process.exit(0);
+    if (code === "EPIPE") {
+      if (exitOnClosedStdout) process.exit(0);
+      return;
+    }
     if (code !== "EAGAIN") throw e;
     stdoutStream().write(buf);
   }

@@ -1,8 +1,11 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROBES } from "../../src/canary/index.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
+
+// The tests start fledge as a child process, and the freshness check compiles canary.c with clang: seconds under load.
+setDefaultTimeout(60_000);
 
 const home = tempDir("fledge-canary-home-");
 const SECRET_FILE = "ssh-key-CANARY-CONTENT-7f3a";

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, tempDir } from "../helpers/cli.ts";
 import { root } from "../../src/cli/index.ts";
 import { subCommandsOf } from "../../src/cli/framework.ts";
+
+// Each test runs bunx / bun x from the installed package as a child process: seconds under load.
+setDefaultTimeout(60_000);
 
 /**
  * fledge as a user gets it from npm, the two documented ways: `bunx fledge-cli` with

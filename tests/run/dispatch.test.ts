@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { addPlugin, compat, makeHome, type Home } from "./helpers.ts";
+
+// Every test starts fledge (and a wasm guest) as a child process, some several times: seconds each under load.
+setDefaultTimeout(60_000);
 
 let home: Home;
 let basicDir: string;

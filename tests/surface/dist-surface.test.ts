@@ -96,7 +96,10 @@ describe("compiled binary: issue 12 surface", () => {
 
   test("publish to the loopback GitHub and a bare remote; hooks install makes git push call the binary's hooks run", async () => {
     const name = "dist-pub";
-    const plugin = wasmPlugin(join(work, name), { name, hooks: { pre_push: "bin/gate" } }, { "bin/gate": { data: `#!/bin/sh\necho "$FLEDGE_REPO_ROOT" > '${out.path}/gate-ran'\nexit 0\n`, mode: 0o755 } });
+    // The hook records that it ran in a folder outside its own: a confined hook may write there only when it asks.
+    const gate = join(out.path, "gate");
+    mkdirSync(gate, { recursive: true });
+    const plugin = wasmPlugin(join(work, name), { name, hooks: { pre_push: "bin/gate" }, confinement: { write: [gate] } }, { "bin/gate": { data: `#!/bin/sh\necho "$FLEDGE_REPO_ROOT" > '${gate}/gate-ran'\nexit 0\n`, mode: 0o755 } });
     const pub = await fledge(["plugins", "publish", plugin, "--yes", "--json"], { env: env({ FLEDGE_GITHUB_TOKEN: "ghp_dist000000000000000000000000000" }) });
     expect(pub.code).toBe(0);
     expect(JSON.parse(pub.stdout).repo).toMatchObject({ owner: "tester", name, created: true });
@@ -117,6 +120,6 @@ describe("compiled binary: issue 12 surface", () => {
     const hook = readFileSync(join(repo, ".git", "hooks", "pre-push"), "utf8");
     expect(hook).toContain(`exec '${bin}' hooks run pre-push`);
     expect(git(repo, "push", "-q", "origin", "main")).toBe(0);
-    expect(existsSync(join(out.path, "gate-ran"))).toBe(true);
+    expect(existsSync(join(gate, "gate-ran"))).toBe(true);
   });
 });

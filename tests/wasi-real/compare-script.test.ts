@@ -14,7 +14,8 @@ describeSlow("scripts/compare-wasi.ts", () => {
   const tmp = tempDir("fledge-compare-");
   afterAll(() => tmp.cleanup());
 
-  test("escape-only run: table, JSON, verdicts, and no leftover temp dirs", () => {
+  // The script runs every probe under several runtimes (its own child timeout is 180 s).
+  test("escape-only run: table, JSON, verdicts, and no leftover temp dirs", { timeout: 240_000 }, () => {
     const hasNode = Bun.which("node") !== null;
     const only = hasNode ? "fledge,node" : "fledge";
     const json = join(tmp.path, "out.json");

@@ -5,11 +5,14 @@
  * must be refused, and nothing outside the preopen may change. Each case runs in its
  * own process on a fresh layout.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runFledge, tempDir } from "../helpers/cli.ts";
 import { GUEST_ROOT, PROBE_WASM, probeCases, SECRET, setupProbeLayout, snapshotOutside } from "./realprog-lib.ts";
+
+// Each probe starts fledge and a wasm guest as a child process: seconds under load.
+setDefaultTimeout(60_000);
 
 describe("escape probes under fledge wasm run", () => {
   const tmp = tempDir("fledge-escape-");

@@ -7,7 +7,7 @@
  * error lines must match, and so must the resulting trees (names, types, sizes,
  * contents, link targets, link counts, and the mtimes the script pins).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runFledge, tempDir } from "../helpers/cli.ts";
@@ -26,6 +26,9 @@ import {
   WASM_FLAGS,
 } from "./realprog-lib.ts";
 import { describeSlow } from "../helpers/tier.ts";
+
+// The tests start fledge and wasm guests as child processes, and the freshness checks compile C with clang -O2: seconds under load.
+setDefaultTimeout(60_000);
 
 interface Outcome {
   code: number;
