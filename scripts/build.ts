@@ -19,8 +19,8 @@ try {
 }
 mkdirSync(join(outfile, ".."), { recursive: true });
 const result = await Bun.build({
-  // exec-worker.ts and http-worker.ts are loaded with `new Worker` by src/host/exec-sync.ts and
-  // src/host/http-sync.ts (wasm plugins' exec and http); a compiled binary only contains a
+  // exec-worker.ts and http-worker.ts are loaded with `new Worker` by src/host/sync-worker.ts for
+  // src/host/exec-sync.ts and src/host/http-sync.ts (wasm plugins' exec and http); a compiled binary only contains a
   // worker that is listed as an entrypoint.
   entrypoints: [join(root, "src", "main.ts"), join(root, "src", "host", "exec-worker.ts"), join(root, "src", "host", "http-worker.ts")],
   compile: target ? { target: target as never, outfile } : { outfile },
