@@ -22,7 +22,7 @@ export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeed
     }
   }
   if (tier !== "unverified") return;
-  const credentials = credentialNeeds(needs);
+  const credentials = credentialNeeds(needs, home);
   if (credentials.length === 0) return;
   throw new FledgeError(`an unverified plugin may not ask for credentials ([confinement] names ${credentials.map((c) => renderUntrusted(c)).join(", ")})`, {
     code: "capability_denied",

@@ -201,8 +201,8 @@ export function isCredentialEnv(name: string): boolean {
 }
 
 /** The credentials a `[confinement]` request reaches, in plain words (empty: none). */
-export function credentialNeeds(n: ConfinementNeeds): string[] {
-  return [...n.read.filter((p) => isCredentialPath(p)), ...n.write.filter((p) => isCredentialPath(p)), ...n.env.filter(isCredentialEnv)];
+export function credentialNeeds(n: ConfinementNeeds, home: string | undefined = process.env.HOME): string[] {
+  return [...n.read.filter((p) => isCredentialPath(p, home)), ...n.write.filter((p) => isCredentialPath(p, home)), ...n.env.filter(isCredentialEnv)];
 }
 
 function stringList(raw: Record<string, unknown>, key: "read" | "write" | "env", f: Findings): string[] {
