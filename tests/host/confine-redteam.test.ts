@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { kernelLandlockAbi } from "../../src/host/confine/index.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { assertConfinementAllowed } from "../../src/install/confinement-grant.ts";
 import type { GrantedConfinement } from "../../src/manifest/types.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
