@@ -10,8 +10,10 @@
  * resolved path, not the name.
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, normalize, sep } from "node:path";
-import { HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME } from "../manifest/confinement.ts";
+import { dirname, isAbsolute, join, sep } from "node:path";
+import {
+  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, xdgSecrets,
+} from "../manifest/confinement.ts";
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
@@ -52,19 +54,32 @@ export interface ConfinementRules {
   env: Record<string, string>;
   fs: FsRule[];
   network: boolean;
+  /** What was asked but not granted, and why (shown to the user as warnings). */
+  notes: string[];
 }
 
 /** Variables a plugin may see. Anything else (tokens, agent sockets, cloud credentials) is dropped. */
 export const ENV_ALLOW = [
   "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ", "NO_COLOR", "FORCE_COLOR",
-  "CLICOLOR", "COLUMNS", "LINES", "EDITOR", "VISUAL", "PAGER", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+  "CLICOLOR", "COLUMNS", "LINES", "EDITOR", "VISUAL", "PAGER",
 ] as const;
 const ENV_ALLOW_PREFIX = ["LC_"] as const;
 /** Names that look like credentials: never passed unless the manifest names one and the user granted it. */
 export const SECRET_NAME = SECRET_ENV_NAME;
 
-/** Toolchain caches a build may fill (relative to home). */
-const BUILD_CACHES = [".cache", ".cargo/registry", ".cargo/git", ".npm", ".bun/install", "go/pkg", ".gradle/caches", ".m2/repository", ".rustup"] as const;
+/**
+ * A build gets private caches in its temp folder instead of the user's toolchain
+ * caches (~/.cargo/registry, ~/.rustup, go/pkg, ~/.m2, ...): code there runs later,
+ * unconfined, in the user's own builds, so those stay read-only to plugins.
+ */
+function buildCacheEnv(cache: string): Record<string, string> {
+  return {
+    CARGO_HOME: join(cache, "cargo"), GOPATH: join(cache, "go"), GOMODCACHE: join(cache, "go", "pkg", "mod"), GOCACHE: join(cache, "go-build"),
+    GOFLAGS: "-modcacherw", npm_config_cache: join(cache, "npm"), BUN_INSTALL_CACHE_DIR: join(cache, "bun"), XDG_CACHE_HOME: cache,
+    GRADLE_USER_HOME: join(cache, "gradle"), MAVEN_OPTS: `-Dmaven.repo.local=${join(cache, "m2")}`, PIP_CACHE_DIR: join(cache, "pip"),
+    SWIFTPM_CACHE_DIR: join(cache, "swiftpm"),
+  };
+}
 
 /** System folders readable and executable as a whole. */
 const SYSTEM_READ = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix/store", "/sys", "/run/systemd/resolve"] as const;
@@ -76,14 +91,46 @@ const ETC_SECRETS = [
 ] as const;
 /** Device files a normal program needs. */
 const DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"] as const;
-/** In a writable project: never writable (code that runs later, outside the confinement). */
-const PROJECT_NEVER_WRITE = [".git/hooks", ".git/config", ".envrc"] as const;
-const PROJECT_SPLIT = [".git"] as const;
+/**
+ * In a writable project, entries (at any depth) that are never writable: code there
+ * runs later outside the confinement. `.git` (hooks, config with core.fsmonitor,
+ * the config and hooks of submodules and worktrees, and `.git` files naming a gitdir), direnv's `.envrc`,
+ * editor task and settings folders that run commands when the folder is opened, and
+ * the folders git hook managers point core.hooksPath at.
+ */
+export const PROJECT_NEVER_WRITE = [".git", ".envrc", ".vscode", ".idea", ".devcontainer", ".husky", ".githooks", ".pre-commit-config.yaml"] as const;
+/** Folders not searched for nested `.git` and the like (dependencies and build outputs). */
+const PROJECT_SCAN_SKIP = new Set(["node_modules", "target", ".build", "dist", "build", "vendor"]);
+/** How far (and how many folders) the writable-project scan goes; beyond it the project stays read-only. */
+const PROJECT_SCAN_DEPTH = 6;
+const PROJECT_SCAN_MAX_DIRS = 20_000;
+/** Folders that are never a project (the system), besides `/`, home and home's ancestors. */
+const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
+const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
 
 /** `child` is `root` or beneath it (both absolute and normalized). */
 function inside(child: string, root: string): boolean {
   if (child === root) return true;
+  if (root === sep) return child.startsWith(sep);
   return child.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+}
+
+/** Never granted through a tree walk: the whole filesystem and the kernel trees (rules for /proc, /dev are made by name). */
+function neverGrantable(resolved: string): boolean {
+  return resolved === sep || NEVER_GRANTABLE.some((k) => inside(resolved, k));
+}
+
+/**
+ * Why a folder is not a project (undefined: it is). `/`, a system folder, home itself
+ * or a folder holding home: granting those would grant the system, /proc, or home's
+ * start-up files. Judged on where the folder resolves.
+ */
+export function projectRootProblem(root: string, home: string | undefined): string | undefined {
+  const r = resolvePath(root);
+  if (r === sep) return "it is the whole filesystem (/)";
+  if (SYSTEM_ROOTS.some((s) => r === s) || SYSTEM_TREES.some((s) => inside(r, s))) return `${r} is a system folder`;
+  if (home && isAbsolute(home) && inside(resolvePath(home), r)) return r === resolvePath(home) ? `${r} is your home folder` : `${r} holds your home folder`;
+  return undefined;
 }
 
 function real(path: string): string | undefined {
@@ -103,14 +150,10 @@ function isDir(path: string): boolean {
 }
 
 /** Expand `~/x` against home; absolute paths stay; anything else is not a path we grant. */
-export function expandGrantPath(p: string, home: string | undefined): string | undefined {
-  if (p === "~" || p.startsWith("~/")) return home === undefined ? undefined : join(home, p.slice(1));
-  if (isAbsolute(p)) return normalize(p);
-  return undefined;
-}
+export const expandGrantPath = expandHomePath;
 
-/** The absolute, resolved paths that are secret for this home (and fledge's own folder). */
-export function secretPaths(home: string, fledgeConfigDir: string): string[] {
+/** The absolute, resolved paths that are secret for this home (and fledge's own folder, and XDG folders' credentials). */
+export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly<Record<string, string | undefined>> = {}): string[] {
   const out = new Set<string>();
   for (const rel of HOME_SECRETS) {
     const p = join(home, rel);
@@ -118,6 +161,8 @@ export function secretPaths(home: string, fledgeConfigDir: string): string[] {
     const r = real(p);
     if (r) out.add(r);
   }
+  for (const p of homeEntries(home, HOME_SECRETS)) out.add(p);
+  for (const p of xdgSecrets(xdg)) out.add(p);
   for (const rel of ETC_SECRETS) out.add(join("/etc", rel));
   out.add(fledgeConfigDir);
   const r = real(fledgeConfigDir);
@@ -139,12 +184,13 @@ function touchesSecret(path: string, secrets: readonly string[]): boolean {
  */
 function grantTree(dir: string, access: Access, secrets: readonly string[], out: FsRule[], depth = 0, known?: string): void {
   const r = known ?? real(dir);
-  if (!r) return;
+  if (!r || neverGrantable(r)) return;
   const containsSecret = secrets.some((s) => inside(s, dir) || inside(s, r));
   const isSecret = secrets.some((s) => inside(dir, s) || inside(r, s));
   if (isSecret) return;
   if (!containsSecret || !isDir(r)) {
-    out.push({ path: dir, access });
+    // The rule names where the entry resolves: the launcher opens it without following links.
+    out.push({ path: r, access });
     return;
   }
   if (depth > 4) return; // a secret deep down: leave the whole folder out rather than grant it
@@ -183,50 +229,68 @@ function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: rea
  */
 export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
   const home = env.HOME && isAbsolute(env.HOME) ? env.HOME : undefined;
+  const notes: string[] = [];
   const outEnv = filterEnv(env, grant.extraEnv ?? []);
   outEnv.TMPDIR = grant.tempDir;
+  if (grant.build) Object.assign(outEnv, buildCacheEnv(join(grant.tempDir, "cache")));
   for (const [k, v] of Object.entries(grant.fledgeEnv ?? {})) outEnv[k] = v;
 
-  const secrets = home ? secretPaths(home, grant.fledgeConfigDir) : secretPaths("/nonexistent-home", grant.fledgeConfigDir);
-  const expand = (list: readonly string[] | undefined): string[] => (list ?? []).map((p) => expandGrantPath(p, home)).filter((p): p is string => p !== undefined);
-  const extraRead = expand(grant.extraRead);
-  const extraWrite = expand(grant.extraWrite);
-  // A granted extra is no longer secret for this plugin (the user approved it by name).
-  const granted = [...extraRead, ...extraWrite];
-  const hidden = secrets.filter((s) => !granted.some((g) => inside(s, g) || inside(s, real(g) ?? g)));
+  const secrets = secretPaths(home ?? "/nonexistent-home", grant.fledgeConfigDir, env);
+  const neverWrite = home ? homeEntries(home, HOME_NEVER_WRITE) : [];
 
   const fs: FsRule[] = [];
   for (const p of SYSTEM_READ) fs.push({ path: p, access: "read" });
   grantProc(fs);
   // A folder holding a secret (home, ~/.config, /etc, /etc/ssl, ...) is granted entry by entry.
-  grantTree("/etc", "read", hidden, fs);
+  grantTree("/etc", "read", secrets, fs);
   for (const d of DEVICES) fs.push({ path: d, access: "device" });
 
-  if (home) grantTree(home, "read", hidden, fs);
+  if (home) grantTree(home, "read", secrets, fs);
   // Programs on PATH are readable and runnable, with their prefix (`<prefix>/bin` tools load `<prefix>/lib`).
   for (const d of (env.PATH ?? "").split(":")) {
     if (!isAbsolute(d) || !isDir(d)) continue;
-    const prefix = dirname(normalize(d));
-    grantTree(prefix !== "/" && prefix !== home ? prefix : d, "read", hidden, fs);
+    const prefix = dirname(resolvePath(d));
+    const homeOrAbove = home !== undefined && inside(resolvePath(home), prefix);
+    grantTree(prefix !== "/" && !homeOrAbove ? prefix : d, "read", secrets, fs);
   }
-  for (const d of grant.runtimeDirs ?? []) grantTree(d, "read", hidden, fs);
+  for (const d of grant.runtimeDirs ?? []) grantTree(d, "read", secrets, fs);
   // The program itself and the folder it lives in (a script reads its neighbours).
-  if (grant.program) grantTree(dirname(grant.program), "read", hidden, fs);
+  if (grant.program) grantTree(dirname(grant.program), "read", secrets, fs);
 
-  // The project may be any folder (home itself, when fledge runs there): its secrets stay hidden too.
   if (grant.projectRoot) {
-    // Writable, except where code runs later (shell start-up files, ~/.local/bin, ...), should the project be home.
-    const neverWrite = home ? HOME_NEVER_WRITE.map((h) => join(home, h)) : [];
-    if (grant.projectWritable) grantProjectWritable(grant.projectRoot, hidden, [...hidden, ...neverWrite], fs);
-    else grantTree(grant.projectRoot, "read", hidden, fs);
+    const problem = projectRootProblem(grant.projectRoot, home);
+    if (problem) notes.push(`runs without the project: ${problem}, which is not a project (run it inside a project folder)`);
+    else if (grant.projectWritable) grantProjectWritable(resolvePath(grant.projectRoot), secrets, [...secrets, ...neverWrite], fs, notes);
+    else grantTree(resolvePath(grant.projectRoot), "read", secrets, fs);
   }
-  fs.push({ path: grant.pluginDir, access: "write" });
-  fs.push({ path: grant.tempDir, access: "write" });
-  for (const p of extraRead) fs.push({ path: p, access: "read" });
-  for (const p of extraWrite) fs.push({ path: p, access: "write" });
-  if (grant.build && home) for (const c of BUILD_CACHES) fs.push({ path: join(home, c), access: "write" });
+  fs.push({ path: resolvePath(grant.pluginDir), access: "write" });
+  fs.push({ path: resolvePath(grant.tempDir), access: "write" });
+  for (const [list, access] of [[grant.extraRead, "read"], [grant.extraWrite, "write"]] as const) {
+    for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, fs, notes);
+  }
+  // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
+  const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: resolvePath(r.path), access: r.access }));
+  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, notes };
+}
 
-  return { env: outEnv, fs, network: grant.network || grant.build === true };
+/**
+ * One `[confinement]` path, judged again at run on where it RESOLVES now (a symlink
+ * swapped since install, `/proc/self/root`, an absolute spelling of home). A path
+ * inside a credential was approved by name at consent and is granted as is; a folder
+ * merely holding credentials or start-up files is granted without them.
+ */
+function grantExtra(p: string, access: "read" | "write", home: string | undefined, secrets: readonly string[], neverWrite: readonly string[], out: FsRule[], notes: string[]): void {
+  const abs = expandHomePath(p, home);
+  if (abs === undefined) return;
+  const resolved = resolvePath(abs);
+  const problem = resolvedGrantProblem(resolved, access, home);
+  if (problem) {
+    notes.push(`not granted: [confinement] ${access} ${p} ${problem}`);
+    return;
+  }
+  const namedSecret = judgeHomePath(resolved, home).secret || secrets.some((s) => inside(resolved, s));
+  if (namedSecret) out.push({ path: resolved, access });
+  else grantTree(resolved, access, access === "write" ? [...secrets, ...neverWrite] : secrets, out);
 }
 
 /**
@@ -255,30 +319,75 @@ function grantProc(out: FsRule[]): void {
   out.push({ path: "/proc/self", access: "read" });
 }
 
-/** A writable project, except what would run later outside the confinement (git hooks and config, .envrc). */
-function grantProjectWritable(root: string, secrets: readonly string[], notWritable: readonly string[], out: FsRule[]): void {
-  const never = PROJECT_NEVER_WRITE.map((p) => join(root, p));
-  const realRoot = real(root) ?? root;
+/**
+ * A writable project, except what would run later outside the confinement:
+ * PROJECT_NEVER_WRITE entries at any depth (nested repositories and submodules
+ * included), home's start-up files and credentials should they be inside it. A
+ * project too large to search stays read-only, with a note saying so.
+ */
+function grantProjectWritable(root: string, secrets: readonly string[], notWritable: readonly string[], out: FsRule[], notes: string[]): void {
   grantTree(root, "read", secrets, out);
-  const walk = (dir: string, depth: number): void => {
-    let names: string[];
+  const never: string[] = [];
+  let dirs = 0;
+  const scan = (dir: string, depth: number): boolean => {
+    let entries: import("node:fs").Dirent[];
     try {
-      names = readdirSync(dir);
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
-      return;
+      return true;
     }
-    for (const name of names) {
-      const p = join(dir, name);
-      if (never.some((n) => inside(p, n))) continue;
-      // A symlink leading out of the project is not part of it: the kernel would grant its target.
-      const target = real(p);
-      if (!target || !inside(target, realRoot)) continue;
-      const splits = PROJECT_SPLIT.some((s) => join(root, s) === p);
-      if (splits && depth === 0) {
-        // `.git` as a file (a worktree) names the git folder: rewriting it would redirect hooks.
-        if (isDir(p)) walk(p, depth + 1);
-      } else grantTree(p, "write", notWritable, out);
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if ((PROJECT_NEVER_WRITE as readonly string[]).includes(e.name)) {
+        never.push(p);
+        continue;
+      }
+      if (!e.isDirectory() || PROJECT_SCAN_SKIP.has(e.name)) continue;
+      if (++dirs > PROJECT_SCAN_MAX_DIRS || depth >= PROJECT_SCAN_DEPTH) return false;
+      if (!scan(p, depth + 1)) return false;
     }
+    return true;
   };
-  walk(root, 0);
+  if (!scan(root, 0)) {
+    notes.push(`the project stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PROJECT_SCAN_MAX_DIRS} folders or ${PROJECT_SCAN_DEPTH} levels deep)`);
+    return;
+  }
+  const carve = [...notWritable, ...never];
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const p = join(root, name);
+    if (never.includes(p)) continue;
+    // A symlink leading out of the project is not part of it: the kernel would grant its target.
+    const target = real(p);
+    if (!target) continue;
+    grantWritable(p, target, root, carve, out, 0);
+  }
+}
+
+/** Like grantTree for writing, but a folder is split down to any depth the scan reached (nested `.git` folders). */
+function grantWritable(p: string, r: string, root: string, carve: readonly string[], out: FsRule[], depth: number): void {
+  if (!inside(r, root)) return; // a symlink leading out of the project
+  if (carve.some((c) => inside(p, c) || inside(r, c)) || neverGrantable(r)) return;
+  if (!carve.some((c) => inside(c, p) || inside(c, r)) || !isDir(r)) {
+    out.push({ path: r, access: "write" });
+    return;
+  }
+  if (depth > PROJECT_SCAN_DEPTH + 1) return;
+  let names: string[];
+  try {
+    names = readdirSync(p);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const c = join(p, name);
+    const t = real(c);
+    if (!t) continue;
+    grantWritable(c, t, root, carve, out, depth + 1);
+  }
 }

@@ -10,6 +10,17 @@
  * - ioctl TIOCSTI / TIOCLINUX: typing commands into the user's terminal.
  * - io_uring: a second syscall interface that filters and audits do not see.
  * - keyctl, add_key, request_key: the kernel keyring can hold the user's secrets.
+ * - resource limits, priority, scheduling, I/O priority and page migration of ANOTHER
+ *   process (prlimit64 on a victim set RLIMIT_FSIZE=0 and killed it): allowed only with
+ *   pid 0 ("myself"; BPF cannot know the caller's own pid). pidfd_open is refused
+ *   (ENOSYS, so programs fall back to waitpid); pidfd_getfd, process_madvise and kcmp
+ *   are refused.
+ * - file metadata by PATH (chmod, chown, extended attributes, times): Landlock does not
+ *   govern them, so a plugin could chmod 0644 ~/.ssh/id_ed25519 or give away ~/.bashrc.
+ *   Refused; the descriptor forms (fchmod, futimens, ...) stay (the file had to be opened,
+ *   which Landlock checks), as do fchown and fd xattrs (no capabilities are left: only
+ *   the owner's own files, only to the owner's groups). `chmod +x` by path
+ *   therefore fails inside a plugin: create files with the mode they need instead.
  * - any other architecture (32-bit syscalls on x86_64) is killed: the numbers differ.
  */
 
@@ -28,11 +39,37 @@ interface ArchTable {
   keyring: readonly number[];
   /** x32 syscalls have this bit set on x86_64. */
   x32Bit?: number;
+  /** Calls allowed only when the listed arguments equal the given values (the caller itself). */
+  selfOnly: readonly (readonly [nr: number, checks: readonly (readonly [arg: number, value: number])[]])[];
+  /** Calls refused with EPERM (other processes; metadata by path). */
+  denied: readonly number[];
+  /** Calls refused with ENOSYS (callers fall back to an older way). */
+  missing: readonly number[];
+  /** utimensat: allowed only with a NULL path (futimens on an open descriptor). */
+  utimensat: number;
 }
+const PID0 = [[0, 0]] as const;
 
 const ARCH: Record<string, ArchTable> = {
-  x64: { audit: 0xc000003e, socket: 41, ptrace: 101, processVmReadv: 310, processVmWritev: 311, ioctl: 16, ioUring: [425, 426, 427], keyring: [248, 249, 250], x32Bit: 0x40000000 },
-  arm64: { audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, ioUring: [425, 426, 427], keyring: [217, 218, 219] },
+  x64: {
+    audit: 0xc000003e, socket: 41, ptrace: 101, processVmReadv: 310, processVmWritev: 311, ioctl: 16, ioUring: [425, 426, 427], keyring: [248, 249, 250], x32Bit: 0x40000000,
+    // prlimit64, sched_setaffinity, sched_setscheduler, sched_setparam, sched_setattr, migrate_pages, move_pages; setpriority(PRIO_PROCESS, 0); ioprio_set(IOPRIO_WHO_PROCESS, 0)
+    selfOnly: [[302, PID0], [203, PID0], [144, PID0], [142, PID0], [314, PID0], [256, PID0], [279, PID0], [141, [[0, 0], [1, 0]]], [251, [[0, 1], [1, 0]]]],
+    // pidfd_getfd, process_madvise, kcmp; chmod, fchmodat, fchmodat2, chown, lchown, fchownat, setxattr, lsetxattr,
+    // removexattr, lremovexattr, setxattrat, removexattrat, utime, utimes, futimesat
+    denied: [438, 440, 312, 90, 268, 452, 92, 94, 260, 188, 189, 197, 198, 463, 466, 132, 235, 261],
+    missing: [434], // pidfd_open
+    utimensat: 280,
+  },
+  arm64: {
+    audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, ioUring: [425, 426, 427], keyring: [217, 218, 219],
+    selfOnly: [[261, PID0], [122, PID0], [119, PID0], [118, PID0], [274, PID0], [238, PID0], [239, PID0], [140, [[0, 0], [1, 0]]], [30, [[0, 1], [1, 0]]]],
+    // pidfd_getfd, process_madvise, kcmp; fchmodat, fchmodat2, fchownat, setxattr, lsetxattr, removexattr, lremovexattr,
+    // setxattrat, removexattrat
+    denied: [438, 440, 272, 53, 452, 54, 5, 6, 14, 15, 463, 466],
+    missing: [434],
+    utimensat: 88,
+  },
 };
 
 export const TIOCSTI = 0x5412;
@@ -52,6 +89,7 @@ const retErrno = (e: number): number => 0x00050000 | e;
 /** Offsets in struct seccomp_data. */
 const NR = 0;
 const ARCH_OFF = 4;
+const ARGS = 16; // args[i] at ARGS + 8*i, low half first (little-endian)
 const ARG1_LOW = 24; // little-endian low half of args[1]
 
 export interface SockFilter {
@@ -89,6 +127,23 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
   deny(t.processVmWritev, EPERM);
   for (const nr of t.ioUring) deny(nr, ENOSYS);
   for (const nr of t.keyring) deny(nr, ENOSYS);
+  for (const nr of t.denied) deny(nr, EPERM);
+  for (const nr of t.missing) deny(nr, ENOSYS);
+  // Allowed only when every listed argument (both 32-bit halves) has the given value.
+  const onlyWhen = (nr: number, checks: readonly (readonly [number, number])[]): void => {
+    const k = checks.length;
+    ins(JEQ_K, nr, 0, 4 * k + 2);
+    checks.forEach(([arg, value], i) => {
+      ins(LD_W_ABS, ARGS + arg * 8);
+      ins(JEQ_K, value, 0, 4 * k - 4 * i - 1);
+      ins(LD_W_ABS, ARGS + arg * 8 + 4);
+      ins(JEQ_K, 0, 0, 4 * k - 4 * i - 3);
+    });
+    ins(RET_K, RET_ALLOW);
+    ins(RET_K, retErrno(EPERM));
+  };
+  for (const [nr, checks] of t.selfOnly) onlyWhen(nr, checks);
+  onlyWhen(t.utimensat, [[1, 0]]);
   // ioctl: only the two terminal-injecting requests are refused.
   ins(JEQ_K, t.ioctl, 0, 5);
   ins(LD_W_ABS, ARG1_LOW);

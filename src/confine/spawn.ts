@@ -158,6 +158,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     throw Object.assign(new Error(`No such file or directory: ${o.argv[0] ?? ""}`), { code: "ENOENT" });
   }
   const rules = confinementRules({ ...grant, program }, o.env);
+  for (const note of rules.notes) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(note)}`);
   const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network };
   let proc: Bun.Subprocess<In, Out, Err>;
   try {

@@ -5,7 +5,7 @@
  * for the Landlock ABI version, which changes nothing.
  */
 import { dlopen, ptr, read, type Pointer } from "bun:ffi";
-import { statSync } from "node:fs";
+import { readlinkSync, statSync } from "node:fs";
 import type { Access, FsRule } from "./policy.ts";
 import { encodeProgram, seccompProgram, seccompSupported } from "./seccomp.ts";
 
@@ -20,6 +20,11 @@ const PR_SET_SECCOMP = 22;
 const SECCOMP_MODE_FILTER = 2;
 const O_PATH = 0x200000;
 const O_CLOEXEC = 0x80000;
+const O_NOFOLLOW = 0x20000;
+const PR_CAPBSET_DROP = 24;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
 // Filesystem access rights, by the ABI that introduced them.
 const FS = {
@@ -59,6 +64,8 @@ function openLibc() {
       open: { args: ["ptr", "i32", "i32"], returns: "i32" },
       close: { args: ["i32"], returns: "i32" },
       chdir: { args: ["ptr"], returns: "i32" },
+      capset: { args: ["ptr", "ptr"], returns: "i32" },
+      getpid: { args: [], returns: "i32" },
       execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
       __errno_location: { args: [], returns: "ptr" },
     }).symbols;
@@ -107,6 +114,27 @@ function check(what: string, r: number | bigint): number {
 }
 
 /**
+ * No capabilities for the plugin, even when fledge runs as root: a root plugin could
+ * otherwise chown, bypass file permissions outside Landlock's reach (metadata), or
+ * load kernel modules. The bounding set is emptied first (so execve cannot give any
+ * back), then ambient, then the thread's own sets.
+ */
+function dropCapabilities(c: NonNullable<ReturnType<typeof openLibc>>): void {
+  for (let cap = 0n; cap < 64n; cap++) {
+    if (c.prctl(PR_CAPBSET_DROP, cap, 0n, 0n, 0n) < 0) {
+      const e = errno();
+      if (e === 22) break; // EINVAL: past the last capability this kernel knows
+      if (e === 1) break; // EPERM: not privileged, nothing to drop
+      throw new ConfineError(`dropping capability ${cap} failed (errno ${e})`);
+    }
+  }
+  c.prctl(PR_CAP_AMBIENT, BigInt(PR_CAP_AMBIENT_CLEAR_ALL), 0n, 0n, 0n);
+  const header = new Uint32Array([LINUX_CAPABILITY_VERSION_3, 0]);
+  const data = new Uint32Array(6); // two struct __user_cap_data_struct: effective, permitted, inheritable = 0
+  check("capset", c.capset(ptr(header), ptr(data)));
+}
+
+/**
  * Confine this thread and replace the process with the plugin. Returns only on
  * failure (the message says which step failed); the caller must then exit non-zero.
  */
@@ -126,16 +154,32 @@ export function applyAndExec(spec: LaunchSpec): string {
     const rulesetFd = check("landlock_create_ruleset", c.syscall(SYS_LANDLOCK_CREATE_RULESET, BigInt(ptr(attr)), attrSize, 0n, 0n));
     const ruleAttr = new Uint8Array(12); // struct landlock_path_beneath_attr is packed: u64 + s32
     const ruleView = new DataView(ruleAttr.buffer);
+    // fledge resolved and judged every rule path; this process is the plugin-to-be, so
+    // "/proc/self" is its own folder, named by number so nothing is followed.
+    const self = `/proc/${c.getpid()}`;
     for (const rule of spec.fs) {
+      const want = rule.path === "/proc/self" ? self : rule.path;
       let dir: boolean;
       try {
-        dir = statSync(rule.path).isDirectory();
+        dir = statSync(want).isDirectory();
       } catch {
         continue; // a path that does not exist grants nothing
       }
-      const path = cstr(rule.path);
-      const fd = c.open(ptr(path), O_PATH | O_CLOEXEC, 0);
+      const path = cstr(want);
+      // Not following a final symlink, and then checking where the descriptor really is:
+      // a path swapped for a symlink since fledge judged it grants nothing.
+      const fd = c.open(ptr(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
       if (fd < 0) continue;
+      let at: string;
+      try {
+        at = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        at = "";
+      }
+      if (at !== want) {
+        c.close(fd);
+        continue;
+      }
       ruleView.setBigUint64(0, rightsFor(rule.access, abi, dir), true);
       ruleView.setInt32(8, fd, true);
       const r = Number(c.syscall(SYS_LANDLOCK_ADD_RULE, BigInt(rulesetFd), LANDLOCK_RULE_PATH_BENEATH, BigInt(ptr(ruleAttr)), 0n));
@@ -156,6 +200,7 @@ export function applyAndExec(spec: LaunchSpec): string {
     }
     // Nothing fledge (or this launcher) had open reaches the plugin but stdin, stdout, stderr.
     c.syscall(SYS_CLOSE_RANGE, 3n, 0xffffffffn, 0n, 0n);
+    dropCapabilities(c);
     const argvBufs = spec.argv.map(cstr);
     const envBufs = Object.entries(spec.env).map(([k, v]) => cstr(`${k}=${v}`));
     const argv = new BigUint64Array(argvBufs.length + 1);

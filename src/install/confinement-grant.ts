@@ -4,14 +4,25 @@
  * the user answers; any other source may ask, and consent shows each item in plain
  * words, credentials flagged.
  */
-import { credentialNeeds, type ConfinementNeeds, type GrantedConfinement } from "../manifest/index.ts";
+import { credentialNeeds, expandHomePath, resolvePath, resolvedGrantProblem, type ConfinementNeeds, type GrantedConfinement } from "../manifest/index.ts";
 import type { TrustTier } from "../trust/index.ts";
 import { FledgeError } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
-export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeeds | undefined): void {
-  if (!needs || tier !== "unverified") return;
-  const credentials = credentialNeeds(needs);
+export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeeds | undefined, home: string | undefined = process.env.HOME): void {
+  if (!needs) return;
+  // Every source: a path is judged on where it RESOLVES (a symlink, /proc/self/root), not its spelling.
+  for (const kind of ["read", "write"] as const) {
+    for (const p of needs[kind]) {
+      const abs = expandHomePath(p, home);
+      const problem = abs === undefined ? undefined : resolvedGrantProblem(resolvePath(abs), kind, home);
+      if (problem) {
+        throw new FledgeError(`[confinement] ${kind} '${renderUntrusted(p)}' ${problem}`, { code: "capability_denied", hint: "ask the plugin's author for a build that names the folders it needs" });
+      }
+    }
+  }
+  if (tier !== "unverified") return;
+  const credentials = credentialNeeds(needs, home);
   if (credentials.length === 0) return;
   throw new FledgeError(`an unverified plugin may not ask for credentials ([confinement] names ${credentials.map((c) => renderUntrusted(c)).join(", ")})`, {
     code: "capability_denied",

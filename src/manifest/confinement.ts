@@ -12,6 +12,8 @@
  * Which paths count as credentials lives here too, so the trust rule (unverified
  * sources never get them) and the confinement policy agree.
  */
+import { realpathSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import type { Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";
 import type { ConfinementNeeds } from "./types.ts";
@@ -39,7 +41,9 @@ export const HOME_NEVER_WRITE: readonly string[] = [
   ".config/environment.d", ".xprofile", ".xinitrc", ".xsession", ".pam_environment", ".local/bin", "bin", ".gitconfig",
   ".config/git", ".config/fledge",
 ];
-const SYSTEM_NEVER_WRITE: readonly string[] = ["/etc", "/var/spool/cron", "/var/spool/anacron", "/usr", "/bin", "/sbin", "/lib", "/boot"];
+const SYSTEM_NEVER_WRITE: readonly string[] = ["/etc", "/var/spool/cron", "/var/spool/anacron", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/nix"];
+/** Kernel trees: never granted by a manifest, whatever the spelling (`/proc/self/root` is the whole filesystem). */
+export const NEVER_GRANTABLE: readonly string[] = ["/proc", "/sys", "/dev"];
 
 /** Variable names that look like credentials. */
 export const SECRET_ENV_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SOCK/i;
@@ -67,6 +71,7 @@ export function confinementPathProblem(p: string, kind: "read" | "write"): strin
   const rel = homeRelative(p);
   if (rel === "") return "names your whole home folder: list the folders the plugin needs";
   if (rel === undefined && segments(p).length === 0) return "names the whole filesystem: list the folders the plugin needs";
+  if (rel === undefined && NEVER_GRANTABLE.some((k) => isInside(normalize(p), k))) return "is inside /proc, /sys or /dev: these are never granted";
   if (kind === "write") {
     if (rel !== undefined && under(rel, HOME_NEVER_WRITE)) return "is a place where code runs later outside the confinement (shell start-up files, ssh, autostart, services, ~/.local/bin): it can never be writable";
     if (rel === undefined && SYSTEM_NEVER_WRITE.some((s) => p === s || p.startsWith(`${s}/`))) return "is a system folder: it can never be writable";
@@ -75,10 +80,119 @@ export function confinementPathProblem(p: string, kind: "read" | "write"): strin
   return undefined;
 }
 
-/** Whether a path grant reaches credentials (refused for unverified sources, flagged at consent). */
-export function isCredentialPath(p: string): boolean {
+/** `child` is `root` or beneath it (absolute, normalized). */
+export function isInside(child: string, root: string): boolean {
+  if (child === root) return true;
+  if (root === sep) return child.startsWith(sep);
+  return child.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+}
+
+/**
+ * Where an absolute path really leads: symlinks resolved (also `/proc/self/root` and
+ * `/proc/<n>/cwd`), for the longest part that exists; the rest appended as written.
+ */
+export function resolvePath(p: string): string {
+  const abs = normalize(p);
+  try {
+    return realpathSync.native(abs);
+  } catch {
+    const parent = dirname(abs);
+    if (parent === abs) return abs;
+    return join(resolvePath(parent), basename(abs));
+  }
+}
+
+/** `~/x` against home; absolute paths as written; anything else undefined. */
+export function expandHomePath(p: string, home: string | undefined): string | undefined {
+  if (p === "~" || p.startsWith("~/")) return home === undefined || !isAbsolute(home) ? undefined : join(home, p.slice(1));
+  return isAbsolute(p) ? normalize(p) : undefined;
+}
+
+export interface HomeJudgement {
+  /** The path is a credential (or inside one). */
+  secret: boolean;
+  /** The path is a folder holding a credential. */
+  containsSecret: boolean;
+  /** The path is (or is inside) a place where code runs later. */
+  neverWrite: boolean;
+  containsNeverWrite: boolean;
+  /** The path is home itself or one of its ancestors. */
+  homeOrAbove: boolean;
+}
+
+/** Absolute, resolved spellings of home-relative entries (both the name and where a symlinked entry leads). */
+export function homeEntries(home: string, rels: readonly string[]): string[] {
+  const realHome = resolvePath(home);
+  const out = new Set<string>();
+  for (const rel of rels) {
+    out.add(join(realHome, rel));
+    out.add(resolvePath(join(home, rel)));
+  }
+  return [...out];
+}
+
+/**
+ * THE judgement of a resolved absolute path against home's secrets and never-write
+ * lists, whatever the spelling it came from (`~/.ssh`, `/root/.ssh`, a symlink).
+ * `home` is the real HOME; XDG folders outside `~/.config` count as home's too.
+ */
+export function judgeHomePath(resolved: string, home: string | undefined, xdg: Readonly<Record<string, string | undefined>> = {}): HomeJudgement {
+  if (!home || !isAbsolute(home)) return { secret: false, containsSecret: false, neverWrite: false, containsNeverWrite: false, homeOrAbove: false };
+  const secrets = [...homeEntries(home, HOME_SECRETS), ...xdgSecrets(xdg)];
+  const never = homeEntries(home, HOME_NEVER_WRITE);
+  return {
+    secret: secrets.some((s) => isInside(resolved, s)),
+    containsSecret: secrets.some((s) => isInside(s, resolved) && s !== resolved),
+    neverWrite: never.some((n) => isInside(resolved, n)),
+    containsNeverWrite: never.some((n) => isInside(n, resolved) && n !== resolved),
+    homeOrAbove: isInside(resolvePath(home), resolved),
+  };
+}
+
+/**
+ * Secrets under custom XDG folders: `~/.config/gh` is also `$XDG_CONFIG_HOME/gh`,
+ * `~/.local/share/keyrings` is also `$XDG_DATA_HOME/keyrings`.
+ */
+export function xdgSecrets(xdg: Readonly<Record<string, string | undefined>>): string[] {
+  const out: string[] = [];
+  const map: [string, string][] = [["XDG_CONFIG_HOME", ".config/"], ["XDG_DATA_HOME", ".local/share/"], ["XDG_STATE_HOME", ".local/state/"]];
+  for (const [name, prefix] of map) {
+    const dir = xdg[name];
+    if (!dir || !isAbsolute(dir)) continue;
+    for (const rel of HOME_SECRETS) if (rel.startsWith(prefix)) out.push(resolvePath(join(dir, rel.slice(prefix.length))));
+    // shell histories and the like kept under XDG_STATE_HOME / XDG_DATA_HOME by newer tools
+    if (name !== "XDG_CONFIG_HOME") for (const h of ["bash/history", "zsh/history", "fish", "python_history", "node_repl_history"]) out.push(resolvePath(join(dir, h)));
+  }
+  return out;
+}
+
+/**
+ * Why a `[confinement]` path, once RESOLVED, cannot be granted (undefined: it can).
+ * Judged at install and again at every run, on where the path leads, not on how it
+ * is spelled. A folder that merely CONTAINS a credential is not refused for reading:
+ * the credential is carved out when the rules are made.
+ */
+export function resolvedGrantProblem(resolved: string, kind: "read" | "write", home: string | undefined): string | undefined {
+  if (NEVER_GRANTABLE.some((k) => isInside(resolved, k))) return `leads to ${resolved}, inside /proc, /sys or /dev: these are never granted`;
+  if (resolved === sep) return "leads to the whole filesystem";
+  const j = judgeHomePath(resolved, home);
+  if (j.homeOrAbove) return `leads to ${resolved}, your home folder or a folder holding it: list the folders the plugin needs`;
+  if (kind === "write") {
+    if (j.neverWrite || j.containsNeverWrite) return `leads to ${resolved}, where code runs later outside the confinement (shell start-up files, ssh, autostart, ~/.local/bin): it can never be writable`;
+    if (SYSTEM_NEVER_WRITE.some((s) => isInside(resolved, s))) return `leads to ${resolved}, a system folder: it can never be writable`;
+    if (segments(resolved).includes(".git")) return `leads to ${resolved}, inside a .git folder (hooks and config run code): it can never be writable`;
+  }
+  return undefined;
+}
+
+/** Whether a path grant reaches credentials (refused for unverified sources, flagged at consent), whatever its spelling. */
+export function isCredentialPath(p: string, home: string | undefined = process.env.HOME): boolean {
   const rel = homeRelative(p);
-  return rel !== undefined && under(rel, HOME_SECRETS);
+  if (rel !== undefined && under(rel, HOME_SECRETS)) return true;
+  const abs = expandHomePath(p, home);
+  if (abs === undefined) return false;
+  const j = judgeHomePath(resolvePath(abs), home);
+  return j.secret || j.containsSecret;
 }
 
 /** Whether an env grant passes a credential-looking variable. */
@@ -87,8 +201,8 @@ export function isCredentialEnv(name: string): boolean {
 }
 
 /** The credentials a `[confinement]` request reaches, in plain words (empty: none). */
-export function credentialNeeds(n: ConfinementNeeds): string[] {
-  return [...n.read.filter(isCredentialPath), ...n.write.filter(isCredentialPath), ...n.env.filter(isCredentialEnv)];
+export function credentialNeeds(n: ConfinementNeeds, home: string | undefined = process.env.HOME): string[] {
+  return [...n.read.filter((p) => isCredentialPath(p, home)), ...n.write.filter((p) => isCredentialPath(p, home)), ...n.env.filter(isCredentialEnv)];
 }
 
 function stringList(raw: Record<string, unknown>, key: "read" | "write" | "env", f: Findings): string[] {

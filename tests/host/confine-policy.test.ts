@@ -81,18 +81,18 @@ describe("confinementRules", () => {
     expect(paths(r.fs)).toContain("/proc/self");
   });
 
-  test("project: read-only by default; writable when granted, except .git/hooks, .git/config and links out", () => {
+  test("project: read-only by default; writable when granted, except the whole .git and links out", () => {
     const ro = confinementRules(grant, env());
     expect(covering(ro.fs, join(project, "src", "a.c")).map((x) => x.access)).toEqual(["read"]);
     const rw = confinementRules({ ...grant, projectWritable: true }, env());
     expect(covering(rw.fs, join(project, "src", "a.c")).map((x) => x.access).sort()).toEqual(["read", "write"]);
-    expect(covering(rw.fs, join(project, ".git", "objects", "x")).map((x) => x.access)).toContain("write");
-    for (const never of [".git/hooks/pre-commit", ".git/config", "ssh-link"]) expect(covering(rw.fs, join(project, never)).map((x) => x.access)).not.toContain("write");
+    for (const never of [".git/objects/x", ".git/hooks/pre-commit", ".git/config", "ssh-link"]) expect(covering(rw.fs, join(project, never)).map((x) => x.access)).not.toContain("write");
   });
 
   test("plugin folder and private temp are writable; granted extras are added, credentials only when named", () => {
-    const r = confinementRules({ ...grant, extraRead: ["~/.config/gh"], extraWrite: ["/srv/cache"] }, env());
-    expect(paths(r.fs, "write")).toEqual(expect.arrayContaining([grant.pluginDir, grant.tempDir, "/srv/cache"]));
+    mkdirSync(join(home, "code", "cache"), { recursive: true });
+    const r = confinementRules({ ...grant, extraRead: ["~/.config/gh"], extraWrite: ["~/code/cache", "/srv/not-there"] }, env());
+    expect(paths(r.fs, "write")).toEqual(expect.arrayContaining([grant.pluginDir, grant.tempDir, join(home, "code", "cache")]));
     expect(covering(r.fs, join(home, ".config", "gh", "hosts.yml")).map((x) => x.access)).toContain("read");
     expect(covering(r.fs, join(home, ".ssh", "id"))).toEqual([]);
   });
