@@ -5,7 +5,7 @@
  * name so the user always knows who is talking.
  */
 import { closedLine, colourLeftOn, createSanitizer, renderUntrusted, SGR_RESET as RESET, type Sanitizer } from "../ui/sanitize.ts";
-import { stdoutStream, useColor } from "../ui/index.ts";
+import { adoptStdoutStream, useColor } from "../ui/index.ts";
 
 /** The two streams a plugin run writes to. Tests pass a capturing implementation. */
 export interface HostIO {
@@ -30,11 +30,11 @@ let streamGuardsInstalled = false;
 export function processIO(): HostIO {
   if (!streamGuardsInstalled) {
     streamGuardsInstalled = true;
-    stdoutStream().on("error", () => {});
+    adoptStdoutStream().on("error", () => {});
     process.stderr.on("error", () => {});
   }
   return {
-    stdout: (text) => safeWrite(stdoutStream(), text),
+    stdout: (text) => safeWrite(adoptStdoutStream(), text),
     stderr: (text) => safeWrite(process.stderr, text),
     interactive: Boolean(process.stderr.isTTY),
     color: useColor(process.stderr),

@@ -2,7 +2,7 @@
 export { FledgeError, usageError, isFledgeError } from "../core/errors.ts";
 export { EXIT, type ExitCode } from "../core/exit-codes.ts";
 export { canPrompt, debugEnabled, envFlag, setDebug, setNonInteractive, useColor } from "./env.ts";
-export { printResult, printTrusted, printJson, errorEnvelope, stdoutStream, writeStdout, SCHEMA_VERSION } from "./output.ts";
+export { printResult, printTrusted, printJson, errorEnvelope, adoptStdoutStream, stdoutStream, writeStdout, SCHEMA_VERSION } from "./output.ts";
 export { log, type Logger } from "./log.ts";
 export { suggest } from "../core/suggest.ts";
 export { renderUntrusted, terminalText, jsonText, createSanitizer, sanitizeOutput, type Sanitizer, type GuestProfile } from "./sanitize.ts";

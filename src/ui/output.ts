@@ -24,6 +24,16 @@ export function stdoutStream(): NodeJS.WriteStream {
 }
 
 /**
+ * process.stdout for a writer with its own closed-pipe handling (a plugin's output):
+ * from now on fledge's own output goes through the stream too, so nothing overtakes
+ * what it still buffers; fledge's exit-0 rule is not attached here.
+ */
+export function adoptStdoutStream(): NodeJS.WriteStream {
+  stream ??= process.stdout;
+  return stream;
+}
+
+/**
  * Write to stdout. Until something needed the stream, a plain write(2) on fd 1 (in
  * order with a guest's own writes, which also go straight to the fd); once the stream
  * exists, always the stream, so nothing overtakes text it still buffers. A full
