@@ -4,7 +4,7 @@ import { versionLine } from "./version.ts";
 import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError, redactUrls, usageError } from "../core/index.ts";
-import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, writeStdout } from "../ui/index.ts";
+import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, stdoutStream, writeStdout } from "../ui/index.ts";
 import { isatty } from "node:tty";
 import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
 import { declareAliases, resolve, runLeaf } from "./framework.ts";
@@ -44,6 +44,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       json = false;
       if (r.nonInteractive) setNonInteractive(true);
       const builtins = BUILTIN_COMMANDS;
+      // A reader that closes stdout early ends fledge with exit 0, as for built-ins.
+      stdoutStream();
       const { runPluginCommand } = await import("../host/dispatch.ts");
       return await runPluginCommand(r.unknown, r.rest, { builtins });
     }
