@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace openssl jq zsh fish wget python3)
+pkgs=(git binaryen wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32 util-linux time tmux strace openssl jq zsh fish wget python3 golang-go)
 need=()
 if command -v dpkg-query >/dev/null; then
   for p in "${pkgs[@]}"; do

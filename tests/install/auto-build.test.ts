@@ -17,8 +17,10 @@ import { pluginsState, readReg, runFledgeAsync, sandbox, writeTree } from "./hel
 setDefaultTimeout(180_000);
 
 const CARGO_DIR = [join(process.env.HOME ?? "/root", ".cargo", "bin"), "/root/.cargo/bin", ...(process.env.PATH ?? "").split(delimiter)].find((d) => d && existsSync(join(d, "cargo")));
+const GO_DIR = (process.env.PATH ?? "").split(delimiter).find((d) => d && existsSync(join(d, "go")));
 const NPM_DIR = (process.env.PATH ?? "").split(delimiter).find((d) => d && existsSync(join(d, "npm")));
 if (!CARGO_DIR) console.log("auto-build: cargo not found; the real Rust build test is skipped (install Rust to run it)");
+if (!GO_DIR) console.log("auto-build: go not found; the real Go build test is skipped (apt-get install golang-go to run it)");
 if (!NPM_DIR) console.log("auto-build: npm not found; the real npm build test is skipped (apt-get install npm to run it)");
 
 let gh: GithubServer;
@@ -68,6 +70,22 @@ describe("real automatic builds", () => {
     expect(r.code).toBe(0);
     const run = await fledge(["hello-rs", "a", "b"], env);
     expect(run.stdout).toBe("hello from rust: a b\n");
+    expect(run.code).toBe(0);
+  });
+
+  test.skipIf(!GO_DIR)("go.mod without a build hook: go build ., then the command runs", async () => {
+    const dir = writeTree(join(sb.root, "gosrc"), {
+      "plugin.toml": NATIVE_TOML("hello-go", "hello-go"),
+      "go.mod": "module example.com/hello-go\n\ngo 1.19\n",
+      "main.go": 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"strings"\n)\n\nfunc main() { fmt.Println("hello from go: " + strings.Join(os.Args[1:], " ")) }\n',
+    });
+    // Offline, with Go's build cache private to the test.
+    const env = { GOFLAGS: "-mod=mod", GOPROXY: "off", GOCACHE: join(sb.root, "go-cache"), GOPATH: join(sb.root, "gopath"), GOTOOLCHAIN: "local" };
+    const r = await fledge(["plugins", "install", dir, "--copy", "--yes", "--trust-native"], env);
+    expect(r.stderr.replace(/\s+/g, " ")).toContain("fledge will run 'go build .' (Go project detected)");
+    expect(r.code).toBe(0);
+    const run = await fledge(["hello-go", "a", "b"], env);
+    expect(run.stdout).toBe("hello from go: a b\n");
     expect(run.code).toBe(0);
   });
 
