@@ -9,6 +9,7 @@
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { basename, delimiter, join } from "node:path";
 import { pluginConfinement, spawnPlugin } from "../confine/index.ts";
+import { reapAfterHook } from "./hook-reaper.ts";
 import { detectAutoBuild, resolveInside, TOOLCHAIN_HELP, type AutoBuild, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
@@ -154,6 +155,7 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
   const argv = hookArgv(hook, pluginDir);
   log.info(event === "auto-build" ? `building: ${renderUntrusted(hook)} (no build hook; build file detected)` : `running ${event} hook: ${renderUntrusted(hook)}`);
   const build = event === "build" || event === "auto-build";
+  const reap = reapAfterHook();
   const code = await new Promise<number>((res, rej) => {
     try {
       // stdout → fd 2: hook output is log output, and stdout may be carrying --json.
@@ -188,6 +190,8 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
       );
     }
   });
+  // Whatever the hook left running in the background ends with it (its grants too).
+  await reap();
   if (code !== 0) {
     const wasmTarget = /wasm32-wasip1/.test(hook) && /^cargo\b/.test(hook.trim());
     throw new FledgeError(`the ${describe(event, hook)} failed with exit code ${code}${event === "auto-build" ? "" : `: ${renderUntrusted(hook)}`}`, {
