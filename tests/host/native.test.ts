@@ -14,9 +14,12 @@ const HARNESS = join(FIXTURES, "run-native.ts");
 const ALL: Capabilities = { exec: true, store: true, metadata: true, filesystem: "none", network: false };
 
 let dir: { path: string; cleanup: () => void };
+let homeDir: { path: string; cleanup: () => void };
 let base: string;
 beforeAll(() => {
   dir = tempDir("fledge-native-");
+  // Home apart from the test folder: a [confinement] grant of home (or of a folder holding it) is refused.
+  homeDir = tempDir("fledge-native-home-");
   base = realpathSync(dir.path);
   mkdirSync(join(base, "project"));
   mkdirSync(join(base, "plugins", "demo"), { recursive: true });
@@ -24,7 +27,10 @@ beforeAll(() => {
   mkdirSync(join(base, "bin"));
   symlinkSync(process.execPath, join(base, "bin", "bun"));
 });
-afterAll(() => dir.cleanup());
+afterAll(() => {
+  dir.cleanup();
+  homeDir.cleanup();
+});
 
 function options(args: string[], capabilities: Capabilities = ALL, extra: Partial<RunNativeOptions> = {}): RunNativeOptions {
   return {
@@ -45,7 +51,7 @@ function start(opts: RunNativeOptions) {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: base, NO_COLOR: "1" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: homeDir.path, NO_COLOR: "1" },
   });
 }
 
