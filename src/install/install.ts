@@ -9,6 +9,7 @@ import { assertNotReserved, fledgePaths, installedDate, loadConfig, readRegistry
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source, type TrustTier } from "../trust/index.ts";
 import { FledgeError, redactUrls, usageError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
+import { terminalColumns, wrapText } from "../ui/table.ts";
 import { alreadyInstalled, commandConflict, commandOwners, commitPlugin, installedAs } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubApiToken, githubClient, type GithubClient } from "./github.ts";
@@ -301,7 +302,9 @@ export async function installPlugin(input: string, opts: InstallOptions): Promis
     let materialized = await materialize(source, staging, { copy: opts.copy, github: client, cwd: opts.cwd });
     if (source.kind === "local") {
       const folder = renderUntrusted(materialized.localPath ?? source.input);
-      log.info(opts.copy ? `copying local folder ${folder} [local]` : `linking local folder ${folder} [local]`);
+      const said = opts.copy ? `copying local folder ${folder} [local]` : `linking local folder ${folder} [local]`;
+      // On a terminal, wrapped by fledge, not the terminal (a long path would leave a broken line behind); 2 columns for the log's badge.
+      log.info(process.stderr.isTTY ? wrapText(said, terminalColumns(process.stderr) - 2, "  ").join("\n") : said);
     }
     // Unpinned GitHub install of a wasm plugin whose module is not in the source: a release's prebuilt one.
     const pick = await pickUnpinnedRelease(source, staging, materialized, client, opts.build);

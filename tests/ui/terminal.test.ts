@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN, tempDir } from "../helpers/cli.ts";
 import { openScreen, TMUX, type Screen } from "../helpers/screen.ts";
@@ -83,7 +84,14 @@ describe.skipIf(!TMUX)("at 80 columns", () => {
 
   test("the consent text wraps at words, and answering leaves one question line and no ghost", async () => {
     const cfg = join(work.path, "consent-config");
-    const s = open(`${FLEDGE} plugins install ${join(FIXTURES, "native-hooks")} --copy`, { FLEDGE_CONFIG_DIR: cfg });
+    // The fixture's hooks may write /tmp, which holds this test's home (a grant fledge refuses):
+    // a copy whose hooks write one folder inside it.
+    const src = join(work.path, "src", "native-hooks");
+    cpSync(join(FIXTURES, "native-hooks"), src, { recursive: true });
+    mkdirSync(join(work.path, "markers"), { recursive: true });
+    const manifest = join(src, "plugin.toml");
+    writeFileSync(manifest, readFileSync(manifest, "utf8").replace('write = ["/tmp"]', `write = ["${join(work.path, "markers")}"]`));
+    const s = open(`${FLEDGE} plugins install ${src} --copy`, { FLEDGE_CONFIG_DIR: cfg });
     await s.waitFor("[y/N]");
     s.keys("n", true);
     s.keys("Enter");
