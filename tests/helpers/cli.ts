@@ -23,6 +23,11 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** `s` as one POSIX shell word (for command lines run under `script -c` or `sh -c`). */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The command line of a fledge child: the built binary `bin`, or bun on src/main.ts. */
 function fledgeCommand(args: string[], opts: RunOptions): string[] {
   return opts.bin ? [opts.bin, ...args] : [process.execPath, MAIN, ...args];
