@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canRunInProcess, runMainInProcess } from "./inproc.ts";
@@ -26,6 +26,13 @@ export interface RunOptions {
 /** `s` as one POSIX shell word (for command lines run under `script -c` or `sh -c`). */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Put a `fledge` on `binDir` (created) that runs this checkout, for examples that call `fledge` by name. */
+export function writeFledgeShim(binDir: string): void {
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(join(binDir, "fledge"), `#!/bin/sh\nexec '${process.execPath}' '${MAIN}' "$@"\n`);
+  chmodSync(join(binDir, "fledge"), 0o755);
 }
 
 /** The command line of a fledge child: the built binary `bin`, or bun on src/main.ts. */
