@@ -7,10 +7,10 @@
  * Both are wall-clock times of a whole fledge process, median of RUNS runs.
  * Prints one JSON object on stdout; human lines on stderr.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serializeRegistry, type RegistryEntry } from "../src/registry/index.ts";
+import { fakePlugins } from "./bench-plugins.ts";
 import { startGithubServer } from "../tests/helpers/github-server.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -47,24 +47,7 @@ try {
 
   // 100 installed plugins, written directly (the registry and one dir per plugin).
   const config = join(tmp, "list-100");
-  const entries: RegistryEntry[] = [];
-  for (let i = 0; i < 100; i++) {
-    const name = `plugin-${String(i).padStart(3, "0")}`;
-    mkdirSync(join(config, "plugins", name), { recursive: true });
-    entries.push({
-      name,
-      source: `bench/${name}`,
-      version: "1.0.0",
-      installed: "2026-01-01",
-      commands: [name],
-      runtime: i % 4 === 0 ? "native" : "wasm",
-      capabilities: { exec: false, store: i % 2 === 0, metadata: false, filesystem: "none", network: false },
-      commit: "0".repeat(40),
-      trust_tier: "unverified",
-      integrity: { [`${name}.wasm`]: "0".repeat(64) },
-    });
-  }
-  await Bun.write(join(config, "plugins.toml"), serializeRegistry({ plugins: entries }));
+  fakePlugins(config, 100);
   const lists: number[] = [];
   for (let i = 0; i < RUNS; i++) lists.push(await fledge(["plugins", "list", "--json"], { FLEDGE_CONFIG_DIR: config }));
 

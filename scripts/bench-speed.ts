@@ -19,7 +19,7 @@
  */
 import { copyFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { serializeRegistry, type RegistryEntry } from "../src/registry/index.ts";
+import { fakePlugins } from "./bench-plugins.ts";
 import { benchCacheDir } from "./bench-metering.ts";
 
 type Row = (section: string, what: string, value: string, target: string, met: boolean | null) => void;
@@ -123,28 +123,6 @@ const DESIGN = `module top(input clk, input rst, input [15:0] a, input [15:0] b,
   always @(posedge clk) if (rst) q <= 0; else q <= q + a * b;
 endmodule
 `;
-
-/** Write `n` installed plugins (registry entries and folders) under `config`. */
-function fakePlugins(config: string, n: number): void {
-  const entries: RegistryEntry[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `plugin-${String(i).padStart(4, "0")}`;
-    mkdirSync(join(config, "plugins", name), { recursive: true });
-    entries.push({
-      name,
-      source: `bench/${name}`,
-      version: "1.0.0",
-      installed: "2026-01-01",
-      commands: [name],
-      runtime: i % 4 === 0 ? "native" : "wasm",
-      capabilities: { exec: false, store: i % 2 === 0, metadata: false, filesystem: "none", network: false },
-      commit: "0".repeat(40),
-      trust_tier: "unverified",
-      integrity: { [`${name}.wasm`]: "0".repeat(64) },
-    });
-  }
-  writeFileSync(join(config, "plugins.toml"), serializeRegistry({ plugins: entries }));
-}
 
 export async function benchSpeed(row: Row, opts: { quick: boolean; bin: string; tmp: string; skip: Set<string> }): Promise<void> {
   const { quick, bin, tmp, skip } = opts;

@@ -14,6 +14,7 @@ import { reservedNameReason } from "../registry/index.ts";
 import { FledgeError, usageError } from "../core/index.ts";
 import { cFiles } from "./scaffold/c.ts";
 import { rustFiles } from "./scaffold/rust.ts";
+import { manifestHead } from "./scaffold/manifest.ts";
 
 export { C_BUILD_HOOK, C_BUILD_HOOK as WASM_BUILD_HOOK } from "./scaffold/c.ts";
 export { RUST_BUILD_HOOK } from "./scaffold/rust.ts";
@@ -41,25 +42,9 @@ export interface CreateResult {
   files_created: string[];
 }
 
-function tomlString(s: string): string {
-  return JSON.stringify(s); // a JSON string is a valid TOML basic string for printable text
-}
-
 function nativeFiles(name: string, description: string): Record<string, string> {
   return {
-    "plugin.toml": `[plugin]
-name = ${tomlString(name)}
-version = "0.1.0"
-description = ${tomlString(description)}
-author = "you"
-runtime = "native"
-
-[[commands]]
-name = ${tomlString(name)}
-description = ${tomlString(description)}
-binary = "bin/${name}"
-
-# [hooks]
+    "plugin.toml": `${manifestHead(name, description, "native", `bin/${name}`)}# [hooks]
 # build = "make"              # run without a shell, in the plugin dir
 # post_install = "bin/setup"
 

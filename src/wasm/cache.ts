@@ -32,6 +32,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import { hostTag, ownerGone } from "../core/index.ts";
+import { updateLengthPrefixed } from "./mac-fields.ts";
 
 export interface PreparedModule {
   /** The instrumented module bytes. */
@@ -104,13 +105,7 @@ function decodeBody(body: Uint8Array): PreparedModule {
  * fields, so no two different triples give the same MAC input.
  */
 export function entryMac(key: Buffer, sourceHash: string, hostVersion: string, body: Uint8Array | readonly Uint8Array[]): Buffer {
-  const h = createHmac("sha256", key);
-  for (const field of ["fledge prepared module v2", sourceHash, hostVersion]) {
-    const b = Buffer.from(field, "utf8");
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(b.length);
-    h.update(len).update(b);
-  }
+  const h = updateLengthPrefixed(createHmac("sha256", key), ["fledge prepared module v2", sourceHash, hostVersion]);
   for (const part of body instanceof Uint8Array ? [body] : body) h.update(part);
   return h.digest();
 }

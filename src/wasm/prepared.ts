@@ -11,7 +11,7 @@ import { armHardLoadWatchdog, withinDeadline } from "./load-watchdog.ts";
 
 export { abandonedLoadWork, withinDeadline } from "./load-watchdog.ts";
 import { FLEDGE_VERSION } from "../version.ts";
-import { compileCached, loadPrepared, type CacheResult, type PreparedModule } from "./cache.ts";
+import { compileCached, loadPrepared, type CacheOptions, type CacheResult, type PreparedModule } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
 import { loadPreparedFile } from "./cache-file.ts";
 import { INSTRUMENTER_VERSION } from "./instrument.ts";
@@ -104,27 +104,25 @@ function toPreparedShown(bytes: Uint8Array, opts: InternalLoad): PreparedModule 
   }
 }
 
-/** Validate, instrument and cap `source`, using and filling fledge's own authenticated cache. */
-export function preparedFor(source: Uint8Array, opts: InternalLoad): CacheResult {
-  return loadPrepared(source, (b) => toPreparedShown(b, opts), {
+/** fledge's own authenticated cache for these load options: the one place its folder, key and host version are chosen. */
+function userCache(opts: InternalLoad): CacheOptions {
+  return {
     hostVersion: hostVersionString(opts.maxMemoryBytes),
     cacheDir: userCacheDir(opts.configDir),
     key: () => loadCacheKey(opts.configDir, opts.warn),
     warn: opts.warn,
     noCache: opts.noCache,
-  });
+  };
+}
+
+/** Validate, instrument and cap `source`, using and filling fledge's own authenticated cache. */
+export function preparedFor(source: Uint8Array, opts: InternalLoad): CacheResult {
+  return loadPrepared(source, (b) => toPreparedShown(b, opts), userCache(opts));
 }
 
 /** The same for a module named by its path: an unchanged file is recognised by its stamp, not hashed (./cache-file.ts). */
 export function preparedForFile(path: string, opts: InternalLoad & { checkSource?: (bytes: Uint8Array) => void }): CacheResult {
-  return loadPreparedFile(path, (b) => toPreparedShown(b, opts), {
-    hostVersion: hostVersionString(opts.maxMemoryBytes),
-    cacheDir: userCacheDir(opts.configDir),
-    key: () => loadCacheKey(opts.configDir, opts.warn),
-    warn: opts.warn,
-    noCache: opts.noCache,
-    checkSource: opts.checkSource,
-  });
+  return loadPreparedFile(path, (b) => toPreparedShown(b, opts), { ...userCache(opts), checkSource: opts.checkSource });
 }
 
 /**

@@ -27,6 +27,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
+import { updateLengthPrefixed } from "./mac-fields.ts";
 
 /** What fstat says about a source file: all of it must match for a stamp to count. */
 export interface SourceFingerprint {
@@ -71,14 +72,7 @@ export function stampPath(cacheDir: string, fp: SourceFingerprint, hostVersion: 
 }
 
 function stampMac(key: Buffer, hostVersion: string, json: string): Buffer {
-  const h = createHmac("sha256", key);
-  for (const field of ["fledge source stamp v1", hostVersion, json]) {
-    const b = Buffer.from(field, "utf8");
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(b.length);
-    h.update(len).update(b);
-  }
-  return h.digest();
+  return updateLengthPrefixed(createHmac("sha256", key), ["fledge source stamp v1", hostVersion, json]).digest();
 }
 
 /** The stamp file's text: magic, hex MAC, JSON of the fingerprint and the source's sha256. */

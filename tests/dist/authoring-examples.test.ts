@@ -10,12 +10,12 @@
  *     http-response is checked against fledge's own parsers and builders.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseMessage, buildInit } from "../../src/host/messages.ts";
 import { checkMethod, checkRequestHeaders } from "../../src/host/http-policy.ts";
 import { parseManifest } from "../../src/manifest/index.ts";
-import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
+import { ROOT, tempDir, writeFledgeShim } from "../helpers/cli.ts";
 import { clangWasm, rustWasm, skipLine } from "../helpers/toolchains.ts";
 
 const DOC = "docs/authoring.md";
@@ -45,9 +45,7 @@ describe(`${DOC}: shell examples`, () => {
   const binDir = join(work.path, "bin");
   const cwd = join(work.path, "work");
   beforeAll(() => {
-    mkdirSync(binDir, { recursive: true });
-    writeFileSync(join(binDir, "fledge"), `#!/bin/sh\nexec '${process.execPath}' '${MAIN}' "$@"\n`);
-    chmodSync(join(binDir, "fledge"), 0o755);
+    writeFledgeShim(binDir);
     mkdirSync(cwd);
   });
   afterAll(() => work.cleanup());

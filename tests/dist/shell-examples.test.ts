@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
+import { ROOT, tempDir, writeFledgeShim } from "../helpers/cli.ts";
 
 /**
  * The shell examples in the docs are tests: every ```sh block whose first line is
@@ -44,9 +44,7 @@ const binDir = join(work.path, "bin");
 const cwd = join(work.path, "work");
 
 beforeAll(() => {
-  mkdirSync(binDir, { recursive: true });
-  writeFileSync(join(binDir, "fledge"), `#!/bin/sh\nexec '${process.execPath}' '${MAIN}' "$@"\n`);
-  chmodSync(join(binDir, "fledge"), 0o755);
+  writeFledgeShim(binDir);
   mkdirSync(cwd);
   for (const p of ["hello-wasm", "hello-native"]) cpSync(join(ROOT, "tests", "fixtures", "plugins", p), join(cwd, p), { recursive: true });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canRunInProcess, runMainInProcess } from "./inproc.ts";
@@ -23,20 +23,41 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** `s` as one POSIX shell word (for command lines run under `script -c` or `sh -c`). */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Put a `fledge` on `binDir` (created) that runs this checkout, for examples that call `fledge` by name. */
+export function writeFledgeShim(binDir: string): void {
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(join(binDir, "fledge"), `#!/bin/sh\nexec '${process.execPath}' '${MAIN}' "$@"\n`);
+  chmodSync(join(binDir, "fledge"), 0o755);
+}
+
+/** The command line of a fledge child: the built binary `bin`, or bun on src/main.ts. */
+function fledgeCommand(args: string[], opts: RunOptions): string[] {
+  return opts.bin ? [opts.bin, ...args] : [process.execPath, MAIN, ...args];
+}
+
+/** How every fledge child runs: the explicit environment, piped output, stdin closed unless given, a time limit. */
+function childSpawnOptions(opts: RunOptions) {
+  return {
+    env: childEnv(opts),
+    cwd: opts.cwd ?? ROOT,
+    stdin: opts.stdin === undefined ? ("ignore" as const) : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+    timeout: opts.timeoutMs ?? 30_000,
+  };
+}
+
 /**
  * Run fledge as a real child process. The environment is minimal and explicit so a
  * developer's own config or tokens never leak into a test; NO_COLOR keeps output plain.
  */
 export function runFledge(args: string[], opts: RunOptions = {}): RunResult {
-  const cmd = opts.bin ? [opts.bin, ...args] : [process.execPath, MAIN, ...args];
-  const proc = Bun.spawnSync(cmd, {
-    env: childEnv(opts),
-    cwd: opts.cwd ?? ROOT,
-    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: opts.timeoutMs ?? 30_000,
-  });
+  const proc = Bun.spawnSync(fledgeCommand(args, opts), childSpawnOptions(opts));
   return { code: proc.exitCode ?? -1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
 }
 
@@ -50,14 +71,7 @@ export async function runFledgeInProcess(args: string[], opts: RunOptions = {}):
   if (opts.bin === undefined && opts.stdin === undefined && canRunInProcess()) {
     return runMainInProcess(args, { env: childEnv(opts), cwd: opts.cwd ?? ROOT });
   }
-  const proc = Bun.spawn(opts.bin ? [opts.bin, ...args] : [process.execPath, MAIN, ...args], {
-    env: childEnv(opts),
-    cwd: opts.cwd ?? ROOT,
-    stdin: opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: opts.timeoutMs ?? 30_000,
-  });
+  const proc = Bun.spawn(fledgeCommand(args, opts), childSpawnOptions(opts));
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, setDefaul
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { confirmOutcome, feedKeys, type KeyState } from "../../src/ui/index.ts";
-import { MAIN } from "../helpers/cli.ts";
+import { MAIN, shellQuote as sh } from "../helpers/cli.ts";
 import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { HELLO_NATIVE, baseEnv, pluginsState, readReg, runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
@@ -20,8 +20,6 @@ beforeEach(() => {
   sb = sandbox();
 });
 afterEach(() => sb.cleanup());
-
-const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Run `fledge <args>` on a pty; wait until the question `[y/N]` is on screen, then

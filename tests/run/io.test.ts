@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN } from "../helpers/cli.ts";
+import { MAIN, shellQuote } from "../helpers/cli.ts";
 import { renderUntrusted as shown } from "../../src/ui/sanitize.ts";
 import { addPlugin, compat, makeHome, responses, type Home } from "./helpers.ts";
 
@@ -91,8 +91,6 @@ describe("prompts without a TTY (default answer, or the run fails naming the pro
   });
 
 });
-
-const shellQuote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
 /** Run fledge under a pseudo-terminal (util-linux `script`), typing `input`. */
 function underPty(args: string[], input: string): { code: number; stdout: string } {

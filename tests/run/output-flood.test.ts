@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, ROOT } from "../helpers/cli.ts";
+import { MAIN, ROOT, shellQuote as shq } from "../helpers/cli.ts";
 import { baseEnv } from "../install/helpers.ts";
 import { addPlugin, makeHome, type Home } from "./helpers.ts";
 
@@ -31,8 +31,6 @@ const MAX_MEMORY_MIB = 20;
 const RSS_BOUND_KIB = (MAX_MEMORY_MIB + 256) * 1024;
 /** Deadline (124) or fuel (122): either is a bounded end; 0 would mean the flood was not stopped. */
 const BOUNDED_END = [122, 124];
-
-const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 let home: Home;
 beforeAll(async () => {

@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, ROOT } from "../helpers/cli.ts";
+import { MAIN, ROOT, shellQuote as shq } from "../helpers/cli.ts";
 import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { gzip, makeTar, startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { baseEnv, runFledgeAsync, WASM_BYTES } from "../install/helpers.ts";
@@ -50,8 +50,6 @@ function offenders(text: string, opts: { stream?: boolean } = {}): string[] {
   }
   return bad;
 }
-
-const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Run fledge on a pseudo-terminal; stdout and stderr both land in the pty output. */
 /** `answer` is typed once a consent question (`[y/N]`) is on screen: earlier keys are discarded as typeahead. */

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { envFlag } from "../../src/ui/index.ts";
-import { MAIN, runFledgeInProcess } from "../helpers/cli.ts";
+import { MAIN, runFledgeInProcess, shellQuote as sh } from "../helpers/cli.ts";
 import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { baseEnv, nativePlugin, readReg, sandbox } from "../install/helpers.ts";
 
@@ -17,8 +17,6 @@ beforeEach(() => {
   sb = sandbox();
 });
 afterEach(() => sb.cleanup());
-
-const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe("FLEDGE_NON_INTERACTIVE values", () => {
   test.each(["1", "y", "Y", "true", "TRUE", "yes", " Yes ", "on", "ON\t", " y\n"])("%j means never prompt", (v) => {

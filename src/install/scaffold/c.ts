@@ -4,29 +4,13 @@
  * copied beside it. The build hook is a plain clang command (no shell).
  */
 import { C_HEADER } from "./sdk-sources.ts";
+import { manifestHead, tomlString as toml } from "./manifest.ts";
 
 export const C_BUILD_HOOK = (name: string): string => `clang --target=wasm32-wasi --sysroot=/usr -O2 -o ${name}.wasm src/main.c`;
 
-function toml(s: string): string {
-  return JSON.stringify(s);
-}
-
 export function cFiles(name: string, description: string): Record<string, string> {
   return {
-    "plugin.toml": `[plugin]
-name = ${toml(name)}
-version = "0.1.0"
-description = ${toml(description)}
-author = "you"
-protocol = "fledge-v1"
-runtime = "wasm"
-
-[[commands]]
-name = ${toml(name)}
-description = ${toml(description)}
-binary = "${name}.wasm"
-
-[hooks]
+    "plugin.toml": `${manifestHead(name, description, "wasm", `${name}.wasm`)}[hooks]
 # Run without a shell, in the plugin dir. --sysroot is where wasi-libc lives: /usr on
 # Debian/Ubuntu (package wasi-libc); with wasi-sdk use its share/wasi-sysroot.
 build = ${toml(C_BUILD_HOOK(name))}

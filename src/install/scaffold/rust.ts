@@ -8,12 +8,9 @@
  * module to `NAME.wasm`, the path plugin.toml names whatever the target was.
  */
 import { RUST_SDK_FILES } from "./sdk-sources.ts";
+import { manifestHead, tomlString as toml } from "./manifest.ts";
 
 export const RUST_BUILD_HOOK = "sh build.sh";
-
-function toml(s: string): string {
-  return JSON.stringify(s);
-}
 
 /** The build script; `name` is a checked plugin name (letters, digits, '-', '_'). */
 export function rustBuildScript(name: string): string {
@@ -45,20 +42,7 @@ exit 1
 
 export function rustFiles(name: string, description: string): Record<string, string> {
   const files: Record<string, string> = {
-    "plugin.toml": `[plugin]
-name = ${toml(name)}
-version = "0.1.0"
-description = ${toml(description)}
-author = "you"
-protocol = "fledge-v1"
-runtime = "wasm"
-
-[[commands]]
-name = ${toml(name)}
-description = ${toml(description)}
-binary = "${name}.wasm"
-
-[hooks]
+    "plugin.toml": `${manifestHead(name, description, "wasm", `${name}.wasm`)}[hooks]
 # Run without a shell, in the plugin folder: picks a Rust with a WASI target and
 # writes ${name}.wasm (see build.sh).
 build = ${toml(RUST_BUILD_HOOK)}
