@@ -4,7 +4,7 @@
  * copied beside it. The build hook is a plain clang command (no shell).
  */
 import { C_HEADER } from "./sdk-sources.ts";
-import { manifestHead, tomlString as toml } from "./manifest.ts";
+import { WASM_NO_CAPABILITIES, manifestHead, tomlString as toml } from "./manifest.ts";
 
 export const C_BUILD_HOOK = (name: string): string => `clang --target=wasm32-wasi --sysroot=/usr -O2 -o ${name}.wasm src/main.c`;
 
@@ -15,13 +15,7 @@ export function cFiles(name: string, description: string): Record<string, string
 # Debian/Ubuntu (package wasi-libc); with wasi-sdk use its share/wasi-sysroot.
 build = ${toml(C_BUILD_HOOK(name))}
 
-[capabilities]
-exec = false
-store = false
-metadata = false
-filesystem = "none"
-network = false
-# To call HTTP APIs with fledge_http(), set network = true and list each host
+${WASM_NO_CAPABILITIES}# To call HTTP APIs with fledge_http(), set network = true and list each host
 # (host or host:port; loopback and private addresses only when written literally):
 # hosts = ["api.example.com"]
 `,

@@ -26,3 +26,12 @@ binary = "${binary}"
 
 `;
 }
+
+/** A wasm scaffold starts with no capabilities: the author grants each one on purpose. */
+export const WASM_NO_CAPABILITIES = `[capabilities]
+exec = false
+store = false
+metadata = false
+filesystem = "none"
+network = false
+`;

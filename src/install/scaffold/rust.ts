@@ -8,7 +8,7 @@
  * module to `NAME.wasm`, the path plugin.toml names whatever the target was.
  */
 import { RUST_SDK_FILES } from "./sdk-sources.ts";
-import { manifestHead, tomlString as toml } from "./manifest.ts";
+import { WASM_NO_CAPABILITIES, manifestHead, tomlString as toml } from "./manifest.ts";
 
 export const RUST_BUILD_HOOK = "sh build.sh";
 
@@ -47,13 +47,7 @@ export function rustFiles(name: string, description: string): Record<string, str
 # writes ${name}.wasm (see build.sh).
 build = ${toml(RUST_BUILD_HOOK)}
 
-[capabilities]
-exec = false
-store = false
-metadata = false
-filesystem = "none"
-network = false
-# To call HTTP APIs with fledge_plugin_sdk::http, set network = true and list each
+${WASM_NO_CAPABILITIES}# To call HTTP APIs with fledge_plugin_sdk::http, set network = true and list each
 # host (host or host:port; loopback and private addresses only when written literally):
 # hosts = ["api.example.com"]
 `,
