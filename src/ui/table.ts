@@ -47,8 +47,12 @@ export function wrapText(text: string, width: number, indent = "", firstIndent =
   for (const para of text.split("\n")) {
     let line = lines.length === 0 ? firstIndent : indent;
     let hasWord = false;
-    for (const word of para.split(/ +/).filter((w) => w !== "")) {
-      const candidate = hasWord ? `${line} ${word}` : `${line}${word}`;
+    // Runs of spaces between words are kept as they are (a hook command or a value is
+    // shown exactly); only where a line breaks do the spaces go.
+    for (const m of para.matchAll(/( *)([^ ]+)/g)) {
+      const gap = m[1] || " ";
+      const word = m[2]!;
+      const candidate = hasWord ? `${line}${gap}${word}` : `${line}${word}`;
       if (displayWidth(candidate) <= width) {
         line = candidate;
         hasWord = true;
@@ -62,7 +66,7 @@ export function wrapText(text: string, width: number, indent = "", firstIndent =
         line = indent;
         hasWord = false;
       }
-      if (hasWord) line += " ";
+      if (hasWord) line += gap;
       const room = Math.max(1, width - displayWidth(line));
       const pieces = displayWidth(word) > room ? splitWord(word, room) : [word];
       for (const piece of pieces.slice(0, -1)) {

@@ -184,16 +184,18 @@ describe("a hostile manifest: every string field", () => {
     writeFileSync(join(p, "hello.wasm"), WASM_BYTES);
     const r = await runFledgeAsync(["plugins", "install", p], { env: home.env, cwd: home.project });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`post_install: ${HOOK_SHOWN}`);
+    // The consent text wraps to the terminal at word boundaries: unwrap before comparing.
+    expect(r.stderr.replace(/\n +/g, " ")).toContain(`post_install: ${HOOK_SHOWN}`);
     expect(offenders(r.stdout + r.stderr)).toEqual([]);
   });
 
   test.skipIf(!SCRIPT)("the consent prompt on a terminal shows all of a hook command", async () => {
     const p = join(dir, "consent");
     const r = await onPty(["plugins", "install", p], home.env, home.project, "", "n\r");
-    expect(r.output).toContain(`post_install: ${HOOK_SHOWN}`);
+    const unwrapped = r.output.replace(/\r?\n +/g, " ");
+    expect(unwrapped).toContain(`post_install: ${HOOK_SHOWN}`);
     // The prompt widget draws with its own (trusted) cursor moves; the consent text it follows has none.
-    const consent = r.output.slice(r.output.indexOf("Installing"), r.output.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
+    const consent = unwrapped.slice(unwrapped.indexOf("Installing"), unwrapped.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
     expect(offenders(consent)).toEqual([]);
     expect(r.output).not.toContain(HOOK);
     expect(existsSync(join(home.project, "x"))).toBe(false);
