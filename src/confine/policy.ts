@@ -54,6 +54,8 @@ export interface ConfinementRules {
   env: Record<string, string>;
   fs: FsRule[];
   network: boolean;
+  /** A build may chmod by path (build outputs need `chmod +x`), never to group/other-writable or set-id modes. */
+  chmodByPath: boolean;
   /** What was asked but not granted, and why (shown to the user as warnings). */
   notes: string[];
 }
@@ -270,7 +272,7 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
   const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: resolvePath(r.path), access: r.access }));
-  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, notes };
+  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes };
 }
 
 /**

@@ -26,7 +26,17 @@
 
 export interface SeccompOptions {
   network: boolean;
+  /**
+   * Builds only: chmod by path is allowed, except to a mode that is group- or
+   * other-writable or set-user/group-id (CHMOD_REFUSED_BITS). Build outputs need
+   * `chmod +x`; what stays possible is making a file group/other-READABLE, which
+   * Landlock cannot stop for a file the build may not even read.
+   */
+  chmodByPath?: boolean | undefined;
 }
+
+/** Mode bits a build may never set by path: group/other write, set-uid, set-gid. */
+export const CHMOD_REFUSED_BITS = 0o6022;
 
 interface ArchTable {
   audit: number;
@@ -47,6 +57,8 @@ interface ArchTable {
   missing: readonly number[];
   /** utimensat: allowed only with a NULL path (futimens on an open descriptor). */
   utimensat: number;
+  /** chmod-by-path calls and the index of their mode argument (all also in `denied`). */
+  chmods: readonly (readonly [nr: number, modeArg: number])[];
 }
 const PID0 = [[0, 0]] as const;
 
@@ -60,6 +72,7 @@ const ARCH: Record<string, ArchTable> = {
     denied: [438, 440, 312, 90, 268, 452, 92, 94, 260, 188, 189, 197, 198, 463, 466, 132, 235, 261],
     missing: [434], // pidfd_open
     utimensat: 280,
+    chmods: [[90, 1], [268, 2], [452, 2]],
   },
   arm64: {
     audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, ioUring: [425, 426, 427], keyring: [217, 218, 219],
@@ -69,6 +82,7 @@ const ARCH: Record<string, ArchTable> = {
     denied: [438, 440, 272, 53, 452, 54, 5, 6, 14, 15, 463, 466],
     missing: [434],
     utimensat: 88,
+    chmods: [[53, 2], [452, 2]],
   },
 };
 
@@ -81,6 +95,7 @@ const ENOSYS = 38;
 const LD_W_ABS = 0x20;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
+const JSET_K = 0x45;
 const RET_K = 0x06;
 const RET_ALLOW = 0x7fff0000;
 const RET_KILL_PROCESS = 0x80000000;
@@ -127,6 +142,19 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
   deny(t.processVmWritev, EPERM);
   for (const nr of t.ioUring) deny(nr, ENOSYS);
   for (const nr of t.keyring) deny(nr, ENOSYS);
+  // A build's chmod by path: allowed unless the mode sets a refused bit (checked before
+  // the general refusal below, which still catches every other caller).
+  if (opts.chmodByPath) {
+    for (const [nr, arg] of t.chmods) {
+      ins(JEQ_K, nr, 0, 4);
+      ins(LD_W_ABS, ARGS + arg * 8);
+      ins(JSET_K, CHMOD_REFUSED_BITS, 1, 0);
+      ins(RET_K, RET_ALLOW);
+      ins(RET_K, retErrno(EPERM));
+      // Not this call: reload the number for the checks that follow.
+      ins(LD_W_ABS, NR);
+    }
+  }
   for (const nr of t.denied) deny(nr, EPERM);
   for (const nr of t.missing) deny(nr, ENOSYS);
   // Allowed only when every listed argument (both 32-bit halves) has the given value.

@@ -103,6 +103,7 @@ export interface LaunchSpec {
   cwd: string;
   fs: FsRule[];
   network: boolean;
+  chmodByPath?: boolean | undefined;
 }
 
 class ConfineError extends Error {}
@@ -192,7 +193,7 @@ export function applyAndExec(spec: LaunchSpec): string {
     check("landlock_restrict_self", c.syscall(SYS_LANDLOCK_RESTRICT_SELF, BigInt(rulesetFd), 0n, 0n, 0n));
     c.close(rulesetFd);
     if (seccompSupported()) {
-      const filter = encodeProgram(seccompProgram({ network: spec.network }));
+      const filter = encodeProgram(seccompProgram({ network: spec.network, chmodByPath: spec.chmodByPath === true }));
       const fprog = new BigUint64Array(2); // struct sock_fprog: unsigned short len (padded to 8), pointer
       fprog[0] = BigInt(filter.length / 8);
       fprog[1] = BigInt(ptr(filter));

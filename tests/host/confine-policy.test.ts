@@ -116,6 +116,7 @@ function runBpf(prog: SockFilter[], data: { nr: number; arch: number; args?: num
     if (f.code === 0x20) acc = buf.getUint32(f.k, true);
     else if (f.code === 0x15) pc += acc === f.k >>> 0 ? f.jt : f.jf;
     else if (f.code === 0x35) pc += acc >>> 0 >= f.k >>> 0 ? f.jt : f.jf;
+    else if (f.code === 0x45) pc += (acc & f.k) !== 0 ? f.jt : f.jf;
     else if (f.code === 0x06) return f.k >>> 0;
     else throw new Error(`unknown instruction ${f.code}`);
   }
@@ -141,6 +142,22 @@ describe("seccomp program (x86_64)", () => {
     expect(runBpf(none, { nr: 16, arch: X64, args: [0, TIOCSTI] })).toBe(errno(1));
     expect(runBpf(none, { nr: 16, arch: X64, args: [0, TIOCLINUX] })).toBe(errno(1));
     expect(runBpf(none, { nr: 16, arch: X64, args: [0, 0x5401] })).toBe(ALLOW);
+  });
+  test("chmod by path: refused to plugins; a build may, but never to group/other-writable or set-id modes", () => {
+    const build = seccompProgram({ network: true, chmodByPath: true }, "x64");
+    // chmod(path, mode): mode is arg 1; fchmodat / fchmodat2 (dirfd, path, mode): arg 2.
+    for (const [nr, arg] of [[90, 1], [268, 2], [452, 2]] as const) {
+      const call = (mode: number) => ({ nr, arch: X64, args: arg === 1 ? [0, mode] : [0, 0, mode] });
+      for (const mode of [0o755, 0o644, 0o600, 0o700]) {
+        expect(runBpf(none, call(mode))).toBe(errno(1));
+        expect(runBpf(build, call(mode))).toBe(ALLOW);
+      }
+      for (const mode of [0o666, 0o777, 0o620, 0o602, 0o4755, 0o2755]) expect(runBpf(build, call(mode))).toBe(errno(1));
+    }
+    // chown and xattrs by path stay refused to builds too.
+    for (const nr of [92, 94, 260, 188]) expect(runBpf(build, { nr, arch: X64 })).toBe(errno(1));
+    // Other calls are unaffected by the chmod checks.
+    for (const nr of [0, 1, 2, 59, 257]) expect(runBpf(build, { nr, arch: X64 })).toBe(ALLOW);
   });
   test("ordinary calls pass; another architecture is killed; x32 calls refused", () => {
     for (const nr of [0, 1, 2, 59, 257]) expect(runBpf(none, { nr, arch: X64 })).toBe(ALLOW);
