@@ -15,8 +15,12 @@ const ALL: Capabilities = { exec: true, store: true, metadata: true, filesystem:
 
 let dir: { path: string; cleanup: () => void };
 let base: string;
+// HOME apart from the test folder: the plugin's write grant on the test folder would
+// otherwise hold home, a grant fledge refuses.
+let home: { path: string; cleanup: () => void };
 beforeAll(() => {
   dir = tempDir("fledge-native-");
+  home = tempDir("fledge-native-home-");
   base = realpathSync(dir.path);
   mkdirSync(join(base, "project"));
   mkdirSync(join(base, "plugins", "demo"), { recursive: true });
@@ -24,7 +28,10 @@ beforeAll(() => {
   mkdirSync(join(base, "bin"));
   symlinkSync(process.execPath, join(base, "bin", "bun"));
 });
-afterAll(() => dir.cleanup());
+afterAll(() => {
+  dir.cleanup();
+  home.cleanup();
+});
 
 function options(args: string[], capabilities: Capabilities = ALL, extra: Partial<RunNativeOptions> = {}): RunNativeOptions {
   return {
@@ -45,7 +52,7 @@ function start(opts: RunNativeOptions) {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: base, NO_COLOR: "1" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.path, NO_COLOR: "1" },
   });
 }
 
