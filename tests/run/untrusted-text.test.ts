@@ -177,7 +177,10 @@ describe("a hostile manifest: every string field", () => {
   }
 
   const HOOK = `sh -c "touch x" ${ESC}[2K\r    - post_install: cargo build --release`;
-  const HOOK_SHOWN = 'sh -c "touch x" \\x1b[2K\\r    - post_install: cargo build --release';
+  const HOOK_SHOWN = 'sh -c "touch x" \\x1b[2K\\r - post_install: cargo build --release';
+  // The consent text is wrapped to the terminal's width at spaces: compare with spaces and
+  // line breaks folded (only those: a lone \r or any other control stays for offenders()).
+  const fold = (t: string): string => t.replace(/\r\n/g, "\n").replace(/[ \n]+/g, " ");
 
   test("the consent text shows all of a hook command (non-interactive)", async () => {
     const p = join(dir, "consent");
@@ -186,16 +189,17 @@ describe("a hostile manifest: every string field", () => {
     writeFileSync(join(p, "hello.wasm"), WASM_BYTES);
     const r = await runFledgeAsync(["plugins", "install", p], { env: home.env, cwd: home.project });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`post_install: ${HOOK_SHOWN}`);
+    expect(fold(r.stderr)).toContain(`post_install: ${HOOK_SHOWN}`);
     expect(offenders(r.stdout + r.stderr)).toEqual([]);
   });
 
   test.skipIf(!SCRIPT)("the consent prompt on a terminal shows all of a hook command", async () => {
     const p = join(dir, "consent");
     const r = await onPty(["plugins", "install", p], home.env, home.project, "", "n\r");
-    expect(r.output).toContain(`post_install: ${HOOK_SHOWN}`);
+    const output = fold(r.output);
+    expect(output).toContain(`post_install: ${HOOK_SHOWN}`);
     // The prompt widget draws with its own (trusted) cursor moves; the consent text it follows has none.
-    const consent = r.output.slice(r.output.indexOf("Installing"), r.output.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
+    const consent = output.slice(output.indexOf("Installing"), output.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
     expect(offenders(consent)).toEqual([]);
     expect(r.output).not.toContain(HOOK);
     expect(existsSync(join(home.project, "x"))).toBe(false);
