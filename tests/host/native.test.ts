@@ -14,12 +14,13 @@ const HARNESS = join(FIXTURES, "run-native.ts");
 const ALL: Capabilities = { exec: true, store: true, metadata: true, filesystem: "none", network: false };
 
 let dir: { path: string; cleanup: () => void };
-let homeDir: { path: string; cleanup: () => void };
 let base: string;
+// HOME apart from the test folder: the plugin's write grant on the test folder would
+// otherwise hold home, a grant fledge refuses.
+let home: { path: string; cleanup: () => void };
 beforeAll(() => {
   dir = tempDir("fledge-native-");
-  // Home apart from the test folder: a [confinement] grant of home (or of a folder holding it) is refused.
-  homeDir = tempDir("fledge-native-home-");
+  home = tempDir("fledge-native-home-");
   base = realpathSync(dir.path);
   mkdirSync(join(base, "project"));
   mkdirSync(join(base, "plugins", "demo"), { recursive: true });
@@ -29,7 +30,7 @@ beforeAll(() => {
 });
 afterAll(() => {
   dir.cleanup();
-  homeDir.cleanup();
+  home.cleanup();
 });
 
 function options(args: string[], capabilities: Capabilities = ALL, extra: Partial<RunNativeOptions> = {}): RunNativeOptions {
@@ -51,7 +52,7 @@ function start(opts: RunNativeOptions) {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: homeDir.path, NO_COLOR: "1" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.path, NO_COLOR: "1" },
   });
 }
 

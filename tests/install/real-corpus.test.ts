@@ -55,13 +55,17 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-/** A POSIX script that writes every declared binary where plugin.toml says. */
-function writerScript(binaries: { path: string; wasm: boolean }[], wasmFile: string): string {
+/**
+ * A POSIX script that writes every declared binary where plugin.toml says. A native
+ * binary is copied from an executable stub (cp creates it with the stub's mode):
+ * `chmod +x` by path is refused inside a confined hook.
+ */
+function writerScript(binaries: { path: string; wasm: boolean }[], wasmFile: string, stubFile: string): string {
   const lines = ["#!/bin/sh", 'cd "${FLEDGE_PLUGIN_DIR:-.}"'];
   for (const b of binaries) {
     lines.push(`mkdir -p '${dirname(b.path)}'`);
     if (b.wasm) lines.push(`cp '${wasmFile}' '${b.path}'`);
-    else lines.push(`printf '#!/bin/sh\\necho ok\\n' > '${b.path}'`, `chmod +x '${b.path}'`);
+    else lines.push(`cp '${stubFile}' '${b.path}'`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -81,7 +85,9 @@ describe.skipIf(!HAVE_CORPUS)("every real manifest installs from the loopback Gi
       writeFileSync(join(src, "plugin.toml"), text);
       const m = parsed.manifest;
       const binaries = (m?.commands ?? []).map((c) => ({ path: c.binary, wasm: m?.runtime === "wasm" }));
-      const script = writerScript(binaries, wasmFile);
+      const stubFile = join(root, "stub");
+      writeFileSync(stubFile, "#!/bin/sh\necho ok\n", { mode: 0o755 });
+      const script = writerScript(binaries, wasmFile, stubFile);
       const build = m?.hooks.build?.trim();
       const write = (rel: string, body: string): void => {
         mkdirSync(dirname(join(src, rel)), { recursive: true });

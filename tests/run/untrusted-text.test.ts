@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, ROOT, shellQuote as shq } from "../helpers/cli.ts";
+import { MAIN, ROOT } from "../helpers/cli.ts";
 import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
 import { gzip, makeTar, startGithubServer, type GithubServer } from "../helpers/github-server.ts";
 import { baseEnv, runFledgeAsync, WASM_BYTES } from "../install/helpers.ts";
@@ -50,6 +50,8 @@ function offenders(text: string, opts: { stream?: boolean } = {}): string[] {
   }
   return bad;
 }
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Run fledge on a pseudo-terminal; stdout and stderr both land in the pty output. */
 /** `answer` is typed once a consent question (`[y/N]`) is on screen: earlier keys are discarded as typeahead. */
@@ -175,7 +177,10 @@ describe("a hostile manifest: every string field", () => {
   }
 
   const HOOK = `sh -c "touch x" ${ESC}[2K\r    - post_install: cargo build --release`;
-  const HOOK_SHOWN = 'sh -c "touch x" \\x1b[2K\\r    - post_install: cargo build --release';
+  const HOOK_SHOWN = 'sh -c "touch x" \\x1b[2K\\r - post_install: cargo build --release';
+  // The consent text is wrapped to the terminal's width at spaces: compare with spaces and
+  // line breaks folded (only those: a lone \r or any other control stays for offenders()).
+  const fold = (t: string): string => t.replace(/\r\n/g, "\n").replace(/[ \n]+/g, " ");
 
   test("the consent text shows all of a hook command (non-interactive)", async () => {
     const p = join(dir, "consent");
@@ -184,18 +189,17 @@ describe("a hostile manifest: every string field", () => {
     writeFileSync(join(p, "hello.wasm"), WASM_BYTES);
     const r = await runFledgeAsync(["plugins", "install", p], { env: home.env, cwd: home.project });
     expect(r.code).not.toBe(0);
-    // The consent text wraps to the terminal at word boundaries: unwrap before comparing.
-    expect(r.stderr.replace(/\n +/g, " ")).toContain(`post_install: ${HOOK_SHOWN}`);
+    expect(fold(r.stderr)).toContain(`post_install: ${HOOK_SHOWN}`);
     expect(offenders(r.stdout + r.stderr)).toEqual([]);
   });
 
   test.skipIf(!SCRIPT)("the consent prompt on a terminal shows all of a hook command", async () => {
     const p = join(dir, "consent");
     const r = await onPty(["plugins", "install", p], home.env, home.project, "", "n\r");
-    const unwrapped = r.output.replace(/\r?\n +/g, " ");
-    expect(unwrapped).toContain(`post_install: ${HOOK_SHOWN}`);
+    const output = fold(r.output);
+    expect(output).toContain(`post_install: ${HOOK_SHOWN}`);
     // The prompt widget draws with its own (trusted) cursor moves; the consent text it follows has none.
-    const consent = unwrapped.slice(unwrapped.indexOf("Installing"), unwrapped.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
+    const consent = output.slice(output.indexOf("Installing"), output.indexOf(HOOK_SHOWN) + HOOK_SHOWN.length);
     expect(offenders(consent)).toEqual([]);
     expect(r.output).not.toContain(HOOK);
     expect(existsSync(join(home.project, "x"))).toBe(false);
