@@ -68,13 +68,15 @@ describe("dropped checks", () => {
 });
 
 describe("the red team's overdraft", () => {
-  test("a deep recursion whose frames run short tails on the way back stops by fuel, not 9x over its budget", () => {
+  test("a deep recursion whose frames run short tails on the way back stops by fuel, not 8x over its budget", () => {
     const tailRaw = fixture("fuel/tail");
-    const budget = 100_000n;
+    // Small enough that the engine's stack never overflows first (2,800 frames), with
+    // tails adding ~170,000 units on the way back up: 8x the budget before the fix.
+    const budget = 20_000n;
     const meter = createMeter({ fuel: budget, deadline: null });
     const inst = new WebAssembly.Instance(new WebAssembly.Module(instrument(tailRaw, { fuel: true, maxMemoryBytes: null }).bytes), meter.imports as never);
     meter.attach(inst.exports);
-    expect(() => (inst.exports.tail as (n: number) => number)(14_000)).toThrow();
+    expect(() => (inst.exports.tail as (n: number) => number)(2_800)).toThrow();
     expect(meter.reason()).toBe("fuel");
     // At most one body's worth past the budget.
     expect(meter.used()).toBeLessThan(budget + 200n);
