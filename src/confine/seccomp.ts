@@ -89,6 +89,9 @@ const ARCH: Record<string, ArchTable> = {
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
 const EPERM = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
 const EACCES = 13;
 const ENOSYS = 38;
 
@@ -137,6 +140,20 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
     ins(RET_K, retErrno(errno));
   };
   if (!opts.network) deny(t.socket, EACCES);
+  else {
+    // With network: internet sockets (and netlink, which name resolution reads
+    // interfaces through) only. Never AF_UNIX: Landlock does not govern connecting to
+    // a socket by path, and ssh-agent, tmux, D-Bus or docker.sock would each run or
+    // sign anything for the plugin, unconfined.
+    ins(JEQ_K, t.socket, 0, 6);
+    ins(LD_W_ABS, ARGS);
+    ins(JEQ_K, AF_INET, 2, 0);
+    ins(JEQ_K, AF_INET6, 1, 0);
+    ins(JEQ_K, AF_NETLINK, 0, 1);
+    ins(RET_K, RET_ALLOW);
+    ins(RET_K, retErrno(EACCES));
+    ins(LD_W_ABS, NR);
+  }
   deny(t.ptrace, EPERM);
   deny(t.processVmReadv, EPERM);
   deny(t.processVmWritev, EPERM);

@@ -196,6 +196,20 @@ describe.skipIf(!confinable)("a confined native plugin", () => {
     expect(r.stdout).not.toContain(SECRET);
   }, 30_000);
 
+  // Round 2 of the red team: builds get the network, and a build hook reached ssh-agent
+  // and typed into the user's tmux through unix sockets. With network, only internet
+  // (and netlink) sockets: never AF_UNIX.
+  test("with network granted: TCP works, ssh-agent's unix socket by path still cannot be reached", async () => {
+    const r = await attack(
+      `python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('${agentPath}'); print(s.recv(100))" 2>&1 | tail -1; python3 -c "import socket; s=socket.create_connection(('127.0.0.1', ${port})); print(s.recv(100))" 2>&1 | tail -1; echo end`,
+      { network: true },
+    );
+    expect(r.stdout).toContain("end");
+    expect(r.stdout).toContain("PermissionError");
+    expect(r.stdout).toContain("b'hello");
+    expect(r.stdout).not.toContain(SECRET);
+  }, 30_000);
+
   test("cannot inject keystrokes into the terminal (TIOCSTI is refused, not merely 'not a tty')", async () => {
     const r = await attack(`python3 -c "import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b'x')" 2>&1 | tail -1`);
     expect(r.stdout).toContain("Operation not permitted");

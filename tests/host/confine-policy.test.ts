@@ -130,9 +130,13 @@ describe("seccomp program (x86_64)", () => {
   const none = seccompProgram({ network: false }, "x64");
   const net = seccompProgram({ network: true }, "x64");
 
-  test("socket() refused without network, allowed with it", () => {
-    expect(runBpf(none, { nr: 41, arch: X64 })).toBe(errno(13));
-    expect(runBpf(net, { nr: 41, arch: X64 })).toBe(ALLOW);
+  test("socket() refused without network; with it, internet and netlink sockets only (never AF_UNIX)", () => {
+    for (const domain of [1, 2, 10, 16, 17]) expect(runBpf(none, { nr: 41, arch: X64, args: [domain] })).toBe(errno(13));
+    for (const domain of [2, 10, 16]) expect(runBpf(net, { nr: 41, arch: X64, args: [domain] })).toBe(ALLOW);
+    // AF_UNIX (ssh-agent, tmux, D-Bus, docker.sock), AF_PACKET, AF_VSOCK, anything else.
+    for (const domain of [1, 17, 40, 0]) expect(runBpf(net, { nr: 41, arch: X64, args: [domain] })).toBe(errno(13));
+    // Other calls after the socket check are unaffected.
+    for (const nr of [0, 1, 42, 53]) expect(runBpf(net, { nr, arch: X64 })).toBe(ALLOW);
   });
   test("ptrace, process_vm_readv/writev, io_uring and the keyring are refused", () => {
     for (const nr of [101, 310, 311]) expect(runBpf(net, { nr, arch: X64 })).toBe(errno(1));
