@@ -62,9 +62,17 @@ export function reapAfterHook(): () => Promise<void> {
   if (!becomeSubreaper()) return async () => {};
   const before = children();
   return async () => {
-    for (let round = 0; round < 50; round++) {
+    // Done after two empty looks in a row: a process whose parent was just killed is
+    // reparented here as that parent exits, so one empty look can come too early.
+    let empty = 0;
+    for (let round = 0; round < 200 && empty < 2; round++) {
       const strays = [...children()].filter((p) => !before.has(p));
-      if (strays.length === 0) return;
+      if (strays.length === 0) {
+        empty += 1;
+        await Bun.sleep(20);
+        continue;
+      }
+      empty = 0;
       for (const p of strays) {
         try {
           process.kill(p, "SIGKILL");

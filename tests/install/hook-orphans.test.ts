@@ -40,7 +40,9 @@ describe.skipIf(process.platform !== "linux")("a hook's background processes", (
       const dir = writeTree(join(sb.root, "p"), {
         "plugin.toml": readFileSync(join(HELLO_WASM, "plugin.toml"), "utf8").replace('name = "hello-wasm"\nversion', 'name = "orphan"\nversion') + '\n[hooks]\nbuild = "sh build.sh"\n',
         "hello.wasm": readFileSync(join(HELLO_WASM, "hello.wasm")),
-        "build.sh": `(${spawn} ': ${token}; sleep 2; touch "$FLEDGE_PLUGIN_DIR/late"; sleep 60' &) &\nexit 0\n`,
+        // The orphan lets go of the hook's output first, so a missed reap shows as a
+        // process left behind (below), not as fledge's output pipe held open.
+        "build.sh": `(${spawn} 'exec >/dev/null 2>&1 </dev/null; : ${token}; sleep 2; touch "$FLEDGE_PLUGIN_DIR/late"; sleep 60' &) &\nexit 0\n`,
       });
       const r = await runFledgeAsync(["plugins", "install", dir, "--copy", "--yes"], { env: sb.env, spawn: true });
       expect(r.code).toBe(0);
@@ -48,6 +50,6 @@ describe.skipIf(process.platform !== "linux")("a hook's background processes", (
       expect(processesWith(token)).toEqual([]);
       expect(existsSync(join(sb.config, "plugins", "orphan", "late"))).toBe(false);
       for (const p of processesWith(token)) process.kill(p, "SIGKILL");
-    }, 60_000);
+    }, 120_000);
   }
 });
