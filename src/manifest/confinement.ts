@@ -26,12 +26,23 @@ export const HOME_SECRETS: readonly string[] = [
   ".s3cfg", ".password-store", ".pki", ".local/share/keyrings", ".local/share/containers", ".gem/credentials",
   ".cargo/credentials", ".cargo/credentials.toml", ".m2/settings.xml", ".m2/settings-security.xml", ".gradle/gradle.properties",
   ".Xauthority", ".ICEauthority", ".dbus",
+  // cloud, platform and AI CLIs (tokens and API keys); the second red-team round read each of the first eight
+  ".config/github-copilot", ".fly", ".config/doctl", ".config/hcloud", ".claude", ".claude.json", ".databrickscfg", ".oci",
+  ".config/gitlab-cli", ".config/heroku", ".netrc.gpg", ".config/netlify", ".netlify", ".config/vercel", ".vercel",
+  ".local/share/com.vercel.cli", ".config/configstore", ".config/firebase", ".wrangler", ".config/.wrangler", ".ngrok2",
+  ".config/ngrok", ".config/stripe", ".config/sops", ".config/age", ".pulumi", ".config/pulumi", ".config/1Password",
+  ".cache/huggingface", ".huggingface", ".codex", ".gemini", ".config/openai", ".ollama", ".config/hashicorp",
+  ".config/Slack", ".config/discord", ".config/teams", ".config/Signal", ".local/share/TelegramDesktop",
+  // editors' stored state (extension tokens)
+  ".config/Code", ".config/Code - OSS", ".config/VSCodium", ".config/Cursor", ".vscode-server", ".config/JetBrains",
   // browser and mail profiles (cookies, saved passwords)
   ".mozilla", ".thunderbird", ".config/google-chrome", ".config/chromium", ".config/BraveSoftware", ".config/microsoft-edge",
   ".config/vivaldi", ".config/opera", ".var",
   // shell and REPL histories (typed passwords, tokens on command lines)
   ".bash_history", ".zsh_history", ".zhistory", ".history", ".sh_history", ".python_history", ".node_repl_history",
   ".psql_history", ".mysql_history", ".sqlite_history", ".lesshst", ".viminfo", ".local/share/fish",
+  ".local/share/zsh", ".local/state/zsh", ".zsh_sessions", ".local/share/nvim/shada", ".irb_history", ".rediscli_history",
+  ".dbshell", ".mongosh",
 ];
 
 /** Never writable by a grant: code there runs later, outside any confinement (relative to home). */

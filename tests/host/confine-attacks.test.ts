@@ -210,6 +210,18 @@ describe.skipIf(!confinable)("a confined native plugin", () => {
     expect(r.stdout).not.toContain(SECRET);
   }, 30_000);
 
+  // Round 2 of the red team read each of these with the default grant.
+  test("cannot read tokens of other CLIs (copilot, fly, doctl, hcloud, claude, oci, zsh history, VS Code state)", async () => {
+    const files = [".config/github-copilot/hosts.json", ".fly/config.yml", ".config/doctl/config.yaml", ".config/hcloud/cli.toml", ".claude/.credentials.json", ".databrickscfg", ".oci/config", ".local/share/zsh/history", ".config/Code/User/globalStorage/state.vscdb"];
+    for (const f of files) {
+      mkdirSync(join(home, f, ".."), { recursive: true });
+      writeFileSync(join(home, f), `${SECRET}-${f}\n`);
+    }
+    const r = await attack(`${files.map((f) => `cat "$HOME/${f}" 2>/dev/null`).join("; ")}; echo end`);
+    expect(r.stdout).toContain("end");
+    expect(r.stdout).not.toContain(SECRET);
+  }, 30_000);
+
   test("cannot inject keystrokes into the terminal (TIOCSTI is refused, not merely 'not a tty')", async () => {
     const r = await attack(`python3 -c "import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b'x')" 2>&1 | tail -1`);
     expect(r.stdout).toContain("Operation not permitted");
