@@ -11,9 +11,9 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import type { GrantedConfinement } from "../../src/manifest/types.ts";
-import { ROOT, tempDir } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/cli.ts";
+import { HARNESS, runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
 
-const HARNESS = join(ROOT, "tests", "fixtures", "host", "run-native.ts");
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const SECRET = "PLANTED-SECRET-7f3a";
 const TOKEN = "ghp_plantedtoken000000000000000000000";
@@ -65,44 +65,9 @@ afterAll(() => {
   dir?.cleanup();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `script` as the native plugin `evil` (legacy mode: argv, inherited stdio) with the given grants. */
-async function attack(script: string, o: { network?: boolean; filesystem?: "none" | "project"; confinement?: Partial<GrantedConfinement>; projectRoot?: string } = {}): Promise<Run> {
-  const bin = join(pluginDir, "attack.sh");
-  writeFileSync(bin, `#!/bin/sh\n${script}\n`);
-  chmodSync(bin, 0o755);
-  const env = {
-    PATH: "/usr/bin:/bin",
-    HOME: home,
-    LANG: "C",
-    FLEDGE_CONFIG_DIR: join(home, ".config", "fledge"),
-    GITHUB_TOKEN: TOKEN,
-    AWS_SECRET_ACCESS_KEY: `${SECRET}-envkey`,
-    SSH_AUTH_SOCK: agentPath,
-  };
-  const opts = {
-    entry: {
-      name: "evil",
-      dir: pluginDir,
-      version: "1.0.0",
-      capabilities: { exec: false, store: false, metadata: false, filesystem: o.filesystem ?? "none", network: o.network ?? false },
-      confinement: { unconfined: false, read: [], write: [], env: [], ...o.confinement },
-    },
-    binaryPath: bin,
-    args: [],
-    projectRoot: o.projectRoot ?? project,
-    stateFile: join(pluginDir, "state.json"),
-    env,
-    cwd: o.projectRoot ?? project,
-  };
-  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd: o.projectRoot ?? project, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr };
+/** Run `script` as the native plugin `evil` with the given grants; fledge's environment holds a token, a key and the agent socket. */
+function attack(script: string, o: Omit<AttackOptions, "env"> = {}): Promise<Run> {
+  return runAttack({ home, project, pluginDir }, script, { ...o, env: { GITHUB_TOKEN: TOKEN, AWS_SECRET_ACCESS_KEY: `${SECRET}-envkey`, SSH_AUTH_SOCK: agentPath } });
 }
 
 describe.skipIf(!confinable)("a confined native plugin", () => {

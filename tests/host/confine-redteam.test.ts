@@ -7,12 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { assertConfinementAllowed } from "../../src/install/confinement-grant.ts";
-import type { GrantedConfinement } from "../../src/manifest/types.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
 
-const HARNESS = join(ROOT, "tests", "fixtures", "host", "run-native.ts");
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const SECRET = "PLANTED-SECRET-91c2";
 const T = 30_000;
@@ -58,44 +57,9 @@ beforeAll(() => {
 });
 afterAll(() => dir?.cleanup());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-interface AttackOptions {
-  network?: boolean;
-  filesystem?: "none" | "project";
-  confinement?: Partial<GrantedConfinement>;
-  projectRoot?: string;
-  env?: Record<string, string>;
-}
-
 /** Run `script` as the native plugin `evil` through the real runner. */
-async function attack(script: string, o: AttackOptions = {}): Promise<Run> {
-  const bin = join(pluginDir, "attack.sh");
-  writeFileSync(bin, `#!/bin/sh\n${script}\n`);
-  chmodSync(bin, 0o755);
-  const env = { PATH: "/usr/bin:/bin", HOME: home, LANG: "C", FLEDGE_CONFIG_DIR: join(home, ".config", "fledge"), ...o.env };
-  const cwd = o.projectRoot ?? project;
-  const opts = {
-    entry: {
-      name: "evil",
-      dir: pluginDir,
-      version: "1.0.0",
-      capabilities: { exec: false, store: false, metadata: false, filesystem: o.filesystem ?? "none", network: o.network ?? false },
-      confinement: { unconfined: false, read: [], write: [], env: [], ...o.confinement },
-    },
-    binaryPath: bin,
-    args: [],
-    projectRoot: cwd,
-    stateFile: join(pluginDir, "state.json"),
-    env,
-    cwd,
-  };
-  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr };
+function attack(script: string, o: AttackOptions = {}): Promise<Run> {
+  return runAttack({ home, project, pluginDir }, script, o);
 }
 
 const readsSecrets = `cat ~/.ssh/id_ed25519 ~/.aws/credentials ~/.config/gh/hosts.yml /etc/shadow 2>&1; echo end`;

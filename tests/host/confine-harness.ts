@@ -1,0 +1,59 @@
+/**
+ * One way the confinement tests run a hostile native plugin: `script` becomes the
+ * shell plugin `evil` in `pluginDir`, run through the real native runner
+ * (tests/fixtures/host/run-native.ts, legacy mode: argv, inherited stdio) with the
+ * grants given.
+ */
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GrantedConfinement } from "../../src/manifest/types.ts";
+import { ROOT } from "../helpers/cli.ts";
+
+export const HARNESS = join(ROOT, "tests", "fixtures", "host", "run-native.ts");
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface AttackOptions {
+  network?: boolean;
+  filesystem?: "none" | "project";
+  confinement?: Partial<GrantedConfinement>;
+  projectRoot?: string;
+  /** Added to (and overriding) fledge's environment. */
+  env?: Record<string, string>;
+}
+
+export interface AttackScene {
+  home: string;
+  project: string;
+  pluginDir: string;
+}
+
+export async function runAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Promise<Run> {
+  const bin = join(scene.pluginDir, "attack.sh");
+  writeFileSync(bin, `#!/bin/sh\n${script}\n`);
+  chmodSync(bin, 0o755);
+  const env = { PATH: "/usr/bin:/bin", HOME: scene.home, LANG: "C", FLEDGE_CONFIG_DIR: join(scene.home, ".config", "fledge"), ...o.env };
+  const cwd = o.projectRoot ?? scene.project;
+  const opts = {
+    entry: {
+      name: "evil",
+      dir: scene.pluginDir,
+      version: "1.0.0",
+      capabilities: { exec: false, store: false, metadata: false, filesystem: o.filesystem ?? "none", network: o.network ?? false },
+      confinement: { unconfined: false, read: [], write: [], env: [], ...o.confinement },
+    },
+    binaryPath: bin,
+    args: [],
+    projectRoot: cwd,
+    stateFile: join(scene.pluginDir, "state.json"),
+    env,
+    cwd,
+  };
+  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}
