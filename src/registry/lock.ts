@@ -274,6 +274,17 @@ function backoff(attempt: number): number {
   return BACKOFF_MIN_MS / 2 + Math.random() * cap;
 }
 
+/**
+ * After a failed attempt: how long to wait before the next one (0: retry now, the holder
+ * was stale and removed), or the timeout error. The deadline is checked even on "retry
+ * now" so a takeover that keeps failing (say, no permission to remove the stale file)
+ * cannot spin forever. One rule for the async and the sync waiter.
+ */
+function waitBeforeRetry(a: Extract<Attempt, { acquired: false }>, lockPath: string, deadline: number, timeoutMs: number, attempt: number): number {
+  if (Date.now() >= deadline) throw timeoutError(lockPath, timeoutMs, a.holder);
+  return a.retryNow ? 0 : backoff(attempt);
+}
+
 /** Lock paths this async context already holds, to turn self-deadlock into an error. */
 const heldAsync = new AsyncLocalStorage<ReadonlySet<string>>();
 /** How many async holders in this process hold each path (a sync waiter would block them forever). */
@@ -314,10 +325,8 @@ export async function withLock<T>(path: string, fn: () => T | Promise<T>, opts: 
         removeIfOwned(lockPath, a.record.token);
       }
     }
-    // The deadline is checked even on "retry now" so a takeover that keeps failing
-    // (say, no permission to remove the stale file) cannot spin forever.
-    if (Date.now() >= deadline) throw timeoutError(lockPath, timeoutMs, a.holder);
-    if (!a.retryNow) await Bun.sleep(backoff(waits++));
+    const wait = waitBeforeRetry(a, lockPath, deadline, timeoutMs, waits++);
+    if (wait > 0) await Bun.sleep(wait);
   }
 }
 
@@ -342,7 +351,7 @@ export function withLockSync<T>(path: string, fn: () => T, opts: LockOptions = {
         removeIfOwned(lockPath, a.record.token);
       }
     }
-    if (Date.now() >= deadline) throw timeoutError(lockPath, timeoutMs, a.holder);
-    if (!a.retryNow) Bun.sleepSync(backoff(waits++));
+    const wait = waitBeforeRetry(a, lockPath, deadline, timeoutMs, waits++);
+    if (wait > 0) Bun.sleepSync(wait);
   }
 }
