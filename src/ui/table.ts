@@ -9,15 +9,21 @@
  */
 import { terminalText } from "./sanitize.ts";
 import { useColor } from "./env.ts";
+import { isTerminal } from "./tty.ts";
 
 /** Columns `text` takes on a terminal (ANSI sequences excluded; East Asian wide = 2). */
 export function displayWidth(text: string): number {
   return Bun.stringWidth(text);
 }
 
-/** The width to lay text out for: the terminal's columns, else $COLUMNS, else 80 (pipes, files). */
-export function terminalColumns(stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
-  if (stream.isTTY && typeof stream.columns === "number" && stream.columns > 0) return stream.columns;
+/**
+ * The width to lay text out for: the terminal's columns, else $COLUMNS, else 80 (pipes,
+ * files). Without a stream, stdout's; its stream is built only when it is a terminal
+ * (only a terminal has columns to ask for, and building it costs start-up time).
+ */
+export function terminalColumns(stream?: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env): number {
+  const s = stream ?? (isTerminal(1) ? process.stdout : { isTTY: false });
+  if (s.isTTY && typeof s.columns === "number" && s.columns > 0) return s.columns;
   const fromEnv = Number(env.COLUMNS);
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
 }
@@ -107,7 +113,7 @@ export function paint(style: Style | undefined, text: string, on: boolean): stri
 
 /** Whether results on stdout are coloured: a terminal and no NO_COLOR. */
 export function colorStdout(): boolean {
-  return useColor(process.stdout);
+  return useColor({ isTTY: isTerminal(1) });
 }
 
 export interface TableOptions {
