@@ -11,7 +11,7 @@ import { parseSource } from "../trust/source.ts";
 import type { RiskLevel, TrustTier } from "../trust/types.ts";
 import type { Runtime } from "../manifest/types.ts";
 import { confinementState, describeConfinement } from "../confine/spawn.ts";
-import { readRegistry } from "../registry/registry.ts";
+import { readRegistryForView } from "./registry-snapshot.ts";
 
 export interface ListRow {
   name: string;
@@ -56,7 +56,7 @@ export function trustConfig(env: NodeJS.ProcessEnv): { orgs: string[]; users: st
  * plugins.toml twice let a concurrent remove pair one plugin's row with another's
  * grant (audit used rows from one read and entries from a second, by index).
  */
-export function listRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(env)): ListRow[] {
+export function listRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistryForView(env)): ListRow[] {
   const trust = trustConfig(env);
   return reg.plugins.map((e) => listRow(e, trust));
 }
