@@ -7,7 +7,7 @@ import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { resolveInside } from "../manifest/index.ts";
 import { fledgePaths, readRegistry, type Registry } from "../registry/index.ts";
 import { describeConfinementNeeds, type Capabilities } from "../manifest/index.ts";
-import { kindOf, listRow, trustConfig, type KindShown, type ListRow } from "./list.ts";
+import { currentTier, kindOf, listRow, trustConfig, type KindShown, type ListRow } from "./list.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
 
 export { listRows, kindOf, type KindShown, type ListRow } from "./list.ts";
@@ -35,7 +35,7 @@ export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(e
   const trust = trustConfig(env);
   // Row and grant come from the same entry of the same snapshot.
   const rows = reg.plugins.map((e) => {
-    const row = listRow(e, trust);
+    const row = listRow(e, currentTier(e, trust));
     const hooks = approvedHooks(e);
     const warnings: string[] = [];
     if (e.runtime === "native" && row.confined) warnings.push(`native plugin, ${row.confinement ?? "confined"}: no credentials, tokens or writes outside its folder${e.capabilities.filesystem === "project" ? " and the project" : ""} unless listed below`);

@@ -11,7 +11,7 @@ import { parseSource } from "../trust/source.ts";
 import type { RiskLevel, TrustTier } from "../trust/types.ts";
 import type { Runtime } from "../manifest/types.ts";
 import { confinementState, describeConfinement } from "../confine/spawn.ts";
-import { readRegistryForView } from "./registry-snapshot.ts";
+import { readRegistryView } from "./registry-snapshot.ts";
 
 export interface ListRow {
   name: string;
@@ -35,7 +35,7 @@ export interface ListRow {
 }
 
 /** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
-function currentTier(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): TrustTier {
+export function currentTier(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): TrustTier {
   try {
     return classify(parseSource(e.source), trust).tier;
   } catch {
@@ -56,9 +56,12 @@ export function trustConfig(env: NodeJS.ProcessEnv): { orgs: string[]; users: st
  * plugins.toml twice let a concurrent remove pair one plugin's row with another's
  * grant (audit used rows from one read and entries from a second, by index).
  */
-export function listRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistryForView(env)): ListRow[] {
+export function listRows(env: NodeJS.ProcessEnv, reg?: Registry): ListRow[] {
   const trust = trustConfig(env);
-  return reg.plugins.map((e) => listRow(e, trust));
+  const tierOf = (e: RegistryEntry): TrustTier => currentTier(e, trust);
+  // Without a registry given: the snapshot's entries and tiers (./registry-snapshot.ts).
+  const view = reg === undefined ? readRegistryView(env, trust, tierOf) : { reg, tiers: reg.plugins.map(tierOf) };
+  return view.reg.plugins.map((e, i) => listRow(e, view.tiers[i]!));
 }
 
 /** How a native plugin runs here: confined (by what) or unconfined (why); null for wasm. */
@@ -68,7 +71,7 @@ function nativeConfinement(e: RegistryEntry): { confined: boolean | null; confin
   return { confined: state.kind === "confined", confinement: describeConfinement(state) };
 }
 
-export function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): ListRow {
+export function listRow(e: RegistryEntry, tier: TrustTier): ListRow {
   return {
     name: e.name,
     version: e.version,
@@ -76,7 +79,7 @@ export function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string
     installed: e.installed,
     commands: [...e.commands],
     pinned_ref: e.pinned_ref ?? null,
-    trust_tier: currentTier(e, trust),
+    trust_tier: tier,
     runtime: e.runtime,
     sandboxed: e.runtime === "wasm",
     risk: riskOf(e.runtime, e.capabilities),

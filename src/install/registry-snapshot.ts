@@ -1,7 +1,9 @@
 /**
  * A parsed copy of the registry for readers that only show it (`plugins list`): parsing
- * and validating plugins.toml costs about 0.1-0.2 ms a plugin, reading this copy a few
- * microseconds.
+ * and validating plugins.toml costs about 0.1-0.2 ms a plugin, and so does classifying
+ * each source's trust tier; reading this copy costs a few microseconds a plugin. It
+ * holds the validated entries and their tiers under the trust lists of config.toml
+ * (recomputed, and the snapshot rewritten, when those lists change).
  *
  * The rule of the project holds: state is trusted only if fledge wrote it. The snapshot
  * (`<config>/cache/plugins.snapshot`) carries an HMAC-SHA256 under the per-user key of
@@ -19,7 +21,8 @@ import { randomHex, sha256Hex } from "../core/digest.ts";
 import { fledgePaths, type FledgePaths } from "../registry/paths.ts";
 import { emptyRegistry, parseRegistry } from "../registry/registry.ts";
 import { readTextIfExists } from "../registry/toml.ts";
-import type { Registry } from "../registry/types.ts";
+import type { Registry, RegistryEntry } from "../registry/types.ts";
+import type { TrustConfig, TrustTier } from "../trust/types.ts";
 import { loadCacheKey } from "../wasm/cache-key.ts";
 import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
 import { log } from "../ui/log.ts";
@@ -77,8 +80,17 @@ function readSnapshotText(file: string): string | undefined {
   }
 }
 
-/** The registry in a snapshot fledge wrote for exactly `registryText`; undefined on any doubt. */
-export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string): Registry | undefined {
+/** What a snapshot holds: the registry, and the trust tier of each entry under the trust lists `trust`. */
+export interface RegistryView {
+  reg: Registry;
+  /** The trust lists the tiers were computed under (config.toml `[trust]`). */
+  trust: TrustConfig;
+  /** `tiers[i]` is the tier of `reg.plugins[i]` now (see list.ts currentTier). */
+  tiers: TrustTier[];
+}
+
+/** The view in a snapshot fledge wrote for exactly `registryText`; undefined on any doubt. */
+export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string): RegistryView | undefined {
   const text = readSnapshotText(snapshotFile(paths));
   if (text === undefined || !text.startsWith(`${FORMAT}\n`)) return undefined;
   const macEnd = text.indexOf("\n", FORMAT.length + 1);
@@ -87,25 +99,26 @@ export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: 
   const body = text.slice(macEnd + 1);
   if (!sameMac(mac, snapshotMac(key, registryText, body))) return undefined;
   try {
-    const parsed = JSON.parse(body) as { plugins?: unknown };
-    return Array.isArray(parsed.plugins) ? (parsed as Registry) : undefined;
+    const v = JSON.parse(body) as Partial<{ plugins: unknown; trust: TrustConfig; tiers: unknown }>;
+    if (!Array.isArray(v.plugins) || !Array.isArray(v.tiers) || v.tiers.length !== v.plugins.length || typeof v.trust !== "object") return undefined;
+    return { reg: { plugins: v.plugins as Registry["plugins"] }, trust: v.trust, tiers: v.tiers as TrustTier[] };
   } catch {
     return undefined;
   }
 }
 
 /**
- * Write the snapshot of `reg`, parsed from `registryText` (best effort, never throws):
+ * Write the snapshot of `view`, made from `registryText` (best effort, never throws):
  * a private temp file renamed into place, so a reader sees a whole snapshot or none and
  * racing writers leave one of theirs. An entry with keys this fledge does not know is
  * not snapshotted (their TOML values, such as dates, would not survive JSON as they are).
  */
-export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string, reg: Registry): void {
-  if (reg.plugins.some((p) => p.extra !== undefined)) return;
+export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string, view: RegistryView): void {
+  if (view.reg.plugins.some((p) => p.extra !== undefined)) return;
   const file = snapshotFile(paths);
   const tmp = `${file}.tmp.${process.pid}.${randomHex(6)}`;
   try {
-    const body = JSON.stringify({ plugins: reg.plugins });
+    const body = JSON.stringify({ plugins: view.reg.plugins, trust: view.trust, tiers: view.tiers });
     const data = Buffer.from(`${FORMAT}\n${snapshotMac(key, registryText, body)}\n${body}`, "utf8");
     mkdirSync(join(paths.configDir, "cache"), { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
@@ -125,22 +138,27 @@ export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText:
   }
 }
 
+function sameTrust(a: TrustConfig, b: TrustConfig): boolean {
+  return JSON.stringify([a.orgs, a.users]) === JSON.stringify([b.orgs, b.users]);
+}
+
 /**
- * The registry, as `readRegistry` returns it, from a verified snapshot when there is
- * one for the current plugins.toml; otherwise parsed (errors exactly as readRegistry's)
- * and snapshotted for the next reader. For read-only views only: commands that change
- * the registry read it under the lock (updateRegistry).
+ * The registry, as `readRegistry` returns it, and each entry's tier under `trust`
+ * (computed by `tierOf`): from a verified snapshot when there is one for the current
+ * plugins.toml (its tiers only when they were computed under these same trust lists);
+ * otherwise parsed (errors exactly as readRegistry's) and snapshotted for the next
+ * reader. For read-only views only: commands that change the registry read it under
+ * the lock (updateRegistry).
  */
-export function readRegistryForView(env: NodeJS.ProcessEnv): Registry {
+export function readRegistryView(env: NodeJS.ProcessEnv, trust: TrustConfig, tierOf: (e: RegistryEntry) => TrustTier): RegistryView {
   const paths = fledgePaths(env);
   const text = readTextIfExists(paths.registryFile);
-  if (text === undefined) return emptyRegistry();
+  if (text === undefined) return { reg: emptyRegistry(), trust, tiers: [] };
   const key = loadCacheKey(paths.configDir, (m) => log.warn(m));
-  if (key !== undefined) {
-    const snap = readSnapshot(paths, key, text);
-    if (snap !== undefined) return snap;
-  }
-  const reg = parseRegistry(text, paths.registryFile);
-  if (key !== undefined) writeSnapshot(paths, key, text, reg);
-  return reg;
+  const snap = key === undefined ? undefined : readSnapshot(paths, key, text);
+  if (snap !== undefined && sameTrust(snap.trust, trust)) return snap;
+  const reg = snap?.reg ?? parseRegistry(text, paths.registryFile);
+  const view = { reg, trust: { orgs: [...trust.orgs], users: [...trust.users] }, tiers: reg.plugins.map(tierOf) };
+  if (key !== undefined) writeSnapshot(paths, key, text, view);
+  return view;
 }

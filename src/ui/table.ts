@@ -176,7 +176,7 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
     while (keep > 1 && headWidth(keep) > opts.width!) keep--;
   }
   const labels = headers.map((h) => `${h.toLowerCase()}: `);
-  const styled = (i: number, c: string, ri: number | undefined): string => paint(ri === undefined ? "bold" : opts.style?.(i, c, ri), c, color);
+  const styled = (i: number, c: string, ri: number | undefined): string => (color ? paint(ri === undefined ? "bold" : opts.style?.(i, c, ri), c, color) : c);
   const line = (cells: readonly string[], ri: number | undefined): string[] => {
     const headCount = mode === "below" ? keep : cells.length - 1;
     let text = indent;

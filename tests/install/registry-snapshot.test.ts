@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { fledgePaths } from "../../src/registry/paths.ts";
 import { parseRegistry, serializeRegistry } from "../../src/registry/registry.ts";
 import type { Registry, RegistryEntry } from "../../src/registry/types.ts";
-import { readRegistryForView, snapshotFile, writeSnapshot } from "../../src/install/registry-snapshot.ts";
-import { listRows } from "../../src/install/list.ts";
+import { readRegistryView, snapshotFile, writeSnapshot } from "../../src/install/registry-snapshot.ts";
+import { currentTier, listRows } from "../../src/install/list.ts";
 import { forgetCacheKeys, loadCacheKey } from "../../src/wasm/cache-key.ts";
 import { MAIN } from "../helpers/cli.ts";
 import { baseEnv, sandbox } from "./helpers.ts";
@@ -53,9 +53,11 @@ function parsed(paths: ReturnType<typeof fledgePaths>): Registry {
 }
 
 /** Read through the snapshot as a fresh process would (no key kept in memory). */
+const NO_TRUST = { orgs: [], users: [] };
+
 function view(env: Record<string, string>): Registry {
   forgetCacheKeys();
-  return readRegistryForView(env);
+  return readRegistryView(env, NO_TRUST, (e) => currentTier(e, NO_TRUST)).reg;
 }
 
 describe("registry snapshot", () => {
@@ -70,7 +72,7 @@ describe("registry snapshot", () => {
     // The read really comes from the snapshot: one fledge wrote (with the key) for this
     // exact text is believed, whatever it says. This is why only fledge may write one.
     const key = loadCacheKey(paths.configDir)!;
-    writeSnapshot(paths, key, readFileSync(paths.registryFile, "utf8"), { plugins: [entry(5)] });
+    writeSnapshot(paths, key, readFileSync(paths.registryFile, "utf8"), { reg: { plugins: [entry(5)] }, trust: NO_TRUST, tiers: ["official"] });
     expect(view(env)).toEqual({ plugins: [entry(5)] });
   });
 
@@ -134,12 +136,27 @@ describe("registry snapshot", () => {
     }
   });
 
+  test("tiers follow config.toml's trust lists: a change is seen at once and the snapshot is redone", () => {
+    const { env, paths } = setup();
+    const tiers = (): string[] => {
+      forgetCacheKeys();
+      return listRows(env).map((r) => r.trust_tier);
+    };
+    expect(tiers()).toEqual(["unverified", "unverified", "unverified"]);
+    writeFileSync(paths.configFile, '[trust]\norgs = ["someone"]\n');
+    expect(tiers()).toEqual(["team", "team", "team"]);
+    expect(readFileSync(snapshotFile(paths), "utf8")).toContain('"orgs":["someone"]');
+    expect(tiers()).toEqual(["team", "team", "team"]);
+    writeFileSync(paths.configFile, "[trust]\norgs = []\n");
+    expect(tiers()).toEqual(["unverified", "unverified", "unverified"]);
+  });
+
   test("a valid snapshot never hides a corrupt registry", () => {
     const { env, paths } = setup();
     view(env);
     writeFileSync(paths.registryFile, `${readFileSync(paths.registryFile, "utf8")}\n[[plugins]]\nname = "bin"\n`);
     forgetCacheKeys();
-    expect(() => readRegistryForView(env)).toThrow(/Plugin registry .* is invalid/);
+    expect(() => view(env)).toThrow(/Plugin registry .* is invalid/);
   });
 
   test("no registry, a read-only cache folder, unknown keys: the parsed answer, nothing written", () => {
