@@ -5,7 +5,7 @@ import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
 import { EXIT, FledgeError, isFledgeError, redactUrls, usageError } from "../core/index.ts";
 import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, stdoutStream, writeStdout } from "../ui/index.ts";
-import { isatty } from "node:tty";
+import { isTerminal } from "../ui/tty.ts";
 import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
 import { declareAliases, resolve, runLeaf } from "./framework.ts";
 import { renderHelp } from "./help.ts";
@@ -72,7 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Help laid out for the terminal it goes to (fd 1 or 2): its width and colour (plain with NO_COLOR or on a pipe). */
 async function helpFor(cmd: Parameters<typeof renderHelp>[0], path: readonly string[], fd: 1 | 2): Promise<string> {
-  const tty = isatty(fd);
+  const tty = isTerminal(fd);
   const color = useColor({ isTTY: tty });
   // The stream is only touched on a terminal, to learn its width (stdout is built lazily).
   const text = await renderHelp(cmd, path, tty ? terminalColumns(fd === 1 ? process.stdout : process.stderr) : terminalColumns({ isTTY: false }), color);

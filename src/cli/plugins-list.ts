@@ -1,8 +1,11 @@
 import { defineCommand } from "citty";
-import { listRows, recoverInterrupted } from "../install/index.ts";
-import { showManifestValue } from "../manifest/index.ts";
-import { EXIT } from "../core/index.ts";
-import { printJson, printResult, printTrusted, terminalText } from "../ui/index.ts";
+// Direct imports, not the barrels: the list path loads only what it shows (see install/list.ts).
+import { recoverInterrupted } from "../install/journal.ts";
+import { listRows } from "../install/list.ts";
+import { show as showManifestValue } from "../manifest/text.ts";
+import { EXIT } from "../core/exit-codes.ts";
+import { printJson, printResult, printTrusted } from "../ui/output.ts";
+import { terminalText } from "../ui/sanitize.ts";
 import { formatTable, riskStyle, tierStyle, terminalColumns } from "../ui/table.ts";
 
 export default defineCommand({

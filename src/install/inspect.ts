@@ -1,89 +1,17 @@
 /**
- * Read-only views of installed plugins: `list`, `audit`, `verify`. Capabilities always
- * come from the registry (what was granted), never from the manifest on disk.
+ * Read-only views of installed plugins: `audit`, `verify` (and `list`, in ./list.ts).
+ * Capabilities always come from the registry (what was granted), never from the
+ * manifest on disk.
  */
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { resolveInside } from "../manifest/index.ts";
-import { fledgePaths, loadConfig, readRegistry, type InstallKind, type Registry, type RegistryEntry } from "../registry/index.ts";
-import { classify, parseSource, riskOf, type RiskLevel, type TrustTier } from "../trust/index.ts";
-import { describeConfinementNeeds, type Capabilities, type Runtime } from "../manifest/index.ts";
-import { confinementState, describeConfinement } from "../confine/index.ts";
+import { fledgePaths, readRegistry, type Registry } from "../registry/index.ts";
+import { describeConfinementNeeds, type Capabilities } from "../manifest/index.ts";
+import { currentTier, kindOf, listRow, trustConfig, type KindShown, type ListRow } from "./list.ts";
 import { approvedHooks, lookupPlugin } from "./remove.ts";
+
+export { listRows, kindOf, type KindShown, type ListRow } from "./list.ts";
 import { exists, sha256File } from "./shims.ts";
-
-export interface ListRow {
-  name: string;
-  version: string;
-  source: string;
-  installed: string;
-  commands: string[];
-  pinned_ref: string | null;
-  trust_tier: TrustTier;
-  runtime: Runtime;
-  sandboxed: boolean;
-  risk: RiskLevel;
-  commit: string | null;
-  /** Where a wasm plugin's fledge.http may connect (granted `[capabilities] hosts`; empty without network). */
-  network_hosts: string[];
-  /** Native plugins: whether they run confined on this system and by what (null for wasm). */
-  confined: boolean | null;
-  confinement: string | null;
-  /** linked (live link to a local folder), copied (--copy), downloaded, or unknown (older entries). */
-  kind: KindShown;
-}
-
-/** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
-function currentTier(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): TrustTier {
-  try {
-    return classify(parseSource(e.source), trust).tier;
-  } catch {
-    return e.trust_tier ?? "unverified";
-  }
-}
-
-function trustConfig(env: NodeJS.ProcessEnv): { orgs: string[]; users: string[] } {
-  try {
-    return loadConfig(env).trust;
-  } catch {
-    return { orgs: [], users: [] }; // list must still work with a broken config; tiers then only get stricter
-  }
-}
-
-/**
- * Every read-only command works from ONE registry snapshot (`reg`, read once): reading
- * plugins.toml twice let a concurrent remove pair one plugin's row with another's
- * grant (audit used rows from one read and entries from a second, by index).
- */
-export function listRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(env)): ListRow[] {
-  const trust = trustConfig(env);
-  return reg.plugins.map((e) => listRow(e, trust));
-}
-
-/** How a native plugin runs here: confined (by what) or unconfined (why); null for wasm. */
-function nativeConfinement(e: RegistryEntry): { confined: boolean | null; confinement: string | null } {
-  if (e.runtime !== "native") return { confined: null, confinement: null };
-  const state = confinementState(e.confinement?.unconfined ?? false);
-  return { confined: state.kind === "confined", confinement: describeConfinement(state) };
-}
-
-function listRow(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): ListRow {
-  return {
-    name: e.name,
-    version: e.version,
-    source: e.source,
-    installed: e.installed,
-    commands: [...e.commands],
-    pinned_ref: e.pinned_ref ?? null,
-    trust_tier: currentTier(e, trust),
-    runtime: e.runtime,
-    sandboxed: e.runtime === "wasm",
-    risk: riskOf(e.runtime, e.capabilities),
-    commit: e.commit ?? null,
-    network_hosts: e.capabilities.network ? [...(e.capabilities.hosts ?? [])] : [],
-    ...nativeConfinement(e),
-    kind: kindOf(e),
-  };
-}
 
 export interface AuditRow extends ListRow {
   capabilities: Capabilities;
@@ -107,7 +35,7 @@ export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(e
   const trust = trustConfig(env);
   // Row and grant come from the same entry of the same snapshot.
   const rows = reg.plugins.map((e) => {
-    const row = listRow(e, trust);
+    const row = listRow(e, currentTier(e, trust));
     const hooks = approvedHooks(e);
     const warnings: string[] = [];
     if (e.runtime === "native" && row.confined) warnings.push(`native plugin, ${row.confinement ?? "confined"}: no credentials, tokens or writes outside its folder${e.capabilities.filesystem === "project" ? " and the project" : ""} unless listed below`);
@@ -130,13 +58,6 @@ export function auditRows(env: NodeJS.ProcessEnv, reg: Registry = readRegistry(e
 }
 
 export type FileStatus = "ok" | "modified" | "missing" | "escapes";
-
-/** How a plugin's folder came to be: recorded at install; "unknown" for entries from older versions or the original. */
-export type KindShown = InstallKind | "unknown";
-
-export function kindOf(e: RegistryEntry): KindShown {
-  return e.kind ?? "unknown";
-}
 
 export interface VerifyRow {
   name: string;

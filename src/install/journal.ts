@@ -26,13 +26,15 @@
  * (`restoreRegisteredFolders` moves it back first): nothing a registry entry owns is
  * ever deleted by recovery.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomHex, sha256Hex } from "../core/digest.ts";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
+import { atomicWriteSync } from "../registry/atomic.ts";
+import { fledgePaths, type FledgePaths } from "../registry/paths.ts";
+import { findCommandOwner, parseRegistry } from "../registry/registry.ts";
 import { isStrictlyWithin, ownerGone } from "../core/index.ts";
-import { isStaleLock, pidAlive, readLockRecord } from "../registry/lock.ts";
-import { log } from "../ui/index.ts";
+import { isStaleLock, pidAlive, readLockRecord, withLock } from "../registry/lock.ts";
+import { log } from "../ui/log.ts";
 import { exists, movePath, removeShim, writeShim } from "./shims.ts";
 import { cleanStaleStaging, isOwnStaging, stagingLeftBehind, stagingOwner, STAGING_PREFIX } from "./staging.ts";
 
@@ -69,12 +71,12 @@ export function journalFile(paths: FledgePaths): string {
 }
 
 export function registryDigest(text: string | null): string | null {
-  return text === null ? null : createHash("sha256").update(text).digest("hex");
+  return text === null ? null : sha256Hex(text);
 }
 
 /** A fresh commit id for one operation (128 random bits: never equal to an earlier one). */
 export function newCommitId(): string {
-  return randomBytes(16).toString("hex");
+  return randomHex(16);
 }
 
 const STAMP = "# fledge-commit ";

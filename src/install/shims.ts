@@ -10,11 +10,10 @@
  * PATH to call `fledge-<cmd>` directly. Command names are validated
  * (`[A-Za-z0-9][A-Za-z0-9_-]*`), so they need no quoting.
  */
-import { createHash } from "node:crypto";
 import { closeSync, lstatSync, openSync, readSync, renameSync, rmSync, unlinkSync, constants as fs } from "node:fs";
 import { basename, join } from "node:path";
-import { atomicWriteSync } from "../registry/index.ts";
-import { resolveInside } from "../manifest/index.ts";
+import { atomicWriteSync } from "../registry/atomic.ts";
+import { resolveInside } from "../manifest/binary.ts";
 
 export const SHIM_PREFIX = "fledge-";
 export const SHIM_MARKER = "# fledge command shim";
@@ -81,7 +80,7 @@ export function exists(path: string): boolean {
 export function sha256File(path: string): string {
   const fd = openSync(path, fs.O_RDONLY);
   try {
-    const h = createHash("sha256");
+    const h = new Bun.CryptoHasher("sha256");
     const buf = Buffer.alloc(1024 * 1024);
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from "node:fs";
 import { chmod, mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../core/digest.ts";
 import { basename, dirname, join } from "node:path";
 
 export interface AtomicWriteOptions {
@@ -32,7 +32,7 @@ export interface AtomicWriteOptions {
 
 /** `.<name>.tmp.<pid>.<host tag>.<random>` next to the target: unique per process, host and call. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${hostTag()}.${randomBytes(6).toString("hex")}`);
+  return join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${hostTag()}.${randomHex(6)}`);
 }
 
 const DEFAULT_MODE = 0o644;

@@ -9,15 +9,21 @@
  */
 import { terminalText } from "./sanitize.ts";
 import { useColor } from "./env.ts";
+import { isTerminal } from "./tty.ts";
 
 /** Columns `text` takes on a terminal (ANSI sequences excluded; East Asian wide = 2). */
 export function displayWidth(text: string): number {
-  return Bun.stringWidth(text);
+  return PLAIN.test(text) ? text.length : Bun.stringWidth(text);
 }
 
-/** The width to lay text out for: the terminal's columns, else $COLUMNS, else 80 (pipes, files). */
-export function terminalColumns(stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
-  if (stream.isTTY && typeof stream.columns === "number" && stream.columns > 0) return stream.columns;
+/**
+ * The width to lay text out for: the terminal's columns, else $COLUMNS, else 80 (pipes,
+ * files). Without a stream, stdout's; its stream is built only when it is a terminal
+ * (only a terminal has columns to ask for, and building it costs start-up time).
+ */
+export function terminalColumns(stream?: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env): number {
+  const s = stream ?? (isTerminal(1) ? process.stdout : { isTTY: false });
+  if (s.isTTY && typeof s.columns === "number" && s.columns > 0) return s.columns;
   const fromEnv = Number(env.COLUMNS);
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
 }
@@ -46,6 +52,12 @@ export function wrapText(text: string, width: number, indent = "", firstIndent =
   const lines: string[] = [];
   for (const para of text.split("\n")) {
     let line = lines.length === 0 ? firstIndent : indent;
+    // A line that fits as it is comes out as it is (the loop below would rebuild it word
+    // by word, measuring each prefix): the common case, and a table's hundreds of rows.
+    if (para !== "" && para[0] !== " " && !para.endsWith(" ") && displayWidth(line + para) <= width) {
+      lines.push(line + para);
+      continue;
+    }
     let hasWord = false;
     // Runs of spaces between words are kept as they are (a hook command or a value is
     // shown exactly); only where a line breaks do the spaces go.
@@ -107,7 +119,7 @@ export function paint(style: Style | undefined, text: string, on: boolean): stri
 
 /** Whether results on stdout are coloured: a terminal and no NO_COLOR. */
 export function colorStdout(): boolean {
-  return useColor(process.stdout);
+  return useColor({ isTTY: isTerminal(1) });
 }
 
 export interface TableOptions {
@@ -127,6 +139,14 @@ export interface TableOptions {
   overflow?: "wrap" | "below";
 }
 
+/** A cell as shown: through the terminal backstop, on one line. */
+function cellText(c: string): string {
+  return PLAIN.test(c) ? c : terminalText(c).replace(/[\n\t]/g, " ");
+}
+
+/** Printable ASCII: shown as it is, one column a character. */
+const PLAIN = /^[\x20-\x7e]*$/;
+
 /**
  * Aligned columns, two spaces apart, the last one unpadded. Every cell passes the
  * terminal backstop before it is measured; colour is added after padding, so widths
@@ -135,8 +155,15 @@ export interface TableOptions {
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], opts: TableOptions = {}): string {
   const color = opts.color ?? colorStdout();
   const indent = opts.indent ?? "";
-  const safe = rows.map((r) => r.map((c) => terminalText(c).replace(/[\n\t]/g, " ")));
-  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...safe.map((r) => displayWidth(r[i] ?? ""))));
+  const safe = rows.map((r) => r.map(cellText));
+  // One pass over the cells (a table may have a thousand rows).
+  const widths = headers.map((h) => displayWidth(h));
+  for (const r of safe) {
+    for (let i = 0; i < widths.length; i++) {
+      const w = displayWidth(r[i] ?? "");
+      if (w > widths[i]!) widths[i] = w;
+    }
+  }
   const last = headers.length - 1;
   const lastStart = displayWidth(indent) + widths.slice(0, last).reduce((n, w) => n + w + 2, 0);
   const tooWide = opts.width !== undefined && lastStart + widths[last]! > opts.width;
@@ -148,10 +175,15 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
     const headWidth = (k: number): number => displayWidth(indent) + widths.slice(0, k).reduce((n, w) => n + w, 0) + 2 * (k - 1);
     while (keep > 1 && headWidth(keep) > opts.width!) keep--;
   }
-  const styled = (i: number, c: string, ri: number | undefined): string => paint(ri === undefined ? "bold" : opts.style?.(i, c, ri), c, color);
+  const labels = headers.map((h) => `${h.toLowerCase()}: `);
+  const styled = (i: number, c: string, ri: number | undefined): string => (color ? paint(ri === undefined ? "bold" : opts.style?.(i, c, ri), c, color) : c);
   const line = (cells: readonly string[], ri: number | undefined): string[] => {
-    const head = cells.slice(0, mode === "below" ? keep : cells.length - 1);
-    let text = indent + head.map((c, i) => styled(i, c, ri) + " ".repeat(Math.max(0, widths[i]! - displayWidth(c)))).join("  ");
+    const headCount = mode === "below" ? keep : cells.length - 1;
+    let text = indent;
+    for (let i = 0; i < headCount; i++) {
+      const c = cells[i] ?? "";
+      text += `${i > 0 ? "  " : ""}${styled(i, c, ri)}${" ".repeat(Math.max(0, widths[i]! - displayWidth(c)))}`;
+    }
     const tail = cells[last] ?? "";
     if (mode === "below") {
       text = text.trimEnd();
@@ -159,8 +191,11 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
       const out = [text];
       for (let c = keep; c < cells.length; c++) {
         if ((cells[c] ?? "") === "") continue;
-        const label = `${headers[c]!.toLowerCase()}: `;
-        out.push(...wrapText(`${label}${styled(c, cells[c]!, ri)}`, opts.width!, `${indent}      `, `${indent}    `).map((l) => l.replace(label, paint("dim", label, color))));
+        const label = labels[c]!;
+        const wrapped = wrapText(`${label}${styled(c, cells[c]!, ri)}`, opts.width!, `${indent}      `, `${indent}    `);
+        // The label starts the first line only; dimmed when in colour.
+        if (color) wrapped[0] = wrapped[0]!.replace(label, paint("dim", label, color));
+        for (const l of wrapped) out.push(l);
       }
       return out;
     }
@@ -171,7 +206,9 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
     }
     return [`${text}  ${styled(last, tail, ri)}`.trimEnd()];
   };
-  return [line(headers, undefined), ...safe.map((r, ri) => line(r, ri))].flat().join("\n");
+  const out = line(headers, undefined);
+  for (let ri = 0; ri < safe.length; ri++) for (const l of line(safe[ri]!, ri)) out.push(l);
+  return out.join("\n");
 }
 
 /** The colour of a trust tier: official green, team cyan, local plain, unverified yellow. */

@@ -1,0 +1,164 @@
+/**
+ * A parsed copy of the registry for readers that only show it (`plugins list`): parsing
+ * and validating plugins.toml costs about 0.1-0.2 ms a plugin, and so does classifying
+ * each source's trust tier; reading this copy costs a few microseconds a plugin. It
+ * holds the validated entries and their tiers under the trust lists of config.toml
+ * (recomputed, and the snapshot rewritten, when those lists change).
+ *
+ * The rule of the project holds: state is trusted only if fledge wrote it. The snapshot
+ * (`<config>/cache/plugins.snapshot`) carries an HMAC-SHA256 under the per-user key of
+ * the prepared-module cache (../wasm/cache-key.ts) over the format, the fledge build,
+ * the SHA-256 of the exact plugins.toml text it was made from, and its body. It is used
+ * only when that MAC verifies against the text read now ({@link snapshotMac}): any edit
+ * of plugins.toml (same size and restored times included), a snapshot from another
+ * build, a forged, truncated, garbage, directory or symlinked snapshot is a miss. A
+ * miss parses plugins.toml as always and writes a fresh snapshot (best effort: a
+ * read-only cache folder only costs the speed). Nothing about a snapshot is ever fatal.
+ */
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { randomHex, sha256Hex } from "../core/digest.ts";
+import { fledgePaths, type FledgePaths } from "../registry/paths.ts";
+import { emptyRegistry, parseRegistry } from "../registry/registry.ts";
+import { readTextIfExists } from "../registry/toml.ts";
+import type { Registry, RegistryEntry } from "../registry/types.ts";
+import type { TrustConfig, TrustTier } from "../trust/types.ts";
+import { loadCacheKey } from "../wasm/cache-key.ts";
+import { FLEDGE_COMMIT, FLEDGE_VERSION } from "../version.ts";
+import { log } from "../ui/log.ts";
+
+const FORMAT = "fledge registry snapshot 1";
+/** A snapshot larger than this is not read (the registry it stands for would be huge). */
+const MAX_BYTES = 64 * 1024 * 1024;
+
+export function snapshotFile(paths: FledgePaths): string {
+  return join(paths.configDir, "cache", "plugins.snapshot");
+}
+
+/**
+ * THE decision whether a snapshot stands for `registryText`: its MAC, under this
+ * user's key, over the format, this fledge build, the text's SHA-256 and the body.
+ */
+function snapshotMac(key: Uint8Array, registryText: string, body: string): string {
+  return new Bun.CryptoHasher("sha256", key)
+    .update(`${FORMAT}\n${FLEDGE_VERSION} ${FLEDGE_COMMIT}\n${sha256Hex(registryText)}\n`)
+    .update(body)
+    .digest("hex");
+}
+
+/** Equal strings, in time that does not depend on where they differ. */
+function sameMac(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** The snapshot file's text; undefined unless it is a regular file (never through a symlink) of sane size. */
+function readSnapshotText(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) return undefined; // shrank under us: someone is replacing it
+      off += n;
+    }
+    return buf.toString("utf8");
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What a snapshot holds: the registry, and the trust tier of each entry under the trust lists `trust`. */
+export interface RegistryView {
+  reg: Registry;
+  /** The trust lists the tiers were computed under (config.toml `[trust]`). */
+  trust: TrustConfig;
+  /** `tiers[i]` is the tier of `reg.plugins[i]` now (see list.ts currentTier). */
+  tiers: TrustTier[];
+}
+
+/** The view in a snapshot fledge wrote for exactly `registryText`; undefined on any doubt. */
+export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string): RegistryView | undefined {
+  const text = readSnapshotText(snapshotFile(paths));
+  if (text === undefined || !text.startsWith(`${FORMAT}\n`)) return undefined;
+  const macEnd = text.indexOf("\n", FORMAT.length + 1);
+  if (macEnd < 0) return undefined;
+  const mac = text.slice(FORMAT.length + 1, macEnd);
+  const body = text.slice(macEnd + 1);
+  if (!sameMac(mac, snapshotMac(key, registryText, body))) return undefined;
+  try {
+    const v = JSON.parse(body) as Partial<{ plugins: unknown; trust: TrustConfig; tiers: unknown }>;
+    if (!Array.isArray(v.plugins) || !Array.isArray(v.tiers) || v.tiers.length !== v.plugins.length || typeof v.trust !== "object") return undefined;
+    return { reg: { plugins: v.plugins as Registry["plugins"] }, trust: v.trust, tiers: v.tiers as TrustTier[] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write the snapshot of `view`, made from `registryText` (best effort, never throws):
+ * a private temp file renamed into place, so a reader sees a whole snapshot or none and
+ * racing writers leave one of theirs. An entry with keys this fledge does not know is
+ * not snapshotted (their TOML values, such as dates, would not survive JSON as they are).
+ */
+export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string, view: RegistryView): void {
+  if (view.reg.plugins.some((p) => p.extra !== undefined)) return;
+  const file = snapshotFile(paths);
+  const tmp = `${file}.tmp.${process.pid}.${randomHex(6)}`;
+  try {
+    const body = JSON.stringify({ plugins: view.reg.plugins, trust: view.trust, tiers: view.tiers });
+    const data = Buffer.from(`${FORMAT}\n${snapshotMac(key, registryText, body)}\n${body}`, "utf8");
+    mkdirSync(join(paths.configDir, "cache"), { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
+  }
+}
+
+function sameTrust(a: TrustConfig, b: TrustConfig): boolean {
+  return JSON.stringify([a.orgs, a.users]) === JSON.stringify([b.orgs, b.users]);
+}
+
+/**
+ * The registry, as `readRegistry` returns it, and each entry's tier under `trust`
+ * (computed by `tierOf`): from a verified snapshot when there is one for the current
+ * plugins.toml (its tiers only when they were computed under these same trust lists);
+ * otherwise parsed (errors exactly as readRegistry's) and snapshotted for the next
+ * reader. For read-only views only: commands that change the registry read it under
+ * the lock (updateRegistry).
+ */
+export function readRegistryView(env: NodeJS.ProcessEnv, trust: TrustConfig, tierOf: (e: RegistryEntry) => TrustTier): RegistryView {
+  const paths = fledgePaths(env);
+  const text = readTextIfExists(paths.registryFile);
+  if (text === undefined) return { reg: emptyRegistry(), trust, tiers: [] };
+  const key = loadCacheKey(paths.configDir, (m) => log.warn(m));
+  const snap = key === undefined ? undefined : readSnapshot(paths, key, text);
+  if (snap !== undefined && sameTrust(snap.trust, trust)) return snap;
+  const reg = snap?.reg ?? parseRegistry(text, paths.registryFile);
+  const view = { reg, trust: { orgs: [...trust.orgs], users: [...trust.users] }, tiers: reg.plugins.map(tierOf) };
+  if (key !== undefined) writeSnapshot(paths, key, text, view);
+  return view;
+}
