@@ -31,6 +31,7 @@ import { FledgeError } from "../core/index.ts";
 import { skipInstr } from "./code.ts";
 import { EH_OP, IS_EH_OP, ehInstrEnd, readCatchClauses } from "./eh.ts";
 import { lebEnd, readS33, readU32 } from "./leb128.ts";
+import { MODULE_CAPS } from "./caps.ts";
 import { MAX_PAGES } from "./limits.ts";
 import { MAIN_IMM, OP } from "./opcodes.ts";
 import { Writer } from "./writer.ts";
@@ -85,6 +86,76 @@ export const FREE_OP = new Uint8Array(256);
 for (const op of [0x01, 0x02, 0x03, 0x05, 0x0b, 0x06, 0x07, 0x18, 0x19, 0x1f]) FREE_OP[op] = 1;
 
 /**
+ * Instructions the rewrite copies as they are, by how their length is found: a byte
+ * count (the opcode and fixed immediates), S_LEB (one LEB immediate) or S_MEMARG
+ * (two); 0 = handled one by one. STRAIGHT_UNIT is each one's fuel (FREE_OP's rule).
+ */
+const S_LEB = 100;
+const S_MEMARG = 101;
+const STRAIGHT = new Uint8Array(256);
+const STRAIGHT_UNIT = new Uint8Array(256);
+for (let op = 0; op < 256; op++) {
+  if (IS_EH_OP[op]) continue;
+  const imm = MAIN_IMM[op];
+  if (imm === 0 /* none */) STRAIGHT[op] = op === OP.end || op === OP.else || op === 0x0f || op === OP.unreachable ? 0 : 1;
+  else if (imm === 6 || imm === 7 || imm === 8 || imm === 11 || imm === 12) STRAIGHT[op] = S_LEB; // local, global, table, i32, i64
+  else if (imm === 13) STRAIGHT[op] = 5; // f32
+  else if (imm === 14) STRAIGHT[op] = 9; // f64
+  else if (imm === 9) STRAIGHT[op] = S_MEMARG;
+  STRAIGHT_UNIT[op] = 1 - FREE_OP[op]!;
+}
+
+/**
+ * Scratch state of the body being rewritten (bodies are rewritten one at a time):
+ * typed buffers instead of arrays grown by push, which the engine runs slowly until
+ * it has optimized the rewrite.
+ */
+const KIND = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
+const TARGETED = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
+const FRAMES = new Int32Array(MODULE_CAPS.nestingDepth + 1);
+const ORDS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
+let COSTS = new Float64Array(1024);
+let PATCHES = new Float64Array(96);
+
+function grown(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
+  const next = new Float64Array(Math.max(need, a.length * 2));
+  next.set(a);
+  return next;
+}
+
+/** Fuel units of the run the last straightRun call passed over. */
+let straightUnits = 0;
+
+/**
+ * End of the run of STRAIGHT instructions from p (sets straightUnits). A small
+ * function of its own with nothing captured, so the engine optimizes it early: most
+ * of a body's bytes pass through here.
+ */
+function straightRun(code: Uint8Array, p: number, n: number): number {
+  let units = 0;
+  while (p < n) {
+    const op = code[p]!;
+    const skip = STRAIGHT[op]!;
+    if (skip === 0) break;
+    if (skip === S_LEB) {
+      p++;
+      while (code[p]! & 0x80) p++;
+      p++;
+    } else if (skip === S_MEMARG) {
+      if (code[p + 1]! & 0x40) break; // the slow path refuses it with the proper message
+      p++;
+      while (code[p]! & 0x80) p++;
+      p++;
+      while (code[p]! & 0x80) p++;
+      p++;
+    } else p += skip;
+    units += STRAIGHT_UNIT[op]!;
+  }
+  straightUnits = units;
+  return p;
+}
+
+/**
  * A check the finishing pass (checks.ts) may remove: the `local.tee` at `teeAt`
  * becomes `local.set` and the bytes [start, end) (`i64.const 0; i64.lt_s; if … end`)
  * go.
@@ -109,7 +180,7 @@ export interface AfterCallCheck extends OptionalCheck {
 export interface BodyEdits {
   start: number;
   /** Charges to patch (placeholder, cost, deleteStart, deleteEnd) quads. */
-  costs: number[];
+  costs: ArrayLike<number>;
   usedScratch: boolean;
   /** No loop, call, size-dependent charge or exception handling: one pass costs at most its size. */
   leaf: boolean;
@@ -171,21 +242,30 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const s = nLocals + 1;
   const r = nLocals + 2;
   let usedScratch = false;
-  const costs: number[] = [];
+  let nCosts = 0;
   let leaf = true;
   let spent = 0;
   const callees: number[] = [];
   const afterCalls: AfterCallCheck[] = [];
   const refs: number[] = [];
-  // Control stack, one entry per original frame.
-  const kind: number[] = [];
-  const frames: number[] = []; // inserted frames around this entry and all outside it
-  const targeted: number[] = []; // 1 = a branch targets this frame, 2 = a try_table catch does
-  const ords: number[] = []; // each frame's opening order, the key of catchTargets
+  // Control stack, one entry per original frame (module-level buffers: one body at a time).
+  const kind = KIND;
+  const frames = FRAMES; // inserted frames around this entry and all outside it
+  const targeted = TARGETED; // 1 = a branch targets this frame, 2 = a try_table catch does
+  const ords = ORDS; // each frame's opening order, the key of catchTargets
+  let depth = 0;
+  /** Opens a frame. */
+  const open = (k: number, fr: number, ord: number, t: number): void => {
+    kind[depth] = k;
+    frames[depth] = fr;
+    ords[depth] = ord;
+    targeted[depth] = t;
+    depth++;
+  };
   let nextOrd = 0;
   /** True when entering the frame `label` levels out lands where an exception may also land. */
   const isCatchTarget = (label: number): boolean => {
-    const t = kind.length - 1 - label;
+    const t = depth - 1 - label;
     return t >= 0 && catchTargets.has(ords[t]!);
   };
   // The current basic block: its charge's placeholder position (-1: none, dead code) and cost.
@@ -195,28 +275,26 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   let p = 0;
   const nImp = ctx.nImportedFuncs;
 
-  const patchAt: number[] = [];
-  const patchVal: number[] = [];
-  const patchLen: number[] = [];
+  // LEBs rewritten in place when the pending range is copied: (position, value, length) triples.
+  let nPatches = 0;
   const flush = (end: number): void => {
     const base = w.pos - from;
     w.range(code, from, end);
     from = end;
-    const k = patchAt.length;
-    if (k === 0) return;
+    if (nPatches === 0) return;
     const buf = w.buf;
-    for (let i = 0; i < k; i++) writeFixedU32(buf, base + patchAt[i]!, patchVal[i]!, patchLen[i]!);
-    patchAt.length = 0;
-    patchVal.length = 0;
-    patchLen.length = 0;
+    for (let i = 0; i < nPatches; i += 3) writeFixedU32(buf, base + PATCHES[i]!, PATCHES[i + 1]!, PATCHES[i + 2]!);
+    nPatches = 0;
   };
   /** Rewrites the LEB at [at, end) to `value`: in place when it fits the same length. */
   const relebel = (at: number, end: number, value: number): void => {
     const len = end - at;
     if (value < 128 ** len) {
-      patchAt.push(at);
-      patchVal.push(value);
-      patchLen.push(len);
+      if (nPatches + 3 > PATCHES.length) PATCHES = grown(PATCHES, nPatches + 3);
+      PATCHES[nPatches] = at;
+      PATCHES[nPatches + 1] = value;
+      PATCHES[nPatches + 2] = len;
+      nPatches += 3;
     } else {
       flush(at);
       w.u32(value);
@@ -225,7 +303,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   };
   /** New depth of a branch label, and marks its target frame. */
   const relabel = (label: number, mark: number): number => {
-    const top = kind.length - 1;
+    const top = depth - 1;
     const target = top - label;
     const inner = top >= 0 ? frames[top]! : 0;
     const outer = target >= 0 ? frames[target]! : 0;
@@ -235,12 +313,19 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     }
     return label + inner - outer;
   };
-  const isFunctionLabel = (label: number): boolean => label >= kind.length;
+  const isFunctionLabel = (label: number): boolean => label >= depth;
   // Where the current block's charge can be deleted when its cost is 0: [start, end), or -1.
   let delStart = -1;
   let delEnd = -1;
   const closeBlock = (): void => {
-    if (patch >= 0) costs.push(patch, cost, delStart, delEnd);
+    if (patch >= 0) {
+      if (nCosts + 4 > COSTS.length) COSTS = grown(COSTS, nCosts + 4);
+      COSTS[nCosts] = patch;
+      COSTS[nCosts + 1] = cost;
+      COSTS[nCosts + 2] = delStart;
+      COSTS[nCosts + 3] = delEnd;
+      nCosts += 4;
+    }
     patch = -1;
     cost = 0;
     delStart = -1;
@@ -287,7 +372,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
    */
   const startAfterCall = (callee: number, spentBefore: number): void => {
     const check = startCheckedFrom(OP.globalGet, g);
-    afterCalls.push({ ...check, callee, spentBefore, ordinal: callees.length - 1 });
+    afterCalls.push({ teeAt: check.teeAt, start: check.start, end: check.end, callee, spentBefore, ordinal: callees.length - 1 });
   };
   // True while the local and the global hold the same value (after a store or reload,
   // with no charge since): a store then is redundant.
@@ -328,6 +413,12 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   cost = ctx.entryCost ?? 0;
 
   while (p < n) {
+    // A straight run of instructions the rewrite copies unchanged.
+    p = straightRun(code, p, n);
+    const units = straightUnits;
+    cost += units;
+    spent += units;
+    if (p >= n) break;
     const op = code[p]!;
     const unit = 1 - FREE_OP[op]!;
     cost += unit;
@@ -343,11 +434,9 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           flush(p);
           from = p + 1;
           // Falling into a catch target: store, so the landing's reload is the truth.
-          if (kind.length > 0 && kind[kind.length - 1] !== F_LOOP) storeForBranch(0);
-          const k = kind.pop();
-          frames.pop();
-          ords.pop();
-          const t = targeted.pop() ?? 0;
+          if (depth > 0 && kind[depth - 1] !== F_LOOP) storeForBranch(0);
+          const k = depth > 0 ? kind[--depth] : undefined;
+          const t = k === undefined ? 0 : targeted[depth]!;
           if (k === undefined) {
             if (p !== n - 1) throw new FledgeError("invalid wasm module: code after the final end", { code: "wasm_invalid" });
             if (patch >= 0) store();
@@ -377,10 +466,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         break;
       case 1 /* Imm.block */: {
         const q = lebEnd(code, p + 1);
-        const outer = frames.length ? frames[frames.length - 1]! : 0;
-        targeted.push(0);
+        const outer = depth ? frames[depth - 1]! : 0;
         const ord = nextOrd++;
-        ords.push(ord);
         // Entering a catch-target loop, or skipping a catch-target if's then-arm, arrives
         // where an exception may also land: store first.
         const ct = catchTargets.has(ord);
@@ -408,11 +495,9 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           w.byte(OP.brIf);
           w.byte(1); // $refuel
           ctx.loops++;
-          kind.push(F_LOOP);
-          frames.push(outer + LOOP_FRAMES);
+          open(F_LOOP, outer + LOOP_FRAMES, ord, 0);
         } else {
-          kind.push(op === OP.if ? F_IF : F_BLOCK);
-          frames.push(outer);
+          open(op === OP.if ? F_IF : F_BLOCK, outer, ord, 0);
           if (op === OP.if) {
             flush(q);
             startBlock();
@@ -554,19 +639,16 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         p = skipInstr(code, p);
     }
   }
-  if (kind.length !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
-  return { start: bodyStart, costs, usedScratch, leaf, entry, afterCalls, callees, spent, refs };
+  if (depth !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
+  return { start: bodyStart, costs: COSTS.slice(0, nCosts), usedScratch, leaf, entry, afterCalls, callees, spent, refs };
 
   /** The exception-handling instructions (decoded in eh.ts). */
   function rewriteEH(op: number): number {
     const end = ehInstrEnd(code, p);
-    const outer = frames.length ? frames[frames.length - 1]! : 0;
+    const outer = depth ? frames[depth - 1]! : 0;
     switch (op) {
       case EH_OP.try:
-        kind.push(F_TRY);
-        frames.push(outer);
-        ords.push(nextOrd++);
-        targeted.push(1);
+        open(F_TRY, outer, nextOrd++, 1);
         return end;
       case EH_OP.tryTable: {
         // Catch labels are resolved outside the try_table's own frame.
@@ -576,10 +658,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           const nl = relabel(label, 2);
           if (nl !== label) relebel(c.labelAt, c.labelEnd, nl);
         }
-        kind.push(F_TRY);
-        frames.push(outer);
-        ords.push(nextOrd++);
-        targeted.push(0);
+        open(F_TRY, outer, nextOrd++, 0);
         return end;
       }
       case EH_OP.catch:
@@ -592,10 +671,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         return end;
       case EH_OP.delegate: {
         // Ends the try; its label is resolved outside the try.
-        kind.pop();
-        frames.pop();
-        ords.pop();
-        targeted.pop();
+        depth--;
         const label = readU32(code, p + 1);
         const nl = relabel(label, 0);
         if (nl !== label) relebel(p + 1, end, nl);
@@ -819,30 +895,43 @@ function emitGrowWatch(w: Writer, growGlobal: number, s: number, r: number): voi
  * are valid but measurably slower in JavaScriptCore. Works in place on
  * [start, end) of `buf`; returns the new end.
  */
-export function compactBody(buf: Uint8Array, start: number, end: number, costs: readonly number[], dels: readonly number[]): number {
-  // costs holds (placeholder, cost, deleteStart, deleteEnd) quads; a charge of 0 with a
-  // delete range is removed whole. Events: [position, kind (0 patch, 1 delete), a, b].
-  const ev: number[][] = [];
-  for (let i = 0; i < costs.length; i += 4) {
-    const cost = costs[i + 1]!;
-    const del = costs[i + 2]!;
-    if (cost === 0 && del >= 0) ev.push([del, 1, del, costs[i + 3]!]);
-    else ev.push([costs[i]!, 0, cost, 0]);
-  }
-  for (let i = 0; i < dels.length; i += 2) ev.push([dels[i]!, 1, dels[i]!, dels[i + 1]!]);
-  ev.sort((a, b) => a[0]! - b[0]!);
+export function compactBody(buf: Uint8Array, start: number, end: number, costs: ArrayLike<number>, dels: ArrayLike<number>): number {
+  // costs holds (placeholder, cost, deleteStart, deleteEnd) quads in output order; a
+  // charge of 0 with a delete range is removed whole. The charges and the deletions
+  // are walked in position order (merged; a charge first when both start together).
+  const del = sortedPairs(dels);
+  const nc = costs.length;
+  const nd = del.length;
+  let i = 0;
+  let j = 0;
   let src = start;
   let dst = start;
-  for (const [at, kind, a, b] of ev) {
-    if (at! > src) {
-      if (dst !== src) buf.copyWithin(dst, src, at!);
-      dst += at! - src;
+  while (i < nc || j < nd) {
+    let at = Infinity;
+    let cost = 0;
+    let cut = -1; // end of a deletion; -1: a charge to write
+    if (i < nc) {
+      cost = costs[i + 1]!;
+      const d = costs[i + 2]!;
+      if (cost === 0 && d >= 0) {
+        at = d;
+        cut = costs[i + 3]!;
+      } else at = costs[i]!;
     }
-    if (kind === 1) {
-      src = b!;
+    if (j < nd && del[j]! < at) {
+      at = del[j]!;
+      cut = del[j + 1]!;
+      j += 2;
+    } else i += 4;
+    if (at > src) {
+      if (dst !== src) buf.copyWithin(dst, src, at);
+      dst += at - src;
+    }
+    if (cut >= 0) {
+      src = cut;
       continue;
     }
-    let cost = Math.min(a!, 2 ** 34 - 1);
+    cost = Math.min(cost, 2 ** 34 - 1);
     for (;;) {
       const byte = cost % 128;
       cost = Math.floor(cost / 128);
@@ -852,10 +941,19 @@ export function compactBody(buf: Uint8Array, start: number, end: number, costs: 
       }
       buf[dst++] = byte | 0x80;
     }
-    src = at! + 5;
+    src = at + 5;
   }
   if (end > src && dst !== src) buf.copyWithin(dst, src, end);
   return dst + (end - src);
+}
+
+/** (start, end) pairs in start order (stable; usually there are none or one). */
+function sortedPairs(pairs: ArrayLike<number>): ArrayLike<number> {
+  let sorted = true;
+  for (let k = 2; k < pairs.length; k += 2) if (pairs[k]! < pairs[k - 2]!) sorted = false;
+  if (sorted) return pairs;
+  const idx = Array.from({ length: pairs.length / 2 }, (_, k) => k).sort((x, y) => pairs[2 * x]! - pairs[2 * y]!);
+  return idx.flatMap((k) => [pairs[2 * k]!, pairs[2 * k + 1]!]);
 }
 
 /** Writes `value` as an unsigned LEB of exactly `len` bytes (padded; valid wasm). */

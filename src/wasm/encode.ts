@@ -188,39 +188,37 @@ function payload(m: Module, id: number, w: Writer): void {
   }
 }
 
-/** The code section written straight into `out` (sizes computed first): it is most of the module, so it is not copied twice. */
-function codeSection(m: Module, out: Writer): void {
+/** Bytes of the code section's payload (the bodies are most of a module: written once, straight into the output). */
+function codeSize(m: Module): number {
   let size = u32Size(m.codes.length);
   for (const b of m.codes) {
     const n = bodySize(b);
     size += u32Size(n) + n;
   }
-  out.byte(SEC.code);
-  out.u32(size);
-  out.ensure(size);
-  payload(m, SEC.code, out);
+  return size;
 }
 
-function section(m: Module, id: number, out: Writer, customIndex: number): void {
-  if (id === SEC.code) return codeSection(m, out);
+/** One section's payload, or the code section's size (written last, straight into the output). */
+type Part = { id: number; payload: Uint8Array } | { id: typeof SEC.code; size: number };
+
+function part(m: Module, id: number, customIndex: number): Part {
+  if (id === SEC.code) return { id, size: codeSize(m) };
   const inner = new Writer(id === SEC.data ? 1 << 16 : 256);
   if (id === SEC.custom) {
     const c = m.customs[customIndex]!;
     inner.name(c.name);
     inner.bytes(c.data);
   } else payload(m, id, inner);
-  out.byte(id);
-  out.u32(inner.pos);
-  out.range(inner.buf, 0, inner.pos);
+  return { id, payload: inner.buf.subarray(0, inner.pos) };
 }
 
+/**
+ * The module's bytes in one buffer of exactly their size: the sections are laid out
+ * first and the output allocated once, so no grown or trimmed copy of a large module
+ * is ever made.
+ */
 export function encodeModule(m: Module): Uint8Array {
-  let estimate = 64;
-  for (const c of m.codes) estimate += c.code.length + 8;
-  for (const d of m.datas) estimate += d.data.length + 8;
-  for (const c of m.customs) estimate += c.data.length + c.name.length + 8;
-  const out = new Writer(estimate * 1.1 + 1024);
-  out.list([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const parts: Part[] = [];
   const present = new Set(m.order);
   const needed = SECTION_ORDER.filter((id) => present.has(id) || hasContent(m, id));
   const done = new Set<number>();
@@ -230,21 +228,39 @@ export function encodeModule(m: Module): Uint8Array {
       if (k === id) break;
       if (!done.has(k)) {
         done.add(k);
-        section(m, k, out, 0);
+        parts.push(part(m, k, 0));
       }
     }
   };
   for (const id of m.order) {
     if (id === SEC.custom) {
-      if (custom < m.customs.length) section(m, SEC.custom, out, custom++);
+      if (custom < m.customs.length) parts.push(part(m, SEC.custom, custom++));
       continue;
     }
     if (done.has(id)) continue;
     emitUpTo(id);
     done.add(id);
-    section(m, id, out, 0);
+    parts.push(part(m, id, 0));
   }
-  for (const k of needed) if (!done.has(k)) section(m, k, out, 0);
-  while (custom < m.customs.length) section(m, SEC.custom, out, custom++);
-  return out.finish();
+  for (const k of needed) if (!done.has(k)) parts.push(part(m, k, 0));
+  while (custom < m.customs.length) parts.push(part(m, SEC.custom, custom++));
+  let total = 8;
+  for (const p of parts) {
+    const n = "payload" in p ? p.payload.length : p.size;
+    total += 1 + u32Size(n) + n;
+  }
+  const out = new Writer(total);
+  out.list([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  for (const p of parts) {
+    out.byte(p.id);
+    if ("payload" in p) {
+      out.u32(p.payload.length);
+      out.bytes(p.payload);
+    } else {
+      out.u32(p.size);
+      payload(m, SEC.code, out);
+    }
+  }
+  if (out.pos !== total || out.buf.length !== total) throw new Error(`encodeModule: wrote ${out.pos} bytes, laid out ${total}`);
+  return out.buf;
 }

@@ -250,7 +250,10 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   const ctx: MeterContext = { refuelBlockType, nImportedFuncs, refuelIndex, slowIndex, fuelGlobal, growGlobal, loops: 0, dynamic: 0 };
   let total = 0;
   for (const c of m.codes) total += c.code.length;
-  const w = new Writer(Math.ceil(total * 1.25) + 1024);
+  // Room for the largest metered code fledge accepts (prepared.ts caps it at 4x the
+  // source): pages the rewrite never writes cost no memory, and the buffer is never
+  // grown (a grown copy of a large module briefly held both).
+  const w = new Writer(4 * total + 1024);
   const edits: BodyEdits[] = [];
   const ends: number[] = [];
   for (let i = 0; i < m.codes.length; i++) {

@@ -1,5 +1,5 @@
 /** A growable byte buffer; the encoder and instrumenter both write through it. */
-import { encodeS32, encodeS33, encodeS64, encodeU64, writeU32 } from "./leb128.ts";
+import { encodeS32, encodeS33, encodeS64, encodeU64, u32Size, writeU32 } from "./leb128.ts";
 
 const utf8 = new TextEncoder();
 
@@ -26,7 +26,8 @@ export class Writer {
   }
 
   u32(v: number): void {
-    this.ensure(5);
+    // Exactly what the LEB needs, so a buffer sized to its content never grows.
+    if (this.pos + 5 > this.buf.length) this.ensure(u32Size(v));
     this.pos = writeU32(this.buf, this.pos, v);
   }
 
