@@ -10,10 +10,13 @@
  * resolved path, not the name.
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import {
   HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, xdgSecrets,
 } from "../manifest/confinement.ts";
+import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
+
+const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
@@ -58,6 +61,8 @@ export interface ConfinementRules {
   chmodByPath: boolean;
   /** What was asked but not granted, and why (shown to the user as warnings). */
   notes: string[];
+  /** Writable trees and the places where code runs later they held before the run (checked again after it). */
+  watch: RunsLaterWatch[];
 }
 
 /** Variables a plugin may see. Anything else (tokens, agent sockets, cloud credentials) is dropped. */
@@ -93,19 +98,6 @@ const ETC_SECRETS = [
 ] as const;
 /** Device files a normal program needs. */
 const DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"] as const;
-/**
- * In a writable project, entries (at any depth) that are never writable: code there
- * runs later outside the confinement. `.git` (hooks, config with core.fsmonitor,
- * the config and hooks of submodules and worktrees, and `.git` files naming a gitdir), direnv's `.envrc`,
- * editor task and settings folders that run commands when the folder is opened, and
- * the folders git hook managers point core.hooksPath at.
- */
-export const PROJECT_NEVER_WRITE = [".git", ".envrc", ".vscode", ".idea", ".devcontainer", ".husky", ".githooks", ".pre-commit-config.yaml"] as const;
-/** Folders not searched for nested `.git` and the like (dependencies and build outputs). */
-const PROJECT_SCAN_SKIP = new Set(["node_modules", "target", ".build", "dist", "build", "vendor"]);
-/** How far (and how many folders) the writable-project scan goes; beyond it the project stays read-only. */
-const PROJECT_SCAN_DEPTH = 6;
-const PROJECT_SCAN_MAX_DIRS = 20_000;
 /** Folders that are never a project (the system), besides `/`, home and home's ancestors. */
 const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
@@ -259,20 +251,28 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
   // The program itself and the folder it lives in (a script reads its neighbours).
   if (grant.program) grantTree(dirname(grant.program), "read", secrets, fs);
 
+  const ctx: WritableContext = { out: fs, notes, watch: [] };
   if (grant.projectRoot) {
     const problem = projectRootProblem(grant.projectRoot, home);
     if (problem) notes.push(`runs without the project: ${problem}, which is not a project (run it inside a project folder)`);
-    else if (grant.projectWritable) grantProjectWritable(resolvePath(grant.projectRoot), secrets, [...secrets, ...neverWrite], fs, notes);
+    else if (grant.projectWritable) grantWritableTree(grant.projectRoot, "the project", secrets, neverWrite, ctx, true);
     else grantTree(resolvePath(grant.projectRoot), "read", secrets, fs);
   }
-  fs.push({ path: resolvePath(grant.pluginDir), access: "write" });
+  // The plugin's own folder lives in fledge's config folder (a secret to everyone else).
+  grantWritableTree(grant.pluginDir, "the plugin's folder", secretsOutside(grant.pluginDir, secrets), neverWrite, ctx, false);
   fs.push({ path: resolvePath(grant.tempDir), access: "write" });
   for (const [list, access] of [[grant.extraRead, "read"], [grant.extraWrite, "write"]] as const) {
-    for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, fs, notes);
+    for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, ctx);
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
   const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: resolvePath(r.path), access: r.access }));
-  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes };
+  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes, watch: ctx.watch };
+}
+
+/** The secrets that do not hold `path` (a grant named inside a secret keeps the secrets beside it hidden). */
+function secretsOutside(path: string, secrets: readonly string[]): string[] {
+  const r = resolvePath(path);
+  return secrets.filter((s) => !inside(path, s) && !inside(r, s));
 }
 
 /**
@@ -281,18 +281,19 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
  * inside a credential was approved by name at consent and is granted as is; a folder
  * merely holding credentials or start-up files is granted without them.
  */
-function grantExtra(p: string, access: "read" | "write", home: string | undefined, secrets: readonly string[], neverWrite: readonly string[], out: FsRule[], notes: string[]): void {
+function grantExtra(p: string, access: "read" | "write", home: string | undefined, secrets: readonly string[], neverWrite: readonly string[], ctx: WritableContext): void {
   const abs = expandHomePath(p, home);
   if (abs === undefined) return;
   const resolved = resolvePath(abs);
   const problem = resolvedGrantProblem(resolved, access, home);
   if (problem) {
-    notes.push(`not granted: [confinement] ${access} ${p} ${problem}`);
+    ctx.notes.push(`not granted: [confinement] ${access} ${p} ${problem}`);
     return;
   }
   const namedSecret = judgeHomePath(resolved, home).secret || secrets.some((s) => inside(resolved, s));
-  if (namedSecret) out.push({ path: resolved, access });
-  else grantTree(resolved, access, access === "write" ? [...secrets, ...neverWrite] : secrets, out);
+  if (access === "write") grantWritableTree(resolved, `[confinement] write ${p}`, secretsOutside(resolved, secrets), neverWrite, ctx, false);
+  else if (namedSecret) ctx.out.push({ path: resolved, access });
+  else grantTree(resolved, access, secrets, ctx.out);
 }
 
 /**
@@ -322,64 +323,73 @@ function grantProc(out: FsRule[]): void {
 }
 
 /**
- * A writable project, except what would run later outside the confinement:
- * PROJECT_NEVER_WRITE entries at any depth (nested repositories and submodules
- * included), home's start-up files and credentials should they be inside it. A
- * project too large to search stays read-only, with a note saying so.
+ * THE writable grant: `root` readable as a whole and writable except where code runs
+ * later (RUNS_LATER entries at any depth, see runs-later.ts, and home's start-up files
+ * and credentials should they be inside it). Every writable grant goes through here:
+ * the project, the plugin's own folder (a live link or copy of a git checkout keeps its
+ * `.git` read-only), `[confinement] write`. The entries found are recorded in `watch`,
+ * so the after-run check moves aside any new one (Landlock cannot refuse a name inside
+ * a granted folder). A tree too large to search stays read-only, with a note.
+ * `entryByEntry`: the root itself is never writable, only what it holds (no new
+ * top-level entries in a project).
  */
-function grantProjectWritable(root: string, secrets: readonly string[], notWritable: readonly string[], out: FsRule[], notes: string[]): void {
-  grantTree(root, "read", secrets, out);
-  const never: string[] = [];
-  let dirs = 0;
-  const scan = (dir: string, depth: number): boolean => {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return true;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if ((PROJECT_NEVER_WRITE as readonly string[]).includes(e.name)) {
-        never.push(p);
-        continue;
-      }
-      if (!e.isDirectory() || PROJECT_SCAN_SKIP.has(e.name)) continue;
-      if (++dirs > PROJECT_SCAN_MAX_DIRS || depth >= PROJECT_SCAN_DEPTH) return false;
-      if (!scan(p, depth + 1)) return false;
-    }
-    return true;
-  };
-  if (!scan(root, 0)) {
-    notes.push(`the project stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PROJECT_SCAN_MAX_DIRS} folders or ${PROJECT_SCAN_DEPTH} levels deep)`);
+function grantWritableTree(root: string, what: string, notWritable: readonly string[], secrets: readonly string[], ctx: WritableContext, entryByEntry: boolean): void {
+  const r = real(root);
+  if (!r) {
+    // Not there (yet): a rule for a missing path grants nothing, and nothing is in it to protect.
+    if (!entryByEntry) ctx.out.push({ path: resolvePath(root), access: "write" });
     return;
   }
-  const carve = [...notWritable, ...never];
+  if (RUNS_LATER_NAMES.has(basename(r)) || notWritable.some((c) => inside(r, c))) {
+    ctx.notes.push(`${what} stays read-only: it is a place where code runs later, outside the confinement`);
+    grantTree(r, "read", secrets, ctx.out);
+    return;
+  }
+  grantTree(r, "read", secrets, ctx.out);
+  if (!isDir(r)) {
+    ctx.out.push({ path: r, access: "write" });
+    return;
+  }
+  const scan = scanRunsLater(r);
+  if (!scan.complete) {
+    ctx.notes.push(`${what} stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PRE_RUN_LIMITS.dirs} folders or ${PRE_RUN_LIMITS.depth} levels deep)`);
+    return;
+  }
+  ctx.watch.push({ root: r, before: scan.found });
+  const carve = [...notWritable, ...scan.found];
+  if (!entryByEntry) {
+    grantWritable(r, r, r, carve, ctx.out, 0);
+    return;
+  }
   let names: string[];
   try {
-    names = readdirSync(root);
+    names = readdirSync(r);
   } catch {
     return;
   }
   for (const name of names) {
-    const p = join(root, name);
-    if (never.includes(p)) continue;
-    // A symlink leading out of the project is not part of it: the kernel would grant its target.
+    const p = join(r, name);
+    // A symlink leading out of the tree is not part of it: the kernel would grant its target.
     const target = real(p);
-    if (!target) continue;
-    grantWritable(p, target, root, carve, out, 0);
+    if (target) grantWritable(p, target, r, carve, ctx.out, 0);
   }
+}
+
+interface WritableContext {
+  out: FsRule[];
+  notes: string[];
+  watch: RunsLaterWatch[];
 }
 
 /** Like grantTree for writing, but a folder is split down to any depth the scan reached (nested `.git` folders). */
 function grantWritable(p: string, r: string, root: string, carve: readonly string[], out: FsRule[], depth: number): void {
-  if (!inside(r, root)) return; // a symlink leading out of the project
+  if (!inside(r, root)) return; // a symlink leading out of the tree
   if (carve.some((c) => inside(p, c) || inside(r, c)) || neverGrantable(r)) return;
   if (!carve.some((c) => inside(c, p) || inside(c, r)) || !isDir(r)) {
     out.push({ path: r, access: "write" });
     return;
   }
-  if (depth > PROJECT_SCAN_DEPTH + 1) return;
+  if (depth > PRE_RUN_LIMITS.depth + 1) return;
   let names: string[];
   try {
     names = readdirSync(p);

@@ -14,6 +14,7 @@ import { renderUntrusted } from "../ui/sanitize.ts";
 import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
 import { confinementRules, type ConfinementGrant } from "./policy.ts";
 import { reapAfterRun } from "./reaper.ts";
+import { describeQuarantine, quarantineNewRunsLater } from "./runs-later.ts";
 import { landlockAbi, type LaunchSpec } from "./syscalls.ts";
 
 /** What a plugin's confinement is made from; serializable (it crosses into the exec worker). */
@@ -184,7 +185,14 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     rmSync(tempDir, { recursive: true, force: true });
     throw e;
   }
-  const settled = afterExit(proc, reap, () => rmSync(tempDir, { recursive: true, force: true }));
+  const settled = afterExit(proc, reap, () => {
+    try {
+      // A .git, .envrc, .vscode... created in a writable folder during the run is moved aside.
+      for (const line of describeQuarantine(quarantineNewRunsLater(rules.watch), o.cwd)) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(line)}`);
+    } finally {
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+  });
   return { proc, state, settled };
 }
 
