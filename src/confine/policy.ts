@@ -12,7 +12,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, xdgSecrets,
+  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
 
@@ -103,10 +103,46 @@ const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/lib
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
 
 /** `child` is `root` or beneath it (both absolute and normalized). */
-function inside(child: string, root: string): boolean {
-  if (child === root) return true;
-  if (root === sep) return child.startsWith(sep);
-  return child.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+const inside = isInside;
+
+/** A list of paths as sets: each path, and each path with all its ancestors. */
+interface PathIndex {
+  paths: Set<string>;
+  withAncestors: Set<string>;
+}
+const indexes = new WeakMap<readonly string[], PathIndex>();
+
+/**
+ * The index of `list` (built once per list: the tree walks ask about every entry of
+ * /etc and home against a few hundred secrets, which pairwise comparing made the
+ * policy's largest cost).
+ */
+function indexOf(list: readonly string[]): PathIndex {
+  let idx = indexes.get(list);
+  if (idx) return idx;
+  idx = { paths: new Set(list), withAncestors: new Set() };
+  for (const p of list) {
+    for (let q = p; !idx.withAncestors.has(q); q = dirname(q)) {
+      idx.withAncestors.add(q);
+      if (q === sep || !isAbsolute(q)) break;
+    }
+  }
+  indexes.set(list, idx);
+  return idx;
+}
+
+/** `p` is one of `list` or beneath one (same as `list.some((s) => inside(p, s))`). */
+function underAny(p: string, list: readonly string[]): boolean {
+  const { paths } = indexOf(list);
+  for (let q = p; ; q = dirname(q)) {
+    if (paths.has(q)) return true;
+    if (q === sep || !isAbsolute(q)) return false;
+  }
+}
+
+/** `p` is one of `list` or holds one (same as `list.some((s) => inside(s, p))`). */
+function aboveAny(p: string, list: readonly string[]): boolean {
+  return indexOf(list).withAncestors.has(p);
 }
 
 /** Never granted through a tree walk: the whole filesystem and the kernel trees (rules for /proc, /dev are made by name). */
@@ -127,12 +163,21 @@ export function projectRootProblem(root: string, home: string | undefined): stri
   return undefined;
 }
 
+let realMemo: Map<string, string | null> | undefined;
+
+/** Where `path` leads, undefined when it does not exist (remembered for one computation of the rules). */
 function real(path: string): string | undefined {
+  const known = realMemo?.get(path);
+  if (known !== undefined) return known ?? undefined;
+  let out: string | null;
   try {
-    return realpathSync.native(path);
+    out = realpathSync.native(path);
   } catch {
-    return undefined;
+    out = null;
   }
+  realMemo?.set(path, out);
+  if (out !== null) realMemo?.set(out, out);
+  return out ?? undefined;
 }
 
 function isDir(path: string): boolean {
@@ -164,12 +209,6 @@ export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly
   return [...out];
 }
 
-/** True when `path` (or where it leads) is a secret or contains one. */
-function touchesSecret(path: string, secrets: readonly string[]): boolean {
-  const candidates = [path, real(path) ?? path];
-  return candidates.some((c) => secrets.some((s) => inside(c, s) || inside(s, c)));
-}
-
 /**
  * Grant `dir` with `access`, except the secrets: a folder containing a secret is
  * split into its entries (recursively, only for the folders listed in `split`), and a
@@ -179,8 +218,8 @@ function touchesSecret(path: string, secrets: readonly string[]): boolean {
 function grantTree(dir: string, access: Access, secrets: readonly string[], out: FsRule[], depth = 0, known?: string): void {
   const r = known ?? real(dir);
   if (!r || neverGrantable(r)) return;
-  const containsSecret = secrets.some((s) => inside(s, dir) || inside(s, r));
-  const isSecret = secrets.some((s) => inside(dir, s) || inside(r, s));
+  const containsSecret = aboveAny(dir, secrets) || aboveAny(r, secrets);
+  const isSecret = underAny(dir, secrets) || underAny(r, secrets);
   if (isSecret) return;
   if (!containsSecret || !isDir(r)) {
     // The rule names where the entry resolves: the launcher opens it without following links.
@@ -222,6 +261,16 @@ function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: rea
  * PATH come from); only allowlisted variables and the granted extras pass.
  */
 export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
+  // The same folders are resolved many times while the rules are made; nothing is kept after.
+  realMemo = new Map();
+  try {
+    return withResolveMemo(() => makeRules(grant, env));
+  } finally {
+    realMemo = undefined;
+  }
+}
+
+function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
   const home = env.HOME && isAbsolute(env.HOME) ? env.HOME : undefined;
   const notes: string[] = [];
   const outEnv = filterEnv(env, grant.extraEnv ?? []);
@@ -265,7 +314,7 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
     for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, ctx);
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
-  const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: resolvePath(r.path), access: r.access }));
+  const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: real(r.path) ?? resolvePath(r.path), access: r.access }));
   return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes, watch: ctx.watch };
 }
 
@@ -384,8 +433,8 @@ interface WritableContext {
 /** Like grantTree for writing, but a folder is split down to any depth the scan reached (nested `.git` folders). */
 function grantWritable(p: string, r: string, root: string, carve: readonly string[], out: FsRule[], depth: number): void {
   if (!inside(r, root)) return; // a symlink leading out of the tree
-  if (carve.some((c) => inside(p, c) || inside(r, c)) || neverGrantable(r)) return;
-  if (!carve.some((c) => inside(c, p) || inside(c, r)) || !isDir(r)) {
+  if (underAny(p, carve) || underAny(r, carve) || neverGrantable(r)) return;
+  if (!(aboveAny(p, carve) || aboveAny(r, carve)) || !isDir(r)) {
     out.push({ path: r, access: "write" });
     return;
   }
