@@ -24,8 +24,9 @@ export async function runConfinedNativeCanary(cwd: string = process.cwd()): Prom
     const base = pluginConfinement({ name: "canary", pluginDir, projectRoot: cwd, capabilities: { filesystem: "none", network: false } });
     // From source the probe child is fledge's own code: readable, like any plugin's own folder.
     const confinement = { ...base, extraRead: [dirname(import.meta.dir)] };
-    const { proc } = spawnPlugin({ argv: probeCommand(), cwd, env: process.env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "pipe", stderr: "inherit", warnUnconfined: false });
+    const { proc, settled } = spawnPlugin({ argv: probeCommand(), cwd, env: process.env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "pipe", stderr: "inherit", warnUnconfined: false });
     const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    await settled;
     return buildReport("native-confined", parseCanaryOutput(text), code);
   } finally {
     rmSync(pluginDir, { recursive: true, force: true });

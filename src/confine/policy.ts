@@ -10,10 +10,13 @@
  * resolved path, not the name.
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, xdgSecrets,
+  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
+import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
+
+const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
@@ -58,6 +61,8 @@ export interface ConfinementRules {
   chmodByPath: boolean;
   /** What was asked but not granted, and why (shown to the user as warnings). */
   notes: string[];
+  /** Writable trees and the places where code runs later they held before the run (checked again after it). */
+  watch: RunsLaterWatch[];
 }
 
 /** Variables a plugin may see. Anything else (tokens, agent sockets, cloud credentials) is dropped. */
@@ -93,28 +98,51 @@ const ETC_SECRETS = [
 ] as const;
 /** Device files a normal program needs. */
 const DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"] as const;
-/**
- * In a writable project, entries (at any depth) that are never writable: code there
- * runs later outside the confinement. `.git` (hooks, config with core.fsmonitor,
- * the config and hooks of submodules and worktrees, and `.git` files naming a gitdir), direnv's `.envrc`,
- * editor task and settings folders that run commands when the folder is opened, and
- * the folders git hook managers point core.hooksPath at.
- */
-export const PROJECT_NEVER_WRITE = [".git", ".envrc", ".vscode", ".idea", ".devcontainer", ".husky", ".githooks", ".pre-commit-config.yaml"] as const;
-/** Folders not searched for nested `.git` and the like (dependencies and build outputs). */
-const PROJECT_SCAN_SKIP = new Set(["node_modules", "target", ".build", "dist", "build", "vendor"]);
-/** How far (and how many folders) the writable-project scan goes; beyond it the project stays read-only. */
-const PROJECT_SCAN_DEPTH = 6;
-const PROJECT_SCAN_MAX_DIRS = 20_000;
 /** Folders that are never a project (the system), besides `/`, home and home's ancestors. */
 const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
 
 /** `child` is `root` or beneath it (both absolute and normalized). */
-function inside(child: string, root: string): boolean {
-  if (child === root) return true;
-  if (root === sep) return child.startsWith(sep);
-  return child.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+const inside = isInside;
+
+/** A list of paths as sets: each path, and each path with all its ancestors. */
+interface PathIndex {
+  paths: Set<string>;
+  withAncestors: Set<string>;
+}
+const indexes = new WeakMap<readonly string[], PathIndex>();
+
+/**
+ * The index of `list` (built once per list: the tree walks ask about every entry of
+ * /etc and home against a few hundred secrets, which pairwise comparing made the
+ * policy's largest cost).
+ */
+function indexOf(list: readonly string[]): PathIndex {
+  let idx = indexes.get(list);
+  if (idx) return idx;
+  idx = { paths: new Set(list), withAncestors: new Set() };
+  for (const p of list) {
+    for (let q = p; !idx.withAncestors.has(q); q = dirname(q)) {
+      idx.withAncestors.add(q);
+      if (q === sep || !isAbsolute(q)) break;
+    }
+  }
+  indexes.set(list, idx);
+  return idx;
+}
+
+/** `p` is one of `list` or beneath one (same as `list.some((s) => inside(p, s))`). */
+function underAny(p: string, list: readonly string[]): boolean {
+  const { paths } = indexOf(list);
+  for (let q = p; ; q = dirname(q)) {
+    if (paths.has(q)) return true;
+    if (q === sep || !isAbsolute(q)) return false;
+  }
+}
+
+/** `p` is one of `list` or holds one (same as `list.some((s) => inside(s, p))`). */
+function aboveAny(p: string, list: readonly string[]): boolean {
+  return indexOf(list).withAncestors.has(p);
 }
 
 /** Never granted through a tree walk: the whole filesystem and the kernel trees (rules for /proc, /dev are made by name). */
@@ -135,12 +163,21 @@ export function projectRootProblem(root: string, home: string | undefined): stri
   return undefined;
 }
 
+let realMemo: Map<string, string | null> | undefined;
+
+/** Where `path` leads, undefined when it does not exist (remembered for one computation of the rules). */
 function real(path: string): string | undefined {
+  const known = realMemo?.get(path);
+  if (known !== undefined) return known ?? undefined;
+  let out: string | null;
   try {
-    return realpathSync.native(path);
+    out = realpathSync.native(path);
   } catch {
-    return undefined;
+    out = null;
   }
+  realMemo?.set(path, out);
+  if (out !== null) realMemo?.set(out, out);
+  return out ?? undefined;
 }
 
 function isDir(path: string): boolean {
@@ -172,12 +209,6 @@ export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly
   return [...out];
 }
 
-/** True when `path` (or where it leads) is a secret or contains one. */
-function touchesSecret(path: string, secrets: readonly string[]): boolean {
-  const candidates = [path, real(path) ?? path];
-  return candidates.some((c) => secrets.some((s) => inside(c, s) || inside(s, c)));
-}
-
 /**
  * Grant `dir` with `access`, except the secrets: a folder containing a secret is
  * split into its entries (recursively, only for the folders listed in `split`), and a
@@ -187,8 +218,8 @@ function touchesSecret(path: string, secrets: readonly string[]): boolean {
 function grantTree(dir: string, access: Access, secrets: readonly string[], out: FsRule[], depth = 0, known?: string): void {
   const r = known ?? real(dir);
   if (!r || neverGrantable(r)) return;
-  const containsSecret = secrets.some((s) => inside(s, dir) || inside(s, r));
-  const isSecret = secrets.some((s) => inside(dir, s) || inside(r, s));
+  const containsSecret = aboveAny(dir, secrets) || aboveAny(r, secrets);
+  const isSecret = underAny(dir, secrets) || underAny(r, secrets);
   if (isSecret) return;
   if (!containsSecret || !isDir(r)) {
     // The rule names where the entry resolves: the launcher opens it without following links.
@@ -230,6 +261,16 @@ function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: rea
  * PATH come from); only allowlisted variables and the granted extras pass.
  */
 export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
+  // The same folders are resolved many times while the rules are made; nothing is kept after.
+  realMemo = new Map();
+  try {
+    return withResolveMemo(() => makeRules(grant, env));
+  } finally {
+    realMemo = undefined;
+  }
+}
+
+function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
   const home = env.HOME && isAbsolute(env.HOME) ? env.HOME : undefined;
   const notes: string[] = [];
   const outEnv = filterEnv(env, grant.extraEnv ?? []);
@@ -259,20 +300,28 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
   // The program itself and the folder it lives in (a script reads its neighbours).
   if (grant.program) grantTree(dirname(grant.program), "read", secrets, fs);
 
+  const ctx: WritableContext = { out: fs, notes, watch: [] };
   if (grant.projectRoot) {
     const problem = projectRootProblem(grant.projectRoot, home);
     if (problem) notes.push(`runs without the project: ${problem}, which is not a project (run it inside a project folder)`);
-    else if (grant.projectWritable) grantProjectWritable(resolvePath(grant.projectRoot), secrets, [...secrets, ...neverWrite], fs, notes);
+    else if (grant.projectWritable) grantWritableTree(grant.projectRoot, "the project", secrets, neverWrite, ctx, true);
     else grantTree(resolvePath(grant.projectRoot), "read", secrets, fs);
   }
-  fs.push({ path: resolvePath(grant.pluginDir), access: "write" });
+  // The plugin's own folder lives in fledge's config folder (a secret to everyone else).
+  grantWritableTree(grant.pluginDir, "the plugin's folder", secretsOutside(grant.pluginDir, secrets), neverWrite, ctx, false);
   fs.push({ path: resolvePath(grant.tempDir), access: "write" });
   for (const [list, access] of [[grant.extraRead, "read"], [grant.extraWrite, "write"]] as const) {
-    for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, fs, notes);
+    for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, ctx);
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
-  const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: resolvePath(r.path), access: r.access }));
-  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes };
+  const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: real(r.path) ?? resolvePath(r.path), access: r.access }));
+  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes, watch: ctx.watch };
+}
+
+/** The secrets that do not hold `path` (a grant named inside a secret keeps the secrets beside it hidden). */
+function secretsOutside(path: string, secrets: readonly string[]): string[] {
+  const r = resolvePath(path);
+  return secrets.filter((s) => !inside(path, s) && !inside(r, s));
 }
 
 /**
@@ -281,18 +330,19 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
  * inside a credential was approved by name at consent and is granted as is; a folder
  * merely holding credentials or start-up files is granted without them.
  */
-function grantExtra(p: string, access: "read" | "write", home: string | undefined, secrets: readonly string[], neverWrite: readonly string[], out: FsRule[], notes: string[]): void {
+function grantExtra(p: string, access: "read" | "write", home: string | undefined, secrets: readonly string[], neverWrite: readonly string[], ctx: WritableContext): void {
   const abs = expandHomePath(p, home);
   if (abs === undefined) return;
   const resolved = resolvePath(abs);
   const problem = resolvedGrantProblem(resolved, access, home);
   if (problem) {
-    notes.push(`not granted: [confinement] ${access} ${p} ${problem}`);
+    ctx.notes.push(`not granted: [confinement] ${access} ${p} ${problem}`);
     return;
   }
   const namedSecret = judgeHomePath(resolved, home).secret || secrets.some((s) => inside(resolved, s));
-  if (namedSecret) out.push({ path: resolved, access });
-  else grantTree(resolved, access, access === "write" ? [...secrets, ...neverWrite] : secrets, out);
+  if (access === "write") grantWritableTree(resolved, `[confinement] write ${p}`, secretsOutside(resolved, secrets), neverWrite, ctx, false);
+  else if (namedSecret) ctx.out.push({ path: resolved, access });
+  else grantTree(resolved, access, secrets, ctx.out);
 }
 
 /**
@@ -322,64 +372,73 @@ function grantProc(out: FsRule[]): void {
 }
 
 /**
- * A writable project, except what would run later outside the confinement:
- * PROJECT_NEVER_WRITE entries at any depth (nested repositories and submodules
- * included), home's start-up files and credentials should they be inside it. A
- * project too large to search stays read-only, with a note saying so.
+ * THE writable grant: `root` readable as a whole and writable except where code runs
+ * later (RUNS_LATER entries at any depth, see runs-later.ts, and home's start-up files
+ * and credentials should they be inside it). Every writable grant goes through here:
+ * the project, the plugin's own folder (a live link or copy of a git checkout keeps its
+ * `.git` read-only), `[confinement] write`. The entries found are recorded in `watch`,
+ * so the after-run check moves aside any new one (Landlock cannot refuse a name inside
+ * a granted folder). A tree too large to search stays read-only, with a note.
+ * `entryByEntry`: the root itself is never writable, only what it holds (no new
+ * top-level entries in a project).
  */
-function grantProjectWritable(root: string, secrets: readonly string[], notWritable: readonly string[], out: FsRule[], notes: string[]): void {
-  grantTree(root, "read", secrets, out);
-  const never: string[] = [];
-  let dirs = 0;
-  const scan = (dir: string, depth: number): boolean => {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return true;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if ((PROJECT_NEVER_WRITE as readonly string[]).includes(e.name)) {
-        never.push(p);
-        continue;
-      }
-      if (!e.isDirectory() || PROJECT_SCAN_SKIP.has(e.name)) continue;
-      if (++dirs > PROJECT_SCAN_MAX_DIRS || depth >= PROJECT_SCAN_DEPTH) return false;
-      if (!scan(p, depth + 1)) return false;
-    }
-    return true;
-  };
-  if (!scan(root, 0)) {
-    notes.push(`the project stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PROJECT_SCAN_MAX_DIRS} folders or ${PROJECT_SCAN_DEPTH} levels deep)`);
+function grantWritableTree(root: string, what: string, notWritable: readonly string[], secrets: readonly string[], ctx: WritableContext, entryByEntry: boolean): void {
+  const r = real(root);
+  if (!r) {
+    // Not there (yet): a rule for a missing path grants nothing, and nothing is in it to protect.
+    if (!entryByEntry) ctx.out.push({ path: resolvePath(root), access: "write" });
     return;
   }
-  const carve = [...notWritable, ...never];
+  if (RUNS_LATER_NAMES.has(basename(r)) || notWritable.some((c) => inside(r, c))) {
+    ctx.notes.push(`${what} stays read-only: it is a place where code runs later, outside the confinement`);
+    grantTree(r, "read", secrets, ctx.out);
+    return;
+  }
+  grantTree(r, "read", secrets, ctx.out);
+  if (!isDir(r)) {
+    ctx.out.push({ path: r, access: "write" });
+    return;
+  }
+  const scan = scanRunsLater(r);
+  if (!scan.complete) {
+    ctx.notes.push(`${what} stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PRE_RUN_LIMITS.dirs} folders or ${PRE_RUN_LIMITS.depth} levels deep)`);
+    return;
+  }
+  ctx.watch.push({ root: r, before: scan.found });
+  const carve = [...notWritable, ...scan.found];
+  if (!entryByEntry) {
+    grantWritable(r, r, r, carve, ctx.out, 0);
+    return;
+  }
   let names: string[];
   try {
-    names = readdirSync(root);
+    names = readdirSync(r);
   } catch {
     return;
   }
   for (const name of names) {
-    const p = join(root, name);
-    if (never.includes(p)) continue;
-    // A symlink leading out of the project is not part of it: the kernel would grant its target.
+    const p = join(r, name);
+    // A symlink leading out of the tree is not part of it: the kernel would grant its target.
     const target = real(p);
-    if (!target) continue;
-    grantWritable(p, target, root, carve, out, 0);
+    if (target) grantWritable(p, target, r, carve, ctx.out, 0);
   }
+}
+
+interface WritableContext {
+  out: FsRule[];
+  notes: string[];
+  watch: RunsLaterWatch[];
 }
 
 /** Like grantTree for writing, but a folder is split down to any depth the scan reached (nested `.git` folders). */
 function grantWritable(p: string, r: string, root: string, carve: readonly string[], out: FsRule[], depth: number): void {
-  if (!inside(r, root)) return; // a symlink leading out of the project
-  if (carve.some((c) => inside(p, c) || inside(r, c)) || neverGrantable(r)) return;
-  if (!carve.some((c) => inside(c, p) || inside(c, r)) || !isDir(r)) {
+  if (!inside(r, root)) return; // a symlink leading out of the tree
+  if (underAny(p, carve) || underAny(r, carve) || neverGrantable(r)) return;
+  if (!(aboveAny(p, carve) || aboveAny(r, carve)) || !isDir(r)) {
     out.push({ path: r, access: "write" });
     return;
   }
-  if (depth > PROJECT_SCAN_DEPTH + 1) return;
+  if (depth > PRE_RUN_LIMITS.depth + 1) return;
   let names: string[];
   try {
     names = readdirSync(p);

@@ -13,6 +13,8 @@ import { log } from "../ui/log.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
 import { confinementRules, type ConfinementGrant } from "./policy.ts";
+import { reapAfterRun } from "./reaper.ts";
+import { describeQuarantine, quarantineNewRunsLater } from "./runs-later.ts";
 import { landlockAbi, type LaunchSpec } from "./syscalls.ts";
 
 /** What a plugin's confinement is made from; serializable (it crosses into the exec worker). */
@@ -98,6 +100,12 @@ function resolveProgram(argv0: string, path: string | undefined, cwd: string): s
 export interface PluginProcess<In extends Bun.SpawnOptions.Writable, Out extends Bun.SpawnOptions.Readable, Err extends Bun.SpawnOptions.Readable> {
   proc: Bun.Subprocess<In, Out, Err>;
   state: ConfinementState;
+  /**
+   * Resolves once the plugin has exited AND everything it started is gone (see
+   * reaper.ts) and fledge's after-run checks are done. Await it, not `proc.exited`,
+   * before reporting the run as over. Never rejects.
+   */
+  settled: Promise<void>;
 }
 
 export interface SpawnPluginOptions<In, Out, Err> {
@@ -131,8 +139,15 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(o.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, o.fledgeEnv);
-    const proc = Bun.spawn([...o.argv], { cwd: o.cwd, env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
-    return { proc, state };
+    const reap = reapAfterRun();
+    let proc: Bun.Subprocess<In, Out, Err>;
+    try {
+      proc = Bun.spawn([...o.argv], { cwd: o.cwd, env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
+    } catch (e) {
+      void reap();
+      throw e;
+    }
+    return { proc, state, settled: afterExit(proc, reap, () => {}) };
   }
 
   const tempDir = mkdtempSync(join(tmpdir(), "fledge-plugin-"));
@@ -161,13 +176,33 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
   for (const note of rules.notes) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(note)}`);
   const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network, chmodByPath: rules.chmodByPath };
   let proc: Bun.Subprocess<In, Out, Err>;
+  const reap = reapAfterRun();
   try {
     // The launcher starts in / with nothing but the spec: no project .env, bunfig or user variables reach it.
     proc = Bun.spawn(launcherCommand(), { cwd: "/", env: { [SPEC_VAR]: JSON.stringify(spec) }, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
   } catch (e) {
+    void reap();
     rmSync(tempDir, { recursive: true, force: true });
     throw e;
   }
-  void proc.exited.then(() => rmSync(tempDir, { recursive: true, force: true }));
-  return { proc, state };
+  const settled = afterExit(proc, reap, () => {
+    try {
+      // A .git, .envrc, .vscode... created in a writable folder during the run is moved aside.
+      for (const line of describeQuarantine(quarantineNewRunsLater(rules.watch), o.cwd)) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(line)}`);
+    } finally {
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+  });
+  return { proc, state, settled };
+}
+
+/** After the plugin exits: end its leftover processes, then clean up (nothing of the plugin runs any more). */
+async function afterExit(proc: Bun.Subprocess<Bun.SpawnOptions.Writable, Bun.SpawnOptions.Readable, Bun.SpawnOptions.Readable>, reap: () => Promise<void>, cleanup: () => void): Promise<void> {
+  await proc.exited.catch(() => undefined);
+  await reap().catch(() => undefined);
+  try {
+    cleanup();
+  } catch {
+    // best effort: a temp folder left behind is not a failure of the run
+  }
 }

@@ -176,8 +176,9 @@ export async function runExec(req: ExecRequest, ctx: ExecContext): Promise<ExecR
   const timeoutMs = execTimeoutMs(req.timeout);
   const cap = ctx.maxOutputBytes ?? EXEC_LIMITS.maxOutputBytes;
   let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  let settled: Promise<void>;
   try {
-    ({ proc } = spawnPlugin({
+    ({ proc, settled } = spawnPlugin({
       argv: ["sh", "-c", req.command],
       cwd: where.cwd,
       env: ctx.env ?? process.env,
@@ -210,6 +211,7 @@ export async function runExec(req: ExecRequest, ctx: ExecContext): Promise<ExecR
 
   try {
     await proc.exited;
+    await settled;
     // Background children may hold the pipes open: give them a moment, then clean up
     // the rest of the group so nothing outlives the exec and the reads can finish.
     const drained = Promise.all([out.done, err.done]);

@@ -107,9 +107,10 @@ function holdSignals(handler: (signal: NodeJS.Signals) => void): () => void {
 
 async function runLegacy(opts: RunNativeOptions): Promise<number> {
   let proc: Bun.Subprocess;
+  let settled: Promise<void>;
   try {
     const projectRoot = opts.projectRoot ?? findProjectRoot(processCwd());
-    ({ proc } = spawnPlugin({
+    ({ proc, settled } = spawnPlugin({
       argv: [opts.binaryPath, ...opts.args],
       cwd: processCwd(),
       env: opts.env ?? process.env,
@@ -131,6 +132,7 @@ async function runLegacy(opts: RunNativeOptions): Promise<number> {
   });
   try {
     await proc.exited;
+    await settled;
   } finally {
     release();
   }
@@ -206,8 +208,9 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
   });
 
   let proc: Bun.Subprocess<"pipe", "pipe", "inherit">;
+  let settled: Promise<void>;
   try {
-    ({ proc } = spawnPlugin({
+    ({ proc, settled } = spawnPlugin({
       argv: [opts.binaryPath],
       cwd: processCwd(),
       env: opts.env ?? process.env,
@@ -322,6 +325,7 @@ async function runProtocol(opts: RunNativeOptions): Promise<number> {
       // already closed
     }
     await proc.exited;
+    await settled;
   } finally {
     release();
     for (const t of timers) clearTimeout(t);

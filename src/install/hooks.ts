@@ -9,7 +9,6 @@
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { basename, delimiter, join } from "node:path";
 import { pluginConfinement, spawnPlugin } from "../confine/index.ts";
-import { reapAfterHook } from "./hook-reaper.ts";
 import { detectAutoBuild, resolveInside, TOOLCHAIN_HELP, type AutoBuild, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
@@ -155,11 +154,10 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
   const argv = hookArgv(hook, pluginDir);
   log.info(event === "auto-build" ? `building: ${renderUntrusted(hook)} (no build hook; build file detected)` : `running ${event} hook: ${renderUntrusted(hook)}`);
   const build = event === "build" || event === "auto-build";
-  const reap = reapAfterHook();
   const code = await new Promise<number>((res, rej) => {
     try {
       // stdout → fd 2: hook output is log output, and stdout may be carrying --json.
-      const { proc } = spawnPlugin({
+      const { proc, settled } = spawnPlugin({
         argv,
         cwd: pluginDir,
         env: hookEnv(pluginDir, env),
@@ -176,7 +174,9 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
         stdout: 2,
         stderr: 2,
       });
-      proc.exited.then(() => res(proc.exitCode ?? 128), () => res(1));
+      // Settled: the hook exited and whatever it left running in the background ended
+      // with it (its grants too), before install goes on.
+      settled.then(() => res(proc.exitCode ?? 128), () => res(1));
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const why = err.code === "ENOENT" ? `command not found: ${renderUntrusted(argv[0] ?? "")}` : renderUntrusted(err.message);
@@ -190,8 +190,6 @@ export async function runHook(event: HookName | "auto-build", hook: string, plug
       );
     }
   });
-  // Whatever the hook left running in the background ends with it (its grants too).
-  await reap();
   if (code !== 0) {
     const wasmTarget = /wasm32-wasip1/.test(hook) && /^cargo\b/.test(hook.trim());
     throw new FledgeError(`the ${describe(event, hook)} failed with exit code ${code}${event === "auto-build" ? "" : `: ${renderUntrusted(hook)}`}`, {

@@ -94,9 +94,11 @@ export function confinementPathProblem(p: string, kind: "read" | "write"): strin
 /** `child` is `root` or beneath it (absolute, normalized). */
 export function isInside(child: string, root: string): boolean {
   if (child === root) return true;
-  if (root === sep) return child.startsWith(sep);
-  return child.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+  if (root.endsWith(sep)) return child.startsWith(root);
+  // No `${root}/` built per call: the policy asks this ~10^5 times per start.
+  return child.length > root.length && child.charCodeAt(root.length) === SEP_CODE && child.startsWith(root);
 }
+const SEP_CODE = sep.charCodeAt(0);
 
 /**
  * Where an absolute path really leads: symlinks resolved (also `/proc/self/root` and
@@ -104,12 +106,34 @@ export function isInside(child: string, root: string): boolean {
  */
 export function resolvePath(p: string): string {
   const abs = normalize(p);
+  const known = resolveMemo?.get(abs);
+  if (known !== undefined) return known;
+  let out: string;
   try {
-    return realpathSync.native(abs);
+    out = realpathSync.native(abs);
   } catch {
     const parent = dirname(abs);
-    if (parent === abs) return abs;
-    return join(resolvePath(parent), basename(abs));
+    out = parent === abs ? abs : join(resolvePath(parent), basename(abs));
+  }
+  resolveMemo?.set(abs, out);
+  return out;
+}
+
+let resolveMemo: Map<string, string> | undefined;
+
+/**
+ * Run `fn` (one policy computation, synchronous) with resolvePath remembering its
+ * answers: the same folders are resolved many times while the rules are made (each
+ * credential, then each rule again). Nothing is kept after `fn` returns, so every run
+ * judges the filesystem as it is then.
+ */
+export function withResolveMemo<T>(fn: () => T): T {
+  if (resolveMemo) return fn();
+  resolveMemo = new Map();
+  try {
+    return fn();
+  } finally {
+    resolveMemo = undefined;
   }
 }
 

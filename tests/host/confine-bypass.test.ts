@@ -51,10 +51,12 @@ describe("no native start bypasses the launcher", () => {
     expect(offenders).toEqual([]);
   });
 
-  test("every plugin-starting path calls spawnPlugin", () => {
-    for (const rel of ["src/host/native.ts", "src/host/exec.ts", "src/install/hooks.ts"]) {
+  test("every plugin-starting path calls spawnPlugin and waits until the run is settled", () => {
+    for (const rel of ["src/host/native.ts", "src/host/exec.ts", "src/install/hooks.ts", "src/canary/native-confined.ts"]) {
       const text = readFileSync(join(ROOT, rel), "utf8");
       expect(text).toContain("spawnPlugin(");
+      // settled: the plugin and everything it left running are gone (src/confine/reaper.ts).
+      expect(text).toMatch(/await settled|settled\.then\(/);
       expect(text).not.toMatch(/\bBun\.spawn\(|node:child_process/);
     }
   });

@@ -22,6 +22,10 @@ export interface AttackOptions {
   filesystem?: "none" | "project";
   confinement?: Partial<GrantedConfinement>;
   projectRoot?: string;
+  /** "fledge-v1": the script speaks the protocol (reads init on stdin); default: legacy mode. */
+  protocol?: string;
+  /** `[capabilities] exec = true` (a protocol plugin may ask fledge to run commands). */
+  exec?: boolean;
   /** Added to (and overriding) fledge's environment. */
   env?: Record<string, string>;
 }
@@ -43,7 +47,8 @@ export async function runAttack(scene: AttackScene, script: string, o: AttackOpt
       name: "evil",
       dir: scene.pluginDir,
       version: "1.0.0",
-      capabilities: { exec: false, store: false, metadata: false, filesystem: o.filesystem ?? "none", network: o.network ?? false },
+      protocol: o.protocol,
+      capabilities: { exec: o.exec ?? false, store: false, metadata: false, filesystem: o.filesystem ?? "none", network: o.network ?? false },
       confinement: { unconfined: false, read: [], write: [], env: [], ...o.confinement },
     },
     binaryPath: bin,

@@ -97,6 +97,23 @@ describe("confinementRules", () => {
     expect(covering(r.fs, join(home, ".ssh", "id"))).toEqual([]);
   });
 
+  test("every writable grant leaves out the .git (and .envrc, .vscode, ...) it holds, and is watched after the run", () => {
+    const checkout = join(home, "code", "checkout");
+    for (const d of [".git/hooks", "src/.vscode", "data"]) mkdirSync(join(checkout, d), { recursive: true });
+    writeFileSync(join(checkout, ".git", "config"), "");
+    for (const f of ["main.c", "src/a.c"]) writeFileSync(join(checkout, f), "");
+    for (const g of [{ ...grant, pluginDir: checkout }, { ...grant, extraWrite: [checkout] }]) {
+      const r = confinementRules(g, env());
+      for (const never of [".git/config", ".git/hooks/pre-commit", "src/.vscode/tasks.json"]) expect(covering(r.fs, join(checkout, never)).map((x) => x.access)).not.toContain("write");
+      for (const ok of ["main.c", "data/out.bin", "src/a.c"]) expect(covering(r.fs, join(checkout, ok)).map((x) => x.access), ok).toContain("write");
+      expect(covering(r.fs, join(checkout, ".git", "config")).map((x) => x.access)).toContain("read");
+      expect(r.watch).toContainEqual({ root: checkout, before: expect.arrayContaining([join(checkout, ".git"), join(checkout, "src", ".vscode")]) });
+    }
+    const rw = confinementRules({ ...grant, projectWritable: true }, env());
+    expect(rw.watch.map((w) => w.root)).toContain(project);
+    expect(confinementRules(grant, env()).watch.map((w) => w.root)).not.toContain(project);
+  });
+
   test("network only when granted (or for a build)", () => {
     expect(confinementRules(grant, env()).network).toBe(false);
     expect(confinementRules({ ...grant, network: true }, env()).network).toBe(true);

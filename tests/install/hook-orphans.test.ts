@@ -1,5 +1,5 @@
 /**
- * A hook's processes end with the hook (src/install/hook-reaper.ts). The red team's
+ * A hook's processes end with the hook (src/confine/reaper.ts). The red team's
  * attack: a sandboxed, network-less wasm plugin approved with --yes whose build hook
  * starts `setsid ... &` and exits 0; the orphan kept the build's grants after install
  * returned, beaconed out, and rewrote the installed folder after the tree policy and

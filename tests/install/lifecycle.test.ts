@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN } from "../helpers/cli.ts";
 import { FIXTURES, HELLO_NATIVE, HELLO_WASM, baseEnv, listAll, nativePlugin, pluginsState, readReg, runFledgeAsync, sandbox, wasmPlugin } from "./helpers.ts";
@@ -69,7 +69,12 @@ describe("hooks", () => {
     const markers = join(sb.root, "markers");
     mkdirSync(markers);
     const env = { FLEDGE_TEST_MARKERS: markers };
-    const src = join(FIXTURES, "native-hooks");
+    // A copy whose hooks may write the markers folder only (the fixture grants all of /tmp,
+    // which fledge searches before and after each run for new .git folders).
+    const src = join(sb.root, "native-hooks");
+    cpSync(join(FIXTURES, "native-hooks"), src, { recursive: true });
+    const manifest = join(src, "plugin.toml");
+    writeFileSync(manifest, readFileSync(manifest, "utf8").replace('write = ["/tmp"]', `write = ["${markers}"]`));
     const r = await fledge(["plugins", "install", src, "--copy", "--yes", "--trust-native"], env);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("post_install: bin/mark post_install");
