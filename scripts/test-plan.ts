@@ -9,16 +9,20 @@ import { join } from "node:path";
 
 /**
  * Files that run in the serial shard, after the parallel shards, with nothing else of
- * the suite running beside them, and why. A file belongs here when another test
- * process running at the same time changes what it measures or sees; a file that only
- * changes its own process's env/cwd/HOME does not (each shard is its own process).
+ * the suite beside them, each with the reason. A file belongs here when another test
+ * process running at the same time changes what it sees or measures. Changing its own
+ * process's env, cwd or HOME does not count (each shard is its own process).
+ *
+ * Empty after checking the suite for each way two processes can collide: every server
+ * listens on port 0; tmux servers, temp dirs and config folders are named per process;
+ * process scans look for a token unique to the test; no test writes into the checkout
+ * (builds, npm pack and cargo write to temp dirs; cargo's shared package cache is
+ * locked, so two builds wait rather than clash); peak-memory checks measure fledge's
+ * own child (/usr/bin/time), which a neighbour does not change; and every deadline a
+ * test waits for has slack for a loaded machine (what a run must finish within is 20 s
+ * or more), with no test asserting CPU or wall time beyond a 30 s bound.
  */
-export const SERIAL: Readonly<Record<string, string>> = {
-  "tests/wasm/eh-memory.test.ts":
-    "measures the engine's peak memory while a guest fills the exception stack (hundreds of MB); two such processes at once can push the machine into swap and the bound test past its deadline",
-  "tests/install/crash.test.ts":
-    "kills install/update/remove with kill -9 at every file-changing syscall under strace; strace and hundreds of short children are CPU-heavy and the sweep's per-step deadlines are tuned for an otherwise idle core",
-};
+export const SERIAL: Readonly<Record<string, string>> = {};
 
 /** Seconds assumed for a file that is not in the duration table yet. */
 export function estimateFor(known: Readonly<Record<string, number>>): number {

@@ -35,6 +35,11 @@ import {
 } from "./test-plan.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
+/**
+ * Every test's default limit in a shard. Bun ignores bunfig's timeout, and a preloaded
+ * setDefaultTimeout holds for the first file of a process only; the flag holds for all.
+ */
+const TEST_TIMEOUT_MS = 60_000;
 
 interface Args {
   record: boolean;
@@ -123,7 +128,7 @@ const running = new Set<Bun.Subprocess>();
 async function runShard(label: string, shard: Shard, passthrough: string[], dir: string): Promise<ShardResult> {
   const junit = join(dir, `${label}.xml`);
   const started = performance.now();
-  const proc = Bun.spawn([process.execPath, "test", "--reporter=junit", `--reporter-outfile=${junit}`, ...passthrough, ...shard.files.map((f) => `./${f}`)], {
+  const proc = Bun.spawn([process.execPath, "test", `--timeout=${TEST_TIMEOUT_MS}`, "--reporter=junit", `--reporter-outfile=${junit}`, ...passthrough, ...shard.files.map((f) => `./${f}`)], {
     cwd: ROOT,
     stdin: "ignore",
     stdout: "pipe",

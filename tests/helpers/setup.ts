@@ -1,9 +1,9 @@
 /**
- * Preloaded before every test file (bunfig.toml), whether run by `npm test`
- * (scripts/test.ts, shards side by side) or by `bun test <file>`: the default per-test
- * time limit is 60 s instead of Bun's 5 s. A test that spawns fledge, builds a guest or
- * waits on a deadline can take several seconds when other shards load the machine; a
- * test that sets its own limit keeps it.
+ * Preloaded by `bun test` (bunfig.toml): `bun test <file>` gives each test 60 s by
+ * default instead of Bun's 5 s, as `npm test` does (scripts/test.ts passes --timeout,
+ * because a preloaded default holds for the first file of a process only). A test that
+ * spawns fledge, builds a guest or waits on a deadline can take several seconds when
+ * the machine is loaded; a test that sets its own limit keeps it.
  */
 import { setDefaultTimeout } from "bun:test";
 
