@@ -219,8 +219,9 @@ export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: Met
   const loops = ctx.loops;
   const dynamic = ctx.dynamic;
   // Frames (by opening order) that a try_table catch targets. A branch to one may come
-  // before the try_table is seen, so a newly found one restarts the rewrite.
-  const catchTargets = new Set<number>();
+  // before the try_table is seen, so they are found in one pass first; one the pass
+  // missed would still restart the rewrite (the rewrite never relies on the pass).
+  const catchTargets = catchTargetFrames(code);
   for (;;) {
     try {
       return rewrite(code, nLocals, w, ctx, catchTargets);
@@ -232,6 +233,43 @@ export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: Met
       ctx.dynamic = dynamic;
     }
   }
+}
+
+/**
+ * The opening-order numbers of the frames some try_table catch clause targets, as the
+ * rewrite numbers them (block, loop, if, try and try_table each open one). Learning
+ * them during the rewrite instead costs one restart per newly targeted frame: a body
+ * of thousands of try_tables was rewritten thousands of times. A body this pass cannot
+ * read is left to the rewrite, which reports it.
+ */
+function catchTargetFrames(code: Uint8Array): Set<number> {
+  const targets = new Set<number>();
+  const open: number[] = [];
+  let next = 0;
+  try {
+    for (let p = 0; p < code.length; ) {
+      const op = code[p]!;
+      if (IS_EH_OP[op]) {
+        if (op === EH_OP.tryTable) {
+          // Catch labels are resolved outside the try_table's own frame.
+          for (const c of readCatchClauses(code, lebEnd(code, p + 1)).clauses) {
+            const t = open.length - 1 - readU32(code, c.labelAt);
+            if (t >= 0) targets.add(open[t]!);
+          }
+        }
+        if (op === EH_OP.try || op === EH_OP.tryTable) open.push(next++);
+        else if (op === EH_OP.delegate) open.pop();
+        p = ehInstrEnd(code, p);
+        continue;
+      }
+      if (MAIN_IMM[op] === 1 /* Imm.block */) open.push(next++);
+      else if (op === OP.end) open.pop();
+      p = skipInstr(code, p);
+    }
+  } catch {
+    // malformed: the rewrite finds and reports it
+  }
+  return targets;
 }
 
 function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, catchTargets: Set<number>): BodyEdits {

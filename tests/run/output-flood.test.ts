@@ -14,7 +14,7 @@
  * Peak RSS is GNU time's %M of the fledge process (util `time`, scripts/setup.sh).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN, ROOT, shellQuote as shq } from "../helpers/cli.ts";
 import { baseEnv } from "../install/helpers.ts";
@@ -124,16 +124,5 @@ describe.skipIf(!SCRIPT)("a terminal nobody reads", () => {
     await proc.exited;
     expect(ended).toBe(true);
     expect(readFileSync(rcFile, "utf8").trim()).toBe("124");
-  });
-});
-
-describe.skipIf(!Bun.which("wat2wasm"))("the flood guests", () => {
-  test("each committed .wasm is its .wat built with wat2wasm --enable-all", () => {
-    for (const wat of readdirSync(GUESTS).filter((f) => f.endsWith(".wat"))) {
-      const out = join(home.root, wat.replace(/\.wat$/, ".wasm"));
-      const r = Bun.spawnSync(["wat2wasm", "--enable-all", "-o", out, join(GUESTS, wat)]);
-      expect(r.exitCode).toBe(0);
-      expect(Buffer.from(readFileSync(out)).equals(readFileSync(join(GUESTS, wat.replace(/\.wat$/, ".wasm"))))).toBe(true);
-    }
   });
 });

@@ -16,10 +16,6 @@ export const FSTOOL_C = join(REALPROG_DIR, "fstool.c");
 export const FSTOOL_WASM = join(REALPROG_DIR, "fstool.wasm");
 export const PROBE_C = join(REALPROG_DIR, "escape-probe.c");
 export const PROBE_WASM = join(REALPROG_DIR, "escape-probe.wasm");
-export const BUILD_INFO = join(REALPROG_DIR, "BUILD-INFO");
-
-/** Keep in sync with FLAGS in scripts/build-realprog.sh. */
-export const WASM_FLAGS = ["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Wextra", "-Werror"];
 
 /** Guest path the tree is preopened at in every WASI host. */
 export const GUEST_ROOT = "/work";
