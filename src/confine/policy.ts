@@ -9,7 +9,7 @@
  * are followed here and judged by where they lead, because the kernel checks the
  * resolved path, not the name.
  */
-import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import {
   HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
@@ -188,6 +188,37 @@ function isDir(path: string): boolean {
   }
 }
 
+/**
+ * The /etc secrets this user could read or enter. One the user cannot reach anyway
+ * (/etc/shadow is 0640 root:shadow) needs no carving: Landlock only takes away from
+ * what file permissions allow, and the plugin has no capabilities to get round them.
+ * With none left (any user but root, usually), /etc is one rule instead of one per
+ * entry (a few hundred, each a cost at every start). Root reaches them all: for root
+ * they are all carved out, as before.
+ */
+function reachableEtcSecrets(): string[] {
+  const out: string[] = [];
+  for (const rel of ETC_SECRETS) {
+    const p = join("/etc", rel);
+    try {
+      accessSync(p, constants.R_OK);
+      out.push(p);
+      continue;
+    } catch {
+      // not readable: maybe a folder it may enter (files inside read by name)
+    }
+    try {
+      if (statSync(p).isDirectory()) {
+        accessSync(p, constants.X_OK);
+        out.push(p);
+      }
+    } catch {
+      // missing, or closed to this user
+    }
+  }
+  return out;
+}
+
 /** Expand `~/x` against home; absolute paths stay; anything else is not a path we grant. */
 export const expandGrantPath = expandHomePath;
 
@@ -202,7 +233,7 @@ export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly
   }
   for (const p of homeEntries(home, HOME_SECRETS)) out.add(p);
   for (const p of xdgSecrets(xdg)) out.add(p);
-  for (const rel of ETC_SECRETS) out.add(join("/etc", rel));
+  for (const p of reachableEtcSecrets()) out.add(p);
   out.add(fledgeConfigDir);
   const r = real(fledgeConfigDir);
   if (r) out.add(r);
