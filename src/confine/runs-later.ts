@@ -3,7 +3,8 @@
  * folder: a `.git` (its hooks and `core.fsmonitor` run on `git status`; a `.git` FILE
  * saying `gitdir: /elsewhere` does the same with another folder's config), direnv's
  * `.envrc`, editors' task and settings folders, git hook managers' folders, Mercurial's
- * `.hg/hgrc` hooks, and vim/neovim's per-folder start-up files.
+ * and Sapling's hooks (`.hg/hgrc`, `.sl/config`), Jujutsu's repository config (its pager
+ * and editor run on every command), and vim/neovim's per-folder start-up files.
  *
  * Landlock grants a folder as a whole and cannot refuse one NAME inside it, so a
  * writable grant is made of what is around the existing ones (policy.ts), and a new
@@ -15,7 +16,7 @@ import { join, relative } from "node:path";
 
 /** Entry names (at any depth) never writable in a granted tree, and moved aside when a run creates one. */
 export const RUNS_LATER = [
-  ".git", ".hg", ".envrc", ".vscode", ".idea", ".zed", ".devcontainer", ".husky", ".githooks", ".pre-commit-config.yaml",
+  ".git", ".hg", ".sl", ".jj", ".envrc", ".vscode", ".idea", ".zed", ".devcontainer", ".husky", ".githooks", ".pre-commit-config.yaml",
   ".exrc", ".nvimrc", ".nvim.lua",
 ] as const;
 const RUNS_LATER_SET: ReadonlySet<string> = new Set(RUNS_LATER);
