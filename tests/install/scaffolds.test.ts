@@ -98,6 +98,15 @@ int main(void) {
 }
 `;
 
+  // The three network plugins share one source: its build hook runs once (the first
+  // test checks it builds), the others get the same module under their own name.
+  let netWasm: Buffer | undefined;
+  function buildNet(dir: string, name: string): void {
+    if (netWasm) return writeFileSync(join(dir, `${name}.wasm`), netWasm);
+    runBuildHook(dir);
+    netWasm = readFileSync(join(dir, `${name}.wasm`));
+  }
+
   async function netPlugin(name: string, capabilities: string): Promise<string> {
     const r = await fledge(["plugins", "create", name, "--lang", "c", "-o", sb.root]);
     expect(r.code).toBe(0);
@@ -110,7 +119,7 @@ int main(void) {
 
   test("network: the listed host answers; another host and a redirect to another are refused", async () => {
     const dir = await netPlugin("cnet", `[capabilities]\nnetwork = true\nhosts = ["127.0.0.1:${srv.port}"]\n`);
-    runBuildHook(dir);
+    buildNet(dir, "cnet");
     expect((await fledge(["plugins", "validate", "--strict", dir])).code).toBe(0);
     const inst = await fledge(["plugins", "install", dir, "--yes"]);
     expect(inst.code).toBe(0);
@@ -131,7 +140,7 @@ int main(void) {
 
   test("network: refused at install from an unverified source", async () => {
     const dir = await netPlugin("cnetu", `[capabilities]\nnetwork = true\nhosts = ["127.0.0.1:${srv.port}"]\n`);
-    runBuildHook(dir);
+    buildNet(dir, "cnetu");
     gh.addRepo("stranger/cnetu", { dir });
     const r = await fledge(["plugins", "install", "stranger/cnetu", "--yes"]);
     expect(r.code).not.toBe(0);
@@ -141,7 +150,7 @@ int main(void) {
 
   test("network: a plugin without the grant is refused before it runs", async () => {
     const dir = await netPlugin("cnetn", `[capabilities]\nnetwork = false\n`);
-    runBuildHook(dir);
+    buildNet(dir, "cnetn");
     expect((await fledge(["plugins", "install", dir, "--yes"])).code).toBe(0);
     const run = await fledge(["cnetn", srv.url("/hello")]);
     expect(run.code).not.toBe(0);

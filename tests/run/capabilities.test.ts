@@ -35,8 +35,8 @@ function execResults(stdout: string): { code: number; stdout: string; stderr: st
 }
 
 describe("exec (granted)", () => {
-  test("runs through sh in the project root; code, stdout and stderr come back through recv", () => {
-    const r = home.fledge(["execer", JSON.stringify({ command: "pwd; echo err >&2; exit 5" })]);
+  test("runs through sh in the project root; code, stdout and stderr come back through recv", async () => {
+    const r = await home.run(["execer", JSON.stringify({ command: "pwd; echo err >&2; exit 5" })]);
     expect(r.code).toBe(0);
     expect(execResults(r.stdout)).toEqual([{ code: 5, stdout: `${home.project}\n`, stderr: "err\n" }]);
     // The returned length is the pending result's byte length, read back in full.
@@ -44,8 +44,8 @@ describe("exec (granted)", () => {
     expect(m?.[1]).toBe(m?.[2]);
   });
 
-  test("G.2 a cwd outside the project and plugin dir is refused; the plugin dir is allowed", () => {
-    const r = home.fledge(["execer", JSON.stringify({ command: "pwd", cwd: "/" }), JSON.stringify({ command: "pwd", cwd: "../cfg" }), JSON.stringify({ command: "pwd", cwd: execDir })]);
+  test("G.2 a cwd outside the project and plugin dir is refused; the plugin dir is allowed", async () => {
+    const r = await home.run(["execer", JSON.stringify({ command: "pwd", cwd: "/" }), JSON.stringify({ command: "pwd", cwd: "../cfg" }), JSON.stringify({ command: "pwd", cwd: execDir })]);
     const [root, sibling, plugin] = execResults(r.stdout);
     expect(root?.code).toBe(1);
     expect(root?.stderr).toContain("escapes the project and plugin directory");
@@ -53,8 +53,8 @@ describe("exec (granted)", () => {
     expect(plugin).toEqual({ code: 0, stdout: `${execDir}\n`, stderr: "" });
   });
 
-  test("G.2 output over 10 MiB is capped at 10 MiB", () => {
-    const r = home.fledge(["execer", JSON.stringify({ command: "head -c 12000000 /dev/zero | tr '\\0' a; echo tail >&2" })], { timeoutMs: 120_000 });
+  test("G.2 output over 10 MiB is capped at 10 MiB", async () => {
+    const r = await home.run(["execer", JSON.stringify({ command: "head -c 12000000 /dev/zero | tr '\\0' a; echo tail >&2" })], { timeoutMs: 120_000 });
     const [res] = execResults(r.stdout);
     // 10 MiB of output, then the host's truncation note; never the full 12 MB.
     expect(res?.stdout.startsWith("a".repeat(10 * 1024 * 1024))).toBe(true);
@@ -63,14 +63,14 @@ describe("exec (granted)", () => {
     expect(res?.stderr).toBe("tail\n");
   }, 120_000);
 
-  test("G.2 a command that never exits is killed at its timeout (code 124)", () => {
-    const r = home.fledge(["execer", JSON.stringify({ command: "sleep 60", timeout: 1 })]);
+  test("G.2 a command that never exits is killed at its timeout (code 124)", async () => {
+    const r = await home.run(["execer", JSON.stringify({ command: "sleep 60", timeout: 1 })]);
     const [res] = execResults(r.stdout);
     expect(res?.code).toBe(124);
   });
 
   test("G.2 a background child does not outlive the exec", async () => {
-    const r = home.fledge(["execer", JSON.stringify({ command: "sleep 30 & echo $!" })]);
+    const r = await home.run(["execer", JSON.stringify({ command: "sleep 30 & echo $!" })]);
     const [res] = execResults(r.stdout);
     const pid = Number(res?.stdout.trim());
     expect(pid).toBeGreaterThan(0);
@@ -78,8 +78,8 @@ describe("exec (granted)", () => {
     expect(alive(pid)).toBe(false);
   });
 
-  test("without the grant, exec sent as a message answers code 126 and warns", () => {
-    const r = home.fledge(["sender", JSON.stringify({ type: "exec", id: "e", command: "touch nope" })]);
+  test("without the grant, exec sent as a message answers code 126 and warns", async () => {
+    const r = await home.run(["sender", JSON.stringify({ type: "exec", id: "e", command: "touch nope" })]);
     expect(responses(r.stdout)).toEqual([{ code: 126, stdout: "", stderr: "exec capability not granted" }]);
     expect(r.stderr).toContain("[sender] exec blocked");
     expect(existsSync(join(home.project, "nope"))).toBe(false);
@@ -87,17 +87,17 @@ describe("exec (granted)", () => {
 });
 
 describe("store (granted), G.3 end to end", () => {
-  test("set then get, persisted in the plugin's state.json across runs", () => {
-    expect(home.fledge(["storer", "set", "greeting", "hi there"]).code).toBe(0);
-    const r = home.fledge(["storer", "get", "greeting", "get", "missing"]);
+  test("set then get, persisted in the plugin's state.json across runs", async () => {
+    expect((await home.run(["storer", "set", "greeting", "hi there"])).code).toBe(0);
+    const r = await home.run(["storer", "get", "greeting", "get", "missing"]);
     expect(r.stdout).toContain('get greeting = "hi there"\n');
     expect(r.stdout).toContain("get missing = null\n");
     expect(JSON.parse(readFileSync(join(storeDir, "state.json"), "utf8"))).toMatchObject({ greeting: "hi there" });
   });
 
-  test("a key over 256 bytes, a key with control characters and a value over 64 KiB are rejected with a warning", () => {
+  test("a key over 256 bytes, a key with control characters and a value over 64 KiB are rejected with a warning", async () => {
     const longKey = "k".repeat(257);
-    const r = home.fledge(["storer", "set", longKey, "v", "set", "bad\u0001key", "v", "set", "big", "x".repeat(65 * 1024), "get", "big"]);
+    const r = await home.run(["storer", "set", longKey, "v", "set", "bad\u0001key", "v", "set", "big", "x".repeat(65 * 1024), "get", "big"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("store rejected");
     expect(r.stderr).toContain("256 bytes");
@@ -110,12 +110,12 @@ describe("store (granted), G.3 end to end", () => {
 
   test("the 257th key and a store over 1 MiB are rejected", async () => {
     const dir = await addPlugin(home, { name: "filler", runtime: "wasm", protocol: "fledge-v1", granted: { store: true }, commands: { filler: compat("compat-store") } });
-    const many = home.fledge(["filler", "fill", "257", "1", "k", "get", "k255", "get", "k256"]);
+    const many = await home.run(["filler", "fill", "257", "1", "k", "get", "k255", "get", "k256"]);
     expect(many.stdout).toContain('get k255 = "v"\n');
     expect(many.stdout).toContain("get k256 = null\n");
     expect(many.stderr).toContain("256 keys");
     rmSync(join(dir, "state.json"));
-    const big = home.fledge(["filler", "fill", "20", "60000", "big"]);
+    const big = await home.run(["filler", "fill", "20", "60000", "big"]);
     expect(big.stderr).toContain("store rejected");
     expect(statSync(join(dir, "state.json")).size).toBeLessThanOrEqual(1024 * 1024);
   }, 60_000);
@@ -135,8 +135,8 @@ describe("store (granted), G.3 end to end", () => {
     for (let i = 0; i < 4; i++) for (let k = 0; k < 15; k++) expect(state[`w${i}-${k}`]).toBe("v".repeat(10));
   }, 60_000);
 
-  test("without the grant: store is dropped, load answers null", () => {
-    const r = home.fledge(["sender", JSON.stringify({ type: "store", key: "a", value: "b" }), JSON.stringify({ type: "load", id: "l", key: "a" })]);
+  test("without the grant: store is dropped, load answers null", async () => {
+    const r = await home.run(["sender", JSON.stringify({ type: "store", key: "a", value: "b" }), JSON.stringify({ type: "load", id: "l", key: "a" })]);
     expect(responses(r.stdout)).toEqual([null]);
     expect(r.stderr).toContain("store blocked");
     expect(existsSync(join(home.config, "plugins", "sender", "state.json"))).toBe(false);
@@ -144,8 +144,8 @@ describe("store (granted), G.3 end to end", () => {
 });
 
 describe("metadata (granted)", () => {
-  test("answers the requested keys; env is filtered, secrets never appear", () => {
-    const r = home.fledge(["meta", JSON.stringify(["env", "git_tags", "nonsense"])], { env: { GITHUB_TOKEN: "ghp_leak", LANG: "C.UTF-8", MY_SECRET: "x" } });
+  test("answers the requested keys; env is filtered, secrets never appear", async () => {
+    const r = await home.run(["meta", JSON.stringify(["env", "git_tags", "nonsense"])], { env: { GITHUB_TOKEN: "ghp_leak", LANG: "C.UTF-8", MY_SECRET: "x" } });
     expect(r.code).toBe(0);
     const line = r.stdout.split("\n").find((l) => l.startsWith("metadata: "));
     const meta = JSON.parse(line?.slice(10) ?? "{}");
@@ -156,16 +156,16 @@ describe("metadata (granted)", () => {
     expect(meta.nonsense).toBeNull();
   });
 
-  test("without the grant, metadata sent as a message answers {}", () => {
-    const r = home.fledge(["sender", JSON.stringify({ type: "metadata", id: "m", keys: ["env"] })]);
+  test("without the grant, metadata sent as a message answers {}", async () => {
+    const r = await home.run(["sender", JSON.stringify({ type: "metadata", id: "m", keys: ["env"] })]);
     expect(responses(r.stdout)).toEqual([{}]);
     expect(r.stderr).toContain("metadata blocked");
   });
 });
 
 describe("filesystem grants", () => {
-  test('"none": no preopens at all', () => {
-    const r = home.fledge(["fs-none", "read", "/project/hello.txt", "list", "/"]);
+  test('"none": no preopens at all', async () => {
+    const r = await home.run(["fs-none", "read", "/project/hello.txt", "list", "/"]);
     expect(r.stdout).toContain("read /project/hello.txt: error");
     expect(r.stdout).not.toContain("hello project");
     // libc's "Capabilities insufficient" is followed by fledge's note naming the grant to ask for.
@@ -173,8 +173,8 @@ describe("filesystem grants", () => {
     expect(r.stderr).toContain(`filesystem = "project" under [capabilities]`);
   });
 
-  test('"project": the project root is readable at /project and read-only; nothing else is there', () => {
-    const r = home.fledge(["fs-project", "read", "/project/hello.txt", "write", "/project/new.txt", "x", "read", "/project/../cfg/plugins.toml", "read", "/plugin/x", "list", "/project"]);
+  test('"project": the project root is readable at /project and read-only; nothing else is there', async () => {
+    const r = await home.run(["fs-project", "read", "/project/hello.txt", "write", "/project/new.txt", "x", "read", "/project/../cfg/plugins.toml", "read", "/plugin/x", "list", "/project"]);
     expect(r.stdout).toContain("read /project/hello.txt: hello project\n");
     expect(r.stdout).toMatch(/write \/project\/new.txt: error/);
     expect(r.stdout).toMatch(/read \/project\/..\/cfg\/plugins.toml: error/);
@@ -183,9 +183,9 @@ describe("filesystem grants", () => {
     expect(existsSync(join(home.project, "new.txt"))).toBe(false);
   });
 
-  test('"plugin": /plugin is <plugin dir>/data (created on demand, writable), never the plugin dir itself', () => {
+  test('"plugin": /plugin is <plugin dir>/data (created on demand, writable), never the plugin dir itself', async () => {
     rmSync(join(plugDir, "data"), { recursive: true, force: true });
-    const r = home.fledge(["fs-plugin", "write", "/plugin/out.txt", "saved", "read", "/plugin/out.txt", "read", "/plugin/../plugin.toml", "list", "/plugin", "read", "/project/hello.txt"]);
+    const r = await home.run(["fs-plugin", "write", "/plugin/out.txt", "saved", "read", "/plugin/out.txt", "read", "/plugin/../plugin.toml", "list", "/plugin", "read", "/project/hello.txt"]);
     expect(r.stdout).toContain("write /plugin/out.txt: ok\n");
     expect(r.stdout).toContain("read /plugin/out.txt: saved\n");
     expect(r.stdout).toMatch(/read \/plugin\/..\/plugin.toml: error/);
@@ -195,10 +195,10 @@ describe("filesystem grants", () => {
     expect(readdirSync(join(plugDir, "data"))).toEqual(["out.txt"]);
   });
 
-  test('"plugin": a data symlink (to the plugin dir or elsewhere) is refused', () => {
+  test('"plugin": a data symlink (to the plugin dir or elsewhere) is refused', async () => {
     rmSync(join(plugDir, "data"), { recursive: true, force: true });
     symlinkSync(".", join(plugDir, "data"));
-    const r = home.fledge(["fs-plugin", "write", "/plugin/plugin.toml", "pwned"]);
+    const r = await home.run(["fs-plugin", "write", "/plugin/plugin.toml", "pwned"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("not a plain directory");
     expect(readFileSync(join(plugDir, "plugin.toml"), "utf8")).not.toBe("pwned");

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import type { Capabilities, Runtime } from "../../src/manifest/types.ts";
 import { NO_CAPABILITIES } from "../../src/manifest/types.ts";
 import { updateRegistry } from "../../src/registry/index.ts";
-import { ROOT, runFledge, tempDir, type RunOptions, type RunResult } from "../helpers/cli.ts";
+import { ROOT, runFledge, runFledgeInProcess, tempDir, type RunOptions, type RunResult } from "../helpers/cli.ts";
 
 export const COMPAT = join(ROOT, "tests", "fixtures", "compat");
 
@@ -20,8 +20,13 @@ export interface Home {
   project: string;
   env: Record<string, string>;
   cleanup: () => void;
-  /** `fledge ...args` with this config dir, from the project dir. */
+  /** `fledge ...args` with this config dir, from the project dir, as a real child process. */
   fledge(args: string[], opts?: RunOptions): RunResult;
+  /**
+   * The same, as `main(argv)` in the test process (tests/helpers/inproc.ts): for a test
+   * that checks only what fledge prints and its exit code.
+   */
+  run(args: string[], opts?: RunOptions): Promise<RunResult>;
 }
 
 export function makeHome(prefix = "fledge-run-"): Home {
@@ -39,6 +44,7 @@ export function makeHome(prefix = "fledge-run-"): Home {
     env,
     cleanup: t.cleanup,
     fledge: (args, opts = {}) => runFledge(args, { cwd: project, ...opts, env: { ...env, ...(opts.env ?? {}) } }),
+    run: (args, opts = {}) => runFledgeInProcess(args, { cwd: project, ...opts, env: { ...env, ...(opts.env ?? {}) } }),
   };
 }
 

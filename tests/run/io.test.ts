@@ -26,36 +26,36 @@ const RED = `${ESC}[31mred${ESC}[0m`;
 const output = (text: string): string => JSON.stringify({ type: "output", text });
 
 describe("G.4 terminal escapes in plugin output", () => {
-  test("protocol output: OSC 52, OSC 0 and DCS are shown escaped, SGR colours kept", () => {
-    const r = home.fledge(["sender", output(`a${OSC52}b${TITLE}c${DCS}d ${RED}\n`)]);
+  test("protocol output: OSC 52, OSC 0 and DCS are shown escaped, SGR colours kept", async () => {
+    const r = await home.run(["sender", output(`a${OSC52}b${TITLE}c${DCS}d ${RED}\n`)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`a${shown(OSC52)}b${shown(TITLE)}c${shown(DCS)}d ${RED}\n`);
   });
 
-  test("an escape split across two output messages is still caught", () => {
-    const r = home.fledge(["sender", output(`x${ESC}]52;c;`), output("ZXZpbA==\u0007y\n")]);
+  test("an escape split across two output messages is still caught", async () => {
+    const r = await home.run(["sender", output(`x${ESC}]52;c;`), output("ZXZpbA==\u0007y\n")]);
     expect(r.stdout).toBe("x\\x1b]52;c;ZXZpbA==\\x07y\n");
   });
 
-  test("WASI stdout goes through the same sanitizer", () => {
-    const r = home.fledge(["sender", `stdout:1${OSC52}2${TITLE}3${DCS}4 ${RED}\n`]);
+  test("WASI stdout goes through the same sanitizer", async () => {
+    const r = await home.run(["sender", `stdout:1${OSC52}2${TITLE}3${DCS}4 ${RED}\n`]);
     expect(r.stdout).toBe(`1${shown(OSC52)}2${shown(TITLE)}3${shown(DCS)}4 ${RED}\n`);
   });
 
-  test("WASI stderr: one log line per line, prefixed with the plugin name, sanitized", () => {
-    const r = home.fledge(["sender", `stderr:first${OSC52}\nsecond${TITLE}\nno newline`]);
+  test("WASI stderr: one log line per line, prefixed with the plugin name, sanitized", async () => {
+    const r = await home.run(["sender", `stderr:first${OSC52}\nsecond${TITLE}\nno newline`]);
     expect(r.stderr).toContain(`  [sender] first${shown(OSC52)}\n  [sender] second${shown(TITLE)}\n  [sender] no newline\n`);
     expect(r.stderr).not.toContain(`${ESC}]`);
   });
 
-  test("log messages are prefixed and sanitized too", () => {
-    const r = home.fledge(["sender", JSON.stringify({ type: "log", level: "warn", message: `careful${OSC52}` })]);
+  test("log messages are prefixed and sanitized too", async () => {
+    const r = await home.run(["sender", JSON.stringify({ type: "log", level: "warn", message: `careful${OSC52}` })]);
     expect(r.stderr).toContain(`WARN [sender] careful${shown(OSC52)}\n`);
     expect(r.stderr).not.toContain(`${ESC}]`);
   });
 
-  test("a malformed message is warned about and skipped; the run goes on", () => {
-    const r = home.fledge(["sender", "{not json", JSON.stringify({ type: "bogus" }), output("still here\n")]);
+  test("a malformed message is warned about and skipped; the run goes on", async () => {
+    const r = await home.run(["sender", "{not json", JSON.stringify({ type: "bogus" }), output("still here\n")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("still here\n");
     expect(r.stderr).toContain("[sender]");
@@ -70,22 +70,22 @@ const SELECT_NO_DEFAULT = JSON.stringify({ type: "select", id: "s", message: "Pi
 const MULTI = JSON.stringify({ type: "multi_select", id: "m", message: "Some", options: ["a", "b", "c"], defaults: [0, 2, 9] });
 
 describe("prompts without a TTY (default answer, or the run fails naming the prompt)", () => {
-  test("defaults are used: prompt default, confirm false, select default, multi_select in-range defaults", () => {
-    const r = home.fledge(["sender", PROMPT_DEFAULT, CONFIRM, SELECT, MULTI], { stdin: "" });
+  test("defaults are used: prompt default, confirm false, select default, multi_select in-range defaults", async () => {
+    const r = await home.run(["sender", PROMPT_DEFAULT, CONFIRM, SELECT, MULTI], { stdin: "" });
     expect(r.code).toBe(0);
     expect(responses(r.stdout)).toEqual(["anon", false, "c", ["a", "c"]]);
   });
 
-  test("a prompt without a default fails clearly, naming the question", () => {
-    const r = home.fledge(["sender", PROMPT, output("never\n")], { stdin: "" });
+  test("a prompt without a default fails clearly, naming the question", async () => {
+    const r = await home.run(["sender", PROMPT, output("never\n")], { stdin: "" });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("Name?");
     expect(r.stderr).toContain("not a TTY");
   });
 
-  test("a select without a default fails clearly", () => {
-    const r = home.fledge(["sender", SELECT_NO_DEFAULT], { stdin: "" });
+  test("a select without a default fails clearly", async () => {
+    const r = await home.run(["sender", SELECT_NO_DEFAULT], { stdin: "" });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Pick");
   });
