@@ -23,7 +23,10 @@ const result = await Bun.build({
   // src/host/exec-sync.ts and src/host/http-sync.ts (wasm plugins' exec and http); a compiled binary only contains a
   // worker that is listed as an entrypoint.
   entrypoints: [join(root, "src", "main.ts"), join(root, "src", "host", "exec-worker.ts"), join(root, "src", "host", "http-worker.ts")],
-  compile: target ? { target: target as never, outfile } : { outfile },
+  // fledge runs unconfined in folders plugins may write: the binary must not read a
+  // `.env` (variables, even FLEDGE_CONFIG_DIR) or a `bunfig.toml` (`preload` runs code)
+  // from wherever it is started (tests/dist.test.ts plants both).
+  compile: { ...(target ? { target: target as never } : {}), outfile, autoloadDotenv: false, autoloadBunfig: false, autoloadTsconfig: false, autoloadPackageJson: false },
   minify: true,
   bytecode: true,
   format: "esm",

@@ -85,3 +85,43 @@ describe("file-system containment in src/wasi", () => {
     expect(mutatingFsCalls('import { readSync, fstatSync } from "node:fs";')).toEqual([]);
   });
 });
+
+/**
+ * fledge runs unconfined, so every program it starts is found by core/programs.ts on
+ * absolute PATH entries only. A spawn whose program is a string literal (`"git"`) would
+ * be looked up by Bun or Node, which resolve relative PATH entries against the cwd (a
+ * project a plugin may write); Bun.which and Bun's shell do the same.
+ */
+const BARE_SPAWN = /\b(?:spawn|spawnSync|execFile|execFileSync|exec|execSync|Bun\.spawn|Bun\.spawnSync)\(\s*\[?\s*["'`]/g;
+
+function bareSpawns(code: string): string[] {
+  const stripped = code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const found = [...stripped.matchAll(BARE_SPAWN)].map((m) => m[0]);
+  if (/\bBun\.which\(/.test(stripped)) found.push("Bun.which(");
+  if (/\$`/.test(stripped) && /from "bun"/.test(stripped)) found.push("Bun shell $`");
+  return found;
+}
+
+describe("programs fledge starts (src/core/programs.ts)", () => {
+  test("no spawn site in src/ names a program by a bare literal, uses Bun.which or Bun's shell", () => {
+    const found: Record<string, string[]> = {};
+    for (const f of FILES.filter((f) => f !== "src/core/programs.ts")) {
+      const bad = bareSpawns(readSource(ROOT, f));
+      if (bad.length > 0) found[f] = bad;
+    }
+    expect(found).toEqual({});
+  });
+
+  test.each([
+    ['spawnSync("git", ["status"])'],
+    ['Bun.spawnSync(["git", "status"])'],
+    ["Bun.spawn([ 'gh', 'auth'])"],
+    ['const g = Bun.which("git");'],
+  ])("the check catches %s", (code) => {
+    expect(bareSpawns(code).length).toBeGreaterThan(0);
+  });
+
+  test("a program found through core/programs.ts passes", () => {
+    expect(bareSpawns("const argv = gitCommand(args);\nBun.spawnSync(argv, { cwd });\nspawn(argv[0]!, argv.slice(1));")).toEqual([]);
+  });
+});

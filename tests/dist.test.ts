@@ -53,6 +53,26 @@ describeSlow("compiled dist binary", () => {
     }
   });
 
+  // fledge runs unconfined in folders a plugin may write: a planted `.env` (moving the
+  // config folder) and `bunfig.toml` preload (running code) must both be ignored.
+  test("takes no .env or bunfig.toml from the folder it runs in", () => {
+    const t = tempDir("fledge-dist-cwd-");
+    try {
+      const marker = join(t.path, "PWNED");
+      writeFileSync(join(t.path, ".env"), `FLEDGE_CONFIG_DIR=${join(t.path, "planted")}\n`);
+      writeFileSync(join(t.path, "pre.js"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`);
+      writeFileSync(join(t.path, "bunfig.toml"), 'preload = ["./pre.js"]\n');
+      const r = runFledge(["cache", "list", "--json"], { bin, cwd: t.path, env: { FLEDGE_CONFIG_DIR: undefined, HOME: join(t.path, "home") } });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).dir).not.toContain("planted");
+      expect(existsSync(marker)).toBe(false);
+      expect(runFledge(["--version"], { bin, cwd: t.path }).code).toBe(0);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   // The compiled binary re-executes itself as the confinement launcher (no separate file).
   test.skipIf(!(process.platform === "linux" && kernelLandlockAbi() >= 1))("runs a native plugin confined: no SSH key, no token", () => {
     const t = tempDir("fledge-dist-confine-");

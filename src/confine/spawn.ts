@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
+import { findProgram, fledgeSelfCommand, isCompiled } from "../core/programs.ts";
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { fledgePaths } from "../registry/paths.ts";
 import { log } from "../ui/log.ts";
@@ -83,18 +84,22 @@ export function describeConfinement(state: ConfinementState): string {
   return state.kind === "confined" ? `confined (${state.by})` : `unconfined, elevated risk (${state.why})`;
 }
 
-const compiled = (): boolean => import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
+const compiled = isCompiled;
 
 /** How to start the launcher: the compiled binary is fledge itself; from source, a small entry file. */
 function launcherCommand(): string[] {
   if (compiled()) return [process.execPath, LAUNCHER_FLAG];
-  return [process.execPath, new URL("./launch.ts", import.meta.url).pathname];
+  return fledgeSelfCommand(new URL("./launch.ts", import.meta.url).pathname);
 }
 
-/** argv[0] as a path execve can run: a bare word is looked up on the plugin's PATH. */
+/**
+ * argv[0] as a path execve can run: a path relative to the plugin's cwd as given, a
+ * bare word on the absolute entries of the plugin's PATH only (core/programs.ts), so
+ * nothing in the folder fledge runs in is ever picked by a relative PATH entry.
+ */
 function resolveProgram(argv0: string, path: string | undefined, cwd: string): string {
   if (argv0.includes("/")) return isAbsolute(argv0) ? argv0 : join(cwd, argv0);
-  return Bun.which(argv0, { PATH: path ?? "/usr/bin:/bin" }) ?? argv0;
+  return findProgram(argv0, path ?? "/usr/bin:/bin") ?? argv0;
 }
 
 export interface PluginProcess<In extends Bun.SpawnOptions.Writable, Out extends Bun.SpawnOptions.Readable, Err extends Bun.SpawnOptions.Readable> {
@@ -139,10 +144,12 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(o.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, o.fledgeEnv);
+    const program = resolveProgram(o.argv[0] ?? "", o.env.PATH, o.cwd);
+    if (!program.includes("/")) throw Object.assign(new Error(`No such file or directory: ${o.argv[0] ?? ""}`), { code: "ENOENT" });
     const reap = reapAfterRun();
     let proc: Bun.Subprocess<In, Out, Err>;
     try {
-      proc = Bun.spawn([...o.argv], { cwd: o.cwd, env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
+      proc = Bun.spawn([program, ...o.argv.slice(1)], { cwd: o.cwd, env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
     } catch (e) {
       void reap();
       throw e;

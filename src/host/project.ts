@@ -5,6 +5,7 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { basename, join } from "node:path";
+import { filterOffArgs, gitCommand } from "../core/programs.ts";
 
 export interface GitInfo {
   branch: string;
@@ -20,21 +21,44 @@ export interface ProjectInfo {
   git: GitInfo | null;
 }
 
-/** Run git with a clean, non-interactive setup; undefined when git fails or is missing. */
+/**
+ * Run fledge's own git in a project with a clean, non-interactive setup; undefined when
+ * git fails or is missing. The project may hold a repository a plugin wrote (a `.git`
+ * planted in a subfolder), so git is the absolute one (core/programs.ts) and nothing
+ * its configuration names runs: fsmonitor and hooks are off there, and for `status`
+ * (the one command here that may run filter drivers) every driver the configuration
+ * names is switched off too; submodules, which have configurations of their own, are
+ * not looked into.
+ */
 export function git(args: string[], cwd: string): string | undefined {
   try {
-    const r = Bun.spawnSync(["git", ...args], {
-      cwd,
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "ignore",
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" },
-    });
-    if (r.exitCode !== 0) return undefined;
-    return r.stdout.toString();
+    let extra: string[] = [];
+    if (args[0] === "status") {
+      const filters = gitRun(["config", "--name-only", "--get-regexp", "^filter\\."], cwd, true);
+      const off = filterOffArgs(filters ?? "");
+      if (off === undefined) return undefined;
+      extra = off;
+      args = [args[0], "--ignore-submodules=all", ...args.slice(1)];
+    }
+    return gitRun([...extra, ...args], cwd, false);
   } catch {
     return undefined;
   }
+}
+
+/** One git child; `emptyOk`: exit 1 (git config found nothing) is an empty answer. */
+function gitRun(args: string[], cwd: string, emptyOk: boolean): string | undefined {
+  const argv = gitCommand(args);
+  const r = Bun.spawnSync(argv, {
+    cwd,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "ignore",
+    env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" },
+  });
+  if (r.exitCode === 1 && emptyOk) return "";
+  if (r.exitCode !== 0) return undefined;
+  return r.stdout.toString();
 }
 
 /** Marker files, most specific first. */

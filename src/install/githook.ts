@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { fledgeSelfCommand, gitCommand } from "../core/programs.ts";
 import { FledgeError } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -14,9 +15,7 @@ export const GIT_HOOK_MARKER = "# fledge-hook: pre-push (written by 'fledge hook
 
 /** How this fledge is started again: the compiled binary itself, or bun with the entry script. */
 export function fledgeCommand(): string[] {
-  const main = typeof Bun !== "undefined" ? Bun.main : process.argv[1] ?? "";
-  if (main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/")) return [process.execPath];
-  return [process.execPath, main];
+  return fledgeSelfCommand();
 }
 
 function shQuote(s: string): string {
@@ -30,7 +29,13 @@ export function gitHookScript(command: readonly string[] = fledgeCommand()): str
 /** Where git looks for this repository's pre-push hook (honours core.hooksPath), and the repo's top. */
 export function gitHookPath(cwd: string): { repo: string; file: string } {
   const run = (args: string[]): string | undefined => {
-    const r = spawnSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
+    let argv: string[];
+    try {
+      argv = gitCommand(args, process.env.PATH, args[1] === "--git-path");
+    } catch {
+      return undefined;
+    }
+    const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
     return r.status === 0 ? r.stdout.trim() : undefined;
   };
   const repo = run(["rev-parse", "--show-toplevel"]);

@@ -11,6 +11,7 @@
  * file); any other host is pushed to with the user's own git credentials.
  */
 import { spawnSync } from "node:child_process";
+import { gitCommand } from "../core/programs.ts";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadManifest, type Manifest } from "../manifest/index.ts";
@@ -87,9 +88,19 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
+/** fledge's git command line (core/programs.ts), or the error that says git is missing. */
+function publishGit(args: string[], step: string, env: NodeJS.ProcessEnv): string[] {
+  try {
+    return gitCommand(args, env.PATH);
+  } catch (e) {
+    throw new FledgeError(`cannot run git to ${step}: ${renderUntrusted((e as Error).message)}`, { cause: e, code: "git_missing", hint: "install git (apt-get install git) and try again" });
+  }
+}
+
 /** Run git in `dir`; returns stdout, throws a FledgeError naming the step on failure. */
 function git(dir: string, args: string[], step: string, env: NodeJS.ProcessEnv): string {
-  const r = spawnSync("git", args, { cwd: dir, env: { ...env, GIT_TERMINAL_PROMPT: "0" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+  const [exe, ...argv] = publishGit(args, step, env);
+  const r = spawnSync(exe!, argv, { cwd: dir, env: { ...env, GIT_TERMINAL_PROMPT: "0" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
   if (r.error) throw new FledgeError(`cannot run git to ${step}: ${renderUntrusted(r.error.message)}`, { cause: r.error, code: "git_missing", hint: "install git (apt-get install git) and try again" });
   if (r.status !== 0) {
     throw new FledgeError(`git failed to ${step} (exit ${r.status}): ${renderUntrusted(r.stderr.trim().split("\n").slice(-3).join(" / "), 400)}`, { code: "git_failed", hint: "see git's message; fix it and run 'fledge plugins publish' again" });
@@ -128,10 +139,12 @@ function ensureCommitted(dir: string, name: string, owner: string, env: NodeJS.P
   if (!existsSync(resolve(dir, ".git"))) {
     git(dir, ["init", "-q", "-b", "main"], "create a git repository in the plugin folder", env);
   }
-  const hasHead = spawnSync("git", ["rev-parse", "--verify", "-q", "HEAD"], { cwd: dir, env, stdio: "ignore" }).status === 0;
+  const [exe, ...headArgs] = publishGit(["rev-parse", "--verify", "-q", "HEAD"], "find the current commit", env);
+  const hasHead = spawnSync(exe!, headArgs, { cwd: dir, env, stdio: "ignore" }).status === 0;
   if (!hasHead) {
     git(dir, ["add", "-A"], "stage the plugin's files", env);
-    const identity = spawnSync("git", ["config", "user.email"], { cwd: dir, env, encoding: "utf8" }).stdout?.trim();
+    const [gitExe, ...idArgs] = publishGit(["config", "user.email"], "read the commit identity", env);
+    const identity = spawnSync(gitExe!, idArgs, { cwd: dir, env, encoding: "utf8" }).stdout?.trim();
     const who = identity ? [] : ["-c", `user.name=${owner}`, "-c", `user.email=${owner}@users.noreply.github.com`];
     git(dir, [...who, "commit", "-q", "-m", `Initial commit of the ${name} fledge plugin`], "make the first commit", env);
   } else if (git(dir, ["status", "--porcelain"], "check for uncommitted changes", env).trim() !== "") {

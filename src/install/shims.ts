@@ -12,6 +12,7 @@
  */
 import { closeSync, lstatSync, openSync, readSync, renameSync, rmSync, unlinkSync, constants as fs } from "node:fs";
 import { basename, join } from "node:path";
+import { fledgeSelfCommand } from "../core/programs.ts";
 import { atomicWriteSync } from "../registry/atomic.ts";
 import { resolveInside } from "../manifest/binary.ts";
 
@@ -28,10 +29,7 @@ function shellQuote(s: string): string {
 
 /** How to start this fledge again: the compiled binary, or bun + the entry script. */
 export function fledgeInvocation(): string[] {
-  const compiled = import.meta.path.includes("$bunfs") || import.meta.path.includes("~BUN");
-  if (compiled) return [process.execPath];
-  const main = Bun.main.endsWith("main.ts") ? Bun.main : join(import.meta.dir, "..", "main.ts");
-  return [process.execPath, main];
+  return fledgeSelfCommand();
 }
 
 export function shimText(command: string, plugin: string): string {

@@ -4,6 +4,7 @@
  * copy. Nothing here decides trust; it only fetches what `checkSourceSafety` allowed.
  */
 import { spawn } from "node:child_process";
+import { gitCommand } from "../core/programs.ts";
 import { chmodSync, copyFileSync, createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -72,7 +73,14 @@ function scrub(text: string, secret: string | null): string {
 function git(args: string[], cwd: string, secret: string | null, idleSeconds?: number): Promise<{ code: number; out: string; stalled?: boolean }> {
   return new Promise((res, rej) => {
     const net = idleSeconds === undefined ? [] : gitNetworkArgs(idleSeconds);
-    const child = spawn("git", ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "advice.detachedHead=false", ...net, ...args], {
+    let argv: string[];
+    try {
+      argv = gitCommand(["-c", "advice.detachedHead=false", ...net, ...args]);
+    } catch (e) {
+      rej(new FledgeError(`cannot run git: ${renderUntrusted((e as Error).message)}`, { cause: e, code: "git_missing", hint: "install git to use git URLs as plugin sources" }));
+      return;
+    }
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd,
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "", SSH_ASKPASS: "", GCM_INTERACTIVE: "never" },
       stdio: ["ignore", "pipe", "pipe"],

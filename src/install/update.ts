@@ -10,6 +10,7 @@
  * reinstalling). The command exits non-zero when any update failed.
  */
 import { spawn } from "node:child_process";
+import { gitCommand } from "../core/programs.ts";
 import type { Capabilities, FilesystemGrant, HookName, Manifest } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, type RegistryEntry } from "../registry/index.ts";
 import { checkSourceSafety, classify, mayGrant, parseSource, type Source } from "../trust/index.ts";
@@ -88,7 +89,14 @@ export function changedHooks(approved: Record<string, string>, next: Manifest): 
 /** `git ls-remote` for a non-GitHub source: the commit of HEAD and the tag names. */
 function lsRemote(url: string, flags: string[], patterns: string[], idleSeconds: number): Promise<string[][]> {
   return new Promise((res, rej) => {
-    const child = spawn("git", ["-c", "protocol.ext.allow=never", ...gitNetworkArgs(idleSeconds), "ls-remote", ...flags, "--", url, ...patterns], { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, stdio: ["ignore", "pipe", "ignore"] });
+    let argv: string[];
+    try {
+      argv = gitCommand([...gitNetworkArgs(idleSeconds), "ls-remote", ...flags, "--", url, ...patterns]);
+    } catch (e) {
+      rej(e);
+      return;
+    }
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, stdio: ["ignore", "pipe", "ignore"] });
     let out = "";
     const watch = watchChild(child, idleSeconds);
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { FledgeError } from "../core/index.ts";
+import { findProgram } from "../core/programs.ts";
 import { fledgePaths } from "./paths.ts";
 import { describeValue, issuePath, parseTomlText, readTextIfExists } from "./toml.ts";
 
@@ -130,7 +131,7 @@ const MAX_TOKEN = 1024;
  */
 export function ghAuthToken(env: NodeJS.ProcessEnv = process.env, host = "github.com"): string | undefined {
   if (!/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/.test(host)) return undefined;
-  const gh = Bun.which("gh", { PATH: (env.PATH ?? "").split(":").filter((d) => d.startsWith("/")).join(":") });
+  const gh = findProgram("gh", env.PATH);
   if (!gh) return undefined;
   try {
     const childEnv: Record<string, string> = {};
