@@ -377,6 +377,13 @@ function grantExtra(p: string, access: "read" | "write", home: string | undefine
 }
 
 /**
+ * /proc entries never granted: sysvipc lists every SysV shared memory segment, queue
+ * and semaphore set of the machine (the seccomp filter refuses attaching to them; the
+ * list itself says which processes talk to which).
+ */
+const PROC_HIDDEN = new Set(["sysvipc"]);
+
+/**
  * /proc without other processes: every other process's folder (its environment, its
  * memory, its open files) stays closed, whoever owns it. `/proc/self` is opened by the
  * launcher, which becomes the plugin, so the plugin keeps its own folder; the
@@ -390,7 +397,7 @@ function grantProc(out: FsRule[]): void {
     return;
   }
   for (const name of names) {
-    if (/^\d+$/.test(name)) continue;
+    if (/^\d+$/.test(name) || PROC_HIDDEN.has(name)) continue;
     const p = join("/proc", name);
     try {
       if (lstatSync(p).isSymbolicLink()) continue; // self, thread-self, net, mounts: all lead into a process folder

@@ -4,7 +4,14 @@
  *
  * - socket(): without `network`, no socket at all (UDP, raw, netlink, and unix sockets
  *   that reach ssh-agent, docker or D-Bus by path; Landlock only governs TCP).
- *   socketpair() stays allowed: it reaches nobody.
+ * - socketpair(): only AF_UNIX SOCK_STREAM (with or without SOCK_NONBLOCK/SOCK_CLOEXEC),
+ *   with or without network. A connected stream pair reaches nobody but itself; a
+ *   DATAGRAM end can sendto() (or connect() to) any path-named datagram socket of the
+ *   user's services (journald's /dev/log, NOTIFY_SOCKET, control sockets), and a
+ *   SEQPACKET pair is refused alongside it rather than reasoned about.
+ * - SysV IPC (shared memory, message queues, semaphores): outside Landlock, they reach
+ *   every unconfined process of the user (X11 MIT-SHM, databases). Refused with ENOSYS
+ *   as on a kernel built without SysV IPC, so programs fall back; /proc/sysvipc is hidden.
  * - ptrace, process_vm_readv/writev: reading other processes' memory (Landlock already
  *   limits ptrace to its own domain; this is the second lock).
  * - ioctl TIOCSTI / TIOCLINUX: typing commands into the user's terminal.
@@ -45,6 +52,9 @@ interface ArchTable {
   processVmReadv: number;
   processVmWritev: number;
   ioctl: number;
+  socketpair: number;
+  /** shmget, shmat, shmctl, msgget, msgsnd, msgrcv, msgctl, semget, semop, semtimedop, semctl (and ipc(2) where it exists). */
+  sysvIpc: readonly number[];
   ioUring: readonly number[];
   keyring: readonly number[];
   /** x32 syscalls have this bit set on x86_64. */
@@ -64,7 +74,7 @@ const PID0 = [[0, 0]] as const;
 
 const ARCH: Record<string, ArchTable> = {
   x64: {
-    audit: 0xc000003e, socket: 41, ptrace: 101, processVmReadv: 310, processVmWritev: 311, ioctl: 16, ioUring: [425, 426, 427], keyring: [248, 249, 250], x32Bit: 0x40000000,
+    audit: 0xc000003e, socket: 41, ptrace: 101, processVmReadv: 310, processVmWritev: 311, ioctl: 16, socketpair: 53, sysvIpc: [29, 30, 31, 68, 69, 70, 71, 64, 65, 220, 66], ioUring: [425, 426, 427], keyring: [248, 249, 250], x32Bit: 0x40000000,
     // prlimit64, sched_setaffinity, sched_setscheduler, sched_setparam, sched_setattr, migrate_pages, move_pages; setpriority(PRIO_PROCESS, 0); ioprio_set(IOPRIO_WHO_PROCESS, 0)
     selfOnly: [[302, PID0], [203, PID0], [144, PID0], [142, PID0], [314, PID0], [256, PID0], [279, PID0], [141, [[0, 0], [1, 0]]], [251, [[0, 1], [1, 0]]]],
     // pidfd_getfd, process_madvise, kcmp; chmod, fchmodat, fchmodat2, chown, lchown, fchownat, setxattr, lsetxattr,
@@ -75,7 +85,7 @@ const ARCH: Record<string, ArchTable> = {
     chmods: [[90, 1], [268, 2], [452, 2]],
   },
   arm64: {
-    audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, ioUring: [425, 426, 427], keyring: [217, 218, 219],
+    audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, socketpair: 199, sysvIpc: [194, 196, 195, 186, 189, 188, 187, 190, 193, 192, 191], ioUring: [425, 426, 427], keyring: [217, 218, 219],
     selfOnly: [[261, PID0], [122, PID0], [119, PID0], [118, PID0], [274, PID0], [238, PID0], [239, PID0], [140, [[0, 0], [1, 0]]], [30, [[0, 1], [1, 0]]]],
     // pidfd_getfd, process_madvise, kcmp; fchmodat, fchmodat2, fchownat, setxattr, lsetxattr, removexattr, lremovexattr,
     // setxattrat, removexattrat
@@ -92,6 +102,11 @@ const EPERM = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+/** socketpair() type flags that do not change what the pair reaches. */
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
 const EACCES = 13;
 const ENOSYS = 38;
 
@@ -154,7 +169,9 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
     ins(RET_K, retErrno(EACCES));
     ins(LD_W_ABS, NR);
   }
+  allowStreamPairsOnly(ins, t.socketpair);
   deny(t.ptrace, EPERM);
+  for (const nr of t.sysvIpc) deny(nr, ENOSYS);
   deny(t.processVmReadv, EPERM);
   deny(t.processVmWritev, EPERM);
   for (const nr of t.ioUring) deny(nr, ENOSYS);
@@ -198,6 +215,25 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
   ins(RET_K, retErrno(EPERM));
   ins(RET_K, RET_ALLOW);
   return prog;
+}
+
+/**
+ * socketpair(domain, type, ...): allowed only for AF_UNIX with type SOCK_STREAM, any
+ * combination of SOCK_NONBLOCK and SOCK_CLOEXEC. The type's low bits are the socket
+ * type (STREAM 1, DGRAM 2, RAW 3, SEQPACKET 5): every bit but bit 0 and the two flags
+ * must be clear, and bit 0 set. Leaves the syscall number loaded for the checks after it.
+ */
+function allowStreamPairsOnly(ins: (code: number, k: number, jt?: number, jf?: number) => void, nr: number): void {
+  const notStreamBits = ~(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC) >>> 0;
+  ins(JEQ_K, nr, 0, 7);
+  ins(LD_W_ABS, ARGS);
+  ins(JEQ_K, AF_UNIX, 0, 4);
+  ins(LD_W_ABS, ARG1_LOW);
+  ins(JSET_K, notStreamBits, 2, 0);
+  ins(JSET_K, SOCK_STREAM, 0, 1);
+  ins(RET_K, RET_ALLOW);
+  ins(RET_K, retErrno(EACCES));
+  ins(LD_W_ABS, NR);
 }
 
 /** struct sock_filter[] as bytes (host endianness: little on both supported arches). */

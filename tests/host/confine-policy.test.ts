@@ -164,11 +164,24 @@ describe("seccomp program (x86_64)", () => {
     // AF_UNIX (ssh-agent, tmux, D-Bus, docker.sock), AF_PACKET, AF_VSOCK, anything else.
     for (const domain of [1, 17, 40, 0]) expect(runBpf(net, { nr: 41, arch: X64, args: [domain] })).toBe(errno(13));
     // Other calls after the socket check are unaffected.
-    for (const nr of [0, 1, 42, 53]) expect(runBpf(net, { nr, arch: X64 })).toBe(ALLOW);
+    for (const nr of [0, 1, 42, 54]) expect(runBpf(net, { nr, arch: X64 })).toBe(ALLOW);
   });
   test("ptrace, process_vm_readv/writev, io_uring and the keyring are refused", () => {
     for (const nr of [101, 310, 311]) expect(runBpf(net, { nr, arch: X64 })).toBe(errno(1));
     for (const nr of [425, 426, 427, 248, 249, 250]) expect(runBpf(net, { nr, arch: X64 })).toBe(errno(38));
+  });
+  test("socketpair: AF_UNIX SOCK_STREAM only (flags NONBLOCK/CLOEXEC allowed), with or without network", () => {
+    for (const prog of [none, net]) {
+      for (const type of [1, 1 | 0o4000, 1 | 0o2000000, 1 | 0o4000 | 0o2000000]) expect(runBpf(prog, { nr: 53, arch: X64, args: [1, type] })).toBe(ALLOW);
+      // DGRAM, RAW, SEQPACKET (with flags too), an unknown flag, another domain.
+      for (const [domain, type] of [[1, 2], [1, 3], [1, 5], [1, 2 | 0o2000000], [1, 5 | 0o4000], [1, 1 | 0x100], [2, 1], [30, 1]] as const) {
+        expect(runBpf(prog, { nr: 53, arch: X64, args: [domain, type] })).toBe(errno(13));
+      }
+    }
+  });
+  test("SysV IPC (shm, msg, sem) is refused as if the kernel had none", () => {
+    for (const nr of [29, 30, 31, 68, 69, 70, 71, 64, 65, 220, 66]) expect(runBpf(net, { nr, arch: X64 })).toBe(errno(38));
+    expect(runBpf(net, { nr: 67, arch: X64 })).toBe(ALLOW); // shmdt only detaches the caller's own mapping
   });
   test("ioctl: TIOCSTI and TIOCLINUX refused, other requests allowed", () => {
     expect(runBpf(none, { nr: 16, arch: X64, args: [0, TIOCSTI] })).toBe(errno(1));

@@ -1,0 +1,122 @@
+/**
+ * The third red-team round against native confinement (kernel side: devices, SysV IPC,
+ * socket pairs, grants that change after consent, start-up files and relocated
+ * credentials). Each attack is a real shell plugin run through the real native runner
+ * in a temp HOME with planted secrets; each test fails if the hole reopens.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
+import { tempDir } from "../helpers/cli.ts";
+
+const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
+const SECRET = "PLANTED-SECRET-3f7a";
+const T = 30_000;
+
+let dir: { path: string; cleanup: () => void };
+let base: string;
+let home: string;
+let project: string;
+let pluginDir: string;
+
+beforeAll(() => {
+  dir = tempDir("fledge-redteam3-");
+  base = realpathSync(dir.path);
+  home = join(base, "home");
+  project = join(base, "project");
+  pluginDir = join(home, ".config", "fledge", "plugins", "evil");
+  for (const d of [".ssh", ".aws", ".config/gh", pluginDir, join(project, "src")]) mkdirSync(d.startsWith("/") ? d : join(home, d), { recursive: true });
+  writeFileSync(join(home, ".ssh", "id_ed25519"), `${SECRET}-ssh\n`);
+  chmodSync(join(home, ".ssh", "id_ed25519"), 0o600);
+  writeFileSync(join(home, ".aws", "credentials"), `${SECRET}-aws\n`);
+  writeFileSync(join(project, "README.md"), "project readme\n");
+});
+afterAll(() => dir?.cleanup());
+
+function attack(script: string, o: AttackOptions = {}): Promise<Run> {
+  return runAttack({ home, project, pluginDir }, script, o);
+}
+
+async function readRest(reader: { read(): Promise<{ done: boolean; value?: Uint8Array | undefined }> }): Promise<string> {
+  let out = "";
+  for (;;) {
+    const x = await reader.read();
+    if (x.done) return out;
+    out += new TextDecoder().decode(x.value);
+  }
+}
+
+const py = (code: string): string => `python3 -c '${code}' 2>&1`;
+
+describe.skipIf(!confinable)("SysV IPC reaches unconfined processes (f6)", () => {
+  test("shmget/msgget/semget fail and /proc/sysvipc is hidden; a victim's segment stays unread and intact", async () => {
+    // The victim: an unconfined process holding a shared memory segment with a secret.
+    const victim = Bun.spawn(["python3", "-c", [
+      "import ctypes, sys, time",
+      "libc = ctypes.CDLL(None, use_errno=True)",
+      "libc.shmat.restype = ctypes.c_void_p",
+      "i = libc.shmget(0x3f7a, 4096, 0o1600)",
+      "p = libc.shmat(i, None, 0)",
+      `ctypes.memmove(p, b"${SECRET}-shm", 24)`,
+      "print(i, flush=True)",
+      "time.sleep(8)",
+      "print(ctypes.string_at(p, 24).decode(), flush=True)",
+      "libc.shmctl(i, 0, None)",
+    ].join("\n")], { stdout: "pipe", stderr: "inherit" });
+    const reader = victim.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const id = Number.parseInt(first, 10);
+    expect(Number.isInteger(id)).toBe(true);
+    const spy = [
+      "import ctypes, os",
+      "libc = ctypes.CDLL(None, use_errno=True)",
+      "libc.shmat.restype = ctypes.c_void_p",
+      `p = libc.shmat(${id}, None, 0)`,
+      "print(\"shmat\", \"refused\" if p in (None, 2**64-1) else ctypes.string_at(p, 24), ctypes.get_errno())",
+      "if p not in (None, 2**64-1): ctypes.memmove(p, b\"overwritten-by-plugin!!!\", 24)",
+      "print(\"shmget\", libc.shmget(0, 4096, 0o1600), ctypes.get_errno())",
+      "print(\"msgget\", libc.msgget(0, 0o1600), ctypes.get_errno())",
+      "print(\"semget\", libc.semget(0, 1, 0o1600), ctypes.get_errno())",
+    ].join("\n");
+    const r = await attack(`${py(spy)}; cat /proc/sysvipc/shm 2>&1 | head -3; echo end`);
+    expect(r.stdout).toContain("end");
+    expect(r.stdout).toContain("shmat refused 38");
+    for (const call of ["shmget", "msgget", "semget"]) expect(r.stdout).toContain(`${call} -1 38`);
+    expect(r.stdout).not.toContain("key      shmid");
+    const rest = await readRest(reader);
+    await victim.exited;
+    expect(rest).toContain(`${SECRET}-shm`);
+    expect(r.stdout).not.toContain(SECRET);
+  }, T);
+});
+
+describe.skipIf(!confinable)("socketpair() reaching named datagram sockets (f8)", () => {
+  for (const network of [false, true]) {
+    test(`only a stream pair is made (network ${network}); a datagram or seqpacket pair cannot be, so nothing reaches a service's socket`, async () => {
+      const sock = join(base, `svc-${network}.sock`);
+      const svc = Bun.spawn(["python3", "-c", `import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind("${sock}"); print("ready", flush=True); s.settimeout(6)\ntry: print("got", s.recv(100), flush=True)\nexcept OSError: print("nothing", flush=True)`], { stdout: "pipe" });
+      const reader = svc.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain("ready");
+      const spy = [
+        "import socket",
+        "for t in (socket.SOCK_DGRAM, socket.SOCK_SEQPACKET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC):",
+        "  try:",
+        "    a, b = socket.socketpair(socket.AF_UNIX, t)",
+        `    a.sendto(b"from-plugin", "${sock}"); print("delivered")`,
+        "  except OSError as e: print(\"pair refused\", e.errno)",
+        "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)",
+        "a.send(b\"x\"); print(\"stream pair\", b.recv(1))",
+      ].join("\n");
+      const r = await attack(`${py(spy)}; echo end`, { network });
+      expect(r.stdout).toContain("end");
+      expect(r.stdout).not.toContain("delivered");
+      expect(r.stdout.match(/pair refused 13/g)?.length).toBe(3);
+      expect(r.stdout).toContain("stream pair b'x'");
+      const rest = await readRest(reader);
+      await svc.exited;
+      expect(rest).toContain("nothing");
+    }, T);
+  }
+});
