@@ -1,21 +1,47 @@
 /**
- * Random ids and SHA-256 digests without `node:crypto`: in Bun, importing `node:crypto`
- * costs about 7-10 ms of start-up in the compiled binary (measured), paid by every
- * command whose path touches a lock, an atomic write or a registry read. Web Crypto's
- * getRandomValues (the same CSPRNG) and Bun's native hasher cost nothing to load.
+ * SHA-256, HMAC-SHA256, constant-time comparison and random bytes through Bun's native
+ * hasher and the global Web Crypto object. `node:crypto` gives the same answers, but
+ * loading its JavaScript module costs a compiled fledge about 5 ms of CPU time at every
+ * start, more than the whole cache hit of a small module, and every command (the
+ * process probes below everything) would pay it. The digests are bit for bit those of
+ * `node:crypto`, so cache entries and stamps written by either stay valid.
  */
 
-/** `n` random bytes from the system CSPRNG, as lowercase hex (2n characters). */
-export function randomHex(n: number): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
+/** Something that takes bytes in order (a hash or an HMAC under way). */
+export interface ByteSink {
+  update(data: Uint8Array | string): unknown;
 }
 
-/** `n` random bytes from the system CSPRNG. */
-export function randomBuffer(n: number): Buffer {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(n)));
+/** A SHA-256 digest under way; `digest()` gives its 32 bytes. */
+export interface Sha256 extends ByteSink {
+  update(data: Uint8Array | string): Sha256;
+  digest(): Buffer;
 }
 
-/** SHA-256 of `data` (a string is hashed as UTF-8), lowercase hex. */
-export function sha256Hex(data: string | Uint8Array): string {
+/** A SHA-256 hash (or, with `key`, an HMAC-SHA256) to feed with `update`. */
+export function sha256(key?: Uint8Array | string): Sha256 {
+  const h = key === undefined ? new Bun.CryptoHasher("sha256") : new Bun.CryptoHasher("sha256", key);
+  const hash: Sha256 = {
+    update(data) {
+      h.update(data);
+      return hash;
+    },
+    digest: () => h.digest(),
+  };
+  return hash;
+}
+
+/** The SHA-256 of `data` in lower-case hex. */
+export function sha256Hex(data: Uint8Array | string): string {
   return new Bun.CryptoHasher("sha256").update(data).digest("hex");
+}
+
+/** Equal bytes, compared in time that depends only on the length (for MACs). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/** `n` bytes from the system's cryptographic random source. */
+export function randomBytes(n: number): Buffer {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(n)).buffer);
 }

@@ -7,11 +7,10 @@
  * manifest file is fingerprinted when it is shown and checked after every hook; any
  * change refuses the install (the message says which parts changed).
  */
-import { sha256Hex } from "../core/digest.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest, type Manifest } from "../manifest/index.ts";
-import { FledgeError } from "../core/index.ts";
+import { FledgeError, sha256Hex } from "../core/index.ts";
 import { listHooks } from "./consent.ts";
 
 export interface FrozenManifest {

@@ -26,13 +26,12 @@
  * (`restoreRegisteredFolders` moves it back first): nothing a registry entry owns is
  * ever deleted by recovery.
  */
-import { randomHex, sha256Hex } from "../core/digest.ts";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { atomicWriteSync } from "../registry/atomic.ts";
 import { fledgePaths, type FledgePaths } from "../registry/paths.ts";
 import { findCommandOwner, parseRegistry } from "../registry/registry.ts";
-import { isStrictlyWithin, ownerGone } from "../core/index.ts";
+import { isStrictlyWithin, ownerGone, randomBytes, sha256Hex } from "../core/index.ts";
 import { isStaleLock, pidAlive, readLockRecord, withLock } from "../registry/lock.ts";
 import { log } from "../ui/log.ts";
 import { exists, movePath, removeShim, writeShim } from "./shims.ts";
@@ -76,7 +75,7 @@ export function registryDigest(text: string | null): string | null {
 
 /** A fresh commit id for one operation (128 random bits: never equal to an earlier one). */
 export function newCommitId(): string {
-  return randomHex(16);
+  return randomBytes(16).toString("hex");
 }
 
 const STAMP = "# fledge-commit ";

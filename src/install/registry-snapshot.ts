@@ -17,7 +17,7 @@
  */
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { randomHex, sha256Hex } from "../core/digest.ts";
+import { randomBytes, sha256Hex } from "../core/digest.ts";
 import { fledgePaths, type FledgePaths } from "../registry/paths.ts";
 import { emptyRegistry, parseRegistry } from "../registry/registry.ts";
 import { readTextIfExists } from "../registry/toml.ts";
@@ -116,7 +116,7 @@ export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: 
 export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string, view: RegistryView): void {
   if (view.reg.plugins.some((p) => p.extra !== undefined)) return;
   const file = snapshotFile(paths);
-  const tmp = `${file}.tmp.${process.pid}.${randomHex(6)}`;
+  const tmp = `${file}.tmp.${process.pid}.${randomBytes(6).toString("hex")}`;
   try {
     const body = JSON.stringify({ plugins: view.reg.plugins, trust: view.trust, tiers: view.tiers });
     const data = Buffer.from(`${FORMAT}\n${snapshotMac(key, registryText, body)}\n${body}`, "utf8");

@@ -7,10 +7,9 @@
  * of a dead process without touching the staging dir of one still running, here or on
  * another machine sharing the home folder (see ownerGone in src/core/process.ts).
  */
-import { randomHex } from "../core/digest.ts";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { hostTag, ownerGone } from "../core/index.ts";
+import { hostTag, ownerGone, randomBytes } from "../core/index.ts";
 import { ensureOwnFolder } from "../registry/paths.ts";
 import { log } from "../ui/log.ts";
 import { FledgeError } from "../core/index.ts";
@@ -19,7 +18,7 @@ export const STAGING_PREFIX = ".staging-";
 
 /** A staging folder's name for process `pid` on host `host`. */
 export function stagingName(pid: number = process.pid, host: string = hostTag()): string {
-  return `${STAGING_PREFIX}${pid}-${host}-${randomHex(6)}`;
+  return `${STAGING_PREFIX}${pid}-${host}-${randomBytes(6).toString("hex")}`;
 }
 
 /** Who made a staging folder, from its name; undefined for anything else. */

@@ -4,7 +4,7 @@
  * target. Readers see the old file or the new one, never a torn mix; a crash or error
  * before the rename leaves the old file untouched and the temp file removed.
  */
-import { hostTag } from "../core/index.ts";
+import { hostTag, randomBytes } from "../core/index.ts";
 import {
   chmodSync,
   closeSync,
@@ -17,7 +17,6 @@ import {
   writeSync,
 } from "node:fs";
 import { chmod, mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import { randomHex } from "../core/digest.ts";
 import { basename, dirname, join } from "node:path";
 
 export interface AtomicWriteOptions {
@@ -32,7 +31,7 @@ export interface AtomicWriteOptions {
 
 /** `.<name>.tmp.<pid>.<host tag>.<random>` next to the target: unique per process, host and call. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${hostTag()}.${randomHex(6)}`);
+  return join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${hostTag()}.${randomBytes(6).toString("hex")}`);
 }
 
 const DEFAULT_MODE = 0o644;

@@ -23,11 +23,10 @@
  * error names the lock file, its holder, and how to remove it if it is stale.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomHex } from "../core/digest.ts";
 import { closeSync, constants as fsc, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { FledgeError, hostTag, isThisHost, pidAlive } from "../core/index.ts";
+import { FledgeError, hostTag, isThisHost, pidAlive, randomBytes } from "../core/index.ts";
 
 export { pidAlive };
 
@@ -71,7 +70,7 @@ export function bootId(): string {
 
 function newRecord(): LockRecord {
   const boot = bootId();
-  return { pid: process.pid, host: hostname(), token: randomHex(12), acquired: new Date().toISOString(), ...(boot ? { boot } : {}) };
+  return { pid: process.pid, host: hostname(), token: randomBytes(12).toString("hex"), acquired: new Date().toISOString(), ...(boot ? { boot } : {}) };
 }
 
 /** Read a lock record; undefined when missing, null when present but unparseable. */
@@ -187,7 +186,7 @@ function clearAbandonedGuard(guard: string): void {
   if (!abandoned) return;
   // Rename aside (atomic), then confirm we moved the guard we judged. If a fresh guard
   // replaced it in between, put that one back with link(), which will not clobber.
-  const aside = `${guard}.${process.pid}.${randomHex(6)}.abandoned`;
+  const aside = `${guard}.${process.pid}.${randomBytes(6).toString("hex")}.abandoned`;
   try {
     renameSync(guard, aside);
   } catch {

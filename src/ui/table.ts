@@ -9,7 +9,7 @@
  */
 import { terminalText } from "./sanitize.ts";
 import { useColor } from "./env.ts";
-import { isTerminal } from "./tty.ts";
+import { isTerminal } from "../core/tty.ts";
 
 /** Columns `text` takes on a terminal (ANSI sequences excluded; East Asian wide = 2). */
 export function displayWidth(text: string): number {

@@ -9,7 +9,7 @@
  * {@link nonBlockingTerminal}, and fledge's logger through {@link boundedTerminalStream}.
  */
 import { constants as fsConstants, openSync, writeSync } from "node:fs";
-import { isTerminal } from "./tty.ts";
+import { isTerminal } from "../core/tty.ts";
 
 /** How long fledge's own message may wait for a terminal that takes nothing at all. */
 export const TERMINAL_STALL_MS = 2_000;

@@ -13,7 +13,7 @@
  * When no key can be had (read-only config folder), the caller runs without the
  * on-disk cache.
  */
-import { randomBuffer, randomHex } from "../core/digest.ts";
+import { randomBytes } from "../core/index.ts";
 import { closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
@@ -56,10 +56,10 @@ function readKey(path: string, out: { key?: Buffer }): string | undefined | "mis
 /** Create the key atomically; returns false when another process won the race (read theirs). */
 function createKey(configDir: string, path: string): boolean {
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
-  const tmp = join(configDir, `.${KEY_FILE}.tmp-${process.pid}-${randomHex(6)}`);
+  const tmp = join(configDir, `.${KEY_FILE}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
   try {
-    const key = randomBuffer(KEY_BYTES);
+    const key = randomBytes(KEY_BYTES);
     let off = 0;
     while (off < KEY_BYTES) off += writeSync(fd, key, off, KEY_BYTES - off);
   } finally {

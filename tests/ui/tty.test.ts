@@ -1,5 +1,5 @@
 /**
- * isTerminal (src/ui/tty.ts) answers what node:tty's isatty answers, for a pipe, a
+ * isTerminal (src/core/tty.ts) answers what node:tty's isatty answers, for a pipe, a
  * file, /dev/null (a character device that is not a terminal) and a real terminal.
  */
 import { describe, expect, test } from "bun:test";
@@ -7,10 +7,10 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs
 import { isatty } from "node:tty";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isTerminal } from "../../src/ui/tty.ts";
+import { isTerminal } from "../../src/core/tty.ts";
 import { SCRIPT } from "../helpers/pty.ts";
 
-const PROBE = `import { isTerminal } from ${JSON.stringify(join(import.meta.dir, "..", "..", "src", "ui", "tty.ts"))};
+const PROBE = `import { isTerminal } from ${JSON.stringify(join(import.meta.dir, "..", "..", "src", "core", "tty.ts"))};
 import { isatty } from "node:tty";
 console.log(JSON.stringify([0, 1, 2].map((fd) => [isTerminal(fd), isatty(fd)])));`;
 
