@@ -46,6 +46,24 @@ const CATCH = 5;
 const CATCH_ALL = 6;
 const TRY_TABLE = 7;
 
+/**
+ * Instructions with nothing to check beyond their encoding, by the shape of their
+ * short form: no immediate, one LEB immediate (local, global, table index, i32/i64
+ * constant) that fits in one byte, or a memarg of two one-byte LEBs. A one-byte LEB is
+ * always in range, so skipInstr would accept exactly these bytes.
+ */
+const SHORT_NONE = 1;
+const SHORT_LEB = 2;
+const SHORT_MEMARG = 3;
+const SHORT_FORM = new Uint8Array(256);
+for (let op = 0; op < 256; op++) {
+  const imm = MAIN_IMM[op];
+  // Structure, exception handling and gated opcodes are checked below.
+  if (imm === Imm.none) SHORT_FORM[op] = [0x05, 0x07, 0x0a, 0x0b, 0x18, 0x19].includes(op) ? 0 : SHORT_NONE;
+  else if (imm === Imm.local || imm === Imm.global || imm === Imm.table || imm === Imm.i32 || imm === Imm.i64) SHORT_FORM[op] = SHORT_LEB;
+  else if (imm === Imm.memarg) SHORT_FORM[op] = SHORT_MEMARG;
+}
+
 function invalid(what: string, p: number): FledgeError {
   return new FledgeError(`invalid wasm module: ${what} at byte ${p}`, { code: "wasm_invalid" });
 }
@@ -64,6 +82,21 @@ export function validateBody(code: Uint8Array, env: BodyEnv, start = 0, end = co
   let p = start;
   while (p < n) {
     const op = code[p]!;
+    // Most instructions take the common short form below, which the strict walk
+    // accepts unchanged; anything else (and anything that would end past the body)
+    // goes through skipInstr.
+    const fast = SHORT_FORM[op]!;
+    if (fast !== 0) {
+      let short = 0;
+      if (fast === SHORT_NONE) short = p + 1;
+      else if (fast === SHORT_LEB) short = code[p + 1]! < 0x80 ? p + 2 : 0;
+      else if (code[p + 1]! < 0x40 && code[p + 2]! < 0x80) short = p + 3; // memarg: one-byte align (no memory index flag) and offset
+      if (short !== 0 && short <= n) {
+        counts.instrs++;
+        p = short;
+        continue;
+      }
+    }
     const next = skipInstr(code, p); // strict immediates; refuses unknown encodings
     if (next > n) throw malformed("instruction runs past the end of the function body", p);
     counts.instrs++;
