@@ -3,9 +3,8 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { versionLine } from "./version.ts";
 import { fsErrorToFledge } from "../ui/fs-errors.ts";
 import { jsonText, stripAnsi, terminalText } from "../ui/sanitize.ts";
-import { EXIT, FledgeError, isFledgeError, redactUrls, usageError } from "../core/index.ts";
+import { EXIT, FledgeError, isFledgeError, isTerminal, redactUrls, usageError } from "../core/index.ts";
 import { debugEnabled, useColor, errorEnvelope, log, printResult, printTrusted, setNonInteractive, stdoutStream, writeStdout } from "../ui/index.ts";
-import { isatty } from "node:tty";
 import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.ts";
 import { declareAliases, resolve, runLeaf } from "./framework.ts";
 import { renderHelp } from "./help.ts";
@@ -66,20 +65,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     const result = await runLeaf(r.cmd, r.args, r.tail);
     return typeof result === "number" ? result : EXIT.ok;
   } catch (e) {
-    return report(e, json ?? seen.json);
+    return reportError(e, json ?? seen.json);
   }
 }
 
 /** Help laid out for the terminal it goes to (fd 1 or 2): its width and colour (plain with NO_COLOR or on a pipe). */
 async function helpFor(cmd: Parameters<typeof renderHelp>[0], path: readonly string[], fd: 1 | 2): Promise<string> {
-  const tty = isatty(fd);
+  const tty = isTerminal(fd);
   const color = useColor({ isTTY: tty });
   // The stream is only touched on a terminal, to learn its width (stdout is built lazily).
   const text = await renderHelp(cmd, path, tty ? terminalColumns(fd === 1 ? process.stdout : process.stderr) : terminalColumns({ isTTY: false }), color);
   return color ? text : terminalText(stripAnsi(text));
 }
 
-function report(e: unknown, json: boolean): number {
+/** Report an error as every fledge command does (stderr, or a JSON envelope on stdout); returns its exit code. */
+export function reportError(e: unknown, json: boolean): number {
   const err = toFledgeError(e);
   if (json) {
     writeStdout(`${jsonText(errorEnvelope(err))}\n`);

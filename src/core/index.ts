@@ -9,3 +9,5 @@ export { redactUrl, redactUrls } from "./redact.ts";
 export { hostTag, isThisHost, ownerGone, pidAlive } from "./process.ts";
 export { suggest } from "./suggest.ts";
 export { isStrictlyWithin, isWithin } from "./paths.ts";
+export { randomBytes, sameBytes, sha256, sha256Hex, type ByteSink, type Sha256 } from "./digest.ts";
+export { isTerminal } from "./tty.ts";

@@ -5,7 +5,7 @@
  * (NFS), a pid means nothing on another host: there it may belong to a live install, so
  * only a process on THIS host whose pid is dead is ever presumed gone.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./digest.ts";
 import { hostname } from "node:os";
 
 /** Is the process alive? kill(pid, 0) probes without signalling; EPERM means it exists. */
@@ -21,7 +21,7 @@ export function pidAlive(pid: number): boolean {
 
 /** A short, file-name-safe tag for a host name (8 hex digits of its SHA-256): what names carry. */
 export function hostTag(host: string = hostname()): string {
-  return createHash("sha256").update(host).digest("hex").slice(0, 8);
+  return sha256Hex(host).slice(0, 8);
 }
 
 /** Does `host` (a host name, or its {@link hostTag}) name this machine? */

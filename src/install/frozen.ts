@@ -7,11 +7,10 @@
  * manifest file is fingerprinted when it is shown and checked after every hook; any
  * change refuses the install (the message says which parts changed).
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest, type Manifest } from "../manifest/index.ts";
-import { FledgeError } from "../core/index.ts";
+import { FledgeError, sha256Hex } from "../core/index.ts";
 import { listHooks } from "./consent.ts";
 
 export interface FrozenManifest {
@@ -23,7 +22,7 @@ export interface FrozenManifest {
 
 function digestOf(dir: string): string {
   try {
-    return createHash("sha256").update(readFileSync(join(dir, "plugin.toml"))).digest("hex");
+    return sha256Hex(readFileSync(join(dir, "plugin.toml")));
   } catch (e) {
     return `unreadable: ${(e as NodeJS.ErrnoException).code ?? "error"}`;
   }

@@ -26,11 +26,10 @@
  * (`restoreRegisteredFolders` moves it back first): nothing a registry entry owns is
  * ever deleted by recovery.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { atomicWriteSync, findCommandOwner, fledgePaths, parseRegistry, withLock, type FledgePaths } from "../registry/index.ts";
-import { isStrictlyWithin, ownerGone } from "../core/index.ts";
+import { isStrictlyWithin, ownerGone, randomBytes, sha256Hex } from "../core/index.ts";
 import { isStaleLock, pidAlive, readLockRecord } from "../registry/lock.ts";
 import { log } from "../ui/index.ts";
 import { exists, movePath, removeShim, writeShim } from "./shims.ts";
@@ -69,7 +68,7 @@ export function journalFile(paths: FledgePaths): string {
 }
 
 export function registryDigest(text: string | null): string | null {
-  return text === null ? null : createHash("sha256").update(text).digest("hex");
+  return text === null ? null : sha256Hex(text);
 }
 
 /** A fresh commit id for one operation (128 random bits: never equal to an earlier one). */

@@ -10,7 +10,7 @@
  * PATH to call `fledge-<cmd>` directly. Command names are validated
  * (`[A-Za-z0-9][A-Za-z0-9_-]*`), so they need no quoting.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../core/index.ts";
 import { closeSync, lstatSync, openSync, readSync, renameSync, rmSync, unlinkSync, constants as fs } from "node:fs";
 import { basename, join } from "node:path";
 import { atomicWriteSync } from "../registry/index.ts";
@@ -81,14 +81,14 @@ export function exists(path: string): boolean {
 export function sha256File(path: string): string {
   const fd = openSync(path, fs.O_RDONLY);
   try {
-    const h = createHash("sha256");
+    const h = sha256();
     const buf = Buffer.alloc(1024 * 1024);
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       h.update(buf.subarray(0, n));
     }
-    return h.digest("hex");
+    return h.digest().toString("hex");
   } finally {
     closeSync(fd);
   }

@@ -7,10 +7,9 @@
  * of a dead process without touching the staging dir of one still running, here or on
  * another machine sharing the home folder (see ownerGone in src/core/process.ts).
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { hostTag, ownerGone } from "../core/index.ts";
+import { hostTag, ownerGone, randomBytes } from "../core/index.ts";
 import { ensureOwnFolder } from "../registry/index.ts";
 import { log } from "../ui/index.ts";
 import { FledgeError } from "../core/index.ts";

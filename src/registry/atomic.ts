@@ -4,7 +4,7 @@
  * target. Readers see the old file or the new one, never a torn mix; a crash or error
  * before the rename leaves the old file untouched and the temp file removed.
  */
-import { hostTag } from "../core/index.ts";
+import { hostTag, randomBytes } from "../core/index.ts";
 import {
   chmodSync,
   closeSync,
@@ -17,7 +17,6 @@ import {
   writeSync,
 } from "node:fs";
 import { chmod, mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 
 export interface AtomicWriteOptions {

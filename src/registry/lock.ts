@@ -23,11 +23,10 @@
  * error names the lock file, its holder, and how to remove it if it is stale.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsc, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { FledgeError, hostTag, isThisHost, pidAlive } from "../core/index.ts";
+import { FledgeError, hostTag, isThisHost, pidAlive, randomBytes } from "../core/index.ts";
 
 export { pidAlive };
 

@@ -9,7 +9,7 @@
  * {@link nonBlockingTerminal}, and fledge's logger through {@link boundedTerminalStream}.
  */
 import { constants as fsConstants, openSync, writeSync } from "node:fs";
-import { isatty } from "node:tty";
+import { isTerminal } from "../core/tty.ts";
 
 /** How long fledge's own message may wait for a terminal that takes nothing at all. */
 export const TERMINAL_STALL_MS = 2_000;
@@ -27,7 +27,7 @@ export function nonBlockingTerminal(fd: number): number {
   const known = writers.get(fd);
   if (known !== undefined) return known;
   let out = fd;
-  if (isatty(fd)) {
+  if (isTerminal(fd)) {
     try {
       out = openSync(`/proc/self/fd/${fd}`, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
     } catch {

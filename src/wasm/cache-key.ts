@@ -13,7 +13,7 @@
  * When no key can be had (read-only config folder), the caller runs without the
  * on-disk cache.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../core/index.ts";
 import { closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
