@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MODULE_CAPS } from "../src/wasm/caps.ts";
-import { prepareModule } from "../src/wasm/prepared.ts";
+import { prepareModule } from "../src/wasm/prepare.ts";
 import { buildModule, section, uleb } from "../tests/wasm/build-bytes.ts";
 
 if (process.argv[2] === "--child") {

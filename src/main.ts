@@ -27,8 +27,14 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0]
   const { printVersion } = await import("./cli/version.ts");
   code = printVersion();
 } else {
-  const { main } = await import("./cli/index.ts");
-  code = await main(argv);
+  // `wasm run` starts without the command framework when its command line is plain
+  // (src/cli/wasm-run.ts); anything else it hands back.
+  const fast = argv[0] === "wasm" && argv[1] === "run" ? await (await import("./cli/wasm-run.ts")).runWasmFast(argv.slice(2)) : undefined;
+  if (fast !== undefined) code = fast;
+  else {
+    const { main } = await import("./cli/index.ts");
+    code = await main(argv);
+  }
 }
 // A compile abandoned at the run's deadline would hold the process until it finished.
 if (abandonedLoadWork()) process.exit(code);

@@ -5,12 +5,14 @@
  * exactly what the full paths say.
  */
 import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { copyFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { root } from "../src/cli/index.ts";
 import { namesOf, subCommandsOf } from "../src/cli/framework.ts";
-import { MAIN, runFledge } from "./helpers/cli.ts";
+import { childEnv, MAIN, ROOT, runFledge, tempDir } from "./helpers/cli.ts";
 
 type Cmd = Parameters<typeof subCommandsOf>[0];
 
@@ -78,3 +80,63 @@ describe("lazy start-up", () => {
     }
   }, 60_000);
 });
+
+describe("wasm run: the fast start", () => {
+  const t = tempDir("fledge-lazy-wasm-");
+  const cfg = join(t.path, "config");
+  const hello = join(t.path, "hello.wasm");
+  const env = { FLEDGE_CONFIG_DIR: cfg };
+  beforeAll(() => copyFileSync(join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm"), hello));
+  afterAll(() => t.cleanup());
+
+  /** The source files (relative to the checkout) and packages a `fledge ...` child loaded. */
+  function loadedBy(args: string[]): { code: number; files: string[] } {
+    const record = join(t.path, "loaded.txt");
+    const r = spawnSync(process.execPath, ["--preload", join(ROOT, "tests", "helpers", "record-loads.ts"), MAIN, ...args], {
+      encoding: "utf8",
+      cwd: ROOT,
+      env: { ...childEnv({ env }), FLEDGE_TEST_RECORD_LOADS: record },
+    });
+    expect(r.stderr).toBe("");
+    const files = readFileSync(record, "utf8").split("\n").filter(Boolean).map((p) => relative(ROOT, p));
+    return { code: r.status ?? -1, files };
+  }
+
+  test("a cache hit loads neither the instrumenter nor the command framework; a miss loads the instrumenter", () => {
+    const miss = loadedBy(["wasm", "run", hello]);
+    expect(miss.code).toBe(0);
+    expect(miss.files).toContain("src/wasm/instrument.ts");
+    const hit = loadedBy(["wasm", "run", hello]);
+    expect(hit.code).toBe(0);
+    // What a hit needs: the cache, the WASI host, the meter.
+    for (const f of ["src/wasm/cache.ts", "src/wasm/cache-file.ts", "src/wasi/host.ts", "src/wasm/meter.ts"]) expect(hit.files).toContain(f);
+    // What it must not load: the decoder and rewriter, citty, the CLI and its other commands, prompts.
+    const unwanted = hit.files.filter((f) =>
+      /^src\/wasm\/(instrument|decoder|blocks|checks|encode|parse|prepare)\.ts$|^src\/cli\/(index|framework|wasm|help)\.ts$|^src\/ui\/(index|prompt|choose)\.ts$|node_modules\/citty\//.test(f),
+    );
+    expect(unwanted).toEqual([]);
+  }, 60_000);
+
+  test("every command line answers as through the full CLI (help, errors, guest arguments)", () => {
+    const lines = [
+      ["wasm", "run", hello, "--json", "-x"],
+      ["wasm", "run", "--fuel", "none", "--timeout=30", "--no-cache", "--", hello, "--", "a"],
+      ["wasm", "run", "--fuel", "lots", hello],
+      ["wasm", "run", "--dir", join(t.path, "nowhere"), hello],
+      ["wasm", "run", join(t.path, "missing.wasm")],
+      ["wasm", "run", "--bogus", hello],
+      ["wasm", "run", "--json", hello],
+      ["wasm", "run", "--help"],
+      ["wasm", "run", "--dir"],
+      ["wasm", "run"],
+    ];
+    for (const args of lines) {
+      const fast = runFledge(args, { env });
+      // A global flag first sends the same command line through the command framework.
+      const full = runFledge(["--non-interactive", ...args], { env });
+      expect({ args, ...fast }).toEqual({ args, ...full });
+    }
+    expect(runFledge(lines[0]!, { env }).stdout).toBe("hello from wasm\n");
+  }, 120_000);
+});
+

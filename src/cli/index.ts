@@ -65,7 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const result = await runLeaf(r.cmd, r.args, r.tail);
     return typeof result === "number" ? result : EXIT.ok;
   } catch (e) {
-    return report(e, json ?? seen.json);
+    return reportError(e, json ?? seen.json);
   }
 }
 
@@ -78,7 +78,8 @@ async function helpFor(cmd: Parameters<typeof renderHelp>[0], path: readonly str
   return color ? text : terminalText(stripAnsi(text));
 }
 
-function report(e: unknown, json: boolean): number {
+/** Report an error as every fledge command does (stderr, or a JSON envelope on stdout); returns its exit code. */
+export function reportError(e: unknown, json: boolean): number {
   const err = toFledgeError(e);
   if (json) {
     writeStdout(`${jsonText(errorEnvelope(err))}\n`);

@@ -7,12 +7,11 @@
  * (and, for native plugins, which protocol it speaks); that path must stay inside
  * the plugin dir, and its bytes must match the recorded hash before anything runs.
  */
-import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, realpathSync } from "node:fs";
 import { cwd as processCwd } from "node:process";
 import { loadManifest, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, findCommandOwner, type Registry, type RegistryEntry } from "../registry/index.ts";
-import { FledgeError, usageError } from "../core/index.ts";
+import { FledgeError, sha256Hex as digestHex, usageError } from "../core/index.ts";
 import { beyondGrant } from "../trust/index.ts";
 import { suggest } from "../ui/index.ts";
 import type { HostIO } from "./console.ts";
@@ -115,7 +114,7 @@ export function locateCommandBinary(entry: RegistryEntry, manifest: Manifest, co
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return digestHex(bytes);
 }
 
 /**

@@ -4,7 +4,7 @@
  * apart from the plugin runner so `fledge wasm run` loads only this.
  */
 import { writeSync } from "node:fs";
-import { isatty } from "node:tty";
+import { isTerminal } from "../core/tty.ts";
 import { colourLeftOn, createSanitizer, SGR_RESET } from "../ui/sanitize.ts";
 import { nonBlockingTerminal } from "../ui/terminal-write.ts";
 import { readyBefore, type OutputSink } from "../wasi/index.ts";
@@ -49,7 +49,7 @@ export function writeAllSync(fd: number, text: string, ready?: (fd: number) => b
  * file being piped) and are passed unchanged, which cannot act on any terminal.
  */
 export function terminalSink(fd: 1 | 2): { sink: number | OutputSink; flush: () => void } {
-  if (!isatty(fd)) return { sink: fd, flush: () => {} };
+  if (!isTerminal(fd)) return { sink: fd, flush: () => {} };
   const decoder = new TextDecoder("utf-8", { fatal: false });
   const sanitizer = createSanitizer("stream");
   let coloured = false;

@@ -13,7 +13,7 @@ import { configDir, loadConfig } from "../registry/index.ts";
 import { FledgeError, isFledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { pluginLimits } from "../wasm/limits.ts";
-import { preparedFor } from "../wasm/prepared.ts";
+import { preparedFor } from "../wasm/prepare.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export async function prepareWasmModules(pluginDir: string, manifest: Manifest, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {

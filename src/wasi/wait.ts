@@ -12,7 +12,7 @@
  * to plain reads: files fledge opens itself are O_NONBLOCK (EAGAIN loops with the
  * deadline), but a borrowed blocking stdin can then still block; README says so.
  */
-import { isatty } from "node:tty";
+import { isTerminal } from "../core/tty.ts";
 import { libc } from "./libc.ts";
 import { FILETYPE } from "./types.ts";
 
@@ -77,6 +77,6 @@ export function readyBefore(fd: number, write: boolean, timeLeft: () => number):
  */
 export function mayBlock(filetype: number, fd: number): boolean {
   if (filetype === FILETYPE.regular_file || filetype === FILETYPE.block_device || filetype === FILETYPE.directory) return false;
-  if (filetype === FILETYPE.character_device) return isatty(fd);
+  if (filetype === FILETYPE.character_device) return isTerminal(fd);
   return true;
 }

@@ -7,9 +7,10 @@
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
 import {
+  completePrepared,
   decodeEntry,
   entryPath,
-  loadPrepared,
+  findPrepared,
   maxEntryBytes,
   preparedInMemory,
   readEntryFile,
@@ -18,6 +19,7 @@ import {
   writeEntryFile,
   type CacheOptions,
   type CacheResult,
+  type PendingPrepare,
   type PreparedModule,
 } from "./cache.ts";
 import { encodeStamp, fingerprintOf, MAX_STAMP_BYTES, sameFingerprint, stampable, stampedHash, stampPath, type SourceFingerprint } from "./source-stamp.ts";
@@ -80,13 +82,23 @@ function stampedEntry(key: Buffer, fp: SourceFingerprint, opts: CacheOptions): C
   }
 }
 
+/** A file whose prepared module was not found: its bytes, read and checked, and what stamping it needs. */
+export interface PendingFile {
+  readonly pendingFile: true;
+  readonly pending: PendingPrepare;
+  readonly fp: SourceFingerprint;
+  readonly after: SourceFingerprint;
+  readonly key: Buffer | undefined;
+  readonly opts: FileCacheOptions;
+}
+
 /**
- * The prepared module for the file at `path`: through its stamp when the file is
- * unchanged, otherwise read, hashed and prepared as {@link loadPrepared} does. Never
- * fails because of the cache; fails when the file cannot be read or `checkSource`
- * refuses it.
+ * The prepared module for the file at `path` from memory or the cache (through its
+ * stamp when the file is unchanged, else by its hash), or what preparing it needs
+ * ({@link completePreparedFile}). Never fails because of the cache; fails when the
+ * file cannot be read or `checkSource` refuses it.
  */
-export function loadPreparedFile(path: string, prepare: (bytes: Uint8Array) => PreparedModule, opts: FileCacheOptions): CacheResult {
+export function findPreparedFile(path: string, opts: FileCacheOptions): CacheResult | PendingFile {
   // O_NONBLOCK: a FIFO named as the module cannot hang fledge.
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
@@ -101,18 +113,37 @@ export function loadPreparedFile(path: string, prepare: (bytes: Uint8Array) => P
     const bytes = readWhole(fd, Number(before.size));
     const after = fingerprintOf(fstatSync(fd, { bigint: true }));
     opts.checkSource?.(bytes);
-    const result = loadPrepared(bytes, prepare, { ...opts, key: () => key });
-    // A stamp for these bytes: only when nothing changed while they were read and the
-    // file has settled (see stampable), and only for an entry that is on disk.
-    if (key && result.cachePath && sameFingerprint(fp, after) && stampable(fp) && existsSync(result.cachePath)) {
-      try {
-        writeEntryFile(stampPath(opts.cacheDir, fp, opts.hostVersion), new TextEncoder().encode(encodeStamp(key, opts.hostVersion, fp, result.sourceHash)));
-      } catch {
-        // Best effort: without a stamp the next start hashes the source again.
-      }
-    }
-    return result;
+    const found = findPrepared(bytes, { ...opts, key: () => key });
+    if ("pending" in found) return { pendingFile: true, pending: found, fp, after, key, opts };
+    stampSource(key, found, fp, after, opts);
+    return found;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Prepare and cache what {@link findPreparedFile} did not find, then stamp the source. */
+export function completePreparedFile(p: PendingFile, prepare: (bytes: Uint8Array) => PreparedModule): CacheResult {
+  const result = completePrepared(p.pending, prepare);
+  stampSource(p.key, result, p.fp, p.after, p.opts);
+  return result;
+}
+
+/**
+ * A stamp for the bytes just hashed: only when nothing changed while they were read
+ * and the file has settled (see stampable), and only for an entry that is on disk.
+ */
+function stampSource(key: Buffer | undefined, result: CacheResult, fp: SourceFingerprint, after: SourceFingerprint, opts: CacheOptions): void {
+  if (!key || !result.cachePath || !sameFingerprint(fp, after) || !stampable(fp) || !existsSync(result.cachePath)) return;
+  try {
+    writeEntryFile(stampPath(opts.cacheDir, fp, opts.hostVersion), new TextEncoder().encode(encodeStamp(key, opts.hostVersion, fp, result.sourceHash)));
+  } catch {
+    // Best effort: without a stamp the next start hashes the source again.
+  }
+}
+
+/** {@link findPreparedFile}, then {@link completePreparedFile} when nothing was found. */
+export function loadPreparedFile(path: string, prepare: (bytes: Uint8Array) => PreparedModule, opts: FileCacheOptions): CacheResult {
+  const found = findPreparedFile(path, opts);
+  return "pendingFile" in found ? completePreparedFile(found, prepare) : found;
 }

@@ -28,10 +28,9 @@
  * - The folder is bounded ({@link pruneCache}): the oldest entries beyond a count and
  *   a size are removed after each write, and so are temp files of dead writers.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
-import { hostTag, ownerGone } from "../core/index.ts";
+import { hostTag, ownerGone, randomBytes, sameBytes, sha256, sha256Hex } from "../core/index.ts";
 import { updateLengthPrefixed } from "./mac-fields.ts";
 
 export interface PreparedModule {
@@ -68,9 +67,7 @@ const MAGIC = new TextEncoder().encode("FLEDGECW2\n");
 const MAC_BYTES = 32;
 const HEADER = MAGIC.length + MAC_BYTES;
 
-export function sha256Hex(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex");
-}
+export { sha256Hex };
 
 /** The body of an entry as its pieces (no copy of the module bytes): analysis JSON length (u32 LE), analysis JSON, module bytes. */
 export function bodyParts(p: PreparedModule): Uint8Array[] {
@@ -105,7 +102,7 @@ function decodeBody(body: Uint8Array): PreparedModule {
  * fields, so no two different triples give the same MAC input.
  */
 export function entryMac(key: Buffer, sourceHash: string, hostVersion: string, body: Uint8Array | readonly Uint8Array[]): Buffer {
-  const h = updateLengthPrefixed(createHmac("sha256", key), ["fledge prepared module v2", sourceHash, hostVersion]);
+  const h = updateLengthPrefixed(sha256(key), ["fledge prepared module v2", sourceHash, hostVersion]);
   for (const part of body instanceof Uint8Array ? [body] : body) h.update(part);
   return h.digest();
 }
@@ -132,7 +129,7 @@ export function decodeEntry(key: Buffer, sourceHash: string, hostVersion: string
   for (let i = 0; i < MAGIC.length; i++) if (data[i] !== MAGIC[i]) throw new Error("not a fledge prepared module (bad magic)");
   const body = data.subarray(HEADER);
   const mac = entryMac(key, sourceHash, hostVersion, body);
-  if (!timingSafeEqual(mac, Buffer.from(data.buffer, data.byteOffset + MAGIC.length, MAC_BYTES))) {
+  if (!sameBytes(mac, Buffer.from(data.buffer, data.byteOffset + MAGIC.length, MAC_BYTES))) {
     throw new Error("it was not written by this fledge for this user (authentication failed)");
   }
   return decodeBody(body);
@@ -274,15 +271,27 @@ export function rememberPrepared(sourceHash: string, hostVersion: string, prepar
 }
 
 /**
- * Get the prepared module for `source`, from memory, the on-disk cache, or by calling
- * `prepare` (and filling the cache). Never fails because of the cache.
+ * A lookup that found no usable prepared module: what {@link completePrepared} needs
+ * to prepare `source` and fill the cache. The lookup and the preparing are apart so a
+ * caller can load the instrumenter only when it is needed (a cache hit never does).
  */
-export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) => PreparedModule, opts: CacheOptions): CacheResult {
+export interface PendingPrepare {
+  readonly pending: true;
+  readonly source: Uint8Array;
+  readonly sourceHash: string;
+  /** The per-user key; undefined: no on-disk cache for this run (--no-cache, or no usable key). */
+  readonly key: Buffer | undefined;
+  readonly cachePath: string | undefined;
+  readonly opts: CacheOptions;
+}
+
+/** The prepared module for `source` from memory or the on-disk cache, or what preparing it needs. Never fails because of the cache. */
+export function findPrepared(source: Uint8Array, opts: CacheOptions): CacheResult | PendingPrepare {
   const sourceHash = sha256Hex(source);
   const memKey = `${sourceHash}\n${opts.hostVersion}`;
   const inMemory = compiled.get(memKey);
   if (inMemory) return { prepared: inMemory.prepared, sourceHash, status: "memory", cachePath: undefined };
-  if (opts.noCache) return { prepared: prepare(source), sourceHash, status: "bypass", cachePath: undefined };
+  if (opts.noCache) return { pending: true, source, sourceHash, key: undefined, cachePath: undefined, opts };
 
   let key: Buffer | undefined;
   try {
@@ -306,8 +315,15 @@ export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) =>
       } catch {}
     }
   }
+  return { pending: true, source, sourceHash, key, cachePath, opts };
+}
+
+/** Prepare what {@link findPrepared} did not find, and fill the cache (a failure to write it only warns). */
+export function completePrepared(p: PendingPrepare, prepare: (bytes: Uint8Array) => PreparedModule): CacheResult {
+  const { source, sourceHash, key, cachePath, opts } = p;
+  if (opts.noCache) return { prepared: prepare(source), sourceHash, status: "bypass", cachePath: undefined };
   const prepared = prepare(source);
-  compiled.set(memKey, { prepared });
+  compiled.set(`${sourceHash}\n${opts.hostVersion}`, { prepared });
   if (key && cachePath) {
     try {
       const data = entryParts(key, sourceHash, opts.hostVersion, prepared);
@@ -321,6 +337,15 @@ export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) =>
     }
   }
   return { prepared, sourceHash, status: "miss", cachePath };
+}
+
+/**
+ * Get the prepared module for `source`, from memory, the on-disk cache, or by calling
+ * `prepare` (and filling the cache). Never fails because of the cache.
+ */
+export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) => PreparedModule, opts: CacheOptions): CacheResult {
+  const found = findPrepared(source, opts);
+  return "pending" in found ? completePrepared(found, prepare) : found;
 }
 
 /** Compile once per process per prepared module. */

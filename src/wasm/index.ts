@@ -41,6 +41,7 @@ export {
 export { createMeter, type Meter, type MeterOptions, type StopReason, type WasmImports, type WasmExports } from "./meter.ts";
 export { limitError, parseSize, formatSize, pluginLimits, DEFAULT_LIMITS, PAGE_SIZE, type LimitReason, type LimitValues, type LimitsConfig, type PluginLimits, type RunLimits } from "./limits.ts";
 export { refuseFeature } from "./errors.ts";
-export { runModuleFile, runPrepared, prepareModule, runLoadedModule, type HostLink, type RunLoadedOptions, type RunModuleOptions, type RunModuleResult } from "./run.ts";
+export { prepareModule } from "./prepare.ts";
+export { runModuleFile, runPrepared, runLoadedModule, type HostLink, type RunLoadedOptions, type RunModuleOptions, type RunModuleResult } from "./run.ts";
 export { abandonedLoadWork, checkPreparedSize, preparedSizeCap, PREPARED_CAP, withinDeadline } from "./prepared.ts";
 export { enableHardLoadWatchdog } from "./load-watchdog.ts";

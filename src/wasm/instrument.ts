@@ -41,20 +41,13 @@ import { capTables } from "./caps.ts";
 import { Writer } from "./writer.ts";
 import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "./validate-async.ts";
 
-/** Import module and name of the refuel function the meter provides. */
-export const METER_MODULE = "fledge:meter";
-export const REFUEL_NAME = "refuel";
-/** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
-export const FUEL_EXPORT = "fledge:fuel";
-/** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "7-after-call-checks";
+// The meter's names and INSTRUMENTER_VERSION (bump it whenever the rewrite changes) live
+// in ./abi.ts, which a cached start loads without this module.
+import { FUEL_EXPORT, GROW_EXPORT, HALT_EXPORT, INSTRUMENTER_VERSION, METER_MODULE, REFUEL_NAME } from "./abi.ts";
+export { FUEL_EXPORT, GROW_EXPORT, HALT_EXPORT, INSTRUMENTER_VERSION, METER_MODULE, REFUEL_NAME };
 /** Default cap on table sizes (elements). A funcref slot costs the engine ~8-16 bytes, so this bounds tables at ~16 MiB. */
 export const DEFAULT_MAX_TABLE_ELEMENTS = 1 << 20;
 export { BYTES_PER_UNIT_SHIFT } from "./blocks.ts";
-/** Exported `() -> ()` that drives the fuel global far below zero (the meter's stop from inside a host call). */
-export const HALT_EXPORT = "fledge:halt";
-/** Exported `() -> i32`: the page delta of the last refused memory.grow, 0 when none was refused. */
-export const GROW_EXPORT = "fledge:grow_refused";
 const RESERVED_EXPORTS = new Set([FUEL_EXPORT, HALT_EXPORT, GROW_EXPORT]);
 
 export interface InstrumentOptions {

@@ -4,15 +4,16 @@
  * its UTF-8 length (u32 little-endian) then its bytes, so no two different field
  * lists give the same MAC input.
  */
-import type { Hmac } from "node:crypto";
+import type { ByteSink } from "../core/index.ts";
 
 /** Feed `fields`, length-prefixed, into `h`; returns `h` for chaining. */
-export function updateLengthPrefixed(h: Hmac, fields: readonly string[]): Hmac {
+export function updateLengthPrefixed<H extends ByteSink>(h: H, fields: readonly string[]): H {
   for (const field of fields) {
     const b = Buffer.from(field, "utf8");
     const len = Buffer.alloc(4);
     len.writeUInt32LE(b.length);
-    h.update(len).update(b);
+    h.update(len);
+    h.update(b);
   }
   return h;
 }

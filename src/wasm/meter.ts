@@ -14,7 +14,7 @@
  * at check points: a slice never extends past what is left.
  */
 import { FledgeError } from "../core/index.ts";
-import { FUEL_EXPORT, GROW_EXPORT, HALT_EXPORT, METER_MODULE, REFUEL_NAME } from "./instrument.ts";
+import { FUEL_EXPORT, GROW_EXPORT, HALT_EXPORT, METER_MODULE, REFUEL_NAME } from "./abi.ts";
 import { MAX_PAGES, PAGE_SIZE } from "./limits.ts";
 import { limitError, type LimitValues } from "./limits.ts";
 

@@ -1,30 +1,23 @@
 /**
  * One way to get a runnable module from a `.wasm` file, for every caller (plugins,
  * `fledge wasm run`, `fledge wasm prepare`, install): validate + instrument (the
- * cacheable step), through the prepared-module cache (cache.ts), compiled once per
- * process. The meter is per run and lives in the caller.
+ * cacheable step, ./prepare.ts, loaded only on a cache miss), through the
+ * prepared-module cache (cache.ts), compiled once per process. The meter is per run
+ * and lives in the caller.
  */
 import { join } from "node:path";
 import { FledgeError, isFledgeError } from "../core/index.ts";
 import { limitError } from "./limits.ts";
 import { armHardLoadWatchdog, withinDeadline } from "./load-watchdog.ts";
+import { FLEDGE_VERSION } from "../version.ts";
+import { compileCached, completePrepared, findPrepared, type CacheOptions, type CacheResult } from "./cache.ts";
+import { loadCacheKey } from "./cache-key.ts";
+import { completePreparedFile, findPreparedFile } from "./cache-file.ts";
+import { INSTRUMENTER_VERSION } from "./abi.ts";
+import { DECODER_VERSION } from "./caps.ts";
+import { renderUntrusted } from "../ui/sanitize.ts";
 
 export { abandonedLoadWork, withinDeadline } from "./load-watchdog.ts";
-import { FLEDGE_VERSION } from "../version.ts";
-import { compileCached, loadPrepared, type CacheOptions, type CacheResult, type PreparedModule } from "./cache.ts";
-import { loadCacheKey } from "./cache-key.ts";
-import { loadPreparedFile } from "./cache-file.ts";
-import { INSTRUMENTER_VERSION } from "./instrument.ts";
-import { DECODER_VERSION } from "./caps.ts";
-
-/** The cacheable step: validate, refuse unsupported features, cap memory, inject metering. */
-export function prepareModule(bytes: Uint8Array, opts: { maxMemoryBytes: number | null; maxTableElements?: number }): InstrumentResult {
-  const o: Parameters<typeof instrument>[1] = { fuel: true, maxMemoryBytes: opts.maxMemoryBytes };
-  if (opts.maxTableElements !== undefined) o.maxTableElements = opts.maxTableElements;
-  return instrument(bytes, o);
-}
-import { instrument, type InstrumentResult } from "./instrument.ts";
-import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface MemoryImport {
   module: string;
@@ -78,34 +71,13 @@ export function userCacheDir(configDir: string): string {
   return join(configDir, "cache", "wasm");
 }
 
-function toPrepared(bytes: Uint8Array, maxMemoryBytes: number | null): PreparedModule {
-  const r = prepareModule(bytes, { maxMemoryBytes });
-  checkPreparedSize(bytes.length, r.bytes.length);
-  const mem = r.imports.find((i) => i.kind === "memory");
-  const memoryImport = mem && r.importedMemory ? { module: mem.module, name: mem.name, ...r.importedMemory } : undefined;
-  return { bytes: r.bytes, analysis: memoryImport ? { memoryImport } : {} };
-}
-
 /** Options only {@link loadPreparedModule} passes: the hard stop armed around instrumenting. */
-interface InternalLoad extends LoadOptions {
+export interface InternalLoad extends LoadOptions {
   armHardStop?: () => () => void;
 }
 
-function toPreparedShown(bytes: Uint8Array, opts: InternalLoad): PreparedModule {
-  opts.progress?.("prepare", bytes.length);
-  // Instrumenting is the long synchronous step: only it needs the watchdog thread
-  // (a cache hit never starts one).
-  const disarm = opts.armHardStop?.();
-  try {
-    return toPrepared(bytes, opts.maxMemoryBytes);
-  } finally {
-    disarm?.();
-    opts.progress?.("done", bytes.length);
-  }
-}
-
 /** fledge's own authenticated cache for these load options: the one place its folder, key and host version are chosen. */
-function userCache(opts: InternalLoad): CacheOptions {
+export function userCache(opts: InternalLoad): CacheOptions {
   return {
     hostVersion: hostVersionString(opts.maxMemoryBytes),
     cacheDir: userCacheDir(opts.configDir),
@@ -113,16 +85,6 @@ function userCache(opts: InternalLoad): CacheOptions {
     warn: opts.warn,
     noCache: opts.noCache,
   };
-}
-
-/** Validate, instrument and cap `source`, using and filling fledge's own authenticated cache. */
-export function preparedFor(source: Uint8Array, opts: InternalLoad): CacheResult {
-  return loadPrepared(source, (b) => toPreparedShown(b, opts), userCache(opts));
-}
-
-/** The same for a module named by its path: an unchanged file is recognised by its stamp, not hashed (./cache-file.ts). */
-export function preparedForFile(path: string, opts: InternalLoad & { checkSource?: (bytes: Uint8Array) => void }): CacheResult {
-  return loadPreparedFile(path, (b) => toPreparedShown(b, opts), { ...userCache(opts), checkSource: opts.checkSource });
 }
 
 /**
@@ -143,7 +105,7 @@ export async function loadPreparedModule(wasmPath: string, source: ModuleSource,
   let module: WebAssembly.Module;
   let result: CacheResult;
   try {
-    result = source instanceof Uint8Array ? preparedFor(source, inner) : preparedForFile(source.path, { ...inner, checkSource: source.check });
+    result = await findOrPrepare(source, inner);
     if (deadline !== null && performance.now() >= deadline) throw stop();
     const shown = result.status === "miss" || result.status === "bypass";
     if (shown) opts.progress?.("compile", source instanceof Uint8Array ? source.length : 0);
@@ -157,6 +119,25 @@ export async function loadPreparedModule(wasmPath: string, source: ModuleSource,
     throw new FledgeError(`invalid wasm module ${renderUntrusted(wasmPath)}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { cause: e, code: "wasm_invalid" });
   }
   return { module, memoryImport: result.prepared.analysis.memoryImport as MemoryImport | undefined, cache: result.status, cachePath: result.cachePath };
+}
+
+/**
+ * The prepared module from memory or the cache, or prepared now. The instrumenter
+ * (./prepare.ts) is loaded only when nothing usable was found: a cache hit never
+ * loads it.
+ */
+async function findOrPrepare(source: ModuleSource, opts: InternalLoad): Promise<CacheResult> {
+  const cache = userCache(opts);
+  if (source instanceof Uint8Array) {
+    const found = findPrepared(source, cache);
+    if (!("pending" in found)) return found;
+    const { toPreparedShown } = await import("./prepare.ts");
+    return completePrepared(found, (b) => toPreparedShown(b, opts));
+  }
+  const found = findPreparedFile(source.path, { ...cache, checkSource: source.check });
+  if (!("pendingFile" in found)) return found;
+  const { toPreparedShown } = await import("./prepare.ts");
+  return completePreparedFile(found, (b) => toPreparedShown(b, opts));
 }
 
 /**

@@ -12,9 +12,7 @@ import { runCommand, type Gate, type ImportModules, type Preopen, type WasiOptio
 import type { InstrumentResult } from "./instrument.ts";
 import { limitError } from "./limits.ts";
 import { createMeter } from "./meter.ts";
-import { checkPreparedSize, prepareModule, type LoadedModule } from "./prepared.ts";
-
-export { prepareModule } from "./prepared.ts";
+import { checkPreparedSize, type LoadedModule } from "./prepared.ts";
 
 export interface RunModuleOptions {
   args: string[];
@@ -51,6 +49,8 @@ export async function runModuleFile(path: string, opts: RunModuleOptions): Promi
     } catch (e) {
       throw new FledgeError(`cannot read ${path}: ${(e as Error).message}`, { cause: e, code: "not_found" });
     }
+    // The instrumenter loads only here: a runner of prepared modules never needs it.
+    const { prepareModule } = await import("./prepare.ts");
     prepared = prepareModule(bytes, opts);
     checkPreparedSize(bytes.length, prepared.bytes.length);
   }

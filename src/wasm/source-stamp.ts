@@ -24,7 +24,7 @@
  * same checks (no symlink, no FIFO, regular file owned by this user, bounded size) and
  * are named by device and inode, so each source has one stamp per host version.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { sameBytes, sha256 } from "../core/index.ts";
 import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { updateLengthPrefixed } from "./mac-fields.ts";
@@ -67,12 +67,12 @@ export const MAX_STAMP_BYTES = 4096;
 
 /** `<cacheDir>/<digest of device, inode, host version>.stamp`. */
 export function stampPath(cacheDir: string, fp: SourceFingerprint, hostVersion: string): string {
-  const name = createHmac("sha256", "fledge stamp name").update(`${fp.dev}:${fp.ino}\n${hostVersion}`).digest("hex").slice(0, 40);
+  const name = sha256("fledge stamp name").update(`${fp.dev}:${fp.ino}\n${hostVersion}`).digest().toString("hex").slice(0, 40);
   return join(cacheDir, `${name}.stamp`);
 }
 
 function stampMac(key: Buffer, hostVersion: string, json: string): Buffer {
-  return updateLengthPrefixed(createHmac("sha256", key), ["fledge source stamp v1", hostVersion, json]).digest();
+  return updateLengthPrefixed(sha256(key), ["fledge source stamp v1", hostVersion, json]).digest();
 }
 
 /** The stamp file's text: magic, hex MAC, JSON of the fingerprint and the source's sha256. */
@@ -91,7 +91,7 @@ export function stampedHash(key: Buffer, hostVersion: string, data: Uint8Array, 
   const macHex = text.slice(MAGIC.length, MAGIC.length + MAC_HEX);
   if (!/^[0-9a-f]{64}$/.test(macHex) || text[MAGIC.length + MAC_HEX] !== "\n") return undefined;
   const json = text.slice(MAGIC.length + MAC_HEX + 1);
-  if (!timingSafeEqual(stampMac(key, hostVersion, json), Buffer.from(macHex, "hex"))) return undefined;
+  if (!sameBytes(stampMac(key, hostVersion, json), Buffer.from(macHex, "hex"))) return undefined;
   let rec: unknown;
   try {
     rec = JSON.parse(json);

@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeEntry, encodeEntry, entryPath, loadPrepared, maxEntryBytes, pruneCache, sha256Hex, type CacheOptions, type PreparedModule } from "../../src/wasm/cache.ts";
-import { hostVersionString, preparedFor } from "../../src/wasm/prepared.ts";
+import { hostVersionString } from "../../src/wasm/prepared.ts";
+import { preparedFor } from "../../src/wasm/prepare.ts";
 import { hostTag } from "../../src/core/index.ts";
 import { ROOT, runFledge, tempDir } from "../helpers/cli.ts";
 

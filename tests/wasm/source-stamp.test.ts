@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { forgetPreparedInMemory, type CacheResult } from "../../src/wasm/cache.ts";
 import { forgetCacheKeys } from "../../src/wasm/cache-key.ts";
 import { encodeStamp, fingerprintOf, SETTLED_MS, stampable, stampPath } from "../../src/wasm/source-stamp.ts";
-import { hostVersionString, preparedForFile, userCacheDir } from "../../src/wasm/prepared.ts";
+import { hostVersionString, userCacheDir } from "../../src/wasm/prepared.ts";
+import { preparedForFile } from "../../src/wasm/prepare.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
 
 const t = tempDir("fledge-stamp-");
