@@ -8,10 +8,11 @@ import type { InstallKind, Registry, RegistryEntry } from "../registry/types.ts"
 import { classify } from "../trust/classify.ts";
 import { riskOf } from "../trust/policy.ts";
 import { parseSource } from "../trust/source.ts";
-import type { RiskLevel, TrustTier } from "../trust/types.ts";
+import type { RiskLevel, TrustConfig, TrustTier } from "../trust/types.ts";
 import type { Runtime } from "../manifest/types.ts";
 import { confinementState, describeConfinement } from "../confine/spawn.ts";
-import { readRegistryView } from "./registry-snapshot.ts";
+import { readMemo, readRegistryText, readRegistryView, writeMemo } from "./registry-snapshot.ts";
+import { sha256Hex } from "../core/digest.ts";
 
 export interface ListRow {
   name: string;
@@ -35,7 +36,7 @@ export interface ListRow {
 }
 
 /** The tier now (config may have changed since install); the recorded one if the source no longer parses. */
-export function currentTier(e: RegistryEntry, trust: { orgs: string[]; users: string[] }): TrustTier {
+export function currentTier(e: RegistryEntry, trust: TrustConfig): TrustTier {
   try {
     return classify(parseSource(e.source), trust).tier;
   } catch {
@@ -58,10 +59,38 @@ export function trustConfig(env: NodeJS.ProcessEnv): { orgs: string[]; users: st
  */
 export function listRows(env: NodeJS.ProcessEnv, reg?: Registry): ListRow[] {
   const trust = trustConfig(env);
-  const tierOf = (e: RegistryEntry): TrustTier => currentTier(e, trust);
-  // Without a registry given: the snapshot's entries and tiers (./registry-snapshot.ts).
-  const view = reg === undefined ? readRegistryView(env, trust, tierOf) : { reg, tiers: reg.plugins.map(tierOf) };
+  if (reg === undefined) return rowsOf(env, trust, readRegistryText(env));
+  return reg.plugins.map((e) => listRow(e, currentTier(e, trust)));
+}
+
+/** The rows of plugins.toml's `text`, through the snapshot's entries and tiers (./registry-snapshot.ts). */
+function rowsOf(env: NodeJS.ProcessEnv, trust: TrustConfig, text: string | undefined): ListRow[] {
+  const view = readRegistryView(env, trust, (e) => currentTier(e, trust), text);
   return view.reg.plugins.map((e, i) => listRow(e, view.tiers[i]!));
+}
+
+/**
+ * What `plugins list` prints: `render` (a pure function of the rows, the width and the
+ * colour) applied to the rows, remembered for the inputs it depends on: the registry
+ * text (its digest), the trust lists, this system's confinement, the width and the
+ * colour (registry-snapshot.ts readMemo). An unchanged registry is then listed without
+ * building a row; any change to any input renders afresh.
+ */
+export function listText(env: NodeJS.ProcessEnv, layout: { width: number; color: boolean }, render: (rows: ListRow[], layout: { width: number; color: boolean }) => string): string {
+  const text = readRegistryText(env);
+  const trust = trustConfig(env);
+  const inputs = JSON.stringify({
+    registry: text === undefined ? null : sha256Hex(text),
+    trust: [trust.orgs, trust.users],
+    confinement: describeConfinement(confinementState(false)),
+    width: layout.width,
+    color: layout.color,
+  });
+  const memo = readMemo(env, "plugins-list", inputs);
+  if (memo !== undefined) return memo;
+  const out = render(rowsOf(env, trust, text), layout);
+  writeMemo(env, "plugins-list", inputs, out);
+  return out;
 }
 
 /** How a native plugin runs here: confined (by what) or unconfined (why); null for wasm. */

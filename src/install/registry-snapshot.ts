@@ -54,8 +54,8 @@ function sameMac(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** The snapshot file's text; undefined unless it is a regular file (never through a symlink) of sane size. */
-function readSnapshotText(file: string): string | undefined {
+/** A cache file's text; undefined unless it is a regular file (never through a symlink) of sane size. */
+function readCacheText(file: string): string | undefined {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
@@ -80,46 +80,24 @@ function readSnapshotText(file: string): string | undefined {
   }
 }
 
-/** What a snapshot holds: the registry, and the trust tier of each entry under the trust lists `trust`. */
-export interface RegistryView {
-  reg: Registry;
-  /** The trust lists the tiers were computed under (config.toml `[trust]`). */
-  trust: TrustConfig;
-  /** `tiers[i]` is the tier of `reg.plugins[i]` now (see list.ts currentTier). */
-  tiers: TrustTier[];
-}
-
-/** The view in a snapshot fledge wrote for exactly `registryText`; undefined on any doubt. */
-export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string): RegistryView | undefined {
-  const text = readSnapshotText(snapshotFile(paths));
-  if (text === undefined || !text.startsWith(`${FORMAT}\n`)) return undefined;
-  const macEnd = text.indexOf("\n", FORMAT.length + 1);
+/** The body of a `format`/MAC/body cache file whose MAC `macOf(body)` verifies; undefined otherwise. */
+function verifiedBody(text: string | undefined, format: string, macOf: (body: string) => string): string | undefined {
+  if (text === undefined || !text.startsWith(`${format}\n`)) return undefined;
+  const macEnd = text.indexOf("\n", format.length + 1);
   if (macEnd < 0) return undefined;
-  const mac = text.slice(FORMAT.length + 1, macEnd);
   const body = text.slice(macEnd + 1);
-  if (!sameMac(mac, snapshotMac(key, registryText, body))) return undefined;
-  try {
-    const v = JSON.parse(body) as Partial<{ plugins: unknown; trust: TrustConfig; tiers: unknown }>;
-    if (!Array.isArray(v.plugins) || !Array.isArray(v.tiers) || v.tiers.length !== v.plugins.length || typeof v.trust !== "object") return undefined;
-    return { reg: { plugins: v.plugins as Registry["plugins"] }, trust: v.trust, tiers: v.tiers as TrustTier[] };
-  } catch {
-    return undefined;
-  }
+  return sameMac(text.slice(format.length + 1, macEnd), macOf(body)) ? body : undefined;
 }
 
 /**
- * Write the snapshot of `view`, made from `registryText` (best effort, never throws):
- * a private temp file renamed into place, so a reader sees a whole snapshot or none and
- * racing writers leave one of theirs. An entry with keys this fledge does not know is
- * not snapshotted (their TOML values, such as dates, would not survive JSON as they are).
+ * Write `format`, the MAC and `body` to `file` (best effort, never throws): a private
+ * temp file renamed into place, so a reader sees a whole file or none and racing
+ * writers leave one of theirs.
  */
-export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string, view: RegistryView): void {
-  if (view.reg.plugins.some((p) => p.extra !== undefined)) return;
-  const file = snapshotFile(paths);
+function writeCacheFile(paths: FledgePaths, file: string, format: string, mac: string, body: string): void {
   const tmp = `${file}.tmp.${process.pid}.${randomBytes(6).toString("hex")}`;
   try {
-    const body = JSON.stringify({ plugins: view.reg.plugins, trust: view.trust, tiers: view.tiers });
-    const data = Buffer.from(`${FORMAT}\n${snapshotMac(key, registryText, body)}\n${body}`, "utf8");
+    const data = Buffer.from(`${format}\n${mac}\n${body}`, "utf8");
     mkdirSync(join(paths.configDir, "cache"), { recursive: true, mode: 0o700 });
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
     try {
@@ -138,6 +116,39 @@ export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText:
   }
 }
 
+/** What a snapshot holds: the registry, and the trust tier of each entry under the trust lists `trust`. */
+export interface RegistryView {
+  reg: Registry;
+  /** The trust lists the tiers were computed under (config.toml `[trust]`). */
+  trust: TrustConfig;
+  /** `tiers[i]` is the tier of `reg.plugins[i]` now (see list.ts currentTier). */
+  tiers: TrustTier[];
+}
+
+/** The view in a snapshot fledge wrote for exactly `registryText`; undefined on any doubt. */
+export function readSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string): RegistryView | undefined {
+  const body = verifiedBody(readCacheText(snapshotFile(paths)), FORMAT, (b) => snapshotMac(key, registryText, b));
+  if (body === undefined) return undefined;
+  try {
+    const v = JSON.parse(body) as Partial<{ plugins: unknown; trust: TrustConfig; tiers: unknown }>;
+    if (!Array.isArray(v.plugins) || !Array.isArray(v.tiers) || v.tiers.length !== v.plugins.length || typeof v.trust !== "object") return undefined;
+    return { reg: { plugins: v.plugins as Registry["plugins"] }, trust: v.trust, tiers: v.tiers as TrustTier[] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write the snapshot of `view`, made from `registryText` (best effort, never throws).
+ * An entry with keys this fledge does not know is not snapshotted (their TOML values,
+ * such as dates, would not survive JSON as they are).
+ */
+export function writeSnapshot(paths: FledgePaths, key: Uint8Array, registryText: string, view: RegistryView): void {
+  if (view.reg.plugins.some((p) => p.extra !== undefined)) return;
+  const body = JSON.stringify({ plugins: view.reg.plugins, trust: view.trust, tiers: view.tiers });
+  writeCacheFile(paths, snapshotFile(paths), FORMAT, snapshotMac(key, registryText, body), body);
+}
+
 function sameTrust(a: TrustConfig, b: TrustConfig): boolean {
   return JSON.stringify([a.orgs, a.users]) === JSON.stringify([b.orgs, b.users]);
 }
@@ -150,15 +161,58 @@ function sameTrust(a: TrustConfig, b: TrustConfig): boolean {
  * reader. For read-only views only: commands that change the registry read it under
  * the lock (updateRegistry).
  */
-export function readRegistryView(env: NodeJS.ProcessEnv, trust: TrustConfig, tierOf: (e: RegistryEntry) => TrustTier): RegistryView {
+export function readRegistryView(env: NodeJS.ProcessEnv, trust: TrustConfig, tierOf: (e: RegistryEntry) => TrustTier, text: string | undefined = readRegistryText(env)): RegistryView {
   const paths = fledgePaths(env);
-  const text = readTextIfExists(paths.registryFile);
   if (text === undefined) return { reg: emptyRegistry(), trust, tiers: [] };
-  const key = loadCacheKey(paths.configDir, (m) => log.warn(m));
+  const key = cacheKey(paths);
   const snap = key === undefined ? undefined : readSnapshot(paths, key, text);
   if (snap !== undefined && sameTrust(snap.trust, trust)) return snap;
   const reg = snap?.reg ?? parseRegistry(text, paths.registryFile);
   const view = { reg, trust: { orgs: [...trust.orgs], users: [...trust.users] }, tiers: reg.plugins.map(tierOf) };
   if (key !== undefined) writeSnapshot(paths, key, text, view);
   return view;
+}
+
+/** plugins.toml's text; undefined when there is none. */
+export function readRegistryText(env: NodeJS.ProcessEnv): string | undefined {
+  return readTextIfExists(fledgePaths(env).registryFile);
+}
+
+/** This user's cache key (../wasm/cache-key.ts); undefined when none can be had. */
+function cacheKey(paths: FledgePaths): Uint8Array | undefined {
+  return loadCacheKey(paths.configDir, (m) => log.warn(m));
+}
+
+const MEMO_FORMAT = "fledge output memo 1";
+
+export function memoFile(paths: FledgePaths, name: string): string {
+  return join(paths.configDir, "cache", `${name}.memo`);
+}
+
+/** THE decision whether a memo holds `name`'s output for `inputs`: its MAC, as snapshotMac's. */
+function memoMac(key: Uint8Array, name: string, inputs: string, output: string): string {
+  return new Bun.CryptoHasher("sha256", key)
+    .update(`${MEMO_FORMAT}\n${FLEDGE_VERSION} ${FLEDGE_COMMIT}\n${name}\n${sha256Hex(inputs)}\n`)
+    .update(output)
+    .digest("hex");
+}
+
+/**
+ * A command's output, remembered for exactly these inputs (`<config>/cache/<name>.memo`,
+ * one entry: the last inputs). `inputs` must name everything the output depends on
+ * (for `plugins list`: the registry text's digest, the trust lists, the system's
+ * confinement, the width and colour). Used only when fledge wrote it under this user's
+ * key for these inputs; anything else is a miss, never an error.
+ */
+export function readMemo(env: NodeJS.ProcessEnv, name: string, inputs: string): string | undefined {
+  const paths = fledgePaths(env);
+  const key = cacheKey(paths);
+  return key === undefined ? undefined : verifiedBody(readCacheText(memoFile(paths, name)), MEMO_FORMAT, (out) => memoMac(key, name, inputs, out));
+}
+
+/** Remember `output` for `inputs` (best effort, never throws). */
+export function writeMemo(env: NodeJS.ProcessEnv, name: string, inputs: string, output: string): void {
+  const paths = fledgePaths(env);
+  const key = cacheKey(paths);
+  if (key !== undefined) writeCacheFile(paths, memoFile(paths, name), MEMO_FORMAT, memoMac(key, name, inputs, output), output);
 }

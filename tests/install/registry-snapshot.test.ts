@@ -12,8 +12,9 @@ import { join } from "node:path";
 import { fledgePaths } from "../../src/registry/paths.ts";
 import { parseRegistry, serializeRegistry } from "../../src/registry/registry.ts";
 import type { Registry, RegistryEntry } from "../../src/registry/types.ts";
-import { readRegistryView, snapshotFile, writeSnapshot } from "../../src/install/registry-snapshot.ts";
-import { currentTier, listRows } from "../../src/install/list.ts";
+import { memoFile, readRegistryView, snapshotFile, writeSnapshot } from "../../src/install/registry-snapshot.ts";
+import { currentTier, listRows, listText } from "../../src/install/list.ts";
+import { renderList } from "../../src/cli/plugins-list.ts";
 import { forgetCacheKeys, loadCacheKey } from "../../src/wasm/cache-key.ts";
 import { MAIN } from "../helpers/cli.ts";
 import { baseEnv, sandbox } from "./helpers.ts";
@@ -191,5 +192,75 @@ describe("registry snapshot", () => {
     expect(view(env)).toEqual(parsed(paths));
     const again = Bun.spawnSync([process.execPath, MAIN, "plugins", "list", "--json"], { env: baseEnv(env), stdout: "pipe", stderr: "pipe" });
     expect(again.stdout.toString()).toBe(runs[0]!.out);
+  }, 60_000);
+
+  test("plugins list's output is remembered only for the inputs it was made for", () => {
+    const { env, paths, root } = setup(5);
+    const layout = { width: 80, color: false };
+    const fresh = (): string => renderList(listRows(env, parsed(paths)), layout);
+    const listed = (): string => {
+      forgetCacheKeys();
+      return listText(env, layout, renderList);
+    };
+    expect(listed()).toBe(fresh());
+    expect(existsSync(memoFile(paths, "plugins-list"))).toBe(true);
+    // A hit renders nothing: the remembered text is printed.
+    forgetCacheKeys();
+    expect(listText(env, layout, () => { throw new Error("rendered on a hit"); })).toBe(fresh());
+    // Another width is another input.
+    forgetCacheKeys();
+    expect(listText(env, { width: 200, color: false }, renderList)).toBe(renderList(listRows(env, parsed(paths)), { width: 200, color: false }));
+    // A same-size edit with restored times, and a trust change, are seen at once.
+    const ref = join(root, "times-ref");
+    cpSync(paths.registryFile, ref, { preserveTimestamps: true });
+    writeFileSync(paths.registryFile, readFileSync(paths.registryFile, "utf8").replace('version = "1.0.0"', 'version = "7.7.7"'));
+    expect(Bun.spawnSync(["touch", "-r", ref, paths.registryFile]).exitCode).toBe(0);
+    expect(listed()).toContain("7.7.7");
+    expect(listed()).toBe(fresh());
+    writeFileSync(paths.configFile, '[trust]\nusers = ["someone"]\n');
+    expect(listed()).toContain("team");
+    expect(listed()).toBe(fresh());
+  });
+
+  test("a forged, foreign, directory, symlinked or garbage memo is a miss, never an error", () => {
+    const { env, paths, root } = setup(3);
+    const layout = { width: 80, color: false };
+    const fresh = renderList(listRows(env, parsed(paths)), layout);
+    const listed = (): string => {
+      forgetCacheKeys();
+      return listText(env, layout, renderList);
+    };
+    expect(listed()).toBe(fresh);
+    const file = memoFile(paths, "plugins-list");
+    const good = readFileSync(file, "utf8");
+    const [format, mac] = good.split("\n");
+    const other = setup(3);
+    forgetCacheKeys();
+    listText(other.env, layout, renderList); // the same output, under another user's key
+    const cases: [string, () => void][] = [
+      ["forged body", () => writeFileSync(file, `${format}\n${mac}\nNAME\nnothing to see here\n`)],
+      ["another key's memo", () => writeFileSync(file, readFileSync(memoFile(other.paths, "plugins-list")))],
+      ["directory", () => mkdirSync(file)],
+      ["symlink to a valid memo", () => {
+        writeFileSync(join(root, "memo-elsewhere"), good);
+        symlinkSync(join(root, "memo-elsewhere"), file);
+      }],
+      ["garbage", () => writeFileSync(file, Buffer.from([255, 0, 10, 10, 10]))],
+    ];
+    for (const [what, make] of cases) {
+      rmSync(file, { recursive: true, force: true });
+      make();
+      expect({ what, out: listed() }).toEqual({ what, out: fresh });
+    }
+  });
+
+  test("plugins list prints the same table on a miss and on a hit", () => {
+    const { env, paths } = setup(12);
+    const expected = `${renderList(listRows(env, parsed(paths)), { width: 80, color: false })}\n`;
+    for (let i = 0; i < 2; i++) {
+      const r = Bun.spawnSync([process.execPath, MAIN, "plugins", "list"], { env: baseEnv({ ...env, COLUMNS: "80" }), stdout: "pipe", stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      expect(r.stdout.toString()).toBe(expected);
+    }
   }, 60_000);
 });
