@@ -11,6 +11,7 @@
  *   memory   peak RSS: hello, yosys synth        vs Bun's raw node:wasi             <= 1.2x
  *            peak RSS: prepare yosys             vs compile alone                   <= 1.5x
  *   list     `fledge plugins list` with 1000 plugins (total CPU time)               <= 30 ms
+ *            and the first list after a registry change (no snapshot, no remembered table)
  *   copy     `fledge plugins install DIR --copy` vs `cp -r DIR`                     <= 2x
  *
  * yosys is a real third-party module (30.8 MB, @yowasp/yosys on the npm registry),
@@ -201,6 +202,9 @@ export async function benchSpeed(row: Row, opts: { quick: boolean; bin: string; 
     fakePlugins(listCfg, 1000);
     const r = sideBySide(n, () => proc([bin, "plugins", "list"], { FLEDGE_CONFIG_DIR: listCfg }), () => proc([bin, "--version"]));
     row("list", `plugins list, 1000 plugins (--version: ${r.b.cpuMs.toFixed(1)} ms)`, `${r.a.cpuMs.toFixed(1)} ms (${(((r.a.cpuMs - r.b.cpuMs) / 1000) * 1000).toFixed(0)} us a plugin)`, "<= 30 ms", r.a.cpuMs <= 30);
+    // The first list after plugins.toml changed: no snapshot, no remembered table (both in <config>/cache).
+    const cold = sideBySide(n, () => proc([bin, "plugins", "list"], { FLEDGE_CONFIG_DIR: listCfg }, () => rmSync(join(listCfg, "cache"), { recursive: true, force: true })), () => proc([bin, "--version"]));
+    row("list", "plugins list, 1000 plugins, first after a registry change (cache removed)", `${cold.a.cpuMs.toFixed(1)} ms`, "", null);
   }
 
   if (!skip.has("copy")) {
