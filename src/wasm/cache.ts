@@ -251,7 +251,7 @@ function removeBeyond(files: { path: string; size: number; mtimeMs: number }[], 
 }
 
 /** Compiled modules reused within one process, keyed by source hash + host version. */
-const compiled = new Map<string, { prepared: PreparedModule; module?: WebAssembly.Module }>();
+const compiled = new Map<string, { prepared: PreparedModule; module?: WebAssembly.Module; compiling?: Promise<WebAssembly.Module> }>();
 
 export const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -352,14 +352,27 @@ export function loadPrepared(source: Uint8Array, prepare: (bytes: Uint8Array) =>
 export async function compileCached(result: CacheResult, hostVersion: string): Promise<WebAssembly.Module> {
   const memKey = `${result.sourceHash}\n${hostVersion}`;
   const entry = compiled.get(memKey) ?? { prepared: result.prepared };
-  if (!entry.module) {
-    entry.module = await WebAssembly.compile(entry.prepared.bytes);
-    // The compiled module is all this process needs from now on: let the prepared
-    // bytes (and the entry file they are a view of) go, instead of holding tens of
-    // megabytes for the whole run.
+  if (entry.module) return entry.module;
+  if (!entry.compiling) {
+    const compiling = WebAssembly.compile(entry.prepared.bytes);
+    // The engine copies the bytes when the compile starts, and the compiled module is
+    // all this process needs from then on: let the prepared bytes (and the entry file
+    // they are a view of) go now, so tens of megabytes are not held through the
+    // compile and the run. A second caller waits for the same compile.
+    entry.compiling = compiling;
     entry.prepared = { analysis: entry.prepared.analysis, bytes: new Uint8Array(0) };
     result.prepared = entry.prepared;
     compiled.set(memKey, entry);
+    compiling.then(
+      (module) => {
+        entry.module = module;
+        entry.compiling = undefined;
+      },
+      // Its bytes are gone: a later load of this module reads or prepares it again.
+      () => {
+        if (compiled.get(memKey) === entry) compiled.delete(memKey);
+      },
+    );
   }
-  return entry.module;
+  return entry.compiling;
 }

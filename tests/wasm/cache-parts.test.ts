@@ -1,10 +1,11 @@
-/** An entry written piece by piece (no copy of the module into one buffer) is byte for byte the encoded entry, and reads back. */
+/** An entry written piece by piece (no copy of the module into one buffer) is byte for byte the encoded entry, and reads back; compiling it holds no copy. */
 import { afterAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeEntry, encodeEntry, entryParts, writeEntryFile } from "../../src/wasm/cache.ts";
-import { tempDir } from "../helpers/cli.ts";
+import { decodeEntry, encodeEntry, entryParts, forgetPreparedInMemory, preparedInMemory, sha256Hex, writeEntryFile } from "../../src/wasm/cache.ts";
+import { hostVersionString, loadPreparedModule } from "../../src/wasm/prepared.ts";
+import { ROOT, tempDir } from "../helpers/cli.ts";
 
 const t = tempDir("fledge-parts-");
 afterAll(() => t.cleanup());
@@ -19,4 +20,17 @@ test("entryParts written in order equal encodeEntry, and decode to the same modu
   const back = decodeEntry(key, "ab".repeat(32), "hv", written);
   expect(back.analysis).toEqual(p.analysis);
   expect(Buffer.from(back.bytes).equals(Buffer.from(p.bytes))).toBe(true);
+});
+
+test("two loads of one module at once share one compile, and the prepared bytes are let go once it starts", async () => {
+  forgetPreparedInMemory();
+  const hello = new Uint8Array(readFileSync(join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm")));
+  const opts = { maxMemoryBytes: 1 << 26, configDir: join(t.path, "config") };
+  const [a, b] = await Promise.all([loadPreparedModule("hello.wasm", hello, opts), loadPreparedModule("hello.wasm", hello, opts)]);
+  expect(a.module).toBe(b.module);
+  expect(WebAssembly.Module.exports(a.module).map((e) => e.name)).toContain("_start");
+  expect(preparedInMemory(sha256Hex(hello), hostVersionString(opts.maxMemoryBytes))?.bytes.length).toBe(0);
+  // A later load in the same process reuses the compiled module.
+  expect((await loadPreparedModule("hello.wasm", hello, opts)).module).toBe(a.module);
+  forgetPreparedInMemory();
 });
