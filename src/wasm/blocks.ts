@@ -114,11 +114,11 @@ const KIND = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
 const TARGETED = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
 const FRAMES = new Int32Array(MODULE_CAPS.nestingDepth + 1);
 const ORDS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
-let COSTS = new Float64Array(1024);
-let PATCHES = new Float64Array(96);
+let COSTS = new Int32Array(1024); // positions stay below 2^31 (checked per body), costs below 2^21
+let PATCHES = new Float64Array(96); // u32 values
 
-function grown(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
-  const next = new Float64Array(Math.max(need, a.length * 2));
+function grown<T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(a: T, need: number): T {
+  const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
   next.set(a);
   return next;
 }
@@ -678,6 +678,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     }
   }
   if (depth !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
+  // The charge list keeps output positions as 32-bit integers.
+  if (w.pos > 0x7fffffff) throw new FledgeError("module exceeds fledge's instrumented size cap: its metered code passes 2 GiB", { code: "wasm_cap" });
   return { start: bodyStart, costs: COSTS.slice(0, nCosts), usedScratch, leaf, entry, afterCalls, callees, spent, refs };
 
   /** The exception-handling instructions (decoded in eh.ts). */

@@ -23,15 +23,16 @@ import {
   type PreparedModule,
 } from "./cache.ts";
 import { encodeStamp, fingerprintOf, MAX_STAMP_BYTES, sameFingerprint, stampable, stampedHash, stampPath, type SourceFingerprint } from "./source-stamp.ts";
+import { sourceBuffer } from "./validate-async.ts";
 
 export interface FileCacheOptions extends CacheOptions {
   /** Checks the source bytes when they are read (e.g. the `\0asm` header); throws to refuse. */
   checkSource?: (bytes: Uint8Array) => void;
 }
 
-/** Read exactly `size` bytes from `fd` into one fresh buffer (no second copy). */
+/** Read exactly `size` bytes from `fd` into one fresh buffer (no second copy, none for the validating worker either). */
 function readWhole(fd: number, size: number): Uint8Array {
-  const buf = new Uint8Array(size);
+  const buf = sourceBuffer(size);
   let off = 0;
   while (off < size) {
     const n = readSync(fd, buf, off, size - off, off);

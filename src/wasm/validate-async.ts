@@ -22,6 +22,16 @@ onmessage = (ev) => {
 };`;
 
 /**
+ * A buffer for a module source of `size` bytes: shared memory when the source is large
+ * enough to be validated on a worker, so the worker needs no copy of it (30 MB for
+ * yosys), ordinary memory otherwise.
+ */
+export function sourceBuffer(size: number): Uint8Array {
+  if (size >= PARALLEL_VALIDATE_MIN_BYTES && typeof SharedArrayBuffer === "function") return new Uint8Array(new SharedArrayBuffer(size));
+  return new Uint8Array(size);
+}
+
+/**
  * Starts validating `bytes` on a worker thread; the returned function blocks until the
  * answer is in (true: valid). Undefined when no worker can be started.
  */
@@ -33,8 +43,14 @@ export function validateInParallel(bytes: Uint8Array): (() => boolean) | undefin
     return undefined;
   }
   const flag = new SharedArrayBuffer(4);
-  const copy = bytes.slice(); // the worker gets its own copy, transferred without a second one
-  worker.postMessage({ bytes: copy, flag }, [copy.buffer]);
+  // Bytes read into shared memory (sourceBuffer) are shared with the worker as
+  // they are; others are copied once and the copy transferred. Nothing writes a
+  // source once read, so the worker validates exactly the bytes that are rewritten.
+  if (bytes.buffer instanceof SharedArrayBuffer) worker.postMessage({ bytes, flag });
+  else {
+    const copy = bytes.slice();
+    worker.postMessage({ bytes: copy, flag }, [copy.buffer]);
+  }
   return () => {
     const f = new Int32Array(flag);
     while (Atomics.load(f, 0) === 0) Atomics.wait(f, 0, 0, 1000);

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { instrument } from "../../src/wasm/instrument.ts";
-import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "../../src/wasm/validate-async.ts";
+import { PARALLEL_VALIDATE_MIN_BYTES, sourceBuffer, validateInParallel } from "../../src/wasm/validate-async.ts";
 import { ROOT } from "../helpers/cli.ts";
 
 const hello = readFileSync(join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm"));
@@ -61,5 +61,18 @@ describe("validation on another thread", () => {
       small = e;
     }
     expect(String(err)).toBe(String(small));
+  }, 60_000);
+  test("a large source read into shared memory is validated in place, with the same answers", () => {
+    const big = large(PARALLEL_VALIDATE_MIN_BYTES);
+    const shared = sourceBuffer(big.length);
+    expect(shared.buffer instanceof SharedArrayBuffer).toBe(true);
+    expect(sourceBuffer(1024).buffer instanceof SharedArrayBuffer).toBe(false);
+    shared.set(big);
+    expect(validateInParallel(shared)!()).toBe(true);
+    const a = instrument(shared, { fuel: true, maxMemoryBytes: 64 << 20 });
+    const b = instrument(big, { fuel: true, maxMemoryBytes: 64 << 20, validate: false });
+    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    shared[4] = 2; // not a version this engine takes
+    expect(validateInParallel(shared)!()).toBe(false);
   }, 60_000);
 });
