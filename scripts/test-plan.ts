@@ -135,6 +135,8 @@ export function failuresFromOutput(text: string): string[] {
   const out: string[] = [];
   let file = "";
   for (const line of text.split("\n")) {
+    // bun repeats every failure in a closing list; the first mention has its file.
+    if (/^\d+ tests? failed:$/.test(line)) break;
     const header = /^(\S.*\.(?:test|spec)\.[cm]?[jt]sx?):$/.exec(line);
     if (header) file = header[1]!;
     const fail = /^\(fail\) (.*?)(?: \[[0-9.]+m?s\])?$/.exec(line);

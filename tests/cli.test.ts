@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { runFledgeInProcess } from "./helpers/cli.ts";
+import { runFledge, runFledgeInProcess, tempDir } from "./helpers/cli.ts";
 
 describe("CLI skeleton", () => {
   test("--version prints name, version and commit on stdout", async () => {
@@ -57,4 +57,22 @@ describe("CLI skeleton", () => {
     expect((await runFledgeInProcess(["--non-interactive", "--version"])).code).toBe(0);
     expect((await runFledgeInProcess(["plugins", "validate", "--non-interactive", "--help"])).code).toBe(0);
   });
+});
+
+describe("a project's test settings do not quiet fledge", () => {
+  // consola drops info messages (so every hint) under NODE_ENV=test or TEST; a real
+  // child process, since the level is fixed when the logger first loads.
+  for (const env of [{ NODE_ENV: "test" }, { TEST: "1" }]) {
+    test(`${Object.keys(env)[0]}: an error still comes with its hint`, () => {
+      const cfg = tempDir("fledge-cli-quiet-");
+      try {
+        const r = runFledge(["plugins", "remove", "nope"], { env: { ...env, FLEDGE_CONFIG_DIR: cfg.path } });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain("no plugins are installed");
+        expect(r.stderr).toContain("install one with 'fledge plugins install <source>'");
+      } finally {
+        cfg.cleanup();
+      }
+    });
+  }
 });

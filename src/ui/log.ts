@@ -26,12 +26,18 @@ export interface Logger {
 
 let instance: ConsolaInstance | undefined;
 
+/** consola's level for info messages (LogLevels.info): errors, warnings, info, success. */
+const INFO_LEVEL = 3;
+
 function consola(): ConsolaInstance {
   if (instance) return instance;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createConsola } = require("consola") as typeof import("consola");
   const stderr = boundedTerminalStream(process.stderr, 2);
   const c = createConsola({
+    // Info and up, always: consola would drop to warnings only (losing every hint) when
+    // NODE_ENV=test or TEST is set, which is the user's project setting, not fledge's.
+    level: INFO_LEVEL,
     stdout: stderr,
     stderr,
     formatOptions: { colors: useColor(process.stderr), date: false, compact: true },
