@@ -4,14 +4,15 @@
  * a credential). And the confinement's home is the account's even with HOME unset.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { policyHome } from "../../src/confine/home.ts";
 import { readProjectFileForPlugin } from "../../src/confine/on-behalf.ts";
 import { confinementRules } from "../../src/confine/policy.ts";
 import { collectMetadata } from "../../src/host/metadata.ts";
-import { tempDir } from "../helpers/cli.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
+import { MAIN, tempDir } from "../helpers/cli.ts";
 
 let t: { path: string; cleanup: () => void };
 let home: string;
@@ -101,3 +102,26 @@ describe("the confinement's home without HOME", () => {
     expect(r.fs.some((f) => f.path === realpathSync(acct))).toBe(false);
   });
 });
+
+// A uid with no password entry and no HOME: nothing tells fledge where the credentials
+// are, so a native plugin must not start at all (not start with a guessed policy).
+const NO_ACCOUNT_UID = 54321;
+const canSwitchUser = process.getuid?.() === 0 && Bun.which("setpriv", { PATH: "/usr/bin:/bin" }) !== null && kernelLandlockAbi() >= 1;
+
+test.skipIf(!canSwitchUser)("with no HOME and no password entry a native plugin is refused, not run", () => {
+  const src = join(t.path, "src");
+  mkdirSync(join(src, "bin"), { recursive: true });
+  writeFileSync(join(src, "plugin.toml"), '[plugin]\nname = "peek"\nversion = "1.0.0"\nruntime = "native"\n[[commands]]\nname = "peek"\nbinary = "bin/peek"\n');
+  writeFileSync(join(src, "bin", "peek"), `#!/bin/sh\necho ran > ${join(t.path, "RAN")}\n`);
+  chmodSync(join(src, "bin", "peek"), 0o755);
+  for (const p of [t.path, src, join(src, "bin"), join(src, "plugin.toml"), join(src, "bin", "peek")]) chownSync(p, NO_ACCOUNT_UID, NO_ACCOUNT_UID);
+  const as = (args: string[]) =>
+    Bun.spawnSync(["setpriv", `--reuid=${NO_ACCOUNT_UID}`, `--regid=${NO_ACCOUNT_UID}`, "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin", `FLEDGE_CONFIG_DIR=${join(t.path, "nohome-cfg")}`, "NO_COLOR=1", process.execPath, MAIN, ...args], { cwd: t.path, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  const inst = as(["plugins", "install", src, "--copy", "--yes", "--trust-native"]);
+  expect(inst.stderr.toString()).not.toContain("ERROR");
+  expect(inst.exitCode).toBe(0);
+  const r = as(["peek"]);
+  expect(r.exitCode).not.toBe(0);
+  expect(r.stderr.toString()).toContain("cannot tell which folder is your home");
+  expect(existsSync(join(t.path, "RAN"))).toBe(false);
+}, 120_000);
