@@ -14,6 +14,7 @@ import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import {
   HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
+import { policyHome } from "./home.ts";
 import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
 
 const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
@@ -302,7 +303,7 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
 }
 
 function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
-  const home = env.HOME && isAbsolute(env.HOME) ? env.HOME : undefined;
+  const home = policyHome(env);
   const notes: string[] = [];
   const outEnv = filterEnv(env, grant.extraEnv ?? []);
   outEnv.TMPDIR = grant.tempDir;

@@ -7,11 +7,13 @@
 import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
+import { FledgeError } from "../core/errors.ts";
 import { findProgram, fledgeSelfCommand, isCompiled } from "../core/programs.ts";
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { fledgePaths } from "../registry/paths.ts";
 import { log } from "../ui/log.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { policyHome } from "./home.ts";
 import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
 import { confinementRules, type ConfinementGrant } from "./policy.ts";
 import { reapAfterRun } from "./reaper.ts";
@@ -157,6 +159,13 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     return { proc, state, settled: afterExit(proc, reap, () => {}) };
   }
 
+  if (policyHome(o.env) === undefined) {
+    // Without a home the policy cannot tell credentials from the rest: refuse, never guess.
+    throw new FledgeError(`${renderUntrusted(o.confinement.name)} cannot run confined: fledge cannot tell which folder is your home (HOME is unset and your account has no home in the password database)`, {
+      code: "no_home",
+      hint: "set HOME to your home folder and run it again",
+    });
+  }
   const tempDir = mkdtempSync(join(tmpdir(), "fledge-plugin-"));
   const c = o.confinement;
   const grant: ConfinementGrant = {

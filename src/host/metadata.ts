@@ -3,9 +3,8 @@
  * `metadata`. Keys: `fledge_config`, `git_tags`, `git_status`, `git_log`, `env`;
  * an unknown key answers null. Synchronous (the wasm import calls it mid-guest).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { readProjectFileForPlugin } from "../confine/on-behalf.ts";
 import { git } from "./project.ts";
 
 export const METADATA_KEYS = ["fledge_config", "git_tags", "git_status", "git_log", "env"] as const;
@@ -81,9 +80,16 @@ function lines(text: string | undefined): string[] {
   return (text ?? "").split("\n").filter((l) => l.trim() !== "");
 }
 
-function fledgeConfig(projectRoot: string): unknown {
+/**
+ * The project's fledge.toml, read as the plugin could read it (confine/on-behalf.ts):
+ * fledge is unconfined, and the plugin may have planted the file as a symlink to a
+ * credential. Null when absent, refused or not TOML.
+ */
+function fledgeConfig(projectRoot: string, env: Readonly<Record<string, string | undefined>>): unknown {
+  const text = readProjectFileForPlugin(projectRoot, "fledge.toml", env);
+  if (text === undefined) return null;
   try {
-    return parseToml(readFileSync(join(projectRoot, "fledge.toml"), "utf8"));
+    return parseToml(text);
   } catch {
     return null;
   }
@@ -108,7 +114,7 @@ export function collectMetadata(keys: readonly string[], ctx: MetadataContext): 
   for (const key of distinct) {
     switch (key) {
       case "fledge_config":
-        out[key] = fledgeConfig(ctx.projectRoot);
+        out[key] = fledgeConfig(ctx.projectRoot, ctx.env ?? process.env);
         break;
       case "git_tags":
         out[key] = lines(git(["tag", "--sort=-v:refname", "--no-column"], ctx.projectRoot)).slice(0, 100);

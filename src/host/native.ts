@@ -90,6 +90,8 @@ function confinementOf(opts: RunNativeOptions, projectRoot: string): PluginConfi
 }
 
 function spawnFailed(opts: RunNativeOptions, e: unknown): FledgeError {
+  // A refusal by the confinement (no knowable home) already says what to do.
+  if (isFledgeError(e)) return e;
   return new FledgeError(`Cannot start plugin '${opts.entry.name}' (${renderUntrusted(opts.binaryPath)}): ${renderUntrusted((e as Error).message)}`, {
     cause: e,
     code: "plugin_spawn_failed",

@@ -8,8 +8,7 @@
  * dropped somewhere on PATH can never take over `fledge plugins`, and a `fledge-<cmd>`
  * can never shadow a command an installed plugin owns (the caller checks both first).
  */
-import { accessSync, constants, statSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { findProgram } from "../core/programs.ts";
 import { FledgeError, log } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { exitStatus } from "./exec.ts";
@@ -30,18 +29,7 @@ export function isPathCommandName(name: string): boolean {
  */
 export function findPathCommand(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (!isPathCommandName(name)) return undefined;
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (dir === "" || !isAbsolute(dir)) continue;
-    const file = join(dir, `fledge-${name}`);
-    try {
-      if (!statSync(file).isFile()) continue;
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not there, or not executable: keep looking
-    }
-  }
-  return undefined;
+  return findProgram(`fledge-${name}`, env.PATH);
 }
 
 /** Run a PATH command with the user's stdio, arguments verbatim; resolves to its exit code. */
