@@ -12,7 +12,7 @@
 import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
+  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
 import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
@@ -48,6 +48,9 @@ export interface ConfinementGrant {
   extraRead?: readonly string[] | undefined;
   extraWrite?: readonly string[] | undefined;
   extraEnv?: readonly string[] | undefined;
+  /** Where each extra path led when the user approved it (same order as extraRead / extraWrite). */
+  approvedRead?: readonly string[] | undefined;
+  approvedWrite?: readonly string[] | undefined;
   /** Variables fledge itself sets for the plugin (FLEDGE_PLUGIN_DIR, ...); always passed. */
   fledgeEnv?: Readonly<Record<string, string>> | undefined;
   /** Build hooks download dependencies and fill toolchain caches: network and those caches are allowed. */
@@ -336,14 +339,16 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   if (grant.projectRoot) {
     const problem = projectRootProblem(grant.projectRoot, home);
     if (problem) notes.push(`runs without the project: ${problem}, which is not a project (run it inside a project folder)`);
-    else if (grant.projectWritable) grantWritableTree(grant.projectRoot, "the project", secrets, neverWrite, ctx, true);
+    else if (grant.projectWritable) grantWritableTree(grant.projectRoot, "the project", [...secrets, ...neverWrite], secrets, ctx, true);
     else grantTree(resolvePath(grant.projectRoot), "read", secrets, fs);
   }
   // The plugin's own folder lives in fledge's config folder (a secret to everyone else).
-  grantWritableTree(grant.pluginDir, "the plugin's folder", secretsOutside(grant.pluginDir, secrets), neverWrite, ctx, false);
+  const ownSecrets = secretsOutside(grant.pluginDir, secrets);
+  grantWritableTree(grant.pluginDir, "the plugin's folder", [...ownSecrets, ...secretsOutside(grant.pluginDir, neverWrite)], ownSecrets, ctx, false);
   fs.push({ path: resolvePath(grant.tempDir), access: "write" });
-  for (const [list, access] of [[grant.extraRead, "read"], [grant.extraWrite, "write"]] as const) {
-    for (const p of list ?? []) grantExtra(p, access, home, secrets, neverWrite, ctx);
+  const fledgeDirs = fledgeOwnDirs(home, env, grant.fledgeConfigDir);
+  for (const [list, approved, access] of [[grant.extraRead, grant.approvedRead, "read"], [grant.extraWrite, grant.approvedWrite, "write"]] as const) {
+    (list ?? []).forEach((p, i) => grantExtra({ path: p, approved: approved?.[i], access }, { home, secrets, neverWrite, fledgeDirs }, ctx));
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
   const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: real(r.path) ?? resolvePath(r.path), access: r.access }));
@@ -356,25 +361,48 @@ function secretsOutside(path: string, secrets: readonly string[]): string[] {
   return secrets.filter((s) => !inside(path, s) && !inside(r, s));
 }
 
+interface ExtraGrant {
+  path: string;
+  /** Where it led when the user approved it; undefined for grants recorded before targets were. */
+  approved: string | undefined;
+  access: "read" | "write";
+}
+
+interface ExtraContext {
+  home: string | undefined;
+  secrets: readonly string[];
+  neverWrite: readonly string[];
+  /** fledge's own folders: never granted, whatever the spelling. */
+  fledgeDirs: readonly string[];
+}
+
 /**
- * One `[confinement]` path, judged again at run on where it RESOLVES now (a symlink
- * swapped since install, `/proc/self/root`, an absolute spelling of home). A path
- * inside a credential was approved by name at consent and is granted as is; a folder
- * merely holding credentials or start-up files is granted without them.
+ * One `[confinement]` path, judged again at run on where it RESOLVES now. A grant
+ * means what consent showed: when the path now leads somewhere else than when the
+ * user approved it (a symlink the plugin made since), it is not granted. A path
+ * inside a credential is granted as is only when it was a credential at consent (the
+ * recorded target; for older grants, the path as spelled); otherwise credentials
+ * (and, for write, start-up files) are carved out of it like out of any folder.
  */
-function grantExtra(p: string, access: "read" | "write", home: string | undefined, secrets: readonly string[], neverWrite: readonly string[], ctx: WritableContext): void {
-  const abs = expandHomePath(p, home);
+function grantExtra(g: ExtraGrant, x: ExtraContext, ctx: WritableContext): void {
+  const abs = expandHomePath(g.path, x.home);
   if (abs === undefined) return;
   const resolved = resolvePath(abs);
-  const problem = resolvedGrantProblem(resolved, access, home);
+  const problem = resolvedGrantProblem(resolved, g.access, x.home, x.fledgeDirs);
   if (problem) {
-    ctx.notes.push(`not granted: [confinement] ${access} ${p} ${problem}`);
+    ctx.notes.push(`not granted: [confinement] ${g.access} ${g.path} ${problem}`);
     return;
   }
-  const namedSecret = judgeHomePath(resolved, home).secret || secrets.some((s) => inside(resolved, s));
-  if (access === "write") grantWritableTree(resolved, `[confinement] write ${p}`, secretsOutside(resolved, secrets), neverWrite, ctx, false);
-  else if (namedSecret) ctx.out.push({ path: resolved, access });
-  else grantTree(resolved, access, secrets, ctx.out);
+  if (g.approved !== undefined && g.approved !== resolved) {
+    ctx.notes.push(`not granted: [confinement] ${g.access} ${g.path} now leads to ${resolved}, not to ${g.approved} as when you approved it (reinstall the plugin to approve the new place)`);
+    return;
+  }
+  const atConsent = g.approved ?? abs;
+  const approvedSecret = judgeHomePath(atConsent, x.home).secret || x.secrets.some((s) => inside(atConsent, s));
+  const hidden = approvedSecret ? secretsOutside(resolved, x.secrets) : x.secrets;
+  if (g.access === "write") grantWritableTree(resolved, `[confinement] write ${g.path}`, [...hidden, ...x.neverWrite], hidden, ctx, false);
+  else if (approvedSecret) ctx.out.push({ path: resolved, access: g.access });
+  else grantTree(resolved, g.access, x.secrets, ctx.out);
 }
 
 /**

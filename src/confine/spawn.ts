@@ -33,6 +33,9 @@ export interface PluginConfinement {
   extraRead?: readonly string[] | undefined;
   extraWrite?: readonly string[] | undefined;
   extraEnv?: readonly string[] | undefined;
+  /** Where each extraRead / extraWrite path led when the user approved it (same order; absent in older registries). */
+  approvedRead?: readonly string[] | undefined;
+  approvedWrite?: readonly string[] | undefined;
   build?: boolean | undefined;
 }
 
@@ -55,6 +58,8 @@ export function pluginConfinement(o: {
     extraRead: o.granted?.read ?? [],
     extraWrite: o.granted?.write ?? [],
     extraEnv: o.granted?.env ?? [],
+    approvedRead: o.granted?.resolved_read,
+    approvedWrite: o.granted?.resolved_write,
     build: o.build,
   };
 }
@@ -178,6 +183,8 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     extraRead: c.extraRead,
     extraWrite: c.extraWrite,
     extraEnv: c.extraEnv,
+    approvedRead: c.approvedRead,
+    approvedWrite: c.approvedWrite,
     fledgeEnv: o.fledgeEnv,
     build: c.build,
     // From source, fledge's Bun is a runtime plugins may use too (`#!/usr/bin/env bun`).

@@ -4,18 +4,19 @@
  * the user answers; any other source may ask, and consent shows each item in plain
  * words, credentials flagged.
  */
-import { credentialNeeds, expandHomePath, resolvePath, resolvedGrantProblem, type ConfinementNeeds, type GrantedConfinement } from "../manifest/index.ts";
+import { credentialNeeds, expandHomePath, fledgeOwnDirs, judgeHomePath, resolvePath, resolvedGrantProblem, type ConfinementNeeds, type GrantedConfinement } from "../manifest/index.ts";
 import type { TrustTier } from "../trust/index.ts";
 import { FledgeError } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
-export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeeds | undefined, home: string | undefined = process.env.HOME): void {
+export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeeds | undefined, home: string | undefined = process.env.HOME, env: Readonly<Record<string, string | undefined>> = process.env): void {
   if (!needs) return;
+  const fledgeDirs = fledgeOwnDirs(home, env);
   // Every source: a path is judged on where it RESOLVES (a symlink, /proc/self/root), not its spelling.
   for (const kind of ["read", "write"] as const) {
     for (const p of needs[kind]) {
       const abs = expandHomePath(p, home);
-      const problem = abs === undefined ? undefined : resolvedGrantProblem(resolvePath(abs), kind, home);
+      const problem = abs === undefined ? undefined : resolvedGrantProblem(resolvePath(abs), kind, home, fledgeDirs);
       if (problem) {
         throw new FledgeError(`[confinement] ${kind} '${renderUntrusted(p)}' ${problem}`, { code: "capability_denied", hint: "ask the plugin's author for a build that names the folders it needs" });
       }
@@ -30,9 +31,32 @@ export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeed
   });
 }
 
-/** What is recorded for the registry: the approved extras and the --unconfined choice. */
-export function grantedConfinement(needs: ConfinementNeeds | undefined, unconfined: boolean): GrantedConfinement {
-  return { unconfined, read: [...(needs?.read ?? [])], write: [...(needs?.write ?? [])], env: [...(needs?.env ?? [])] };
+/**
+ * What is recorded for the registry: the approved extras, where each path leads now
+ * (what consent showed), and the --unconfined choice. `previous` is the grant being
+ * updated: a path it already had keeps the target recorded when the user approved
+ * it, so an update never re-approves a symlink the plugin made since.
+ */
+export function grantedConfinement(needs: ConfinementNeeds | undefined, unconfined: boolean, previous?: GrantedConfinement, home: string | undefined = process.env.HOME): GrantedConfinement {
+  const read = [...(needs?.read ?? [])];
+  const write = [...(needs?.write ?? [])];
+  const target = (p: string, had: readonly string[] | undefined, hadTargets: readonly string[] | undefined): string => {
+    const i = had?.indexOf(p) ?? -1;
+    const kept = i >= 0 ? hadTargets?.[i] : undefined;
+    if (kept !== undefined) return kept;
+    const abs = expandHomePath(p, home);
+    if (abs === undefined) return p;
+    const resolved = resolvePath(abs);
+    // Kept from a grant recorded before targets were: what consent showed then was the
+    // spelling. A link that now makes it a credential is not taken as approved.
+    if (i >= 0 && judgeHomePath(resolved, home).secret && !judgeHomePath(abs, home).secret) return abs;
+    return resolved;
+  };
+  return {
+    unconfined, read, write, env: [...(needs?.env ?? [])],
+    resolved_read: read.map((p) => target(p, previous?.read, previous?.resolved_read)),
+    resolved_write: write.map((p) => target(p, previous?.write, previous?.resolved_write)),
+  };
 }
 
 /** The extras `next` asks for that `granted` does not have (an update asks only about those). */

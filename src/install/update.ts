@@ -20,7 +20,7 @@ import { commitPlugin } from "./commit.ts";
 import { listHooks, obtainConsent, type ConsentFlags } from "./consent.ts";
 import { githubApiToken, githubClient, listTags, resolveCommit, type GithubClient } from "./github.ts";
 import { buildInPlace, buildStaged, registryEntry } from "./install.ts";
-import { addedNeeds } from "./confinement-grant.ts";
+import { addedNeeds, grantedConfinement } from "./confinement-grant.ts";
 import { newestTag } from "./release-pick.ts";
 export { newestTag };
 import { approvedHooks, lookupPlugin } from "./remove.ts";
@@ -195,6 +195,8 @@ async function updateOne(e: RegistryEntry, opts: UpdateOptions, trust: { orgs: s
     });
     const entry = registryEntry(prepared, source, null);
     entry.installed = e.installed;
+    // Paths approved before keep the target the user approved (not where they lead now).
+    if (entry.confinement) entry.confinement = grantedConfinement(entry.confinement, entry.confinement.unconfined, e.confinement);
     await commitPlugin(staging, entry, { force: false, update: true, env: opts.env, build: (dir) => buildInPlace(dir, prepared, opts.env) });
     return { ...r, status: "updated", detail: `${e.version} → ${entry.version}`, version: entry.version, commit: entry.commit ?? null, escalation };
   } catch (caught) {

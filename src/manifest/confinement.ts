@@ -202,14 +202,36 @@ export function xdgSecrets(xdg: Readonly<Record<string, string | undefined>>): s
 }
 
 /**
+ * Every folder that is, or may become, fledge's own config folder (registry with the
+ * `unconfined` choices, config with trust settings, the prepared-module cache, other
+ * plugins' stores): `$FLEDGE_CONFIG_DIR`, `$XDG_CONFIG_HOME/fledge`, `~/.config/fledge`,
+ * resolved. Never grantable, for reading or writing, whatever the spelling.
+ */
+export function fledgeOwnDirs(home: string | undefined, env: Readonly<Record<string, string | undefined>>, current?: string): string[] {
+  const out = new Set<string>();
+  const add = (p: string | undefined): void => {
+    if (p === undefined || !isAbsolute(p)) return;
+    out.add(normalize(p));
+    out.add(resolvePath(p));
+  };
+  add(current);
+  add(env.FLEDGE_CONFIG_DIR?.trim() || undefined);
+  const xdg = env.XDG_CONFIG_HOME?.trim();
+  if (xdg) add(join(xdg, "fledge"));
+  if (home && isAbsolute(home)) add(join(home, ".config", "fledge"));
+  return [...out];
+}
+
+/**
  * Why a `[confinement]` path, once RESOLVED, cannot be granted (undefined: it can).
  * Judged at install and again at every run, on where the path leads, not on how it
  * is spelled. A folder that merely CONTAINS a credential is not refused for reading:
  * the credential is carved out when the rules are made.
  */
-export function resolvedGrantProblem(resolved: string, kind: "read" | "write", home: string | undefined): string | undefined {
+export function resolvedGrantProblem(resolved: string, kind: "read" | "write", home: string | undefined, fledgeDirs: readonly string[] = []): string | undefined {
   if (NEVER_GRANTABLE.some((k) => isInside(resolved, k))) return `leads to ${resolved}, inside /proc, /sys or /dev: these are never granted`;
   if (resolved === sep) return "leads to the whole filesystem";
+  if (fledgeDirs.some((d) => isInside(resolved, d))) return `leads to ${resolved}, fledge's own folder (registry, settings, other plugins' data): it is never granted`;
   const j = judgeHomePath(resolved, home);
   if (j.homeOrAbove) return `leads to ${resolved}, your home folder or a folder holding it: list the folders the plugin needs`;
   if (kind === "write") {

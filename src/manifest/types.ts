@@ -46,6 +46,13 @@ export const NO_CONFINEMENT_NEEDS: Readonly<ConfinementNeeds> = Object.freeze({ 
 export interface GrantedConfinement extends ConfinementNeeds {
   /** The user chose `--unconfined` at install: the plugin runs with full user rights. */
   unconfined: boolean;
+  /**
+   * Where each `read` / `write` path led when the user approved it (same order):
+   * a grant means what consent showed, so a path that leads elsewhere at a run
+   * (a symlink the plugin made since) is not granted. Absent in older registries.
+   */
+  resolved_read?: string[];
+  resolved_write?: string[];
 }
 
 /** The only `plugin.protocol` value fledge knows. */

@@ -5,7 +5,7 @@
  */
 import { stringify, TomlDate } from "smol-toml";
 import * as v from "valibot";
-import { NO_CAPABILITIES, type Capabilities } from "../manifest/types.ts";
+import { NO_CAPABILITIES, type Capabilities, type GrantedConfinement } from "../manifest/types.ts";
 import { FledgeError } from "../core/index.ts";
 import { formatHostEntry, parseHostEntry } from "../manifest/hosts.ts";
 import { atomicWrite } from "./atomic.ts";
@@ -55,6 +55,8 @@ const ConfinementSchema = v.object({
   read: v.optional(v.array(v.string()), []),
   write: v.optional(v.array(v.string()), []),
   env: v.optional(v.array(v.string()), []),
+  resolved_read: v.optional(v.array(v.string())),
+  resolved_write: v.optional(v.array(v.string())),
 });
 
 const EntrySchema = v.looseObject({
@@ -100,6 +102,8 @@ const EXPECTED: Record<string, string> = {
   "confinement.read": "an array of paths",
   "confinement.write": "an array of paths",
   "confinement.env": "an array of variable names",
+  "confinement.resolved_read": "an array of paths",
+  "confinement.resolved_write": "an array of paths",
 };
 
 function corrupt(file: string, message: string, details: Record<string, unknown>): FledgeError {
@@ -127,7 +131,7 @@ function normalizeEntry(raw: v.InferOutput<typeof EntrySchema>): RegistryEntry {
   if (raw.trust_tier !== undefined) entry.trust_tier = raw.trust_tier;
   if (raw.kind !== undefined) entry.kind = raw.kind;
   if (raw.integrity !== undefined) entry.integrity = { ...raw.integrity };
-  if (raw.confinement !== undefined) entry.confinement = { unconfined: raw.confinement.unconfined, read: [...raw.confinement.read], write: [...raw.confinement.write], env: [...raw.confinement.env] };
+  if (raw.confinement !== undefined) entry.confinement = copyConfinement(raw.confinement);
   const extra: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(raw)) if (!KNOWN_KEYS.has(k)) extra[k] = val;
   if (Object.keys(extra).length > 0) entry.extra = extra;
@@ -206,8 +210,7 @@ function entryToToml(e: RegistryEntry): Record<string, unknown> {
     out.integrity = sorted;
   }
   if (e.confinement !== undefined) {
-    const k = e.confinement;
-    out.confinement = { unconfined: k.unconfined, read: [...k.read], write: [...k.write], env: [...k.env] };
+    out.confinement = copyConfinement(e.confinement);
   }
   return out;
 }
@@ -279,4 +282,12 @@ export function findCommandOwner(reg: Registry, command: string): RegistryEntry 
 export function installedDate(date: Date = new Date()): string {
   const p = (n: number): string => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}`;
+}
+
+/** A copy of a confinement grant, with where its paths led at consent when recorded. */
+function copyConfinement(k: GrantedConfinement): GrantedConfinement {
+  const out: GrantedConfinement = { unconfined: k.unconfined, read: [...k.read], write: [...k.write], env: [...k.env] };
+  if (k.resolved_read !== undefined) out.resolved_read = [...k.resolved_read];
+  if (k.resolved_write !== undefined) out.resolved_write = [...k.resolved_write];
+  return out;
 }

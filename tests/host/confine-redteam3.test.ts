@@ -5,10 +5,11 @@
  * in a temp HOME with planted secrets; each test fails if the hole reopens.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
+import { assertConfinementAllowed, grantedConfinement } from "../../src/install/confinement-grant.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
@@ -119,4 +120,78 @@ describe.skipIf(!confinable)("socketpair() reaching named datagram sockets (f8)"
       expect(rest).toContain("nothing");
     }, T);
   }
+});
+
+describe.skipIf(!confinable)("a [confinement] path the plugin turns into a symlink (f1)", () => {
+  const cachey = (): string => join(home, ".cache", "cachey");
+  const approve = (p: string): string => realpathSync(p);
+
+  test("read: a path approved as a plain file, now a link to ~/.ssh, is not granted (recorded target, and older grants without one)", async () => {
+    mkdirSync(cachey(), { recursive: true });
+    writeFileSync(join(cachey(), "index"), "cache index\n");
+    const atConsent = approve(join(cachey(), "index"));
+    rmSync(join(cachey(), "index"));
+    symlinkSync(join(home, ".ssh"), join(cachey(), "index"));
+    for (const confinement of [{ read: ["~/.cache/cachey/index"], resolved_read: [atConsent] }, { read: ["~/.cache/cachey/index"] }]) {
+      const r = await attack(`cat ~/.cache/cachey/index/id_ed25519 2>&1; echo end`, { confinement });
+      expect(r.stdout).toContain("end");
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+    }
+    const r = await attack("echo end", { confinement: { read: ["~/.cache/cachey/index"], resolved_read: [atConsent] } });
+    expect(r.stderr).toContain("not granted");
+    rmSync(cachey(), { recursive: true });
+  }, T * 2);
+
+  test("write: a folder approved as a cache, now a link to ~/.aws, grants no write there", async () => {
+    mkdirSync(cachey(), { recursive: true });
+    const atConsent = approve(cachey());
+    rmSync(cachey(), { recursive: true });
+    symlinkSync(join(home, ".aws"), cachey());
+    for (const confinement of [{ write: ["~/.cache/cachey"], resolved_write: [atConsent] }, { write: ["~/.cache/cachey"] }]) {
+      const r = await attack(`echo '[default]' > ~/.cache/cachey/config 2>&1; echo credential_process=evil >> ~/.cache/cachey/credentials 2>&1; cat ~/.cache/cachey/credentials 2>&1; echo end`, { confinement });
+      expect(r.stdout).toContain("end");
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+    }
+    expect(existsSync(join(home, ".aws", "config"))).toBe(false);
+    expect(readFileSync(join(home, ".aws", "credentials"), "utf8")).toBe(`${SECRET}-aws\n`);
+    rmSync(cachey());
+  }, T * 2);
+
+  test("fledge's own folder is never granted, whatever the spelling ($FLEDGE_CONFIG_DIR, $XDG_CONFIG_HOME/fledge, a link to it)", async () => {
+    const cfg = join(base, "cfg");
+    const xdg = join(base, "xdg");
+    mkdirSync(join(xdg, "fledge"), { recursive: true });
+    mkdirSync(cfg, { recursive: true });
+    writeFileSync(join(cfg, "plugins.toml"), "# registry\n");
+    mkdirSync(join(home, ".cache"), { recursive: true });
+    symlinkSync(cfg, cachey());
+    for (const write of [["~/.cache/cachey"], [cfg], [join(xdg, "fledge")]]) {
+      const r = await attack(`echo 'unconfined = true' >> ~/.cache/cachey/plugins.toml 2>&1; echo x > ${join(xdg, "fledge", "config.toml")} 2>&1; cat ${join(cfg, "plugins.toml")} 2>&1; echo end`, {
+        confinement: { write },
+        env: { FLEDGE_CONFIG_DIR: cfg, XDG_CONFIG_HOME: xdg },
+      });
+      expect(r.stdout).toContain("end");
+      expect(r.stdout).not.toContain("# registry");
+    }
+    expect(readFileSync(join(cfg, "plugins.toml"), "utf8")).toBe("# registry\n");
+    expect(existsSync(join(xdg, "fledge", "config.toml"))).toBe(false);
+    for (const p of [cfg, "~/.cache/cachey", join(xdg, "fledge")]) {
+      expect(() => assertConfinementAllowed("official", { read: [p], write: [], env: [] }, home, { FLEDGE_CONFIG_DIR: cfg, XDG_CONFIG_HOME: xdg })).toThrow(/fledge's own folder/);
+    }
+    rmSync(cachey());
+  }, T * 3);
+
+  test("the grant record keeps where each path led at consent; an update keeps the approved target", () => {
+    mkdirSync(cachey(), { recursive: true });
+    const g = grantedConfinement({ read: ["~/.cache/cachey"], write: [], env: [] }, false, undefined, home);
+    expect(g.resolved_read).toEqual([realpathSync(cachey())]);
+    rmSync(cachey(), { recursive: true });
+    symlinkSync(join(home, ".ssh"), cachey());
+    const updated = grantedConfinement({ read: ["~/.cache/cachey"], write: [], env: [] }, false, g, home);
+    expect(updated.resolved_read).toEqual(g.resolved_read);
+    // An older record without targets: the link into a credential is not taken as approved.
+    const legacy = grantedConfinement({ read: ["~/.cache/cachey"], write: [], env: [] }, false, { unconfined: false, read: ["~/.cache/cachey"], write: [], env: [] }, home);
+    expect(legacy.resolved_read).toEqual([join(home, ".cache", "cachey")]);
+    rmSync(cachey());
+  });
 });

@@ -40,7 +40,10 @@ describe("[confinement] at install", () => {
     expect(r.stderr).toContain("sees the variable GH_TOKEN (credentials)");
     if (confinable) expect(r.stderr).toMatch(/confinement: confined \(Landlock ABI \d+ \+ seccomp\)/);
     else expect(r.stderr).toContain("unconfined, elevated risk");
-    expect(readReg(sb.config).plugins[0]?.confinement).toEqual({ unconfined: false, read: ["~/.config/gh"], write: [], env: ["GH_TOKEN"] });
+    // Where each path led at consent is recorded with it (a later symlink is judged against it).
+    const granted = readReg(sb.config).plugins[0]?.confinement;
+    expect(granted).toMatchObject({ unconfined: false, read: ["~/.config/gh"], write: [], env: ["GH_TOKEN"], resolved_write: [] });
+    expect(granted?.resolved_read?.map((p) => p.endsWith("/.config/gh"))).toEqual([true]);
     const audit = JSON.parse((await fledge(["plugins", "audit", "--json"])).stdout);
     expect(audit.audit[0].confinement_extras).toEqual(["may read ~/.config/gh (credentials)", "sees the variable GH_TOKEN (credentials)"]);
     expect(audit.audit[0].confined).toBe(confinable);
