@@ -21,7 +21,8 @@ export async function runCommand(
   engineImports: ImportModules = {},
 ): Promise<{ exitCode: number }> {
   checkShape(module);
-  const wasi = createWasi(opts);
+  const declared = new Set(WebAssembly.Module.imports(module).flatMap((i) => (i.module === WASI_MODULE && i.kind === "function" ? [i.name] : [])));
+  const wasi = createWasi({ ...opts, only: declared });
   try {
     // Every host function passes the run's gate (./gate.ts); only the engine's own
     // modules (the meter's refuel, which is the budget itself) are linked beside it.

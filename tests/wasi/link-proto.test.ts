@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveImports } from "../../src/wasi/link.ts";
+import { createWasi } from "../../src/wasi/host.ts";
 import { runFledge, tempDir } from "../helpers/cli.ts";
 
 const haveWat = Bun.which("wat2wasm") !== null;
@@ -78,6 +79,18 @@ describe.skipIf(!haveWat)("imports fledge did not provide are refused before any
     expect(Object.getPrototypeOf(wasi)).toBeNull();
     expect(Object.keys(wasi)).toEqual(["fd_write"]);
     expect(wasi.fd_write).toBe(fdWrite);
+  });
+
+  test("a host built for the declared WASI functions only has those, and still refuses prototype-chain names", () => {
+    const wasi = createWasi({ args: ["t"], env: [], preopens: [], only: new Set(["fd_write", "constructor", "__proto__", "no_such_call"]) });
+    try {
+      expect(Object.keys(wasi.imports)).toEqual(["fd_write"]);
+      expect(typeof wasi.imports.fd_write).toBe("function");
+      const mod = new WebAssembly.Module(readFileSync(watFile(guest(`(import "wasi_snapshot_preview1" "constructor" (func $x))`))));
+      expect(() => resolveImports(mod, { wasi_snapshot_preview1: wasi.imports })).toThrow(/cannot link the module/);
+    } finally {
+      wasi.closeAll();
+    }
   });
 
   test("fledge wasm run refuses each one by name, runs nothing, and reports no internal error", () => {
