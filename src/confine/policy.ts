@@ -9,15 +9,14 @@
  * are followed here and judged by where they lead, because the kernel checks the
  * resolved path, not the name.
  */
-import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, sep } from "node:path";
+import { accessSync, constants, lstatSync, readdirSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, NEVER_GRANTABLE, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
+  HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
-import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
-
-const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
+import type { RunsLaterWatch } from "./runs-later.ts";
+import { grantTree, grantWritableTree, inside, isDir, real, withRealMemo, type WritableContext } from "./trees.ts";
 
 /** read: list, read and run. write: everything (create, write, delete, rename). device: read/write/ioctl one device file. */
 export type Access = "read" | "write" | "device";
@@ -106,53 +105,6 @@ const DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/ura
 const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
 
-/** `child` is `root` or beneath it (both absolute and normalized). */
-const inside = isInside;
-
-/** A list of paths as sets: each path, and each path with all its ancestors. */
-interface PathIndex {
-  paths: Set<string>;
-  withAncestors: Set<string>;
-}
-const indexes = new WeakMap<readonly string[], PathIndex>();
-
-/**
- * The index of `list` (built once per list: the tree walks ask about every entry of
- * /etc and home against a few hundred secrets, which pairwise comparing made the
- * policy's largest cost).
- */
-function indexOf(list: readonly string[]): PathIndex {
-  let idx = indexes.get(list);
-  if (idx) return idx;
-  idx = { paths: new Set(list), withAncestors: new Set() };
-  for (const p of list) {
-    for (let q = p; !idx.withAncestors.has(q); q = dirname(q)) {
-      idx.withAncestors.add(q);
-      if (q === sep || !isAbsolute(q)) break;
-    }
-  }
-  indexes.set(list, idx);
-  return idx;
-}
-
-/** `p` is one of `list` or beneath one (same as `list.some((s) => inside(p, s))`). */
-function underAny(p: string, list: readonly string[]): boolean {
-  const { paths } = indexOf(list);
-  for (let q = p; ; q = dirname(q)) {
-    if (paths.has(q)) return true;
-    if (q === sep || !isAbsolute(q)) return false;
-  }
-}
-
-/** `p` is one of `list` or holds one (same as `list.some((s) => inside(s, p))`). */
-function aboveAny(p: string, list: readonly string[]): boolean {
-  return indexOf(list).withAncestors.has(p);
-}
-
-/** Never granted through a tree walk: the whole filesystem and the kernel trees (rules for /proc, /dev are made by name). */
-function neverGrantable(resolved: string): boolean {
-  return resolved === sep || NEVER_GRANTABLE.some((k) => inside(resolved, k));
-}
 
 /**
  * Why a folder is not a project (undefined: it is). `/`, a system folder, home itself
@@ -167,30 +119,6 @@ export function projectRootProblem(root: string, home: string | undefined): stri
   return undefined;
 }
 
-let realMemo: Map<string, string | null> | undefined;
-
-/** Where `path` leads, undefined when it does not exist (remembered for one computation of the rules). */
-function real(path: string): string | undefined {
-  const known = realMemo?.get(path);
-  if (known !== undefined) return known ?? undefined;
-  let out: string | null;
-  try {
-    out = realpathSync.native(path);
-  } catch {
-    out = null;
-  }
-  realMemo?.set(path, out);
-  if (out !== null) realMemo?.set(out, out);
-  return out ?? undefined;
-}
-
-function isDir(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The /etc secrets this user could read or enter. One the user cannot reach anyway
@@ -244,42 +172,6 @@ export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly
   return [...out];
 }
 
-/**
- * Grant `dir` with `access`, except the secrets: a folder containing a secret is
- * split into its entries (recursively, only for the folders listed in `split`), and a
- * secret itself is skipped. Entries that lead elsewhere through a symlink are judged
- * by their target.
- */
-function grantTree(dir: string, access: Access, secrets: readonly string[], out: FsRule[], depth = 0, known?: string): void {
-  const r = known ?? real(dir);
-  if (!r || neverGrantable(r)) return;
-  const containsSecret = aboveAny(dir, secrets) || aboveAny(r, secrets);
-  const isSecret = underAny(dir, secrets) || underAny(r, secrets);
-  if (isSecret) return;
-  if (!containsSecret || !isDir(r)) {
-    // The rule names where the entry resolves: the launcher opens it without following links.
-    out.push({ path: r, access });
-    return;
-  }
-  if (depth > 4) return; // a secret deep down: leave the whole folder out rather than grant it
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const p = join(dir, name);
-    let link: boolean;
-    try {
-      link = lstatSync(p).isSymbolicLink();
-    } catch {
-      continue;
-    }
-    // Only a symlink can lead somewhere else; a plain entry's real path is its real parent's plus its name.
-    grantTree(p, access, secrets, out, depth + 1, link ? undefined : join(r, name));
-  }
-}
 
 function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -297,12 +189,7 @@ function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: rea
  */
 export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
   // The same folders are resolved many times while the rules are made; nothing is kept after.
-  realMemo = new Map();
-  try {
-    return withResolveMemo(() => makeRules(grant, env));
-  } finally {
-    realMemo = undefined;
-  }
+  return withRealMemo(() => withResolveMemo(() => makeRules(grant, env)));
 }
 
 function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
@@ -344,7 +231,14 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   }
   // The plugin's own folder lives in fledge's config folder (a secret to everyone else).
   const ownSecrets = secretsOutside(grant.pluginDir, secrets);
+  const watched = ctx.watch.length;
   grantWritableTree(grant.pluginDir, "the plugin's folder", [...ownSecrets, ...secretsOutside(grant.pluginDir, neverWrite)], ownSecrets, ctx, false);
+  const held = ctx.watch.slice(watched).flatMap((w) => w.before);
+  // A build in a live-linked git checkout: say why creating target/ or node_modules/ may fail.
+  if (grant.build && held.length > 0) {
+    const folders = [...new Set(held.map((p) => dirname(p)))].join(", ");
+    notes.push(`builds without creating new entries directly in ${folders} (each holds a .git or another place where code runs later, which stays read-only): if the build fails creating a folder such as target/ or node_modules/ there, create it yourself, or install with --copy`);
+  }
   fs.push({ path: resolvePath(grant.tempDir), access: "write" });
   const fledgeDirs = fledgeOwnDirs(home, env, grant.fledgeConfigDir);
   for (const [list, approved, access] of [[grant.extraRead, grant.approvedRead, "read"], [grant.extraWrite, grant.approvedWrite, "write"]] as const) {
@@ -436,86 +330,4 @@ function grantProc(out: FsRule[]): void {
     out.push({ path: p, access: "read" });
   }
   out.push({ path: "/proc/self", access: "read" });
-}
-
-/**
- * THE writable grant: `root` readable as a whole and writable except where code runs
- * later (RUNS_LATER entries at any depth, see runs-later.ts, and home's start-up files
- * and credentials should they be inside it). Every writable grant goes through here:
- * the project, the plugin's own folder (a live link or copy of a git checkout keeps its
- * `.git` read-only), `[confinement] write`. The entries found are recorded in `watch`,
- * so the after-run check moves aside any new one (Landlock cannot refuse a name inside
- * a granted folder). A tree too large to search stays read-only, with a note.
- * `entryByEntry`: the root itself is never writable, only what it holds (no new
- * top-level entries in a project).
- */
-function grantWritableTree(root: string, what: string, notWritable: readonly string[], secrets: readonly string[], ctx: WritableContext, entryByEntry: boolean): void {
-  const r = real(root);
-  if (!r) {
-    // Not there (yet): a rule for a missing path grants nothing, and nothing is in it to protect.
-    if (!entryByEntry) ctx.out.push({ path: resolvePath(root), access: "write" });
-    return;
-  }
-  if (RUNS_LATER_NAMES.has(basename(r)) || notWritable.some((c) => inside(r, c))) {
-    ctx.notes.push(`${what} stays read-only: it is a place where code runs later, outside the confinement`);
-    grantTree(r, "read", secrets, ctx.out);
-    return;
-  }
-  grantTree(r, "read", secrets, ctx.out);
-  if (!isDir(r)) {
-    ctx.out.push({ path: r, access: "write" });
-    return;
-  }
-  const scan = scanRunsLater(r);
-  if (!scan.complete) {
-    ctx.notes.push(`${what} stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PRE_RUN_LIMITS.dirs} folders or ${PRE_RUN_LIMITS.depth} levels deep)`);
-    return;
-  }
-  ctx.watch.push({ root: r, before: scan.found });
-  const carve = [...notWritable, ...scan.found];
-  if (!entryByEntry) {
-    grantWritable(r, r, r, carve, ctx.out, 0);
-    return;
-  }
-  let names: string[];
-  try {
-    names = readdirSync(r);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const p = join(r, name);
-    // A symlink leading out of the tree is not part of it: the kernel would grant its target.
-    const target = real(p);
-    if (target) grantWritable(p, target, r, carve, ctx.out, 0);
-  }
-}
-
-interface WritableContext {
-  out: FsRule[];
-  notes: string[];
-  watch: RunsLaterWatch[];
-}
-
-/** Like grantTree for writing, but a folder is split down to any depth the scan reached (nested `.git` folders). */
-function grantWritable(p: string, r: string, root: string, carve: readonly string[], out: FsRule[], depth: number): void {
-  if (!inside(r, root)) return; // a symlink leading out of the tree
-  if (underAny(p, carve) || underAny(r, carve) || neverGrantable(r)) return;
-  if (!(aboveAny(p, carve) || aboveAny(r, carve)) || !isDir(r)) {
-    out.push({ path: r, access: "write" });
-    return;
-  }
-  if (depth > PRE_RUN_LIMITS.depth + 1) return;
-  let names: string[];
-  try {
-    names = readdirSync(p);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const c = join(p, name);
-    const t = real(c);
-    if (!t) continue;
-    grantWritable(c, t, root, carve, out, depth + 1);
-  }
 }

@@ -7,7 +7,8 @@
  * cannot hold such a process (it can leave both), so fledge becomes a child subreaper
  * (prctl PR_SET_CHILD_SUBREAPER, Linux): every process orphaned below it is
  * reparented to fledge instead of init, and once the plugin has exited fledge kills
- * every child it did not have before the plugin started, until none is left.
+ * every child it did not have before the plugin started, until none is left (after a
+ * confined run, only those with no_new_privs: never a process fledge started itself).
  *
  * Runs nest (a protocol plugin's `exec`): the reaping happens when the outermost run
  * ends, since an inner run's leftovers and the outer plugin's are the same plugin's.
@@ -82,6 +83,21 @@ function children(): Set<number> {
 
 let active = 0;
 let before: Set<number> = new Set();
+/** Whether one of the runs since `before` was unconfined (its strays carry no mark). */
+let unconfinedRun = false;
+
+/**
+ * Whether `pid` runs with no_new_privs, which every confined plugin process has and
+ * can never drop (fledge itself and what it starts for its own needs do not): a
+ * confined run's stray is told from fledge's own children by it.
+ */
+function confinedProcess(pid: number): boolean {
+  try {
+    return /^NoNewPrivs:\s*1$/m.test(readFileSync(`/proc/${pid}/status`, "latin1"));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * THE end of a plugin run's processes. Call before plugin code starts; call the
@@ -90,9 +106,13 @@ let before: Set<number> = new Set();
  * first of them started (the plugin's orphans, reparented here), repeating while new
  * ones appear (a dying parent hands its children up).
  */
-export function reapAfterRun(): () => Promise<void> {
+export function reapAfterRun(confined: boolean): () => Promise<void> {
   if (!becomeSubreaper()) return async () => {};
-  if (active === 0) before = children();
+  if (active === 0) {
+    before = children();
+    unconfinedRun = false;
+  }
+  if (!confined) unconfinedRun = true;
   active += 1;
   let done = false;
   return async () => {
@@ -101,12 +121,14 @@ export function reapAfterRun(): () => Promise<void> {
     active -= 1;
     if (active > 0) return;
     const known = before;
+    // Only the plugin's processes: after confined runs, those that carry the mark.
+    const ours = unconfinedRun ? (): boolean => true : confinedProcess;
     // An orphan is reparented here before its parent's exit is reported, so a first
     // empty look means nothing was left. After a kill, done only after two empty looks
     // in a row: the killed process's own children are handed up as it exits.
     let empty = 0;
     for (let round = 0; round < 200 && empty < 2; round++) {
-      const strays = [...children()].filter((p) => !known.has(p));
+      const strays = [...children()].filter((p) => !known.has(p) && ours(p));
       if (strays.length === 0) {
         if (round === 0) return;
         empty += 1;

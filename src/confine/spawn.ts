@@ -153,7 +153,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     Object.assign(env, o.fledgeEnv);
     const program = resolveProgram(o.argv[0] ?? "", o.env.PATH, o.cwd);
     if (!program.includes("/")) throw Object.assign(new Error(`No such file or directory: ${o.argv[0] ?? ""}`), { code: "ENOENT" });
-    const reap = reapAfterRun();
+    const reap = reapAfterRun(false);
     let proc: Bun.Subprocess<In, Out, Err>;
     try {
       proc = Bun.spawn([program, ...o.argv.slice(1)], { cwd: o.cwd, env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });
@@ -199,7 +199,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
   for (const note of rules.notes) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(note)}`);
   const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network, chmodByPath: rules.chmodByPath };
   let proc: Bun.Subprocess<In, Out, Err>;
-  const reap = reapAfterRun();
+  const reap = reapAfterRun(true);
   try {
     // The launcher starts in / with nothing but the spec: no project .env, bunfig or user variables reach it.
     proc = Bun.spawn(launcherCommand(), { cwd: "/", env: { [SPEC_VAR]: JSON.stringify(spec) }, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detached: o.detached });

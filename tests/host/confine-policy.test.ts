@@ -120,6 +120,9 @@ describe("confinementRules", () => {
       expect(covering(r.fs, join(checkout, ".git", "config")).map((x) => x.access)).toContain("read");
       expect(r.watch).toContainEqual({ root: checkout, before: expect.arrayContaining([join(checkout, ".git"), join(checkout, "src", ".vscode")]) });
     }
+    // A build there is told why creating target/ at the top of the checkout may fail.
+    expect(confinementRules({ ...grant, pluginDir: checkout, build: true }, env()).notes.join("\n")).toContain(`directly in ${checkout}, ${join(checkout, "src")} (each holds a .git`);
+    expect(confinementRules({ ...grant, pluginDir: checkout }, env()).notes).toEqual([]);
     const rw = confinementRules({ ...grant, projectWritable: true }, env());
     expect(rw.watch.map((w) => w.root)).toContain(project);
     expect(confinementRules(grant, env()).watch.map((w) => w.root)).not.toContain(project);
