@@ -130,7 +130,10 @@ export function countsFromOutput(text: string): Counts {
   return c;
 }
 
-/** "file > test name" for every `(fail)` line, the file taken from the last file header above it. */
+/**
+ * "file > test name" for every `(fail)` line and every error outside a test, the file
+ * taken from the last file header above it.
+ */
 export function failuresFromOutput(text: string): string[] {
   const out: string[] = [];
   let file = "";
@@ -141,6 +144,8 @@ export function failuresFromOutput(text: string): string[] {
     if (header) file = header[1]!;
     const fail = /^\(fail\) (.*?)(?: \[[0-9.]+m?s\])?$/.exec(line);
     if (fail) out.push(`${file} > ${fail[1]}`);
+    // An error while loading the file or between its tests: bun counts it as a failure.
+    if (line === "# Unhandled error between tests") out.push(`${file} > (an error outside any test: see its output)`);
   }
   return out;
 }

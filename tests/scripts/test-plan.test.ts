@@ -59,9 +59,9 @@ describe("reading a bun test run back", () => {
     expect(durationsFromJunit(junit)).toEqual({ "tests/a.test.ts": 6.029490381, "tests/b & c.test.ts": 0.0015 });
   });
 
-  const output = ["tests/a.test.ts:", "(pass) sleeps [6002.16ms]", "", "tests/b.test.ts:", "(pass) grp > ok [0.01ms]", "error: expect(received).toBe(expected)", "(fail) grp > bad <x> [0.27ms]", "(skip) grp > sk", "(todo) grp > td", "", " 2 pass", " 1 skip", " 1 todo", " 1 fail", " 1 expect() calls", "Ran 5 tests across 2 files. [6.07s]", "", "1 tests failed:", "(fail) grp > bad <x> [0.27ms]"].join("\n");
+  const output = ["tests/a.test.ts:", "(pass) sleeps [6002.16ms]", "", "tests/b.test.ts:", "(pass) grp > ok [0.01ms]", "error: expect(received).toBe(expected)", "(fail) grp > bad <x> [0.27ms]", "(skip) grp > sk", "", "# Unhandled error between tests", "error: boom", "(todo) grp > td", "", " 2 pass", " 1 skip", " 1 todo", " 1 fail", " 1 expect() calls", "Ran 5 tests across 2 files. [6.07s]", "", "1 tests failed:", "(fail) grp > bad <x> [0.27ms]"].join("\n");
   test("counts and failing tests with their file", () => {
     expect(countsFromOutput(output)).toEqual({ pass: 2, fail: 1, skip: 1, todo: 1 });
-    expect(failuresFromOutput(output)).toEqual(["tests/b.test.ts > grp > bad <x>"]);
+    expect(failuresFromOutput(output)).toEqual(["tests/b.test.ts > grp > bad <x>", "tests/b.test.ts > (an error outside any test: see its output)"]);
   });
 });
