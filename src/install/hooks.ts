@@ -7,8 +7,9 @@
  * stdout stays clean for --json, and a chatty build can never fill a pipe nobody reads).
  */
 import { chmodSync, existsSync, statSync } from "node:fs";
-import { basename, delimiter, join } from "node:path";
+import { basename, join } from "node:path";
 import { pluginConfinement, spawnPlugin } from "../confine/index.ts";
+import { findProgram } from "../core/programs.ts";
 import { detectAutoBuild, resolveInside, TOOLCHAIN_HELP, type AutoBuild, type GrantedConfinement, type HookName, type Runtime } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
@@ -203,18 +204,10 @@ function describe(event: HookName | "auto-build", hook: string): string {
   return event === "auto-build" ? `automatic build (${renderUntrusted(hook)})` : `${event} hook`;
 }
 
-/** Whether `program` can be started: a path that exists, or a name found on PATH. */
+/** Whether `program` can be started: a path that exists, or a name found on the absolute PATH entries (as it will be started). */
 export function onPath(program: string, env: NodeJS.ProcessEnv): boolean {
   if (program.includes("/")) return existsSync(program);
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    try {
-      if (statSync(join(dir, program)).isFile()) return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
+  return findProgram(program, env.PATH) !== undefined;
 }
 
 /** Refuse an automatic build whose toolchain is not installed, before anyone is asked to approve it. */
