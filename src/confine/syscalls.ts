@@ -5,7 +5,7 @@
  * for the Landlock ABI version, which changes nothing.
  */
 import { dlopen, ptr, read, type Pointer } from "bun:ffi";
-import { readlinkSync, statSync } from "node:fs";
+import { constants, readlinkSync, statSync } from "node:fs";
 import type { Access, FsRule } from "./policy.ts";
 import { encodeProgram, seccompProgram, seccompSupported } from "./seccomp.ts";
 
@@ -18,9 +18,11 @@ const LANDLOCK_RULE_PATH_BENEATH = 1n;
 const PR_SET_NO_NEW_PRIVS = 38;
 const PR_SET_SECCOMP = 22;
 const SECCOMP_MODE_FILTER = 2;
+// O_PATH and O_CLOEXEC have the same values on x86_64 and arm64; O_NOFOLLOW does not
+// (0x20000 on x86_64, 0x8000 on arm64), so it comes from the platform's own table.
 const O_PATH = 0x200000;
 const O_CLOEXEC = 0x80000;
-const O_NOFOLLOW = 0x20000;
+const O_NOFOLLOW = constants.O_NOFOLLOW;
 const PR_CAPBSET_DROP = 24;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
