@@ -33,6 +33,8 @@ export interface ConfinementGrant {
   program?: string | undefined;
   /** Folders holding a runtime plugins may use (fledge's own Bun when it runs from source). */
   runtimeDirs?: readonly string[] | undefined;
+  /** The files fledge itself runs from (its binary, or its sources, Bun and packages): never writable. */
+  selfFiles?: readonly string[] | undefined;
   /** The project root; undefined for hooks, which run in the plugin folder. */
   projectRoot?: string | undefined;
   /** `[capabilities] filesystem = "project"`: the project becomes writable (except its git hooks and config). */
@@ -223,10 +225,13 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   if (grant.program) grantTree(dirname(grant.program), "read", secrets, fs);
 
   const ctx: WritableContext = { out: fs, notes, watch: [] };
+  // fledge's own files (`bun add fledge-cli` puts them in the project) stay read-only like the secrets:
+  // a plugin writing them would run its code in fledge, unconfined.
+  const self = (grant.selfFiles ?? []).flatMap((f) => [f, resolvePath(f)]);
   if (grant.projectRoot) {
     const problem = projectRootProblem(grant.projectRoot, home);
     if (problem) notes.push(`runs without the project: ${problem}, which is not a project (run it inside a project folder)`);
-    else if (grant.projectWritable) grantWritableTree(grant.projectRoot, "the project", [...secrets, ...neverWrite], secrets, ctx, true);
+    else if (grant.projectWritable) grantWritableTree(grant.projectRoot, "the project", [...secrets, ...neverWrite, ...self], secrets, ctx, true);
     else grantTree(resolvePath(grant.projectRoot), "read", secrets, fs);
   }
   // The plugin's own folder lives in fledge's config folder (a secret to everyone else).
@@ -242,7 +247,7 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   fs.push({ path: resolvePath(grant.tempDir), access: "write" });
   const fledgeDirs = fledgeOwnDirs(home, env, grant.fledgeConfigDir);
   for (const [list, approved, access] of [[grant.extraRead, grant.approvedRead, "read"], [grant.extraWrite, grant.approvedWrite, "write"]] as const) {
-    (list ?? []).forEach((p, i) => grantExtra({ path: p, approved: approved?.[i], access }, { home, secrets, neverWrite, fledgeDirs }, ctx));
+    (list ?? []).forEach((p, i) => grantExtra({ path: p, approved: approved?.[i], access }, { home, secrets, neverWrite: [...neverWrite, ...self], fledgeDirs }, ctx));
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
   const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: real(r.path) ?? resolvePath(r.path), access: r.access }));

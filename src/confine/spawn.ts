@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { FledgeError } from "../core/errors.ts";
-import { findProgram, fledgeSelfCommand, isCompiled } from "../core/programs.ts";
+import { findProgram, fledgeOwnFiles, fledgeSelfCommand, isCompiled } from "../core/programs.ts";
 import type { Capabilities, GrantedConfinement } from "../manifest/types.ts";
 import { fledgePaths } from "../registry/paths.ts";
 import { log } from "../ui/log.ts";
@@ -189,6 +189,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     build: c.build,
     // From source, fledge's Bun is a runtime plugins may use too (`#!/usr/bin/env bun`).
     runtimeDirs: compiled() ? [] : [dirname(dirname(realpathSync(process.execPath)))],
+    selfFiles: fledgeOwnFiles(),
   };
   const program = resolveProgram(o.argv[0] ?? "", o.env.PATH, o.cwd);
   if (!existsSync(program)) {

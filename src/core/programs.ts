@@ -10,8 +10,8 @@
  * `.env` or `bunfig.toml`, whose `preload` runs code before fledge's first line), and
  * the git options that keep a repository's own configuration from starting programs.
  */
-import { accessSync, constants, statSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { accessSync, constants, readFileSync, realpathSync, statSync } from "node:fs";
+import { delimiter, dirname, isAbsolute, join, sep } from "node:path";
 
 /**
  * Flags for a `bun` that runs fledge's sources: no `.env*` files and no `bunfig.toml`
@@ -108,4 +108,38 @@ export function isCompiled(): boolean {
  */
 export function fledgeSelfCommand(entry: string = join(import.meta.dir, "..", "main.ts")): string[] {
   return isCompiled() ? [process.execPath] : [process.execPath, ...BUN_SAFE_FLAGS, entry];
+}
+
+/**
+ * The files fledge itself runs from: the compiled binary, or (from source) fledge's
+ * package folder, the Bun running it, and the packages it imports, which `bun add
+ * fledge-cli` puts in a project's node_modules. A plugin that may write the project must
+ * never write these: fledge would run its code unconfined on its next start.
+ */
+export function fledgeOwnFiles(): string[] {
+  if (isCompiled()) return [process.execPath];
+  const root = join(import.meta.dir, "..", "..");
+  const out = [root, dirname(dirname(realpathSync(process.execPath)))];
+  let deps: string[] = [];
+  try {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    deps = Object.keys(pkg.dependencies ?? {});
+  } catch {
+    // no package.json next to the sources: only the folders above
+  }
+  for (const dep of deps) {
+    try {
+      out.push(packageFolder(Bun.resolveSync(dep, root), dep));
+    } catch {
+      // not installed: nothing to protect
+    }
+  }
+  return out;
+}
+
+/** The folder of package `name` holding `file` (the nearest node_modules/<name> above it). */
+function packageFolder(file: string, name: string): string {
+  const marker = `${sep}node_modules${sep}${name}${sep}`;
+  const at = file.lastIndexOf(marker);
+  return at < 0 ? dirname(file) : file.slice(0, at + marker.length - 1);
 }

@@ -5,9 +5,10 @@
  * own git configuration names. Each test plants the attack and checks that nothing ran.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { filterOffArgs, findProgram, fledgeSelfCommand } from "../../src/core/programs.ts";
+import { confinementRules } from "../../src/confine/policy.ts";
+import { filterOffArgs, findProgram, fledgeOwnFiles, fledgeSelfCommand } from "../../src/core/programs.ts";
 import { detectGit, findProjectRoot } from "../../src/host/project.ts";
 import { gitHookScript } from "../../src/install/githook.ts";
 import { shimText } from "../../src/install/shims.ts";
@@ -129,5 +130,30 @@ describe("fledge's own git in a project runs nothing the repository's configurat
     ]);
     expect(filterOffArgs("")).toEqual([]);
     expect(filterOffArgs("filter.x=y.clean\n")).toBeUndefined();
+  });
+});
+
+describe("a plugin with a writable project never writes the files fledge runs from", () => {
+  test("fledge-cli and its packages in the project's node_modules stay read-only; the rest is writable", () => {
+    const root = realpathSync(project);
+    for (const d of ["node_modules/fledge-cli/src", "node_modules/smol-toml/dist", "node_modules/left-pad", "src"]) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, "node_modules", "fledge-cli", "src", "main.ts"), "");
+    const self = [join(root, "node_modules", "fledge-cli"), join(root, "node_modules", "smol-toml")];
+    const home = join(t.path, "home");
+    mkdirSync(home);
+    const rules = confinementRules(
+      { pluginDir: join(t.path, "plugin"), projectRoot: root, projectWritable: true, network: false, tempDir: join(t.path, "tmp"), fledgeConfigDir: join(t.path, "cfg"), selfFiles: self },
+      { HOME: home, PATH: "/usr/bin:/bin" },
+    );
+    const writes = rules.fs.filter((r) => r.access === "write").map((r) => r.path);
+    for (const f of self) expect(writes.filter((w) => f === w || f.startsWith(`${w}/`) || w.startsWith(`${f}/`))).toEqual([]);
+    expect(writes).toContain(join(root, "src"));
+    expect(writes).toContain(join(root, "node_modules", "left-pad"));
+  });
+
+  test("fledgeOwnFiles names this checkout, its Bun and its packages", () => {
+    const own = fledgeOwnFiles();
+    expect(own).toContain(ROOT);
+    expect(own.some((f) => f.endsWith("/node_modules/smol-toml"))).toBe(true);
   });
 });
