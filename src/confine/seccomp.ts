@@ -4,11 +4,13 @@
  *
  * - socket(): without `network`, no socket at all (UDP, raw, netlink, and unix sockets
  *   that reach ssh-agent, docker or D-Bus by path; Landlock only governs TCP).
- * - socketpair(): only AF_UNIX SOCK_STREAM (with or without SOCK_NONBLOCK/SOCK_CLOEXEC),
- *   with or without network. A connected stream pair reaches nobody but itself; a
- *   DATAGRAM end can sendto() (or connect() to) any path-named datagram socket of the
- *   user's services (journald's /dev/log, NOTIFY_SOCKET, control sockets), and a
- *   SEQPACKET pair is refused alongside it rather than reasoned about.
+ * - socketpair(): only AF_UNIX SOCK_STREAM or SOCK_SEQPACKET (with or without
+ *   SOCK_NONBLOCK/SOCK_CLOEXEC), with or without network. A connected pair reaches
+ *   nobody but itself (the kernel refuses an address on a connected stream socket and
+ *   ignores it on a seqpacket one, and neither can connect again); a DATAGRAM end can
+ *   sendto() (or connect() to) any path-named datagram socket of the user's services
+ *   (journald's /dev/log, NOTIFY_SOCKET, control sockets). Seqpacket pairs are how
+ *   Rust's std (cargo, rustc) hands a child's pidfd back, so refusing them broke builds.
  * - SysV IPC (shared memory, message queues, semaphores): outside Landlock, they reach
  *   every unconfined process of the user (X11 MIT-SHM, databases). Refused with ENOSYS
  *   as on a kernel built without SysV IPC, so programs fall back; /proc/sysvipc is hidden.
@@ -169,7 +171,7 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
     ins(RET_K, retErrno(EACCES));
     ins(LD_W_ABS, NR);
   }
-  allowStreamPairsOnly(ins, t.socketpair);
+  allowConnectedPairsOnly(ins, t.socketpair);
   deny(t.ptrace, EPERM);
   for (const nr of t.sysvIpc) deny(nr, ENOSYS);
   deny(t.processVmReadv, EPERM);
@@ -218,19 +220,21 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
 }
 
 /**
- * socketpair(domain, type, ...): allowed only for AF_UNIX with type SOCK_STREAM, any
- * combination of SOCK_NONBLOCK and SOCK_CLOEXEC. The type's low bits are the socket
- * type (STREAM 1, DGRAM 2, RAW 3, SEQPACKET 5): every bit but bit 0 and the two flags
- * must be clear, and bit 0 set. Leaves the syscall number loaded for the checks after it.
+ * socketpair(domain, type, ...): allowed only for AF_UNIX with type SOCK_STREAM (1) or
+ * SOCK_SEQPACKET (5), any combination of SOCK_NONBLOCK and SOCK_CLOEXEC. The type's low
+ * three bits are the socket type (STREAM 1, DGRAM 2, RAW 3, RDM 4, SEQPACKET 5, DCCP 6):
+ * every bit above them but the two flags must be clear, bit 1 clear and bit 0 set, which
+ * leaves exactly 1 and 5. Leaves the syscall number loaded for the checks after it.
  */
-function allowStreamPairsOnly(ins: (code: number, k: number, jt?: number, jf?: number) => void, nr: number): void {
-  const notStreamBits = ~(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC) >>> 0;
-  ins(JEQ_K, nr, 0, 7);
+function allowConnectedPairsOnly(ins: (code: number, k: number, jt?: number, jf?: number) => void, nr: number): void {
+  const notTypeBits = ~(0x7 | SOCK_NONBLOCK | SOCK_CLOEXEC) >>> 0;
+  ins(JEQ_K, nr, 0, 8);
   ins(LD_W_ABS, ARGS);
-  ins(JEQ_K, AF_UNIX, 0, 4);
+  ins(JEQ_K, AF_UNIX, 0, 5);
   ins(LD_W_ABS, ARG1_LOW);
-  ins(JSET_K, notStreamBits, 2, 0);
-  ins(JSET_K, SOCK_STREAM, 0, 1);
+  ins(JSET_K, notTypeBits, 3, 0);
+  ins(JSET_K, 0x2, 2, 0);
+  ins(JSET_K, 0x1, 0, 1);
   ins(RET_K, RET_ALLOW);
   ins(RET_K, retErrno(EACCES));
   ins(LD_W_ABS, NR);
