@@ -4,9 +4,13 @@
  * Each basic block (a straight run of instructions entered only at its top) is charged
  * its own instruction count when it is entered, so the fuel charged equals the wasm
  * instructions executed, as wasmtime's fuel counts. The counter lives in a local of
- * each function (the engine keeps it in a register); the module's fuel global is only
- * read at function entry, after calls and at exception landings, and written before
- * calls, throws, function exits and normal arrivals at try_table catch targets.
+ * each function (the engine keeps it in a register). A direct call to a passing
+ * function (passing.ts) hands the local over as the last argument and takes it back
+ * as the last result; otherwise the module's fuel global is read at function entry,
+ * after calls and at exception landings, and written before calls, throws, function
+ * exits and normal arrivals at try_table catch targets. A passing function writes the
+ * global too before throws and before calls that are not to a passing function, so
+ * the global is current wherever an exception may land or the host may look.
  *
  * INVARIANT (soundness): between two checks (`fuel < 0` → refuel or stop) the guest
  * executes at most one pass over the blocks of ONE function body. Checks run
@@ -53,6 +57,28 @@ export interface MeterContext {
   dynamic: number;
   /** Extra units charged at the entry of the function being rewritten (see {@link localsEntryCost}). */
   entryCost?: number;
+  /**
+   * Per function index (original numbering, imports included): the index to call
+   * instead when the function has a version that takes the fuel counter as its last
+   * parameter and returns it as its last result (instrument.ts decides which), else
+   * -1. A direct call to one passes the local and takes the result back: no global
+   * traffic, and the engine keeps the counter in a register.
+   */
+  passTo?: Int32Array;
+  /** Set per body: the function being rewritten passes the counter (see {@link PassingBody}). */
+  self?: PassingBody | null;
+}
+
+/**
+ * A body whose function passes the counter: the counter is parameter `nParams`, so the
+ * declared locals move up by one; the body is wrapped in `block <wrapType>` (the
+ * original results), whose end pushes the counter as the last result, so a branch to
+ * the function's label lands there with no rewrite of its depth.
+ */
+export interface PassingBody {
+  nParams: number;
+  /** The block type bytes for the wrapping block: 0x40, one value type, or a type index. */
+  wrapType: Uint8Array;
 }
 
 /** Declared locals a function entry zeroes for free; beyond them each 8 bytes cost a unit. */
@@ -104,6 +130,9 @@ for (let op = 0; op < 256; op++) {
   else if (imm === 9) STRAIGHT[op] = S_MEMARG;
   STRAIGHT_UNIT[op] = 1 - FREE_OP[op]!;
 }
+/** The same for a body whose locals are renumbered (a passing function): local.get/set/tee stop the run. */
+const STRAIGHT_PASSING = STRAIGHT.slice();
+for (const op of [0x20, 0x21, 0x22]) STRAIGHT_PASSING[op] = 0;
 
 /**
  * Scratch state of the body being rewritten (bodies are rewritten one at a time):
@@ -131,11 +160,11 @@ let straightUnits = 0;
  * function of its own with nothing captured, so the engine optimizes it early: most
  * of a body's bytes pass through here.
  */
-function straightRun(code: Uint8Array, p: number, n: number): number {
+function straightRun(code: Uint8Array, p: number, n: number, table: Uint8Array): number {
   let units = 0;
   while (p < n) {
     const op = code[p]!;
-    const skip = STRAIGHT[op]!;
+    const skip = table[op]!;
     if (skip === 0) break;
     if (skip === S_LEB) {
       p++;
@@ -276,7 +305,9 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const n = code.length;
   const bodyStart = w.pos;
   const g = ctx.fuelGlobal;
-  const f = nLocals;
+  const pass = ctx.self ?? null;
+  const passTo = ctx.passTo;
+  const f = pass ? pass.nParams : nLocals;
   const s = nLocals + 1;
   const r = nLocals + 2;
   let usedScratch = false;
@@ -388,8 +419,11 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const startCheckedFrom = (loadOp: number, index: number): OptionalCheck => {
     closeBlock();
     synced = false;
-    w.byte(loadOp);
-    w.u32(index);
+    // loadOp -1: the counter is already on the stack (a passing callee's last result).
+    if (loadOp >= 0) {
+      w.byte(loadOp);
+      w.u32(index);
+    }
     patch = placeholder(w);
     w.byte(OP.i64Sub);
     const teeAt = w.pos;
@@ -408,8 +442,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
    * The check: the callee's tail ran since its last check, and this body's tail must
    * not add to it unchecked (the invariant at the top).
    */
-  const startAfterCall = (callee: number, spentBefore: number): void => {
-    const check = startCheckedFrom(OP.globalGet, g);
+  const startAfterCall = (callee: number, spentBefore: number, fromStack = false): void => {
+    const check = fromStack ? startCheckedFrom(-1, 0) : startCheckedFrom(OP.globalGet, g);
     afterCalls.push({ teeAt: check.teeAt, start: check.start, end: check.end, callee, spentBefore, ordinal: callees.length - 1 });
   };
   // True while the local and the global hold the same value (after a store or reload,
@@ -447,12 +481,18 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
 
   // Function entry: load the counter, charge the first block, check. Every function,
   // leaf or not: its caller may be the host, which never checks (see the invariant).
-  const entry = startCheckedFrom(OP.globalGet, g);
+  // A passing function takes it from its parameter, inside the block that wraps its body.
+  if (pass) {
+    w.byte(OP.block);
+    w.bytes(pass.wrapType);
+  }
+  const entry = pass ? startCheckedFrom(OP.localGet, f) : startCheckedFrom(OP.globalGet, g);
+  const straight = pass ? STRAIGHT_PASSING : STRAIGHT;
   cost = ctx.entryCost ?? 0;
 
   while (p < n) {
     // A straight run of instructions the rewrite copies unchanged.
-    p = straightRun(code, p, n);
+    p = straightRun(code, p, n, straight);
     const units = straightUnits;
     cost += units;
     spent += units;
@@ -477,8 +517,16 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           const t = k === undefined ? 0 : targeted[depth]!;
           if (k === undefined) {
             if (p !== n - 1) throw new FledgeError("invalid wasm module: code after the final end", { code: "wasm_invalid" });
-            if (patch >= 0) store();
-            closeBlock();
+            if (pass) {
+              // The wrapping block ends; the counter goes back as the last result.
+              closeBlock();
+              w.byte(OP.end);
+              w.byte(OP.localGet);
+              w.u32(f);
+            } else {
+              if (patch >= 0) store();
+              closeBlock();
+            }
             w.byte(OP.end);
           } else if (k === F_LOOP) {
             // The loop's end is reached only by falling through: the block goes on.
@@ -497,7 +545,10 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           startBlock();
         } else if (op === 0x0f /* return */) {
           flush(p);
-          if (patch >= 0) store();
+          if (pass) {
+            w.byte(OP.localGet);
+            w.u32(f);
+          } else if (patch >= 0) store();
           closeBlock();
         } else if (op === OP.unreachable) closeBlock();
         p++;
@@ -548,7 +599,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         const label = readU32(code, p + 1);
         const q = lebEnd(code, p + 1);
         const nl = relabel(label, 1);
-        if ((isFunctionLabel(label) || isCatchTarget(label)) && patch >= 0) {
+        // A passing function's label is its wrapping block: the counter stays in the local.
+        if (((isFunctionLabel(label) && !pass) || isCatchTarget(label)) && patch >= 0) {
           flush(p);
           store();
         }
@@ -571,7 +623,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         for (let i = 0; i <= count; i++) {
           const l = readU32(code, q);
           labels.push(l);
-          if (isFunctionLabel(l) || isCatchTarget(l)) exits = true;
+          if ((isFunctionLabel(l) && !pass) || isCatchTarget(l)) exits = true;
           q = lebEnd(code, q);
         }
         flush(p);
@@ -595,12 +647,19 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           const before = spent;
           callees.push(idx);
           flush(p);
-          if (patch >= 0) store();
+          const target = passTo !== undefined ? passTo[idx]! : -1;
+          const direct = target >= 0;
+          // instrument.ts keeps every tail call between functions that exchange through the global.
+          if (op !== OP.call && (direct || pass)) throw new Error("fledge internal error: a tail call involves a counter-passing function");
+          if (direct) {
+            w.byte(OP.localGet);
+            w.u32(f);
+          } else if (patch >= 0) store();
           w.byte(op);
-          w.u32(idx >= nImp ? idx + 1 : idx);
+          w.u32(direct ? target : idx >= nImp ? idx + 1 : idx);
           from = q;
           if (op !== OP.call) closeBlock();
-          else startAfterCall(idx, before);
+          else startAfterCall(idx, before, direct);
         }
         p = q;
         break;
@@ -608,6 +667,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
       case 5 /* Imm.callIndirect: call_indirect, return_call_indirect */: {
         const q = lebEnd(code, lebEnd(code, p + 1));
         leaf = false;
+        if (pass && op !== 0x11) throw new Error("fledge internal error: a tail call involves a counter-passing function");
         const before = spent;
         callees.push(-1);
         flush(p);
@@ -647,7 +707,16 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         p = skipInstr(code, p);
         break;
       }
-      case 6 /* Imm.local */:
+      case 6 /* Imm.local */: {
+        const q = lebEnd(code, p + 1);
+        // In a passing function the counter parameter sits between the parameters and the declared locals.
+        if (pass) {
+          const idx = readU32(code, p + 1);
+          if (idx >= pass.nParams) relebel(p + 1, q, idx + 1);
+        }
+        p = q;
+        break;
+      }
       case 7 /* Imm.global */:
       case 11 /* Imm.i32 */:
       case 12 /* Imm.i64 */:

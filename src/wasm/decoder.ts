@@ -22,6 +22,8 @@ export interface BodyEnv {
   funcs: number;
   /** Exception tags, imported plus defined. */
   tags: number;
+  /** When present, set to 1 for every function a `call` names. */
+  called?: Uint8Array;
 }
 
 /** What the decoder found in one body (compared against binaryen by the fuzz). */
@@ -31,6 +33,14 @@ export interface BodyCounts {
   calls: number;
   maxDepth: number;
   instrs: number;
+  /** Functions this body names in `return_call` (absent when none). */
+  tailCallees?: number[];
+  /** The body has a `return_call_indirect`. */
+  tailIndirect?: boolean;
+  /** Functions this body takes with `ref.func` (absent when none). */
+  refs?: number[];
+  /** The body has an exception landing (`try` or `try_table`). */
+  landings?: boolean;
 }
 
 /** Frame kinds of the open blocks; one buffer reused by every body (bodies are decoded one at a time). */
@@ -113,6 +123,7 @@ export function validateBody(code: Uint8Array, env: BodyEnv, start = 0, end = co
         stack[depth++] = op === 0x02 ? BLOCK : op === 0x03 ? LOOP : op === 0x04 ? IF : op === 0x06 ? TRY : TRY_TABLE;
         if (depth > counts.maxDepth) counts.maxDepth = depth;
         if (op === 0x03) counts.loops++;
+        else if (op === 0x06 || op === 0x1f) counts.landings = true;
         if (op === 0x1f) checkTryTableLabels(code, p, depth);
         break;
       }
@@ -156,13 +167,22 @@ export function validateBody(code: Uint8Array, env: BodyEnv, start = 0, end = co
       case 0x10: // call
       case 0x12: // return_call
       case 0xd2: // ref.func
-        if (readU32(code, p + 1) >= env.funcs) throw invalid(`function index ${readU32(code, p + 1)} out of range`, p);
+      {
+        const idx = readU32(code, p + 1);
+        if (idx >= env.funcs) throw invalid(`function index ${idx} out of range`, p);
         if (op !== 0xd2) counts.calls++;
+        // Which functions may pass the fuel counter as a parameter depends on these (instrument.ts).
+        if (op === 0x10) {
+          if (env.called) env.called[idx] = 1;
+        } else if (op === 0x12) (counts.tailCallees ??= []).push(idx);
+        else if (op === 0xd2) (counts.refs ??= []).push(idx);
         break;
+      }
       case 0x11: // call_indirect
       case 0x13: // return_call_indirect
         if (readU32(code, p + 1) >= nTypes) throw invalid(`type index ${readU32(code, p + 1)} out of range`, p);
         counts.calls++;
+        if (op === 0x13) counts.tailIndirect = true;
         break;
       case 0x08: // throw
         if (readU32(code, p + 1) >= env.tags) throw invalid(`tag index ${readU32(code, p + 1)} out of range`, p);
@@ -210,12 +230,14 @@ export function bodyEnv(m: Module): BodyEnv {
  * exactly the module the engine will run, and nothing expensive happens before the
  * caps have been checked. Returns the parsed module and per-function counts.
  */
-export function decodeModule(bytes: Uint8Array): { module: Module; counts: BodyCounts[] } {
+export function decodeModule(bytes: Uint8Array): { module: Module; counts: BodyCounts[]; called: Uint8Array } {
   checkModuleSize(bytes);
   const m = parseModule(bytes);
   checkModuleCounts(m);
   checkExceptionRules(m);
   const env = bodyEnv(m);
+  const called = new Uint8Array(env.funcs);
+  env.called = called;
   const nImported = importedCount(m, "func");
   const counts: BodyCounts[] = [];
   for (let i = 0; i < m.codes.length; i++) {
@@ -233,7 +255,7 @@ export function decodeModule(bytes: Uint8Array): { module: Module; counts: BodyC
       throw e;
     }
   }
-  return { module: m, counts };
+  return { module: m, counts, called };
 }
 
 /** Exported for tests: is this opcode's immediate a block type? */

@@ -4,8 +4,11 @@
  *
  * Fuel counts wasm instructions executed. Each basic block is charged its own
  * instruction count on entry (blocks.ts); the counter lives in a local of each
- * function and is exchanged with an internal i64 global at function entry and exit,
- * around calls and throws, and at exception landings. The `fuel < 0` check runs at
+ * function. A function that only direct calls reach (or the clone of one also reached
+ * otherwise) takes it as an extra last parameter and gives it back as an extra last
+ * result (passing.ts); every other function exchanges it with an internal i64 global
+ * at entry and exit, around calls that are not to a passing function, around throws,
+ * and at exception landings. The `fuel < 0` check runs at
  * every function entry, after every call, at loop headers, exception landings and
  * after size-dependent charges (bulk memory/table operations and memory.grow, charged
  * by their size operand; table.grow also by the table's current size): the soundness
@@ -36,7 +39,8 @@ import { encodeModule } from "./encode.ts";
 import { limitError, MAX_PAGES, PAGE_SIZE } from "./limits.ts";
 import { EXTERNAL, importedCount, type ConstExpr, type Limits, type Module } from "./module.ts";
 import { OP } from "./opcodes.ts";
-import { decodeModule } from "./decoder.ts";
+import { decodeModule, type BodyCounts } from "./decoder.ts";
+import { planPassing, PassingTypes, thunkBody, type PassingPlan } from "./passing.ts";
 import { capTables } from "./caps.ts";
 import { Writer } from "./writer.ts";
 import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "./validate-async.ts";
@@ -83,6 +87,10 @@ export interface InstrumentStats {
   uncheckedLeaves?: number;
   /** After-call checks dropped (checks.ts). */
   droppedAfterCallChecks?: number;
+  /** Functions that take and return the fuel counter (passing.ts), clones included. */
+  passingFunctions?: number;
+  /** Of those, clones behind a thunk (functions reached both directly and otherwise). */
+  passingClones?: number;
 }
 
 export interface InstrumentResult {
@@ -114,7 +122,7 @@ function capLimits(l: Limits, cap: number, what: "memory" | "table", maxMemoryBy
 export function instrument(bytes: Uint8Array, opts: InstrumentOptions): InstrumentResult {
   // Caps and the strict decode come first: nothing expensive (the engine's validator
   // included) runs on a module over a cap, and every body is known to the decoder.
-  const m = decodeModule(bytes).module;
+  const { module: m, counts, called } = decodeModule(bytes);
   // A large module validates on another thread while this one rewrites it; the answer
   // is awaited before anything of the rewrite is returned (and decides over any error
   // the rewrite of an invalid module may throw).
@@ -122,7 +130,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions): Instrume
   if (opts.validate !== false && !pending && !WebAssembly.validate(bytes)) throw notValid();
   let result: InstrumentResult;
   try {
-    result = rewrite(m, bytes, opts);
+    result = rewrite(m, bytes, opts, counts, called);
   } catch (e) {
     if (pending && !pending()) throw notValid();
     throw e;
@@ -136,7 +144,7 @@ function notValid(): FledgeError {
 }
 
 /** Caps and (optionally) meters a decoded module; the input is validated by the caller. */
-function rewrite(m: Module, bytes: Uint8Array, opts: InstrumentOptions): InstrumentResult {
+function rewrite(m: Module, bytes: Uint8Array, opts: InstrumentOptions, counts: readonly BodyCounts[], called: Uint8Array): InstrumentResult {
   const imports: ImportInfo[] = m.imports.map((i) => ({ module: i.module, name: i.name, kind: i.desc.kind }));
   const exports: ExportInfo[] = m.exports.map((e) => ({ name: e.name, kind: KIND_NAMES[e.kind]! }));
 
@@ -157,7 +165,7 @@ function rewrite(m: Module, bytes: Uint8Array, opts: InstrumentOptions): Instrum
   capTables(tables, tableCap);
 
   const stats: InstrumentStats = { inputBytes: bytes.length, outputBytes: 0, functions: m.codes.length, loops: 0, dynamicCharges: 0 };
-  if (opts.fuel) injectFuel(m, stats);
+  if (opts.fuel) injectFuel(m, stats, counts, called);
   const out = encodeModule(m);
   stats.outputBytes = out.length;
   const result: InstrumentResult = { bytes: out, imports, exports, stats };
@@ -170,7 +178,7 @@ function dropsWithRewrite(name: string): boolean {
   return name === "linking" || name.startsWith("reloc.") || name.startsWith(".debug_") || name === "sourceMappingURL" || name === "external_debug_info";
 }
 
-function injectFuel(m: Module, stats: InstrumentStats): void {
+function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCounts[], called: Uint8Array): void {
   for (const imp of m.imports) {
     if (imp.module === METER_MODULE) throw new FledgeError(`module imports from the reserved module "${METER_MODULE}"`, { code: "wasm_reserved" });
   }
@@ -194,6 +202,10 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
 
   // Before the indices shift: the defined functions only direct calls cannot reach.
   const escaped = escapedFunctions(m);
+  // Clones of functions reached both ways follow the shared slow path.
+  const nDefined = m.codes.length;
+  const slowIndex = nImportedFuncs + 1 + nDefined;
+  const pass = planPassing(m, nImportedFuncs, escaped, counts, called, slowIndex + 1);
   const shift = (f: number): number => (f >= nImportedFuncs ? f + 1 : f);
   for (const e of m.exports) if (e.kind === EXTERNAL.func) e.index = shift(e.index);
   if (m.start !== null) m.start = shift(m.start);
@@ -215,7 +227,7 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     }
     const c = m.customs[customIndex++];
     if (!c || dropsWithRewrite(c.name)) continue;
-    const data = c.name === "name" ? remapNameSection(c.data, nImportedFuncs) : c.data;
+    const data = c.name === "name" ? remapNameSection(c.data, nImportedFuncs, (f) => localNames(pass, m, nImportedFuncs, f)) : c.data;
     if (!data) continue;
     keptCustoms.push({ name: c.name, data });
     newOrder.push(0);
@@ -238,9 +250,8 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     return idx;
   };
   // The shared slow path is the first function appended after the original ones.
-  const nDefined = m.codes.length;
-  const slowIndex = nImportedFuncs + 1 + nDefined;
-  const ctx: MeterContext = { refuelBlockType, nImportedFuncs, refuelIndex, slowIndex, fuelGlobal, growGlobal, loops: 0, dynamic: 0 };
+  const ctx: MeterContext = { refuelBlockType, nImportedFuncs, refuelIndex, slowIndex, fuelGlobal, growGlobal, loops: 0, dynamic: 0, passTo: pass.passTo };
+  const types = new PassingTypes(m);
   let total = 0;
   for (const c of m.codes) total += c.code.length;
   // Room for the largest metered code fledge accepts (prepared.ts caps it at 4x the
@@ -258,8 +269,12 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
     // Local nLocals is the fuel counter; two i32 scratch locals follow when a
     // size-dependent charge used them.
     ctx.entryCost = localsEntryCost(body.locals);
+    const passes = pass.passes[i] === 1;
+    ctx.self = passes ? { nParams: type.params.length, wrapType: types.wrap(type.results) } : null;
     const e = meterBody(body.code, nLocals, w, ctx);
-    body.locals = e.usedScratch ? [...body.locals, [1, 0x7e], [2, 0x7f]] : [...body.locals, [1, 0x7e]];
+    // A passing function's counter is its last parameter; the others declare it.
+    const counter: [number, number][] = passes ? [] : [[1, 0x7e]];
+    body.locals = e.usedScratch ? [...body.locals, ...counter, [2, 0x7f]] : [...body.locals, ...counter];
     edits.push(e);
     ends.push(w.pos);
   }
@@ -267,8 +282,22 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   const plan = planChecks(edits, nImportedFuncs, escaped);
   const spans = finishBodies(buf, edits, ends, plan);
   stats.uncheckedLeaves = plan.uncheckedLeaf.filter(Boolean).length;
+  stats.passingFunctions = pass.passes.reduce((n, x) => n + x, 0);
+  stats.passingClones = pass.cloned.length;
   stats.droppedAfterCallChecks = plan.droppedAfterCalls.reduce((n, d) => n + d.length, 0);
   for (let i = 0; i < m.codes.length; i++) m.codes[i]!.code = buf.subarray(spans[2 * i]!, spans[2 * i + 1]!);
+  // Passing functions take their new type; a cloned one moves to its clone's index
+  // (after the slow path) and leaves a thunk of the original type behind.
+  const clones: { type: number; body: (typeof m.codes)[number] }[] = [];
+  for (let i = 0; i < nDefined; i++) {
+    if (pass.passes[i] !== 1) continue;
+    const t = m.functions[i]!;
+    if (pass.passTo[nImportedFuncs + i] === nImportedFuncs + i + 1) m.functions[i] = types.of(t);
+    else {
+      clones.push({ type: types.of(t), body: m.codes[i]! });
+      m.codes[i] = { locals: [], code: thunkBody(m.types[t]!.params.length, fuelGlobal, pass.passTo[nImportedFuncs + i]!) };
+    }
+  }
   // The fuel global stays internal: JavaScriptCore boxes exported mutable globals, and
   // the extra indirection made call-heavy code (recursive fib) 2.0x slower instead of
   // 1.3x. The meter reads the remaining fuel through this getter instead. Appended
@@ -281,6 +310,10 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   };
   m.functions.push(refuelType);
   m.codes.push({ locals: [], code: slowPathBody(refuelIndex, fuelGlobal) });
+  for (const c of clones) {
+    m.functions.push(c.type);
+    m.codes.push(c.body);
+  }
   const g = [...lebBytes(fuelGlobal)];
   addExport(FUEL_EXPORT, [], [0x7e], [OP.globalGet, ...g, OP.end]);
   // -2^62: far enough below zero that no refuel slice brings it back.
@@ -288,6 +321,15 @@ function injectFuel(m: Module, stats: InstrumentStats): void {
   if (growGlobal >= 0) addExport(GROW_EXPORT, [], [0x7f], [OP.globalGet, ...lebBytes(growGlobal), OP.end]);
   stats.loops = ctx.loops;
   stats.dynamicCharges = ctx.dynamic;
+}
+
+/** How a function's local names move: a passing function's locals shift past the counter; a cloned one's index keeps only its parameters' names (the thunk). */
+function localNames(pass: PassingPlan, m: Module, nImportedFuncs: number, f: number): ((local: number) => number) | null {
+  const i = f - nImportedFuncs;
+  if (i < 0 || pass.passes[i] !== 1) return null;
+  const nParams = m.types[m.functions[i]!]?.params.length ?? 0;
+  if (pass.passTo[f] === f + 1) return (l) => (l >= nParams ? l + 1 : l);
+  return (l) => (l < nParams ? l : -1);
 }
 
 /**

@@ -5,9 +5,11 @@ import { Writer } from "./writer.ts";
 /**
  * Name section: subsection 1 (function names) and 2 (local names) are keyed by
  * function index and get shifted; other subsections are kept as they are. A name
- * section we cannot parse is dropped rather than left inconsistent.
+ * section we cannot parse is dropped rather than left inconsistent. `locals`, when it
+ * returns a mapping for a function (original index), renames its locals: a new index,
+ * or -1 to drop the name (a function that gained the fuel counter as a parameter).
  */
-export function remapNameSection(data: Uint8Array, nImportedFuncs: number): Uint8Array | null {
+export function remapNameSection(data: Uint8Array, nImportedFuncs: number, locals?: (func: number) => ((local: number) => number) | null): Uint8Array | null {
   try {
     const w = new Writer(data.length + 64);
     let p = 0;
@@ -32,9 +34,30 @@ export function remapNameSection(data: Uint8Array, nImportedFuncs: number): Uint
         q = lebEnd(data, q);
         sub.u32(idx >= nImportedFuncs ? idx + 1 : idx);
         const itemStart = q;
+        const map = id === 2 && locals ? locals(idx) : null;
         if (id === 1) {
           const len = readU32(data, q);
           q = lebEnd(data, q) + len;
+        } else if (map) {
+          const n = readU32(data, q);
+          q = lebEnd(data, q);
+          const kept = new Writer(end - q + 8);
+          let count = 0;
+          for (let j = 0; j < n; j++) {
+            const to = map(readU32(data, q));
+            q = lebEnd(data, q);
+            const nameStart = q;
+            const len = readU32(data, q);
+            q = lebEnd(data, q) + len;
+            if (to < 0) continue;
+            kept.u32(to);
+            kept.range(data, nameStart, q);
+            count++;
+          }
+          if (q > end) return null;
+          sub.u32(count);
+          sub.range(kept.buf, 0, kept.pos);
+          continue;
         } else {
           const n = readU32(data, q);
           q = lebEnd(data, q);
