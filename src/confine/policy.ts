@@ -15,6 +15,7 @@ import {
   HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
+import { grantDevices, grantProc } from "./kernel-files.ts";
 import type { RunsLaterWatch } from "./runs-later.ts";
 import { grantTree, grantWritableTree, inside, isDir, real, withRealMemo, type WritableContext } from "./trees.ts";
 
@@ -54,6 +55,8 @@ export interface ConfinementGrant {
   approvedWrite?: readonly string[] | undefined;
   /** Variables fledge itself sets for the plugin (FLEDGE_PLUGIN_DIR, ...); always passed. */
   fledgeEnv?: Readonly<Record<string, string>> | undefined;
+  /** The terminals the plugin's stdin/stdout/stderr are (`/dev/pts/3`), from stdioTerminals. */
+  terminals?: readonly string[] | undefined;
   /** Build hooks download dependencies and fill toolchain caches: network and those caches are allowed. */
   build?: boolean | undefined;
 }
@@ -101,8 +104,6 @@ const ETC_SECRETS = [
   "wireguard", "NetworkManager/system-connections", "ppp/chap-secrets", "ppp/pap-secrets", "credstore", "credstore.encrypted",
   "docker/key.json", "fledge",
 ] as const;
-/** Device files a normal program needs. */
-const DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"] as const;
 /** Folders that are never a project (the system), besides `/`, home and home's ancestors. */
 const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
@@ -210,7 +211,7 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   grantProc(fs);
   // A folder holding a secret (home, ~/.config, /etc, /etc/ssl, ...) is granted entry by entry.
   grantTree("/etc", "read", secrets, fs);
-  for (const d of DEVICES) fs.push({ path: d, access: "device" });
+  grantDevices(grant.terminals ?? [], fs);
 
   if (home) grantTree(home, "read", secrets, fs);
   // Programs on PATH are readable and runnable, with their prefix (`<prefix>/bin` tools load `<prefix>/lib`).
@@ -302,37 +303,4 @@ function grantExtra(g: ExtraGrant, x: ExtraContext, ctx: WritableContext): void 
   if (g.access === "write") grantWritableTree(resolved, `[confinement] write ${g.path}`, [...hidden, ...x.neverWrite], hidden, ctx, false);
   else if (approvedSecret) ctx.out.push({ path: resolved, access: g.access });
   else grantTree(resolved, g.access, x.secrets, ctx.out);
-}
-
-/**
- * /proc entries never granted: sysvipc lists every SysV shared memory segment, queue
- * and semaphore set of the machine (the seccomp filter refuses attaching to them; the
- * list itself says which processes talk to which).
- */
-const PROC_HIDDEN = new Set(["sysvipc"]);
-
-/**
- * /proc without other processes: every other process's folder (its environment, its
- * memory, its open files) stays closed, whoever owns it. `/proc/self` is opened by the
- * launcher, which becomes the plugin, so the plugin keeps its own folder; the
- * processes it starts do not get theirs (a rule names a folder, not "self").
- */
-function grantProc(out: FsRule[]): void {
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (/^\d+$/.test(name) || PROC_HIDDEN.has(name)) continue;
-    const p = join("/proc", name);
-    try {
-      if (lstatSync(p).isSymbolicLink()) continue; // self, thread-self, net, mounts: all lead into a process folder
-    } catch {
-      continue;
-    }
-    out.push({ path: p, access: "read" });
-  }
-  out.push({ path: "/proc/self", access: "read" });
 }

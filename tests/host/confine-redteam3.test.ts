@@ -200,3 +200,20 @@ describe.skipIf(!confinable)("a [confinement] path the plugin turns into a symli
     rmSync(cachey());
   });
 });
+
+describe.skipIf(!confinable)("other terminals (f3)", () => {
+  test("a terminal that is not the plugin's own is neither readable nor writable; /dev/null, /dev/tty stay", async () => {
+    // The victim: a pseudo-terminal whose master a terminal emulator would hold.
+    const victim = Bun.spawn(["python3", "-c", "import os, pty, time\nm, s = pty.openpty()\nprint(os.ttyname(s), flush=True)\nos.write(m, b'sudo-password-typed\\n')\ntime.sleep(6)\nos.set_blocking(m, False)\ntry: print('screen', os.read(m, 200), flush=True)\nexcept OSError: print('screen empty', flush=True)"], { stdout: "pipe" });
+    const reader = victim.stdout.getReader();
+    const tty = new TextDecoder().decode((await reader.read()).value).trim();
+    expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+    const r = await attack(`timeout 2 head -c 20 ${tty} 2>&1; printf 'PLUGIN-WROTE\\033]0;x\\007' > ${tty} 2>&1; ls /dev/pts 2>&1 | head -2; echo ok > /dev/null && echo null-ok; echo end`);
+    expect(r.stdout).toContain("end");
+    expect(r.stdout).toContain("null-ok");
+    expect(r.stdout).not.toContain("sudo-password");
+    const rest = await readRest(reader);
+    await victim.exited;
+    expect(rest).not.toContain("PLUGIN-WROTE");
+  }, T);
+});
