@@ -9,12 +9,13 @@
  * are followed here and judged by where they lead, because the kernel checks the
  * resolved path, not the name.
  */
-import { accessSync, constants, lstatSync, readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, sep } from "node:path";
 import {
   HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
+import { reachableEtcSecrets } from "./etc-secrets.ts";
 import { grantDevices, grantProc } from "./kernel-files.ts";
 import type { RunsLaterWatch } from "./runs-later.ts";
 import { grantTree, grantWritableTree, inside, isDir, real, withRealMemo, type WritableContext } from "./trees.ts";
@@ -98,12 +99,6 @@ function buildCacheEnv(cache: string): Record<string, string> {
 
 /** System folders readable and executable as a whole. */
 const SYSTEM_READ = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix/store", "/sys", "/run/systemd/resolve"] as const;
-/** /etc entries never granted (root-only secrets when fledge runs as root; Landlock applies to root too). */
-const ETC_SECRETS = [
-  "shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "security/opasswd", "ssl/private", "krb5.keytab",
-  "wireguard", "NetworkManager/system-connections", "ppp/chap-secrets", "ppp/pap-secrets", "credstore", "credstore.encrypted",
-  "docker/key.json", "fledge",
-] as const;
 /** Folders that are never a project (the system), besides `/`, home and home's ancestors. */
 const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
@@ -122,37 +117,6 @@ export function projectRootProblem(root: string, home: string | undefined): stri
   return undefined;
 }
 
-
-/**
- * The /etc secrets this user could read or enter. One the user cannot reach anyway
- * (/etc/shadow is 0640 root:shadow) needs no carving: Landlock only takes away from
- * what file permissions allow, and the plugin has no capabilities to get round them.
- * With none left (any user but root, usually), /etc is one rule instead of one per
- * entry (a few hundred, each a cost at every start). Root reaches them all: for root
- * they are all carved out, as before.
- */
-function reachableEtcSecrets(): string[] {
-  const out: string[] = [];
-  for (const rel of ETC_SECRETS) {
-    const p = join("/etc", rel);
-    try {
-      accessSync(p, constants.R_OK);
-      out.push(p);
-      continue;
-    } catch {
-      // not readable: maybe a folder it may enter (files inside read by name)
-    }
-    try {
-      if (statSync(p).isDirectory()) {
-        accessSync(p, constants.X_OK);
-        out.push(p);
-      }
-    } catch {
-      // missing, or closed to this user
-    }
-  }
-  return out;
-}
 
 /** Expand `~/x` against home; absolute paths stay; anything else is not a path we grant. */
 export const expandGrantPath = expandHomePath;

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { assertConfinementAllowed, grantedConfinement } from "../../src/install/confinement-grant.ts";
+import { etcSecrets, reachableEtcSecrets } from "../../src/confine/etc-secrets.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
@@ -216,4 +217,19 @@ describe.skipIf(!confinable)("other terminals (f3)", () => {
     await victim.exited;
     expect(rest).not.toContain("PLUGIN-WROTE");
   }, T);
+});
+
+describe("/etc secrets (f11)", () => {
+  test("SSH host keys (by name), service passwords and certificate keys are in the one list; public files are not", () => {
+    const etc = join(base, "etc");
+    for (const d of ["ssh", "mysql", "letsencrypt/live/x", "ssl/certs"]) mkdirSync(join(etc, d), { recursive: true });
+    for (const f of ["ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "ssh/ssh_host_rsa_key", "ssh/ssh_config", "mysql/debian.cnf", "mysql/my.cnf", "letsencrypt/live/x/privkey.pem", "ssl/certs/ca.pem"]) {
+      writeFileSync(join(etc, f), "x\n");
+    }
+    const secrets = etcSecrets(etc);
+    for (const f of ["ssh/ssh_host_ed25519_key", "ssh/ssh_host_rsa_key", "mysql/debian.cnf", "letsencrypt", "shadow", "ssl/private"]) expect(secrets).toContain(join(etc, f));
+    for (const f of ["ssh/ssh_host_ed25519_key.pub", "ssh/ssh_config", "mysql/my.cnf", "ssl/certs", "ssh"]) expect(secrets).not.toContain(join(etc, f));
+    // Carved for whoever can read them (root reads them all).
+    if (process.getuid?.() === 0) expect(reachableEtcSecrets(etc)).toEqual(expect.arrayContaining([join(etc, "ssh/ssh_host_ed25519_key"), join(etc, "mysql/debian.cnf"), join(etc, "letsencrypt")]));
+  });
 });
