@@ -9,10 +9,9 @@
  * are followed here and judged by where they lead, because the kernel checks the
  * resolved path, not the name.
  */
-import { lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
+  HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, isCredentialValue, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
 import { reachableEtcSecrets } from "./etc-secrets.ts";
@@ -145,7 +144,8 @@ function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: rea
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
     const allowed = (ENV_ALLOW as readonly string[]).includes(k) || ENV_ALLOW_PREFIX.some((p) => k.startsWith(p));
-    if ((allowed && !SECRET_NAME.test(k)) || extra.includes(k)) out[k] = v;
+    // An allowlisted name holding a credential-looking value (LANG=ghp_...) does not pass either.
+    if ((allowed && !SECRET_NAME.test(k) && !isCredentialValue(v)) || extra.includes(k)) out[k] = v;
   }
   return out;
 }
