@@ -298,12 +298,13 @@ export function resolvedGrantProblem(resolved: string, kind: "read" | "write", h
 }
 
 /** Whether a path grant reaches credentials (refused for unverified sources, flagged at consent), whatever its spelling. */
-export function isCredentialPath(p: string, home: string | undefined = process.env.HOME): boolean {
+export function isCredentialPath(p: string, home: string | undefined = process.env.HOME, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   const rel = homeRelative(p);
   if (rel !== undefined && under(rel, HOME_SECRETS)) return true;
   const abs = expandHomePath(p, home);
   if (abs === undefined) return false;
-  const j = judgeHomePath(resolvePath(abs), home);
+  // env: the XDG folders and the tools' own variables (CARGO_HOME, GNUPGHOME, ...) move credentials.
+  const j = judgeHomePath(resolvePath(abs), home, env);
   return j.secret || j.containsSecret;
 }
 
@@ -314,7 +315,7 @@ export function isCredentialEnv(name: string, value: string | undefined = proces
 
 /** The credentials a `[confinement]` request reaches, in plain words (empty: none). */
 export function credentialNeeds(n: ConfinementNeeds, home: string | undefined = process.env.HOME, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
-  return [...n.read.filter((p) => isCredentialPath(p, home)), ...n.write.filter((p) => isCredentialPath(p, home)), ...n.env.filter((v) => isCredentialEnv(v, env[v]))];
+  return [...n.read.filter((p) => isCredentialPath(p, home, env)), ...n.write.filter((p) => isCredentialPath(p, home, env)), ...n.env.filter((v) => isCredentialEnv(v, env[v]))];
 }
 
 function stringList(raw: Record<string, unknown>, key: "read" | "write" | "env", f: Findings): string[] {

@@ -280,6 +280,9 @@ describe.skipIf(!confinable)("credentials moved by the tools' own variables (f9)
     expect(r.stdout).toContain("end");
     expect(r.stdout + r.stderr).not.toContain(SECRET);
     expect(r.stdout).toContain("[build]");
+    // At consent they are credentials too: flagged, and never for an unverified source.
+    expect(credentialNeeds({ read: [join(alt, "cargo", "credentials.toml"), join(alt, "gnupg"), kube, alt], write: [], env: [] }, home, env)).toEqual([join(alt, "cargo", "credentials.toml"), join(alt, "gnupg"), kube, alt]);
+    expect(credentialNeeds({ read: [join(alt, "cargo", "config.toml")], write: [], env: [] }, home, env)).toEqual([]);
   }, T);
 });
 
