@@ -9,12 +9,13 @@
  * are followed here and judged by where they lead, because the kernel checks the
  * resolved path, not the name.
  */
-import { accessSync, constants, lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
+  HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, isCredentialValue, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
+import { reachableEtcSecrets } from "./etc-secrets.ts";
+import { grantDevices, grantProc } from "./kernel-files.ts";
 import type { RunsLaterWatch } from "./runs-later.ts";
 import { grantTree, grantWritableTree, inside, isDir, real, withRealMemo, type WritableContext } from "./trees.ts";
 
@@ -54,6 +55,8 @@ export interface ConfinementGrant {
   approvedWrite?: readonly string[] | undefined;
   /** Variables fledge itself sets for the plugin (FLEDGE_PLUGIN_DIR, ...); always passed. */
   fledgeEnv?: Readonly<Record<string, string>> | undefined;
+  /** The terminals the plugin's stdin/stdout/stderr are (`/dev/pts/3`), from stdioTerminals. */
+  terminals?: readonly string[] | undefined;
   /** Build hooks download dependencies and fill toolchain caches: network and those caches are allowed. */
   build?: boolean | undefined;
 }
@@ -95,14 +98,6 @@ function buildCacheEnv(cache: string): Record<string, string> {
 
 /** System folders readable and executable as a whole. */
 const SYSTEM_READ = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/nix/store", "/sys", "/run/systemd/resolve"] as const;
-/** /etc entries never granted (root-only secrets when fledge runs as root; Landlock applies to root too). */
-const ETC_SECRETS = [
-  "shadow", "shadow-", "gshadow", "gshadow-", "sudoers", "sudoers.d", "security/opasswd", "ssl/private", "krb5.keytab",
-  "wireguard", "NetworkManager/system-connections", "ppp/chap-secrets", "ppp/pap-secrets", "credstore", "credstore.encrypted",
-  "docker/key.json", "fledge",
-] as const;
-/** Device files a normal program needs. */
-const DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/pts"] as const;
 /** Folders that are never a project (the system), besides `/`, home and home's ancestors. */
 const SYSTEM_ROOTS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/opt", "/nix", "/run", "/var", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/snap"] as const;
 const SYSTEM_TREES = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/nix", "/run", "/proc", "/sys", "/dev"] as const;
@@ -121,37 +116,6 @@ export function projectRootProblem(root: string, home: string | undefined): stri
   return undefined;
 }
 
-
-/**
- * The /etc secrets this user could read or enter. One the user cannot reach anyway
- * (/etc/shadow is 0640 root:shadow) needs no carving: Landlock only takes away from
- * what file permissions allow, and the plugin has no capabilities to get round them.
- * With none left (any user but root, usually), /etc is one rule instead of one per
- * entry (a few hundred, each a cost at every start). Root reaches them all: for root
- * they are all carved out, as before.
- */
-function reachableEtcSecrets(): string[] {
-  const out: string[] = [];
-  for (const rel of ETC_SECRETS) {
-    const p = join("/etc", rel);
-    try {
-      accessSync(p, constants.R_OK);
-      out.push(p);
-      continue;
-    } catch {
-      // not readable: maybe a folder it may enter (files inside read by name)
-    }
-    try {
-      if (statSync(p).isDirectory()) {
-        accessSync(p, constants.X_OK);
-        out.push(p);
-      }
-    } catch {
-      // missing, or closed to this user
-    }
-  }
-  return out;
-}
 
 /** Expand `~/x` against home; absolute paths stay; anything else is not a path we grant. */
 export const expandGrantPath = expandHomePath;
@@ -180,7 +144,8 @@ function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: rea
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
     const allowed = (ENV_ALLOW as readonly string[]).includes(k) || ENV_ALLOW_PREFIX.some((p) => k.startsWith(p));
-    if ((allowed && !SECRET_NAME.test(k)) || extra.includes(k)) out[k] = v;
+    // An allowlisted name holding a credential-looking value (LANG=ghp_...) does not pass either.
+    if ((allowed && !SECRET_NAME.test(k) && !isCredentialValue(v)) || extra.includes(k)) out[k] = v;
   }
   return out;
 }
@@ -210,7 +175,7 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   grantProc(fs);
   // A folder holding a secret (home, ~/.config, /etc, /etc/ssl, ...) is granted entry by entry.
   grantTree("/etc", "read", secrets, fs);
-  for (const d of DEVICES) fs.push({ path: d, access: "device" });
+  grantDevices(grant.terminals ?? [], fs);
 
   if (home) grantTree(home, "read", secrets, fs);
   // Programs on PATH are readable and runnable, with their prefix (`<prefix>/bin` tools load `<prefix>/lib`).
@@ -302,37 +267,4 @@ function grantExtra(g: ExtraGrant, x: ExtraContext, ctx: WritableContext): void 
   if (g.access === "write") grantWritableTree(resolved, `[confinement] write ${g.path}`, [...hidden, ...x.neverWrite], hidden, ctx, false);
   else if (approvedSecret) ctx.out.push({ path: resolved, access: g.access });
   else grantTree(resolved, g.access, x.secrets, ctx.out);
-}
-
-/**
- * /proc entries never granted: sysvipc lists every SysV shared memory segment, queue
- * and semaphore set of the machine (the seccomp filter refuses attaching to them; the
- * list itself says which processes talk to which).
- */
-const PROC_HIDDEN = new Set(["sysvipc"]);
-
-/**
- * /proc without other processes: every other process's folder (its environment, its
- * memory, its open files) stays closed, whoever owns it. `/proc/self` is opened by the
- * launcher, which becomes the plugin, so the plugin keeps its own folder; the
- * processes it starts do not get theirs (a rule names a folder, not "self").
- */
-function grantProc(out: FsRule[]): void {
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (/^\d+$/.test(name) || PROC_HIDDEN.has(name)) continue;
-    const p = join("/proc", name);
-    try {
-      if (lstatSync(p).isSymbolicLink()) continue; // self, thread-self, net, mounts: all lead into a process folder
-    } catch {
-      continue;
-    }
-    out.push({ path: p, access: "read" });
-  }
-  out.push({ path: "/proc/self", access: "read" });
 }

@@ -15,6 +15,7 @@ import { log } from "../ui/log.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { policyHome } from "./home.ts";
 import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
+import { stdioTerminals } from "./kernel-files.ts";
 import { confinementRules, type ConfinementGrant } from "./policy.ts";
 import { reapAfterRun } from "./reaper.ts";
 import { describeQuarantine, quarantineNewRunsLater } from "./runs-later.ts";
@@ -186,6 +187,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     approvedRead: c.approvedRead,
     approvedWrite: c.approvedWrite,
     fledgeEnv: o.fledgeEnv,
+    terminals: stdioTerminals([o.stdin, o.stdout, o.stderr]),
     build: c.build,
     // From source, fledge's Bun is a runtime plugins may use too (`#!/usr/bin/env bun`).
     runtimeDirs: compiled() ? [] : [dirname(dirname(realpathSync(process.execPath)))],

@@ -43,7 +43,40 @@ export const HOME_SECRETS: readonly string[] = [
   ".psql_history", ".mysql_history", ".sqlite_history", ".lesshst", ".viminfo", ".local/share/fish",
   ".local/share/zsh", ".local/state/zsh", ".zsh_sessions", ".local/share/nvim/shada", ".irb_history", ".rediscli_history",
   ".dbshell", ".mongosh",
+  // found by the third red-team round (mail, sync and package-registry passwords, shell-history sync keys)
+  ".local/share/atuin", ".msmtprc", ".config/msmtp", ".config/composer/auth.json", ".composer/auth.json", ".boto",
+  ".sentryclirc", ".config/filezilla", ".authinfo", ".authinfo.gpg", ".mbsyncrc", ".fetchmailrc", ".smbcredentials",
+  ".config/pip/pip.conf", ".pip/pip.conf", ".bundle/config", ".nuget/NuGet/NuGet.Config", ".config/NuGet", ".jfrog",
+  ".config/helm", ".wakatime.cfg", ".config/tea", ".circleci/cli.yml", ".travis",
 ];
+
+/**
+ * Credentials the tools themselves let you move with a variable: variable -> what in
+ * the folder (or file) it names is secret ("" = all of it). Followed wherever it points,
+ * since the default place under home is then empty.
+ */
+export const ENV_SECRET_LOCATIONS: Readonly<Record<string, readonly string[]>> = {
+  CARGO_HOME: ["credentials", "credentials.toml"], GNUPGHOME: [""], KUBECONFIG: [""], DOCKER_CONFIG: [""],
+  AWS_SHARED_CREDENTIALS_FILE: [""], AWS_CONFIG_FILE: [""], GOOGLE_APPLICATION_CREDENTIALS: [""], CLOUDSDK_CONFIG: [""],
+  AZURE_CONFIG_DIR: [""], GH_CONFIG_DIR: [""], GLAB_CONFIG_DIR: [""], NPM_CONFIG_USERCONFIG: [""], npm_config_userconfig: [""],
+  PASSWORD_STORE_DIR: [""], RCLONE_CONFIG: [""], PGPASSFILE: [""], NETRC: [""], DOCKER_CERT_PATH: [""], TF_CLI_CONFIG_FILE: [""],
+  ANSIBLE_VAULT_PASSWORD_FILE: [""], SOPS_AGE_KEY_FILE: [""], VAULT_CONFIG_PATH: [""], GRADLE_USER_HOME: ["gradle.properties"],
+  COMPOSER_HOME: ["auth.json"], BUNDLE_USER_HOME: ["config"], PIP_CONFIG_FILE: [""], ATUIN_KEY_PATH: [""], MSMTPRC: [""],
+  OCI_CLI_CONFIG_FILE: [""], DATABRICKS_CONFIG_FILE: [""], HF_HOME: ["token", "stored_tokens"], HF_TOKEN_PATH: [""], BOTO_CONFIG: [""],
+  SENTRY_PROPERTIES: [""], CLAUDE_CONFIG_DIR: [""], CODEX_HOME: [""], GEMINI_CLI_HOME: [""],
+};
+
+/** The secrets `env` moved away from home (ENV_SECRET_LOCATIONS), resolved; KUBECONFIG may list several files. */
+export function envSecrets(env: Readonly<Record<string, string | undefined>>): string[] {
+  const out: string[] = [];
+  for (const [name, inside] of Object.entries(ENV_SECRET_LOCATIONS)) {
+    for (const place of (env[name] ?? "").split(":")) {
+      if (!isAbsolute(place)) continue;
+      for (const rel of inside) out.push(resolvePath(rel === "" ? place : join(place, rel)));
+    }
+  }
+  return out;
+}
 
 /** Never writable by a grant: code there runs later, outside any confinement (relative to home). */
 export const HOME_NEVER_WRITE: readonly string[] = [
@@ -51,13 +84,34 @@ export const HOME_NEVER_WRITE: readonly string[] = [
   ".config/fish", ".cshrc", ".tcshrc", ".kshrc", ".inputrc", ".config/autostart", ".config/systemd", ".local/share/systemd",
   ".config/environment.d", ".xprofile", ".xinitrc", ".xsession", ".pam_environment", ".local/bin", "bin", ".gitconfig",
   ".config/git", ".config/fledge",
+  // what shells, editors, multiplexers and window managers source or run (a dotfiles
+  // repository is often where these lead: each is followed to its target)
+  ".bash_aliases", ".bash_functions", ".bash_env", ".zsh", ".oh-my-zsh", ".config/zsh", ".xsessionrc", ".xsessionrc.d",
+  ".vimrc", ".gvimrc", ".exrc", ".vim", ".config/nvim", ".config/vim", ".emacs", ".emacs.el", ".emacs.d", ".config/emacs",
+  ".tmux.conf", ".config/tmux", ".screenrc", ".config/i3", ".config/sway", ".config/hypr", ".config/openbox",
+  ".config/plasma-workspace", ".config/kitty", ".config/alacritty", ".config/wezterm", ".wezterm.lua", ".config/direnv",
+  ".direnvrc", ".config/ipython", ".ipython", ".pythonrc", ".pythonstartup",
+  // programs and libraries found on PATH or imported later (.pth files run at every python start)
+  ".cargo/bin", "go/bin", ".local/lib", ".npm-global", ".bun/bin", ".deno/bin",
 ];
-const SYSTEM_NEVER_WRITE: readonly string[] = ["/etc", "/var/spool/cron", "/var/spool/anacron", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/nix"];
+const SYSTEM_NEVER_WRITE: readonly string[] = ["/run/user", "/etc", "/var/spool/cron", "/var/spool/anacron", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/nix"];
 /** Kernel trees: never granted by a manifest, whatever the spelling (`/proc/self/root` is the whole filesystem). */
 export const NEVER_GRANTABLE: readonly string[] = ["/proc", "/sys", "/dev"];
 
 /** Variable names that look like credentials. */
-export const SECRET_ENV_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SOCK/i;
+export const SECRET_ENV_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SOCK|URL|URI|DSN|JWT|CERT|SIGNING|(^|_)PAT($|_)/i;
+
+/**
+ * Values that are credentials whatever the variable is called: token formats of the
+ * big forges and clouds (GitHub, GitLab, Slack, AWS access keys, npm, PyPI, Hugging
+ * Face, OpenAI/Stripe-style keys), JWTs, and URLs carrying `user:password@`.
+ */
+const SECRET_ENV_VALUE = /^(gh[pousr]_|github_pat_|glpat-|gldt-|xox[abposre]-|A[KS]IA[0-9A-Z]{12}|npm_[A-Za-z0-9]{20}|pypi-|hf_[A-Za-z0-9]{20}|sk-|sk_live_|rk_live_|eyJ[A-Za-z0-9_-]{8,}\.eyJ)|[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i;
+
+/** Whether a variable's value looks like a credential (see SECRET_ENV_VALUE). */
+export function isCredentialValue(value: string | undefined): boolean {
+  return value !== undefined && SECRET_ENV_VALUE.test(value.trim());
+}
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function segments(p: string): string[] {
@@ -198,6 +252,7 @@ export function xdgSecrets(xdg: Readonly<Record<string, string | undefined>>): s
     // shell histories and the like kept under XDG_STATE_HOME / XDG_DATA_HOME by newer tools
     if (name !== "XDG_CONFIG_HOME") for (const h of ["bash/history", "zsh/history", "fish", "python_history", "node_repl_history"]) out.push(resolvePath(join(dir, h)));
   }
+  out.push(...envSecrets(xdg));
   return out;
 }
 
@@ -243,23 +298,24 @@ export function resolvedGrantProblem(resolved: string, kind: "read" | "write", h
 }
 
 /** Whether a path grant reaches credentials (refused for unverified sources, flagged at consent), whatever its spelling. */
-export function isCredentialPath(p: string, home: string | undefined = process.env.HOME): boolean {
+export function isCredentialPath(p: string, home: string | undefined = process.env.HOME, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   const rel = homeRelative(p);
   if (rel !== undefined && under(rel, HOME_SECRETS)) return true;
   const abs = expandHomePath(p, home);
   if (abs === undefined) return false;
-  const j = judgeHomePath(resolvePath(abs), home);
+  // env: the XDG folders and the tools' own variables (CARGO_HOME, GNUPGHOME, ...) move credentials.
+  const j = judgeHomePath(resolvePath(abs), home, env);
   return j.secret || j.containsSecret;
 }
 
-/** Whether an env grant passes a credential-looking variable. */
-export function isCredentialEnv(name: string): boolean {
-  return SECRET_ENV_NAME.test(name);
+/** Whether an env grant passes a credential: by the variable's name, or by its value here (`DATABASE_URL=postgres://u:pw@...`, `X=ghp_...`). */
+export function isCredentialEnv(name: string, value: string | undefined = process.env[name]): boolean {
+  return SECRET_ENV_NAME.test(name) || isCredentialValue(value);
 }
 
 /** The credentials a `[confinement]` request reaches, in plain words (empty: none). */
-export function credentialNeeds(n: ConfinementNeeds, home: string | undefined = process.env.HOME): string[] {
-  return [...n.read.filter((p) => isCredentialPath(p, home)), ...n.write.filter((p) => isCredentialPath(p, home)), ...n.env.filter(isCredentialEnv)];
+export function credentialNeeds(n: ConfinementNeeds, home: string | undefined = process.env.HOME, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  return [...n.read.filter((p) => isCredentialPath(p, home, env)), ...n.write.filter((p) => isCredentialPath(p, home, env)), ...n.env.filter((v) => isCredentialEnv(v, env[v]))];
 }
 
 function stringList(raw: Record<string, unknown>, key: "read" | "write" | "env", f: Findings): string[] {
@@ -300,6 +356,6 @@ export function describeConfinementNeeds(n: ConfinementNeeds): string[] {
   return [
     ...n.read.map((p) => `may read ${p}${flag(isCredentialPath(p))}`),
     ...n.write.map((p) => `may write ${p}${flag(isCredentialPath(p))}`),
-    ...n.env.map((v) => `sees the variable ${v}${flag(isCredentialEnv(v))}`),
+    ...n.env.map((v) => `sees the variable ${v}${flag(isCredentialEnv(v, process.env[v]))}`),
   ];
 }

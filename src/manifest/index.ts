@@ -13,4 +13,4 @@ export { unknownKeyWarnings } from "./strict.ts";
 export { show as showManifestValue } from "./text.ts";
 export { parseHostEntry, formatHostEntry, MAX_HOSTS, type HostEntry } from "./hosts.ts";
 export * from "./types.ts";
-export { confinementPathProblem, credentialNeeds, expandHomePath, fledgeOwnDirs, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, xdgSecrets, homeEntries, NEVER_GRANTABLE, describeConfinementNeeds, isCredentialEnv, isCredentialPath, HOME_SECRETS, HOME_NEVER_WRITE, SECRET_ENV_NAME } from "./confinement.ts";
+export { confinementPathProblem, credentialNeeds, expandHomePath, fledgeOwnDirs, isInside, judgeHomePath, resolvePath, resolvedGrantProblem, xdgSecrets, homeEntries, NEVER_GRANTABLE, describeConfinementNeeds, isCredentialEnv, isCredentialPath, isCredentialValue, envSecrets, ENV_SECRET_LOCATIONS, HOME_SECRETS, HOME_NEVER_WRITE, SECRET_ENV_NAME } from "./confinement.ts";

