@@ -24,7 +24,12 @@ export const C_OPTIMIZE = "-O2";
  * fledge, not from debug info.
  */
 export function wasiClangFlags(sysroot: string = DEFAULT_WASI_SYSROOT): string[] {
-  return [`--target=${WASI_C_TARGET}`, `--sysroot=${sysroot}`, C_OPTIMIZE, "-s"];
+  return [...wasiClangTargetFlags(sysroot), C_OPTIMIZE, "-s"];
+}
+
+/** Target and sysroot alone: for builds that pick their own optimisation and debug info on purpose. */
+export function wasiClangTargetFlags(sysroot: string = DEFAULT_WASI_SYSROOT): string[] {
+  return [`--target=${WASI_C_TARGET}`, `--sysroot=${sysroot}`];
 }
 
 /**

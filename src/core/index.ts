@@ -23,5 +23,6 @@ export {
   rustWasiTarget,
   wasiClangCommand,
   wasiClangFlags,
+  wasiClangTargetFlags,
   type RustWasiTarget,
 } from "./guest-toolchain.ts";
