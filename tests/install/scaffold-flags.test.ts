@@ -1,20 +1,20 @@
 /**
- * The build commands `fledge plugins create` writes, the one `validate` suggests and
- * the one scripts/build-guests.ts runs for the committed guests all come from the one
- * table in src/core/guest-toolchain.ts: read back from the files a scaffold puts on
+ * The build commands `fledge plugins create` writes, the ones `validate` and `wasm run`
+ * suggest and the one scripts/build-guests.ts runs for the committed guests all come
+ * from the one table in src/core/guest-toolchain.ts: read back from the files a scaffold puts on
  * disk, each must say what the table says. (tests/install/scaffolds.test.ts builds and
  * runs the scaffolds with those commands; tests/guests-fresh.test.ts rebuilds the
  * committed guests with theirs.)
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { C_FLAGS } from "../../scripts/build-guests.ts";
-import { RUST_RELEASE_PROFILE, RUST_WASI_TARGETS, wasiClangFlags } from "../../src/core/guest-toolchain.ts";
+import { RUST_RELEASE_PROFILE, RUST_WASI_TARGETS, wasiClangCommand, wasiClangFlags } from "../../src/core/guest-toolchain.ts";
 import { createPlugin } from "../../src/install/create.ts";
 import { suggestBuildCommand } from "../../src/manifest/build-suggest.ts";
-import { tempDir } from "../helpers/cli.ts";
+import { runFledgeInProcess, tempDir } from "../helpers/cli.ts";
 
 let tmp: { path: string; cleanup: () => void };
 beforeEach(() => {
@@ -46,4 +46,12 @@ test("the Rust scaffold's build script tries the table's targets in order, and C
   const cargo = parse(read(path, "Cargo.toml")) as { profile: { release: Record<string, unknown> } };
   expect(cargo.profile.release).toEqual({ ...RUST_RELEASE_PROFILE });
   expect((parse(read(path, "plugin.toml")) as { hooks: { build: string } }).hooks.build).toBe("sh build.sh");
+});
+
+test("`fledge wasm run` on a file that is not wasm suggests the table's clang command", async () => {
+  const file = join(tmp.path, "x.wasm");
+  writeFileSync(file, "not wasm\n");
+  const r = await runFledgeInProcess(["wasm", "run", file], { env: { FLEDGE_CONFIG_DIR: join(tmp.path, "config"), HOME: join(tmp.path, "home") } });
+  expect(r.code).not.toBe(0);
+  expect(r.stderr.replace(/\s+/g, " ")).toContain(wasiClangCommand("x.wasm", ["x.c"]).join(" "));
 });
