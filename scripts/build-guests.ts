@@ -16,27 +16,17 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
+import { DEFAULT_WASI_SYSROOT, REPO_C_STD, REPO_C_WARNINGS, wasiClangFlags } from "../src/core/guest-toolchain.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
 /**
- * C for wasm32-wasi against the Debian wasi-libc sysroot (WASI_SYSROOT overrides).
- * -s drops the DWARF that wasi-libc's archive brings along (about 140 KB per module,
- * and it names the build machine's paths); nothing reads it: traps are reported by
- * fledge, not from debug info.
+ * C for wasm32-wasi against the Debian wasi-libc sysroot (WASI_SYSROOT overrides): the
+ * flags every C guest is built with (src/core/guest-toolchain.ts, shared with the
+ * scaffolds `fledge plugins create` writes), plus the repository's C standard and
+ * warnings-as-errors.
  */
-export const C_FLAGS: readonly string[] = [
-  "--target=wasm32-wasi",
-  `--sysroot=${process.env.WASI_SYSROOT ?? "/usr"}`,
-  "-O2",
-  "-std=c11",
-  "-Wall",
-  "-Wextra",
-  "-Werror",
-  "-Wno-unused-function",
-  "-Wno-unused-parameter",
-  "-s",
-];
+export const C_FLAGS: readonly string[] = [...wasiClangFlags(process.env.WASI_SYSROOT ?? DEFAULT_WASI_SYSROOT), REPO_C_STD, ...REPO_C_WARNINGS];
 
 /**
  * Every proposal fledge parses, without function-references/GC: with those enabled

@@ -27,6 +27,7 @@ import {
   FSTOOL_C,
   FSTOOL_WASM,
   GUEST_ROOT,
+  nativeBuildCommand,
   normalizeOutput,
   PROBE_WASM,
   probeCases,
@@ -344,7 +345,7 @@ async function runSequenceNative(o: Options): Promise<{ steps: StepOutcome[]; tr
   if (!cc) return "no C compiler (cc) found, so there is no native reference";
   const bindir = temp("native");
   const bin = join(bindir, "fstool");
-  const b = Bun.spawnSync([cc, "-O2", "-o", bin, FSTOOL_C], { stdout: "pipe", stderr: "pipe" });
+  const b = Bun.spawnSync(nativeBuildCommand(cc, bin, FSTOOL_C), { stdout: "pipe", stderr: "pipe" });
   if (b.exitCode !== 0) return `native build failed: ${b.stderr.toString().slice(0, 300)}`;
   const tree = join(temp("native-tree"), "tree");
   mkdirSync(tree);

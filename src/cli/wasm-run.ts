@@ -12,7 +12,7 @@
 import type { ArgsDef } from "citty";
 import { readFileSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { FledgeError, isTerminal, usageError } from "../core/index.ts";
+import { FledgeError, isTerminal, usageError, wasiClangCommand } from "../core/index.ts";
 import { log } from "../ui/log.ts";
 import { loadPreparedModule, type LoadOptions, type ModuleSource } from "../wasm/prepared.ts";
 import { writeTerminalBounded } from "../ui/terminal-write.ts";
@@ -190,7 +190,7 @@ function notFound(file: string): FledgeError {
 
 function checkModuleBytes(file: string, bytes: Uint8Array): void {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    throw new FledgeError(`'${file}' is not a WebAssembly module (no \\0asm header)`, { code: "not_wasm", hint: "pass a compiled .wasm file, e.g. clang --target=wasm32-wasi -o x.wasm x.c" });
+    throw new FledgeError(`'${file}' is not a WebAssembly module (no \\0asm header)`, { code: "not_wasm", hint: `pass a compiled .wasm file, e.g. ${wasiClangCommand("x.wasm", ["x.c"]).join(" ")}` });
   }
 }
 

@@ -7,8 +7,9 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { cargoWasmCommand, rustWasiTarget, wasiClangCommand } from "../core/index.ts";
 
-const DEFAULT = "cargo build --target wasm32-wasip1 --release";
+const DEFAULT = cargoWasmCommand("wasm32-wasip1");
 
 function cSources(dir: string): string[] {
   const out: string[] = [];
@@ -26,13 +27,12 @@ function cSources(dir: string): string[] {
 export function suggestBuildCommand(pluginDir: string | undefined, binaries: readonly string[]): { language: "rust" | "c" | undefined; command: string } {
   if (pluginDir === undefined) return { language: undefined, command: DEFAULT };
   if (existsSync(join(pluginDir, "Cargo.toml"))) {
-    const target = binaries.some((b) => /(^|\/)wasm32-wasi\//.test(b)) ? "wasm32-wasi" : "wasm32-wasip1";
-    return { language: "rust", command: `cargo build --target ${target} --release` };
+    return { language: "rust", command: cargoWasmCommand(rustWasiTarget(binaries)) };
   }
   const sources = cSources(pluginDir);
   if (sources.length > 0) {
     const out = binaries.find((b) => b.endsWith(".wasm")) ?? "plugin.wasm";
-    return { language: "c", command: `clang --target=wasm32-wasi --sysroot=/usr -O2 -o ${out} ${sources.join(" ")}` };
+    return { language: "c", command: wasiClangCommand(out, sources).join(" ") };
   }
   return { language: undefined, command: DEFAULT };
 }

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Runtime } from "./types.ts";
+import { cargoWasmCommand, rustWasiTarget } from "../core/index.ts";
 
 export interface AutoBuild {
   language: string;
@@ -43,8 +44,7 @@ export function detectAutoBuild(dir: string, runtime: Runtime | undefined, binar
     return { language, command, tool, getIt: TOOLCHAIN_HELP[tool] ?? `install ${tool}` };
   };
   // Older Rust (Debian's) names the target wasm32-wasi; the binary path says which one the author uses.
-  const target = binaries.some((b) => /(^|\/)wasm32-wasi\//.test(b)) ? "wasm32-wasi" : "wasm32-wasip1";
-  if (has("Cargo.toml")) return make("Rust", runtime === "wasm" ? `cargo build --target ${target} --release` : "cargo build --release");
+  if (has("Cargo.toml")) return make("Rust", runtime === "wasm" ? cargoWasmCommand(rustWasiTarget(binaries)) : "cargo build --release");
   if (has("Package.swift")) return make("Swift", "swift build -c release");
   if (has("go.mod")) return make("Go", "go build .");
   if (has("package.json")) return make("Node", "npm install");

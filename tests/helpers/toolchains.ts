@@ -8,10 +8,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RUST_WASI_TARGETS, wasiClangCommand } from "../../src/core/guest-toolchain.ts";
 
 export interface RustWasm {
   rustc: string;
-  target: "wasm32-wasip1" | "wasm32-wasi";
+  target: (typeof RUST_WASI_TARGETS)[number];
 }
 
 let rust: RustWasm | null | undefined;
@@ -33,7 +34,7 @@ export function rustWasm(): RustWasm | null {
       if (!rustc) continue;
       const list = spawnSync(rustc, ["--print", "target-list"], { encoding: "utf8" });
       if (list.status !== 0) continue;
-      for (const target of ["wasm32-wasip1", "wasm32-wasi"] as const) {
+      for (const target of RUST_WASI_TARGETS) {
         if (!list.stdout.split("\n").includes(target)) continue;
         if (works(rustc, ["--target", target, "-o", join(dir, "p.wasm"), join(dir, "p.rs")])) {
           rust = { rustc, target };
@@ -53,7 +54,8 @@ export function clangWasm(): boolean {
   const dir = mkdtempSync(join(tmpdir(), "fledge-clang-probe-"));
   try {
     writeFileSync(join(dir, "p.c"), "#include <stdio.h>\nint main(void){puts(\"x\");return 0;}\n");
-    clang = works("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o", join(dir, "p.wasm"), join(dir, "p.c")]);
+    const [cmd, ...args] = wasiClangCommand(join(dir, "p.wasm"), [join(dir, "p.c")]);
+    clang = works(cmd!, args);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -29,6 +29,6 @@ describe("validate suggests the build command", () => {
   });
 
   test("C: clang for wasm32-wasi with the sources and the binary", () => {
-    expect(warnings(plugin("c1", "c1.wasm", { "src/main.c": "int main(void){return 0;}\n" }))).toContain("clang --target=wasm32-wasi --sysroot=/usr -O2 -o c1.wasm src/main.c");
+    expect(warnings(plugin("c1", "c1.wasm", { "src/main.c": "int main(void){return 0;}\n" }))).toContain("clang --target=wasm32-wasi --sysroot=/usr -O2 -s -o c1.wasm src/main.c");
   });
 });

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { C_OPTIMIZE, REPO_C_WARNINGS } from "../../src/core/guest-toolchain.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 export const REALPROG_DIR = join(REPO_ROOT, "tests", "fixtures", "realprog");
@@ -16,6 +17,16 @@ export const FSTOOL_C = join(REALPROG_DIR, "fstool.c");
 export const FSTOOL_WASM = join(REALPROG_DIR, "fstool.wasm");
 export const PROBE_C = join(REALPROG_DIR, "escape-probe.c");
 export const PROBE_WASM = join(REALPROG_DIR, "escape-probe.wasm");
+
+/**
+ * The native reference build of a real program: the optimisation level and warnings of
+ * its wasm build (src/core/guest-toolchain.ts), so the two sides run the same code. Not
+ * the wasm build's -std=c11: glibc hides POSIX (readlink, pread, st_mtim) under strict
+ * C11 without feature macros, where wasi-libc does not.
+ */
+export function nativeBuildCommand(cc: string, out: string, source: string): string[] {
+  return [cc, C_OPTIMIZE, ...REPO_C_WARNINGS, "-o", out, source];
+}
 
 /** Guest path the tree is preopened at in every WASI host. */
 export const GUEST_ROOT = "/work";

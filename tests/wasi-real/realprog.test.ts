@@ -15,6 +15,7 @@ import {
   FSTOOL_C,
   FSTOOL_WASM,
   GUEST_ROOT,
+  nativeBuildCommand,
   normalizeOutput,
   SEQUENCE,
   seedTree,
@@ -61,7 +62,7 @@ describeSlow("fstool: native vs fledge wasm run", () => {
       console.log(`skipping native comparison: ${skipReason}`);
       return;
     }
-    const build = Bun.spawnSync([CC, "-O2", "-o", nativeBin, FSTOOL_C], { stdout: "pipe", stderr: "pipe" });
+    const build = Bun.spawnSync(nativeBuildCommand(CC, nativeBin, FSTOOL_C), { stdout: "pipe", stderr: "pipe" });
     if (build.exitCode !== 0) throw new Error(`native build failed:\n${build.stderr.toString()}`);
 
     for (const t of [nativeTree, wasmTree]) {

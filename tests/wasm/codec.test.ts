@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { wasiClangTargetFlags } from "../../src/core/guest-toolchain.ts";
 import { decodeCode, encodeCode, encodeModule, parseModule, type Module } from "../../src/wasm/index.ts";
 import { encodeS32, encodeS64, readS32, readS33, readS64, readU32, readU64, encodeU64, writeU32 } from "../../src/wasm/leb128.ts";
 import { have, rel, repoWasmFiles, ttfModule } from "./helpers.ts";
@@ -116,7 +117,7 @@ describe("round trip", () => {
       writeFileSync(c, src);
       for (const opt of ["-O0", "-O2", "-Oz"]) {
         const out = join(dir, `${name}${opt}.wasm`);
-        const r = Bun.spawnSync(["clang", "--target=wasm32-wasi", "--sysroot=/usr", opt, "-g", "-o", out, c, "-lm"], { stderr: "pipe" });
+        const r = Bun.spawnSync(["clang", ...wasiClangTargetFlags(), opt, "-g", "-o", out, c, "-lm"], { stderr: "pipe" });
         expect(r.exitCode).toBe(0);
         const bytes = new Uint8Array(readFileSync(out));
         const rt = roundTrip(bytes);

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { wasiClangTargetFlags } from "../../src/core/guest-toolchain.ts";
 import { createMeter, decodeCode, emptyModule, encodeCode, encodeModule, FUEL_EXPORT, instrument, METER_MODULE, parseModule, type Instr } from "../../src/wasm/index.ts";
 import { EXIT, FledgeError } from "../../src/ui/index.ts";
 import { fixture, have, instantiate, outcome, rel, repoWasmFiles } from "./helpers.ts";
@@ -214,7 +215,7 @@ describe("instrumented modules", () => {
     if (!have("clang")) return;
     const dir = mkdtempSync(join(tmpdir(), "fledge-dwarf-"));
     writeFileSync(join(dir, "a.c"), "int main(void) { return 0; }");
-    expect(Bun.spawnSync(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O0", "-g", "-o", join(dir, "a.wasm"), join(dir, "a.c")]).exitCode).toBe(0);
+    expect(Bun.spawnSync(["clang", ...wasiClangTargetFlags(), "-O0", "-g", "-o", join(dir, "a.wasm"), join(dir, "a.c")]).exitCode).toBe(0);
     const bytes = new Uint8Array(readFileSync(join(dir, "a.wasm")));
     expect(parseModule(bytes).customs.some((c) => c.name.startsWith(".debug_"))).toBe(true);
     const names = parseModule(instrument(bytes, { fuel: true, maxMemoryBytes: null }).bytes).customs.map((c) => c.name);

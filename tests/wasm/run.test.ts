@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { wasiClangTargetFlags } from "../../src/core/guest-toolchain.ts";
 import { runModuleFile, prepareModule } from "../../src/wasm/index.ts";
 import { runCommand } from "../../src/wasi/index.ts";
 import { EXIT } from "../../src/ui/index.ts";
@@ -22,7 +23,7 @@ if (have("clang")) {
   for (const [name, src] of Object.entries(programs)) {
     writeFileSync(join(dir, `${name}.c`), src);
     const out = join(dir, `${name}.wasm`);
-    const r = Bun.spawnSync(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-o", out, join(dir, `${name}.c`), "-lm"], { stderr: "pipe" });
+    const r = Bun.spawnSync(["clang", ...wasiClangTargetFlags(), "-O1", "-o", out, join(dir, `${name}.c`), "-lm"], { stderr: "pipe" });
     if (r.exitCode === 0) built[name] = out;
   }
 }

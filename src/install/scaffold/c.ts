@@ -5,8 +5,10 @@
  */
 import { C_HEADER } from "./sdk-sources.ts";
 import { WASM_NO_CAPABILITIES, manifestHead, tomlString as toml } from "./manifest.ts";
+import { wasiClangCommand } from "../../core/index.ts";
 
-export const C_BUILD_HOOK = (name: string): string => `clang --target=wasm32-wasi --sysroot=/usr -O2 -o ${name}.wasm src/main.c`;
+/** The build hook: the shared clang flags (src/core/guest-toolchain.ts); `name` is a checked plugin name. */
+export const C_BUILD_HOOK = (name: string): string => wasiClangCommand(`${name}.wasm`, ["src/main.c"]).join(" ");
 
 export function cFiles(name: string, description: string): Record<string, string> {
   return {

@@ -9,6 +9,7 @@
  */
 import { RUST_SDK_FILES } from "./sdk-sources.ts";
 import { WASM_NO_CAPABILITIES, manifestHead, tomlString as toml } from "./manifest.ts";
+import { RUST_RELEASE_PROFILE, RUST_WASI_TARGETS } from "../../core/index.ts";
 
 export const RUST_BUILD_HOOK = "sh build.sh";
 
@@ -16,7 +17,7 @@ export const RUST_BUILD_HOOK = "sh build.sh";
 export function rustBuildScript(name: string): string {
   return `#!/bin/sh
 # Build ${name}.wasm with the first Rust toolchain that has a WASI standard library:
-# wasm32-wasip1 (current Rust: rustup target add wasm32-wasip1) or wasm32-wasi (older
+# ${RUST_WASI_TARGETS[0]} (current Rust: rustup target add ${RUST_WASI_TARGETS[0]}) or ${RUST_WASI_TARGETS[1]} (older
 # Rust, e.g. Debian/Ubuntu: apt install rustc cargo libstd-rust-dev-wasm32).
 # fledge runs this as the build hook (\`sh build.sh\`, in the plugin folder).
 set -eu
@@ -25,7 +26,7 @@ for rustc in "\${RUSTC:-}" rustc /usr/bin/rustc; do
   [ -n "$rustc" ] || continue
   path=$(command -v "$rustc" 2>/dev/null) || continue
   sysroot=$("$path" --print sysroot 2>/dev/null) || continue
-  for target in wasm32-wasip1 wasm32-wasi; do
+  for target in ${RUST_WASI_TARGETS.join(" ")}; do
     [ -d "$sysroot/lib/rustlib/$target/lib" ] || continue
     cargo="$(dirname "$path")/cargo"
     [ -x "$cargo" ] || cargo=cargo
@@ -38,6 +39,13 @@ done
 echo "no Rust toolchain with a WASI target found: run 'rustup target add wasm32-wasip1', or on Debian/Ubuntu 'apt install rustc cargo libstd-rust-dev-wasm32'" >&2
 exit 1
 `;
+}
+
+/** Cargo.toml's [profile.release] lines, from the shared table. */
+function releaseProfile(): string {
+  return Object.entries(RUST_RELEASE_PROFILE)
+    .map(([k, v]) => `${k} = ${typeof v === "string" ? toml(v) : String(v)}\n`)
+    .join("");
 }
 
 export function rustFiles(name: string, description: string): Record<string, string> {
@@ -66,11 +74,7 @@ path = "src/main.rs"
 fledge-plugin-sdk = { path = "fledge-plugin-sdk" }
 
 [profile.release]
-opt-level = "s"
-lto = true
-strip = true
-panic = "abort"
-
+${releaseProfile()}
 # This plugin is its own workspace, even when created inside another cargo project.
 [workspace]
 `,

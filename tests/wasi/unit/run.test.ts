@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { wasiClangCommand } from "../../../src/core/guest-toolchain.ts";
 import { EXIT, FledgeError } from "../../../src/ui/index.ts";
 import { processExitCode, runCommand } from "../../../src/wasi/index.ts";
 import { runFledge, tempDir } from "../../helpers/cli.ts";
@@ -103,7 +104,7 @@ int main(int argc, char **argv) {
 }`,
     );
     const wasm = join(tmp.path, "hello.wasm");
-    const cc = Bun.spawnSync(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o", wasm, src]);
+    const cc = Bun.spawnSync(wasiClangCommand(wasm, [src]));
     expect(cc.exitCode).toBe(0);
     const data = join(tmp.path, "data");
     const ro = join(tmp.path, "rodir");
