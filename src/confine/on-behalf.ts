@@ -4,7 +4,8 @@
  * planted as a symlink (`fledge.toml -> ~/.cargo/credentials.toml`) must not turn
  * fledge into the deputy that reads the credential for it.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
+import { readRegularFile } from "../core/read-file.ts";
 import { isAbsolute, join } from "node:path";
 import { isInside } from "../manifest/confinement.ts";
 import { fledgePaths } from "../registry/paths.ts";
@@ -38,26 +39,5 @@ export function readProjectFileForPlugin(root: string, name: string, env: Readon
   if (target === realRoot || !isInside(target, realRoot)) return undefined;
   const secrets = secretPaths(home, fledgePaths(env as NodeJS.ProcessEnv).configDir, env);
   if (secrets.some((s) => isInside(target, s))) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > ON_BEHALF_MAX_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off);
-      if (n <= 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString("utf8");
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  return readRegularFile(target, ON_BEHALF_MAX_BYTES)?.toString("utf8");
 }

@@ -11,6 +11,7 @@ export { suggest } from "./suggest.ts";
 export { isStrictlyWithin, isWithin } from "./paths.ts";
 export { randomBytes, sameBytes, sha256, sha256Hex, type ByteSink, type Sha256 } from "./digest.ts";
 export { isTerminal } from "./tty.ts";
+export { readRegularFile } from "./read-file.ts";
 export {
   C_OPTIMIZE,
   DEFAULT_WASI_SYSROOT,

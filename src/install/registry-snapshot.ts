@@ -15,9 +15,10 @@
  * miss parses plugins.toml as always and writes a fresh snapshot (best effort: a
  * read-only cache folder only costs the speed). Nothing about a snapshot is ever fatal.
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes, sha256Hex } from "../core/digest.ts";
+import { readRegularFile } from "../core/read-file.ts";
 import { fledgePaths, type FledgePaths } from "../registry/paths.ts";
 import { emptyRegistry, parseRegistry } from "../registry/registry.ts";
 import { readTextIfExists } from "../registry/toml.ts";
@@ -56,28 +57,7 @@ function sameMac(a: string, b: string): boolean {
 
 /** A cache file's text; undefined unless it is a regular file (never through a symlink) of sane size. */
 function readCacheText(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) return undefined; // shrank under us: someone is replacing it
-      off += n;
-    }
-    return buf.toString("utf8");
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  return readRegularFile(file, MAX_BYTES)?.toString("utf8");
 }
 
 /** The body of a `format`/MAC/body cache file whose MAC `macOf(body)` verifies; undefined otherwise. */
