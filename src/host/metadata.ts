@@ -5,6 +5,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { readProjectFileForPlugin } from "../confine/on-behalf.ts";
+import { isCredentialEnv } from "../manifest/confinement.ts";
 import { git } from "./project.ts";
 
 export const METADATA_KEYS = ["fledge_config", "git_tags", "git_status", "git_log", "env"] as const;
@@ -46,22 +47,12 @@ export const ENV_ALLOWLIST: readonly string[] = [
   "TF_BUILD",
 ];
 
-/** Name fragments that mark a secret, checked case-insensitively anywhere in the name. */
-const SECRET_NAME_PARTS = ["TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION", "COOKIE"];
-
-/** A value carrying credentials in a URL (`scheme://user:pass@host`). */
-const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/\s]*:[^/\s]*@/i;
-
-export function isSecretEnvName(name: string): boolean {
-  const upper = name.toUpperCase();
-  return SECRET_NAME_PARTS.some((part) => upper.includes(part));
-}
-
 /**
  * THE env filter for `metadata.env`. A variable passes only if its name is on
- * {@link ENV_ALLOWLIST} (or is `LC_*`), AND its name matches none of the secret
- * fragments (belt and braces, should the allowlist ever grow carelessly), AND its
- * value does not embed URL credentials.
+ * {@link ENV_ALLOWLIST} (or is `LC_*`), AND it is not a credential by the one rule the
+ * confinement and consent use (`isCredentialEnv`: a secret-looking name, or a
+ * token-shaped value or a URL carrying `user:password@`), belt and braces should the
+ * allowlist ever grow carelessly.
  */
 export function filterEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const allowed = new Set(ENV_ALLOWLIST);
@@ -69,8 +60,7 @@ export function filterEnv(env: Readonly<Record<string, string | undefined>>): Re
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
     if (!allowed.has(name) && !/^LC_[A-Z]+$/.test(name)) continue;
-    if (isSecretEnvName(name)) continue;
-    if (CREDENTIAL_URL.test(value)) continue;
+    if (isCredentialEnv(name, value)) continue;
     out[name] = value;
   }
   return out;

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { collectMetadata, ENV_ALLOWLIST, filterEnv, isSecretEnvName } from "../../src/host/metadata.ts";
+import { collectMetadata, ENV_ALLOWLIST, filterEnv } from "../../src/host/metadata.ts";
+import { isCredentialEnv } from "../../src/manifest/confinement.ts";
+
+const isSecretEnvName = (name: string): boolean => isCredentialEnv(name, "");
 import { tempDir } from "../helpers/cli.ts";
 
 describe("filterEnv never leaks secrets", () => {
