@@ -11,7 +11,7 @@
  */
 import { dirname, isAbsolute, join, sep } from "node:path";
 import {
-  HOME_NEVER_WRITE, HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, isCredentialValue, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
+  HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, homeNeverWrite, isCredentialValue, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
 import { policyHome } from "./home.ts";
 import { reachableEtcSecrets } from "./etc-secrets.ts";
@@ -139,13 +139,25 @@ export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly
 }
 
 
-function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: readonly string[]): Record<string, string> {
+/**
+ * THE environment decision: allowlisted variables, unless the name or the value looks
+ * like a credential (LANG=ghp_...), and the granted ones. A granted variable whose name
+ * is not a credential's was not shown as one at consent, so it is judged on its value
+ * NOW: holding a credential (APP_UPSTREAM=https://u:ghp_...@host), it does not pass,
+ * and a note names it (never its value).
+ */
+function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: readonly string[], notes: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
+    const credentialValue = isCredentialValue(v);
+    if (extra.includes(k)) {
+      if (SECRET_NAME.test(k) || !credentialValue) out[k] = v;
+      else notes.push(`not passed: the variable ${k} now holds what looks like a credential, and consent did not show it as one (unset it for this run, or ask the plugin's author to name it as a credential so consent shows it, then reinstall)`);
+      continue;
+    }
     const allowed = (ENV_ALLOW as readonly string[]).includes(k) || ENV_ALLOW_PREFIX.some((p) => k.startsWith(p));
-    // An allowlisted name holding a credential-looking value (LANG=ghp_...) does not pass either.
-    if ((allowed && !SECRET_NAME.test(k) && !isCredentialValue(v)) || extra.includes(k)) out[k] = v;
+    if (allowed && !SECRET_NAME.test(k) && !credentialValue) out[k] = v;
   }
   return out;
 }
@@ -162,13 +174,13 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
 function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
   const home = policyHome(env);
   const notes: string[] = [];
-  const outEnv = filterEnv(env, grant.extraEnv ?? []);
+  const outEnv = filterEnv(env, grant.extraEnv ?? [], notes);
   outEnv.TMPDIR = grant.tempDir;
   if (grant.build) Object.assign(outEnv, buildCacheEnv(join(grant.tempDir, "cache")));
   for (const [k, v] of Object.entries(grant.fledgeEnv ?? {})) outEnv[k] = v;
 
   const secrets = secretPaths(home ?? "/nonexistent-home", grant.fledgeConfigDir, env);
-  const neverWrite = home ? homeEntries(home, HOME_NEVER_WRITE) : [];
+  const neverWrite = home ? homeNeverWrite(home) : [];
 
   const fs: FsRule[] = [];
   for (const p of SYSTEM_READ) fs.push({ path: p, access: "read" });

@@ -14,6 +14,7 @@
  */
 import { realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { gitIncludedFiles } from "./git-includes.ts";
 import type { Findings } from "./report.ts";
 import { isTable, show } from "./text.ts";
 import type { ConfinementNeeds } from "./types.ts";
@@ -93,6 +94,12 @@ export const HOME_NEVER_WRITE: readonly string[] = [
   ".direnvrc", ".config/ipython", ".ipython", ".pythonrc", ".pythonstartup",
   // programs and libraries found on PATH or imported later (.pth files run at every python start)
   ".cargo/bin", "go/bin", ".local/lib", ".npm-global", ".bun/bin", ".deno/bin",
+  // tools' own start-up files that run commands (rustc-wrapper, prompt commands, debugger and
+  // database client scripts, hooks, desktop launchers, editor plugins)
+  ".cargo/config.toml", ".cargo/config", ".config/starship.toml", ".gdbinit", ".config/gdb", ".lldbinit", ".psqlrc",
+  ".sqliterc", ".hgrc", ".config/hg", ".config/jj", ".config/mise", ".config/rtx", ".tool-versions", ".irbrc", ".pryrc",
+  ".gemrc", ".Rprofile", ".julia/config", ".npmrc", ".config/npm", ".yarnrc", ".yarnrc.yml", ".bunfig.toml", ".mailcap",
+  ".local/share/nvim/site", ".local/share/applications", ".config/Code/User", ".config/lazygit",
 ];
 const SYSTEM_NEVER_WRITE: readonly string[] = ["/run/user", "/etc", "/var/spool/cron", "/var/spool/anacron", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/boot", "/opt", "/nix"];
 /** Kernel trees: never granted by a manifest, whatever the spelling (`/proc/self/root` is the whole filesystem). */
@@ -221,6 +228,20 @@ export function homeEntries(home: string, rels: readonly string[]): string[] {
 }
 
 /**
+ * Places under home where code runs later (HOME_NEVER_WRITE), plus every file git's
+ * start-up files include: each spelled and resolved, so a start-up file that is a link
+ * into a dotfiles repository keeps its target out of writable grants.
+ */
+export function homeNeverWrite(home: string): string[] {
+  const out = new Set(homeEntries(home, HOME_NEVER_WRITE));
+  for (const f of gitIncludedFiles(home, resolvePath)) {
+    out.add(f);
+    out.add(resolvePath(f));
+  }
+  return [...out];
+}
+
+/**
  * THE judgement of a resolved absolute path against home's secrets and never-write
  * lists, whatever the spelling it came from (`~/.ssh`, `/root/.ssh`, a symlink).
  * `home` is the real HOME; XDG folders outside `~/.config` count as home's too.
@@ -228,7 +249,7 @@ export function homeEntries(home: string, rels: readonly string[]): string[] {
 export function judgeHomePath(resolved: string, home: string | undefined, xdg: Readonly<Record<string, string | undefined>> = {}): HomeJudgement {
   if (!home || !isAbsolute(home)) return { secret: false, containsSecret: false, neverWrite: false, containsNeverWrite: false, homeOrAbove: false };
   const secrets = [...homeEntries(home, HOME_SECRETS), ...xdgSecrets(xdg)];
-  const never = homeEntries(home, HOME_NEVER_WRITE);
+  const never = homeNeverWrite(home);
   return {
     secret: secrets.some((s) => isInside(resolved, s)),
     containsSecret: secrets.some((s) => isInside(s, resolved) && s !== resolved),
