@@ -53,6 +53,8 @@ export interface ConfinementGrant {
   /** Where each extra path led when the user approved it (same order as extraRead / extraWrite). */
   approvedRead?: readonly string[] | undefined;
   approvedWrite?: readonly string[] | undefined;
+  /** extraEnv names consent showed as credentials by their value (they pass whatever they hold). */
+  approvedCredentialEnv?: readonly string[] | undefined;
   /** Variables fledge itself sets for the plugin (FLEDGE_PLUGIN_DIR, ...); always passed. */
   fledgeEnv?: Readonly<Record<string, string>> | undefined;
   /** The terminals the plugin's stdin/stdout/stderr are (`/dev/pts/3`), from stdioTerminals. */
@@ -141,19 +143,19 @@ export function secretPaths(home: string, fledgeConfigDir: string, xdg: Readonly
 
 /**
  * THE environment decision: allowlisted variables, unless the name or the value looks
- * like a credential (LANG=ghp_...), and the granted ones. A granted variable whose name
- * is not a credential's was not shown as one at consent, so it is judged on its value
- * NOW: holding a credential (APP_UPSTREAM=https://u:ghp_...@host), it does not pass,
- * and a note names it (never its value).
+ * like a credential (LANG=ghp_...), and the granted ones. A granted variable passes as
+ * a credential only when consent showed it as one (its name, or its value then, as
+ * recorded): a plain name holding a credential NOW (APP_UPSTREAM=https://u:ghp_...@host,
+ * set after install) does not pass, and a note names it (never its value).
  */
-function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: readonly string[], notes: string[]): Record<string, string> {
+function filterEnv(env: Readonly<Record<string, string | undefined>>, extra: readonly string[], shownAsCredential: readonly string[], notes: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
     const credentialValue = isCredentialValue(v);
     if (extra.includes(k)) {
-      if (SECRET_NAME.test(k) || !credentialValue) out[k] = v;
-      else notes.push(`not passed: the variable ${k} now holds what looks like a credential, and consent did not show it as one (unset it for this run, or ask the plugin's author to name it as a credential so consent shows it, then reinstall)`);
+      if (SECRET_NAME.test(k) || !credentialValue || shownAsCredential.includes(k)) out[k] = v;
+      else notes.push(`not passed: the variable ${k} now holds what looks like a credential, and consent did not show it as one (reinstall the plugin while it is set, so consent shows it as credentials, or unset it)`);
       continue;
     }
     const allowed = (ENV_ALLOW as readonly string[]).includes(k) || ENV_ALLOW_PREFIX.some((p) => k.startsWith(p));
@@ -174,7 +176,7 @@ export function confinementRules(grant: ConfinementGrant, env: Readonly<Record<s
 function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string | undefined>>): ConfinementRules {
   const home = policyHome(env);
   const notes: string[] = [];
-  const outEnv = filterEnv(env, grant.extraEnv ?? [], notes);
+  const outEnv = filterEnv(env, grant.extraEnv ?? [], grant.approvedCredentialEnv ?? [], notes);
   outEnv.TMPDIR = grant.tempDir;
   if (grant.build) Object.assign(outEnv, buildCacheEnv(join(grant.tempDir, "cache")));
   for (const [k, v] of Object.entries(grant.fledgeEnv ?? {})) outEnv[k] = v;

@@ -37,6 +37,8 @@ export interface PluginConfinement {
   /** Where each extraRead / extraWrite path led when the user approved it (same order; absent in older registries). */
   approvedRead?: readonly string[] | undefined;
   approvedWrite?: readonly string[] | undefined;
+  /** The extraEnv names consent showed as credentials by their value. */
+  approvedCredentialEnv?: readonly string[] | undefined;
   build?: boolean | undefined;
 }
 
@@ -61,6 +63,7 @@ export function pluginConfinement(o: {
     extraEnv: o.granted?.env ?? [],
     approvedRead: o.granted?.resolved_read,
     approvedWrite: o.granted?.resolved_write,
+    approvedCredentialEnv: o.granted?.credential_env,
     build: o.build,
   };
 }
@@ -186,6 +189,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     extraEnv: c.extraEnv,
     approvedRead: c.approvedRead,
     approvedWrite: c.approvedWrite,
+    approvedCredentialEnv: c.approvedCredentialEnv,
     fledgeEnv: o.fledgeEnv,
     terminals: stdioTerminals([o.stdin, o.stdout, o.stderr]),
     build: c.build,

@@ -4,7 +4,7 @@
  * the user answers; any other source may ask, and consent shows each item in plain
  * words, credentials flagged.
  */
-import { credentialNeeds, expandHomePath, fledgeOwnDirs, judgeHomePath, resolvePath, resolvedGrantProblem, type ConfinementNeeds, type GrantedConfinement } from "../manifest/index.ts";
+import { credentialNeeds, expandHomePath, isCredentialValue, SECRET_ENV_NAME, fledgeOwnDirs, judgeHomePath, resolvePath, resolvedGrantProblem, type ConfinementNeeds, type GrantedConfinement } from "../manifest/index.ts";
 import type { TrustTier } from "../trust/index.ts";
 import { FledgeError } from "../ui/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
@@ -35,9 +35,17 @@ export function assertConfinementAllowed(tier: TrustTier, needs: ConfinementNeed
  * What is recorded for the registry: the approved extras, where each path leads now
  * (what consent showed), and the --unconfined choice. `previous` is the grant being
  * updated: a path it already had keeps the target recorded when the user approved
- * it, so an update never re-approves a symlink the plugin made since.
+ * it, so an update never re-approves a symlink the plugin made since. Likewise a
+ * variable counts as an approved credential when consent showed it as one: a plain
+ * name holding a credential NOW (new variables), or as recorded (kept ones).
  */
-export function grantedConfinement(needs: ConfinementNeeds | undefined, unconfined: boolean, previous?: GrantedConfinement, home: string | undefined = process.env.HOME): GrantedConfinement {
+export function grantedConfinement(
+  needs: ConfinementNeeds | undefined,
+  unconfined: boolean,
+  previous?: GrantedConfinement,
+  home: string | undefined = process.env.HOME,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): GrantedConfinement {
   const read = [...(needs?.read ?? [])];
   const write = [...(needs?.write ?? [])];
   const target = (p: string, had: readonly string[] | undefined, hadTargets: readonly string[] | undefined): string => {
@@ -52,11 +60,17 @@ export function grantedConfinement(needs: ConfinementNeeds | undefined, unconfin
     if (i >= 0 && judgeHomePath(resolved, home).secret && !judgeHomePath(abs, home).secret) return abs;
     return resolved;
   };
-  return {
-    unconfined, read, write, env: [...(needs?.env ?? [])],
+  const names = [...(needs?.env ?? [])];
+  const shownAsCredential = (v: string): boolean =>
+    previous?.env.includes(v) ? (previous.credential_env ?? []).includes(v) : !SECRET_ENV_NAME.test(v) && isCredentialValue(env[v]);
+  const out: GrantedConfinement = {
+    unconfined, read, write, env: names,
     resolved_read: read.map((p) => target(p, previous?.read, previous?.resolved_read)),
     resolved_write: write.map((p) => target(p, previous?.write, previous?.resolved_write)),
   };
+  const credentialEnv = names.filter(shownAsCredential);
+  if (credentialEnv.length > 0) out.credential_env = credentialEnv;
+  return out;
 }
 
 /** The extras `next` asks for that `granted` does not have (an update asks only about those). */

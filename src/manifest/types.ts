@@ -53,6 +53,12 @@ export interface GrantedConfinement extends ConfinementNeeds {
    */
   resolved_read?: string[];
   resolved_write?: string[];
+  /**
+   * The `env` names consent showed as credentials by their VALUE (a plain name that
+   * held a token then): they pass at a run whatever they hold. Any other plain-named
+   * variable holding a credential at a run is not passed. Absent in older registries.
+   */
+  credential_env?: string[];
 }
 
 /** The only `plugin.protocol` value fledge knows. */

@@ -57,6 +57,7 @@ const ConfinementSchema = v.object({
   env: v.optional(v.array(v.string()), []),
   resolved_read: v.optional(v.array(v.string())),
   resolved_write: v.optional(v.array(v.string())),
+  credential_env: v.optional(v.array(v.string())),
 });
 
 const EntrySchema = v.looseObject({
@@ -104,6 +105,7 @@ const EXPECTED: Record<string, string> = {
   "confinement.env": "an array of variable names",
   "confinement.resolved_read": "an array of paths",
   "confinement.resolved_write": "an array of paths",
+  "confinement.credential_env": "an array of variable names",
 };
 
 function corrupt(file: string, message: string, details: Record<string, unknown>): FledgeError {
@@ -289,5 +291,6 @@ function copyConfinement(k: GrantedConfinement): GrantedConfinement {
   const out: GrantedConfinement = { unconfined: k.unconfined, read: [...k.read], write: [...k.write], env: [...k.env] };
   if (k.resolved_read !== undefined) out.resolved_read = [...k.resolved_read];
   if (k.resolved_write !== undefined) out.resolved_write = [...k.resolved_write];
+  if (k.credential_env !== undefined) out.credential_env = [...k.credential_env];
   return out;
 }

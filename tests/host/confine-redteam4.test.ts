@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
 import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
 import { judgeHomePath } from "../../src/manifest/confinement.ts";
+import { grantedConfinement } from "../../src/install/confinement-grant.ts";
 import { includePaths } from "../../src/manifest/git-includes.ts";
 import { tempDir } from "../helpers/cli.ts";
 
@@ -41,8 +42,11 @@ function attack(script: string, o: AttackOptions = {}): Promise<Run> {
 }
 
 describe("a granted variable judged on its value at run (g8)", () => {
-  const rules = (env: Record<string, string>, extraEnv: string[]) =>
-    confinementRules({ pluginDir, projectWritable: false, network: false, tempDir: join(base, "t"), fledgeConfigDir: join(home, ".config", "fledge"), extraEnv }, { PATH: "/usr/bin:/bin", HOME: home, ...env });
+  const rules = (env: Record<string, string>, extraEnv: string[], approvedCredentialEnv?: string[]) =>
+    confinementRules(
+      { pluginDir, projectWritable: false, network: false, tempDir: join(base, "t"), fledgeConfigDir: join(home, ".config", "fledge"), extraEnv, approvedCredentialEnv },
+      { PATH: "/usr/bin:/bin", HOME: home, ...env },
+    );
 
   test("a plain-named granted variable holding a token now is not passed, and the note names it, never the value", () => {
     const r = rules({ APP_UPSTREAM: `https://deploy:${GHP}@github.com/org/repo`, DEPLOY_HOOK: GLPAT, APP_MODE: "fast" }, ["APP_UPSTREAM", "DEPLOY_HOOK", "APP_MODE"]);
@@ -61,6 +65,18 @@ describe("a granted variable judged on its value at run (g8)", () => {
     expect(r.env.GH_TOKEN).toBe(GHP);
     expect(r.env.DATABASE_URL).toBe("postgres://u:pw@db/x");
     expect(r.notes.join("\n")).not.toContain("GH_TOKEN");
+  });
+
+  test("a plain-named variable consent showed as credentials (its value then) passes; the record is kept by updates, never gained by one", () => {
+    const needs = { read: [], write: [], env: ["APP_UPSTREAM", "APP_MODE"] };
+    const atInstall = grantedConfinement(needs, false, undefined, home, { APP_UPSTREAM: GLPAT, APP_MODE: "fast" });
+    expect(atInstall.credential_env).toEqual(["APP_UPSTREAM"]);
+    expect(rules({ APP_UPSTREAM: GLPAT }, atInstall.env, atInstall.credential_env).env.APP_UPSTREAM).toBe(GLPAT);
+    // An update does not ask about kept variables again: APP_MODE holding a token now is not approved by it.
+    const updated = grantedConfinement(needs, false, atInstall, home, { APP_UPSTREAM: "", APP_MODE: GLPAT });
+    expect(updated.credential_env).toEqual(["APP_UPSTREAM"]);
+    expect(rules({ APP_MODE: GLPAT }, updated.env, updated.credential_env).env.APP_MODE).toBeUndefined();
+    expect(grantedConfinement(needs, false, undefined, home, {}).credential_env).toBeUndefined();
   });
 
   test.skipIf(!confinable)("the plugin run prints neither token", async () => {

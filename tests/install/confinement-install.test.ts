@@ -77,4 +77,14 @@ describe("[confinement] at install", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("confinement.write");
   });
+
+  test("a plain-named variable holding a credential at consent is shown as credentials and recorded so; one set later is not", async () => {
+    const token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    const src = nativePlugin(join(sb.root, "up"), { name: "up", protocol: false, confinement: { env: ["APP_UPSTREAM", "APP_MODE"] } });
+    const r = await runFledgeAsync(["plugins", "install", src, "--copy", "--yes", "--trust-native"], { env: { ...sb.env, HOME: join(sb.root, "home"), APP_UPSTREAM: token } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("sees the variable APP_UPSTREAM (credentials)");
+    expect(r.stderr).not.toContain(token);
+    expect(readReg(sb.config).plugins[0]?.confinement?.credential_env).toEqual(["APP_UPSTREAM"]);
+  });
 });
