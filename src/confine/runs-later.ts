@@ -4,7 +4,8 @@
  * saying `gitdir: /elsewhere` does the same with another folder's config), direnv's
  * `.envrc`, editors' task and settings folders, git hook managers' folders, Mercurial's
  * and Sapling's hooks (`.hg/hgrc`, `.sl/config`), Jujutsu's repository config (its pager
- * and editor run on every command), and vim/neovim's per-folder start-up files.
+ * and editor run on every command), vim/neovim's per-folder start-up files, and a git
+ * directory under any name (a bare repository: git discovers it by its contents).
  *
  * Landlock grants a folder as a whole and cannot refuse one NAME inside it, so a
  * writable grant is made of what is around the existing ones (policy.ts), and a new
@@ -12,7 +13,7 @@
  * quarantineNewRunsLater, once the plugin and everything it started are gone.
  */
 import { readdirSync, renameSync, lstatSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 
 /** Entry names (at any depth) never writable in a granted tree, and moved aside when a run creates one. */
 export const RUNS_LATER = [
@@ -20,36 +21,67 @@ export const RUNS_LATER = [
   ".exrc", ".nvimrc", ".nvim.lua",
 ] as const;
 const RUNS_LATER_SET: ReadonlySet<string> = new Set(RUNS_LATER);
-/** Folders not searched (dependencies and build outputs: nobody works in them, and they can be huge). */
-export const SCAN_SKIP: ReadonlySet<string> = new Set(["node_modules", "target", ".build", "dist", "build", "vendor"]);
+/**
+ * Dependency and build folders: searched like the rest (a `vendor/x/.git` or a new
+ * `build/.git` runs on `git status` there like any other), but on a budget of their
+ * own, since they can be huge; one the budget cannot cover is named in `stopped`.
+ */
+export const DEPENDENCY_DIRS: ReadonlySet<string> = new Set(["node_modules", "target", ".build", "dist", "build", "vendor"]);
 
 export interface ScanLimits {
   depth: number;
+  /** Folders outside DEPENDENCY_DIRS: beyond this the search ends (`complete` false). */
   dirs: number;
+  /** Folders inside DEPENDENCY_DIRS: beyond this the dependency folder being searched is given up (named in `stopped`). */
+  dependencyDirs: number;
 }
-/** Before a run: beyond this a writable tree is granted read-only (a bounded cost at every start). */
-export const PRE_RUN_LIMITS: ScanLimits = { depth: 32, dirs: 20_000 };
+/** Before a run: beyond this a writable tree (or the folder named in `stopped`) is granted read-only (a bounded cost at every start). */
+export const PRE_RUN_LIMITS: ScanLimits = { depth: 32, dirs: 20_000, dependencyDirs: 20_000 };
 /** After a run: far deeper and wider (a plugin could nest a `.git` below the pre-run depth). */
-const POST_RUN_LIMITS: ScanLimits = { depth: 64, dirs: 500_000 };
+const POST_RUN_LIMITS: ScanLimits = { depth: 64, dirs: 500_000, dependencyDirs: 500_000 };
+
+/**
+ * THE test for a git directory by git's own rule (a repository without the name `.git`:
+ * git discovers a folder holding `HEAD`, `refs` and `objects`, or `commondir` for a
+ * linked worktree's, as a bare repository when run inside it), on the folder's entry
+ * names. Any entry type counts: git follows symlinks there.
+ */
+export function isGitDirectory(names: ReadonlySet<string>): boolean {
+  return names.has("HEAD") && names.has("refs") && (names.has("objects") || names.has("commondir"));
+}
 
 export interface RunsLaterScan {
-  /** Absolute paths of RUNS_LATER entries found (files, folders or symlinks; not followed). */
+  /** Absolute paths of RUNS_LATER entries (files, folders or symlinks; not followed) and of git directories (isGitDirectory) found. */
   found: string[];
-  /** False when the limits stopped the search before it saw everything. */
+  /** Folders the search did not look into: too deep, unreadable, a dependency folder over its budget, or where the folder cap ended it. */
+  stopped: string[];
+  /** False when the folder cap ended the whole search (its last entry in `stopped` is where). */
   complete: boolean;
 }
 
-/** Every RUNS_LATER entry under `root` (symlinked folders are not entered). */
+/** Every RUNS_LATER entry and git directory under `root`, `root` itself included (symlinked folders are not entered). */
 export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS): RunsLaterScan {
   const found: string[] = [];
+  const stopped: string[] = [];
+  const givenUp = new Set<string>();
   let dirs = 0;
-  const stack: [string, number][] = [[root, 0]];
+  let dependencyDirs = 0;
+  // [folder, depth, the dependency folder it is in (undefined: none)]
+  const stack: [string, number, string | undefined][] = [[root, 0, undefined]];
   while (stack.length > 0) {
-    const [dir, depth] = stack.pop()!;
+    const [dir, depth, dep] = stack.pop()!;
+    if (dep !== undefined && givenUp.has(dep)) continue;
     let entries: import("node:fs").Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
+    } catch (e) {
+      // Gone or not a folder any more is nothing to check; anything else (a path too long) is unseen.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") stopped.push(dir);
+      continue;
+    }
+    if (isGitDirectory(new Set(entries.map((e) => e.name)))) {
+      found.push(dir);
       continue;
     }
     for (const e of entries) {
@@ -58,12 +90,26 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
         found.push(p);
         continue;
       }
-      if (!e.isDirectory() || SCAN_SKIP.has(e.name)) continue;
-      if (++dirs > limits.dirs || depth + 1 > limits.depth) return { found, complete: false };
-      stack.push([p, depth + 1]);
+      if (!e.isDirectory()) continue;
+      if (depth + 1 > limits.depth) {
+        stopped.push(p); // this branch only: the rest of the tree is still searched
+        continue;
+      }
+      const inDep = dep ?? (DEPENDENCY_DIRS.has(e.name) ? p : undefined);
+      if (inDep !== undefined) {
+        if (++dependencyDirs > limits.dependencyDirs) {
+          if (!givenUp.has(inDep)) stopped.push(inDep);
+          givenUp.add(inDep);
+          continue;
+        }
+      } else if (++dirs > limits.dirs) {
+        stopped.push(p);
+        return { found, stopped, complete: false };
+      }
+      stack.push([p, depth + 1, inDep]);
     }
   }
-  return { found, complete: true };
+  return { found, stopped, complete: true };
 }
 
 /** A writable tree and the RUNS_LATER entries it held before the run. */
@@ -75,8 +121,8 @@ export interface RunsLaterWatch {
 export interface QuarantineReport {
   /** Each new entry: where it was, where it is now (undefined: it could not be moved). */
   moved: { from: string; to: string | undefined }[];
-  /** Roots whose search stopped at the limits (a new entry may remain unseen). */
-  incomplete: string[];
+  /** Trees the search could not fully check (a new entry may remain unseen there): where it stopped, and whether the folder cap ended it. */
+  unchecked: { root: string; stopped: string[]; complete: boolean }[];
 }
 
 /** `p` renamed aside to a name git, direnv and editors do not read; undefined when it cannot be. */
@@ -107,17 +153,37 @@ function moveAside(p: string, stamp: string): string | undefined {
  */
 export function quarantineNewRunsLater(watch: readonly RunsLaterWatch[], now: Date = new Date()): QuarantineReport {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const report: QuarantineReport = { moved: [], incomplete: [] };
+  const report: QuarantineReport = { moved: [], unchecked: [] };
   for (const w of watch) {
     const scan = scanRunsLater(w.root, POST_RUN_LIMITS);
-    if (!scan.complete) report.incomplete.push(w.root);
+    if (!scan.complete || scan.stopped.length > 0) report.unchecked.push({ root: w.root, stopped: scan.stopped, complete: scan.complete });
     const before = new Set(w.before);
     for (const p of scan.found) {
       if (before.has(p)) continue;
-      report.moved.push({ from: p, to: moveAside(p, stamp) });
+      if (RUNS_LATER_SET.has(basename(p))) {
+        report.moved.push({ from: p, to: moveAside(p, stamp) });
+        continue;
+      }
+      // A folder turned into a git directory: it may hold the user's own files, so only
+      // what makes it one is moved (without HEAD git does not see a repository there),
+      // and its config (the fsmonitor or hooksPath it names).
+      for (const name of ["HEAD", "config"]) {
+        const entry = join(p, name);
+        if (name === "config" && !exists(entry)) continue;
+        report.moved.push({ from: entry, to: moveAside(entry, stamp) });
+      }
     }
   }
   return report;
+}
+
+function exists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Single-quoted for a POSIX shell. */
@@ -139,6 +205,10 @@ export function describeQuarantine(report: QuarantineReport, cwd: string): strin
       lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement (git hooks, core.fsmonitor, direnv, editor tasks): moved aside to ${show(m.to)}; if you made it yourself, put it back: mv ${shellQuote(m.to)} ${shellQuote(m.from)}`);
     }
   }
-  for (const root of report.incomplete) lines.push(`could not check all of ${show(root)} for new .git folders and the like after the run (too many folders): look before you work there`);
+  for (const u of report.unchecked) {
+    const where = u.stopped.slice(0, 5).map(show).join(", ") + (u.stopped.length > 5 ? ` and ${u.stopped.length - 5} more` : "");
+    const why = u.complete ? "too deep, unreadable, or a dependency folder over its budget" : "too many folders: the search ended there";
+    lines.push(`COULD NOT FULLY CHECK ${show(u.root)} after the run for new .git folders, git directories and other places where code runs later: not searched: ${where} (${why}); look there before you work in them`);
+  }
   return lines;
 }

@@ -165,11 +165,17 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
   }
   const scan = scanRunsLater(r);
   if (!scan.complete) {
-    ctx.notes.push(`${what} stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PRE_RUN_LIMITS.dirs} folders or ${PRE_RUN_LIMITS.depth} levels deep)`);
+    ctx.notes.push(`${what} stays read-only: it is too large to check for .git folders and other places where code runs later (over ${PRE_RUN_LIMITS.dirs} folders)`);
+    return;
+  }
+  if (scan.found.includes(r)) {
+    ctx.notes.push(`${what} stays read-only: it is a git directory, a place where code runs later, outside the confinement`);
     return;
   }
   ctx.watch.push({ root: r, before: scan.found });
-  const carve = [...notWritable, ...scan.found];
+  // A folder the search could not look into (too deep, a dependency folder too large) stays read-only: nothing new can appear there unseen.
+  for (const s of scan.stopped) ctx.notes.push(`${s} stays read-only: too deep or too large to check for .git folders and other places where code runs later`);
+  const carve = [...notWritable, ...scan.found, ...scan.stopped];
   if (!entryByEntry) {
     grantWritable(r, r, r, carve, ctx.out, 0);
     return;
