@@ -120,7 +120,7 @@ export interface RunsLaterWatch {
 
 export interface QuarantineReport {
   /** Each new entry: where it was, where it is now (undefined: it could not be moved). */
-  moved: { from: string; to: string | undefined }[];
+  moved: { from: string; to: string | undefined; gitDirectory?: string }[];
   /** Trees the search could not fully check (a new entry may remain unseen there): where it stopped, and whether the folder cap ended it. */
   unchecked: { root: string; stopped: string[]; complete: boolean }[];
 }
@@ -170,7 +170,7 @@ export function quarantineNewRunsLater(watch: readonly RunsLaterWatch[], now: Da
       for (const name of ["HEAD", "config"]) {
         const entry = join(p, name);
         if (name === "config" && !exists(entry)) continue;
-        report.moved.push({ from: entry, to: moveAside(entry, stamp) });
+        report.moved.push({ from: entry, to: moveAside(entry, stamp), gitDirectory: p });
       }
     }
   }
@@ -199,7 +199,10 @@ export function describeQuarantine(report: QuarantineReport, cwd: string): strin
   };
   const lines: string[] = [];
   for (const m of report.moved) {
-    if (m.to === undefined) {
+    if (m.gitDirectory !== undefined) {
+      const made = `made ${show(m.gitDirectory)} a git directory while it ran (git would run its hooks and core.fsmonitor there, outside the confinement)`;
+      lines.push(m.to === undefined ? `${made}, and fledge could NOT move ${show(m.from)} aside: check it before you work in that folder` : `${made}: moved ${show(m.from)} aside to ${show(m.to)}; if you made it yourself, put it back: mv ${shellQuote(m.to)} ${shellQuote(m.from)}`);
+    } else if (m.to === undefined) {
       lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement, and fledge could NOT move it aside: check it before you work in that folder`);
     } else {
       lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement (git hooks, core.fsmonitor, direnv, editor tasks): moved aside to ${show(m.to)}; if you made it yourself, put it back: mv ${shellQuote(m.to)} ${shellQuote(m.from)}`);

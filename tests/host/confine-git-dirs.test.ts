@@ -82,6 +82,7 @@ describe.skipIf(!confinable)("a git directory without the name .git", () => {
     expect(readFileSync(join(project, "src", aside[0]!), "utf8")).toContain("fsmonitor");
     // The user's own files stay.
     expect(readFileSync(join(project, "src", "main.c"), "utf8")).toBe("int main(){}\n");
+    expect(r.stderr).toContain("made src a git directory");
     expect(r.stderr).toContain("src/HEAD.fledge-quarantine-");
     expect(r.stderr).toContain("mv '");
     expect(git(["rev-parse", "--show-toplevel"], join(project, "src")).out.trim()).toBe(project);
