@@ -80,10 +80,9 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
       if (code !== "ENOENT" && code !== "ENOTDIR") stopped.push(dir);
       continue;
     }
-    if (isGitDirectory(new Set(entries.map((e) => e.name)))) {
-      found.push(dir);
-      continue;
-    }
+    // Searched inside too: once its HEAD is moved aside it is an ordinary folder, and
+    // whatever else it holds (a nested .git) must have been seen.
+    if (isGitDirectory(new Set(entries.map((e) => e.name)))) found.push(dir);
     for (const e of entries) {
       const p = join(dir, e.name);
       if (RUNS_LATER_SET.has(e.name)) {

@@ -73,7 +73,7 @@ function attack(project: string, script: string, o: AttackOptions = {}) {
 describe.skipIf(!confinable)("a git directory without the name .git", () => {
   test("an existing folder the plugin turns into one loses its HEAD and config after the run (moved aside, with the undo command)", async () => {
     const project = newProject([]);
-    const r = await attack(project, `${plantGitDir("src")}\necho planted`);
+    const r = await attack(project, `${plantGitDir("src")}\n${plantGitDir("src/inner/.git")}\necho planted`);
     expect(r.stdout).toContain("planted");
     expect(existsSync(join(project, "src", "HEAD"))).toBe(false);
     expect(existsSync(join(project, "src", "config"))).toBe(false);
@@ -87,6 +87,9 @@ describe.skipIf(!confinable)("a git directory without the name .git", () => {
     expect(r.stderr).toContain("mv '");
     expect(git(["rev-parse", "--show-toplevel"], join(project, "src")).out.trim()).toBe(project);
     userRunsGitStatus(join(project, "src"));
+    // A .git inside the folder made a git directory is found too (it is an ordinary folder again).
+    expect(existsSync(join(project, "src", "inner", ".git"))).toBe(false);
+    userRunsGitStatus(join(project, "src", "inner"));
   }, 60_000);
 
   test("an existing bare repository in the project is not writable", async () => {
