@@ -174,7 +174,10 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
   }
   ctx.watch.push({ root: r, before: scan.found });
   // A folder the search could not look into (too deep, a dependency folder too large) stays read-only: nothing new can appear there unseen.
-  for (const s of scan.stopped) ctx.notes.push(`${s} stays read-only: too deep or too large to check for .git folders and other places where code runs later`);
+  if (scan.stopped.length > 0) {
+    const more = scan.stopped.length > 5 ? ` and ${scan.stopped.length - 5} more` : "";
+    ctx.notes.push(`${scan.stopped.slice(0, 5).join(", ")}${more} in ${what} stays read-only: too deep or too large to check for .git folders and other places where code runs later`);
+  }
   const carve = [...notWritable, ...scan.found, ...scan.stopped];
   if (!entryByEntry) {
     grantWritable(r, r, r, carve, ctx.out, 0);
