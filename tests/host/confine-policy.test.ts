@@ -11,6 +11,8 @@ import { seccompProgram, TIOCLINUX, TIOCSTI, type SockFilter } from "../../src/c
 import { confinementPathProblem, credentialNeeds } from "../../src/manifest/confinement.ts";
 import { parseManifest } from "../../src/manifest/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { canRunAsUser } from "../helpers/other-user.ts";
+
 
 let dir: { path: string; cleanup: () => void };
 let home: string;
@@ -83,7 +85,7 @@ describe("confinementRules", () => {
 
   // A user who cannot read /etc/shadow anyway gets /etc in one rule (fewer rules: a faster
   // start); root, who can, gets it entry by entry. Run as `nobody` through setpriv.
-  test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("as a user who cannot read the /etc secrets, /etc is one rule", () => {
+  test.skipIf(!canRunAsUser(65534, "the /etc-as-one-rule test"))("as a user who cannot read the /etc secrets, /etc is one rule", () => {
     const script = `import { confinementRules } from ${JSON.stringify(join(import.meta.dir, "..", "..", "src", "confine", "policy.ts"))};
       const r = confinementRules({ pluginDir: "/nonexistent/p", projectWritable: false, network: false, tempDir: "/nonexistent/t", fledgeConfigDir: "/nonexistent/f" }, { HOME: "/nonexistent", PATH: "/usr/bin:/bin" });
       console.log(JSON.stringify(r.fs.filter((x) => x.path === "/etc" || x.path.startsWith("/etc/"))));`;

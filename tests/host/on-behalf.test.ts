@@ -13,6 +13,7 @@ import { confinementRules } from "../../src/confine/policy.ts";
 import { collectMetadata } from "../../src/host/metadata.ts";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { MAIN, tempDir } from "../helpers/cli.ts";
+import { canRunAsUser } from "../helpers/other-user.ts";
 
 let t: { path: string; cleanup: () => void };
 let home: string;
@@ -106,7 +107,7 @@ describe("the confinement's home without HOME", () => {
 // A uid with no password entry and no HOME: nothing tells fledge where the credentials
 // are, so a native plugin must not start at all (not start with a guessed policy).
 const NO_ACCOUNT_UID = 54321;
-const canSwitchUser = process.getuid?.() === 0 && Bun.which("setpriv", { PATH: "/usr/bin:/bin" }) !== null && kernelLandlockAbi() >= 1;
+const canSwitchUser = kernelLandlockAbi() >= 1 && canRunAsUser(NO_ACCOUNT_UID, "the no-home refusal test");
 
 test.skipIf(!canSwitchUser)("with no HOME and no password entry a native plugin is refused, not run", () => {
   const src = join(t.path, "src");
