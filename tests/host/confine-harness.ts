@@ -4,10 +4,10 @@
  * (tests/fixtures/host/run-native.ts, legacy mode: argv, inherited stdio) with the
  * grants given.
  */
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GrantedConfinement } from "../../src/manifest/types.ts";
-import { ROOT } from "../helpers/cli.ts";
+import { ROOT, tempDir } from "../helpers/cli.ts";
 
 export const HARNESS = join(ROOT, "tests", "fixtures", "host", "run-native.ts");
 
@@ -34,6 +34,36 @@ export interface AttackScene {
   home: string;
   project: string;
   pluginDir: string;
+}
+
+/** A scene in a fresh temp folder, and what every red-team file needs in it. */
+export interface SceneDir extends AttackScene {
+  /** The temp folder, its real path (home, project and pluginDir are below it). */
+  base: string;
+  cleanup: () => void;
+}
+
+/**
+ * The home, project and plugin folder the attacks run in: `home` with the plugin at
+ * `~/.config/fledge/plugins/evil`, a project with `src/` and a README, and, given a
+ * `secret`, an SSH key (0600) and AWS credentials in home that carry it, so a test can
+ * look for it in whatever the plugin printed or wrote.
+ */
+export function attackScene(prefix: string, secret?: string): SceneDir {
+  const dir = tempDir(prefix);
+  const base = realpathSync(dir.path);
+  const home = join(base, "home");
+  const project = join(base, "project");
+  const pluginDir = join(home, ".config", "fledge", "plugins", "evil");
+  for (const d of [pluginDir, join(project, "src")]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(project, "README.md"), "project readme\n");
+  if (secret !== undefined) {
+    for (const d of [".ssh", ".aws"]) mkdirSync(join(home, d), { recursive: true });
+    writeFileSync(join(home, ".ssh", "id_ed25519"), `${secret}-ssh\n`);
+    chmodSync(join(home, ".ssh", "id_ed25519"), 0o600);
+    writeFileSync(join(home, ".aws", "credentials"), `${secret}-aws\n`);
+  }
+  return { base, home, project, pluginDir, cleanup: dir.cleanup };
 }
 
 export async function runAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Promise<Run> {

@@ -7,10 +7,11 @@
  * fledge returned (a writable project, the network) and act later, unseen.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/cli.ts";
 import { runAttack, type AttackOptions } from "./confine-harness.ts";
+import { processesWith } from "../helpers/processes.ts";
 
 let dir: { path: string; cleanup: () => void };
 let home: string;
@@ -26,20 +27,6 @@ beforeAll(() => {
   for (const d of [join(project, "src"), pluginDir]) mkdirSync(d, { recursive: true });
 });
 afterAll(() => dir?.cleanup());
-
-/** Processes whose command line contains `token` (there must be none left). */
-function processesWith(token: string): number[] {
-  const out: number[] = [];
-  for (const n of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(n)) continue;
-    try {
-      if (readFileSync(`/proc/${n}/cmdline`, "latin1").includes(token)) out.push(Number(n));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 /** Shell that starts a leftover in the background the way `how` says, then returns at once. */
 function leftover(how: string, token: string, marker: string): string {

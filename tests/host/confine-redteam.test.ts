@@ -5,18 +5,18 @@
  * the hole reopens. Linux with Landlock only.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
+import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { assertConfinementAllowed } from "../../src/install/confinement-grant.ts";
-import { ROOT, tempDir } from "../helpers/cli.ts";
+import { ROOT } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const SECRET = "PLANTED-SECRET-91c2";
 const T = 30_000;
 
-let dir: { path: string; cleanup: () => void };
+let scene: SceneDir;
 let base: string;
 let home: string;
 let project: string;
@@ -24,18 +24,12 @@ let pluginDir: string;
 let xdg: string;
 
 beforeAll(() => {
-  dir = tempDir("fledge-redteam-");
-  base = realpathSync(dir.path);
-  home = join(base, "home");
-  project = join(base, "project");
+  scene = attackScene("fledge-redteam-", SECRET);
+  ({ base, home, project, pluginDir } = scene);
   xdg = join(base, "xdg-config");
-  pluginDir = join(home, ".config", "fledge", "plugins", "evil");
-  for (const d of [".ssh", ".aws", ".config/gh", ".config/nvim", "notes", ".local/bin", ".rustup/toolchains/stable/bin", ".cargo/registry/src", ".cargo/bin", "go/pkg/mod"]) mkdirSync(join(home, d), { recursive: true });
-  for (const d of [pluginDir, join(project, "src"), join(xdg, "gh")]) mkdirSync(d, { recursive: true });
-  writeFileSync(join(home, ".ssh", "id_ed25519"), `${SECRET}-ssh\n`);
-  chmodSync(join(home, ".ssh", "id_ed25519"), 0o600);
+  for (const d of [".config/gh", ".config/nvim", "notes", ".local/bin", ".rustup/toolchains/stable/bin", ".cargo/registry/src", ".cargo/bin", "go/pkg/mod"]) mkdirSync(join(home, d), { recursive: true });
+  mkdirSync(join(xdg, "gh"), { recursive: true });
   writeFileSync(join(home, ".ssh", "authorized_keys"), "ssh-ed25519 AAAA user\n");
-  writeFileSync(join(home, ".aws", "credentials"), `${SECRET}-aws\n`);
   writeFileSync(join(home, ".config", "gh", "hosts.yml"), `${SECRET}-gh\n`);
   writeFileSync(join(home, ".config", "nvim", "init.lua"), "-- nvim\n");
   writeFileSync(join(xdg, "gh", "hosts.yml"), `${SECRET}-xdg-gh\n`);
@@ -43,7 +37,6 @@ beforeAll(() => {
   writeFileSync(join(home, "notes", "todo.txt"), "buy milk\n");
   writeFileSync(join(home, ".rustup", "toolchains", "stable", "bin", "rustc"), "#!/bin/sh\necho real rustc\n");
   symlinkSync("/", join(home, "rootlink"));
-  writeFileSync(join(project, "README.md"), "project readme\n");
   const git = (args: string[], cwd = project) => expect(Bun.spawnSync(["git", ...args], { cwd, env: { PATH: "/usr/bin:/bin", HOME: home, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" } }).exitCode).toBe(0);
   git(["init", "-q", "."]);
   git(["commit", "-q", "--allow-empty", "-m", "init"]);
@@ -55,7 +48,7 @@ beforeAll(() => {
   writeFileSync(join(project, ".vscode", "tasks.json"), "{}\n");
   writeFileSync(join(project, ".envrc"), "# env\n");
 });
-afterAll(() => dir?.cleanup());
+afterAll(() => scene?.cleanup());
 
 /** Run `script` as the native plugin `evil` through the real runner. */
 function attack(script: string, o: AttackOptions = {}): Promise<Run> {

@@ -5,38 +5,30 @@
  * in a temp HOME with planted secrets; each test fails if the hole reopens.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
+import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
 import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
 import { credentialNeeds, isCredentialEnv } from "../../src/manifest/confinement.ts";
 import { assertConfinementAllowed, grantedConfinement } from "../../src/install/confinement-grant.ts";
 import { etcSecrets, reachableEtcSecrets } from "../../src/confine/etc-secrets.ts";
-import { tempDir } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const SECRET = "PLANTED-SECRET-3f7a";
 const T = 30_000;
 
-let dir: { path: string; cleanup: () => void };
+let scene: SceneDir;
 let base: string;
 let home: string;
 let project: string;
 let pluginDir: string;
 
 beforeAll(() => {
-  dir = tempDir("fledge-redteam3-");
-  base = realpathSync(dir.path);
-  home = join(base, "home");
-  project = join(base, "project");
-  pluginDir = join(home, ".config", "fledge", "plugins", "evil");
-  for (const d of [".ssh", ".aws", ".config/gh", pluginDir, join(project, "src")]) mkdirSync(d.startsWith("/") ? d : join(home, d), { recursive: true });
-  writeFileSync(join(home, ".ssh", "id_ed25519"), `${SECRET}-ssh\n`);
-  chmodSync(join(home, ".ssh", "id_ed25519"), 0o600);
-  writeFileSync(join(home, ".aws", "credentials"), `${SECRET}-aws\n`);
-  writeFileSync(join(project, "README.md"), "project readme\n");
+  scene = attackScene("fledge-redteam3-", SECRET);
+  ({ base, home, project, pluginDir } = scene);
+  mkdirSync(join(home, ".config", "gh"), { recursive: true });
 });
-afterAll(() => dir?.cleanup());
+afterAll(() => scene?.cleanup());
 
 function attack(script: string, o: AttackOptions = {}): Promise<Run> {
   return runAttack({ home, project, pluginDir }, script, o);

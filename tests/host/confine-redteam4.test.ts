@@ -6,36 +6,30 @@
  * native runner in a temp HOME; each test fails if the hole reopens.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runAttack, type AttackOptions, type Run } from "./confine-harness.ts";
+import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
 import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
 import { judgeHomePath } from "../../src/manifest/confinement.ts";
 import { grantedConfinement } from "../../src/install/confinement-grant.ts";
 import { includePaths } from "../../src/manifest/git-includes.ts";
-import { tempDir } from "../helpers/cli.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const T = 30_000;
 const GHP = "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE1234";
 const GLPAT = "glpat-FAKEFAKEFAKEFAKE1234";
 
-let dir: { path: string; cleanup: () => void };
+let scene: SceneDir;
 let base: string;
 let home: string;
 let project: string;
 let pluginDir: string;
 
 beforeAll(() => {
-  dir = tempDir("fledge-redteam4-");
-  base = realpathSync(dir.path);
-  home = join(base, "home");
-  project = join(base, "project");
-  pluginDir = join(home, ".config", "fledge", "plugins", "evil");
-  for (const d of [pluginDir, join(project, "src")]) mkdirSync(d, { recursive: true });
-  writeFileSync(join(project, "README.md"), "project readme\n");
+  scene = attackScene("fledge-redteam4-");
+  ({ base, home, project, pluginDir } = scene);
 });
-afterAll(() => dir?.cleanup());
+afterAll(() => scene?.cleanup());
 
 function attack(script: string, o: AttackOptions = {}): Promise<Run> {
   return runAttack({ home, project, pluginDir }, script, o);

@@ -6,29 +6,16 @@
  * the integrity hashes had been computed.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HELLO_WASM, runFledgeAsync, sandbox, writeTree } from "./helpers.ts";
+import { processesWith } from "../helpers/processes.ts";
 
 let sb: ReturnType<typeof sandbox>;
 beforeEach(() => {
   sb = sandbox();
 });
 afterEach(() => sb.cleanup());
-
-/** Processes whose command line contains `token` (there must be none left). */
-function processesWith(token: string): number[] {
-  const out: number[] = [];
-  for (const n of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(n)) continue;
-    try {
-      if (readFileSync(`/proc/${n}/cmdline`, "latin1").includes(token)) out.push(Number(n));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 describe.skipIf(process.platform !== "linux")("a hook's background processes", () => {
   for (const [how, spawn] of [
