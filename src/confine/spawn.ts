@@ -21,26 +21,20 @@ import { reapAfterRun } from "./reaper.ts";
 import { describeQuarantine, quarantineNewRunsLater } from "./runs-later.ts";
 import { landlockAbi, type LaunchSpec } from "./syscalls.ts";
 
-/** What a plugin's confinement is made from; serializable (it crosses into the exec worker). */
-export interface PluginConfinement {
+/**
+ * What a plugin's confinement is made from; serializable (it crosses into the exec
+ * worker). The grant fields are ConfinementGrant's (one definition), plus the plugin's
+ * name and the --unconfined choice.
+ */
+export type PluginConfinement = Pick<
+  ConfinementGrant,
+  "pluginDir" | "projectRoot" | "projectWritable" | "network" | "extraRead" | "extraWrite" | "extraEnv" | "approvedRead" | "approvedWrite" | "approvedCredentialEnv" | "build"
+> & {
   /** The plugin's name, for messages. */
   name: string;
-  pluginDir: string;
-  projectRoot?: string | undefined;
-  projectWritable: boolean;
-  network: boolean;
   /** The user chose `--unconfined` at install. */
   unconfined: boolean;
-  extraRead?: readonly string[] | undefined;
-  extraWrite?: readonly string[] | undefined;
-  extraEnv?: readonly string[] | undefined;
-  /** Where each extraRead / extraWrite path led when the user approved it (same order; absent in older registries). */
-  approvedRead?: readonly string[] | undefined;
-  approvedWrite?: readonly string[] | undefined;
-  /** The extraEnv names consent showed as credentials by their value. */
-  approvedCredentialEnv?: readonly string[] | undefined;
-  build?: boolean | undefined;
-}
+};
 
 /** A plugin's confinement from its registry grants (capabilities + `[confinement]` + the --unconfined choice). */
 export function pluginConfinement(o: {
