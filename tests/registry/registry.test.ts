@@ -172,6 +172,8 @@ describe("corrupt registries", () => {
     ["bad runtime", `[[plugins]]\nname = "x"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\nruntime = "python"\n`, /`runtime` must be "wasm" or "native"/],
     ["bad trust tier", `[[plugins]]\nname = "x"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\ntrust_tier = "trusted"\n`, /`trust_tier` must be one of/],
     ["bad digest", `[[plugins]]\nname = "x"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\n[plugins.integrity]\n"x.wasm" = "abc"\n`, /`integrity.x.wasm` must be a lowercase sha256/],
+    ["approved targets not paths", `[[plugins]]\nname = "x"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\n[plugins.confinement]\nresolved_read = 3\n`, /`confinement.resolved_read` must be an array of paths/],
+    ["credential variables not names", `[[plugins]]\nname = "x"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\n[plugins.confinement]\ncredential_env = [1]\n`, /`confinement.credential_env/],
     ["duplicate names", `[[plugins]]\nname = "x"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\n[[plugins]]\nname = "x"\nsource = "o/y"\nversion = "1"\ninstalled = "2025-01-01"\n`, /entries #1 and #2 are both named "x"/],
     ["second entry bad", `[[plugins]]\nname = "ok"\nsource = "o/x"\nversion = "1"\ninstalled = "2025-01-01"\n[[plugins]]\nname = "bad"\nsource = 3\nversion = "1"\ninstalled = "2025-01-01"\n`, /entry #2 \(name = "bad"\): `source`/],
   ];
