@@ -24,6 +24,35 @@ import { join } from "node:path";
  */
 export const SERIAL: Readonly<Record<string, string>> = {};
 
+/**
+ * The slow tier as whole files, each with the reason: what they do takes seconds by
+ * design (a compiler toolchain builds guests, plugins or the SDK; a kill -9 at every
+ * step of an install; the compiled binary; real programs run twice; floods of output;
+ * a real terminal per case). `npm test` and CI run them; `npm run test:fast`
+ * (FLEDGE_FAST_TESTS=1) leaves them out, as it leaves out `describeSlow` groups
+ * (tests/helpers/tier.ts) inside other files, for a quick loop while developing.
+ */
+export const SLOW: Readonly<Record<string, string>> = {
+  "tests/guests-fresh.test.ts": "rebuilds every committed guest with clang and rustc to compare",
+  "tests/install/crash.test.ts": "kills an install with kill -9 at each of its steps",
+  "tests/sdk/rust-sdk.test.ts": "builds Rust plugins with cargo",
+  "tests/install/scaffolds.test.ts": "builds every scaffold with clang and cargo",
+  "tests/install/auto-build.test.ts": "installs plugins whose build runs a compiler",
+  "tests/install/real-corpus.test.ts": "installs every real manifest of the corpus",
+  "tests/run/output-flood.test.ts": "floods fledge with hundreds of MiB of output",
+  "tests/install/prompt-pty.test.ts": "drives consent through a real terminal per case",
+  "tests/dist/authoring-examples.test.ts": "compiles the authors' reference examples",
+  "tests/dist/pack.test.ts": "packs and installs the npm package",
+  "tests/dist/release.test.ts": "builds the release binaries",
+  "tests/dist/author-loop.test.ts": "runs the author loop through the compiled binary",
+  "tests/wasi-real/realprog.test.ts": "runs real C programs under fledge and natively",
+};
+
+/** The files a run takes: all of them, or without the slow tier when `fast`. */
+export function tierFiles(files: readonly string[], fast: boolean, slow: Readonly<Record<string, string>> = SLOW): string[] {
+  return fast ? files.filter((f) => !(f in slow)) : [...files];
+}
+
 /** Seconds assumed for a file that is not in the duration table yet. */
 export function estimateFor(known: Readonly<Record<string, number>>): number {
   const v = Object.values(known).sort((a, b) => a - b);

@@ -30,6 +30,7 @@ import {
   planShards,
   readDurations,
   SERIAL,
+  tierFiles,
   type Shard,
   shardCount,
 } from "./test-plan.ts";
@@ -173,7 +174,7 @@ function summarize(results: ShardResult[], wall: number): number {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  const files = select(discover(), args.paths);
+  const files = tierFiles(select(discover(), args.paths), process.env.FLEDGE_FAST_TESTS === "1");
   const durations = readDurations(ROOT);
   const n = shardCount(process.env, availableParallelism());
   const plan = planShards(files, durations, n);

@@ -4,7 +4,9 @@
  * from real `bun test` output.
  */
 import { describe, expect, test } from "bun:test";
-import { countsFromOutput, durationsFromJunit, estimateFor, failuresFromOutput, planShards, shardCount } from "../../scripts/test-plan.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { countsFromOutput, durationsFromJunit, estimateFor, failuresFromOutput, planShards, shardCount, SLOW, tierFiles } from "../../scripts/test-plan.ts";
 
 describe("planShards", () => {
   test("longest first onto the least loaded shard: shards end close together", () => {
@@ -63,5 +65,22 @@ describe("reading a bun test run back", () => {
   test("counts and failing tests with their file", () => {
     expect(countsFromOutput(output)).toEqual({ pass: 2, fail: 1, skip: 1, todo: 1 });
     expect(failuresFromOutput(output)).toEqual(["tests/b.test.ts > grp > bad <x>", "tests/b.test.ts > (an error outside any test: see its output)"]);
+  });
+});
+
+describe("the slow tier", () => {
+  test("a fast run leaves out exactly the slow files; a full run keeps every file in order", () => {
+    const files = ["tests/a.test.ts", "tests/slow.test.ts", "tests/b.test.ts"];
+    const slow = { "tests/slow.test.ts": "why" };
+    expect(tierFiles(files, true, slow)).toEqual(["tests/a.test.ts", "tests/b.test.ts"]);
+    expect(tierFiles(files, false, slow)).toEqual(files);
+  });
+
+  test("every slow-tier entry names a test file that exists, with a reason", () => {
+    const root = join(import.meta.dir, "..", "..");
+    for (const [file, why] of Object.entries(SLOW)) {
+      expect({ file, exists: existsSync(join(root, file)) }).toEqual({ file, exists: true });
+      expect(why.length).toBeGreaterThan(10);
+    }
   });
 });
