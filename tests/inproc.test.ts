@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { log } from "../src/ui/index.ts";
 import { runFledge, runFledgeInProcess } from "./helpers/cli.ts";
 
 // The in-process runner (tests/helpers/inproc.ts) must give a test what a child
@@ -11,6 +12,13 @@ describe("main(argv) in process", () => {
       expect(here, args.join(" ")).toEqual(child);
     }
   }, 60_000);
+
+  test("a logger the test process built first (under bun's NODE_ENV=test) does not change what a run prints", async () => {
+    // Which file of a shard logs first used to decide consola's style for every later in-process run.
+    log.info("built here first");
+    const child = runFledge(["trsut"]);
+    expect(await runFledgeInProcess(["trsut"])).toEqual(child);
+  });
 
   test("the environment, cwd and stdin of the test process are restored", async () => {
     const env = { ...process.env };

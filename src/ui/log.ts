@@ -34,14 +34,19 @@ function consola(): ConsolaInstance {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createConsola } = require("consola") as typeof import("consola");
   const stderr = boundedTerminalStream(process.stderr, 2);
-  const c = createConsola({
+  // `fancy` is read by consola's node entry (its types there declare it; the core types do not).
+  const options: Parameters<typeof createConsola>[0] & { fancy: boolean } = {
     // Info and up, always: consola would drop to warnings only (losing every hint) when
     // NODE_ENV=test or TEST is set, which is the user's project setting, not fledge's.
     level: INFO_LEVEL,
+    // consola's own choice reads CI/NODE_ENV/TEST once, when its module first loads;
+    // decided here from the environment of the run that builds the logger instead.
+    fancy: !(envSet("CI") || envSet("TEST") || process.env.NODE_ENV === "test"),
     stdout: stderr,
     stderr,
     formatOptions: { colors: useColor(process.stderr), date: false, compact: true },
-  });
+  };
+  const c = createConsola(options);
   const inner: ConsolaReporter[] = [...c.options.reporters];
   c.setReporters([
     {
@@ -55,6 +60,20 @@ function consola(): ConsolaInstance {
   ]);
   instance = c;
   return c;
+}
+
+function envSet(name: string): boolean {
+  const v = process.env[name];
+  return v !== undefined && v !== "" && v !== "false" && v !== "0";
+}
+
+/**
+ * Forget the logger so the next message builds it for the current environment and
+ * stderr. A run of main() inside another process (tests/helpers/inproc.ts) calls this:
+ * the environment it runs with is not the one the first logger was built in.
+ */
+export function resetLog(): void {
+  instance = undefined;
 }
 
 /** Message text through the terminal backstop before consola adds its own (trusted) colours. */

@@ -122,6 +122,7 @@ async function once(args: string[], opts: InProcessOptions): Promise<RunResult> 
     }) as typeof process.exit;
     ui.setNonInteractive(false);
     ui.setDebug(false);
+    ui.resetLog();
     c.dup2(out, 1);
     c.dup2(err, 2);
     restores.push(syncWrites(process.stdout, 1), syncWrites(process.stderr, 2));
@@ -148,6 +149,7 @@ async function once(args: string[], opts: InProcessOptions): Promise<RunResult> 
     Object.assign(process.env, savedEnv);
     ui.setNonInteractive(false);
     ui.setDebug(false);
+    ui.resetLog();
   }
   closeSync(out);
   closeSync(err);
