@@ -102,6 +102,22 @@ export function planShards(files: readonly string[], durations: Readonly<Record<
   return { parallel: parallel.filter((s) => s.files.length > 0), serial: alone };
 }
 
+/** How many chunks each worker's share is cut into (see planQueue). */
+export const CHUNKS_PER_WORKER = 3;
+
+/**
+ * The parallel files as a queue of chunks, longest expected first, that N workers
+ * take one at a time as they come free. Recorded seconds go stale (a test grows, the
+ * machine is busier): with fixed shards one shard ran twice as long as the other; with
+ * a queue a worker that drew the slow chunk simply takes fewer. Chunks rather than
+ * single files because each chunk is one `bun test` process with its start-up cost.
+ */
+export function planQueue(files: readonly string[], durations: Readonly<Record<string, number>>, workers: number, serial: Readonly<Record<string, string>> = SERIAL): Plan {
+  const plan = planShards(files, durations, Math.max(1, Math.floor(workers)) * CHUNKS_PER_WORKER, serial);
+  plan.parallel.sort((a, b) => b.seconds - a.seconds);
+  return plan;
+}
+
 /** How many parallel shards: FLEDGE_TEST_SHARDS if set, else the core count, never fewer than 2. */
 export function shardCount(env: Readonly<Record<string, string | undefined>>, cores: number): number {
   const asked = Number.parseInt(env.FLEDGE_TEST_SHARDS ?? "", 10);

@@ -7,9 +7,10 @@
  *
  * - PATH (files or folders) limits the run to those test files; without, every
  *   *.test.ts under tests/ runs. `bun test <file>` still runs one file directly.
- * - N is FLEDGE_TEST_SHARDS, else the core count, at least 2. Files are spread by the
- *   seconds recorded in tests/durations.json (scripts/test-plan.ts); the files listed in
- *   SERIAL there run afterwards in a shard of their own, with nothing beside them.
+ * - N workers (FLEDGE_TEST_SHARDS, else the core count, at least 2) take chunks of
+ *   files from one queue, longest first by the seconds recorded in
+ *   tests/durations.json (scripts/test-plan.ts), so stale figures cost little; the
+ *   files listed in SERIAL there run afterwards in a shard of their own, alone.
  * - Each shard's output is printed a whole test file at a time (never two files'
  *   lines interleaved), each file header tagged with its shard; at the end one summary:
  *   pass/fail/skip/todo summed over the shards and every failing test by name.
@@ -27,7 +28,7 @@ import {
   durationsFromJunit,
   failuresFromOutput,
   formatDurations,
-  planShards,
+  planQueue,
   readDurations,
   SERIAL,
   tierFiles,
@@ -126,8 +127,19 @@ async function pump(stream: ReadableStream<Uint8Array>, onLine: (l: string) => v
 
 const running = new Set<Bun.Subprocess>();
 
-async function runShard(label: string, shard: Shard, passthrough: string[], dir: string): Promise<ShardResult> {
-  const junit = join(dir, `${label}.xml`);
+/** One worker's chunks as one result: outputs and junit reports joined, the first failing exit code kept. */
+function mergeResults(label: string, parts: readonly ShardResult[]): ShardResult {
+  return {
+    label,
+    code: parts.find((p) => p.code !== 0)?.code ?? 0,
+    seconds: parts.reduce((t, p) => t + p.seconds, 0),
+    output: parts.map((p) => p.output).join("\n"),
+    junit: parts.map((p) => p.junit).join("\n"),
+  };
+}
+
+async function runShard(label: string, shard: Shard, passthrough: string[], dir: string, part = 0): Promise<ShardResult> {
+  const junit = join(dir, `${label}-${part}.xml`);
   const started = performance.now();
   const proc = Bun.spawn([process.execPath, "test", `--timeout=${TEST_TIMEOUT_MS}`, "--reporter=junit", `--reporter-outfile=${junit}`, ...passthrough, ...shard.files.map((f) => `./${f}`)], {
     cwd: ROOT,
@@ -177,12 +189,13 @@ async function main(argv: string[]): Promise<number> {
   const files = tierFiles(select(discover(), args.paths), process.env.FLEDGE_FAST_TESTS === "1");
   const durations = readDurations(ROOT);
   const n = shardCount(process.env, availableParallelism());
-  const plan = planShards(files, durations, n);
+  const plan = planQueue(files, durations, n);
   const dir = mkdtempSync(join(tmpdir(), "fledge-test-run-"));
   const started = performance.now();
-  const shape = plan.parallel.map((s, i) => `s${i + 1}: ${s.files.length} files ~${Math.round(s.seconds)} s`).join(", ");
+  const expected = plan.parallel.reduce((t, c) => t + c.seconds, 0);
+  const shape = `${plan.parallel.length} chunks, ~${Math.round(expected)} s of recorded time`;
   const serialNote = plan.serial.files.length > 0 ? `; then alone: ${plan.serial.files.join(", ")} ~${Math.round(plan.serial.seconds)} s` : "";
-  process.stdout.write(`fledge test: ${files.length} files, ${plan.parallel.length} shards at once (${shape})${serialNote}\n`);
+  process.stdout.write(`fledge test: ${files.length} files, ${n} workers taking ${shape}${serialNote}\n`);
   const stop = (): void => {
     for (const p of running) p.kill("SIGTERM");
     process.exit(130);
@@ -190,7 +203,13 @@ async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   try {
-    const results = await Promise.all(plan.parallel.map((s, i) => runShard(`s${i + 1}`, s, args.passthrough, dir)));
+    const queue = [...plan.parallel];
+    const worker = async (label: string): Promise<ShardResult> => {
+      const done: ShardResult[] = [];
+      for (let chunk = queue.shift(); chunk; chunk = queue.shift()) done.push(await runShard(label, chunk, args.passthrough, dir, done.length));
+      return mergeResults(label, done);
+    };
+    const results = await Promise.all(Array.from({ length: Math.min(n, plan.parallel.length) }, (_, i) => worker(`s${i + 1}`)));
     if (plan.serial.files.length > 0) {
       for (const f of plan.serial.files) process.stdout.write(`serial: ${f}: ${SERIAL[f]}\n`);
       results.push(await runShard("serial", plan.serial, args.passthrough, dir));

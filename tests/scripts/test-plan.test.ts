@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { countsFromOutput, durationsFromJunit, estimateFor, failuresFromOutput, planShards, shardCount, SLOW, tierFiles } from "../../scripts/test-plan.ts";
+import { countsFromOutput, durationsFromJunit, estimateFor, failuresFromOutput, planQueue, planShards, shardCount, SLOW, tierFiles, CHUNKS_PER_WORKER } from "../../scripts/test-plan.ts";
 
 describe("planShards", () => {
   test("longest first onto the least loaded shard: shards end close together", () => {
@@ -36,6 +36,15 @@ describe("planShards", () => {
     const one = planShards(["z", "y", "x"], { x: 3, y: 2, z: 1 }, 1, {});
     expect(one.parallel[0]?.files).toEqual(["z", "y", "x"]);
   });
+});
+
+test("planQueue: every file in exactly one chunk, at most CHUNKS_PER_WORKER chunks a worker, longest chunk first", () => {
+  const d = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, i + 1]));
+  const plan = planQueue(Object.keys(d), d, 2, {});
+  expect(plan.parallel.length).toBe(2 * CHUNKS_PER_WORKER);
+  expect(plan.parallel.flatMap((c) => c.files).sort()).toEqual(Object.keys(d).sort());
+  const seconds = plan.parallel.map((c) => c.seconds);
+  expect(seconds).toEqual([...seconds].sort((a, b) => b - a));
 });
 
 test("shardCount: the override wins, else the cores, never fewer than 2", () => {
