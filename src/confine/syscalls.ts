@@ -87,7 +87,7 @@ function errno(): number {
   return p ? read.i32(p as Pointer) : 0;
 }
 
-function cstr(s: string): Buffer {
+export function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`, "utf8");
 }
 
@@ -106,9 +106,27 @@ export interface LaunchSpec {
   fs: FsRule[];
   network: boolean;
   chmodByPath?: boolean | undefined;
+  /** fledge's pid: the launcher ends itself when its parent is no longer fledge (see dieWithParent). */
+  parentPid?: number | undefined;
 }
 
-class ConfineError extends Error {}
+const PR_SET_PDEATHSIG = 1;
+const SIGKILL = 9;
+
+/**
+ * The launcher (and with it the plugin's namespace) is killed by the kernel when
+ * fledge dies, even by SIGKILL: nothing of a run outlives the fledge that started it.
+ * Returns false when fledge is already gone (the check after the prctl closes the race
+ * of a death before it).
+ */
+export function dieWithParent(parentPid: number | undefined): boolean {
+  const c = lib();
+  if (!c || parentPid === undefined) return true;
+  c.prctl(PR_SET_PDEATHSIG, BigInt(SIGKILL), 0n, 0n, 0n);
+  return process.ppid === parentPid;
+}
+
+export class ConfineError extends Error {}
 
 function check(what: string, r: number | bigint): number {
   const n = Number(r);
@@ -137,6 +155,77 @@ function dropCapabilities(c: NonNullable<ReturnType<typeof openLibc>>): void {
   check("capset", c.capset(ptr(header), ptr(data)));
 }
 
+/** The Landlock ruleset of a spec, and the rights its "/proc/self" rule grants (left out when `procSelf` is undefined: the caller adds it). */
+export function buildRuleset(spec: LaunchSpec, abi: number, procSelf: string | undefined): { fd: number; procRights: bigint } {
+  const c = lib();
+  if (!c) throw new ConfineError("no libc to confine with");
+  // The ruleset: every right this kernel knows is handled, so everything not granted is denied.
+  const attr = new BigUint64Array(3);
+  attr[0] = handledFs(abi);
+  attr[1] = abi >= 4 && !spec.network ? NET_BIND_TCP | NET_CONNECT_TCP : 0n;
+  attr[2] = abi >= 6 ? SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL : 0n;
+  const attrSize = abi >= 6 ? 24n : abi >= 4 ? 16n : 8n;
+  const rulesetFd = check("landlock_create_ruleset", c.syscall(SYS_LANDLOCK_CREATE_RULESET, BigInt(ptr(attr)), attrSize, 0n, 0n));
+  const ruleAttr = new Uint8Array(12); // struct landlock_path_beneath_attr is packed: u64 + s32
+  const ruleView = new DataView(ruleAttr.buffer);
+  let procRights = 0n;
+  for (const rule of spec.fs) {
+    if (rule.path === "/proc/self" && procSelf === undefined) {
+      procRights = rightsFor(rule.access, abi, true);
+      continue;
+    }
+    const want = rule.path === "/proc/self" ? (procSelf as string) : rule.path;
+    let dir: boolean;
+    try {
+      dir = statSync(want).isDirectory();
+    } catch {
+      continue; // a path that does not exist grants nothing
+    }
+    const path = cstr(want);
+    // Not following a final symlink, and then checking where the descriptor really is:
+    // a path swapped for a symlink since fledge judged it grants nothing.
+    const fd = c.open(ptr(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) continue;
+    let at: string;
+    try {
+      at = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      at = "";
+    }
+    if (at !== want) {
+      c.close(fd);
+      continue;
+    }
+    ruleView.setBigUint64(0, rightsFor(rule.access, abi, dir), true);
+    ruleView.setInt32(8, fd, true);
+    const r = Number(c.syscall(SYS_LANDLOCK_ADD_RULE, BigInt(rulesetFd), LANDLOCK_RULE_PATH_BENEATH, BigInt(ptr(ruleAttr)), 0n));
+    c.close(fd);
+    if (r < 0) throw new ConfineError(`landlock_add_rule for ${rule.path} failed (errno ${errno()})`);
+  }
+  return { fd: rulesetFd, procRights };
+}
+
+/** The seccomp program as a struct sock_fprog (and the buffer it points into: keep both alive), or undefined on a kernel without it. */
+export function seccompFprog(spec: LaunchSpec): { fprog: BigUint64Array; filter: Uint8Array } | undefined {
+  if (!seccompSupported()) return undefined;
+  const filter = encodeProgram(seccompProgram({ network: spec.network, chmodByPath: spec.chmodByPath === true }));
+  const fprog = new BigUint64Array(2); // struct sock_fprog: unsigned short len (padded to 8), pointer
+  fprog[0] = BigInt(filter.length / 8);
+  fprog[1] = BigInt(ptr(filter));
+  return { fprog, filter };
+}
+
+/** argv and envp as NULL-terminated arrays of C strings (and the strings: keep them alive). */
+export function execArrays(spec: LaunchSpec): { argv: BigUint64Array; envp: BigUint64Array; keep: Buffer[] } {
+  const argvBufs = spec.argv.map(cstr);
+  const envBufs = Object.entries(spec.env).map(([k, v]) => cstr(`${k}=${v}`));
+  const argv = new BigUint64Array(argvBufs.length + 1);
+  argvBufs.forEach((b, i) => (argv[i] = BigInt(ptr(b))));
+  const envp = new BigUint64Array(envBufs.length + 1);
+  envBufs.forEach((b, i) => (envp[i] = BigInt(ptr(b))));
+  return { argv, envp, keep: [...argvBufs, ...envBufs] };
+}
+
 /**
  * Confine this thread and replace the process with the plugin. Returns only on
  * failure (the message says which step failed); the caller must then exit non-zero.
@@ -148,69 +237,20 @@ export function applyAndExec(spec: LaunchSpec): string {
     const abi = landlockAbi();
     if (abi < 1) return "Landlock is not available";
     const c = libc;
-    // The ruleset: every right this kernel knows is handled, so everything not granted is denied.
-    const attr = new BigUint64Array(3);
-    attr[0] = handledFs(abi);
-    attr[1] = abi >= 4 && !spec.network ? NET_BIND_TCP | NET_CONNECT_TCP : 0n;
-    attr[2] = abi >= 6 ? SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL : 0n;
-    const attrSize = abi >= 6 ? 24n : abi >= 4 ? 16n : 8n;
-    const rulesetFd = check("landlock_create_ruleset", c.syscall(SYS_LANDLOCK_CREATE_RULESET, BigInt(ptr(attr)), attrSize, 0n, 0n));
-    const ruleAttr = new Uint8Array(12); // struct landlock_path_beneath_attr is packed: u64 + s32
-    const ruleView = new DataView(ruleAttr.buffer);
-    // fledge resolved and judged every rule path; this process is the plugin-to-be, so
-    // "/proc/self" is its own folder, named by number so nothing is followed.
-    const self = `/proc/${c.getpid()}`;
-    for (const rule of spec.fs) {
-      const want = rule.path === "/proc/self" ? self : rule.path;
-      let dir: boolean;
-      try {
-        dir = statSync(want).isDirectory();
-      } catch {
-        continue; // a path that does not exist grants nothing
-      }
-      const path = cstr(want);
-      // Not following a final symlink, and then checking where the descriptor really is:
-      // a path swapped for a symlink since fledge judged it grants nothing.
-      const fd = c.open(ptr(path), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-      if (fd < 0) continue;
-      let at: string;
-      try {
-        at = readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        at = "";
-      }
-      if (at !== want) {
-        c.close(fd);
-        continue;
-      }
-      ruleView.setBigUint64(0, rightsFor(rule.access, abi, dir), true);
-      ruleView.setInt32(8, fd, true);
-      const r = Number(c.syscall(SYS_LANDLOCK_ADD_RULE, BigInt(rulesetFd), LANDLOCK_RULE_PATH_BENEATH, BigInt(ptr(ruleAttr)), 0n));
-      c.close(fd);
-      if (r < 0) throw new ConfineError(`landlock_add_rule for ${rule.path} failed (errno ${errno()})`);
-    }
+    // This process is the plugin-to-be, so "/proc/self" is its own folder, named by number so nothing is followed.
+    const { fd: rulesetFd } = buildRuleset(spec, abi, `/proc/${c.getpid()}`);
     const cwd = cstr(spec.cwd);
     check("chdir", c.chdir(ptr(cwd)));
     check("prctl(PR_SET_NO_NEW_PRIVS)", c.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
     check("landlock_restrict_self", c.syscall(SYS_LANDLOCK_RESTRICT_SELF, BigInt(rulesetFd), 0n, 0n, 0n));
     c.close(rulesetFd);
-    if (seccompSupported()) {
-      const filter = encodeProgram(seccompProgram({ network: spec.network, chmodByPath: spec.chmodByPath === true }));
-      const fprog = new BigUint64Array(2); // struct sock_fprog: unsigned short len (padded to 8), pointer
-      fprog[0] = BigInt(filter.length / 8);
-      fprog[1] = BigInt(ptr(filter));
-      check("seccomp", c.prctl(PR_SET_SECCOMP, BigInt(SECCOMP_MODE_FILTER), BigInt(ptr(fprog)), 0n, 0n));
-    }
+    const sc = seccompFprog(spec);
+    if (sc) check("seccomp", c.prctl(PR_SET_SECCOMP, BigInt(SECCOMP_MODE_FILTER), BigInt(ptr(sc.fprog)), 0n, 0n));
     // Nothing fledge (or this launcher) had open reaches the plugin but stdin, stdout, stderr.
     c.syscall(SYS_CLOSE_RANGE, 3n, 0xffffffffn, 0n, 0n);
     dropCapabilities(c);
-    const argvBufs = spec.argv.map(cstr);
-    const envBufs = Object.entries(spec.env).map(([k, v]) => cstr(`${k}=${v}`));
-    const argv = new BigUint64Array(argvBufs.length + 1);
-    argvBufs.forEach((b, i) => (argv[i] = BigInt(ptr(b))));
-    const envp = new BigUint64Array(envBufs.length + 1);
-    envBufs.forEach((b, i) => (envp[i] = BigInt(ptr(b))));
-    c.execve(ptr(argvBufs[0]!), ptr(argv), ptr(envp));
+    const { argv, envp, keep } = execArrays(spec);
+    c.execve(ptr(keep[0]!), ptr(argv), ptr(envp));
     return `cannot run ${spec.argv[0]} (errno ${errno()})`;
   } catch (e) {
     return (e as Error).message;

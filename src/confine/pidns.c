@@ -1,0 +1,364 @@
+/*
+ * The confined plugin in a PID namespace of its own, whose init is this code. When
+ * init exits, the kernel kills every process left in the namespace and waits for them,
+ * and no process can leave a PID namespace: a fork chain, a double-forked daemon or a
+ * setsid'd child ends with the plugin, atomically, which no list-then-kill scan can
+ * promise. Compiled at run time by bun:ffi's cc (TinyCC) in the launcher process, so
+ * no header is included: every prototype and constant is declared here (Linux, glibc,
+ * x86_64 and arm64 share all the values used below).
+ *
+ * Three processes:
+ * - the launcher (the caller): forwards signals a process sent it to init, waits for
+ *   init, then ends exactly as the plugin ended (exit code, or the same signal);
+ * - init (pid 1 of the namespace): never confined by the plugin's rules, it only
+ *   forks the plugin, forwards signals, reaps orphans and reports the plugin's status;
+ * - the plugin: confined (Landlock, no_new_privs, seccomp, no capabilities) and exec'd.
+ *
+ * After clone only async-signal-safe calls are made in init and the plugin (the
+ * launcher is multithreaded; another thread may hold a lock that never gets released).
+ */
+
+typedef unsigned long size_t;
+typedef long ssize_t;
+typedef int pid_t;
+
+struct k_sigaction {
+  void (*handler)(int, void *, void *);
+  unsigned long mask[16];
+  int flags;
+  void (*restorer)(void);
+};
+struct siginfo_head {
+  int si_signo;
+  int si_errno;
+  int si_code;
+};
+struct rlimit64 {
+  unsigned long cur;
+  unsigned long max;
+};
+struct landlock_path_beneath {
+  unsigned long long allowed;
+  int fd;
+} __attribute__((packed));
+
+extern int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+extern long syscall(long nr, ...);
+extern int prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d);
+extern int open(const char *path, int flags, ...);
+extern int close(int fd);
+extern ssize_t read(int fd, void *buf, size_t n);
+extern ssize_t write(int fd, const void *buf, size_t n);
+extern int pipe2(int fds[2], int flags);
+extern pid_t waitpid(pid_t pid, int *status, int options);
+extern int kill(pid_t pid, int sig);
+extern int raise(int sig);
+extern int chdir(const char *path);
+extern int execve(const char *path, char *const argv[], char *const envp[]);
+extern int sigaction(int sig, const void *act, void *old);
+extern int sigprocmask(int how, const void *set, void *old);
+extern int setrlimit(int resource, const struct rlimit64 *rl);
+extern void _exit(int code) __attribute__((noreturn));
+extern void *malloc(size_t n);
+extern int *__errno_location(void);
+extern pid_t getpid(void);
+
+#define CLONE_NEWPID 0x20000000
+#define CLONE_NEWUSER 0x10000000
+#define SIGCHLD_ 17
+#define EPERM_ 1
+#define EINTR_ 4
+#define EINVAL_ 22
+#define O_RDONLY_ 0
+#define O_WRONLY_ 1
+#define O_NONBLOCK_ 0x800
+#define O_DIRECTORY_ 0x10000
+#define O_CLOEXEC_ 0x80000
+#define O_PATH_ 0x200000
+#define PR_SET_PDEATHSIG 1
+#define PR_SET_SECCOMP 22
+#define PR_CAPBSET_DROP 24
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#define SECCOMP_MODE_FILTER 2
+#define SA_SIGINFO_ 4
+#define SA_RESTART_ 0x10000000
+#define SIG_SETMASK_ 2
+#define RLIMIT_CORE_ 4
+#define STACK_SIZE (256 * 1024)
+#define SI_USER_ 0
+#define SI_KERNEL_ 0x80
+
+#if defined(__x86_64__)
+#define NR_LANDLOCK_ADD_RULE 445
+#define NR_LANDLOCK_RESTRICT_SELF 446
+#define NR_CLOSE_RANGE 436
+#define NR_CAPSET 126
+#define NR_CLONE 56
+#else
+#define NR_LANDLOCK_ADD_RULE 445
+#define NR_LANDLOCK_RESTRICT_SELF 446
+#define NR_CLOSE_RANGE 436
+#define NR_CAPSET 91
+#define NR_CLONE 220
+#endif
+
+/* Signals passed on (launcher -> init -> plugin). Job-control stops are not: each
+ * process of the terminal's group gets its own from the kernel. */
+static const int forwarded[] = {1, 2, 3, 10, 12, 15, 18, 28, 0};
+
+struct job {
+  int ruleset_fd;
+  unsigned long long proc_rights;
+  const void *fprog; /* struct sock_fprog, or 0: no seccomp on this kernel */
+  const char *path;
+  char *const *argv;
+  char *const *envp;
+  const char *cwd;
+  int user_ns;
+  int uid;
+  int gid;
+  int report[2]; /* init writes the plugin's raw wait status to report[1] */
+  int alive[2];  /* the launcher holds alive[1]: EOF on alive[0] means it is gone */
+};
+
+static volatile pid_t forward_to = 0;
+
+static size_t slen(const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+static void say(const char *a, const char *b) {
+  write(2, "fledge: cannot start the plugin confined: ", 42);
+  write(2, a, slen(a));
+  if (b) write(2, b, slen(b));
+  write(2, "\n", 1);
+}
+
+static void fail(const char *what) {
+  char num[16];
+  int e = *__errno_location(), i = 15;
+  num[i] = 0;
+  do {
+    num[--i] = (char)('0' + e % 10);
+    e /= 10;
+  } while (e && i > 6);
+  num[--i] = ' ';
+  num[--i] = 'o';
+  num[--i] = 'n';
+  num[--i] = 'r';
+  num[--i] = 'r';
+  num[--i] = 'e';
+  num[--i] = '(';
+  num[--i] = ' ';
+  say(what, num + i);
+  _exit(126);
+}
+
+/* Only what a process sent: a terminal's ^C (SI_KERNEL) already reached every process
+ * of the foreground group, the plugin included; passing it on would deliver it twice. */
+static void forward(int sig, void *info, void *ctx) {
+  (void)ctx;
+  int code = ((struct siginfo_head *)info)->si_code;
+  if (forward_to > 0 && code <= SI_USER_) kill(forward_to, sig);
+}
+
+static void set_handlers(void) {
+  struct k_sigaction sa;
+  int i;
+  for (i = 0; i < 16; i++) sa.mask[i] = 0;
+  sa.handler = forward;
+  sa.flags = SA_SIGINFO_ | SA_RESTART_;
+  sa.restorer = 0;
+  for (i = 0; forwarded[i]; i++) sigaction(forwarded[i], &sa, 0);
+}
+
+static void default_signals(void) {
+  unsigned long none[16];
+  struct k_sigaction sa;
+  int i;
+  for (i = 0; i < 16; i++) none[i] = 0, sa.mask[i] = 0;
+  sa.handler = 0; /* SIG_DFL */
+  sa.flags = 0;
+  sa.restorer = 0;
+  for (i = 1; i < 65; i++)
+    if (i != 9 && i != 19 && i != 32 && i != 33) sigaction(i, &sa, 0);
+  sigprocmask(SIG_SETMASK_, none, 0);
+}
+
+static void write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY_ | O_CLOEXEC_);
+  if (fd < 0 || write(fd, text, slen(text)) < 0) fail(path);
+  close(fd);
+}
+
+static void put_id_map(const char *path, int id) {
+  char buf[40];
+  char digits[12];
+  int n = 0, i = 0, k;
+  do {
+    digits[n++] = (char)('0' + id % 10);
+    id /= 10;
+  } while (id);
+  for (k = 0; k < 2; k++) {
+    int j;
+    for (j = n - 1; j >= 0; j--) buf[i++] = digits[j];
+    buf[i++] = ' ';
+  }
+  buf[i++] = '1';
+  buf[i++] = '\n';
+  buf[i] = 0;
+  write_file(path, buf);
+}
+
+/* The plugin: its own /proc folder, then the same steps the in-process launcher takes. */
+static void plugin(struct job *j) {
+  struct landlock_path_beneath rule;
+  unsigned int caphdr[2] = {0x20080522, 0};
+  unsigned int capdata[6] = {0, 0, 0, 0, 0, 0};
+  int cap, fd;
+  default_signals();
+  /* "/proc/self" names this process as the mounted /proc sees it (the host's pid
+   * namespace: no new /proc is mounted); getpid() would give the namespace's number. */
+  fd = open("/proc/self", O_PATH_ | O_DIRECTORY_ | O_CLOEXEC_);
+  if (fd >= 0 && j->proc_rights) {
+    rule.allowed = j->proc_rights;
+    rule.fd = fd;
+    if (syscall(NR_LANDLOCK_ADD_RULE, j->ruleset_fd, 1, &rule, 0) < 0) fail("landlock_add_rule for /proc/self");
+  }
+  if (fd >= 0) close(fd);
+  if (chdir(j->cwd) < 0) fail("chdir");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
+  if (syscall(NR_LANDLOCK_RESTRICT_SELF, j->ruleset_fd, 0) < 0) fail("landlock_restrict_self");
+  close(j->ruleset_fd);
+  if (j->fprog && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, (unsigned long)j->fprog, 0, 0) < 0) fail("seccomp");
+  syscall(NR_CLOSE_RANGE, 3, ~0U, 0);
+  for (cap = 0; cap < 64; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      int e = *__errno_location();
+      if (e == EINVAL_ || e == EPERM_) break;
+      fail("dropping a capability");
+    }
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (syscall(NR_CAPSET, caphdr, capdata) < 0) fail("capset");
+  execve(j->path, j->argv, j->envp);
+  say("cannot run ", j->path);
+  _exit(126);
+}
+
+/* pid 1 of the namespace. Its exit makes the kernel kill the rest. */
+static int init_main(void *arg) {
+  struct job *j = (struct job *)arg;
+  char byte;
+  pid_t child;
+  int status = 0;
+  /* The launcher's death (even by SIGKILL) ends the namespace; the read closes the race
+   * of a launcher that died before the prctl: its end of `alive` is then closed. */
+  prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  if (read(j->alive[0], &byte, 1) == 0) _exit(1);
+  close(j->report[0]);
+  if (j->user_ns) {
+    write_file("/proc/self/setgroups", "deny");
+    put_id_map("/proc/self/uid_map", j->uid);
+    put_id_map("/proc/self/gid_map", j->gid);
+  }
+  /* The raw call, not glibc's fork(): that one takes malloc's locks, which a thread of
+   * the launcher this process was cloned from may have been holding for good. */
+  child = (pid_t)syscall(NR_CLONE, SIGCHLD_, 0, 0, 0, 0);
+  if (child < 0) fail("fork");
+  if (child == 0) plugin(j);
+  close(j->ruleset_fd);
+  forward_to = child;
+  set_handlers();
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p == child) {
+      status = st;
+      break;
+    }
+    if (p < 0 && *__errno_location() != EINTR_) break;
+  }
+  write(j->report[1], &status, sizeof status);
+  _exit(0);
+  return 0;
+}
+
+/*
+ * Run the plugin in a new PID namespace. Returns only when no namespace could be made
+ * (the caller then confines in process, as without this file): -1 and errno. Otherwise
+ * it never returns: the process ends as the plugin did.
+ */
+int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void *fprog, const char *path, char *const *argv, char *const *envp, const char *cwd, int uid, int gid) {
+  static struct job j;
+  char *stack = (char *)malloc(STACK_SIZE);
+  pid_t init;
+  int status = 0, got = 0, st, i;
+  struct rlimit64 nocore = {0, 0};
+  if (!stack) return -1;
+  j.ruleset_fd = ruleset_fd;
+  j.proc_rights = proc_rights;
+  j.fprog = fprog;
+  j.path = path;
+  j.argv = argv;
+  j.envp = envp;
+  j.cwd = cwd;
+  j.uid = uid;
+  j.gid = gid;
+  if (pipe2(j.report, O_CLOEXEC_) < 0) return -1;
+  if (pipe2(j.alive, O_CLOEXEC_ | O_NONBLOCK_) < 0) return -1;
+  j.user_ns = 0;
+  init = clone(init_main, stack + STACK_SIZE, CLONE_NEWPID | SIGCHLD_, &j);
+  if (init < 0 && *__errno_location() == EPERM_) {
+    j.user_ns = 1;
+    init = clone(init_main, stack + STACK_SIZE, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD_, &j);
+  }
+  if (init < 0) {
+    int e = *__errno_location();
+    close(j.report[0]);
+    close(j.report[1]);
+    close(j.alive[0]);
+    close(j.alive[1]);
+    *__errno_location() = e;
+    return -1;
+  }
+  close(j.report[1]);
+  close(j.alive[0]);
+  close(ruleset_fd);
+  forward_to = init;
+  set_handlers();
+  for (;;) {
+    pid_t p = waitpid(init, &st, 0);
+    if (p == init) break;
+    if (p < 0 && *__errno_location() != EINTR_) break;
+  }
+  while ((i = (int)read(j.report[0], (char *)&status + got, sizeof status - got)) != 0) {
+    if (i > 0) got += i;
+    else if (*__errno_location() != EINTR_) break;
+    if (got == sizeof status) break;
+  }
+  if (got != sizeof status) _exit(126); /* init died before the plugin ended (killed) */
+  if ((status & 0x7f) == 0) _exit((status >> 8) & 0xff);
+  /* A signal death: the same signal, without a core file of the launcher. */
+  {
+    int sig = status & 0x7f;
+    struct k_sigaction sa;
+    unsigned long none[16];
+    for (i = 0; i < 16; i++) sa.mask[i] = 0, none[i] = 0;
+    sa.handler = 0;
+    sa.flags = 0;
+    sa.restorer = 0;
+    setrlimit(RLIMIT_CORE_, &nocore);
+    forward_to = 0;
+    sigaction(sig, &sa, 0);
+    sigprocmask(SIG_SETMASK_, none, 0);
+    kill(getpid(), sig);
+    raise(sig);
+    _exit(128 + sig);
+  }
+  return -1;
+}
