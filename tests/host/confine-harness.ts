@@ -66,7 +66,8 @@ export function attackScene(prefix: string, secret?: string): SceneDir {
   return { base, home, project, pluginDir, cleanup: dir.cleanup };
 }
 
-export async function runAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Promise<Run> {
+/** Start the attack and hand back the process running fledge's native runner (runAttack waits for it). */
+export function spawnAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Bun.Subprocess<"ignore", "pipe", "pipe"> {
   const bin = join(scene.pluginDir, "attack.sh");
   writeFileSync(bin, `#!/bin/sh\n${script}\n`);
   chmodSync(bin, 0o755);
@@ -88,7 +89,11 @@ export async function runAttack(scene: AttackScene, script: string, o: AttackOpt
     env,
     cwd,
   };
-  const p = Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+}
+
+export async function runAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Promise<Run> {
+  const p = spawnAttack(scene, script, o);
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
