@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { confinementState, pluginConfinement, spawnPlugin } from "../confine/index.ts";
 import { CANARY_PROBES_FLAG } from "../confine/flag.ts";
 import { buildReport, parseCanaryOutput, type CanaryReport } from "./index.ts";
+import { OUTLIVE_PROBE } from "./probe-main.ts";
 
 function probeCommand(): string[] {
   const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
@@ -27,7 +28,9 @@ export async function runConfinedNativeCanary(cwd: string = process.cwd()): Prom
     const { proc, settled } = spawnPlugin({ argv: probeCommand(), cwd, env: process.env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "pipe", stderr: "inherit", warnUnconfined: false });
     const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     await settled;
-    return buildReport("native-confined", parseCanaryOutput(text), code);
+    const report = buildReport("native-confined", parseCanaryOutput(text), code);
+    for (const r of report.results) if (r.id === OUTLIVE_PROBE) r.description = "processes end with the plugin";
+    return report;
   } finally {
     rmSync(pluginDir, { recursive: true, force: true });
   }
