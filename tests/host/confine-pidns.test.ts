@@ -129,10 +129,12 @@ echo started`;
     scene = attackScene("fledge-pidns-kill9-");
     const marker = scene.base;
     const ready = join(scene.project, "src", "ready");
-    const script = `sleep 300 &
-setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 &
+    // A duration no other process on the machine uses: the sleeps' own marker.
+    const secs = `300.${process.pid}${Math.floor(Math.random() * 1e6)}`;
+    const script = `sleep ${secs} &
+setsid sh -c 'sleep ${secs}' </dev/null >/dev/null 2>&1 &
 touch ${ready}
-sleep 300`;
+sleep ${secs}`;
     const p = spawnAttack(scene, script, { filesystem: "project" });
     try {
       for (let i = 0; i < 200 && !existsSync(ready); i++) await Bun.sleep(50);
@@ -142,7 +144,7 @@ sleep 300`;
       await p.exited;
       expect(await gone(marker)).toEqual([]);
       // The sleeps carry no marker on their command line: none of the run's is left either.
-      expect(await gone("sleep\u0000300")).toEqual([]);
+      expect(await gone(`sleep\u0000${secs}`)).toEqual([]);
     } finally {
       killAll(marker);
     }
