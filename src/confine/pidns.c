@@ -84,6 +84,8 @@ extern pid_t getpid(void);
 #define SECCOMP_MODE_FILTER 2
 #define SA_SIGINFO_ 4
 #define SA_RESTART_ 0x10000000
+#define SIG_BLOCK_ 0
+#define SIG_UNBLOCK_ 1
 #define SIG_SETMASK_ 2
 #define RLIMIT_CORE_ 4
 #define STACK_SIZE (256 * 1024)
@@ -176,6 +178,17 @@ static void set_handlers(void) {
   for (i = 0; forwarded[i]; i++) sigaction(forwarded[i], &sa, 0);
 }
 
+/* The forwarded signals are blocked from before clone until their handler knows where
+ * to pass them: one arriving in between stays pending instead of being lost (a
+ * namespace's init drops a signal it has no handler for). */
+static void block_forwarded(int how) {
+  unsigned long set[16];
+  int i;
+  for (i = 0; i < 16; i++) set[i] = 0;
+  for (i = 0; forwarded[i]; i++) set[0] |= 1UL << (forwarded[i] - 1);
+  sigprocmask(how, set, 0);
+}
+
 static void default_signals(void) {
   unsigned long none[16];
   struct k_sigaction sa;
@@ -266,6 +279,7 @@ static int init_main(void *arg) {
     put_id_map("/proc/self/uid_map", j->uid);
     put_id_map("/proc/self/gid_map", j->gid);
   }
+  set_handlers();
   /* The raw call, not glibc's fork(): that one takes malloc's locks, which a thread of
    * the launcher this process was cloned from may have been holding for good. */
   child = (pid_t)syscall(NR_CLONE, SIGCHLD_, 0, 0, 0, 0);
@@ -273,7 +287,7 @@ static int init_main(void *arg) {
   if (child == 0) plugin(j);
   close(j->ruleset_fd);
   forward_to = child;
-  set_handlers();
+  block_forwarded(SIG_UNBLOCK_);
   for (;;) {
     int st;
     pid_t p = waitpid(-1, &st, 0);
@@ -312,6 +326,7 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   if (pipe2(j.report, O_CLOEXEC_) < 0) return -1;
   if (pipe2(j.alive, O_CLOEXEC_ | O_NONBLOCK_) < 0) return -1;
   j.user_ns = 0;
+  block_forwarded(SIG_BLOCK_);
   init = clone(init_main, stack + STACK_SIZE, CLONE_NEWPID | SIGCHLD_, &j);
   if (init < 0 && *__errno_location() == EPERM_) {
     j.user_ns = 1;
@@ -323,6 +338,7 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
     close(j.report[1]);
     close(j.alive[0]);
     close(j.alive[1]);
+    block_forwarded(SIG_UNBLOCK_);
     *__errno_location() = e;
     return -1;
   }
@@ -331,6 +347,7 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   close(ruleset_fd);
   forward_to = init;
   set_handlers();
+  block_forwarded(SIG_UNBLOCK_);
   for (;;) {
     pid_t p = waitpid(init, &st, 0);
     if (p == init) break;
