@@ -35,12 +35,23 @@ function becomeSubreaper(): boolean {
   return subreaper;
 }
 
-/** Whether `pid` is alive (not a zombie): a zombie has already handed its children up. */
+/** Whether a /proc stat line is of a zombie (fields after the last ')', which the command name may hold: state, ppid, ...). */
+function zombieStat(stat: string): boolean {
+  return stat.charAt(stat.lastIndexOf(")") + 2) === "Z";
+}
+
+/**
+ * Whether `pid` is alive: not a zombie, or a zombie leader whose other threads still
+ * run (a process whose main thread exited shows as a zombie while its threads go on;
+ * skipping it would let it outlive the run). A real zombie has handed its children up.
+ */
 function alive(pid: string): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // Fields after the last ')' (the command name may hold anything): state, ppid, ...
-    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
+    if (!zombieStat(readFileSync(`/proc/${pid}/stat`, "latin1"))) return true;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (tid !== pid && !zombieStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1"))) return true;
+    }
+    return false;
   } catch {
     return false;
   }
@@ -73,7 +84,7 @@ function children(): Set<number> {
     try {
       const stat = readFileSync(`/proc/${n}/stat`, "latin1");
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(rest[1]) === process.pid && rest[0] !== "Z") out.add(Number(n));
+      if (Number(rest[1]) === process.pid && alive(n)) out.add(Number(n));
     } catch {
       // gone meanwhile
     }

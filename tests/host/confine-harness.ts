@@ -26,6 +26,8 @@ export interface AttackOptions {
   protocol?: string;
   /** `[capabilities] exec = true` (a protocol plugin may ask fledge to run commands). */
   exec?: boolean;
+  /** A command fledge runs under (e.g. a user namespace that allows no more namespaces), before bun. */
+  wrap?: string[];
   /** Added to (and overriding) fledge's environment. */
   env?: Record<string, string>;
 }
@@ -89,7 +91,7 @@ export function spawnAttack(scene: AttackScene, script: string, o: AttackOptions
     env,
     cwd,
   };
-  return Bun.spawn([process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return Bun.spawn([...(o.wrap ?? []), process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
 }
 
 export async function runAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Promise<Run> {

@@ -87,6 +87,21 @@ $t = time + 2; fork and exit while time < $t; mkdir "src/.git"; open F, ">src/.g
     }
   }, 30_000);
 
+  // A process whose main thread has exited shows as a zombie while its other threads
+  // run on: a scan that skips zombies never sees it. The namespace holds it all the same.
+  const sysExit = process.arch === "arm64" ? 93 : 60;
+  test.skipIf(perl === null)("a process hiding as a zombie (main thread gone, a thread still running) plants nothing after the run", async () => {
+    scene = attackScene("fledge-pidns-zombie-");
+    const hide = `perl -Mthreads -e 'threads->create(sub { sleep 2; mkdir("src/.git") and print STDERR "planted\\n"; })->detach; syscall(${sysExit}, 0);' &
+sleep 0.5
+echo started`;
+    const r = await runAttack(scene, hide, { filesystem: "project" });
+    expect(r.stdout).toBe("started\n");
+    await Bun.sleep(3000);
+    expect(r.stderr).not.toContain("planted");
+    expect(existsSync(join(scene.project, "src", ".git"))).toBe(false);
+  }, 30_000);
+
   test("a shell chain of subshells that fork and exit leaves nothing behind", async () => {
     scene = attackScene("fledge-pidns-shchain-");
     const marker = scene.base;
@@ -185,4 +200,44 @@ sleep ${secs}`;
     expect(r.stdout.toString()).toBe("pid=2\n65534\n");
     expect(r.exitCode).toBe(4);
   });
+
+  // fledge in a user namespace where no more PID or user namespaces may be made (as on
+  // a system with user namespaces turned off): the plugin is confined in process, the
+  // reaper ends its leftovers, and the canary says the fallback holds.
+  const noNamespaces = ["unshare", "--user", "--map-root-user", "sh", "-c", "echo 0 > /proc/sys/user/max_pid_namespaces && echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"", "sh"];
+  const canNest = process.getuid?.() === 0 && Bun.spawnSync([...noNamespaces, "true"], { stderr: "ignore" }).exitCode === 0;
+  test.skipIf(!canNest)("without namespaces: confined in process as before, leftovers reaped, the canary says so", async () => {
+    scene = attackScene("fledge-pidns-fallback-", "s3cret");
+    const marker = scene.base;
+    try {
+      const r = await runAttack(scene, `echo pid=$$; cat ~/.ssh/id_ed25519; setsid sh -c 'sleep 1; mkdir src/.git' </dev/null >/dev/null 2>&1 & sleep 0.2; exit 3`, { filesystem: "project", wrap: noNamespaces });
+      expect(r.code).toBe(3);
+      expect(r.stdout).not.toContain("pid=2\n");
+      expect(r.stdout).toMatch(/^pid=[0-9]+\n$/);
+      expect(r.stderr).toContain("Permission denied");
+      expect(r.stderr).not.toContain("s3cret");
+      expect(await gone(marker, 20)).toEqual([]);
+      await Bun.sleep(1500);
+      expect(existsSync(join(scene.project, "src", ".git"))).toBe(false);
+    } finally {
+      killAll(marker);
+    }
+    const main = join(import.meta.dir, "..", "..", "src", "main.ts");
+    const canary = Bun.spawnSync([...noNamespaces, process.execPath, main, "canary", "--native"], { cwd: scene.project, env: { PATH: "/usr/bin:/bin", HOME: scene.home, FLEDGE_CONFIG_DIR: join(scene.home, ".config", "fledge"), NO_COLOR: "1" } });
+    const line = canary.stdout.toString().split("\n").find((l) => l.includes("processes end with the plugin"));
+    expect(line).toContain("LEAKED");
+    expect(line).toContain("fallback: reaper, a fast fork chain can outlive");
+  }, 60_000);
+
+  test.skipIf(!canNest || perl === null)("without namespaces: the reaper still ends a process hiding as a zombie", async () => {
+    scene = attackScene("fledge-pidns-fallback-zombie-");
+    const hide = `perl -Mthreads -e 'threads->create(sub { sleep 2; mkdir("src/.git") and print STDERR "planted\\n"; })->detach; syscall(${sysExit}, 0);' &
+sleep 0.5
+echo started`;
+    const r = await runAttack(scene, hide, { filesystem: "project", wrap: noNamespaces });
+    expect(r.stdout).toBe("started\n");
+    await Bun.sleep(3000);
+    expect(r.stderr).not.toContain("planted");
+    expect(existsSync(join(scene.project, "src", ".git"))).toBe(false);
+  }, 30_000);
 });
