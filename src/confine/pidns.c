@@ -52,6 +52,8 @@ extern ssize_t write(int fd, const void *buf, size_t n);
 extern int pipe2(int fds[2], int flags);
 extern pid_t waitpid(pid_t pid, int *status, int options);
 extern int kill(pid_t pid, int sig);
+extern int sigqueue(pid_t pid, int sig, void *value); /* union sigval: one register */
+extern pid_t getpgrp(void);
 extern int raise(int sig);
 extern int chdir(const char *path);
 extern int execve(const char *path, char *const argv[], char *const envp[]);
@@ -90,6 +92,7 @@ extern pid_t getpid(void);
 #define RLIMIT_CORE_ 4
 #define STACK_SIZE (256 * 1024)
 #define SI_USER_ 0
+#define SI_QUEUE_ (-1)
 #define SI_KERNEL_ 0x80
 
 #if defined(__x86_64__)
@@ -160,12 +163,26 @@ static void fail(const char *what) {
   _exit(126);
 }
 
-/* Only what a process sent: a terminal's ^C (SI_KERNEL) already reached every process
- * of the foreground group, the plugin included; passing it on would deliver it twice. */
+static volatile int is_init = 0;
+static volatile int launcher_leads_group = 0;
+
+/*
+ * Only what a process sent: a terminal's ^C (SI_KERNEL) already reached every process
+ * of the foreground group, the plugin included; passing it on would deliver it twice.
+ * The launcher does not pass on what reached it while it leads its process group
+ * (fledge started it detached and signals the whole group, the plugin included), and
+ * it passes the rest on with sigqueue, so init can tell them (SI_QUEUE) from a group's
+ * signal that reached init and the plugin alike (SI_USER), which init keeps to itself.
+ */
 static void forward(int sig, void *info, void *ctx) {
   (void)ctx;
   int code = ((struct siginfo_head *)info)->si_code;
-  if (forward_to > 0 && code <= SI_USER_) kill(forward_to, sig);
+  if (forward_to <= 0) return;
+  if (is_init) {
+    if (code == SI_QUEUE_) kill(forward_to, sig);
+  } else if (code <= SI_USER_ && !launcher_leads_group) {
+    sigqueue(forward_to, sig, 0);
+  }
 }
 
 static void set_handlers(void) {
@@ -273,6 +290,7 @@ static int init_main(void *arg) {
    * of a launcher that died before the prctl: its end of `alive` is then closed. */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
   if (read(j->alive[0], &byte, 1) == 0) _exit(1);
+  is_init = 1;
   close(j->report[0]);
   if (j->user_ns) {
     write_file("/proc/self/setgroups", "deny");
@@ -323,6 +341,7 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   j.cwd = cwd;
   j.uid = uid;
   j.gid = gid;
+  launcher_leads_group = getpgrp() == getpid();
   if (pipe2(j.report, O_CLOEXEC_) < 0) return -1;
   if (pipe2(j.alive, O_CLOEXEC_ | O_NONBLOCK_) < 0) return -1;
   j.user_ns = 0;
