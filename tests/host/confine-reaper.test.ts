@@ -24,6 +24,13 @@ beforeAll(() => {
 });
 afterAll(() => dir?.cleanup());
 
+/**
+ * Prints the plugin's first child's pid as this test sees it: a confined plugin runs in
+ * a PID namespace of its own where $! is another number; the plugin's own /proc folder
+ * (the host's /proc) names it as the test does.
+ */
+const HOST_CHILD = "read me rest < /proc/self/stat; read kid rest < /proc/self/task/$me/children; echo $kid";
+
 /** Running (a killed orphan stays a zombie of this process until it exits: not alive). */
 function alive(pid: number): boolean {
   try {
@@ -37,7 +44,7 @@ function alive(pid: number): boolean {
 describe.skipIf(!confinable)("the reaper after a confined run", () => {
   test("ends the plugin's leftover but not a process fledge started meanwhile", async () => {
     const pidFile = join(pluginDir, "stray.pid");
-    writeFileSync(join(pluginDir, "run.sh"), `#!/bin/sh\nsetsid sh -c 'echo $$ > ${pidFile}; exec sleep 30' </dev/null >/dev/null 2>&1 &\nsleep 0.5\n`, { mode: 0o755 });
+    writeFileSync(join(pluginDir, "run.sh"), `#!/bin/sh\nsetsid sh -c 'exec sleep 30' </dev/null >/dev/null 2>&1 &\n${HOST_CHILD} > ${pidFile}\nsleep 0.5\n`, { mode: 0o755 });
     const env = { PATH: "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, ".config", "fledge") };
     const confinement = pluginConfinement({ name: "p", pluginDir, capabilities: { filesystem: "none", network: false } });
     const { proc, settled } = spawnPlugin({ argv: [join(pluginDir, "run.sh")], cwd: pluginDir, env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "ignore", stderr: "inherit" });

@@ -7,6 +7,13 @@ import { pluginConfinement } from "../../src/confine/index.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { alive, liveGroupMembers, until } from "./procs.ts";
 
+/**
+ * Shell that sets $me (the shell's pid) and $kid (its first child's) as this test sees
+ * them: a confined command runs in a PID namespace of its own, where $$ and $! are other
+ * numbers; its own /proc folder (the host's /proc) names them as the test does.
+ */
+const HOST_PIDS = "read me rest < /proc/self/stat; kid=; read kid rest < /proc/self/task/$me/children";
+
 let dir: { path: string; cleanup: () => void };
 let project: string;
 let plugin: string;
@@ -93,7 +100,7 @@ describe("exec", () => {
   test("a command that never exits times out with 124 and its whole group is killed", async () => {
     const pidFile = join(project, "hang.pids");
     // The timeout only has to outlast writing the pid file, even on a loaded machine.
-    const r = await runExec({ command: `sleep 1000 & echo $! > ${pidFile}; echo $$ >> ${pidFile}; sleep 1000`, timeout: 3 }, ctx());
+    const r = await runExec({ command: `sleep 1000 & ${HOST_PIDS}; echo $kid > ${pidFile}; echo $me >> ${pidFile}; sleep 1000`, timeout: 3 }, ctx());
     expect(r.code).toBe(124);
     expect(r.stderr).toContain("command timed out after 3s");
     const pids = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
@@ -104,7 +111,7 @@ describe("exec", () => {
 
   test("a background child does not keep exec hanging and is cleaned up", async () => {
     const pidFile = join(project, "bg.pid");
-    const r = await runExec({ command: `sleep 100 & echo $! > ${pidFile}; echo started` }, ctx());
+    const r = await runExec({ command: `sleep 100 & ${HOST_PIDS}; echo $kid > ${pidFile}; echo started` }, ctx());
     expect(r).toEqual({ code: 0, stdout: "started\n", stderr: "" });
     const bg = Number(readFileSync(pidFile, "utf8"));
     await until(() => !alive(bg));
@@ -113,7 +120,7 @@ describe("exec", () => {
   test("an abort (user interrupt) kills the group and answers 130", async () => {
     const abort = new AbortController();
     const pidFile = join(project, "abort.pid");
-    const running = runExec({ command: `echo $$ > ${pidFile}; sleep 1000` }, { ...ctx(), signal: abort.signal });
+    const running = runExec({ command: `${HOST_PIDS}; echo $me > ${pidFile}; sleep 1000` }, { ...ctx(), signal: abort.signal });
     await until(() => {
       try {
         return readFileSync(pidFile, "utf8").trim() !== "";
