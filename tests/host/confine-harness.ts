@@ -68,8 +68,8 @@ export function attackScene(prefix: string, secret?: string): SceneDir {
   return { base, home, project, pluginDir, cleanup: dir.cleanup };
 }
 
-/** Start the attack and hand back the process running fledge's native runner (runAttack waits for it). */
-export function spawnAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Bun.Subprocess<"ignore", "pipe", "pipe"> {
+/** The attack's command line (fledge's native runner), and the folder and environment to run it in. */
+export function attackCommand(scene: AttackScene, script: string, o: AttackOptions = {}): { argv: string[]; cwd: string; env: Record<string, string> } {
   const bin = join(scene.pluginDir, "attack.sh");
   writeFileSync(bin, `#!/bin/sh\n${script}\n`);
   chmodSync(bin, 0o755);
@@ -91,7 +91,13 @@ export function spawnAttack(scene: AttackScene, script: string, o: AttackOptions
     env,
     cwd,
   };
-  return Bun.spawn([...(o.wrap ?? []), process.execPath, HARNESS, JSON.stringify(opts)], { cwd, env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return { argv: [...(o.wrap ?? []), process.execPath, HARNESS, JSON.stringify(opts)], cwd, env: { ...env, NO_COLOR: "1" } };
+}
+
+/** Start the attack and hand back the process running fledge's native runner (runAttack waits for it). */
+export function spawnAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Bun.Subprocess<"ignore", "pipe", "pipe"> {
+  const { argv, cwd, env } = attackCommand(scene, script, o);
+  return Bun.spawn(argv, { cwd, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
 }
 
 export async function runAttack(scene: AttackScene, script: string, o: AttackOptions = {}): Promise<Run> {

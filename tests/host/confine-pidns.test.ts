@@ -10,7 +10,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { canRunAsUser } from "../helpers/other-user.ts";
-import { attackScene, runAttack, spawnAttack, type SceneDir } from "./confine-harness.ts";
+import { answerOnPty, SCRIPT } from "../helpers/pty.ts";
+import { attackCommand, attackScene, runAttack, spawnAttack, type SceneDir } from "./confine-harness.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const perl = Bun.which("perl", { PATH: "/usr/bin:/bin" });
@@ -213,6 +214,17 @@ sleep ${secs}`;
     }
     expect(rest).toBe("got-term-1\n");
     expect(await p.exited).toBe(1);
+  }, 30_000);
+
+  test.skipIf(perl === null || SCRIPT === null)("in a real terminal, Ctrl+C reaches the plugin once", async () => {
+    scene = attackScene("fledge-pidns-tty-");
+    const counter = `exec perl -e '$| = 1; $n = 0; $SIG{INT} = sub { $n++; print "got-int-$n\\n" }; print "ready\\n"; select(undef, undef, undef, 0.05) for 1 .. 30; print "total-$n\\n"; exit 0'`;
+    const { argv, cwd, env } = attackCommand(scene, counter);
+    const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const r = await answerOnPty(quoted, { env, cwd, question: "ready", answer: "\x03" });
+    expect(r.screen).toContain("got-int-1");
+    expect(r.screen).toContain("total-1");
+    expect(r.screen).not.toContain("got-int-2");
   }, 30_000);
 
   test.skipIf(!canRunAsUser(65534, "the user-namespace launcher test"))("as a user who is not root, the plugin still gets its own namespace (a user namespace)", () => {
