@@ -83,12 +83,14 @@ describeSlow("compiled dist binary", () => {
       mkdirSync(join(src, "bin"), { recursive: true });
       writeFileSync(join(home, ".ssh", "id_ed25519"), "PLANTED-dist-key\n");
       writeFileSync(join(src, "plugin.toml"), '[plugin]\nname = "peek"\nversion = "1.0.0"\nruntime = "native"\n[[commands]]\nname = "peek"\nbinary = "bin/peek"\n');
-      writeFileSync(join(src, "bin", "peek"), '#!/bin/sh\ncat ~/.ssh/id_ed25519\necho "token=[$GITHUB_TOKEN]"\n');
+      writeFileSync(join(src, "bin", "peek"), '#!/bin/sh\ncat ~/.ssh/id_ed25519\necho "token=[$GITHUB_TOKEN]"\necho "pid=$$"\n');
       chmodSync(join(src, "bin", "peek"), 0o755);
       const env = { HOME: home, FLEDGE_CONFIG_DIR: join(t.path, "cfg"), GITHUB_TOKEN: "ghp_disttoken" };
       expect(runFledge(["plugins", "install", src, "--copy", "--yes", "--trust-native"], { bin, env }).code).toBe(0);
       const r = runFledge(["peek"], { bin, env, cwd: t.path });
       expect(r.stdout).toContain("token=[]");
+      // The binary carries the launcher's C source: the plugin runs in a PID namespace of its own.
+      expect(r.stdout).toContain("pid=2\n");
       expect(r.stdout + r.stderr).not.toContain("PLANTED");
       expect(r.stderr).toContain("Permission denied");
     } finally {
