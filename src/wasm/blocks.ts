@@ -22,7 +22,10 @@
  *     size-dependent charge (bulk memory/table ops, memory.grow, table.grow).
  * Any path between two checks is therefore a forward walk inside one body with no
  * call, loop back edge or landing, so the overdraft is bounded by that body's size,
- * and the meter sees it exactly on the next check.
+ * and the meter sees it exactly on the next check. The one exception is decided in
+ * checks.ts: a function with no loop that calls only such functions and that only
+ * direct calls reach runs without its checks, adding at most its whole call tree's
+ * size (a fixed cap) to the walk of the body that called it.
  * Exception landings take the global as the truth: every path into a landing writes
  * it first (throw sites and callees store before throwing or calling, and normal
  * branches / fall-through into a catch target store too), so a stale, larger local
@@ -213,11 +216,16 @@ export interface BodyEdits {
   usedScratch: boolean;
   /** No loop, call, size-dependent charge or exception handling: one pass costs at most its size. */
   leaf: boolean;
+  /**
+   * A leaf but for direct `call`s (no return_call, no call_indirect): one pass costs at
+   * most its size plus what its calls cost (checks.ts bounds that over the call graph).
+   */
+  leafButCalls: boolean;
   entry: OptionalCheck;
   afterCalls: AfterCallCheck[];
   /** Every call in code order: original function index, -1 for an indirect call. */
   callees: number[];
-  /** Units of all instructions of the body (code order). */
+  /** Units of all instructions of the body (code order), with the entry's locals charge. */
   spent: number;
   /** Functions whose reference the body takes (ref.func). */
   refs: number[];
@@ -313,6 +321,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   let usedScratch = false;
   let nCosts = 0;
   let leaf = true;
+  let leafButCalls = true;
   let spent = 0;
   const callees: number[] = [];
   const afterCalls: AfterCallCheck[] = [];
@@ -489,6 +498,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const entry = pass ? startCheckedFrom(OP.localGet, f) : startCheckedFrom(OP.globalGet, g);
   const straight = pass ? STRAIGHT_PASSING : STRAIGHT;
   cost = ctx.entryCost ?? 0;
+  spent = cost;
 
   while (p < n) {
     // A straight run of instructions the rewrite copies unchanged.
@@ -503,6 +513,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     spent += unit;
     if (IS_EH_OP[op]) {
       leaf = false;
+      leafButCalls = false;
       p = rewriteEH(op);
       continue;
     }
@@ -566,6 +577,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         }
         if (op === OP.loop) {
           leaf = false;
+          leafButCalls = false;
           flush(p);
           emitLoopPrologue(w, ctx, code, p, q);
           from = q;
@@ -644,6 +656,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           if (idx >= nImp) relebel(p + 1, q, idx + 1);
         } else {
           leaf = false;
+          if (op !== OP.call) leafButCalls = false;
           const before = spent;
           callees.push(idx);
           flush(p);
@@ -667,6 +680,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
       case 5 /* Imm.callIndirect: call_indirect, return_call_indirect */: {
         const q = lebEnd(code, lebEnd(code, p + 1));
         leaf = false;
+        leafButCalls = false;
         if (pass && op !== 0x11) throw new Error("fledge internal error: a tail call involves a counter-passing function");
         const before = spent;
         callees.push(-1);
@@ -681,6 +695,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
       case 10 /* Imm.mem */:
         if (op === OP.memoryGrow) {
           leaf = false;
+          leafButCalls = false;
           flush(p);
           const q = skipInstr(code, p);
           emitDynamic(w, ctx, f, s, GROW_SHIFT, MAX_PAGES);
@@ -696,6 +711,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         const dyn = FC_DYNAMIC.get(sub);
         if (dyn) {
           leaf = false;
+          leafButCalls = false;
           flush(p);
           // table.grow: the engine copies the whole table on each grow, so it costs
           // delta + the current size (1M one-element grows near 1M entries took 130 s).
@@ -749,7 +765,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   if (depth !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
   // The charge list keeps output positions as 32-bit integers.
   if (w.pos > 0x7fffffff) throw new FledgeError("module exceeds fledge's instrumented size cap: its metered code passes 2 GiB", { code: "wasm_cap" });
-  return { start: bodyStart, costs: COSTS.slice(0, nCosts), usedScratch, leaf, entry, afterCalls, callees, spent, refs };
+  return { start: bodyStart, costs: COSTS.slice(0, nCosts), usedScratch, leaf, leafButCalls, entry, afterCalls, callees, spent, refs };
 
   /** The exception-handling instructions (decoded in eh.ts). */
   function rewriteEH(op: number): number {

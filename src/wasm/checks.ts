@@ -3,32 +3,99 @@
  * rewritten (blocks.ts emits them all and records where they are).
  *
  * A check (`fuel < 0` → refuel or stop) costs a compare and a branch, and, worse, its
- * cold call to the slow path makes every function a non-leaf to JavaScriptCore, so a
- * small function is no longer inlined into its caller. One kind can go, with a bound
- * on the work that runs unchecked:
+ * cold call to the slow path clobbers the engine's registers where it sits: inlined
+ * into a caller's loop, each check spills the loop's live values around it. One kind
+ * of function can go without its checks, with a bound on the work that runs unchecked:
  *
- * 1. The entry check of an UNCHECKED LEAF: a function with no loop, no call of any
- *    kind, no size-dependent operation and no exception handling, that only direct
- *    calls from this module can reach (not exported, not the start function, not in
- *    any table or element segment, never taken by ref.func). One call of it runs each
- *    of its instructions at most once, and every call site keeps its after-call check,
- *    so it adds at most its own size to the work since the caller's last check.
+ * An UNCHECKED function is BOUNDED and only direct calls from this module reach it
+ * (not exported, not the start function, not in any table or element segment, never
+ * taken by ref.func). BOUNDED: no loop, no size-dependent operation, no exception
+ * handling, no indirect or tail call, no call of an import, and every direct call it
+ * makes is to a bounded function, so the call graph below it has no cycle; its bound
+ * is its own size plus its callees' bounds, one per call site, and must be at most
+ * {@link MAX_UNCHECKED_UNITS}. One call of it therefore runs at most that many units,
+ * whatever it calls. It loses its entry check and every after-call check in its body
+ * (each follows a call of a bounded function, inside the same bound); every call site
+ * outside such functions keeps its after-call check, so the work since the caller's
+ * last check grows by at most the bound.
  *
- * After-call checks all stay. (Dropping one before a short tail of the caller was
- * tried: each frame returning up a deep stack then ran its tail unchecked, and a
- * recursion of 14,000 frames with 60-unit tails ran 9x its budget and exited 0; the
- * overdraft grew with the stack, not with one body.)
+ * After-call checks outside unchecked functions all stay. (Dropping one before a short
+ * tail of the caller was tried: each frame returning up a deep stack then ran its tail
+ * unchecked, and a recursion of 14,000 frames with 60-unit tails ran 9x its budget and
+ * exited 0; the overdraft grew with the stack, not with one body. A bounded function
+ * cannot recurse, so its frames never stack up.)
  *
  * Everything else keeps its check (the invariant at the top of blocks.ts).
  */
 import { compactBody, type BodyEdits } from "./blocks.ts";
 import { OP } from "./opcodes.ts";
 
+/**
+ * The most units one call of an unchecked function may run (its whole bounded call
+ * tree). The meter checks its budget and deadline every 10,000 units; an overdraft of
+ * this size is well inside that slice.
+ */
+export const MAX_UNCHECKED_UNITS = 1024;
+
 export interface CheckPlan {
-  /** Per defined function: its entry check goes (an unchecked leaf). */
+  /** Per defined function: its entry check and its after-call checks go (an unchecked bounded function). */
   uncheckedLeaf: boolean[];
-  /** Per defined function: indices into its afterCalls whose check goes (none: see above). */
+  /** Per defined function: indices into its afterCalls whose check goes. */
   droppedAfterCalls: number[][];
+}
+
+/**
+ * Per defined function: the most units one call of it can run, or -1 when that is not
+ * bounded (see the top of this file) or is over {@link MAX_UNCHECKED_UNITS}.
+ */
+export function callBounds(edits: readonly BodyEdits[], nImportedFuncs: number): number[] {
+  const bound = new Array<number>(edits.length).fill(-2); // -2 = not computed yet
+  const VISITING = -3;
+  const visit = (root: number): void => {
+    // Iterative depth-first walk: a long call chain must not overflow the JS stack.
+    const stack: [number, number][] = [[root, 0]];
+    const acc: number[] = [edits[root]!.spent];
+    bound[root] = VISITING;
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [i, k] = top;
+      const e = edits[i]!;
+      if (!e.leafButCalls) {
+        bound[i] = -1;
+        stack.pop();
+        acc.pop();
+        if (stack.length) acc[acc.length - 1] = -1;
+        continue;
+      }
+      if (acc[acc.length - 1]! < 0 || k >= e.callees.length) {
+        const b = acc.pop()!;
+        bound[i] = b >= 0 && b <= MAX_UNCHECKED_UNITS ? b : -1;
+        stack.pop();
+        if (stack.length) {
+          const up = acc.length - 1;
+          acc[up] = bound[i]! < 0 || acc[up]! < 0 ? -1 : acc[up]! + bound[i]!;
+        }
+        continue;
+      }
+      top[1] = k + 1;
+      const callee = e.callees[k]!;
+      const j = callee - nImportedFuncs;
+      if (callee < nImportedFuncs || j >= edits.length) {
+        acc[acc.length - 1] = -1; // an import (or an indirect call, -1): not bounded
+        continue;
+      }
+      const bj = bound[j]!;
+      if (bj === VISITING || bj === -1) acc[acc.length - 1] = -1; // recursion, or unbounded
+      else if (bj >= 0) acc[acc.length - 1] = acc[acc.length - 1]! + bj;
+      else {
+        bound[j] = VISITING;
+        stack.push([j, 0]);
+        acc.push(edits[j]!.spent);
+      }
+    }
+  };
+  for (let i = 0; i < edits.length; i++) if (bound[i] === -2) visit(i);
+  return bound;
 }
 
 /**
@@ -39,8 +106,9 @@ export interface CheckPlan {
 export function planChecks(edits: readonly BodyEdits[], nImportedFuncs: number, escaped: ReadonlySet<number>): CheckPlan {
   const taken = new Set(escaped);
   for (const e of edits) for (const r of e.refs) taken.add(r);
-  const uncheckedLeaf = edits.map((e, i) => e.leaf && !taken.has(nImportedFuncs + i));
-  const droppedAfterCalls = edits.map((): number[] => []);
+  const bounds = callBounds(edits, nImportedFuncs);
+  const uncheckedLeaf = edits.map((_, i) => bounds[i]! >= 0 && !taken.has(nImportedFuncs + i));
+  const droppedAfterCalls = edits.map((e, i): number[] => (uncheckedLeaf[i] ? e.afterCalls.map((_, k) => k) : []));
   return { uncheckedLeaf, droppedAfterCalls };
 }
 

@@ -1,13 +1,15 @@
 /**
  * The checks the meter drops (src/wasm/checks.ts) never let a guest run unmetered:
- * only a leaf that nothing but a direct call reaches loses its entry check; every
- * call to it keeps the caller's after-call check; every after-call check stays. Each guest below runs far past a small budget and must stop
- * by fuel, with the fuel used no more than the budget plus a bounded overdraft.
+ * only a bounded function (no loop, calls only bounded functions, its whole call tree
+ * at most MAX_UNCHECKED_UNITS) that nothing but a direct call reaches loses its entry
+ * and after-call checks; every call to it from elsewhere keeps the caller's after-call
+ * check. Each guest below runs far past a small budget and must stop by fuel, with the
+ * fuel used no more than the budget plus a bounded overdraft.
  */
 import { describe, expect, test } from "bun:test";
 import { COUNT_EXPORT, countingBuild } from "../../src/wasm/count.ts";
 import { createMeter, instrument } from "../../src/wasm/index.ts";
-import { planChecks } from "../../src/wasm/checks.ts";
+import { MAX_UNCHECKED_UNITS, planChecks } from "../../src/wasm/checks.ts";
 import type { BodyEdits } from "../../src/wasm/blocks.ts";
 import { fixture } from "./helpers.ts";
 
@@ -67,6 +69,68 @@ describe("dropped checks", () => {
   });
 });
 
+describe("unchecked bounded functions", () => {
+  const bounded = fixture("fuel/bounded");
+  const env = { env: { ping: (x: number) => x } };
+  function run(fuel: bigint | null) {
+    const meter = createMeter({ fuel, deadline: null });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(instrument(bounded, { fuel: true, maxMemoryBytes: null }).bytes), { ...env, ...meter.imports } as never);
+    meter.attach(inst.exports);
+    return { meter, call: (name: string, arg: number) => (inst.exports[name] as (x: number) => number)(arg) };
+  }
+
+  test("only the bounded functions no host path reaches lose their checks", () => {
+    const r = instrument(bounded, { fuel: true, maxMemoryBytes: null });
+    // $leaf, $mid and the tree's levels under the cap; not $tab (table), $even/$odd
+    // (recursion), $host (an import), the levels over the cap or the exports.
+    expect(r.stats.uncheckedLeaves).toBeGreaterThanOrEqual(4);
+    expect(r.stats.uncheckedLeaves).toBeLessThan(15);
+    expect(r.stats.droppedAfterCallChecks).toBeGreaterThan(0);
+  });
+
+  for (const [name, arg] of [
+    ["loopmid", 50_000_000],
+    ["looptree", 50_000_000],
+    ["mutual", 2_000],
+    ["host", 50_000_000],
+    ["indirect", 50_000_000],
+  ] as const) {
+    test(`${name}: a run far past the budget stops by fuel, at most one bounded call tree over`, () => {
+      const budget = 20_000n;
+      const { meter, call } = run(budget);
+      expect(() => call(name, arg)).toThrow();
+      expect(meter.reason()).toBe("fuel");
+      expect(meter.used()).toBeLessThan(budget + BigInt(MAX_UNCHECKED_UNITS + 200));
+    });
+  }
+
+  test("one call of a tree far larger than the cap stops inside it, at most one bounded call tree over", () => {
+    // $t12 runs ~40,000 units in one call; the levels over the cap keep their checks.
+    const budget = 2_000n;
+    const { meter, call } = run(budget);
+    expect(() => call("tree", 1)).toThrow();
+    expect(meter.reason()).toBe("fuel");
+    expect(meter.used()).toBeLessThan(budget + BigInt(MAX_UNCHECKED_UNITS + 200));
+  });
+
+  test("fuel still counts every instruction executed, and the results are the uninstrumented ones", () => {
+    const { meter, call } = run(null);
+    const c = new WebAssembly.Instance(new WebAssembly.Module(countingBuild(bounded)), env as never);
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(bounded), env as never);
+    const count = c.exports[COUNT_EXPORT] as () => bigint;
+    // The first refuel lands at a loop header, which is then charged again on re-entry: warm up past it.
+    call("loopmid", 1);
+    for (const [name, arg] of [["loopmid", 1000], ["looptree", 100], ["tree", 3], ["mutual", 301], ["host", 1000], ["indirect", 1000]] as const) {
+      const u0 = meter.used();
+      const c0 = count();
+      const got = call(name, arg);
+      (c.exports[name] as (x: number) => number)(arg);
+      expect([name, Number(meter.used() - u0)]).toEqual([name, Number(count() - c0)]);
+      expect(got).toBe((plain.exports[name] as (x: number) => number)(arg));
+    }
+  });
+});
+
 describe("the red team's overdraft", () => {
   test("a deep recursion whose frames run short tails on the way back stops by fuel, not 8x over its budget", () => {
     const tailRaw = fixture("fuel/tail");
@@ -86,7 +150,7 @@ describe("the red team's overdraft", () => {
 describe("planChecks", () => {
   const body = (over: Partial<BodyEdits>): BodyEdits => ({
     start: 0, costs: [], usedScratch: false, leaf: false, spent: 10, refs: [], callees: [], afterCalls: [],
-    entry: { teeAt: 0, start: 0, end: 0 }, ...over,
+    entry: { teeAt: 0, start: 0, end: 0 }, ...over, leafButCalls: over.leafButCalls ?? over.leaf ?? false,
   });
   const after = (callee: number, spentBefore: number, ordinal: number) => ({ teeAt: 0, start: 0, end: 0, callee, spentBefore, ordinal });
 
@@ -104,5 +168,39 @@ describe("planChecks", () => {
     });
     const plan = planChecks([body({ leaf: true }), caller], 1, new Set());
     expect(plan.droppedAfterCalls[1]).toEqual([]);
+  });
+
+  // One import (index 0); defined function k is index k + 1.
+  const calls = (spent: number, ...callees: number[]) =>
+    body({ leafButCalls: true, spent, callees, afterCalls: callees.map((c, k) => after(c, 0, k)) });
+
+  test("a function that calls only bounded functions is unchecked, its after-call checks go with its entry check", () => {
+    const plan = planChecks([body({ leaf: true }), calls(10, 1, 1), calls(10, 2)], 1, new Set());
+    expect(plan.uncheckedLeaf).toEqual([true, true, true]);
+    expect(plan.droppedAfterCalls).toEqual([[], [0, 1], [0]]);
+  });
+
+  test("recursion, mutual recursion, an import, an indirect call or a loop anywhere below keeps every check", () => {
+    const cases: BodyEdits[][] = [
+      [calls(10, 1)], // calls itself
+      [calls(10, 2), calls(10, 1)], // mutual
+      [calls(10, 0)], // an import: the host may call back in
+      [calls(10, -1)], // call_indirect
+      [body({ leaf: false }), calls(10, 1)], // calls a function with a loop
+    ];
+    for (const edits of cases) {
+      const plan = planChecks(edits, 1, new Set());
+      expect(plan.uncheckedLeaf.every((u) => !u)).toBe(true);
+      expect(plan.droppedAfterCalls.every((d) => d.length === 0)).toBe(true);
+    }
+  });
+
+  test("the bound adds one callee bound per call site and stops at MAX_UNCHECKED_UNITS", () => {
+    const half = Math.floor(MAX_UNCHECKED_UNITS / 2);
+    // f1 = leaf of `half` units; f2 calls it twice (2 * half + 10 > the cap); f3 once (half + 10).
+    const plan = planChecks([body({ leaf: true, spent: half }), calls(10, 1, 1), calls(10, 1)], 1, new Set());
+    expect(plan.uncheckedLeaf).toEqual([true, false, true]);
+    // A function that escapes keeps its checks, bounded or not.
+    expect(planChecks([body({ leaf: true }), calls(10, 1)], 1, new Set([2])).uncheckedLeaf).toEqual([true, false]);
   });
 });
