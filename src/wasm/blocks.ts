@@ -17,15 +17,15 @@
  *   - at EVERY function entry (exports, the start function, table and indirect
  *     targets: the host never checks for the guest, so no function may skip it),
  *   - after EVERY call returns (the callee's tail has run; the caller's tail must
- *     not add to it unchecked, however deep the returning stack),
+ *     not add to it unchecked, however deep the returning stack), but see below,
  *   - at every loop header, at every exception landing, and after every
  *     size-dependent charge (bulk memory/table ops, memory.grow, table.grow).
  * Any path between two checks is therefore a forward walk inside one body with no
  * call, loop back edge or landing, so the overdraft is bounded by that body's size,
  * and the meter sees it exactly on the next check. The one exception is decided in
- * checks.ts: a function with no loop that calls only such functions and that only
- * direct calls reach runs without its checks, adding at most its whole call tree's
- * size (a fixed cap) to the walk of the body that called it.
+ * checks.ts: a call of a BOUNDED function (no loop, calls only bounded functions, its
+ * whole call tree under a fixed cap) may run without the callee's entry check and the
+ * caller's after-call check, adding at most that cap per body to the walk.
  * Exception landings take the global as the truth: every path into a landing writes
  * it first (throw sites and callees store before throwing or calling, and normal
  * branches / fall-through into a catch target store too), so a stale, larger local

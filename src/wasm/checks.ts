@@ -15,15 +15,19 @@
  * is its own size plus its callees' bounds, one per call site, and must be at most
  * {@link MAX_UNCHECKED_UNITS}. One call of it therefore runs at most that many units,
  * whatever it calls. It loses its entry check and every after-call check in its body
- * (each follows a call of a bounded function, inside the same bound); every call site
- * outside such functions keeps its after-call check, so the work since the caller's
- * last check grows by at most the bound.
+ * (each follows a call of a bounded function, inside the same bound).
  *
- * After-call checks outside unchecked functions all stay. (Dropping one before a short
- * tail of the caller was tried: each frame returning up a deep stack then ran its tail
- * unchecked, and a recursion of 14,000 frames with 60-unit tails ran 9x its budget and
- * exited 0; the overdraft grew with the stack, not with one body. A bounded function
- * cannot recurse, so its frames never stack up.)
+ * Elsewhere, the check after a call of a bounded function goes too, in code order,
+ * while the bounds of the callees whose checks went add up to at most the same cap per
+ * body: between two checks of a body each of its call sites runs at most once (a loop
+ * back edge passes its header's check), so the work since its last check grows by at
+ * most the cap on top of one pass over the body. The check after a call of anything
+ * else stays: an import, an indirect call, an unbounded or recursive callee. (Dropping
+ * those before a short tail was tried: each frame returning up a deep stack then ran
+ * its tail unchecked, and a recursion of 14,000 frames with 60-unit tails ran 9x its
+ * budget and exited 0; the overdraft grew with the stack, not with one body. A bounded
+ * function cannot recurse, so its frames never stack up, and the recursive call's own
+ * check still runs in every frame on the way back.)
  *
  * Everything else keeps its check (the invariant at the top of blocks.ts).
  */
@@ -32,15 +36,16 @@ import { OP } from "./opcodes.ts";
 
 /**
  * The most units one call of an unchecked function may run (its whole bounded call
- * tree). The meter checks its budget and deadline every 10,000 units; an overdraft of
- * this size is well inside that slice.
+ * tree), and the most the unchecked calls of one body may add between two of its
+ * checks. The meter's smallest slice is 1,000 units and its usual ones 100,000 to
+ * 1,000,000: an overdraft of this size stays within a slice or two.
  */
 export const MAX_UNCHECKED_UNITS = 1024;
 
 export interface CheckPlan {
   /** Per defined function: its entry check and its after-call checks go (an unchecked bounded function). */
   uncheckedLeaf: boolean[];
-  /** Per defined function: indices into its afterCalls whose check goes. */
+  /** Per defined function: indices into its afterCalls whose check goes (all of them in an unchecked function). */
   droppedAfterCalls: number[][];
 }
 
@@ -108,7 +113,21 @@ export function planChecks(edits: readonly BodyEdits[], nImportedFuncs: number, 
   for (const e of edits) for (const r of e.refs) taken.add(r);
   const bounds = callBounds(edits, nImportedFuncs);
   const uncheckedLeaf = edits.map((_, i) => bounds[i]! >= 0 && !taken.has(nImportedFuncs + i));
-  const droppedAfterCalls = edits.map((e, i): number[] => (uncheckedLeaf[i] ? e.afterCalls.map((_, k) => k) : []));
+  const droppedAfterCalls = edits.map((e, i): number[] => {
+    if (uncheckedLeaf[i]) return e.afterCalls.map((_, k) => k);
+    // Elsewhere: the checks after calls of bounded functions, in code order, while the
+    // callees' bounds add up to at most the cap (each call site runs at most once
+    // between two checks of this body: a loop back edge passes its header's check).
+    const dropped: number[] = [];
+    let sum = 0;
+    e.afterCalls.forEach((c, k) => {
+      const b = c.callee >= nImportedFuncs ? bounds[c.callee - nImportedFuncs]! : -1;
+      if (b < 0 || sum + b > MAX_UNCHECKED_UNITS) return;
+      sum += b;
+      dropped.push(k);
+    });
+    return dropped;
+  });
   return { uncheckedLeaf, droppedAfterCalls };
 }
 

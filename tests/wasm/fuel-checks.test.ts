@@ -2,8 +2,8 @@
  * The checks the meter drops (src/wasm/checks.ts) never let a guest run unmetered:
  * only a bounded function (no loop, calls only bounded functions, its whole call tree
  * at most MAX_UNCHECKED_UNITS) that nothing but a direct call reaches loses its entry
- * and after-call checks; every call to it from elsewhere keeps the caller's after-call
- * check. Each guest below runs far past a small budget and must stop by fuel, with the
+ * and after-call checks; elsewhere, only the checks after calls of bounded functions
+ * go, while their bounds add up to at most MAX_UNCHECKED_UNITS per body. Each guest below runs far past a small budget and must stop by fuel, with the
  * fuel used no more than the budget plus a bounded overdraft.
  */
 import { describe, expect, test } from "bun:test";
@@ -92,6 +92,8 @@ describe("unchecked bounded functions", () => {
     ["loopmid", 50_000_000],
     ["looptree", 50_000_000],
     ["mutual", 2_000],
+    ["rtail", 2_000],
+    ["loopmany", 50_000_000],
     ["host", 50_000_000],
     ["indirect", 50_000_000],
   ] as const) {
@@ -120,7 +122,7 @@ describe("unchecked bounded functions", () => {
     const count = c.exports[COUNT_EXPORT] as () => bigint;
     // The first refuel lands at a loop header, which is then charged again on re-entry: warm up past it.
     call("loopmid", 1);
-    for (const [name, arg] of [["loopmid", 1000], ["looptree", 100], ["tree", 3], ["mutual", 301], ["host", 1000], ["indirect", 1000]] as const) {
+    for (const [name, arg] of [["loopmid", 1000], ["looptree", 100], ["tree", 3], ["mutual", 301], ["rtail", 100], ["loopmany", 30], ["host", 1000], ["indirect", 1000]] as const) {
       const u0 = meter.used();
       const c0 = count();
       const got = call(name, arg);
@@ -159,15 +161,18 @@ describe("planChecks", () => {
     expect(plan.uncheckedLeaf).toEqual([true, false, false, false]);
   });
 
-  test("every after-call check stays, even before a short tail", () => {
-    // f0 = unchecked leaf (index 1 with one import); f1 calls: import 0, leaf 1, import 0 (short tail), import 0 (long tail)
+  test("after-call checks stay after imports, indirect and unbounded callees, and past the cap", () => {
+    // f0 = bounded leaf (index 1 with one import); f1 calls: import 0, leaf 1, import 0,
+    // itself (recursion), leaf 1 again. Only the checks after the leaf's calls go.
     const caller = body({
       spent: 200,
-      callees: [0, 1, 0, 0],
-      afterCalls: [after(0, 0, 0), after(1, 5, 1), after(0, 190, 2), after(0, 100, 3)],
+      callees: [0, 1, 0, 2, 1],
+      afterCalls: [after(0, 0, 0), after(1, 5, 1), after(0, 190, 2), after(2, 100, 3), after(1, 150, 4)],
     });
-    const plan = planChecks([body({ leaf: true }), caller], 1, new Set());
-    expect(plan.droppedAfterCalls[1]).toEqual([]);
+    expect(planChecks([body({ leaf: true }), caller], 1, new Set()).droppedAfterCalls[1]).toEqual([1, 4]);
+    // Past the cap: a leaf of 600 units called three times loses the first check only.
+    const big = body({ spent: 10, callees: [1, 1, 1], afterCalls: [after(1, 0, 0), after(1, 5, 1), after(1, 9, 2)] });
+    expect(planChecks([body({ leaf: true, spent: 600 }), big], 1, new Set()).droppedAfterCalls[1]).toEqual([0]);
   });
 
   // One import (index 0); defined function k is index k + 1.
