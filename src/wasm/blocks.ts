@@ -22,10 +22,12 @@
  *     size-dependent charge (bulk memory/table ops, memory.grow, table.grow).
  * Any path between two checks is therefore a forward walk inside one body with no
  * call, loop back edge or landing, so the overdraft is bounded by that body's size,
- * and the meter sees it exactly on the next check. The one exception is decided in
+ * and the meter sees it exactly on the next check. The exceptions are decided in
  * checks.ts: a call of a BOUNDED function (no loop, calls only bounded functions, its
  * whole call tree under a fixed cap) may run without the callee's entry check and the
- * caller's after-call check, adding at most that cap per body to the walk.
+ * caller's after-call check, adding at most that cap per body to the walk; and an
+ * after-call check goes when its block runs straight into a call of a function whose
+ * entry check stays (that check comes first in the callee).
  * Exception landings take the global as the truth: every path into a landing writes
  * it first (throw sites and callees store before throwing or calling, and normal
  * branches / fall-through into a catch target store too), so a stale, larger local
@@ -206,6 +208,11 @@ export interface AfterCallCheck extends OptionalCheck {
   spentBefore: number;
   /** How many direct calls precede this one in code order (callees[k] is this call). */
   ordinal: number;
+  /**
+   * The original index of the function the next `call` names when that call is in the
+   * same basic block as this check (only straight code between them), else -1.
+   */
+  nextCall: number;
 }
 
 /** What the finishing pass needs to know about one rewritten body. */
@@ -349,6 +356,9 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   // The current basic block: its charge's placeholder position (-1: none, dead code) and cost.
   let patch = -1;
   let cost = 0;
+  // Counts closed basic blocks; afterSerial is its value when the last after-call block opened.
+  let blockSerial = 0;
+  let afterSerial = -1;
   let from = 0;
   let p = 0;
   const nImp = ctx.nImportedFuncs;
@@ -396,6 +406,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   let delStart = -1;
   let delEnd = -1;
   const closeBlock = (): void => {
+    blockSerial++;
     if (patch >= 0) {
       if (nCosts + 4 > COSTS.length) COSTS = grown(COSTS, nCosts + 4);
       COSTS[nCosts] = patch;
@@ -453,7 +464,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
    */
   const startAfterCall = (callee: number, spentBefore: number, fromStack = false): void => {
     const check = fromStack ? startCheckedFrom(-1, 0) : startCheckedFrom(OP.globalGet, g);
-    afterCalls.push({ teeAt: check.teeAt, start: check.start, end: check.end, callee, spentBefore, ordinal: callees.length - 1 });
+    afterCalls.push({ teeAt: check.teeAt, start: check.start, end: check.end, callee, spentBefore, ordinal: callees.length - 1, nextCall: -1 });
+    afterSerial = blockSerial;
   };
   // True while the local and the global hold the same value (after a store or reload,
   // with no charge since): a store then is redundant.
@@ -657,6 +669,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         } else {
           leaf = false;
           if (op !== OP.call) leafButCalls = false;
+          // Still in the block that the last after-call check opened: nothing but straight code since.
+          if (op === OP.call && afterSerial === blockSerial && afterCalls.length) afterCalls[afterCalls.length - 1]!.nextCall = idx;
           const before = spent;
           callees.push(idx);
           flush(p);

@@ -29,6 +29,12 @@
  * function cannot recurse, so its frames never stack up, and the recursive call's own
  * check still runs in every frame on the way back.)
  *
+ * A check after a call also goes when the same basic block goes on, through straight
+ * code only, to a `call` of a function that keeps its entry check: that check comes
+ * before any other work, so it bounds the same stretch (one straight run plus the
+ * callee's first block). A frame on a deep stack still checks on its way back: its
+ * last call before a branch or its return keeps its after-call check.
+ *
  * Everything else keeps its check (the invariant at the top of blocks.ts).
  */
 import { compactBody, type BodyEdits } from "./blocks.ts";
@@ -113,6 +119,9 @@ export function planChecks(edits: readonly BodyEdits[], nImportedFuncs: number, 
   for (const e of edits) for (const r of e.refs) taken.add(r);
   const bounds = callBounds(edits, nImportedFuncs);
   const uncheckedLeaf = edits.map((_, i) => bounds[i]! >= 0 && !taken.has(nImportedFuncs + i));
+  // A defined function that keeps its entry check: whichever version a direct call
+  // reaches (itself or its passing clone) checks before its first block's work.
+  const entryChecked = (f: number): boolean => f >= nImportedFuncs && f - nImportedFuncs < edits.length && !uncheckedLeaf[f - nImportedFuncs];
   const droppedAfterCalls = edits.map((e, i): number[] => {
     if (uncheckedLeaf[i]) return e.afterCalls.map((_, k) => k);
     // Elsewhere: the checks after calls of bounded functions, in code order, while the
@@ -121,6 +130,10 @@ export function planChecks(edits: readonly BodyEdits[], nImportedFuncs: number, 
     const dropped: number[] = [];
     let sum = 0;
     e.afterCalls.forEach((c, k) => {
+      if (entryChecked(c.nextCall)) {
+        dropped.push(k);
+        return;
+      }
       const b = c.callee >= nImportedFuncs ? bounds[c.callee - nImportedFuncs]! : -1;
       if (b < 0 || sum + b > MAX_UNCHECKED_UNITS) return;
       sum += b;

@@ -93,6 +93,7 @@ describe("unchecked bounded functions", () => {
     ["looptree", 50_000_000],
     ["mutual", 2_000],
     ["rtail", 2_000],
+    ["rnext", 2_000],
     ["loopmany", 50_000_000],
     ["host", 50_000_000],
     ["indirect", 50_000_000],
@@ -122,7 +123,7 @@ describe("unchecked bounded functions", () => {
     const count = c.exports[COUNT_EXPORT] as () => bigint;
     // The first refuel lands at a loop header, which is then charged again on re-entry: warm up past it.
     call("loopmid", 1);
-    for (const [name, arg] of [["loopmid", 1000], ["looptree", 100], ["tree", 3], ["mutual", 301], ["rtail", 100], ["loopmany", 30], ["host", 1000], ["indirect", 1000]] as const) {
+    for (const [name, arg] of [["loopmid", 1000], ["looptree", 100], ["tree", 3], ["mutual", 301], ["rtail", 100], ["rnext", 100], ["loopmany", 30], ["host", 1000], ["indirect", 1000]] as const) {
       const u0 = meter.used();
       const c0 = count();
       const got = call(name, arg);
@@ -154,7 +155,7 @@ describe("planChecks", () => {
     start: 0, costs: [], usedScratch: false, leaf: false, spent: 10, refs: [], callees: [], afterCalls: [],
     entry: { teeAt: 0, start: 0, end: 0 }, ...over, leafButCalls: over.leafButCalls ?? over.leaf ?? false,
   });
-  const after = (callee: number, spentBefore: number, ordinal: number) => ({ teeAt: 0, start: 0, end: 0, callee, spentBefore, ordinal });
+  const after = (callee: number, spentBefore: number, ordinal: number, nextCall = -1) => ({ teeAt: 0, start: 0, end: 0, callee, spentBefore, ordinal, nextCall });
 
   test("a leaf escapes by export/table/start (escaped set) or by a ref.func in any body", () => {
     const plan = planChecks([body({ leaf: true }), body({ leaf: true }), body({ refs: [4] }), body({ leaf: true })], 1, new Set([2]));
@@ -173,6 +174,19 @@ describe("planChecks", () => {
     // Past the cap: a leaf of 600 units called three times loses the first check only.
     const big = body({ spent: 10, callees: [1, 1, 1], afterCalls: [after(1, 0, 0), after(1, 5, 1), after(1, 9, 2)] });
     expect(planChecks([body({ leaf: true, spent: 600 }), big], 1, new Set()).droppedAfterCalls[1]).toEqual([0]);
+  });
+
+  test("a check goes when straight code leads to a call of a function that keeps its entry check", () => {
+    // f0 = unchecked leaf (1), f1 = exported (2, keeps its entry check), f2 calls: f2
+    // (itself) then f1; f2 then f0; f2 then import 0; f2 with no call after.
+    const caller = body({
+      spent: 50,
+      callees: [3, 2, 3, 1, 3, 0, 3],
+      afterCalls: [after(3, 0, 0, 2), after(2, 0, 1), after(3, 0, 2, 1), after(1, 0, 3), after(3, 0, 4, 0), after(0, 0, 5), after(3, 0, 6)],
+    });
+    const plan = planChecks([body({ leaf: true }), body({ leaf: true }), caller], 1, new Set([2]));
+    // 0: next is f1 (entry checked); 1 and 3: after the leaves (bounded); the rest stay.
+    expect(plan.droppedAfterCalls[2]).toEqual([0, 1, 3]);
   });
 
   // One import (index 0); defined function k is index k + 1.
