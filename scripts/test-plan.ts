@@ -103,7 +103,7 @@ export function planShards(files: readonly string[], durations: Readonly<Record<
 }
 
 /** How many chunks each worker's share is cut into (see planQueue). */
-export const CHUNKS_PER_WORKER = 3;
+export const CHUNKS_PER_WORKER = 5;
 
 /**
  * The parallel files as a queue of chunks, longest expected first, that N workers

@@ -70,7 +70,9 @@ describe("exec (granted)", () => {
   });
 
   test("G.2 a background child does not outlive the exec", async () => {
-    const r = await home.run(["execer", JSON.stringify({ command: "sleep 30 & echo $!" })]);
+    // $! is a number inside the command's own PID namespace; its /proc folder (the host's
+    // /proc) names the child as this test sees it.
+    const r = await home.run(["execer", JSON.stringify({ command: "sleep 30 & read me rest < /proc/self/stat; read kid rest < /proc/self/task/$me/children; echo $kid" })]);
     const [res] = execResults(r.stdout);
     const pid = Number(res?.stdout.trim());
     expect(pid).toBeGreaterThan(0);
