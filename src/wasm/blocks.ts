@@ -148,8 +148,11 @@ const KIND = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
 const TARGETED = new Uint8Array(MODULE_CAPS.nestingDepth + 1);
 const FRAMES = new Int32Array(MODULE_CAPS.nestingDepth + 1);
 const ORDS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
+/** Per open loop frame: its header charge's placeholder position (the refuel path refunds that charge). */
+const HEADERS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
 let COSTS = new Int32Array(1024); // positions stay below 2^31 (checked per body), costs below 2^21
 let PATCHES = new Float64Array(96); // u32 values
+let REFUNDS = new Int32Array(64); // (refund placeholder, header placeholder) pairs, in output order
 
 function grown<T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(a: T, need: number): T {
   const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
@@ -327,6 +330,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const r = nLocals + 2;
   let usedScratch = false;
   let nCosts = 0;
+  let nRefunds = 0;
   let leaf = true;
   let leafButCalls = true;
   let spent = 0;
@@ -554,7 +558,11 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           } else if (k === F_LOOP) {
             // The loop's end is reached only by falling through: the block goes on.
             w.byte(OP.end);
-            emitLoopEpilogue(w, ctx, f);
+            const refund = emitLoopEpilogue(w, ctx, f, catchTargets.has(ords[depth]!));
+            if (nRefunds + 2 > REFUNDS.length) REFUNDS = grown(REFUNDS, nRefunds + 2);
+            REFUNDS[nRefunds] = refund;
+            REFUNDS[nRefunds + 1] = HEADERS[depth]!;
+            nRefunds += 2;
           } else {
             w.byte(OP.end);
             if (t === 2) landing();
@@ -608,6 +616,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           w.byte(OP.brIf);
           w.byte(1); // $refuel
           ctx.loops++;
+          HEADERS[depth] = patch;
           open(F_LOOP, outer + LOOP_FRAMES, ord, 0);
         } else {
           open(op === OP.if ? F_IF : F_BLOCK, outer, ord, 0);
@@ -779,7 +788,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   if (depth !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
   // The charge list keeps output positions as 32-bit integers.
   if (w.pos > 0x7fffffff) throw new FledgeError("module exceeds fledge's instrumented size cap: its metered code passes 2 GiB", { code: "wasm_cap" });
-  return { start: bodyStart, costs: COSTS.slice(0, nCosts), usedScratch, leaf, leafButCalls, entry, afterCalls, callees, spent, refs };
+  const costs = nRefunds ? withRefunds(COSTS, nCosts, REFUNDS, nRefunds) : COSTS.slice(0, nCosts);
+  return { start: bodyStart, costs, usedScratch, leaf, leafButCalls, entry, afterCalls, callees, spent, refs };
 
   /** The exception-handling instructions (decoded in eh.ts). */
   function rewriteEH(op: number): number {
@@ -911,15 +921,21 @@ export function slowPathBody(refuelIndex: number, fuelGlobal: number): Uint8Arra
  *       loop bt                     ;; $retry
  *         block (params → params)   ;; $refuel
  *           loop bt                 ;; the original loop
- *             <charge; br_if $refuel when fuel < 0>
+ *             <charge C; br_if $refuel when fuel < 0>
  *             BODY
  *           end
  *           br $done
  *         end
- *         fuel = refuel(fuel)
+ *         fuel = refuel(fuel) + C   ;; (and the global too, when the header reads it)
  *         br $retry                 ;; re-enters the original loop's header
  *       end
  *     end
+ *
+ * The refuel takes the header's charge C as spent; re-entering the header charges it
+ * again, so the refuel path gives C back first: the header block is charged once per
+ * time it runs, and the fuel charged stays equal to the instructions executed across
+ * refuels. The header's next check sees the slice refuel returned (never negative:
+ * the slow path traps on a stop), so re-entry never refuels twice in a row.
  *
  * The refuel call sits outside the loop: any call inside a hot loop made
  * JavaScriptCore spill floating-point registers around it on every iteration
@@ -936,16 +952,75 @@ function emitLoopPrologue(w: Writer, ctx: MeterContext, code: Uint8Array, p: num
   w.range(code, p, q);
 }
 
-/** After the original loop's `end`. */
-function emitLoopEpilogue(w: Writer, ctx: MeterContext, f: number): void {
+/**
+ * After the original loop's `end`. Returns the position of the refund's placeholder
+ * (the header's charge, known once the header block closes). `headerReadsGlobal`: a
+ * catch-target loop's header loads the global, so the refund goes there too.
+ */
+function emitLoopEpilogue(w: Writer, ctx: MeterContext, f: number, headerReadsGlobal: boolean): number {
   w.byte(OP.br);
   w.byte(2); // $done
   w.byte(OP.end); // $refuel
-  emitRefuel(w, ctx, f);
+  w.byte(OP.localGet);
+  w.u32(f);
+  w.byte(OP.call);
+  w.u32(ctx.slowIndex);
+  const refund = placeholder(w);
+  w.byte(OP.i64Add);
+  if (headerReadsGlobal) {
+    w.byte(OP.localTee);
+    w.u32(f);
+    w.byte(OP.globalSet);
+    w.u32(ctx.fuelGlobal);
+  } else {
+    w.byte(OP.localSet);
+    w.u32(f);
+  }
   w.byte(OP.br);
   w.byte(0); // $retry
   w.byte(OP.end);
   w.byte(OP.end);
+  return refund;
+}
+
+/**
+ * The body's charges with each loop's refund merged in, in output order: a refund
+ * costs what its header's charge costs (both lists are in output order; the header
+ * of a loop closes before, or in, the block its refund sits in).
+ */
+function withRefunds(costs: Int32Array, nCosts: number, refunds: Int32Array, nRefunds: number): Int32Array {
+  const out = new Int32Array(nCosts + nRefunds * 2);
+  let i = 0;
+  let o = 0;
+  for (let k = 0; k < nRefunds; k += 2) {
+    const at = refunds[k]!;
+    while (i < nCosts && costs[i]! < at) {
+      out.set(costs.subarray(i, i + 4), o);
+      i += 4;
+      o += 4;
+    }
+    out[o] = at;
+    out[o + 1] = headerCost(costs, nCosts, refunds[k + 1]!);
+    out[o + 2] = -1; // never deleted, even at cost 0
+    out[o + 3] = -1;
+    o += 4;
+  }
+  out.set(costs.subarray(i, nCosts), o);
+  return out;
+}
+
+/** The cost of the charge whose placeholder is at `at` (binary search: charges are in output order). */
+function headerCost(costs: Int32Array, nCosts: number, at: number): number {
+  let lo = 0;
+  let hi = nCosts / 4 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const pos = costs[mid * 4]!;
+    if (pos === at) return costs[mid * 4 + 1]!;
+    if (pos < at) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  throw new Error("fledge internal error: a loop header's charge was not recorded");
 }
 
 /** The 0xFC sub-opcodes that charge by their size operand: [shift, clamp]. */

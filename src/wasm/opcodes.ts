@@ -79,6 +79,7 @@ export const OP = {
   i32Const: 0x41,
   i64Const: 0x42,
   i64LtS: 0x53,
+  i64Add: 0x7c,
   i64Sub: 0x7d,
   i64Mul: 0x7e,
   i64ShrU: 0x88,
