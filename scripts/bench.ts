@@ -12,7 +12,8 @@
  *   2. metering overhead: CPU-bound guests metered vs `--fuel none` vs not instrumented
  *   2b. fuel accuracy (charged / executed, counted by a per-instruction build) and
  *       overhead vs unmetered, per workload, including a 128-arm bytecode VM
- *   M. metering (scripts/bench-metering.ts): accuracy and overhead per workload, with
+ *   M. metering (scripts/bench-metering.ts): accuracy and overhead per workload (the
+ *       median and range over fresh processes), with
  *       tight loops, a real interpreter from the npm registry, and 1e6 host calls
  *   5. how late a wall-clock deadline fires in a spinning guest
  *   6. installer: a small plugin from the loopback GitHub server (scripts/bench-install.ts)
