@@ -2,7 +2,7 @@
  * Metering experiments: how much each piece of the emitted code costs, measured so
  * that JavaScriptCore's code placement does not decide the answer.
  *
- *   bun scripts/metering-lab/run.ts [--procs K] [--only copy|calls|real] [--base DIR]
+ *   bun scripts/metering-lab/run.ts [--procs K] [--only copy|calls|loopcall|real] [--base DIR]
  *
  * Each experiment times one export of several modules (a baseline first) in one
  * process, interleaved, on this thread's CPU clock, fastest of 9 runs after 3 warm-ups,
@@ -17,6 +17,9 @@
  *          one piece changed or removed;
  *   calls  a loop of small calls: one result, the counter passed in and returned,
  *          the global charged, an entry check in the callee;
+ *   loopcall  a loop calling a function with a loop of its own: the slow path's calls
+ *          (the callee's entry check, the caller's after-call check) in the loop as
+ *          emitted, and moved out of it one at a time;
  *   real   tests/fixtures/wat/fuel/{tight,accuracy}.wasm not instrumented, instrumented
  *          by this checkout, and (--base DIR) by another checkout's src/wasm.
  * Needs wat2wasm (wabt) for copy and calls.
@@ -24,7 +27,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CALLS, COPY, wat } from "./shapes.ts";
+import { CALLS, COPY, LOOPCALL, wat } from "./shapes.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -132,6 +135,9 @@ async function experiments(dir: string, only: string | null, base: string | null
   }
   if (!only || only === "calls") {
     list.push({ title: "3M calls of a small leaf", fn: "run", arg: 3_000_000, modules: Object.entries(CALLS).map(([k, v]) => [k, assemble(dir, `calls ${k}`, wat(v))]) });
+  }
+  if (!only || only === "loopcall") {
+    list.push({ title: "3M passes of a loop calling a function with a 2-pass loop", fn: "run", arg: 3_000_000, modules: Object.entries(LOOPCALL).map(([k, v]) => [k, assemble(dir, `loopcall ${k}`, wat(v))]) });
   }
   if (!only || only === "real") {
     for (const [fixture, fn, arg] of [["tight", "copy", 300], ["tight", "smallcalls", 3_000_000], ["tight", "collatz", 300_000], ["accuracy", "calls", 3_000_000], ["accuracy", "fib", 27]] as const) {

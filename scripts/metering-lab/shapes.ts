@@ -101,3 +101,68 @@ export const CALLS: Record<string, string> = {
 export function wat(fn: string): string {
   return `${HEAD}${fn})`;
 }
+
+/** `f = slow(f)` when the counter went negative, inline: what an entry or after-call check emits. */
+const IF_CHECK = (f: string): string => `local.tee ${f} i64.const 0 i64.lt_s if local.get ${f} call $refuel local.set ${f} end`;
+
+/**
+ * A loop calling a small function that has a loop of its own (two passes), so the
+ * callee keeps its entry check and the caller its after-call check, both `if` + call
+ * of the slow path inside the caller's loop once the engine inlines the callee. As
+ * emitted (counter passing, version 12), then with those calls moved out of the loop.
+ */
+const loopCall = (entry: string, after: string, exit: string): string => `(func $inner (param $x i32) (param $f i64) (result i32 i64) (local $k i32)
+    block (result i32)
+      local.get $f i64.const 0 i64.sub ${entry}
+      block loop block loop
+        local.get $f i64.const 14 i64.sub local.tee $f i64.const 0 i64.lt_s br_if 1
+        local.get $x i32.const 7 i32.mul i32.const 3 i32.add local.set $x
+        local.get $k i32.const 1 i32.add local.set $k
+        local.get $k i32.const 2 i32.lt_u br_if 0
+        local.get $f i64.const 1 i64.sub local.set $f
+      end br 2 end
+      local.get $f call $refuel i64.const 14 i64.add local.set $f br 0
+      end end
+      local.get $x
+    end local.get $f)
+  (func (export "run") (param $n i32) (result i32) (local $i i32) (local $acc i32) (local $d f64) (local $f i64)
+    global.get $g local.set $f
+    block loop block loop
+      local.get $f i64.const 3 i64.sub local.tee $f i64.const 0 i64.lt_s br_if 1
+      local.get $acc local.get $i local.get $f call $inner
+      i64.const 15 i64.sub ${after}
+      i32.add local.set $acc
+      local.get $d local.get $acc f64.convert_i32_u f64.add local.set $d
+      local.get $i i32.const 1 i32.add local.set $i
+      local.get $i local.get $n i32.lt_u br_if 0
+      local.get $f i64.const 6 i64.sub local.set $f
+    end br 2 end
+    local.get $f call $refuel i64.const 3 i64.add local.set $f br 0
+    end end
+    ${exit}
+    local.get $f global.set $g
+    local.get $acc local.get $d f64.const 1e12 f64.div i32.trunc_f64_u i32.add)`;
+
+/** The loop-call shapes, `run(n)`. The first is the baseline (not instrumented). */
+export const LOOPCALL: Record<string, string> = {
+  raw: `(func $inner (param $x i32) (result i32) (local $k i32)
+      (loop $l
+        (local.set $x (i32.add (i32.mul (local.get $x) (i32.const 7)) (i32.const 3)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $k) (i32.const 2))))
+      (local.get $x))
+    (func (export "run") (param $n i32) (result i32) (local $i i32) (local $acc i32) (local $d f64)
+      (loop $top
+        (local.set $acc (i32.add (local.get $acc) (call $inner (local.get $i))))
+        (local.set $d (f64.add (local.get $d) (f64.convert_i32_u (local.get $acc))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $top (i32.lt_u (local.get $i) (local.get $n))))
+      (i32.add (local.get $acc) (i32.trunc_f64_u (f64.div (local.get $d) (f64.const 1e12)))))`,
+  emitted: loopCall(IF_CHECK("$f"), IF_CHECK("$f"), ""),
+  // The callee's entry check goes (its loop header checks before any other work).
+  "no entry check": loopCall("local.set $f", IF_CHECK("$f"), ""),
+  // The after-call check moves to the loop's exit (the header's check covers the back edge).
+  "after-call check after the loop": loopCall(IF_CHECK("$f"), "local.set $f", `local.get $f i64.const 0 i64.lt_s if local.get $f call $refuel local.set $f end`),
+  // Neither: no call of the slow path inside the caller's loop at all.
+  "no slow-path call in the loop": loopCall("local.set $f", "local.set $f", `local.get $f i64.const 0 i64.lt_s if local.get $f call $refuel local.set $f end`),
+};
