@@ -24,27 +24,39 @@
  *   pid 0 ("myself"; BPF cannot know the caller's own pid). pidfd_open is refused
  *   (ENOSYS, so programs fall back to waitpid); pidfd_getfd, process_madvise and kcmp
  *   are refused.
- * - file metadata by PATH (chmod, chown, extended attributes, times): Landlock does not
- *   govern them, so a plugin could chmod 0644 ~/.ssh/id_ed25519 or give away ~/.bashrc.
- *   Refused; the descriptor forms (fchmod, futimens, ...) stay (the file had to be opened,
- *   which Landlock checks), as do fchown and fd xattrs (no capabilities are left: only
- *   the owner's own files, only to the owner's groups). `chmod +x` by path
- *   therefore fails inside a plugin: create files with the mode they need instead.
+ * - POSIX message queues (mq_open, mq_unlink, mq_timedsend/receive, mq_notify,
+ *   mq_getsetattr): mq_open(O_CREAT) creates the queue in the IPC namespace BEFORE
+ *   Landlock refuses the open, and a queue outlives the run and is readable by other
+ *   users: a channel out of a network-less plugin. Refused with ENOSYS, like SysV IPC.
+ * - file metadata by PATH (chmod, chown, times): Landlock does not govern them, so a
+ *   plugin could chmod 0644 ~/.ssh/id_ed25519 or give away ~/.bashrc. Refused; the
+ *   descriptor forms of chown and times (fchown, futimens) stay (the file had to be
+ *   opened, which Landlock checks; no capabilities are left: only the owner's own files,
+ *   only to the owner's groups). `chmod +x` by path therefore fails inside a plugin:
+ *   create files with the mode they need instead.
+ * - file MODES, by any call (chmod, fchmodat, fchmodat2, and fchmod on a descriptor):
+ *   never to a group/other-writable or set-uid/set-gid mode (CHMOD_REFUSED_BITS).
+ *   Opening a file to READ is enough for fchmod, and a plugin started by root may read
+ *   every root-owned system file: fchmod 0777 of /usr/bin/x would hand it to any local
+ *   user. Safe modes stay allowed by descriptor (cp -p, tar); by path only for builds.
+ * - extended attributes, set or removed, by path or descriptor (setxattr, fsetxattr,
+ *   removexattr, ... and the `at` forms): refused with EOPNOTSUPP, which programs read
+ *   as "this filesystem has none" and go on. BPF cannot read the attribute's name, and
+ *   `system.posix_acl_access` on a descriptor grants another user write silently.
  * - any other architecture (32-bit syscalls on x86_64) is killed: the numbers differ.
  */
 
 export interface SeccompOptions {
   network: boolean;
   /**
-   * Builds only: chmod by path is allowed, except to a mode that is group- or
-   * other-writable or set-user/group-id (CHMOD_REFUSED_BITS). Build outputs need
-   * `chmod +x`; what stays possible is making a file group/other-READABLE, which
-   * Landlock cannot stop for a file the build may not even read.
+   * Builds only: chmod by path is allowed (within the one mode rule, CHMOD_REFUSED_BITS).
+   * Build outputs need `chmod +x`; what stays possible is making a file
+   * group/other-READABLE, which Landlock cannot stop for a file the build may not even read.
    */
   chmodByPath?: boolean | undefined;
 }
 
-/** Mode bits a build may never set by path: group/other write, set-uid, set-gid. */
+/** Mode bits no confined process may set, by any call: group/other write, set-uid, set-gid. */
 export const CHMOD_REFUSED_BITS = 0o6022;
 
 interface ArchTable {
@@ -63,14 +75,18 @@ interface ArchTable {
   x32Bit?: number;
   /** Calls allowed only when the listed arguments equal the given values (the caller itself). */
   selfOnly: readonly (readonly [nr: number, checks: readonly (readonly [arg: number, value: number])[]])[];
-  /** Calls refused with EPERM (other processes; metadata by path). */
+  /** Calls refused with EPERM (other processes; owners and times by path). */
   denied: readonly number[];
   /** Calls refused with ENOSYS (callers fall back to an older way). */
   missing: readonly number[];
   /** utimensat: allowed only with a NULL path (futimens on an open descriptor). */
   utimensat: number;
-  /** chmod-by-path calls and the index of their mode argument (all also in `denied`). */
-  chmods: readonly (readonly [nr: number, modeArg: number])[];
+  /** Every mode-changing call, the index of its mode argument, and whether it names a path. */
+  modeCalls: readonly (readonly [nr: number, modeArg: number, byPath: boolean])[];
+  /** setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr, setxattrat, removexattrat. */
+  xattrWrites: readonly number[];
+  /** mq_open, mq_unlink, mq_timedsend, mq_timedreceive, mq_notify, mq_getsetattr. */
+  posixMq: readonly number[];
 }
 const PID0 = [[0, 0]] as const;
 
@@ -79,22 +95,26 @@ const ARCH: Record<string, ArchTable> = {
     audit: 0xc000003e, socket: 41, ptrace: 101, processVmReadv: 310, processVmWritev: 311, ioctl: 16, socketpair: 53, sysvIpc: [29, 30, 31, 68, 69, 70, 71, 64, 65, 220, 66], ioUring: [425, 426, 427], keyring: [248, 249, 250], x32Bit: 0x40000000,
     // prlimit64, sched_setaffinity, sched_setscheduler, sched_setparam, sched_setattr, migrate_pages, move_pages; setpriority(PRIO_PROCESS, 0); ioprio_set(IOPRIO_WHO_PROCESS, 0)
     selfOnly: [[302, PID0], [203, PID0], [144, PID0], [142, PID0], [314, PID0], [256, PID0], [279, PID0], [141, [[0, 0], [1, 0]]], [251, [[0, 1], [1, 0]]]],
-    // pidfd_getfd, process_madvise, kcmp; chmod, fchmodat, fchmodat2, chown, lchown, fchownat, setxattr, lsetxattr,
-    // removexattr, lremovexattr, setxattrat, removexattrat, utime, utimes, futimesat
-    denied: [438, 440, 312, 90, 268, 452, 92, 94, 260, 188, 189, 197, 198, 463, 466, 132, 235, 261],
+    // pidfd_getfd, process_madvise, kcmp; chown, lchown, fchownat, utime, utimes, futimesat
+    denied: [438, 440, 312, 92, 94, 260, 132, 235, 261],
     missing: [434], // pidfd_open
     utimensat: 280,
-    chmods: [[90, 1], [268, 2], [452, 2]],
+    // chmod, fchmodat, fchmodat2, fchmod
+    modeCalls: [[90, 1, true], [268, 2, true], [452, 2, true], [91, 1, false]],
+    xattrWrites: [188, 189, 190, 197, 198, 199, 463, 466],
+    posixMq: [240, 241, 242, 243, 244, 245],
   },
   arm64: {
     audit: 0xc00000b7, socket: 198, ptrace: 117, processVmReadv: 270, processVmWritev: 271, ioctl: 29, socketpair: 199, sysvIpc: [194, 196, 195, 186, 189, 188, 187, 190, 193, 192, 191], ioUring: [425, 426, 427], keyring: [217, 218, 219],
     selfOnly: [[261, PID0], [122, PID0], [119, PID0], [118, PID0], [274, PID0], [238, PID0], [239, PID0], [140, [[0, 0], [1, 0]]], [30, [[0, 1], [1, 0]]]],
-    // pidfd_getfd, process_madvise, kcmp; fchmodat, fchmodat2, fchownat, setxattr, lsetxattr, removexattr, lremovexattr,
-    // setxattrat, removexattrat
-    denied: [438, 440, 272, 53, 452, 54, 5, 6, 14, 15, 463, 466],
+    // pidfd_getfd, process_madvise, kcmp; fchownat
+    denied: [438, 440, 272, 54],
     missing: [434],
     utimensat: 88,
-    chmods: [[53, 2], [452, 2]],
+    // fchmodat, fchmodat2, fchmod
+    modeCalls: [[53, 2, true], [452, 2, true], [52, 1, false]],
+    xattrWrites: [5, 6, 7, 14, 15, 16, 463, 466],
+    posixMq: [180, 181, 182, 183, 184, 185],
   },
 };
 
@@ -111,6 +131,7 @@ export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 const EACCES = 13;
 const ENOSYS = 38;
+const EOPNOTSUPP = 95;
 
 const LD_W_ABS = 0x20;
 const JEQ_K = 0x15;
@@ -178,19 +199,9 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
   deny(t.processVmWritev, EPERM);
   for (const nr of t.ioUring) deny(nr, ENOSYS);
   for (const nr of t.keyring) deny(nr, ENOSYS);
-  // A build's chmod by path: allowed unless the mode sets a refused bit (checked before
-  // the general refusal below, which still catches every other caller).
-  if (opts.chmodByPath) {
-    for (const [nr, arg] of t.chmods) {
-      ins(JEQ_K, nr, 0, 4);
-      ins(LD_W_ABS, ARGS + arg * 8);
-      ins(JSET_K, CHMOD_REFUSED_BITS, 1, 0);
-      ins(RET_K, RET_ALLOW);
-      ins(RET_K, retErrno(EPERM));
-      // Not this call: reload the number for the checks that follow.
-      ins(LD_W_ABS, NR);
-    }
-  }
+  for (const nr of t.posixMq) deny(nr, ENOSYS);
+  refuseUnsafeModes(ins, t.modeCalls, opts.chmodByPath === true);
+  for (const nr of t.xattrWrites) deny(nr, EOPNOTSUPP);
   for (const nr of t.denied) deny(nr, EPERM);
   for (const nr of t.missing) deny(nr, ENOSYS);
   // Allowed only when every listed argument (both 32-bit halves) has the given value.
@@ -238,6 +249,30 @@ function allowConnectedPairsOnly(ins: (code: number, k: number, jt?: number, jf?
   ins(RET_K, RET_ALLOW);
   ins(RET_K, retErrno(EACCES));
   ins(LD_W_ABS, NR);
+}
+
+/**
+ * THE mode decision, one rule for every call that changes a file's mode: never to a mode
+ * with a CHMOD_REFUSED_BITS bit, whoever calls and however (by path or by descriptor);
+ * by path (chmod, fchmodat, fchmodat2 with or without AT_EMPTY_PATH) only for builds.
+ * The kernel keeps only the low 12 bits of the mode, so checking the low half suffices.
+ * Leaves the syscall number loaded for the checks after it.
+ */
+function refuseUnsafeModes(ins: (code: number, k: number, jt?: number, jf?: number) => void, calls: ArchTable["modeCalls"], byPathAllowed: boolean): void {
+  for (const [nr, arg, byPath] of calls) {
+    if (byPath && !byPathAllowed) {
+      ins(JEQ_K, nr, 0, 1);
+      ins(RET_K, retErrno(EPERM));
+      continue;
+    }
+    ins(JEQ_K, nr, 0, 4);
+    ins(LD_W_ABS, ARGS + arg * 8);
+    ins(JSET_K, CHMOD_REFUSED_BITS, 1, 0);
+    ins(RET_K, RET_ALLOW);
+    ins(RET_K, retErrno(EPERM));
+    // Not this call: reload the number for the checks that follow.
+    ins(LD_W_ABS, NR);
+  }
 }
 
 /** struct sock_filter[] as bytes (host endianness: little on both supported arches). */
