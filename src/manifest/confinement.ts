@@ -113,11 +113,19 @@ export const SECRET_ENV_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE
  * big forges and clouds (GitHub, GitLab, Slack, AWS access keys, npm, PyPI, Hugging
  * Face, OpenAI/Stripe-style keys), JWTs, and URLs carrying `user:password@`.
  */
-const SECRET_ENV_VALUE = /^(gh[pousr]_|github_pat_|glpat-|gldt-|xox[abposre]-|A[KS]IA[0-9A-Z]{12}|npm_[A-Za-z0-9]{20}|pypi-|hf_[A-Za-z0-9]{20}|sk-|sk_live_|rk_live_|eyJ[A-Za-z0-9_-]{8,}\.eyJ)|[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i;
+const TOKEN_SHAPE = String.raw`(gh[pousr]_|github_pat_|glpat-|gldt-|xox[abposre]-|A[KS]IA[0-9A-Z]{12}|npm_[A-Za-z0-9]{20}|pypi-|hf_[A-Za-z0-9]{20}|sk-|sk_live_|rk_live_|eyJ[A-Za-z0-9_-]{8,}\.eyJ)`;
+/**
+ * A token shape counts anywhere in the value, at the start of a word: a token hidden
+ * after an ordinary-looking start (LANG="C.UTF-8 ghp_...", PAGER="less glpat-...") still
+ * reaches the plugin otherwise. "Start of a word" means after the value's start or any
+ * character but a letter, digit, `_`, `-`, `.` or `/`, so a path or name that merely
+ * contains a shape (`/opt/sk-tools/bin`, `task-runner`, `my_ghp_notes`) is not one.
+ */
+const SECRET_ENV_VALUE = new RegExp(String.raw`(?<![A-Za-z0-9_./-])${TOKEN_SHAPE}|[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@`, "i");
 
-/** Whether a variable's value looks like a credential (see SECRET_ENV_VALUE). */
+/** Whether a variable's value holds what looks like a credential, anywhere in it (see SECRET_ENV_VALUE). */
 export function isCredentialValue(value: string | undefined): boolean {
-  return value !== undefined && SECRET_ENV_VALUE.test(value.trim());
+  return value !== undefined && SECRET_ENV_VALUE.test(value);
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
