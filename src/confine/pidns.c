@@ -67,6 +67,7 @@ extern pid_t getpid(void);
 
 #define CLONE_NEWPID 0x20000000
 #define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWIPC 0x08000000
 #define SIGCHLD_ 17
 #define EPERM_ 1
 #define EINTR_ 4
@@ -101,12 +102,18 @@ extern pid_t getpid(void);
 #define NR_CLOSE_RANGE 436
 #define NR_CAPSET 126
 #define NR_CLONE 56
+#define NR_RT_SIGACTION 13
+#define NR_RT_SIGPROCMASK 14
+#define NR_KILL 62
 #else
 #define NR_LANDLOCK_ADD_RULE 445
 #define NR_LANDLOCK_RESTRICT_SELF 446
 #define NR_CLOSE_RANGE 436
 #define NR_CAPSET 91
 #define NR_CLONE 220
+#define NR_RT_SIGACTION 134
+#define NR_RT_SIGPROCMASK 135
+#define NR_KILL 129
 #endif
 
 /* Signals passed on (launcher -> init -> plugin). Job-control stops are not: each
@@ -289,6 +296,11 @@ static int init_main(void *arg) {
   /* The launcher's death (even by SIGKILL) ends the namespace; the read closes the race
    * of a launcher that died before the prctl: its end of `alive` is then closed. */
   prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0);
+  /* The mark of a plugin's process (init never execs, so it changes nothing else): once
+   * the launcher is gone, fledge's reaper kills init and waits for it, and a dying init
+   * stays alive until the kernel has reaped every process of the namespace, so the
+   * after-run check starts only once nothing of the run is left. */
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (read(j->alive[0], &byte, 1) == 0) _exit(1);
   is_init = 1;
   close(j->report[0]);
@@ -346,10 +358,13 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   if (pipe2(j.alive, O_CLOEXEC_ | O_NONBLOCK_) < 0) return -1;
   j.user_ns = 0;
   block_forwarded(SIG_BLOCK_);
-  init = clone(init_main, stack + STACK_SIZE, CLONE_NEWPID | SIGCHLD_, &j);
+  /* A private IPC namespace too: message queues, SysV shared memory, semaphores and
+   * message queues a plugin creates are its run's own and end with it, instead of
+   * living on in the system's namespace where another user's process finds them. */
+  init = clone(init_main, stack + STACK_SIZE, CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD_, &j);
   if (init < 0 && *__errno_location() == EPERM_) {
     j.user_ns = 1;
-    init = clone(init_main, stack + STACK_SIZE, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD_, &j);
+    init = clone(init_main, stack + STACK_SIZE, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD_, &j);
   }
   if (init < 0) {
     int e = *__errno_location();
@@ -379,20 +394,29 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   }
   if (got != sizeof status) _exit(126); /* init died before the plugin ended (killed) */
   if ((status & 0x7f) == 0) _exit((status >> 8) & 0xff);
-  /* A signal death: the same signal, without a core file of the launcher. */
+  /* A signal death: the same signal, without a core file of the launcher. The raw
+   * calls, not glibc's: its sigaction, sigprocmask and raise refuse or hide the signals
+   * it keeps for itself (32 and 33), which a plugin can still die of. The kernel's
+   * sigaction holds the handler, flags, restorer and an 8-byte mask, whose size is
+   * passed along. */
   {
     int sig = status & 0x7f;
-    struct k_sigaction sa;
-    unsigned long none[16];
-    for (i = 0; i < 16; i++) sa.mask[i] = 0, none[i] = 0;
-    sa.handler = 0;
-    sa.flags = 0;
-    sa.restorer = 0;
+    struct kernel_sigaction {
+      unsigned long handler;
+      unsigned long flags;
+      unsigned long restorer;
+      unsigned long mask;
+    } ka;
+    unsigned long none = 0;
+    ka.handler = 0; /* SIG_DFL */
+    ka.flags = 0;
+    ka.restorer = 0;
+    ka.mask = 0;
     setrlimit(RLIMIT_CORE_, &nocore);
     forward_to = 0;
-    sigaction(sig, &sa, 0);
-    sigprocmask(SIG_SETMASK_, none, 0);
-    kill(getpid(), sig);
+    syscall(NR_RT_SIGACTION, sig, &ka, 0, 8);
+    syscall(NR_RT_SIGPROCMASK, SIG_SETMASK_, &none, 0, 8);
+    syscall(NR_KILL, getpid(), sig);
     raise(sig);
     _exit(128 + sig);
   }
