@@ -111,14 +111,30 @@ function confinedProcess(pid: number): boolean {
 }
 
 /**
+ * How long the reaper keeps killing and waiting, in rounds of 20 ms (60 s): a process
+ * in an uninterruptible kernel wait (a truncate of a large cached file, a rename waiting
+ * for it) ends only once that call returns, and a namespace's init ends only once every
+ * process of the namespace has. Bounded, so a process the kernel never lets go cannot
+ * hang fledge; what is still alive then is reported (RunEnd.ended false).
+ */
+export const REAP_ROUNDS = 3000;
+
+/** How a run's processes ended: `ended` false when some were still alive when fledge stopped waiting. */
+export interface RunEnd {
+  ended: boolean;
+}
+
+/**
  * THE end of a plugin run's processes. Call before plugin code starts; call the
  * returned function (once) after the started process has exited: when no other run is
  * still going, it kills every process that became this process's child since the
- * first of them started (the plugin's orphans, reparented here), repeating while new
- * ones appear (a dying parent hands its children up).
+ * first of them started (the plugin's orphans, reparented here, and the init of the
+ * plugin's PID namespace when the launcher was killed), repeating while new ones
+ * appear (a dying parent hands its children up) and until each is gone.
+ * `rounds` bounds the wait (tests shorten it).
  */
-export function reapAfterRun(confined: boolean): () => Promise<void> {
-  if (!becomeSubreaper()) return async () => {};
+export function reapAfterRun(confined: boolean, rounds: number = REAP_ROUNDS): () => Promise<RunEnd> {
+  if (!becomeSubreaper()) return async () => ({ ended: true });
   if (active === 0) {
     before = children();
     unconfinedRun = false;
@@ -127,22 +143,24 @@ export function reapAfterRun(confined: boolean): () => Promise<void> {
   active += 1;
   let done = false;
   return async () => {
-    if (done) return;
+    if (done) return { ended: true };
     done = true;
     active -= 1;
-    if (active > 0) return;
+    if (active > 0) return { ended: true };
     const known = before;
     // Only the plugin's processes: after confined runs, those that carry the mark.
     const ours = unconfinedRun ? (): boolean => true : confinedProcess;
     // An orphan is reparented here before its parent's exit is reported, so a first
     // empty look means nothing was left. After a kill, done only after two empty looks
-    // in a row: the killed process's own children are handed up as it exits.
+    // in a row: the killed process's own children are handed up as it exits. A killed
+    // process stays in the list (not a zombie) until it has really ended.
     let empty = 0;
-    for (let round = 0; round < 200 && empty < 2; round++) {
+    for (let round = 0; round < rounds; round++) {
       const strays = [...children()].filter((p) => !known.has(p) && ours(p));
       if (strays.length === 0) {
-        if (round === 0) return;
+        if (round === 0) return { ended: true };
         empty += 1;
+        if (empty >= 2) return { ended: true };
         await Bun.sleep(20);
         continue;
       }
@@ -156,5 +174,6 @@ export function reapAfterRun(confined: boolean): () => Promise<void> {
       }
       await Bun.sleep(20);
     }
+    return { ended: false };
   };
 }

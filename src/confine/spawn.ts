@@ -17,7 +17,7 @@ import { policyHome } from "./home.ts";
 import { LAUNCHER_FLAG, SPEC_VAR } from "./launcher.ts";
 import { stdioTerminals } from "./kernel-files.ts";
 import { confinementRules, type ConfinementGrant } from "./policy.ts";
-import { reapAfterRun } from "./reaper.ts";
+import { reapAfterRun, type RunEnd } from "./reaper.ts";
 import { describeQuarantine, quarantineNewRunsLater } from "./runs-later.ts";
 import { landlockAbi, type LaunchSpec } from "./syscalls.ts";
 
@@ -209,10 +209,12 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     rmSync(tempDir, { recursive: true, force: true });
     throw e;
   }
-  const settled = afterExit(proc, reap, () => {
+  const settled = afterExit(proc, reap, (end) => {
     try {
       // A .git, .envrc, .vscode... created in a writable folder during the run is moved aside.
-      for (const line of describeQuarantine(quarantineNewRunsLater(rules.watch), o.cwd)) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(line)}`);
+      const report = quarantineNewRunsLater(rules.watch);
+      if (!end.ended) report.processesLeft = true;
+      for (const line of describeQuarantine(report, o.cwd)) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(line)}`);
     } finally {
       rmSync(tempDir, { recursive: true, force: true });
     }
@@ -220,12 +222,17 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
   return { proc, state, settled };
 }
 
-/** After the plugin exits: end its leftover processes, then clean up (nothing of the plugin runs any more). */
-async function afterExit(proc: Bun.Subprocess<Bun.SpawnOptions.Writable, Bun.SpawnOptions.Readable, Bun.SpawnOptions.Readable>, reap: () => Promise<void>, cleanup: () => void): Promise<void> {
+/**
+ * After the plugin exits: end its leftover processes and wait until they are gone, then
+ * check and clean up. A launcher fledge killed can end before the rest of its run (its
+ * namespace is torn down after it), so the reaper's wait, not the launcher's exit, says
+ * when nothing of the plugin runs any more; when that wait gave up, `cleanup` is told.
+ */
+async function afterExit(proc: Bun.Subprocess<Bun.SpawnOptions.Writable, Bun.SpawnOptions.Readable, Bun.SpawnOptions.Readable>, reap: () => Promise<RunEnd>, cleanup: (end: RunEnd) => void): Promise<void> {
   await proc.exited.catch(() => undefined);
-  await reap().catch(() => undefined);
+  const end = await reap().catch((): RunEnd => ({ ended: false }));
   try {
-    cleanup();
+    cleanup(end);
   } catch {
     // best effort: a temp folder left behind is not a failure of the run
   }
