@@ -75,11 +75,14 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      // Gone or not a folder any more is nothing to check; anything else (a path too long) is unseen.
+      // The root not there is nothing to check. A folder that was listed and cannot be
+      // opened now is unseen, whatever the reason: "gone" cannot be told from a name
+      // the listing gave in another form than the one on disk.
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") stopped.push(dir);
+      if (depth > 0 || (code !== "ENOENT" && code !== "ENOTDIR")) stopped.push(dir);
       continue;
     }
+    entries = withoutUndecodable(dir, entries, stopped);
     // Searched inside too: once its HEAD is moved aside it is an ordinary folder, and
     // whatever else it holds (a nested .git) must have been seen.
     if (isGitDirectory(new Set(entries.map((e) => e.name)))) found.push(dir);
@@ -111,6 +114,32 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
   return { found, stopped, complete: true };
 }
 
+/**
+ * `entries` without those whose name on disk is not valid UTF-8, each of which is added
+ * to `stopped` (its decoded path, as near as a string path gets to it). Such a name
+ * decodes with U+FFFD in place of the bytes, and the path rebuilt from it names nothing:
+ * searched through it, a `.git` below would pass unseen. A folder whose names all
+ * decode is listed once; a second, raw listing is made only where a U+FFFD appears.
+ */
+function withoutUndecodable(dir: string, entries: import("node:fs").Dirent[], stopped: string[]): import("node:fs").Dirent[] {
+  if (!entries.some((e) => e.name.includes("\uFFFD"))) return entries;
+  let raw: Buffer[];
+  try {
+    raw = readdirSync(dir, { encoding: "buffer" });
+  } catch {
+    raw = [];
+  }
+  const undecodable = raw.some((b) => !Buffer.from(b.toString("utf8"), "utf8").equals(b));
+  // Cannot tell which decoded name is a real U+FFFD and which a broken one: none of them is searched.
+  if (!undecodable && raw.length > 0) return entries;
+  const kept: import("node:fs").Dirent[] = [];
+  for (const e of entries) {
+    if (e.name.includes("\uFFFD")) stopped.push(join(dir, e.name));
+    else kept.push(e);
+  }
+  return kept;
+}
+
 /** A writable tree and the RUNS_LATER entries it held before the run. */
 export interface RunsLaterWatch {
   root: string;
@@ -122,6 +151,8 @@ export interface QuarantineReport {
   moved: { from: string; to: string | undefined; gitDirectory?: string }[];
   /** Trees the search could not fully check (a new entry may remain unseen there): where it stopped, and whether the folder cap ended it. */
   unchecked: { root: string; stopped: string[]; complete: boolean }[];
+  /** Some of the plugin's processes were still ending when the check ran: they may have changed the project after it. */
+  processesLeft?: boolean;
 }
 
 /** `p` renamed aside to a name git, direnv and editors do not read; undefined when it cannot be. */
@@ -206,6 +237,9 @@ export function describeQuarantine(report: QuarantineReport, cwd: string): strin
     } else {
       lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement (git hooks, core.fsmonitor, direnv, editor tasks): moved aside to ${show(m.to)}; if you made it yourself, put it back: mv ${shellQuote(m.to)} ${shellQuote(m.from)}`);
     }
+  }
+  if (report.processesLeft === true) {
+    lines.push(`COULD NOT FULLY CHECK the folders it could write after the run for new .git folders, git directories and other places where code runs later: some of its processes were still ending when fledge stopped waiting for them, and may have changed them after the check; look before you work there`);
   }
   for (const u of report.unchecked) {
     const where = u.stopped.slice(0, 5).map(show).join(", ") + (u.stopped.length > 5 ? ` and ${u.stopped.length - 5} more` : "");
