@@ -243,7 +243,7 @@ export function describeQuarantine(report: QuarantineReport, cwd: string): strin
   }
   for (const u of report.unchecked) {
     const where = u.stopped.slice(0, 5).map(show).join(", ") + (u.stopped.length > 5 ? ` and ${u.stopped.length - 5} more` : "");
-    const why = u.complete ? "too deep, unreadable, or a dependency folder over its budget" : "too many folders: the search ended there";
+    const why = u.complete ? "too deep, unreadable, a name that is not valid UTF-8, or a dependency folder over its budget" : "too many folders: the search ended there";
     lines.push(`COULD NOT FULLY CHECK ${show(u.root)} after the run for new .git folders, git directories and other places where code runs later: not searched: ${where} (${why}); look there before you work in them`);
   }
   return lines;

@@ -43,7 +43,10 @@ export function checkPluginTree(tree: string, what: string, opts: { builtNative?
   const walk = (rel: string): void => {
     for (const name of readdirSync(rel ? join(tree, rel) : tree).sort()) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(tree, r));
+      const st = lstatSync(join(tree, r), { throwIfNoEntry: false });
+      // A listed name that is not there is one that is not valid UTF-8 (it decoded to
+      // another name): what it is cannot be checked, so the tree is refused, never passed.
+      if (st === undefined) return refuse(`'${renderUntrusted(r)}' has a name that is not valid UTF-8, which fledge cannot check`);
       if (st.isSymbolicLink()) {
         const target = readlinkSync(join(tree, r));
         if (opts.builtNative) {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/confine/index.ts";
 import { reapAfterRun } from "../../src/confine/reaper.ts";
 import { describeQuarantine } from "../../src/confine/runs-later.ts";
+import { checkPluginTree } from "../../src/install/tree-policy.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { canRunAsUser } from "../helpers/other-user.ts";
 import { runAttack, type AttackOptions } from "./confine-harness.ts";
@@ -135,6 +136,17 @@ describe.skipIf(!confinable)("a folder name that is not valid UTF-8 hides nothin
     expect(r.stdout).toContain("src-written");
     expect(r.stderr).toContain("stays read-only");
   }, T);
+});
+
+describe("a plugin tree holding a name that is not valid UTF-8 (finding 2, install)", () => {
+  test("is refused, not passed as if the entry were gone", () => {
+    const tree = join(base, `tree${++counter}`);
+    const inner = Buffer.concat([Buffer.from(`${tree}/`), Buffer.from([0xff])]);
+    mkdirSync(tree);
+    mkdirSync(inner);
+    writeFileSync(join(tree, "plugin.toml"), "");
+    expect(() => checkPluginTree(tree, "the test tree")).toThrow(/not valid UTF-8/);
+  });
 });
 
 describe.skipIf(!confinable)("signal deaths glibc keeps for itself are reported as such (finding 6)", () => {
