@@ -15,8 +15,9 @@ import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/con
 import { reapAfterRun } from "../../src/confine/reaper.ts";
 import { describeQuarantine } from "../../src/confine/runs-later.ts";
 import { checkPluginTree } from "../../src/install/tree-policy.ts";
-import { tempDir } from "../helpers/cli.ts";
+import { ROOT, tempDir } from "../helpers/cli.ts";
 import { canRunAsUser } from "../helpers/other-user.ts";
+import { describeSlow } from "../helpers/tier.ts";
 import { runAttack, type AttackOptions } from "./confine-harness.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
@@ -113,6 +114,33 @@ describe.skipIf(!confinable)("the after-run check starts once every process of t
     expect(lines.join("\n")).toContain("COULD NOT FULLY CHECK");
     expect(lines.join("\n")).toContain("still ending");
   });
+});
+
+const cc = Bun.which("cc", { PATH: "/usr/bin:/bin" });
+/** File data the held truncate works through: enough that the wait outlasts fledge's kill of the launcher (the red team needed 1-2 GiB). */
+const KILLRACE_MIB = Number(process.env.FLEDGE_KILLRACE_MIB ?? "1024");
+
+// Real uninterruptible waits (a truncate of 1 GiB of cached file data and renames
+// queued behind it): the full attack, slow and heavy on the disk, so in the slow tier.
+describeSlow("the after-run check after a killed exec, with processes stuck in the kernel (finding 1, full attack)", () => {
+  test.skipIf(!confinable || cc === null)("a .git whose rename is held in the kernel past the launcher's kill is still moved aside", async () => {
+    const project = newProject();
+    const arm = join(pluginDir, "killrace-arm");
+    const built = Bun.spawnSync([cc!, "-O2", "-o", arm, join(ROOT, "tests", "fixtures", "host", "killrace-arm.c")], { stderr: "pipe" });
+    expect(built.exitCode).toBe(0);
+    const armed = join(project, "src", "armed");
+    const command = JSON.stringify(`exec ${arm} ${join(project, "src", "sub")} ${KILLRACE_MIB} ${armed} ${marker}`);
+    // The plugin asks for the exec, waits until it is armed, and exits: fledge then kills the exec's launcher.
+    const script = `read init\nprintf '%s\\n' '{"type":"exec","id":"e1","command":${command},"timeout":120}'\nwhile [ ! -e ${armed} ]; do sleep 0.01; done\nexit 0`;
+    const r = await attack(project, script, { protocol: "fledge-v1", exec: true });
+    expect(r.code).toBe(0);
+    // fledge has returned: a rename still held in the kernel would land now.
+    await Bun.sleep(2000);
+    expect(existsSync(join(project, "src", "sub", ".git"))).toBe(false);
+    rmSync(marker, { force: true });
+    git(["status", "--short"], join(project, "src", "sub"));
+    expect(existsSync(marker)).toBe(false);
+  }, 180_000);
 });
 
 describe.skipIf(!confinable)("a folder name that is not valid UTF-8 hides nothing (finding 2)", () => {
