@@ -6,10 +6,11 @@
  * - a folder name that is not valid UTF-8 cannot hide a `.git` from either check;
  * - a plugin killed by a signal glibc keeps for itself (32, 33) is reported as that signal;
  * - IPC objects (POSIX message queues, SysV queues) a plugin creates are its run's own.
+ * (The same round's seccomp and environment findings are tested in confine-redteam5.test.ts.)
  * Real shell plugins through the real native runner in a temp HOME.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/confine/index.ts";
 import { reapAfterRun } from "../../src/confine/reaper.ts";
@@ -227,6 +228,16 @@ describe.skipIf(!confinable || !python)("IPC objects a plugin creates are its ru
     expect(r.stdout).toContain("end");
     expect(queueExists(name)).toBe(false);
     expect(sysvQueueExists(key)).toBe(false);
+  }, T);
+
+  // seccomp refuses the IPC calls too: this shows the namespace itself, the lock that
+  // holds should a call slip past the filter.
+  test("the plugin runs in an IPC namespace other than fledge's", async () => {
+    const project = newProject();
+    const r = await attack(project, "echo ns=$(readlink /proc/self/ns/ipc)");
+    const mine = readlinkSync("/proc/self/ns/ipc");
+    expect(r.stdout).toMatch(/ns=ipc:\[\d+\]/);
+    expect(r.stdout).not.toContain(`ns=${mine}`);
   }, T);
 
   test.skipIf(!canRunAsUser(65534, "the IPC test as nobody"))("as nobody (user namespace path): the same", async () => {
