@@ -14,6 +14,7 @@
  */
 import { readdirSync, renameSync, lstatSync } from "node:fs";
 import { basename, join, relative } from "node:path";
+import { rawKey, scanRaw, shellQuoteRaw, showRaw, splitUndecodable } from "./raw-names.ts";
 
 /** Entry names (at any depth) never writable in a granted tree, and moved aside when a run creates one. */
 export const RUNS_LATER = [
@@ -34,9 +35,14 @@ export interface ScanLimits {
   dirs: number;
   /** Folders inside DEPENDENCY_DIRS: beyond this the dependency folder being searched is given up (named in `stopped`). */
   dependencyDirs: number;
+  /**
+   * Before the run: a folder whose name is not valid UTF-8 is also named in `stopped`,
+   * though searched, so it stays read-only: a rule (a string path) cannot name it.
+   */
+  stopAtUndecodable?: boolean;
 }
 /** Before a run: beyond this a writable tree (or the folder named in `stopped`) is granted read-only (a bounded cost at every start). */
-export const PRE_RUN_LIMITS: ScanLimits = { depth: 32, dirs: 20_000, dependencyDirs: 20_000 };
+export const PRE_RUN_LIMITS: ScanLimits = { depth: 32, dirs: 20_000, dependencyDirs: 20_000, stopAtUndecodable: true };
 /** After a run: far deeper and wider (a plugin could nest a `.git` below the pre-run depth). */
 const POST_RUN_LIMITS: ScanLimits = { depth: 64, dirs: 500_000, dependencyDirs: 500_000 };
 
@@ -57,11 +63,14 @@ export interface RunsLaterScan {
   stopped: string[];
   /** False when the folder cap ended the whole search (its last entry in `stopped` is where). */
   complete: boolean;
+  /** Like `found`, below a folder whose name is not valid UTF-8: byte paths (raw-names.ts). */
+  foundRaw: Buffer[];
 }
 
 /** Every RUNS_LATER entry and git directory under `root`, `root` itself included (symlinked folders are not entered). */
 export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS): RunsLaterScan {
   const found: string[] = [];
+  const foundRaw: Buffer[] = [];
   const stopped: string[] = [];
   const givenUp = new Set<string>();
   let dirs = 0;
@@ -82,7 +91,23 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
       if (depth > 0 || (code !== "ENOENT" && code !== "ENOTDIR")) stopped.push(dir);
       continue;
     }
-    entries = withoutUndecodable(dir, entries, stopped);
+    if (entries.some((e) => e.name.includes("\uFFFD"))) {
+      // A name that is not valid UTF-8 decodes to U+FFFD: searched below by its bytes.
+      const split = splitUndecodable(dir);
+      if (split === undefined) {
+        stopped.push(dir);
+        continue;
+      }
+      entries = entries.filter((e) => !e.name.includes("\uFFFD") || split.decodable.has(e.name));
+      const budget = { dirs: limits.dirs - dirs };
+      for (const raw of split.raw) {
+        if (limits.stopAtUndecodable === true) stopped.push(showRaw(raw));
+        const r = scanRaw(raw, limits.depth - depth - 1, budget, (n) => RUNS_LATER_SET.has(n), isGitDirectory);
+        foundRaw.push(...r.found);
+        stopped.push(...r.stopped.map(showRaw));
+      }
+      dirs = limits.dirs - budget.dirs;
+    }
     // Searched inside too: once its HEAD is moved aside it is an ordinary folder, and
     // whatever else it holds (a nested .git) must have been seen.
     if (isGitDirectory(new Set(entries.map((e) => e.name)))) found.push(dir);
@@ -106,49 +131,25 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
         }
       } else if (++dirs > limits.dirs) {
         stopped.push(p);
-        return { found, stopped, complete: false };
+        return { found, stopped, complete: false, foundRaw };
       }
       stack.push([p, depth + 1, inDep]);
     }
   }
-  return { found, stopped, complete: true };
-}
-
-/**
- * `entries` without those whose name on disk is not valid UTF-8, each of which is added
- * to `stopped` (its decoded path, as near as a string path gets to it). Such a name
- * decodes with U+FFFD in place of the bytes, and the path rebuilt from it names nothing:
- * searched through it, a `.git` below would pass unseen. A folder whose names all
- * decode is listed once; a second, raw listing is made only where a U+FFFD appears.
- */
-function withoutUndecodable(dir: string, entries: import("node:fs").Dirent[], stopped: string[]): import("node:fs").Dirent[] {
-  if (!entries.some((e) => e.name.includes("\uFFFD"))) return entries;
-  let raw: Buffer[];
-  try {
-    raw = readdirSync(dir, { encoding: "buffer" });
-  } catch {
-    raw = [];
-  }
-  const undecodable = raw.some((b) => !Buffer.from(b.toString("utf8"), "utf8").equals(b));
-  // Cannot tell which decoded name is a real U+FFFD and which a broken one: none of them is searched.
-  if (!undecodable && raw.length > 0) return entries;
-  const kept: import("node:fs").Dirent[] = [];
-  for (const e of entries) {
-    if (e.name.includes("\uFFFD")) stopped.push(join(dir, e.name));
-    else kept.push(e);
-  }
-  return kept;
+  return { found, stopped, complete: dirs <= limits.dirs, foundRaw };
 }
 
 /** A writable tree and the RUNS_LATER entries it held before the run. */
 export interface RunsLaterWatch {
   root: string;
   before: readonly string[];
+  /** The byte-path ones (RunsLaterScan.foundRaw), as rawKey. */
+  beforeRaw?: readonly string[];
 }
 
 export interface QuarantineReport {
   /** Each new entry: where it was, where it is now (undefined: it could not be moved). */
-  moved: { from: string; to: string | undefined; gitDirectory?: string }[];
+  moved: { from: string; to: string | undefined; gitDirectory?: string; undo?: string }[];
   /** Trees the search could not fully check (a new entry may remain unseen there): where it stopped, and whether the folder cap ended it. */
   unchecked: { root: string; stopped: string[]; complete: boolean }[];
   /** Some of the plugin's processes were still ending when the check ran: they may have changed the project after it. */
@@ -156,9 +157,10 @@ export interface QuarantineReport {
 }
 
 /** `p` renamed aside to a name git, direnv and editors do not read; undefined when it cannot be. */
-function moveAside(p: string, stamp: string): string | undefined {
+function moveAside<P extends string | Buffer>(p: P, stamp: string): P | undefined {
   for (let i = 0; i < 100; i++) {
-    const to = `${p}.fledge-quarantine-${stamp}${i === 0 ? "" : `-${i}`}`;
+    const suffix = `.fledge-quarantine-${stamp}${i === 0 ? "" : `-${i}`}`;
+    const to = (typeof p === "string" ? `${p}${suffix}` : Buffer.concat([p, Buffer.from(suffix)])) as P;
     try {
       lstatSync(to);
       continue; // taken
@@ -203,11 +205,29 @@ export function quarantineNewRunsLater(watch: readonly RunsLaterWatch[], now: Da
         report.moved.push({ from: entry, to: moveAside(entry, stamp), gitDirectory: p });
       }
     }
+    const beforeRaw = new Set(w.beforeRaw ?? []);
+    for (const p of scan.foundRaw) {
+      if (!beforeRaw.has(rawKey(p))) report.moved.push(...moveAsideRaw(p, stamp));
+    }
   }
   return report;
 }
 
-function exists(p: string): boolean {
+/** quarantineNewRunsLater's moves for a byte path (its undo command quoted byte by byte). */
+function moveAsideRaw(p: Buffer, stamp: string): QuarantineReport["moved"] {
+  const one = (from: Buffer, gitDirectory?: Buffer): QuarantineReport["moved"][number] => {
+    const to = moveAside(from, stamp);
+    return { from: showRaw(from), to: to === undefined ? undefined : showRaw(to), gitDirectory: gitDirectory === undefined ? undefined : showRaw(gitDirectory), undo: to === undefined ? undefined : `mv ${shellQuoteRaw(to)} ${shellQuoteRaw(from)}` };
+  };
+  const name = p.subarray(p.lastIndexOf(0x2f) + 1).toString("utf8");
+  if (RUNS_LATER_SET.has(name)) return [one(p)];
+  const out = [one(Buffer.concat([p, Buffer.from("/HEAD")]), p)];
+  const config = Buffer.concat([p, Buffer.from("/config")]);
+  if (exists(config)) out.push(one(config, p));
+  return out;
+}
+
+function exists(p: string | Buffer): boolean {
   try {
     lstatSync(p);
     return true;
@@ -231,11 +251,11 @@ export function describeQuarantine(report: QuarantineReport, cwd: string): strin
   for (const m of report.moved) {
     if (m.gitDirectory !== undefined) {
       const made = `made ${show(m.gitDirectory)} a git directory while it ran (git would run its hooks and core.fsmonitor there, outside the confinement)`;
-      lines.push(m.to === undefined ? `${made}, and fledge could NOT move ${show(m.from)} aside: check it before you work in that folder` : `${made}: moved ${show(m.from)} aside to ${show(m.to)}; if you made it yourself, put it back: mv ${shellQuote(m.to)} ${shellQuote(m.from)}`);
+      lines.push(m.to === undefined ? `${made}, and fledge could NOT move ${show(m.from)} aside: check it before you work in that folder` : `${made}: moved ${show(m.from)} aside to ${show(m.to)}; if you made it yourself, put it back: ${m.undo ?? `mv ${shellQuote(m.to)} ${shellQuote(m.from)}`}`);
     } else if (m.to === undefined) {
       lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement, and fledge could NOT move it aside: check it before you work in that folder`);
     } else {
-      lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement (git hooks, core.fsmonitor, direnv, editor tasks): moved aside to ${show(m.to)}; if you made it yourself, put it back: mv ${shellQuote(m.to)} ${shellQuote(m.from)}`);
+      lines.push(`created ${show(m.from)} while it ran, a place where code runs later outside the confinement (git hooks, core.fsmonitor, direnv, editor tasks): moved aside to ${show(m.to)}; if you made it yourself, put it back: ${m.undo ?? `mv ${shellQuote(m.to)} ${shellQuote(m.from)}`}`);
     }
   }
   if (report.processesLeft === true) {

@@ -11,6 +11,7 @@ import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import { NEVER_GRANTABLE, isInside, resolvePath } from "../manifest/confinement.ts";
 import type { Access, FsRule } from "./policy.ts";
 import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
+import { rawKey } from "./raw-names.ts";
 
 const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
 
@@ -172,11 +173,11 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     ctx.notes.push(`${what} stays read-only: it is a git directory, a place where code runs later, outside the confinement`);
     return;
   }
-  ctx.watch.push({ root: r, before: scan.found });
+  ctx.watch.push({ root: r, before: scan.found, beforeRaw: scan.foundRaw.map(rawKey) });
   // A folder the search could not look into (too deep, a dependency folder too large) stays read-only: nothing new can appear there unseen.
   if (scan.stopped.length > 0) {
     const more = scan.stopped.length > 5 ? ` and ${scan.stopped.length - 5} more` : "";
-    ctx.notes.push(`${scan.stopped.slice(0, 5).join(", ")}${more} in ${what} stays read-only: too deep or too large to check for .git folders and other places where code runs later`);
+    ctx.notes.push(`${scan.stopped.slice(0, 5).join(", ")}${more} in ${what} stays read-only: too deep or too large to check for .git folders and other places where code runs later (or a name that is not valid UTF-8, which a rule cannot name)`);
   }
   const carve = [...notWritable, ...scan.found, ...scan.stopped];
   if (!entryByEntry) {

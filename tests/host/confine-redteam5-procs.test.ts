@@ -145,13 +145,36 @@ describeSlow("the after-run check after a killed exec, with processes stuck in t
 });
 
 describe.skipIf(!confinable)("a folder name that is not valid UTF-8 hides nothing (finding 2)", () => {
-  test("after the run: a .git planted below such a name is reported, not skipped as gone", async () => {
+  test("after the run: a .git planted below such a name is moved aside, and the undo command names it byte for byte", async () => {
     const project = newProject();
     const w = `src/$(printf '\\377')`;
     const r = await attack(project, `mv src/lib "${w}"\n${plantGit(`${w}/.git`)}\nln -s "$(printf '\\377')" src/lib\necho planted`);
     expect(r.stdout).toContain("planted");
-    expect(r.stderr).toContain("COULD NOT FULLY CHECK");
-    expect(r.stderr).toContain("src/\uFFFD");
+    const raw = Buffer.concat([Buffer.from(`${project}/src/`), Buffer.from([0xff])]);
+    expect(existsSync(Buffer.concat([raw, Buffer.from("/.git")]))).toBe(false);
+    expect(r.stderr).toContain("moved aside");
+    // The user works in the folder by its old name (now a link there): nothing runs.
+    rmSync(marker, { force: true });
+    git(["status", "--short"], join(project, "src", "lib"));
+    expect(existsSync(marker)).toBe(false);
+    // The undo command fledge printed puts it back (bash reads $'\xff').
+    const undo = /put it back: (mv .*)$/m.exec(r.stderr)?.[1];
+    expect(undo).toContain("\\xff");
+    const bash = Bun.which("bash", { PATH: "/usr/bin:/bin" });
+    if (bash !== null) {
+      expect(Bun.spawnSync([bash, "-c", undo!], { cwd: project }).exitCode).toBe(0);
+      expect(existsSync(Buffer.concat([raw, Buffer.from("/.git")]))).toBe(true);
+    }
+  }, T);
+
+  test("after the run: a .git already below such a name before the run is left alone", async () => {
+    const project = newProject();
+    const raw = Buffer.concat([Buffer.from(`${project}/src/`), Buffer.from([0xfe])]);
+    mkdirSync(Buffer.concat([raw, Buffer.from("/.git")]), { recursive: true });
+    const r = await attack(project, "echo ok > src/lib/main.c && echo src-written");
+    expect(r.stdout).toContain("src-written");
+    expect(r.stderr).not.toContain("moved aside");
+    expect(existsSync(Buffer.concat([raw, Buffer.from("/.git")]))).toBe(true);
   }, T);
 
   test("before the run: a .git already below such a name is not writable", async () => {
