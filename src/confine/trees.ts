@@ -173,7 +173,7 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     ctx.notes.push(`${what} stays read-only: it is a git directory, a place where code runs later, outside the confinement`);
     return;
   }
-  ctx.watch.push({ root: r, before: scan.found, beforeRaw: scan.foundRaw.map(rawKey) });
+  ctx.watch.push(scan.foundRaw.length === 0 ? { root: r, before: scan.found } : { root: r, before: scan.found, beforeRaw: scan.foundRaw.map(rawKey) });
   // A folder the search could not look into (too deep, a dependency folder too large) stays read-only: nothing new can appear there unseen.
   if (scan.stopped.length > 0) {
     const more = scan.stopped.length > 5 ? ` and ${scan.stopped.length - 5} more` : "";
