@@ -35,14 +35,14 @@ const WORKER_SOURCE = `
 const { writeSync } = require("node:fs");
 const timers = new Map();
 onmessage = (ev) => {
-  const { id, ms, text, code } = ev.data;
+  const { id, ms, fd, text, code } = ev.data;
   if (ms === undefined) {
     clearTimeout(timers.get(id));
     timers.delete(id);
     return;
   }
   timers.set(id, setTimeout(() => {
-    try { writeSync(2, text); } catch {}
+    try { writeSync(fd, text); } catch {}
     try {
       const { dlopen, FFIType } = require("bun:ffi");
       for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so", "libSystem.B.dylib"]) {
@@ -69,9 +69,16 @@ function watchdog(): Worker | null {
   return worker;
 }
 
-/** The text the CLI prints for `err` (src/cli/index.ts reportError), written by the hard stop. */
-function stopText(err: FledgeError): string {
-  return `\n ERROR  ${err.message}\n${err.hint ? `\nℹ ${err.hint}\n` : ""}`;
+/** Where and how the hard stop reports `err`: as the CLI reports the same error. */
+export type HardStopReport = (err: FledgeError) => { fd: 1 | 2; text: string };
+
+/** The CLI's plain report (src/cli/index.ts reportError): the message and hint on stderr. */
+const plainReport: HardStopReport = (err) => ({ fd: 2, text: `\n ERROR  ${err.message}\n${err.hint ? `\nℹ ${err.hint}\n` : ""}` });
+let report = plainReport;
+
+/** The CLI sets this when it reports errors otherwise (`--json`: the error envelope on stdout); null restores the plain report. */
+export function setHardStopReport(r: HardStopReport | null): void {
+  report = r ?? plainReport;
 }
 
 /**
@@ -83,7 +90,8 @@ export function armHardLoadWatchdog(deadline: number | null, err: FledgeError): 
   const w = watchdog();
   if (!w) return () => {};
   const id = nextId++;
-  w.postMessage({ id, ms: Math.max(0, deadline - performance.now()) + HARD_STOP_GRACE_MS, text: stopText(err), code: err.exitCode });
+  const { fd, text } = report(err);
+  w.postMessage({ id, ms: Math.max(0, deadline - performance.now()) + HARD_STOP_GRACE_MS, fd, text, code: err.exitCode });
   let armed = true;
   return () => {
     if (!armed) return;

@@ -21,13 +21,14 @@ afterAll(() => dir.cleanup());
  * `deadlineMs` from now with a plugin-style time-limit error, optionally releases it at
  * once, then spins its main thread for `spinMs` and prints "survived".
  */
-function script(opts: { enable: boolean; release: boolean; deadlineMs: number; spinMs: number }): string {
-  const file = join(dir.path, `s-${opts.enable}-${opts.release}.ts`);
+function script(opts: { enable: boolean; release: boolean; deadlineMs: number; spinMs: number; json?: boolean }): string {
+  const file = join(dir.path, `s-${opts.enable}-${opts.release}-${opts.json === true}.ts`);
   writeFileSync(
     file,
     `import { FledgeError } from ${JSON.stringify(join(ROOT, "src/core/index.ts"))};
-import { enableHardLoadWatchdog, holdRunDeadline } from ${JSON.stringify(join(ROOT, "src/wasm/load-watchdog.ts"))};
+import { enableHardLoadWatchdog, holdRunDeadline, setHardStopReport } from ${JSON.stringify(join(ROOT, "src/wasm/load-watchdog.ts"))};
 if (${opts.enable}) enableHardLoadWatchdog();
+if (${opts.json === true}) setHardStopReport((e) => ({ fd: 1, text: JSON.stringify({ error: { code: e.code, message: e.message } }) + "\\n" }));
 const err = new FledgeError("Plugin 'spin': time limit reached: the plugin ran past its time limit of 0.1 s", { code: "time_limit", exitCode: ${EXIT.timeLimit}, hint: "raise it: [limits] timeout = SECONDS" });
 const release = holdRunDeadline(performance.now() + ${opts.deadlineMs}, err);
 if (${opts.release}) release();
@@ -55,6 +56,13 @@ describe("the hard stop holds a run's deadline", () => {
     expect(r.stderr).toContain("ERROR  Plugin 'spin': time limit reached: the plugin ran past its time limit of 0.1 s");
     expect(r.stderr).toContain("raise it: [limits] timeout = SECONDS");
     expect(r.stdout).not.toContain("survived");
+  }, 60_000);
+
+  test("reported as the command reports errors (--json: the envelope on stdout)", () => {
+    const r = run(script({ enable: true, release: false, deadlineMs: 100, spinMs: 60_000, json: true }));
+    expect(r.code).toBe(EXIT.timeLimit);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ error: { code: "time_limit", message: "Plugin 'spin': time limit reached: the plugin ran past its time limit of 0.1 s" } });
+    expect(r.stderr).not.toContain("time limit");
   }, 60_000);
 
   test("released before the deadline: the process goes on and exits on its own", () => {
