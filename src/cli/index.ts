@@ -9,6 +9,7 @@ import { BUILTIN_COMMANDS, type BuiltinTopCommand } from "../manifest/commands.t
 import { declareAliases, resolve, runLeaf } from "./framework.ts";
 import { renderHelp } from "./help.ts";
 import { terminalColumns } from "../ui/table.ts";
+import { setHardStopReport } from "../wasm/load-watchdog.ts";
 
 export const root = declareAliases(defineCommand({
   meta: {
@@ -49,6 +50,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return await runPluginCommand(r.unknown, r.rest, { builtins });
     }
     json = r.json;
+    // A run's hard deadline stop (its own thread) reports as this command reports errors.
+    setHardStopReport(json ? (err) => ({ fd: 1, text: `${jsonText(errorEnvelope(err))}\n` }) : null);
     if (r.nonInteractive) setNonInteractive(true);
     if (r.path.length === 0 && (r.args.includes("--version") || r.args.includes("-v") || r.args.includes("-V"))) {
       printResult(versionLine());

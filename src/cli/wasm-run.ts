@@ -18,7 +18,8 @@ import { loadPreparedModule, type LoadOptions, type ModuleSource } from "../wasm
 import { writeTerminalBounded } from "../ui/terminal-write.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
-import { DEFAULT_LIMITS, parseSize, type RunLimits } from "../wasm/limits.ts";
+import { DEFAULT_LIMITS, limitError, parseSize, type RunLimits } from "../wasm/limits.ts";
+import { holdRunDeadline } from "../wasm/load-watchdog.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { terminalSink } from "../host/terminal-sink.ts";
@@ -249,7 +250,17 @@ export async function runWasm(head: readonly string[], tail: readonly string[]):
   const startedAt = 0; // performance.now() counts from process start
   const a = parseRunArgs(head, tail);
   assertPreopensSpareFledgeState(a.dirs, configDir());
-  const loaded = await load(a.file, moduleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs: a.limits.timeoutMs, startedAt });
+  // The hard stop (its own thread) holds the deadline over loading and running, whatever
+  // a fuel unit costs; it ends the process with the message the meter's stop prints.
+  const timeoutMs = a.limits.timeoutMs;
+  const release = holdRunDeadline(timeoutMs === null ? null : startedAt + timeoutMs, limitError("deadline", { timeoutMs }));
+  let loaded: Awaited<ReturnType<typeof load>>;
+  try {
+    loaded = await load(a.file, moduleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs, startedAt });
+  } catch (e) {
+    release();
+    throw e;
+  }
   // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
   const out = terminalSink(1);
   const err = terminalSink(2);
@@ -266,6 +277,7 @@ export async function runWasm(head: readonly string[], tail: readonly string[]):
     });
     return processExitCode(exitCode);
   } finally {
+    release();
     out.flush();
     err.flush();
   }

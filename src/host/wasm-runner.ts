@@ -29,6 +29,7 @@ import { FLEDGE_VERSION } from "../version.ts";
 import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { DEFAULT_LIMITS, limitError, type LimitReason, type PluginLimits } from "../wasm/limits.ts";
+import { holdRunDeadline } from "../wasm/load-watchdog.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { processExitCode, readyBefore, waitReady, type OutputSink, type Preopen } from "../wasi/index.ts";
 import { LINE_OVERHEAD_BYTES, PluginConsole, type HostIO } from "./console.ts";
@@ -249,10 +250,23 @@ export function sandboxOptions(capabilities: Capabilities, projectRoot: string, 
 
 /** Run a wasm plugin to completion; resolves to the exit code fledge should exit with. */
 export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
-  const { plugin, capabilities } = opts;
+  const { plugin } = opts;
   const limits = opts.limits ?? DEFAULT_LIMITS;
   // The deadline covers preparing and compiling the module as well as running it.
   const startedAt = performance.now();
+  // The hard stop (its own thread, CLI only) holds the deadline over loading and
+  // running whatever a fuel unit costs, with the message the meter's stop reports.
+  const release = holdRunDeadline(limits.timeoutMs === null ? null : startedAt + limits.timeoutMs, pluginLimitError(plugin.name, "deadline", limits));
+  try {
+    return await runHeld(opts, limits, startedAt);
+  } finally {
+    release();
+  }
+}
+
+/** {@link runWasmPlugin} under its held deadline. */
+async function runHeld(opts: WasmPluginOptions, limits: PluginLimits, startedAt: number): Promise<number> {
+  const { plugin, capabilities } = opts;
   // Console output waits for room only until the run's deadline (set once the run is linked).
   let timeLeft: () => number = () => Infinity;
   const io = opts.io ?? syncProcessIO((fd) => readyBefore(fd, true, timeLeft));

@@ -38,7 +38,7 @@
  */
 import { FledgeError } from "../core/index.ts";
 import { skipInstr } from "./code.ts";
-import { EH_OP, IS_EH_OP, ehInstrEnd, readCatchClauses } from "./eh.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, legacyTryCharges, readCatchClauses } from "./eh.ts";
 import { lebEnd, readS33, readU32 } from "./leb128.ts";
 import { MODULE_CAPS } from "./caps.ts";
 import { MAX_PAGES } from "./limits.ts";
@@ -111,7 +111,8 @@ export function localsEntryCost(locals: readonly (readonly [number, number])[]):
 /**
  * Instructions that cost nothing, as in wasmtime's fuel: pure structure (block, loop,
  * if's else, end, nop, and the exception-handling markers try, catch, catch_all,
- * delegate, try_table). The counting build (count.ts) uses the same rule.
+ * delegate, try_table). The counting build (count.ts) uses the same rule. Entering
+ * a handler (try, try_table) still costs one unit per catch clause (eh.ts).
  */
 export const FREE_OP = new Uint8Array(256);
 for (const op of [0x01, 0x02, 0x03, 0x05, 0x0b, 0x06, 0x07, 0x18, 0x19, 0x1f]) FREE_OP[op] = 1;
@@ -352,6 +353,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     depth++;
   };
   let nextOrd = 0;
+  // Each legacy try's clause count, found on the first try (see legacyTryCharges).
+  let tryCharges: Map<number, number> | undefined;
   /** True when entering the frame `label` levels out lands where an exception may also land. */
   const isCatchTarget = (label: number): boolean => {
     const t = depth - 1 - label;
@@ -796,12 +799,20 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     const end = ehInstrEnd(code, p);
     const outer = depth ? frames[depth - 1]! : 0;
     switch (op) {
-      case EH_OP.try:
+      case EH_OP.try: {
+        // Entering a handler costs its clauses (see tryTableCharge in eh.ts).
+        tryCharges ??= legacyTryCharges(code);
+        const units = tryCharges.get(p) ?? 0;
+        cost += units;
+        spent += units;
         open(F_TRY, outer, nextOrd++, 1);
         return end;
+      }
       case EH_OP.tryTable: {
         // Catch labels are resolved outside the try_table's own frame.
         const { clauses } = readCatchClauses(code, lebEnd(code, p + 1));
+        cost += clauses.length;
+        spent += clauses.length;
         for (const c of clauses) {
           const label = readU32(code, c.labelAt);
           const nl = relabel(label, 2);

@@ -3,12 +3,13 @@
  * executes, to check the fuel meter against. Every instruction of every body gets
  * `counter += 1` in front of it (so an instruction counts when control reaches it by
  * falling through or by entering its block, the same rule as the meter's), with no
- * basic-block analysis at all. Slow (several times the original) and only for tests
+ * basic-block analysis at all; entering a try_table or a legacy try also counts one per
+ * catch clause (the meter's charge for the engine's clause tests, see eh.ts). Slow (several times the original) and only for tests
  * and `bun run bench`.
  */
 import { skipInstr } from "./code.ts";
 import { FREE_OP } from "./blocks.ts";
-import { IS_EH_OP, ehInstrEnd } from "./eh.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, legacyTryCharges, tryTableCharge } from "./eh.ts";
 import { encodeModule } from "./encode.ts";
 import { EXTERNAL, importedCount } from "./module.ts";
 import { OP } from "./opcodes.ts";
@@ -26,20 +27,23 @@ export function countingBuild(bytes: Uint8Array): Uint8Array {
     const code = body.code;
     const w = new Writer(code.length * 8 + 16);
     let p = 0;
-    while (p < code.length) {
-      const q = IS_EH_OP[code[p]!] ? ehInstrEnd(code, p) : skipInstr(code, p);
-      if (FREE_OP[code[p]!]) {
-        w.range(code, p, q);
-        p = q;
-        continue;
-      }
+    let tries: Map<number, number> | undefined;
+    const add = (n: number): void => {
       w.byte(OP.globalGet);
       w.u32(counter);
       w.byte(OP.i64Const);
-      w.byte(1);
+      w.s64(BigInt(n));
       w.byte(0x7c); // i64.add
       w.byte(OP.globalSet);
       w.u32(counter);
+    };
+    while (p < code.length) {
+      const op = code[p]!;
+      const q = IS_EH_OP[op] ? ehInstrEnd(code, p) : skipInstr(code, p);
+      // Entering a handler counts its catch clauses, as the meter charges them (eh.ts).
+      const clauses = op === EH_OP.tryTable ? tryTableCharge(code, p) : op === EH_OP.try ? (tries ??= legacyTryCharges(code)).get(p)! : 0;
+      const n = clauses + 1 - FREE_OP[op]!;
+      if (n > 0) add(n);
       w.range(code, p, q);
       p = q;
     }

@@ -11,6 +11,7 @@
  * A try_table catch clause is a kind byte (0 catch tag l, 1 catch_ref tag l,
  * 2 catch_all l, 3 catch_all_ref l) then the tag index for kinds 0/1, then a label.
  */
+import { skipInstr } from "./code.ts";
 import { lebEnd, malformed, readU32 } from "./leb128.ts";
 
 export const EH_OP = {
@@ -68,4 +69,44 @@ export function ehInstrEnd(b: Uint8Array, p: number): number {
     default:
       return readCatchClauses(b, lebEnd(b, p + 1)).end;
   }
+}
+
+/**
+ * The fuel a handler costs when it is entered: one unit per catch clause (a try_table's
+ * clauses; a legacy try's `catch` and `catch_all`). The structure itself is free, but
+ * an exception unwinding through a handler makes the engine test each of its clauses,
+ * and one try_table may hold hundreds of thousands of them: charged nothing, one
+ * `throw` (one unit) through 330,000 clauses cost 0.4 ms, and a slice of fuel outlived
+ * the deadline by minutes. An exception leaves every handler it passes (caught there
+ * or unwinding further out), and getting back under a handler means entering it
+ * again, so charging the clauses on entry bounds the clause tests by fuel. The meter
+ * (blocks.ts) and the counting build (count.ts) both charge it, so their totals agree.
+ */
+export function tryTableCharge(b: Uint8Array, p: number): number {
+  return readU32(b, lebEnd(b, p + 1));
+}
+
+/**
+ * For a body with legacy `try`s: each try's position mapped to how many `catch` and
+ * `catch_all` clauses it has (a try ended by `delegate` has none); see {@link tryTableCharge}.
+ * The clauses follow the try in the code, so a pass over the body finds them first.
+ */
+export function legacyTryCharges(code: Uint8Array): Map<number, number> {
+  const charges = new Map<number, number>();
+  const open: number[] = []; // per open frame: its try's position, or -1 for other frames
+  let p = 0;
+  while (p < code.length) {
+    const op = code[p]!;
+    const q = IS_EH_OP[op] ? ehInstrEnd(code, p) : skipInstr(code, p);
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === EH_OP.tryTable) open.push(-1);
+    else if (op === EH_OP.try) {
+      open.push(p);
+      charges.set(p, 0);
+    } else if (op === EH_OP.catch || op === EH_OP.catchAll) {
+      const t = open[open.length - 1];
+      if (t !== undefined && t >= 0) charges.set(t, charges.get(t)! + 1);
+    } else if (op === 0x0b || op === EH_OP.delegate) open.pop();
+    p = q;
+  }
+  return charges;
 }

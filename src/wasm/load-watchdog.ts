@@ -1,16 +1,28 @@
 /**
- * The hard half of the load-time deadline. Instrumenting a module is synchronous
- * JavaScript, so no timer on the main thread can fire while it runs; this watchdog
- * runs on its own thread and, if loading is still under way shortly after the run's
- * deadline, writes the time-limit message and ends the whole process with the
- * time-limit exit code through libc's _exit (process.exit in a worker ends only the
- * worker). Only the CLI entry (src/main.ts) enables it: in-process callers (tests,
- * embedders) get the async watchdog of prepared.ts and the check after preparing.
+ * The hard half of the deadline. Instrumenting a module and running its code are
+ * synchronous on the main thread, so no timer there can fire while they run, and the
+ * meter's own stop is cooperative: it reads the clock at refuel, which is only as
+ * prompt as the fuel units in between are cheap. This watchdog runs on its own thread
+ * and, if the run is still under way shortly after its deadline, writes the
+ * time-limit message and ends the whole process with the time-limit exit code through
+ * libc's _exit (process.exit in a worker ends only the worker). Only the CLI entry
+ * (src/main.ts) enables it: in-process callers (tests, embedders) get the async
+ * watchdog of prepared.ts for loading and the meter's stop for execution.
+ *
+ * One thread serves the whole process (starting one costs about a millisecond of the
+ * main thread); each armed run is a timer on it, cancelled by its disarm function.
  */
 import type { FledgeError } from "../core/index.ts";
 
-/** Grace after the deadline, so the main thread's own (async) stop reports first when it can. */
-export const HARD_STOP_GRACE_MS = 200;
+/**
+ * Grace after the deadline before the hard stop, so the graceful stop reports first
+ * whenever it can: the meter notices the deadline at its next refuel (slices aim at
+ * 5 ms of guest time at the last measured speed, host waits end at the deadline) and
+ * then unwinds, flushes the guest's buffered output and prints the same message.
+ * 500 ms is 100x that aim, room for a loaded machine to schedule the main thread; a
+ * run the hard stop ends overran its limit by at most this plus the thread's wake-up.
+ */
+export const HARD_STOP_GRACE_MS = 500;
 
 let enabled = false;
 
@@ -21,10 +33,16 @@ export function enableHardLoadWatchdog(): void {
 
 const WORKER_SOURCE = `
 const { writeSync } = require("node:fs");
+const timers = new Map();
 onmessage = (ev) => {
-  const { ms, text, code } = ev.data;
-  setTimeout(() => {
-    try { writeSync(2, text); } catch {}
+  const { id, ms, fd, text, code } = ev.data;
+  if (ms === undefined) {
+    clearTimeout(timers.get(id));
+    timers.delete(id);
+    return;
+  }
+  timers.set(id, setTimeout(() => {
+    try { writeSync(fd, text); } catch {}
     try {
       const { dlopen, FFIType } = require("bun:ffi");
       for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so", "libSystem.B.dylib"]) {
@@ -32,25 +50,76 @@ onmessage = (ev) => {
       }
     } catch {}
     process.kill(process.pid, "SIGKILL");
-  }, ms);
+  }, ms));
 };`;
+
+let worker: Worker | null | undefined;
+let nextId = 0;
+let runHolds = 0;
+
+function watchdog(): Worker | null {
+  if (worker !== undefined) return worker;
+  try {
+    worker = new Worker(URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" })));
+    // An idle watchdog never keeps the process alive.
+    worker.unref();
+  } catch {
+    worker = null; // no worker threads: the cooperative stops still apply
+  }
+  return worker;
+}
+
+/** Where and how the hard stop reports `err`: as the CLI reports the same error. */
+export type HardStopReport = (err: FledgeError) => { fd: 1 | 2; text: string };
+
+/** The CLI's plain report (src/cli/index.ts reportError): the message and hint on stderr. */
+const plainReport: HardStopReport = (err) => ({ fd: 2, text: `\n ERROR  ${err.message}\n${err.hint ? `\nℹ ${err.hint}\n` : ""}` });
+let report = plainReport;
+
+/** The CLI sets this when it reports errors otherwise (`--json`: the error envelope on stdout); null restores the plain report. */
+export function setHardStopReport(r: HardStopReport | null): void {
+  report = r ?? plainReport;
+}
 
 /**
  * Arms the hard stop for `deadline` (a performance.now() timestamp) with the error the
- * run would report; returns the disarm function (call it when loading is done).
+ * run would report; returns the disarm function (call it when the guarded work is done).
  */
 export function armHardLoadWatchdog(deadline: number | null, err: FledgeError): () => void {
   if (!enabled || deadline === null) return () => {};
-  let worker: Worker;
-  try {
-    worker = new Worker(URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" })));
-  } catch {
-    return () => {}; // no worker threads: the async watchdog still applies
-  }
-  worker.unref();
-  const text = `\n ERROR  ${err.message}\n${err.hint ? `\nℹ ${err.hint}\n` : ""}`;
-  worker.postMessage({ ms: Math.max(0, deadline - performance.now()) + HARD_STOP_GRACE_MS, text, code: err.exitCode });
-  return () => worker.terminate();
+  const w = watchdog();
+  if (!w) return () => {};
+  const id = nextId++;
+  const { fd, text } = report(err);
+  w.postMessage({ id, ms: Math.max(0, deadline - performance.now()) + HARD_STOP_GRACE_MS, fd, text, code: err.exitCode });
+  let armed = true;
+  return () => {
+    if (!armed) return;
+    armed = false;
+    w.postMessage({ id });
+  };
+}
+
+/**
+ * Arms the hard stop over a whole run, loading and executing (the metered runner's
+ * callers: `fledge wasm run` and plugin runs), with the exact error the run reports on
+ * its deadline. While it is held, loading arms nothing of its own (see prepared.ts).
+ */
+export function holdRunDeadline(deadline: number | null, err: FledgeError): () => void {
+  const disarm = armHardLoadWatchdog(deadline, err);
+  runHolds++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    runHolds--;
+    disarm();
+  };
+}
+
+/** True while a run's hard stop is held: the loading step's own would only duplicate it. */
+export function runDeadlineHeld(): boolean {
+  return runHolds > 0;
 }
 
 let abandoned = 0;

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { FledgeError, isFledgeError } from "../core/index.ts";
 import { limitError } from "./limits.ts";
-import { armHardLoadWatchdog, withinDeadline } from "./load-watchdog.ts";
+import { armHardLoadWatchdog, runDeadlineHeld, withinDeadline } from "./load-watchdog.ts";
 import { FLEDGE_VERSION } from "../version.ts";
 import { compileCached, completePrepared, findPrepared, type CacheOptions, type CacheResult } from "./cache.ts";
 import { loadCacheKey } from "./cache-key.ts";
@@ -98,10 +98,10 @@ export async function loadPreparedModule(wasmPath: string, source: ModuleSource,
   const deadline = opts.timeoutMs === undefined || opts.timeoutMs === null ? null : (opts.startedAt ?? performance.now()) + opts.timeoutMs;
   const stop = () => limitError("deadline", { timeoutMs: opts.timeoutMs ?? null });
   // Instrumenting is synchronous: the hard watchdog (own thread) covers it in the CLI,
-  // armed only when it runs (starting a thread costs a cached start milliseconds); the
-  // rest of the synchronous work (reading and hashing at most a 64 MiB source) is
-  // short, and the deadline is checked again when it returns.
-  const inner: InternalLoad = { ...opts, armHardStop: () => armHardLoadWatchdog(deadline, stop()) };
+  // through the run's own hold when the caller holds one (holdRunDeadline), else armed
+  // only while instrumenting; the rest of the synchronous work (reading and hashing at
+  // most a 64 MiB source) is short, and the deadline is checked again when it returns.
+  const inner: InternalLoad = { ...opts, armHardStop: () => (runDeadlineHeld() ? () => {} : armHardLoadWatchdog(deadline, stop())) };
   let module: WebAssembly.Module;
   let result: CacheResult;
   try {
