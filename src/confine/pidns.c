@@ -360,11 +360,17 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   block_forwarded(SIG_BLOCK_);
   /* A private IPC namespace too: message queues, SysV shared memory, semaphores and
    * message queues a plugin creates are its run's own and end with it, instead of
-   * living on in the system's namespace where another user's process finds them. */
-  init = clone(init_main, stack + STACK_SIZE, CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD_, &j);
-  if (init < 0 && *__errno_location() == EPERM_) {
-    j.user_ns = 1;
-    init = clone(init_main, stack + STACK_SIZE, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD_, &j);
+   * living on in the system's namespace where another user's process finds them.
+   * Where a container allows a PID namespace but not an IPC one, the PID namespace
+   * alone is still taken (seccomp refuses the IPC calls either way). */
+  {
+    static const int tries[] = {CLONE_NEWPID | CLONE_NEWIPC, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWUSER | CLONE_NEWPID};
+    int t;
+    init = -1;
+    for (t = 0; t < 4 && init < 0; t++) {
+      j.user_ns = (tries[t] & CLONE_NEWUSER) != 0;
+      init = clone(init_main, stack + STACK_SIZE, tries[t] | SIGCHLD_, &j);
+    }
   }
   if (init < 0) {
     int e = *__errno_location();
