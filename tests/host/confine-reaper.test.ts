@@ -5,10 +5,11 @@
  * carries for good (src/confine/reaper.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/confine/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { alive } from "./procs.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 let dir: { path: string; cleanup: () => void };
@@ -31,15 +32,6 @@ afterAll(() => dir?.cleanup());
  */
 const HOST_CHILD = "read me rest < /proc/self/stat; read kid rest < /proc/self/task/$me/children; echo $kid";
 
-/** Running (a killed orphan stays a zombie of this process until it exits: not alive). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(!confinable)("the reaper after a confined run", () => {
   test("ends the plugin's leftover but not a process fledge started meanwhile", async () => {

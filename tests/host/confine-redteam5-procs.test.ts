@@ -20,6 +20,7 @@ import { ROOT, tempDir } from "../helpers/cli.ts";
 import { canRunAsUser } from "../helpers/other-user.ts";
 import { describeSlow } from "../helpers/tier.ts";
 import { runAttack, type AttackOptions } from "./confine-harness.ts";
+import { alive } from "./procs.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const T = 60_000;
@@ -42,15 +43,6 @@ beforeAll(() => {
 });
 afterAll(() => dir?.cleanup());
 
-/** Running: a killed process stays a zombie of its parent until reaped, which is not alive. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 function git(args: string[], cwd: string): void {
   Bun.spawnSync(["git", ...args], { cwd, env: { PATH: "/usr/bin:/bin", HOME: home, GIT_CONFIG_NOSYSTEM: "1" }, stdout: "ignore", stderr: "ignore" });
