@@ -12,8 +12,8 @@
  * one created during the run is found afterwards and moved aside (never deleted) by
  * quarantineNewRunsLater, once the plugin and everything it started are gone.
  */
-import { readdirSync, renameSync, lstatSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { lstatSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { basename, join, relative, resolve } from "node:path";
 import { rawKey, scanRaw, shellQuoteRaw, showRaw, splitUndecodable } from "./raw-names.ts";
 
 /** Entry names (at any depth) never writable in a granted tree, and moved aside when a run creates one. */
@@ -48,12 +48,40 @@ const POST_RUN_LIMITS: ScanLimits = { depth: 64, dirs: 500_000, dependencyDirs: 
 
 /**
  * THE test for a git directory by git's own rule (a repository without the name `.git`:
- * git discovers a folder holding `HEAD`, `refs` and `objects`, or `commondir` for a
- * linked worktree's, as a bare repository when run inside it), on the folder's entry
- * names. Any entry type counts: git follows symlinks there.
+ * git discovers such a folder as a bare repository when run inside it), on the folder's
+ * entry names. Git wants a `HEAD` and either `refs` and `objects` here or a `commondir`
+ * file naming the folder that holds them (a linked worktree's layout, which a plugin can
+ * split: `HEAD` and `commondir` in the user's folder, the config elsewhere). Counted
+ * generously, `HEAD` with any one of the three: a folder that is almost one costs only
+ * its writability. Any entry type counts: git follows symlinks there.
  */
 export function isGitDirectory(names: ReadonlySet<string>): boolean {
-  return names.has("HEAD") && names.has("refs") && (names.has("objects") || names.has("commondir"));
+  return names.has("HEAD") && (names.has("commondir") || names.has("refs") || names.has("objects"));
+}
+
+/**
+ * What makes a folder a git directory, or points git at code: moved aside after a run
+ * that made one. Without `HEAD` git sees no repository there; `commondir` names the
+ * folder whose config git would read, `config` and `config.worktree` are the configs
+ * themselves (`core.fsmonitor`, `core.hooksPath`, `core.pager`).
+ */
+export const GIT_DIRECTORY_MAKERS = ["HEAD", "commondir", "config", "config.worktree"] as const;
+
+/**
+ * The folder a git directory's `commondir` file names (its config, refs and objects),
+ * resolved against the git directory; undefined without one. Git reads that config only
+ * through the git directory, but while the git directory is there the common folder is
+ * as dangerous as a `.git`: before a run it stays read-only too.
+ */
+export function commonDirOf(gitDir: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(gitDir, "commondir"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const named = text.split("\n")[0]!.trim();
+  return named === "" ? undefined : resolve(gitDir, named);
 }
 
 export interface RunsLaterScan {
@@ -198,10 +226,12 @@ export function quarantineNewRunsLater(watch: readonly RunsLaterWatch[], now: Da
       }
       // A folder turned into a git directory: it may hold the user's own files, so only
       // what makes it one is moved (without HEAD git does not see a repository there),
-      // and its config (the fsmonitor or hooksPath it names).
-      for (const name of ["HEAD", "config"]) {
+      // and what names code (its configs, and the commondir leading to another). The
+      // common folder itself, with no HEAD, is no git directory: git reads its config
+      // only through this one.
+      for (const name of GIT_DIRECTORY_MAKERS) {
         const entry = join(p, name);
-        if (name === "config" && !exists(entry)) continue;
+        if (name !== "HEAD" && !exists(entry)) continue;
         report.moved.push({ from: entry, to: moveAside(entry, stamp), gitDirectory: p });
       }
     }
@@ -221,9 +251,11 @@ function moveAsideRaw(p: Buffer, stamp: string): QuarantineReport["moved"] {
   };
   const name = p.subarray(p.lastIndexOf(0x2f) + 1).toString("utf8");
   if (RUNS_LATER_SET.has(name)) return [one(p)];
-  const out = [one(Buffer.concat([p, Buffer.from("/HEAD")]), p)];
-  const config = Buffer.concat([p, Buffer.from("/config")]);
-  if (exists(config)) out.push(one(config, p));
+  const out: QuarantineReport["moved"] = [];
+  for (const maker of GIT_DIRECTORY_MAKERS) {
+    const entry = Buffer.concat([p, Buffer.from(`/${maker}`)]);
+    if (maker === "HEAD" || exists(entry)) out.push(one(entry, p));
+  }
   return out;
 }
 

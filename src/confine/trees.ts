@@ -10,7 +10,7 @@ import { readdirSync, realpathSync, statSync, lstatSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import { NEVER_GRANTABLE, isInside, resolvePath } from "../manifest/confinement.ts";
 import type { Access, FsRule } from "./policy.ts";
-import { PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
+import { commonDirOf, PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
 import { rawKey } from "./raw-names.ts";
 
 const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
@@ -179,7 +179,7 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     const more = scan.stopped.length > 5 ? ` and ${scan.stopped.length - 5} more` : "";
     ctx.notes.push(`${scan.stopped.slice(0, 5).join(", ")}${more} in ${what} stays read-only: too deep or too large to check for .git folders and other places where code runs later (or a name that is not valid UTF-8, which a rule cannot name)`);
   }
-  const carve = [...notWritable, ...scan.found, ...scan.stopped];
+  const carve = [...notWritable, ...scan.found, ...commonDirsOf(scan.found), ...scan.stopped];
   if (!entryByEntry) {
     grantWritable(r, r, r, carve, ctx.out, 0);
     return;
@@ -196,6 +196,23 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     const target = real(p);
     if (target) grantWritable(p, target, r, carve, ctx.out, 0);
   }
+}
+
+/**
+ * The folders the git directories found name in their `commondir` (and where those
+ * lead): git reads their config, hooks and refs for the git directory, so they stay
+ * read-only with it.
+ */
+function commonDirsOf(found: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of found) {
+    const common = commonDirOf(p);
+    if (common === undefined) continue;
+    out.push(common);
+    const target = real(common);
+    if (target !== undefined && target !== common) out.push(target);
+  }
+  return out;
 }
 
 export interface WritableContext {

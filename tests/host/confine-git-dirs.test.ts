@@ -4,6 +4,9 @@
  * - a git directory by git's own rule (HEAD, refs, objects), not only one named `.git`:
  *   an existing bare repository is not writable, and a folder a plugin turns into one
  *   loses its HEAD (and config) after the run, so git no longer sees a repository there;
+ * - a git directory split the way a linked worktree's is (`HEAD` and `commondir` in one
+ *   folder, config, refs and objects in the one it names) counts too, and the folder it
+ *   names stays read-only with it;
  * - dependency and build folders (vendor, build, dist, node_modules...) are searched too:
  *   an existing `vendor/x/.git` is not writable, a new `build/.git` is moved aside;
  * - a branch too deep to search does not hide the rest of the tree, and the warning
@@ -107,6 +110,69 @@ describe.skipIf(!confinable)("a git directory without the name .git", () => {
     expect(r.stdout).toContain("hook-refused");
     expect(r.stdout).toContain("src-written");
     expect(readFileSync(join(project, "mirror", "config"), "utf8")).not.toContain("evil");
+  }, 60_000);
+});
+
+/**
+ * The shell lines that split a git directory the way a linked worktree's is: `HEAD`,
+ * `commondir` and `config.worktree` in `path`, the config (with the fsmonitor), objects
+ * and refs in `path/.c`, which has no HEAD; no folder holds HEAD and refs together.
+ */
+function plantSplitGitDir(path: string, worktree: string): string {
+  return [
+    `mkdir -p ${path}/.c/objects ${path}/.c/refs && echo 'ref: refs/heads/main' > ${path}/HEAD && echo .c > ${path}/commondir`,
+    `printf '[core]\\n\\trepositoryformatversion = 1\\n\\tfsmonitor = "echo ran > ${marker}; false"\\n[extensions]\\n\\tworktreeConfig = true\\n' > ${path}/.c/config`,
+    `printf '[core]\\n\\tworktree = ${worktree}\\n' > ${path}/config.worktree`,
+  ].join("\n");
+}
+
+describe.skipIf(!confinable)("a git directory split with commondir", () => {
+  test("an existing folder given HEAD and commondir (its config elsewhere) loses them after the run, and git status runs nothing", async () => {
+    const project = newProject(["src/lib"]);
+    const lib = join(project, "src", "lib");
+    writeFileSync(join(lib, "main.c"), "int main(){}\n");
+    // Without fledge the split works: git status there runs the fsmonitor.
+    const control = newProject(["src/lib"]);
+    expect(Bun.spawnSync(["sh", "-c", plantSplitGitDir("src/lib", join(control, "src", "lib"))], { cwd: control }).exitCode).toBe(0);
+    rmSync(marker, { force: true });
+    git(["status", "--short"], join(control, "src", "lib"));
+    expect(existsSync(marker)).toBe(true);
+
+    const r = await attack(project, `${plantSplitGitDir("src/lib", lib)}\necho planted`);
+    expect(r.stdout).toContain("planted");
+    for (const name of ["HEAD", "commondir", "config.worktree"]) {
+      expect(existsSync(join(lib, name))).toBe(false);
+      expect(readdirSync(lib).filter((n) => n.startsWith(`${name}.fledge-quarantine-`))).toHaveLength(1);
+    }
+    expect(readFileSync(join(lib, "main.c"), "utf8")).toBe("int main(){}\n");
+    expect(r.stderr).toContain("made src/lib a git directory");
+    expect(r.stderr).toContain("src/lib/commondir.fledge-quarantine-");
+    userRunsGitStatus(lib);
+    // The common folder (no HEAD) is no git directory of its own: git status there runs nothing either.
+    userRunsGitStatus(join(lib, ".c"));
+    expect(git(["rev-parse", "--show-toplevel"], lib).out.trim()).toBe(project);
+  }, 60_000);
+
+  test("an existing split git directory and the folder its commondir names are not writable", async () => {
+    const project = newProject(["src/wt", "src/common/refs", "src/common/objects"]);
+    writeFileSync(join(project, "src", "wt", "HEAD"), "ref: refs/heads/main\n");
+    writeFileSync(join(project, "src", "wt", "commondir"), "../common\n");
+    writeFileSync(join(project, "src", "common", "config"), "[core]\n\trepositoryformatversion = 0\n");
+    const r = await attack(
+      project,
+      [
+        "echo '../elsewhere' > src/wt/commondir || echo commondir-refused",
+        `printf '[core]\\n\\tfsmonitor = "echo ran > ${marker}; false"\\n' >> src/common/config || echo common-config-refused`,
+        "mkdir src/common/hooks || echo common-hooks-refused",
+        "echo ok > src/main.c && echo src-written",
+      ].join("\n"),
+    );
+    expect(r.stdout).toContain("commondir-refused");
+    expect(r.stdout).toContain("common-config-refused");
+    expect(r.stdout).toContain("common-hooks-refused");
+    expect(r.stdout).toContain("src-written");
+    expect(readFileSync(join(project, "src", "common", "config"), "utf8")).not.toContain("fsmonitor");
+    userRunsGitStatus(join(project, "src", "wt"));
   }, 60_000);
 });
 
