@@ -2,10 +2,11 @@
  * Places where code runs later, outside the confinement, when the user works in a
  * folder: a `.git` (its hooks and `core.fsmonitor` run on `git status`; a `.git` FILE
  * saying `gitdir: /elsewhere` does the same with another folder's config), direnv's
- * `.envrc`, editors' task and settings folders, git hook managers' folders, Mercurial's
- * and Sapling's hooks (`.hg/hgrc`, `.sl/config`), Jujutsu's repository config (its pager
- * and editor run on every command), vim/neovim's per-folder start-up files, and a git
- * directory under any name (a bare repository: git discovers it by its contents).
+ * `.envrc` (and autoenv's), editors' task and settings folders and files, git hook
+ * managers' folders, Mercurial's and Sapling's hooks (`.hg/hgrc`, `.sl/config`),
+ * Jujutsu's repository config (its pager and editor run on every command), vim/neovim's
+ * and Emacs's per-folder start-up files, tool managers' folder configs (mise, asdf), and
+ * a git directory under any name (a bare repository: git discovers it by its contents).
  *
  * Landlock grants a folder as a whole and cannot refuse one NAME inside it, so a
  * writable grant is made of what is around the existing ones (policy.ts), and a new
@@ -18,8 +19,36 @@ import { rawKey, scanRaw, shellQuoteRaw, showRaw, splitUndecodable } from "./raw
 
 /** Entry names (at any depth) never writable in a granted tree, and moved aside when a run creates one. */
 export const RUNS_LATER = [
-  ".git", ".hg", ".sl", ".jj", ".envrc", ".vscode", ".idea", ".zed", ".devcontainer", ".husky", ".githooks", ".pre-commit-config.yaml",
-  ".exrc", ".nvimrc", ".nvim.lua",
+  ".git", // hooks, core.fsmonitor, core.pager; a .git FILE names a gitdir anywhere
+  ".hg", // Mercurial: [hooks] in .hg/hgrc
+  ".sl", // Sapling: hooks in .sl/config
+  ".jj", // Jujutsu: its repository config names the pager and editor every command runs
+  ".envrc", // direnv: sourced on cd once allowed
+  ".env.leave", // autoenv: sourced on leaving the folder (its .env, the dotenv name, is not watched)
+  ".autoenv.zsh", // zsh-autoenv: sourced on cd, after one prompt
+  ".autoenv_leave.zsh", // zsh-autoenv: sourced on leaving the folder
+  ".vscode", // VS Code: tasks.json (runOn folderOpen), settings naming interpreters and tools
+  ".idea", // JetBrains IDEs: run configurations, startup tasks
+  ".zed", // Zed: tasks and settings naming language servers
+  ".devcontainer", // Dev Containers: initializeCommand runs on the HOST on "Reopen in Container"
+  ".devcontainer.json", // Dev Containers: the same file at a folder's top
+  ".dir-locals.el", // Emacs: `eval` local variables and mode hooks, after one prompt
+  ".dir-locals-2.el", // Emacs: read with .dir-locals.el, same rules
+  ".husky", // husky: the git hooks it installs via core.hooksPath
+  ".githooks", // a common core.hooksPath folder
+  ".pre-commit-config.yaml", // pre-commit: the hooks it fetches and runs on commit
+  ".exrc", // vim and neovim 'exrc': sourced on start in the folder
+  ".vimrc", // vim 'exrc': sourced on start in the folder
+  ".gvimrc", // gvim 'exrc': sourced on start in the folder
+  ".nvimrc", // neovim 'exrc' (older releases)
+  ".nvim.lua", // neovim 'exrc': Lua sourced on start, once trusted
+  ".lvimrc", // vim's localvimrc plugin: sourced on entering the folder, after one prompt
+  ".mise.toml", // mise: [env] _.source, hooks and tasks run on cd, once trusted
+  "mise.toml", // mise: the same file without the dot
+  ".mise.local.toml", // mise: the local override, same rules
+  "mise.local.toml", // mise: the local override without the dot
+  ".mise", // mise: .mise/config.toml, same rules
+  ".tool-versions", // asdf and mise: a `path:` version puts a folder of the plugin's choosing first on PATH
 ] as const;
 const RUNS_LATER_SET: ReadonlySet<string> = new Set(RUNS_LATER);
 /**
