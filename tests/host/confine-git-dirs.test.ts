@@ -15,10 +15,11 @@
  * `core.fsmonitor` that would leave a marker file if it ran.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { canRunAsUser } from "../helpers/other-user.ts";
 import { runAttack, type AttackOptions } from "./confine-harness.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
@@ -118,10 +119,10 @@ describe.skipIf(!confinable)("a git directory without the name .git", () => {
  * `commondir` and `config.worktree` in `path`, the config (with the fsmonitor), objects
  * and refs in `path/.c`, which has no HEAD; no folder holds HEAD and refs together.
  */
-function plantSplitGitDir(path: string, worktree: string): string {
+function plantSplitGitDir(path: string, worktree: string, ranMarker = marker): string {
   return [
     `mkdir -p ${path}/.c/objects ${path}/.c/refs && echo 'ref: refs/heads/main' > ${path}/HEAD && echo .c > ${path}/commondir`,
-    `printf '[core]\\n\\trepositoryformatversion = 1\\n\\tfsmonitor = "echo ran > ${marker}; false"\\n[extensions]\\n\\tworktreeConfig = true\\n' > ${path}/.c/config`,
+    `printf '[core]\\n\\trepositoryformatversion = 1\\n\\tfsmonitor = "echo ran > ${ranMarker}; false"\\n[extensions]\\n\\tworktreeConfig = true\\n' > ${path}/.c/config`,
     `printf '[core]\\n\\tworktree = ${worktree}\\n' > ${path}/config.worktree`,
   ].join("\n");
 }
@@ -151,6 +152,26 @@ describe.skipIf(!confinable)("a git directory split with commondir", () => {
     // The common folder (no HEAD) is no git directory of its own: git status there runs nothing either.
     userRunsGitStatus(join(lib, ".c"));
     expect(git(["rev-parse", "--show-toplevel"], lib).out.trim()).toBe(project);
+  }, 60_000);
+
+  test.skipIf(!canRunAsUser(65534, "the commondir test as nobody"))("as nobody (user namespace path): the same, and git status as nobody runs nothing", async () => {
+    const project = newProject(["src/lib"]);
+    const lib = join(project, "src", "lib");
+    const nobodyHome = join(base, `home-nobody${counter}`);
+    const nobodyPlugin = join(nobodyHome, ".config", "fledge", "plugins", "evil");
+    mkdirSync(nobodyPlugin, { recursive: true });
+    // The fsmonitor would run as nobody: its marker in a folder nobody can write.
+    const ran = join(project, "ran");
+    chmodSync(base, 0o755);
+    for (const p of [nobodyHome, project]) Bun.spawnSync(["chown", "-R", "65534:65534", p]);
+    const setpriv = Bun.which("setpriv", { PATH: "/usr/bin:/bin" })!;
+    const asNobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"];
+    const r = await runAttack({ home: nobodyHome, project, pluginDir: nobodyPlugin }, `${plantSplitGitDir("src/lib", lib, ran)}\necho planted`, { filesystem: "project", wrap: asNobody });
+    expect(r.stdout).toContain("planted");
+    for (const name of ["HEAD", "commondir", "config.worktree"]) expect(existsSync(join(lib, name))).toBe(false);
+    expect(r.stderr).toContain("made src/lib a git directory");
+    Bun.spawnSync([...asNobody, "git", "status", "--short"], { cwd: lib, env: { PATH: "/usr/bin:/bin", HOME: nobodyHome, GIT_CONFIG_NOSYSTEM: "1" } });
+    expect(existsSync(ran)).toBe(false);
   }, 60_000);
 
   test("an existing split git directory and the folder its commondir names are not writable", async () => {
