@@ -13,7 +13,7 @@
  * one created during the run is found afterwards and moved aside (never deleted) by
  * quarantineNewRunsLater, once the plugin and everything it started are gone.
  */
-import { lstatSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { rawKey, scanRaw, shellQuoteRaw, showRaw, splitUndecodable } from "./raw-names.ts";
 
@@ -105,7 +105,12 @@ export const GIT_DIRECTORY_MAKERS = ["HEAD", "commondir", "config", "config.work
 export function commonDirOf(gitDir: string): string | undefined {
   let text: string;
   try {
-    text = readFileSync(join(gitDir, "commondir"), "utf8");
+    // Only a small regular file is read: a FIFO or a device under that name would hang
+    // or flood fledge before the run (git would fail on it too).
+    const file = join(gitDir, "commondir");
+    const st = statSync(file);
+    if (!st.isFile() || st.size > 4096) return undefined;
+    text = readFileSync(file, "utf8");
   } catch {
     return undefined;
   }

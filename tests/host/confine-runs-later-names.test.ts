@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
-import { isGitDirectory, RUNS_LATER, scanRunsLater } from "../../src/confine/runs-later.ts";
+import { commonDirOf, isGitDirectory, RUNS_LATER, scanRunsLater } from "../../src/confine/runs-later.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { runAttack } from "./confine-harness.ts";
 
@@ -66,6 +66,15 @@ describe("the names where code runs later", () => {
     writeFileSync(join(root, "lib", "commondir"), ".c\n");
     writeFileSync(join(root, "lib", ".c", "config"), "[core]\n");
     expect(scanRunsLater(root).found).toEqual([join(root, "lib")]);
+    expect(commonDirOf(join(root, "lib"))).toBe(join(root, "lib", ".c"));
+  });
+
+  test("a commondir that is a FIFO is not read (fledge does not hang) and the folder still counts", () => {
+    const root = freshFolder();
+    writeFileSync(join(root, "HEAD"), "ref: refs/heads/main\n");
+    expect(Bun.spawnSync(["mkfifo", join(root, "commondir")]).exitCode).toBe(0);
+    expect(commonDirOf(root)).toBeUndefined();
+    expect(scanRunsLater(root).found).toEqual([root]);
   });
 });
 
