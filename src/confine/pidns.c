@@ -64,6 +64,7 @@ extern void _exit(int code) __attribute__((noreturn));
 extern void *malloc(size_t n);
 extern int *__errno_location(void);
 extern pid_t getpid(void);
+extern unsigned int umask(unsigned int mask);
 
 #define CLONE_NEWPID 0x20000000
 #define CLONE_NEWUSER 0x10000000
@@ -268,6 +269,9 @@ static void plugin(struct job *j) {
   }
   if (fd >= 0) close(fd);
   if (chdir(j->cwd) < 0) fail("chdir");
+  /* Nothing the plugin creates is group/other-writable: 022 joins its umask here, and
+   * the seccomp filter lets it only tighten the umask afterwards. */
+  umask(umask(022) | 022);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("prctl(PR_SET_NO_NEW_PRIVS)");
   if (syscall(NR_LANDLOCK_RESTRICT_SELF, j->ruleset_fd, 0) < 0) fail("landlock_restrict_self");
   close(j->ruleset_fd);

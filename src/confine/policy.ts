@@ -69,6 +69,8 @@ export interface ConfinementRules {
   network: boolean;
   /** A build may chmod by path (build outputs need `chmod +x`), never to group/other-writable or set-id modes. */
   chmodByPath: boolean;
+  /** fledge runs as uid 0: a plugin that is not a build may change no file mode at all (root may read, so fchmod, every system file). */
+  runsAsRoot: boolean;
   /** What was asked but not granted, and why (shown to the user as warnings). */
   notes: string[];
   /** Writable trees and the places where code runs later they held before the run (checked again after it). */
@@ -230,7 +232,7 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
   const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: real(r.path) ?? resolvePath(r.path), access: r.access }));
-  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, notes, watch: ctx.watch };
+  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, runsAsRoot: process.getuid?.() === 0, notes, watch: ctx.watch };
 }
 
 /** The secrets that do not hold `path` (a grant named inside a secret keeps the secrets beside it hidden). */

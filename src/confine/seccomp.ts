@@ -39,6 +39,18 @@
  *   Opening a file to READ is enough for fchmod, and a plugin started by root may read
  *   every root-owned system file: fchmod 0777 of /usr/bin/x would hand it to any local
  *   user. Safe modes stay allowed by descriptor (cp -p, tar); by path only for builds.
+ *   When fledge runs as root, a plugin that is not a build may not change any mode at
+ *   all: even a "safe" mode on a root file it may only read exposes it (a private 0600
+ *   made 0644), strips a set-uid program (4755 to 0755) or locks the system (a system
+ *   folder made 0700), and BPF cannot tell a descriptor opened to write from one opened
+ *   to read. Builds keep the mode rule (their outputs need `chmod +x`).
+ * - modes at CREATION (mkdir, mkdirat, mknod, mknodat, open, openat, creat): never
+ *   set-uid or set-gid (EPERM). Group/other write at creation is the umask's work: the
+ *   plugin starts with 022 in its umask, and umask() with a mask lacking any of 022 is
+ *   not executed and returns 0 (so `old = umask(0); ...; umask(old)` keeps 022). Without
+ *   this a world-writable folder left in the project (mkdir 0777 after umask 0) lets any
+ *   local user plant a `.git` there after the run. openat2 carries its mode behind a
+ *   pointer BPF cannot read: refused with ENOSYS (glibc and language runtimes use openat).
  * - extended attributes, set or removed, by path or descriptor (setxattr, fsetxattr,
  *   removexattr, ... and the `at` forms): refused with EOPNOTSUPP, which programs read
  *   as "this filesystem has none" and go on. BPF cannot read the attribute's name, and
@@ -54,7 +66,19 @@ export interface SeccompOptions {
    * group/other-READABLE, which Landlock cannot stop for a file the build may not even read.
    */
   chmodByPath?: boolean | undefined;
+  /**
+   * fledge runs as uid 0: outside builds, no mode change at all (chmod, fchmod, fchmodat,
+   * fchmodat2 all refused), since a root plugin may read, and so fchmod, every system file.
+   */
+  runsAsRoot?: boolean | undefined;
 }
+
+/** Mode bits no confined process may create a file or folder with: set-uid, set-gid. */
+export const CREATE_REFUSED_BITS = 0o6000;
+const GROUP_WRITE = 0o020;
+const OTHER_WRITE = 0o002;
+/** Bits every plugin keeps in its umask: nothing it creates is group/other-writable. */
+export const UMASK_REQUIRED_BITS = GROUP_WRITE | OTHER_WRITE;
 
 /** Mode bits no confined process may set, by any call: group/other write, set-uid, set-gid. */
 export const CHMOD_REFUSED_BITS = 0o6022;
@@ -83,6 +107,9 @@ interface ArchTable {
   utimensat: number;
   /** Every mode-changing call, the index of its mode argument, and whether it names a path. */
   modeCalls: readonly (readonly [nr: number, modeArg: number, byPath: boolean])[];
+  /** Every call that creates an entry with a mode, and the index of its mode argument. */
+  createCalls: readonly (readonly [nr: number, modeArg: number])[];
+  umask: number;
   /** setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr, setxattrat, removexattrat. */
   xattrWrites: readonly number[];
   /** mq_open, mq_unlink, mq_timedsend, mq_timedreceive, mq_notify, mq_getsetattr. */
@@ -97,10 +124,13 @@ const ARCH: Record<string, ArchTable> = {
     selfOnly: [[302, PID0], [203, PID0], [144, PID0], [142, PID0], [314, PID0], [256, PID0], [279, PID0], [141, [[0, 0], [1, 0]]], [251, [[0, 1], [1, 0]]]],
     // pidfd_getfd, process_madvise, kcmp; chown, lchown, fchownat, utime, utimes, futimesat
     denied: [438, 440, 312, 92, 94, 260, 132, 235, 261],
-    missing: [434], // pidfd_open
+    missing: [434, 437], // pidfd_open, openat2
     utimensat: 280,
     // chmod, fchmodat, fchmodat2, fchmod
     modeCalls: [[90, 1, true], [268, 2, true], [452, 2, true], [91, 1, false]],
+    // open, creat, mkdir, mknod, openat, mkdirat, mknodat
+    createCalls: [[2, 2], [85, 1], [83, 1], [133, 1], [257, 3], [258, 2], [259, 2]],
+    umask: 95,
     xattrWrites: [188, 189, 190, 197, 198, 199, 463, 466],
     posixMq: [240, 241, 242, 243, 244, 245],
   },
@@ -109,10 +139,13 @@ const ARCH: Record<string, ArchTable> = {
     selfOnly: [[261, PID0], [122, PID0], [119, PID0], [118, PID0], [274, PID0], [238, PID0], [239, PID0], [140, [[0, 0], [1, 0]]], [30, [[0, 1], [1, 0]]]],
     // pidfd_getfd, process_madvise, kcmp; fchownat
     denied: [438, 440, 272, 54],
-    missing: [434],
+    missing: [434, 437], // pidfd_open, openat2
     utimensat: 88,
     // fchmodat, fchmodat2, fchmod
     modeCalls: [[53, 2, true], [452, 2, true], [52, 1, false]],
+    // openat, mkdirat, mknodat
+    createCalls: [[56, 3], [34, 2], [33, 2]],
+    umask: 166,
     xattrWrites: [5, 6, 7, 14, 15, 16, 463, 466],
     posixMq: [180, 181, 182, 183, 184, 185],
   },
@@ -200,7 +233,9 @@ export function seccompProgram(opts: SeccompOptions, arch: string = process.arch
   for (const nr of t.ioUring) deny(nr, ENOSYS);
   for (const nr of t.keyring) deny(nr, ENOSYS);
   for (const nr of t.posixMq) deny(nr, ENOSYS);
-  refuseUnsafeModes(ins, t.modeCalls, opts.chmodByPath === true);
+  refuseUnsafeModes(ins, t.modeCalls, opts.chmodByPath === true, opts.runsAsRoot === true && opts.chmodByPath !== true);
+  refuseSetIdCreation(ins, t.createCalls);
+  keepUmaskTight(ins, t.umask);
   for (const nr of t.xattrWrites) deny(nr, EOPNOTSUPP);
   for (const nr of t.denied) deny(nr, EPERM);
   for (const nr of t.missing) deny(nr, ENOSYS);
@@ -254,13 +289,14 @@ function allowConnectedPairsOnly(ins: (code: number, k: number, jt?: number, jf?
 /**
  * THE mode decision, one rule for every call that changes a file's mode: never to a mode
  * with a CHMOD_REFUSED_BITS bit, whoever calls and however (by path or by descriptor);
- * by path (chmod, fchmodat, fchmodat2 with or without AT_EMPTY_PATH) only for builds.
+ * by path (chmod, fchmodat, fchmodat2 with or without AT_EMPTY_PATH) only for builds;
+ * not at all (`noneAllowed`) for a plugin fledge runs as root, outside builds.
  * The kernel keeps only the low 12 bits of the mode, so checking the low half suffices.
  * Leaves the syscall number loaded for the checks after it.
  */
-function refuseUnsafeModes(ins: (code: number, k: number, jt?: number, jf?: number) => void, calls: ArchTable["modeCalls"], byPathAllowed: boolean): void {
+function refuseUnsafeModes(ins: (code: number, k: number, jt?: number, jf?: number) => void, calls: ArchTable["modeCalls"], byPathAllowed: boolean, noneAllowed: boolean): void {
   for (const [nr, arg, byPath] of calls) {
-    if (byPath && !byPathAllowed) {
+    if (noneAllowed || (byPath && !byPathAllowed)) {
       ins(JEQ_K, nr, 0, 1);
       ins(RET_K, retErrno(EPERM));
       continue;
@@ -273,6 +309,38 @@ function refuseUnsafeModes(ins: (code: number, k: number, jt?: number, jf?: numb
     // Not this call: reload the number for the checks that follow.
     ins(LD_W_ABS, NR);
   }
+}
+
+/**
+ * THE creation-mode decision: mkdir, mknod, open, creat and their `at` forms never create
+ * a set-uid or set-gid entry (CREATE_REFUSED_BITS). open/openat without O_CREAT get a
+ * mode of 0 from libc, so only real creations can trip it. Leaves the number loaded.
+ */
+function refuseSetIdCreation(ins: (code: number, k: number, jt?: number, jf?: number) => void, calls: ArchTable["createCalls"]): void {
+  for (const [nr, arg] of calls) {
+    ins(JEQ_K, nr, 0, 4);
+    ins(LD_W_ABS, ARGS + arg * 8);
+    ins(JSET_K, CREATE_REFUSED_BITS, 1, 0);
+    ins(RET_K, RET_ALLOW);
+    ins(RET_K, retErrno(EPERM));
+    ins(LD_W_ABS, NR);
+  }
+}
+
+/**
+ * THE umask decision: a plugin may only tighten its umask. umask(mask) runs when the
+ * mask holds every UMASK_REQUIRED_BITS bit; otherwise it is not executed and returns 0
+ * (SECCOMP_RET_ERRNO with errno 0 skips the call and hands back 0), so the 022 the
+ * plugin started with stays. Leaves the syscall number loaded for the checks after it.
+ */
+function keepUmaskTight(ins: (code: number, k: number, jt?: number, jf?: number) => void, nr: number): void {
+  ins(JEQ_K, nr, 0, 5);
+  ins(LD_W_ABS, ARGS);
+  ins(JSET_K, GROUP_WRITE, 0, 2);
+  ins(JSET_K, OTHER_WRITE, 0, 1);
+  ins(RET_K, RET_ALLOW);
+  ins(RET_K, retErrno(0));
+  ins(LD_W_ABS, NR);
 }
 
 /** struct sock_filter[] as bytes (host endianness: little on both supported arches). */

@@ -198,7 +198,7 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
   }
   const rules = confinementRules({ ...grant, program }, o.env);
   for (const note of rules.notes) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(note)}`);
-  const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network, chmodByPath: rules.chmodByPath, parentPid: process.pid };
+  const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network, chmodByPath: rules.chmodByPath, runsAsRoot: rules.runsAsRoot, parentPid: process.pid };
   let proc: Bun.Subprocess<In, Out, Err>;
   const reap = reapAfterRun(true);
   try {

@@ -7,7 +7,7 @@
 import { dlopen, ptr, read, type Pointer } from "bun:ffi";
 import { constants, readlinkSync, statSync } from "node:fs";
 import type { Access, FsRule } from "./policy.ts";
-import { encodeProgram, seccompProgram, seccompSupported } from "./seccomp.ts";
+import { encodeProgram, seccompProgram, seccompSupported, UMASK_REQUIRED_BITS } from "./seccomp.ts";
 
 const SYS_LANDLOCK_CREATE_RULESET = 444n;
 const SYS_LANDLOCK_ADD_RULE = 445n;
@@ -68,6 +68,7 @@ function openLibc() {
       chdir: { args: ["ptr"], returns: "i32" },
       capset: { args: ["ptr", "ptr"], returns: "i32" },
       getpid: { args: [], returns: "i32" },
+      umask: { args: ["u32"], returns: "u32" },
       execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
       __errno_location: { args: [], returns: "ptr" },
     }).symbols;
@@ -106,6 +107,8 @@ export interface LaunchSpec {
   fs: FsRule[];
   network: boolean;
   chmodByPath?: boolean | undefined;
+  /** fledge runs as uid 0: outside builds the plugin may change no file mode (see seccomp.ts). */
+  runsAsRoot?: boolean | undefined;
   /** fledge's pid: the launcher ends itself when its parent is no longer fledge (see dieWithParent). */
   parentPid?: number | undefined;
 }
@@ -208,7 +211,7 @@ export function buildRuleset(spec: LaunchSpec, abi: number, procSelf: string | u
 /** The seccomp program as a struct sock_fprog (and the buffer it points into: keep both alive), or undefined on a kernel without it. */
 export function seccompFprog(spec: LaunchSpec): { fprog: BigUint64Array; filter: Uint8Array } | undefined {
   if (!seccompSupported()) return undefined;
-  const filter = encodeProgram(seccompProgram({ network: spec.network, chmodByPath: spec.chmodByPath === true }));
+  const filter = encodeProgram(seccompProgram({ network: spec.network, chmodByPath: spec.chmodByPath === true, runsAsRoot: spec.runsAsRoot === true }));
   const fprog = new BigUint64Array(2); // struct sock_fprog: unsigned short len (padded to 8), pointer
   fprog[0] = BigInt(filter.length / 8);
   fprog[1] = BigInt(ptr(filter));
@@ -241,6 +244,8 @@ export function applyAndExec(spec: LaunchSpec): string {
     const { fd: rulesetFd } = buildRuleset(spec, abi, `/proc/${c.getpid()}`);
     const cwd = cstr(spec.cwd);
     check("chdir", c.chdir(ptr(cwd)));
+    // The plugin starts with 022 in its umask; seccomp then lets it only tighten it.
+    c.umask(c.umask(UMASK_REQUIRED_BITS) | UMASK_REQUIRED_BITS);
     check("prctl(PR_SET_NO_NEW_PRIVS)", c.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
     check("landlock_restrict_self", c.syscall(SYS_LANDLOCK_RESTRICT_SELF, BigInt(rulesetFd), 0n, 0n, 0n));
     c.close(rulesetFd);

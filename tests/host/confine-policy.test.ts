@@ -230,6 +230,48 @@ describe("seccomp program (x86_64)", () => {
     expect(runBpf(build, { nr: 452, arch: X64, args: [3, 0, 0o755, 0x1000] })).toBe(ALLOW);
     expect(runBpf(none, { nr: 452, arch: X64, args: [3, 0, 0o755, 0x1000] })).toBe(errno(1));
   });
+  test("root: a plugin that is not a build changes no mode at all; a build keeps the mode rule (round 6, finding 3)", () => {
+    const rootPlugin = seccompProgram({ network: true, runsAsRoot: true }, "x64");
+    const rootBuild = seccompProgram({ network: true, chmodByPath: true, runsAsRoot: true }, "x64");
+    // fchmod, then chmod, fchmodat, fchmodat2: 0600->0644, 4755->0755, 0755->0700 all refused.
+    for (const mode of [0o644, 0o755, 0o700, 0o600]) {
+      expect(runBpf(rootPlugin, { nr: 91, arch: X64, args: [3, mode] })).toBe(errno(1));
+      expect(runBpf(rootPlugin, { nr: 90, arch: X64, args: [0, mode] })).toBe(errno(1));
+      for (const nr of [268, 452]) expect(runBpf(rootPlugin, { nr, arch: X64, args: [3, 0, mode, 0x1000] })).toBe(errno(1));
+      expect(runBpf(rootBuild, { nr: 91, arch: X64, args: [3, mode] })).toBe(ALLOW);
+      expect(runBpf(rootBuild, { nr: 90, arch: X64, args: [0, mode] })).toBe(ALLOW);
+    }
+    expect(runBpf(rootBuild, { nr: 91, arch: X64, args: [3, 0o4755] })).toBe(errno(1));
+    // Not root: descriptor modes stay as before.
+    expect(runBpf(net, { nr: 91, arch: X64, args: [3, 0o644] })).toBe(ALLOW);
+    const armRoot = seccompProgram({ network: false, runsAsRoot: true }, "arm64");
+    expect(runBpf(armRoot, { nr: 52, arch: 0xc00000b7, args: [3, 0o644] })).toBe(errno(1));
+  });
+  test("creation never with set-uid/set-gid; openat2 missing; umask only tightens (round 6, finding 2)", () => {
+    const build = seccompProgram({ network: true, chmodByPath: true }, "x64");
+    // open(path, flags, mode), creat(path, mode), mkdir(path, mode), mknod(path, mode, dev), openat/mkdirat/mknodat.
+    const calls = [[2, 2], [85, 1], [83, 1], [133, 1], [257, 3], [258, 2], [259, 2]] as const;
+    for (const prog of [none, net, build]) {
+      for (const [nr, arg] of calls) {
+        const call = (mode: number) => ({ nr, arch: X64, args: Object.assign([0, 0, 0, 0], { [arg]: mode }) });
+        for (const mode of [0, 0o644, 0o755, 0o777, 0o666, 0o1777, 0o100644]) expect(runBpf(prog, call(mode))).toBe(ALLOW);
+        for (const mode of [0o4755, 0o2755, 0o6755, 0o104777, 0o4000]) expect(runBpf(prog, call(mode))).toBe(errno(1));
+      }
+      expect(runBpf(prog, { nr: 437, arch: X64 })).toBe(errno(38));
+      // umask: 022, 077, 027, 0777 run; a mask without 020 or 002 is skipped and returns 0.
+      for (const mask of [0o022, 0o077, 0o027, 0o777, 0o032]) expect(runBpf(prog, { nr: 95, arch: X64, args: [mask] })).toBe(ALLOW);
+      for (const mask of [0, 0o002, 0o020, 0o007, 0o070, 0o700]) expect(runBpf(prog, { nr: 95, arch: X64, args: [mask] })).toBe(errno(0));
+    }
+    const arm = seccompProgram({ network: false }, "arm64");
+    const A64 = 0xc00000b7;
+    for (const [nr, arg] of [[56, 3], [34, 2], [33, 2]] as const) {
+      expect(runBpf(arm, { nr, arch: A64, args: Object.assign([0, 0, 0, 0], { [arg]: 0o777 }) })).toBe(ALLOW);
+      expect(runBpf(arm, { nr, arch: A64, args: Object.assign([0, 0, 0, 0], { [arg]: 0o4755 }) })).toBe(errno(1));
+    }
+    expect(runBpf(arm, { nr: 437, arch: A64 })).toBe(errno(38));
+    expect(runBpf(arm, { nr: 166, arch: A64, args: [0] })).toBe(errno(0));
+    expect(runBpf(arm, { nr: 166, arch: A64, args: [0o022] })).toBe(ALLOW);
+  });
   test("extended attributes set or removed, by path or descriptor, are 'not supported' to every caller", () => {
     const build = seccompProgram({ network: true, chmodByPath: true }, "x64");
     // setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr, setxattrat, removexattrat
