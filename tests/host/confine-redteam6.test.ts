@@ -1,0 +1,154 @@
+/**
+ * The sixth red-team round against native confinement: modes at CREATION (after
+ * umask(0), mkdir 0777 or open(O_CREAT, 06755) left world-writable folders and set-id
+ * files in the user's project), mode changes of files a ROOT plugin may only read
+ * (0600 -> 0644 exposes a private file, 4755 -> 0755, a system folder 0755 -> 0700),
+ * and token shapes the value check missed. Each attack is a real plugin run through the
+ * real native runner in a temp HOME; the kernel probes are python3 scripts, skipped
+ * with one line where python3 is missing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, lstatSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
+import { kernelLandlockAbi } from "../../src/confine/index.ts";
+
+const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
+const PY = "/usr/bin/python3";
+const hasPython = existsSync(PY);
+if (confinable && !hasPython) console.log("skipped: the creation-mode and fchmod probes need /usr/bin/python3");
+const root = process.getuid?.() === 0;
+const T = 30_000;
+
+let scene: SceneDir;
+let home: string;
+let project: string;
+let pluginDir: string;
+
+beforeAll(() => {
+  scene = attackScene("fledge-redteam6-");
+  ({ home, project, pluginDir } = scene);
+});
+afterAll(() => scene?.cleanup());
+
+function attack(script: string, o: AttackOptions = {}): Promise<Run> {
+  return runAttack({ home, project, pluginDir }, script, o);
+}
+
+/** Write a python3 probe into the plugin's folder and return the shell line that runs it. */
+function probe(name: string, source: string): string {
+  const file = join(pluginDir, name);
+  writeFileSync(file, source);
+  return `${PY} ${file}`;
+}
+
+/** Each probe line prints "<label> ok <result>" or "<label> <ERRNO NAME>". */
+const TRY = `import os, errno, ctypes
+def t(label, f):
+    try:
+        r = f()
+        if isinstance(r, int) and r < 0:
+            print(label, errno.errorcode[ctypes.get_errno()])
+        else:
+            print(label, "ok", oct(r) if isinstance(r, int) else "")
+    except OSError as e:
+        print(label, errno.errorcode[e.errno])
+`;
+
+const mode = (p: string): number => lstatSync(p).mode & 0o7777;
+
+/** A run through the in-process fallback (no namespace can be made), where only root can nest the user namespace. */
+const noNamespaces = ["unshare", "--user", "--map-root-user", "sh", "-c", "echo 0 > /proc/sys/user/max_pid_namespaces && echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"", "sh"];
+const canNest = root && Bun.spawnSync([...noNamespaces, "true"], { stderr: "ignore" }).exitCode === 0;
+
+describe.skipIf(!confinable || !hasPython)("finding 2: modes at creation", () => {
+  const creations = (dir: string) => `${TRY}
+libc = ctypes.CDLL(None, use_errno=True)
+d = ${JSON.stringify(dir)}
+t("umask-0", lambda: os.umask(0))
+t("mkdir-0777", lambda: os.mkdir(d + "/shared", 0o777))
+t("open-0666", lambda: os.close(os.open(d + "/f", os.O_CREAT | os.O_WRONLY, 0o666)))
+t("open-06755", lambda: os.open(d + "/setid", os.O_CREAT | os.O_WRONLY, 0o6755))
+t("open-02755", lambda: os.open(d + "/setgid", os.O_CREAT | os.O_WRONLY, 0o2755))
+t("mkdir-02777", lambda: os.mkdir(d + "/gdir", 0o2777))
+t("mknod-04777", lambda: os.mknod(d + "/n", 0o104777))
+t("creat-04755", lambda: libc.creat((d + "/c").encode(), 0o4755))
+t("openat2", lambda: libc.syscall(437, -100, (d + "/o2").encode(), 0, 24))
+t("umask-077", lambda: os.umask(0o077))
+t("umask-back", lambda: os.umask(0o022))
+t("mkdir-tight", lambda: None if os.umask(0o077) < 0 else os.mkdir(d + "/tight", 0o777))
+print("end")
+`;
+  const check = (r: Run, dir: string) => {
+    expect(r.stdout).toContain("end");
+    // umask(0) is not executed: it returns 0 and the 022 stays.
+    expect(r.stdout).toContain("umask-0 ok 0o0");
+    expect(r.stdout).toContain("mkdir-0777 ok");
+    expect(r.stdout).toContain("open-0666 ok");
+    for (const label of ["open-06755", "open-02755", "mkdir-02777", "mknod-04777", "creat-04755"]) expect(r.stdout).toContain(`${label} EPERM`);
+    expect(r.stdout).toContain("openat2 ENOSYS");
+    // Tightening runs (and hands back the 022 it replaces); loosening back to 022 from 077 runs too.
+    expect(r.stdout).toContain("umask-077 ok 0o22");
+    expect(r.stdout).toContain("umask-back ok 0o77");
+    expect(mode(join(dir, "shared"))).toBe(0o755);
+    expect(mode(join(dir, "f"))).toBe(0o644);
+    expect(mode(join(dir, "tight"))).toBe(0o700);
+    for (const n of ["setid", "setgid", "gdir", "n", "c", "o2"]) expect(existsSync(join(dir, n))).toBe(false);
+  };
+
+  test("after umask(0), mkdir 0777 and open 0666 in the project give 0755 and 0644; set-id creation and openat2 are refused", async () => {
+    const dir = join(project, "src", "created");
+    const r = await attack(`mkdir ${dir} && ${probe("create.py", creations(dir))}`, { filesystem: "project" });
+    check(r, dir);
+  }, T);
+
+  test.skipIf(!canNest)("the same without a PID namespace (the in-process launcher sets the umask too)", async () => {
+    const dir = join(project, "src", "created-inproc");
+    const r = await attack(`mkdir ${dir} && ${probe("create2.py", creations(dir))}`, { filesystem: "project", wrap: noNamespaces });
+    check(r, dir);
+  }, T);
+
+  test("the plugin's umask holds 022 whatever fledge's was, and a tighter one is kept; the shell's umask 0 does not loosen it", async () => {
+    // The shell reads its umask with umask(0) + umask(m): it prints 0000 here, so the kernel's own line is read (the shell opens its own /proc/self).
+    const status = "grep '^Umask' </proc/self/status";
+    const loose = await attack(`${status}; umask 000; ${status}; umask 002; ${status}`, { wrap: ["sh", "-c", 'umask 000; exec "$@"', "sh"] });
+    expect(loose.stdout.match(/^Umask:.*$/gm)).toEqual(["Umask:\t0022", "Umask:\t0022", "Umask:\t0022"]);
+    const dir = join(project, "src", "tight-start");
+    const tight = await attack(`${status}; mkdir ${dir}; umask 022; ${status}`, { filesystem: "project", wrap: ["sh", "-c", 'umask 077; exec "$@"', "sh"] });
+    expect(tight.stdout.match(/^Umask:.*$/gm)).toEqual(["Umask:\t0077", "Umask:\t0022"]);
+    expect(mode(dir)).toBe(0o700);
+  }, T);
+});
+
+describe.skipIf(!confinable || !hasPython || !root)("finding 3 (root): no mode change of any file outside builds", () => {
+  test("fchmod, fchmodat and fchmodat2 fail with EPERM on a private 0600 file, a set-uid 4755 file and a folder the plugin may read; modes stay", async () => {
+    const priv = join(home, "private.txt");
+    const suid = join(home, "tool");
+    const folder = join(home, "sysdir");
+    writeFileSync(priv, "root only\n");
+    chmodSync(priv, 0o600);
+    writeFileSync(suid, "#!/bin/sh\n");
+    chmodSync(suid, 0o4755);
+    Bun.spawnSync(["mkdir", "-m", "0755", folder]);
+    const script = probe("fchmod.py", `${TRY}
+libc = ctypes.CDLL(None, use_errno=True)
+fp = os.open(${JSON.stringify(priv)}, os.O_RDONLY)
+fs = os.open(${JSON.stringify(suid)}, os.O_RDONLY)
+fd = os.open(${JSON.stringify(folder)}, os.O_RDONLY | os.O_DIRECTORY)
+t("fchmod-0644", lambda: os.fchmod(fp, 0o644))
+t("fchmod-0755", lambda: os.fchmod(fs, 0o755))
+t("fchmod-0700", lambda: os.fchmod(fd, 0o700))
+t("fchmodat", lambda: libc.syscall(268, -100, ${JSON.stringify(priv)}.encode(), 0o644, 0))
+t("fchmodat2-empty", lambda: libc.syscall(452, fs, b"", 0o755, 0x1000))
+tmp = os.open(os.path.join(os.environ["TMPDIR"], "mine"), os.O_CREAT | os.O_WRONLY, 0o600)
+t("own-0755", lambda: os.fchmod(tmp, 0o755))
+print("end")
+`);
+    const r = await attack(script);
+    expect(r.stdout).toContain("end");
+    for (const label of ["fchmod-0644", "fchmod-0755", "fchmod-0700", "fchmodat", "fchmodat2-empty", "own-0755"]) expect(r.stdout).toContain(`${label} EPERM`);
+    expect(mode(priv)).toBe(0o600);
+    expect(mode(suid)).toBe(0o4755);
+    expect(statSync(folder).mode & 0o7777).toBe(0o755);
+  }, T);
+});
