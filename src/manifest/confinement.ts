@@ -112,20 +112,33 @@ export const SECRET_ENV_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE
  * Values that are credentials whatever the variable is called: token formats of the
  * big forges and clouds (GitHub, GitLab, Slack, AWS access keys, npm, PyPI, Hugging
  * Face, OpenAI/Stripe-style keys), JWTs, and URLs carrying `user:password@`.
+ *
+ * Short prefixes (`sk-`, `ghp_`, `pypi-`) count only at the start of a word: a token
+ * hidden after an ordinary-looking start (LANG="C.UTF-8 ghp_...", PAGER="less glpat-...")
+ * still reaches the plugin otherwise. "Start of a word" means after the value's start or
+ * any character but a letter, digit, `_`, `-`, `.` or `/`, so a path or name that merely
+ * contains a short shape (`/opt/sk-tools/bin`, `task-runner`, `my_ghp_notes`) is not one.
  */
 const TOKEN_SHAPE = String.raw`(gh[pousr]_|github_pat_|glpat-|gldt-|xox[abposre]-|A[KS]IA[0-9A-Z]{12}|npm_[A-Za-z0-9]{20}|pypi-|hf_[A-Za-z0-9]{20}|sk-|sk_live_|rk_live_|eyJ[A-Za-z0-9_-]{8,}\.eyJ)`;
-/**
- * A token shape counts anywhere in the value, at the start of a word: a token hidden
- * after an ordinary-looking start (LANG="C.UTF-8 ghp_...", PAGER="less glpat-...") still
- * reaches the plugin otherwise. "Start of a word" means after the value's start or any
- * character but a letter, digit, `_`, `-`, `.` or `/`, so a path or name that merely
- * contains a shape (`/opt/sk-tools/bin`, `task-runner`, `my_ghp_notes`) is not one.
- */
 const SECRET_ENV_VALUE = new RegExp(String.raw`(?<![A-Za-z0-9_./-])${TOKEN_SHAPE}|[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@`, "i");
+/**
+ * Fixed prefix AND the token's required length: no path, locale or option looks like
+ * these, so they count ANYWHERE in a value, whatever precedes them (a URL's user part
+ * `https://ghp_...@github.com`, `xterm/ghp_...`, an option glued to it `-Pglpat-...`).
+ * Case-sensitive, as the tokens are: `AIza` is Google's, `aiza` is nobody's.
+ */
+const PREFIXED_TOKEN = new RegExp(
+  [
+    String.raw`gh[pousr]_[A-Za-z0-9]{36}`, String.raw`github_pat_[A-Za-z0-9_]{22,}`, String.raw`gl(pat|dt)-[A-Za-z0-9_-]{20}`,
+    String.raw`xox[abposre]-[A-Za-z0-9-]{10,}`, String.raw`A[KS]IA[0-9A-Z]{16}`, String.raw`npm_[A-Za-z0-9]{36}`, String.raw`pypi-[A-Za-z0-9_-]{50,}`,
+    String.raw`hf_[A-Za-z0-9]{30,}`, String.raw`sk-(ant|proj)-[A-Za-z0-9_-]{20,}`, String.raw`[sr]k_live_[A-Za-z0-9]{20,}`, String.raw`AIza[0-9A-Za-z_-]{35}`,
+    String.raw`dop_v1_[a-f0-9]{64}`, String.raw`hvs\.[A-Za-z0-9_-]{24,}`, String.raw`dckr_pat_[A-Za-z0-9_-]{20,}`, String.raw`[Bb]earer\s+[A-Za-z0-9._~+/=-]{20,}`,
+  ].join("|"),
+);
 
-/** Whether a variable's value holds what looks like a credential, anywhere in it (see SECRET_ENV_VALUE). */
+/** Whether a variable's value holds what looks like a credential, anywhere in it (see SECRET_ENV_VALUE and PREFIXED_TOKEN). */
 export function isCredentialValue(value: string | undefined): boolean {
-  return value !== undefined && SECRET_ENV_VALUE.test(value);
+  return value !== undefined && (PREFIXED_TOKEN.test(value) || SECRET_ENV_VALUE.test(value));
 }
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, lstatSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
-import { kernelLandlockAbi } from "../../src/confine/index.ts";
+import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
+import { isCredentialValue } from "../../src/manifest/confinement.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const PY = "/usr/bin/python3";
@@ -150,5 +151,57 @@ print("end")
     expect(mode(priv)).toBe(0o600);
     expect(mode(suid)).toBe(0o4755);
     expect(statSync(folder).mode & 0o7777).toBe(0o755);
+  }, T);
+});
+
+describe("finding 4: token shapes anywhere in a value, and the shapes that were missing", () => {
+  const tokens: Record<string, string> = {
+    PAGER: "less https://ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@github.com/x",
+    TERM: "xterm/ghp_cccccccccccccccccccccccccccccccccccc",
+    EDITOR: "vim -Pglpat-bbbbbbbbbbbbbbbbbbbb",
+    VISUAL: "code x--glpat-dddddddddddddddddddd",
+    LANG: "C.ghp_eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+    LC_DEPLOY: "dckr_pat_abcdefghijklmnopqrstuvwxyz0",
+    LC_GOOGLE: "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+    LC_DO: `dop_v1_${"0123456789abcdef".repeat(4)}`,
+    LC_VAULT: "hvs.CAESIJ0123456789abcdefghij",
+    LC_NPM: "x/npm_abcdefghijklmnopqrstuvwxyz0123456789",
+    LC_BEARER: "Bearer abcdefghijklmnopqrstuvwxyz0123456789",
+    LC_ANTHROPIC: "x=sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+  };
+  const ordinary: Record<string, string> = {
+    PATH: "/usr/local/sk-tools/bin:/home/u/.local/my_ghp_notes:/opt/npm_modules/bin:/usr/bin:/bin",
+    LANG: "en_US.UTF-8",
+    LC_ALL: "C.UTF-8",
+    LC_TIME: "de_DE.UTF-8",
+    PAGER: "less -R",
+    EDITOR: "code --wait",
+    VISUAL: "vim https://oauth2@gitlab.com",
+    TERM: "xterm-256color",
+    TZ: "America/Argentina/Buenos_Aires",
+    SHELL: "/bin/bash",
+    COLORTERM: "truecolor",
+    LC_DOCS: "https://example.com/docs/bearer-tokens-and-hvs.html",
+  };
+  const rules = (env: Record<string, string>) =>
+    confinementRules({ pluginDir: "/p", projectWritable: false, network: false, tempDir: "/t", fledgeConfigDir: "/h/.config/fledge" }, { HOME: "/h", ...env });
+
+  test("a prefixed token counts whatever precedes it (a URL's user part, '/', an option glued to it), and AIza, dop_v1_, hvs., dckr_pat_, npm_, Bearer are known", () => {
+    for (const [k, v] of Object.entries(tokens)) expect([k, isCredentialValue(v)]).toEqual([k, true]);
+    const r = rules({ PATH: "/usr/bin:/bin", ...tokens });
+    // LC_* names are allowlisted, but their values go through the same check.
+    for (const k of Object.keys(tokens)) expect(r.env[k]).toBeUndefined();
+  });
+
+  test("ordinary values (paths, locales, options, URLs without a token) still pass", () => {
+    for (const [k, v] of Object.entries(ordinary)) expect([k, isCredentialValue(v)]).toEqual([k, false]);
+    const r = rules(ordinary);
+    for (const [k, v] of Object.entries(ordinary)) expect(r.env[k]).toBe(v);
+  });
+
+  test.skipIf(!confinable)("the plugin sees none of them", async () => {
+    const r = await attack(`env; echo end`, { env: tokens });
+    expect(r.stdout).toContain("end");
+    for (const v of Object.values(tokens)) expect(r.stdout).not.toContain(v);
   }, T);
 });
