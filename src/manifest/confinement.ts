@@ -113,19 +113,16 @@ export const SECRET_ENV_NAME = /TOKEN|SECRET|PASS|PWD|KEY|CREDENTIAL|AUTH|COOKIE
  * big forges and clouds (GitHub, GitLab, Slack, AWS access keys, npm, PyPI, Hugging
  * Face, OpenAI/Stripe-style keys), JWTs, and URLs carrying `user:password@`.
  *
- * Short prefixes (`sk-`, `ghp_`, `pypi-`) count only at the start of a word: a token
- * hidden after an ordinary-looking start (LANG="C.UTF-8 ghp_...", PAGER="less glpat-...")
- * still reaches the plugin otherwise. "Start of a word" means after the value's start or
- * any character but a letter, digit, `_`, `-`, `.` or `/`, so a path or name that merely
- * contains a short shape (`/opt/sk-tools/bin`, `task-runner`, `my_ghp_notes`) is not one.
+ * Short prefixes (`sk-`, `ghp_`, `pypi-`) count at the start of any word (LANG="C.UTF-8
+ * ghp_..."): after the value's start or any character but a letter, digit, `_`, `-`, `.`
+ * or `/`, so a path or name merely containing one (`/opt/sk-tools/bin`) is not one.
  */
 const TOKEN_SHAPE = String.raw`(gh[pousr]_|github_pat_|glpat-|gldt-|xox[abposre]-|A[KS]IA[0-9A-Z]{12}|npm_[A-Za-z0-9]{20}|pypi-|hf_[A-Za-z0-9]{20}|sk-|sk_live_|rk_live_|eyJ[A-Za-z0-9_-]{8,}\.eyJ)`;
 const SECRET_ENV_VALUE = new RegExp(String.raw`(?<![A-Za-z0-9_./-])${TOKEN_SHAPE}|[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@`, "i");
 /**
- * Fixed prefix AND the token's required length: no path, locale or option looks like
- * these, so they count ANYWHERE in a value, whatever precedes them (a URL's user part
- * `https://ghp_...@github.com`, `xterm/ghp_...`, an option glued to it `-Pglpat-...`).
- * Case-sensitive, as the tokens are: `AIza` is Google's, `aiza` is nobody's.
+ * Fixed prefix AND the token's full length: no path, locale or option looks like these,
+ * so they count ANYWHERE in a value (`https://ghp_...@github.com`, `xterm/ghp_...`,
+ * `-Pglpat-...`). Case-sensitive, as the tokens are (`AIza` is Google's, `aiza` nobody's).
  */
 const PREFIXED_TOKEN = new RegExp(
   [
