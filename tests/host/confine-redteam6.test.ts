@@ -8,11 +8,12 @@
  * with one line where python3 is missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
 import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
 import { isCredentialValue } from "../../src/manifest/confinement.ts";
+import { canRunAsUser } from "../helpers/other-user.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const PY = "/usr/bin/python3";
@@ -107,6 +108,33 @@ print("end")
     const dir = join(project, "src", "created-inproc");
     const r = await attack(`mkdir ${dir} && ${probe("create2.py", creations(dir))}`, { filesystem: "project", wrap: noNamespaces });
     check(r, dir);
+  }, T);
+
+  test.skipIf(!canRunAsUser(65534, "the creation-mode test as nobody"))("as nobody (user namespace path): the same, and fchmod of its own file keeps the mode rule", async () => {
+    const other = attackScene("fledge-redteam6-nobody-");
+    try {
+      const own = (p: string): void => {
+        chownSync(p, 65534, 65534);
+        for (const n of readdirSync(p, { withFileTypes: true })) {
+          if (n.isDirectory()) own(join(p, n.name));
+          else chownSync(join(p, n.name), 65534, 65534);
+        }
+      };
+      own(other.base);
+      const dir = join(other.project, "src");
+      writeFileSync(join(other.pluginDir, "create.py"), `${creations(dir)}
+fd = os.open(os.path.join(os.environ["TMPDIR"], "mine"), os.O_CREAT | os.O_WRONLY, 0o600)
+t("own-0755", lambda: os.fchmod(fd, 0o755))
+t("own-0666", lambda: os.fchmod(fd, 0o666))
+`);
+      const setpriv = Bun.which("setpriv", { PATH: "/usr/bin:/bin" })!;
+      const r = await runAttack(other, `${PY} ${join(other.pluginDir, "create.py")}`, { filesystem: "project", wrap: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] });
+      check(r, dir);
+      expect(r.stdout).toContain("own-0755 ok");
+      expect(r.stdout).toContain("own-0666 EPERM");
+    } finally {
+      other.cleanup();
+    }
   }, T);
 
   test("the plugin's umask holds 022 whatever fledge's was, and a tighter one is kept; the shell's umask 0 does not loosen it", async () => {
