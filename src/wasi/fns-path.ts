@@ -17,6 +17,7 @@ const HOST_READ_RIGHTS = R.fd_read | R.fd_readdir;
 export function pathFunctions(ctx: WasiContext) {
   const m = ctx.mem;
   const fds = ctx.fds;
+  const walkCharge = (units: number): void => ctx.gate.work(units);
 
   /** Directory fd for a path operation: read-only gate first (EROFS) for mutations, then rights. */
   function dirFor(fd: number, rights: number, mutates: boolean): DirEntry {
@@ -34,7 +35,8 @@ export function pathFunctions(ctx: WasiContext) {
 
   function resolve(d: DirEntry, ptr: number, len: number, follow: boolean): Resolution {
     // Copy: the resolver must not see bytes the guest could change (single-threaded, but memory may grow).
-    return resolveInPreopen(d.handle, guestPath(ptr, len), { followFinal: follow });
+    // Charged per component through the gate, so fuel and the deadline bound the walk itself.
+    return resolveInPreopen(d.handle, guestPath(ptr, len), { followFinal: follow, charge: walkCharge });
   }
 
   function withPath<T>(d: DirEntry, ptr: number, len: number, follow: boolean, fn: (r: Resolution) => T): T {

@@ -11,7 +11,7 @@ export { WasiExit } from "./exit.ts";
 export { WasiDeadlineExceeded } from "./context.ts";
 export { ERRNO, errnoOf } from "./errno.ts";
 export { GuestMemory } from "./memory.ts";
-export { resolveInPreopen, type Resolution } from "./resolve.ts";
+export { resolveInPreopen, RESOLVE_COST, type Resolution } from "./resolve.ts";
 export { createGate, deadlineBudget, HOST_COST, DEFAULT_COST, type Gate, type HostBudget, type HostCost } from "./gate.ts";
 export { pollFd, readyBefore, waitReady } from "./wait.ts";
 export { SINK_SLICE, type OutputSink } from "./fdtable.ts";
