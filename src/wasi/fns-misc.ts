@@ -9,6 +9,8 @@ function stringsGet(ctx: WasiContext, which: "args" | "env", ptrs: number, buf: 
   const s = ctx[which];
   const m = ctx.mem;
   m.check(ptrs, s.offsets.length * 4);
+  // Charged by size: an environment of megabytes copied on every call is host work a loop repeats.
+  ctx.gate.bytes(s.buf.length + s.offsets.length * 4);
   m.write(buf, s.buf);
   const base = buf >>> 0;
   for (let i = 0; i < s.offsets.length; i++) m.setU32(ptrs + i * 4, base + s.offsets[i]!);

@@ -57,6 +57,8 @@ export const HOST_COST: Readonly<Record<string, HostCost>> = Object.freeze({
   fd_readdir: { base: 50, perKiB: 256 },
   path_open: { base: 200, perKiB: 0 },
   poll_oneoff: { base: 50, perKiB: 0 },
+  args_get: { base: 10, perKiB: 64 },
+  environ_get: { base: 10, perKiB: 64 },
   random_get: { base: 10, perKiB: 64 },
   send: { base: 200, perKiB: 1024 },
   recv: { base: 20, perKiB: 64 },

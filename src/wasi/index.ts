@@ -14,4 +14,5 @@ export { GuestMemory } from "./memory.ts";
 export { resolveInPreopen, RESOLVE_COST, type Resolution } from "./resolve.ts";
 export { createGate, deadlineBudget, HOST_COST, DEFAULT_COST, type Gate, type HostBudget, type HostCost } from "./gate.ts";
 export { pollFd, readyBefore, waitReady } from "./wait.ts";
+export { POLL_SUBSCRIPTION_COST } from "./poll.ts";
 export { SINK_SLICE, type OutputSink } from "./fdtable.ts";

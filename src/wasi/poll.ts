@@ -34,6 +34,9 @@ interface Ready {
 
 const EVENTRWFLAGS_FD_READWRITE_HANGUP = 1;
 
+/** Fuel per poll_oneoff subscription (up to 4096 per call), on top of the call's base cost. */
+export const POLL_SUBSCRIPTION_COST = 100;
+
 export function pollFunctions(ctx: WasiContext) {
   const m = ctx.mem;
   return {
@@ -44,6 +47,8 @@ export function pollFunctions(ctx: WasiContext) {
       m.check(inPtr, n * SIZE.subscription);
       m.check(outPtr, n * SIZE.event);
       m.check(ret, 4);
+      // Each subscription is decoded and, for an fd, its readiness probed: charged per subscription.
+      ctx.gate.work(n * POLL_SUBSCRIPTION_COST);
 
       const ready: Ready[] = [];
       // Earliest clock deadline in performance.now() ms, with the subscriptions it satisfies.

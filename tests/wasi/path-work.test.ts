@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { runModuleFile } from "../../src/wasm/run.ts";
-import { createWasi, RESOLVE_COST, WasiDeadlineExceeded, type HostBudget } from "../../src/wasi/index.ts";
+import { createWasi, HOST_COST, POLL_SUBSCRIPTION_COST, RESOLVE_COST, WasiDeadlineExceeded, type HostBudget } from "../../src/wasi/index.ts";
 import { runFledge, tempDir } from "../helpers/cli.ts";
 import { guest, releaseGuests, QUIET_BUN } from "../fixtures/wasi/support.ts";
 
@@ -129,4 +129,39 @@ describe("path resolution is charged by the components it walks", () => {
     expect(err?.code).toBe("time_limit");
     expect(err?.exitCode).toBe(124);
   }, 30_000);
+});
+
+describe("other host calls whose work grows with their arguments are charged by it", () => {
+  test("poll_oneoff with 4096 subscriptions costs per subscription", () => {
+    const budget = recordingBudget();
+    const wasi = createWasi({ args: ["t"], env: [], preopens: [], budget });
+    const memory = new WebAssembly.Memory({ initial: 8 });
+    wasi.bindMemory(memory);
+    const n = 4096;
+    const view = new DataView(memory.buffer);
+    // Clock subscriptions (tag 0) on the monotonic clock (id 1) with a zero timeout: all ready at once.
+    for (let i = 0; i < n; i++) {
+      const s = 65536 + i * 48;
+      view.setBigUint64(s, BigInt(i), true);
+      view.setUint8(s + 8, 0);
+      view.setUint32(s + 16, 1, true);
+      view.setBigUint64(s + 24, 0n, true);
+    }
+    const poll = wasi.imports["poll_oneoff"] as (inPtr: number, outPtr: number, n: number, ret: number) => number;
+    expect(poll(65536, 65536 + n * 48, n, 16)).toBe(0);
+    expect(view.getUint32(16, true)).toBe(n);
+    expect(budget.units).toBeGreaterThanOrEqual(n * POLL_SUBSCRIPTION_COST);
+  });
+
+  test("environ_get is charged by the size of the environment it copies", () => {
+    const budget = recordingBudget();
+    const big = "x".repeat(1024 * 1024);
+    const wasi = createWasi({ args: ["t"], env: [["BIG", big]], preopens: [], budget });
+    const memory = new WebAssembly.Memory({ initial: 20 });
+    wasi.bindMemory(memory);
+    const get = wasi.imports["environ_get"] as (ptrs: number, buf: number) => number;
+    expect(get(16, 4096)).toBe(0);
+    // 1 MiB at environ_get's per-KiB price, on top of its base.
+    expect(budget.units).toBeGreaterThanOrEqual(1024 * HOST_COST.environ_get!.perKiB);
+  });
 });
