@@ -38,7 +38,7 @@
  */
 import { FledgeError } from "../core/index.ts";
 import { skipInstr } from "./code.ts";
-import { EH_OP, IS_EH_OP, ehInstrEnd, legacyTryCharges, readCatchClauses } from "./eh.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, handlerScan, readCatchClauses, type HandlerScan } from "./eh.ts";
 import { lebEnd, readS33, readU32 } from "./leb128.ts";
 import { MODULE_CAPS } from "./caps.ts";
 import { MAX_PAGES } from "./limits.ts";
@@ -111,8 +111,8 @@ export function localsEntryCost(locals: readonly (readonly [number, number])[]):
 /**
  * Instructions that cost nothing, as in wasmtime's fuel: pure structure (block, loop,
  * if's else, end, nop, and the exception-handling markers try, catch, catch_all,
- * delegate, try_table). The counting build (count.ts) uses the same rule. Entering
- * a handler (try, try_table) still costs one unit per catch clause (eh.ts).
+ * delegate, try_table). The counting build (count.ts) uses the same rule. The engine's
+ * search of a body's handlers is charged at function entry and at landings (eh.ts).
  */
 export const FREE_OP = new Uint8Array(256);
 for (const op of [0x01, 0x02, 0x03, 0x05, 0x0b, 0x06, 0x07, 0x18, 0x19, 0x1f]) FREE_OP[op] = 1;
@@ -262,17 +262,18 @@ const LOOP_FRAMES = 3;
  * uses local nLocals (i64, the fuel counter) and, when it returns true, nLocals+1 and
  * nLocals+2 (i32 scratch) which the caller must declare.
  */
-export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext): BodyEdits {
+export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, scan: HandlerScan = handlerScan(code)): BodyEdits {
   const start = w.pos;
   const loops = ctx.loops;
   const dynamic = ctx.dynamic;
-  // Frames (by opening order) that a try_table catch targets. A branch to one may come
-  // before the try_table is seen, so they are found in one pass first; one the pass
-  // missed would still restart the rewrite (the rewrite never relies on the pass).
-  const catchTargets = catchTargetFrames(code);
+  // Frames (by opening order) that a try_table catch targets, found in one pass first;
+  // one the pass missed would still restart the rewrite (the rewrite never relies on the
+  // pass). Learning them during the rewrite instead cost one restart per newly targeted
+  // frame: a body of thousands of try_tables was rewritten thousands of times.
+  const catchTargets = new Set(scan.targets);
   for (;;) {
     try {
-      return rewrite(code, nLocals, w, ctx, catchTargets);
+      return rewrite(code, nLocals, w, ctx, catchTargets, scan.handlers);
     } catch (e) {
       if (!(e instanceof NeedsCatchTarget)) throw e;
       catchTargets.add(e.ordinal);
@@ -283,44 +284,7 @@ export function meterBody(code: Uint8Array, nLocals: number, w: Writer, ctx: Met
   }
 }
 
-/**
- * The opening-order numbers of the frames some try_table catch clause targets, as the
- * rewrite numbers them (block, loop, if, try and try_table each open one). Learning
- * them during the rewrite instead costs one restart per newly targeted frame: a body
- * of thousands of try_tables was rewritten thousands of times. A body this pass cannot
- * read is left to the rewrite, which reports it.
- */
-function catchTargetFrames(code: Uint8Array): Set<number> {
-  const targets = new Set<number>();
-  const open: number[] = [];
-  let next = 0;
-  try {
-    for (let p = 0; p < code.length; ) {
-      const op = code[p]!;
-      if (IS_EH_OP[op]) {
-        if (op === EH_OP.tryTable) {
-          // Catch labels are resolved outside the try_table's own frame.
-          for (const c of readCatchClauses(code, lebEnd(code, p + 1)).clauses) {
-            const t = open.length - 1 - readU32(code, c.labelAt);
-            if (t >= 0) targets.add(open[t]!);
-          }
-        }
-        if (op === EH_OP.try || op === EH_OP.tryTable) open.push(next++);
-        else if (op === EH_OP.delegate) open.pop();
-        p = ehInstrEnd(code, p);
-        continue;
-      }
-      if (MAIN_IMM[op] === 1 /* Imm.block */) open.push(next++);
-      else if (op === OP.end) open.pop();
-      p = skipInstr(code, p);
-    }
-  } catch {
-    // malformed: the rewrite finds and reports it
-  }
-  return targets;
-}
-
-function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, catchTargets: Set<number>): BodyEdits {
+function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext, catchTargets: Set<number>, handlers: number): BodyEdits {
   const n = code.length;
   const bodyStart = w.pos;
   const g = ctx.fuelGlobal;
@@ -353,8 +317,6 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     depth++;
   };
   let nextOrd = 0;
-  // Each legacy try's clause count, found on the first try (see legacyTryCharges).
-  let tryCharges: Map<number, number> | undefined;
   /** True when entering the frame `label` levels out lands where an exception may also land. */
   const isCatchTarget = (label: number): boolean => {
     const t = depth - 1 - label;
@@ -501,6 +463,12 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   const landing = (): void => {
     reload();
     startCheckedBlock();
+    chargeHandlerSearch();
+  };
+  /** A landing: the engine searched this body's whole handler table to get here (see handlerScan in eh.ts). */
+  const chargeHandlerSearch = (): void => {
+    cost += handlers;
+    spent += handlers;
   };
   /** Before a branch (or fall-through) into a catch target: make the global the truth. */
   const storeForBranch = (label: number): void => {
@@ -516,7 +484,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   }
   const entry = pass ? startCheckedFrom(OP.localGet, f) : startCheckedFrom(OP.globalGet, g);
   const straight = pass ? STRAIGHT_PASSING : STRAIGHT;
-  cost = ctx.entryCost ?? 0;
+  // An exception that unwinds out of this call searches its handler table once (eh.ts).
+  cost = (ctx.entryCost ?? 0) + handlers;
   spent = cost;
 
   while (p < n) {
@@ -610,6 +579,8 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
           w.byte(ct ? OP.globalGet : OP.localGet);
           w.u32(ct ? g : f);
           patch = placeholder(w);
+          // A catch-target loop's header is a landing: every arrival pays the search.
+          if (ct) chargeHandlerSearch();
           w.byte(OP.i64Sub);
           w.byte(OP.localTee);
           w.u32(f);
@@ -800,19 +771,13 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     const outer = depth ? frames[depth - 1]! : 0;
     switch (op) {
       case EH_OP.try: {
-        // Entering a handler costs its clauses (see tryTableCharge in eh.ts).
-        tryCharges ??= legacyTryCharges(code);
-        const units = tryCharges.get(p) ?? 0;
-        cost += units;
-        spent += units;
+        // Entering a handler is free: its clauses cost when searched (handlerScan in eh.ts).
         open(F_TRY, outer, nextOrd++, 1);
         return end;
       }
       case EH_OP.tryTable: {
         // Catch labels are resolved outside the try_table's own frame.
         const { clauses } = readCatchClauses(code, lebEnd(code, p + 1));
-        cost += clauses.length;
-        spent += clauses.length;
         for (const c of clauses) {
           const label = readU32(code, c.labelAt);
           const nl = relabel(label, 2);
@@ -828,6 +793,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
         flush(end);
         reload();
         startCheckedBlock();
+        chargeHandlerSearch();
         return end;
       case EH_OP.delegate: {
         // Ends the try; its label is resolved outside the try.

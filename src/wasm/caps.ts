@@ -52,6 +52,12 @@ export const MODULE_CAPS = {
   typeEntries: 1_000_000,
   /** Custom sections (3 bytes each would otherwise make millions of parser objects). */
   customSections: 10_000,
+  /**
+   * Exception handler clauses in one function (try_table clauses, legacy catch and
+   * catch_all, delegates): the engine searches them all on every throw that reaches
+   * the function, so this bounds one search. Compilers emit a few per function.
+   */
+  handlers: 10_000,
 } as const;
 
 export type ModuleCap = keyof typeof MODULE_CAPS;
@@ -61,7 +67,7 @@ export const TABLE_ELEMENTS_DEFAULT = 1 << 20;
 export const TABLE_ELEMENTS_HARD = 10_000_000;
 
 /** Bumped whenever a cap or the decoder's accepted encodings change (part of the prepared-cache key). */
-export const DECODER_VERSION = "strict-3";
+export const DECODER_VERSION = "strict-4";
 
 const WHAT: Record<ModuleCap, string> = {
   moduleBytes: "module size",
@@ -82,6 +88,7 @@ const WHAT: Record<ModuleCap, string> = {
   elemItems: "element segment item count",
   typeEntries: "total function type entries",
   customSections: "custom section count",
+  handlers: "exception handler clauses per function",
 };
 
 /** The one refusal for a module over a cap: names the cap, its value and what was found. */

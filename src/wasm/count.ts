@@ -3,16 +3,18 @@
  * executes, to check the fuel meter against. Every instruction of every body gets
  * `counter += 1` in front of it (so an instruction counts when control reaches it by
  * falling through or by entering its block, the same rule as the meter's), with no
- * basic-block analysis at all; entering a try_table or a legacy try also counts one per
- * catch clause (the meter's charge for the engine's clause tests, see eh.ts). Slow (several times the original) and only for tests
- * and `bun run bench`.
+ * basic-block analysis at all. A body with exception handlers also counts its handler
+ * count H at entry and at every landing: after the end of a frame a try_table catch
+ * targets, at the header of such a loop, and after a legacy catch or catch_all (the
+ * meter's charge for the engine's handler search, see handlerScan in eh.ts). Slow
+ * (several times the original) and only for tests and `bun run bench`.
  */
 import { skipInstr } from "./code.ts";
 import { FREE_OP } from "./blocks.ts";
-import { EH_OP, IS_EH_OP, ehInstrEnd, legacyTryCharges, tryTableCharge } from "./eh.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, handlerScan } from "./eh.ts";
 import { encodeModule } from "./encode.ts";
 import { EXTERNAL, importedCount } from "./module.ts";
-import { OP } from "./opcodes.ts";
+import { MAIN_IMM, OP } from "./opcodes.ts";
 import { parseModule } from "./parse.ts";
 import { Writer } from "./writer.ts";
 
@@ -26,8 +28,6 @@ export function countingBuild(bytes: Uint8Array): Uint8Array {
   for (const body of m.codes) {
     const code = body.code;
     const w = new Writer(code.length * 8 + 16);
-    let p = 0;
-    let tries: Map<number, number> | undefined;
     const add = (n: number): void => {
       w.byte(OP.globalGet);
       w.u32(counter);
@@ -37,15 +37,28 @@ export function countingBuild(bytes: Uint8Array): Uint8Array {
       w.byte(OP.globalSet);
       w.u32(counter);
     };
+    const { targets, handlers } = handlerScan(code);
+    if (handlers > 0) add(handlers);
+    // Per open frame: 1 when a try_table catch targets it (its end is a landing), 2 for
+    // such a loop (its header is the landing), else 0.
+    const open: number[] = [];
+    let next = 0;
+    let p = 0;
     while (p < code.length) {
       const op = code[p]!;
       const q = IS_EH_OP[op] ? ehInstrEnd(code, p) : skipInstr(code, p);
-      // Entering a handler counts its catch clauses, as the meter charges them (eh.ts).
-      const clauses = op === EH_OP.tryTable ? tryTableCharge(code, p) : op === EH_OP.try ? (tries ??= legacyTryCharges(code)).get(p)! : 0;
-      const n = clauses + 1 - FREE_OP[op]!;
+      const n = 1 - FREE_OP[op]!;
       if (n > 0) add(n);
       w.range(code, p, q);
       p = q;
+      if (op === EH_OP.try || op === EH_OP.tryTable || MAIN_IMM[op] === 1 /* Imm.block */) {
+        const landing = targets.has(next++) ? (op === OP.loop ? 2 : 1) : 0;
+        open.push(landing);
+        if (landing === 2) add(handlers);
+      } else if (op === OP.end) {
+        if (open.pop() === 1) add(handlers);
+      } else if (op === EH_OP.delegate) open.pop();
+      else if (op === EH_OP.catch || op === EH_OP.catchAll) add(handlers);
     }
     body.code = w.finish();
   }

@@ -13,6 +13,7 @@
  */
 import { skipInstr } from "./code.ts";
 import { lebEnd, malformed, readU32 } from "./leb128.ts";
+import { MAIN_IMM } from "./opcodes.ts";
 
 export const EH_OP = {
   try: 0x06,
@@ -71,42 +72,60 @@ export function ehInstrEnd(b: Uint8Array, p: number): number {
   }
 }
 
-/**
- * The fuel a handler costs when it is entered: one unit per catch clause (a try_table's
- * clauses; a legacy try's `catch` and `catch_all`). The structure itself is free, but
- * an exception unwinding through a handler makes the engine test each of its clauses,
- * and one try_table may hold hundreds of thousands of them: charged nothing, one
- * `throw` (one unit) through 330,000 clauses cost 0.4 ms, and a slice of fuel outlived
- * the deadline by minutes. An exception leaves every handler it passes (caught there
- * or unwinding further out), and getting back under a handler means entering it
- * again, so charging the clauses on entry bounds the clause tests by fuel. The meter
- * (blocks.ts) and the counting build (count.ts) both charge it, so their totals agree.
- */
-export function tryTableCharge(b: Uint8Array, p: number): number {
-  return readU32(b, lebEnd(b, p + 1));
+/** A body's exception handlers as the meter prices them (see {@link handlerScan}). */
+export interface HandlerScan {
+  /** Opening-order numbers (block, loop, if, try, try_table each open one) of the frames a try_table catch clause targets. */
+  targets: Set<number>;
+  /** Catch clauses in the body: every try_table clause, every legacy catch and catch_all, and 1 per delegate. */
+  handlers: number;
 }
 
 /**
- * For a body with legacy `try`s: each try's position mapped to how many `catch` and
- * `catch_all` clauses it has (a try ended by `delegate` has none); see {@link tryTableCharge}.
- * The clauses follow the try in the code, so a pass over the body finds them first.
+ * One pass over a body: its try_table catch targets and its handler count H. On every
+ * throw the engine searches the WHOLE handler table of each frame the exception
+ * reaches, not just the handlers around the throwing instruction: 330,000 clauses in a
+ * try_table that never runs made each one-unit throw elsewhere in the function cost
+ * 0.1 ms. A frame is searched once per throw that lands in it, or once when the
+ * exception unwinds out of it, which ends the frame. So the meter (blocks.ts) charges H
+ * at the entry of every function that has handlers and again at every landing (a
+ * try_table catch target, a legacy catch or catch_all body), and the counting build
+ * (count.ts) counts the same; H itself is capped per function (caps.ts), so one search
+ * is bounded too. Entering a handler is free: its clauses cost only when searched.
+ * Targets are found before the rewrite because a branch to one may come before the
+ * try_table is seen. A body this pass cannot read is left to the rewrite, which reports it.
  */
-export function legacyTryCharges(code: Uint8Array): Map<number, number> {
-  const charges = new Map<number, number>();
-  const open: number[] = []; // per open frame: its try's position, or -1 for other frames
-  let p = 0;
-  while (p < code.length) {
-    const op = code[p]!;
-    const q = IS_EH_OP[op] ? ehInstrEnd(code, p) : skipInstr(code, p);
-    if (op === 0x02 || op === 0x03 || op === 0x04 || op === EH_OP.tryTable) open.push(-1);
-    else if (op === EH_OP.try) {
-      open.push(p);
-      charges.set(p, 0);
-    } else if (op === EH_OP.catch || op === EH_OP.catchAll) {
-      const t = open[open.length - 1];
-      if (t !== undefined && t >= 0) charges.set(t, charges.get(t)! + 1);
-    } else if (op === 0x0b || op === EH_OP.delegate) open.pop();
-    p = q;
+export function handlerScan(code: Uint8Array): HandlerScan {
+  const targets = new Set<number>();
+  const open: number[] = [];
+  let next = 0;
+  let handlers = 0;
+  try {
+    for (let p = 0; p < code.length; ) {
+      const op = code[p]!;
+      if (IS_EH_OP[op]) {
+        if (op === EH_OP.tryTable) {
+          // Catch labels are resolved outside the try_table's own frame.
+          const { clauses } = readCatchClauses(code, lebEnd(code, p + 1));
+          handlers += clauses.length;
+          for (const c of clauses) {
+            const t = open.length - 1 - readU32(code, c.labelAt);
+            if (t >= 0) targets.add(open[t]!);
+          }
+        }
+        if (op === EH_OP.try || op === EH_OP.tryTable) open.push(next++);
+        else if (op === EH_OP.delegate) {
+          open.pop();
+          handlers++;
+        } else if (op === EH_OP.catch || op === EH_OP.catchAll) handlers++;
+        p = ehInstrEnd(code, p);
+        continue;
+      }
+      if (MAIN_IMM[op] === 1 /* Imm.block */) open.push(next++);
+      else if (op === 0x0b /* end */) open.pop();
+      p = skipInstr(code, p);
+    }
+  } catch {
+    // malformed: the rewrite finds and reports it
   }
-  return charges;
+  return { targets, handlers };
 }

@@ -41,7 +41,8 @@ import { EXTERNAL, importedCount, type ConstExpr, type Limits, type Module } fro
 import { OP } from "./opcodes.ts";
 import { decodeModule, type BodyCounts } from "./decoder.ts";
 import { planPassing, PassingTypes, thunkBody, type PassingPlan } from "./passing.ts";
-import { capTables } from "./caps.ts";
+import { capTables, checkCap } from "./caps.ts";
+import { handlerScan } from "./eh.ts";
 import { Writer } from "./writer.ts";
 import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "./validate-async.ts";
 
@@ -271,7 +272,10 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
     ctx.entryCost = localsEntryCost(body.locals);
     const passes = pass.passes[i] === 1;
     ctx.self = passes ? { nParams: type.params.length, wrapType: types.wrap(type.results) } : null;
-    const e = meterBody(body.code, nLocals, w, ctx);
+    // One engine search of this body's handlers is bounded by the cap; the meter prices each (eh.ts).
+    const scan = handlerScan(body.code);
+    checkCap("handlers", scan.handlers, `function ${nImportedFuncs + i}`);
+    const e = meterBody(body.code, nLocals, w, ctx, scan);
     // A passing function's counter is its last parameter; the others declare it.
     const counter: [number, number][] = passes ? [] : [[1, 0x7e]];
     body.locals = e.usedScratch ? [...body.locals, ...counter, [2, 0x7f]] : [...body.locals, ...counter];
