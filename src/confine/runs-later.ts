@@ -49,8 +49,37 @@ export const RUNS_LATER = [
   "mise.local.toml", // mise: the local override without the dot
   ".mise", // mise: .mise/config.toml, same rules
   ".tool-versions", // asdf and mise: a `path:` version puts a folder of the plugin's choosing first on PATH
+  ".helix", // Helix: languages.toml names the language-server command it starts in the folder
+  ".lazy.lua", // lazy.nvim: per-folder plugin spec, Lua run on start in the folder
+  ".fleet", // JetBrains Fleet: run configurations and settings naming tools
+  ".cargo", // cargo: config.toml's rustc-wrapper and aliases run on `cargo check`, which rust-analyzer runs on open
+  "lefthook.yml", // lefthook: the commands its installed hooks run on every commit
+  ".lefthook.yml", // lefthook: the same file with a dot
+  "lefthook-local.yml", // lefthook: the local override, same rules
+  ".lintstagedrc", // lint-staged (run by husky's pre-commit): the commands it runs on commit
+  ".lintstagedrc.json", // lint-staged: the same config as JSON
+  ".lintstagedrc.yaml", // lint-staged: the same config as YAML
+  ".lintstagedrc.yml", // lint-staged: the same config as YAML
+  ".lintstagedrc.js", // lint-staged: the same config as code, run on commit
+  ".lintstagedrc.cjs", // lint-staged: the same config as CommonJS code
+  ".lintstagedrc.mjs", // lint-staged: the same config as ES module code
+  "lint-staged.config.js", // lint-staged: config as code, run on commit
+  "lint-staged.config.cjs", // lint-staged: the same as CommonJS code
+  "lint-staged.config.mjs", // lint-staged: the same as ES module code
+  ".overcommit.yml", // overcommit: the hooks its installed git hooks run
+  ".simple-git-hooks.json", // simple-git-hooks: the commands its installed hooks run
 ] as const;
 const RUNS_LATER_SET: ReadonlySet<string> = new Set(RUNS_LATER);
+/**
+ * Name endings that run code the same way, for tools that read any file so named:
+ * VS Code's `*.code-workspace` holds settings and tasks like `.vscode` once opened.
+ */
+export const RUNS_LATER_SUFFIXES = [".code-workspace"] as const;
+
+/** THE test for a runs-later entry by its name: listed, or ending like one. */
+export function isRunsLaterName(name: string): boolean {
+  return RUNS_LATER_SET.has(name) || RUNS_LATER_SUFFIXES.some((s) => name.endsWith(s) && name.length > s.length);
+}
 /**
  * Dependency and build folders: searched like the rest (a `vendor/x/.git` or a new
  * `build/.git` runs on `git status` there like any other), but on a budget of their
@@ -164,7 +193,7 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
       const budget = { dirs: limits.dirs - dirs };
       for (const raw of split.raw) {
         if (limits.stopAtUndecodable === true) stopped.push(showRaw(raw));
-        const r = scanRaw(raw, limits.depth - depth - 1, budget, (n) => RUNS_LATER_SET.has(n), isGitDirectory);
+        const r = scanRaw(raw, limits.depth - depth - 1, budget, isRunsLaterName, isGitDirectory);
         foundRaw.push(...r.found);
         stopped.push(...r.stopped.map(showRaw));
       }
@@ -175,7 +204,7 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
     if (isGitDirectory(new Set(entries.map((e) => e.name)))) found.push(dir);
     for (const e of entries) {
       const p = join(dir, e.name);
-      if (RUNS_LATER_SET.has(e.name)) {
+      if (isRunsLaterName(e.name)) {
         found.push(p);
         continue;
       }
@@ -254,7 +283,7 @@ export function quarantineNewRunsLater(watch: readonly RunsLaterWatch[], now: Da
     const before = new Set(w.before);
     for (const p of scan.found) {
       if (before.has(p)) continue;
-      if (RUNS_LATER_SET.has(basename(p))) {
+      if (isRunsLaterName(basename(p))) {
         report.moved.push({ from: p, to: moveAside(p, stamp) });
         continue;
       }
@@ -284,7 +313,7 @@ function moveAsideRaw(p: Buffer, stamp: string): QuarantineReport["moved"] {
     return { from: showRaw(from), to: to === undefined ? undefined : showRaw(to), gitDirectory: gitDirectory === undefined ? undefined : showRaw(gitDirectory), undo: to === undefined ? undefined : `mv ${shellQuoteRaw(to)} ${shellQuoteRaw(from)}` };
   };
   const name = p.subarray(p.lastIndexOf(0x2f) + 1).toString("utf8");
-  if (RUNS_LATER_SET.has(name)) return [one(p)];
+  if (isRunsLaterName(name)) return [one(p)];
   const out: QuarantineReport["moved"] = [];
   for (const maker of GIT_DIRECTORY_MAKERS) {
     const entry = Buffer.concat([p, Buffer.from(`/${maker}`)]);

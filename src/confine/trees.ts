@@ -10,10 +10,9 @@ import { readdirSync, realpathSync, statSync, lstatSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import { NEVER_GRANTABLE, isInside, resolvePath } from "../manifest/confinement.ts";
 import type { Access, FsRule } from "./policy.ts";
-import { commonDirOf, PRE_RUN_LIMITS, RUNS_LATER, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
+import { commonDirOf, isRunsLaterName, PRE_RUN_LIMITS, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
 import { rawKey } from "./raw-names.ts";
 
-const RUNS_LATER_NAMES: ReadonlySet<string> = new Set(RUNS_LATER);
 
 /** `child` is `root` or beneath it (both absolute and normalized). */
 export const inside = isInside;
@@ -154,7 +153,7 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     if (!entryByEntry) ctx.out.push({ path: resolvePath(root), access: "write" });
     return;
   }
-  if (RUNS_LATER_NAMES.has(basename(r)) || notWritable.some((c) => inside(r, c))) {
+  if (isRunsLaterName(basename(r)) || notWritable.some((c) => inside(r, c))) {
     ctx.notes.push(`${what} stays read-only: it is a place where code runs later, outside the confinement`);
     grantTree(r, "read", secrets, ctx.out);
     return;

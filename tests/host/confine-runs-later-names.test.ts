@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi } from "../../src/confine/index.ts";
-import { commonDirOf, isGitDirectory, RUNS_LATER, scanRunsLater } from "../../src/confine/runs-later.ts";
+import { commonDirOf, isGitDirectory, isRunsLaterName, RUNS_LATER, scanRunsLater } from "../../src/confine/runs-later.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { runAttack } from "./confine-harness.ts";
 
@@ -51,6 +51,24 @@ describe("the names where code runs later", () => {
     writeFileSync(join(deep, ".env"), "A=1\n");
     const found = scanRunsLater(root).found;
     expect(found.sort()).toEqual([...TOOL_FILES, ".mise"].map((n) => join(deep, n)).sort());
+  });
+
+  test("editor, cargo and hook-manager configs are found, and a *.code-workspace file by its ending", () => {
+    const names = [".helix", ".lazy.lua", ".fleet", ".cargo", "lefthook.yml", ".lefthook.yml", ".lintstagedrc", ".lintstagedrc.json", "lint-staged.config.js", ".overcommit.yml", ".husky", ".pre-commit-config.yaml"];
+    const listed: readonly string[] = RUNS_LATER;
+    for (const name of names) expect(listed).toContain(name);
+    const root = freshFolder();
+    const deep = join(root, "x", "y");
+    mkdirSync(join(deep, ".cargo"), { recursive: true });
+    writeFileSync(join(deep, ".cargo", "config.toml"), '[build]\nrustc-wrapper = "./w.sh"\n');
+    const files = names.filter((n) => n !== ".cargo");
+    for (const name of files) writeFileSync(join(deep, name), "x\n");
+    writeFileSync(join(deep, "team.code-workspace"), "{}\n");
+    // Only the ending counts, and not a file named just like it, nor an ordinary config.
+    writeFileSync(join(deep, "code-workspace.md"), "x\n");
+    writeFileSync(join(deep, "Cargo.toml"), "x\n");
+    expect(isRunsLaterName(".code-workspace")).toBe(false);
+    expect(scanRunsLater(root).found.sort()).toEqual([...names, "team.code-workspace"].map((n) => join(deep, n)).sort());
   });
 
   test("a git directory: HEAD with any of commondir, refs, objects; never without HEAD", () => {
