@@ -24,6 +24,7 @@ import { recoverInterrupted } from "./journal.ts";
 import { createStaging, installInterruptCleanup, releaseStaging, withoutStagingPaths, type Staging } from "./staging.ts";
 import { prepareWasmModules, stripPreparedArtifacts } from "./wasm-prepare.ts";
 import { checkPluginTree } from "./tree-policy.ts";
+import { dropShippedGitDirs } from "./shipped-git.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export interface InstallOptions extends ConsentFlags {
@@ -124,6 +125,13 @@ function precheckConflicts(name: string, manifest: Manifest, opts: InstallOption
   if (owners.size > 0) throw commandConflict({ name, commands: manifest.commands.map((c) => c.name) }, owners);
 }
 
+/** Nested git repositories are never part of an installed plugin (see dropShippedGitDirs); a live link is the user's own folder and is left alone. */
+function dropGitDirs(tree: string, policed: boolean): void {
+  if (!policed) return;
+  const removed = dropShippedGitDirs(tree);
+  if (removed.length > 0) log.warn(`removed ${removed.length} git repositor${removed.length === 1 ? "y" : "ies"} from the plugin's files (${removed.slice(0, 3).map((r) => renderUntrusted(r)).join(", ")}${removed.length > 3 ? ", ..." : ""}): git would run their hooks and core.fsmonitor outside the confinement`);
+}
+
 /** Shipped or built `*.cwasm*` files are never part of an installed plugin (see stripPreparedArtifacts). */
 function dropShippedPrepared(tree: string): void {
   const removed = stripPreparedArtifacts(tree);
@@ -168,6 +176,7 @@ export async function buildStaged(
   const sourceLabel = renderUntrusted(redactUrls(source.input));
   if (policed) checkPluginTree(staging.tree, `the plugin from ${sourceLabel}`);
   dropShippedPrepared(staging.tree);
+  dropGitDirs(staging.tree, policed);
   const manifest = readValidManifest(staging.tree, "in the downloaded plugin");
   const frozen = freezeManifest(staging.tree, manifest);
   const name = opts.fixedName ?? installName(source, manifest);
@@ -227,6 +236,7 @@ export async function buildInPlace(dir: string, p: Prepared, env: NodeJS.Process
     if (policed) checkPluginTree(dir, "the plugin as its post_install hook left it", { builtNative });
   }
   dropShippedPrepared(dir);
+  if (buildHook || autoBuild || postInstall) dropGitDirs(dir, policed);
   // What is recorded is the manifest that was shown (identical bytes, checked above).
   return hashBinaries(dir, manifest.commands.map((c) => c.binary));
 }
