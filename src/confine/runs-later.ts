@@ -15,6 +15,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
+import { linkKey, riskyLinkReason } from "./new-links.ts";
 import { rawKey, scanRaw, shellQuoteRaw, showRaw, splitUndecodable } from "./raw-names.ts";
 
 /** Entry names (at any depth) never writable in a granted tree, and moved aside when a run creates one. */
@@ -156,12 +157,15 @@ export interface RunsLaterScan {
   complete: boolean;
   /** Like `found`, below a folder whose name is not valid UTF-8: byte paths (raw-names.ts). */
   foundRaw: Buffer[];
+  /** Every symlink met (not followed): a new one is checked after the run (new-links.ts). */
+  links: string[];
 }
 
 /** Every RUNS_LATER entry and git directory under `root`, `root` itself included (symlinked folders are not entered). */
 export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS): RunsLaterScan {
   const found: string[] = [];
   const foundRaw: Buffer[] = [];
+  const links: string[] = [];
   const stopped: string[] = [];
   const givenUp = new Set<string>();
   let dirs = 0;
@@ -208,6 +212,7 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
         found.push(p);
         continue;
       }
+      if (e.isSymbolicLink()) links.push(p);
       if (!e.isDirectory()) continue;
       if (depth + 1 > limits.depth) {
         stopped.push(p); // this branch only: the rest of the tree is still searched
@@ -222,12 +227,12 @@ export function scanRunsLater(root: string, limits: ScanLimits = PRE_RUN_LIMITS)
         }
       } else if (++dirs > limits.dirs) {
         stopped.push(p);
-        return { found, stopped, complete: false, foundRaw };
+        return { found, stopped, complete: false, foundRaw, links };
       }
       stack.push([p, depth + 1, inDep]);
     }
   }
-  return { found, stopped, complete: dirs <= limits.dirs, foundRaw };
+  return { found, stopped, complete: dirs <= limits.dirs, foundRaw, links };
 }
 
 /** A writable tree and the RUNS_LATER entries it held before the run. */
@@ -236,11 +241,13 @@ export interface RunsLaterWatch {
   before: readonly string[];
   /** The byte-path ones (RunsLaterScan.foundRaw), as rawKey. */
   beforeRaw?: readonly string[];
+  /** The symlinks it held before the run (RunsLaterScan.links, as linkKey): only a new or retargeted one is checked. */
+  linksBefore?: readonly string[];
 }
 
 export interface QuarantineReport {
   /** Each new entry: where it was, where it is now (undefined: it could not be moved). */
-  moved: { from: string; to: string | undefined; gitDirectory?: string; undo?: string }[];
+  moved: { from: string; to: string | undefined; gitDirectory?: string; undo?: string; link?: string }[];
   /** Trees the search could not fully check (a new entry may remain unseen there): where it stopped, and whether the folder cap ended it. */
   unchecked: { root: string; stopped: string[]; complete: boolean }[];
   /** Some of the plugin's processes were still ending when the check ran: they may have changed the project after it. */
@@ -298,6 +305,12 @@ export function quarantineNewRunsLater(watch: readonly RunsLaterWatch[], now: Da
         report.moved.push({ from: entry, to: moveAside(entry, stamp), gitDirectory: p });
       }
     }
+    const linksBefore = new Set(w.linksBefore ?? []);
+    for (const p of scan.links) {
+      if (linksBefore.has(linkKey(p))) continue;
+      const why = riskyLinkReason(p, w.root, scanRunsLater, isGitDirectory);
+      if (why !== undefined) report.moved.push({ from: p, to: moveAside(p, stamp), link: why });
+    }
     const beforeRaw = new Set(w.beforeRaw ?? []);
     for (const p of scan.foundRaw) {
       if (!beforeRaw.has(rawKey(p))) report.moved.push(...moveAsideRaw(p, stamp));
@@ -344,7 +357,10 @@ export function describeQuarantine(report: QuarantineReport, cwd: string): strin
   };
   const lines: string[] = [];
   for (const m of report.moved) {
-    if (m.gitDirectory !== undefined) {
+    if (m.link !== undefined) {
+      const made = `created the symlink ${show(m.from)} while it ran, and ${m.link}`;
+      lines.push(m.to === undefined ? `${made}; fledge could NOT move it aside: check it before you work in that folder` : `${made}: moved aside to ${show(m.to)}; if you made it yourself, put it back: ${m.undo ?? `mv ${shellQuote(m.to)} ${shellQuote(m.from)}`}`);
+    } else if (m.gitDirectory !== undefined) {
       const made = `made ${show(m.gitDirectory)} a git directory while it ran (git would run its hooks and core.fsmonitor there, outside the confinement)`;
       lines.push(m.to === undefined ? `${made}, and fledge could NOT move ${show(m.from)} aside: check it before you work in that folder` : `${made}: moved ${show(m.from)} aside to ${show(m.to)}; if you made it yourself, put it back: ${m.undo ?? `mv ${shellQuote(m.to)} ${shellQuote(m.from)}`}`);
     } else if (m.to === undefined) {

@@ -10,6 +10,7 @@ import { readdirSync, realpathSync, statSync, lstatSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, sep } from "node:path";
 import { NEVER_GRANTABLE, isInside, resolvePath } from "../manifest/confinement.ts";
 import type { Access, FsRule } from "./policy.ts";
+import { linkKey } from "./new-links.ts";
 import { commonDirOf, isRunsLaterName, PRE_RUN_LIMITS, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
 import { rawKey } from "./raw-names.ts";
 
@@ -172,7 +173,7 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     ctx.notes.push(`${what} stays read-only: it is a git directory, a place where code runs later, outside the confinement`);
     return;
   }
-  ctx.watch.push(scan.foundRaw.length === 0 ? { root: r, before: scan.found } : { root: r, before: scan.found, beforeRaw: scan.foundRaw.map(rawKey) });
+  ctx.watch.push(scan.foundRaw.length === 0 ? { root: r, before: scan.found, linksBefore: scan.links.map(linkKey) } : { root: r, before: scan.found, beforeRaw: scan.foundRaw.map(rawKey), linksBefore: scan.links.map(linkKey) });
   // A folder the search could not look into (too deep, a dependency folder too large) stays read-only: nothing new can appear there unseen.
   if (scan.stopped.length > 0) {
     const more = scan.stopped.length > 5 ? ` and ${scan.stopped.length - 5} more` : "";
