@@ -13,6 +13,7 @@ import type { Access, FsRule } from "./policy.ts";
 import { linkKey } from "./new-links.ts";
 import { commonDirOf, isRunsLaterName, PRE_RUN_LIMITS, scanRunsLater, type RunsLaterWatch } from "./runs-later.ts";
 import { rawKey } from "./raw-names.ts";
+import { repoConfigPaths } from "./repo-config.ts";
 
 
 /** `child` is `root` or beneath it (both absolute and normalized). */
@@ -179,7 +180,10 @@ export function grantWritableTree(root: string, what: string, notWritable: reado
     const more = scan.stopped.length > 5 ? ` and ${scan.stopped.length - 5} more` : "";
     ctx.notes.push(`${scan.stopped.slice(0, 5).join(", ")}${more} in ${what} stays read-only: too deep or too large to check for .git folders and other places where code runs later (or a name that is not valid UTF-8, which a rule cannot name)`);
   }
-  const carve = [...notWritable, ...scan.found, ...commonDirsOf(scan.found), ...scan.stopped];
+  // What the repositories' own configs make git run (a hooksPath folder, an included file, a filter script) stays read-only with them.
+  const gitEntries = scan.found.filter((f) => basename(f) === ".git" || !isRunsLaterName(basename(f)));
+  const named = gitEntries.flatMap((f) => repoConfigPaths(f, (p) => real(p) ?? p));
+  const carve = [...notWritable, ...scan.found, ...commonDirsOf(scan.found), ...scan.stopped, ...named];
   if (!entryByEntry) {
     grantWritable(r, r, r, carve, ctx.out, 0);
     return;

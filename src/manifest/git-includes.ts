@@ -34,16 +34,23 @@ export function includePaths(text: string): string[] {
   return out;
 }
 
+/** A config file git reads and its text (undefined: not there, not a regular file, or too large). */
+export interface ReadConfig {
+  file: string;
+  text: string | undefined;
+}
+
 /**
- * Every file git's start-up files include, absolute, as written (not resolved: the
- * caller follows links like for any start-up file). `~/` is home; a relative path is
- * relative to the folder of the file including it, as git reads it.
+ * Config files `starts` and everything they include, transitively, each read once:
+ * `included` lists the included files as written and as git finds them (not resolved:
+ * the caller follows links), `read` every file with its text. `~/` is `home` (skipped
+ * without one); a relative path is relative to the folder of the file including it.
  */
-export function gitIncludedFiles(home: string, resolve: (p: string) => string): string[] {
-  if (!isAbsolute(home)) return [];
+export function followIncludes(starts: readonly string[], home: string | undefined, resolve: (p: string) => string): { included: string[]; read: ReadConfig[] } {
   const seen = new Set<string>();
-  const out: string[] = [];
-  const queue = GIT_START_FILES.map((rel) => join(home, rel));
+  const included: string[] = [];
+  const read: ReadConfig[] = [];
+  const queue = [...starts];
   while (queue.length > 0 && seen.size < MAX_FILES) {
     const file = queue.shift() as string;
     const real = resolve(file);
@@ -51,15 +58,28 @@ export function gitIncludedFiles(home: string, resolve: (p: string) => string): 
     seen.add(real);
     // The target is read (never through a link, never a FIFO): a planted oddity is a miss, not a hang.
     const text = readRegularFile(real, MAX_BYTES)?.toString("utf8");
+    read.push({ file, text });
     if (text === undefined) continue;
     for (const p of includePaths(text)) {
+      const tilde = p === "~" || p.startsWith("~/");
+      if (tilde && (home === undefined || !isAbsolute(home))) continue;
       // A relative path: git reads it against the including file as named; a linked one's target folder is kept out too.
-      const places = p === "~" || p.startsWith("~/") ? [join(home, p.slice(1))] : isAbsolute(p) ? [p] : [join(dirname(file), p), join(dirname(real), p)];
+      const places = tilde ? [join(home as string, p.slice(1))] : isAbsolute(p) ? [p] : [join(dirname(file), p), join(dirname(real), p)];
       for (const abs of places) {
-        out.push(abs);
+        included.push(abs);
         queue.push(abs);
       }
     }
   }
-  return out;
+  return { included, read };
+}
+
+/**
+ * Every file git's start-up files include, absolute, as written (not resolved: the
+ * caller follows links like for any start-up file). `~/` is home; a relative path is
+ * relative to the folder of the file including it, as git reads it.
+ */
+export function gitIncludedFiles(home: string, resolve: (p: string) => string): string[] {
+  if (!isAbsolute(home)) return [];
+  return followIncludes(GIT_START_FILES.map((rel) => join(home, rel)), home, resolve).included;
 }
