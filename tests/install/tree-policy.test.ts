@@ -71,8 +71,9 @@ describe("git sources are held to the tree policy", () => {
     await expectRefused(gitRepo("hl", { hooks: { build: `ln ${join(sb.root, "home", "victim.json")} secret.json` } }, {}), /'secret\.json' is a hard link to a file outside the plugin|failed to create hard link/);
   });
 
+  // The hook's after-run check moves the link aside first (its target is too large to search); the tree policy still refuses it under that name.
   test("a post_install hook that creates an escaping link is refused", async () => {
-    await expectRefused(gitRepo("pi", { hooks: { post_install: "ln -s ../../../.. out" } }, {}), /post_install hook left it: symlink 'out' resolves outside/);
+    await expectRefused(gitRepo("pi", { hooks: { post_install: "ln -s ../../../.. out" } }, {}), /post_install hook left it: symlink 'out(\.fledge-quarantine-[0-9TZ-]+)?' resolves outside/);
   });
 
   test("a clean git plugin with an inside symlink still installs", async () => {
