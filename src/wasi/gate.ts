@@ -67,6 +67,11 @@ export const HOST_COST: Readonly<Record<string, HostCost>> = Object.freeze({
   store_get: { base: 10_000, perKiB: 1024 },
   metadata: { base: 1_000, perKiB: 1024 },
   http: { base: 1_000_000, perKiB: 1024 },
+  // A flush waits for the disk (0.2-0.5 ms each on an ordinary SSD, more under load),
+  // the time of some 100,000 guest instructions, and a loop of them flushes the
+  // journal of the whole host filesystem once per call.
+  fd_sync: { base: 100_000, perKiB: 0 },
+  fd_datasync: { base: 100_000, perKiB: 0 },
 });
 export const DEFAULT_COST: HostCost = Object.freeze({ base: 10, perKiB: 0 });
 

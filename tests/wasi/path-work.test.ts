@@ -164,4 +164,16 @@ describe("other host calls whose work grows with their arguments are charged by 
     // 1 MiB at environ_get's per-KiB price, on top of its base.
     expect(budget.units).toBeGreaterThanOrEqual(1024 * HOST_COST.environ_get!.perKiB);
   });
+
+  test("fd_sync and fd_datasync are priced like a disk flush, not like a cheap call", () => {
+    for (const name of ["fd_sync", "fd_datasync"]) {
+      const budget = recordingBudget();
+      const wasi = createWasi({ args: ["t"], env: [], preopens: [], budget });
+      wasi.bindMemory(new WebAssembly.Memory({ initial: 1 }));
+      const sync = wasi.imports[name] as (fd: number) => number;
+      expect(sync(1)).toBe(0);
+      expect(HOST_COST[name]!.base).toBeGreaterThanOrEqual(100_000);
+      expect(budget.units).toBeGreaterThanOrEqual(100_000);
+    }
+  });
 });
