@@ -160,3 +160,20 @@ export function finishBodies(buf: Uint8Array, edits: readonly BodyEdits[], ends:
   }
   return spans;
 }
+
+/**
+ * The fewest bytes body `e` (written up to `end`) can keep once finishBodies has run:
+ * every charge's 5-byte placeholder may shrink to one byte, and every range the plan
+ * may delete (entry and after-call checks, charges of 0) may go. Overlaps are counted
+ * twice, which only lowers the bound; it stays a bound the finished body never beats.
+ */
+export function leastFinishedSize(e: BodyEdits, end: number): number {
+  let shrink = e.entry.end - e.entry.start;
+  for (const c of e.afterCalls) shrink += c.end - c.start;
+  const costs = e.costs;
+  for (let i = 0; i < costs.length; i += 4) {
+    const d = costs[i + 2]!;
+    shrink += costs[i + 1] === 0 && d >= 0 ? costs[i + 3]! - d : 4;
+  }
+  return Math.max(0, end - e.start - shrink);
+}

@@ -32,7 +32,7 @@
 import { FledgeError } from "../core/index.ts";
 import { lebEnd, readU32 } from "./leb128.ts";
 import { localsEntryCost, meterBody, slowPathBody, type BodyEdits, type MeterContext } from "./blocks.ts";
-import { finishBodies, planChecks } from "./checks.ts";
+import { finishBodies, leastFinishedSize, planChecks } from "./checks.ts";
 import { remapNameSection } from "./names.ts";
 import { constExprEnd, skipInstr } from "./code.ts";
 import { encodeModule } from "./encode.ts";
@@ -44,6 +44,7 @@ import { planPassing, PassingTypes, thunkBody, type PassingPlan } from "./passin
 import { capTables, checkCap } from "./caps.ts";
 import { handlerScan } from "./eh.ts";
 import { Writer } from "./writer.ts";
+import { preparedSizeCap, preparedSizeError } from "./size-cap.ts";
 import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "./validate-async.ts";
 
 // The meter's names and INSTRUMENTER_VERSION (bump it whenever the rewrite changes) live
@@ -166,7 +167,7 @@ function rewrite(m: Module, bytes: Uint8Array, opts: InstrumentOptions, counts: 
   capTables(tables, tableCap);
 
   const stats: InstrumentStats = { inputBytes: bytes.length, outputBytes: 0, functions: m.codes.length, loops: 0, dynamicCharges: 0 };
-  if (opts.fuel) injectFuel(m, stats, counts, called);
+  if (opts.fuel) injectFuel(m, stats, counts, called, bytes.length);
   const out = encodeModule(m);
   stats.outputBytes = out.length;
   const result: InstrumentResult = { bytes: out, imports, exports, stats };
@@ -179,7 +180,7 @@ function dropsWithRewrite(name: string): boolean {
   return name === "linking" || name.startsWith("reloc.") || name.startsWith(".debug_") || name === "sourceMappingURL" || name === "external_debug_info";
 }
 
-function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCounts[], called: Uint8Array): void {
+function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCounts[], called: Uint8Array, sourceBytes: number): void {
   for (const imp of m.imports) {
     if (imp.module === METER_MODULE) throw new FledgeError(`module imports from the reserved module "${METER_MODULE}"`, { code: "wasm_reserved" });
   }
@@ -255,10 +256,15 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
   const types = new PassingTypes(m);
   let total = 0;
   for (const c of m.codes) total += c.code.length;
-  // Room for the largest metered code fledge accepts (prepared.ts caps it at 4x the
+  // Room for the largest metered code fledge accepts (size-cap.ts caps it at 4x the
   // source): pages the rewrite never writes cost no memory, and the buffer is never
   // grown (a grown copy of a large module briefly held both).
   const w = new Writer(4 * total + 1024);
+  // The rewrite stops as soon as the bodies written so far are bound to pass the size
+  // cap once finished: completing a module that is refused anyway cost a 63 MB module
+  // of tiny loops 2.7 GB of host memory and 9 s.
+  const cap = preparedSizeCap(sourceBytes);
+  let least = 0;
   const edits: BodyEdits[] = [];
   const ends: number[] = [];
   for (let i = 0; i < m.codes.length; i++) {
@@ -281,6 +287,8 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
     body.locals = e.usedScratch ? [...body.locals, ...counter, [2, 0x7f]] : [...body.locals, ...counter];
     edits.push(e);
     ends.push(w.pos);
+    least += leastFinishedSize(e, w.pos);
+    if (least > cap) throw preparedSizeError(sourceBytes, least, true);
   }
   const buf = w.buf;
   const plan = planChecks(edits, nImportedFuncs, escaped);

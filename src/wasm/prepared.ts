@@ -15,6 +15,7 @@ import { loadCacheKey } from "./cache-key.ts";
 import { completePreparedFile, findPreparedFile } from "./cache-file.ts";
 import { INSTRUMENTER_VERSION } from "./abi.ts";
 import { DECODER_VERSION } from "./caps.ts";
+export { checkPreparedSize, PREPARED_CAP, preparedSizeCap } from "./size-cap.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export { abandonedLoadWork, withinDeadline } from "./load-watchdog.ts";
@@ -140,27 +141,3 @@ async function findOrPrepare(source: ModuleSource, opts: InternalLoad): Promise<
   return completePreparedFile(found, (b) => toPreparedShown(b, opts));
 }
 
-/**
- * Growth cap on the instrumented module, checked before it is compiled: the engine's
- * compile time and memory grow with the prepared bytes, and metering inflates code
- * made of tiny blocks many times over (a 9 MB module of tiny loops became 135 MB and
- * took 2 GB and 12 s to compile). Real toolchain output grows well under 2x, so 4x the
- * source leaves a wide margin; small modules may always reach 16 MiB; nothing passes
- * 128 MiB (the source itself is capped at 64 MiB).
- */
-export const PREPARED_CAP = { factor: 4, floorBytes: 16 * 2 ** 20, ceilingBytes: 128 * 2 ** 20 } as const;
-
-export function preparedSizeCap(sourceBytes: number): number {
-  return Math.min(PREPARED_CAP.ceilingBytes, Math.max(PREPARED_CAP.floorBytes, PREPARED_CAP.factor * sourceBytes));
-}
-
-/** Refuses a prepared module over {@link preparedSizeCap}, naming the cap. */
-export function checkPreparedSize(sourceBytes: number, preparedBytes: number): void {
-  const cap = preparedSizeCap(sourceBytes);
-  if (preparedBytes <= cap) return;
-  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  throw new FledgeError(
-    `module exceeds fledge's instrumented size cap of ${mib(cap)} (4x the ${mib(sourceBytes)} source, at least 16 MiB, at most 128 MiB): metering made it ${mib(preparedBytes)}`,
-    { code: "wasm_cap", hint: "fledge refuses modules whose metered form is this large before compiling them; build with fewer tiny loops/blocks (e.g. -O2) or split the module" },
-  );
-}

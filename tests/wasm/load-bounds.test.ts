@@ -3,7 +3,7 @@
  * and 2 GB to instrument and compile under --timeout 1, then ran). The attacker's
  * levers: a module whose metered form is many times its size (compile cost grows with
  * it), and a module that is simply slow to prepare and compile. Bounds: the
- * instrumented size cap (checkPreparedSize, src/wasm/prepared.ts) and the run's
+ * instrumented size cap (src/wasm/size-cap.ts, also checked while instrumenting) and the run's
  * deadline counted from the command's start, enforced during preparing (watchdog
  * thread, src/wasm/load-watchdog.ts) and compiling (withinDeadline).
  */
@@ -68,14 +68,36 @@ describe("instrumented size cap", () => {
   test("a module of tiny loops whose metered form passes the cap is refused before compiling", () => {
     // Empty loops: metering adds a charge per loop, many times the 3 bytes of `loop end`.
     const bytes = loopsModule(3, 300_000, 0);
-    const grown = instrument(bytes, { fuel: true, maxMemoryBytes: null }).bytes.length;
-    expect(grown).toBeGreaterThan(preparedSizeCap(bytes.length)); // the premise
     const file = join(tmp.path, "tiny-loops.wasm");
     writeFileSync(file, bytes);
     const r = runFledge(["wasm", "run", "--no-cache", file], { env });
     expect(r.stderr).toMatch(/module exceeds fledge's instrumented size cap of 16\.0 MiB/);
     expect(r.code).toBe(1);
   }, 60_000);
+
+  test("the instrumenter itself stops once the bodies written so far must pass the cap", () => {
+    // 3 bodies of 300,000 empty loops: each one meters to ~11 MiB, so the second one
+    // already passes the 16 MiB cap and the third is never rewritten.
+    const bytes = loopsModule(3, 300_000, 0);
+    let message = "";
+    try {
+      instrument(bytes, { fuel: true, maxMemoryBytes: null });
+    } catch (e) {
+      message = String(e);
+    }
+    const m = /instrumented size cap of 16\.0 MiB .*metering made it more than ([\d.]+) MiB/.exec(message);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(2 * 11.5);
+  });
+
+  test("a module that meters to just under the cap is still accepted (the early stop counts only bytes that stay)", () => {
+    // ~37 bytes per metered empty loop once finished, more while charges still carry
+    // their 5-byte placeholders: the unfinished rewrite passes 16 MiB, the result does not.
+    const bytes = loopsModule(3, 146_000, 0);
+    const grown = instrument(bytes, { fuel: true, maxMemoryBytes: null }).bytes.length;
+    expect(grown).toBeGreaterThan(0.9 * preparedSizeCap(bytes.length));
+    expect(() => checkPreparedSize(bytes.length, grown)).not.toThrow();
+  });
 });
 
 describe("the deadline covers preparing and compiling", () => {
