@@ -12,7 +12,7 @@ export const REFUEL_NAME = "refuel";
 /** An exported getter `() -> i64` for the remaining fuel, so a runner can read exact usage. */
 export const FUEL_EXPORT = "fledge:fuel";
 /** Bumped whenever the rewrite changes; part of the prepared-module cache key. */
-export const INSTRUMENTER_VERSION = "14-handler-search";
+export const INSTRUMENTER_VERSION = "15-throw-price";
 /** Exported `() -> ()` that drives the fuel global far below zero (the meter's stop from inside a host call). */
 export const HALT_EXPORT = "fledge:halt";
 /** Exported `() -> i32`: the page delta of the last refused memory.grow, 0 when none was refused. */

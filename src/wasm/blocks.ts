@@ -38,7 +38,7 @@
  */
 import { FledgeError } from "../core/index.ts";
 import { skipInstr } from "./code.ts";
-import { EH_OP, IS_EH_OP, ehInstrEnd, handlerScan, readCatchClauses, type HandlerScan } from "./eh.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, handlerScan, readCatchClauses, throwUnits, type HandlerScan } from "./eh.ts";
 import { lebEnd, readS33, readU32 } from "./leb128.ts";
 import { MODULE_CAPS } from "./caps.ts";
 import { MAX_PAGES } from "./limits.ts";
@@ -151,7 +151,7 @@ const FRAMES = new Int32Array(MODULE_CAPS.nestingDepth + 1);
 const ORDS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
 /** Per open loop frame: its header charge's placeholder position (the refuel path refunds that charge). */
 const HEADERS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
-let COSTS = new Int32Array(1024); // positions stay below 2^31 (checked per body), costs below 2^21
+let COSTS = new Int32Array(1024); // positions stay below 2^31 (checked per body), costs below 2^31 (eh.ts THROW_UNITS)
 let PATCHES = new Float64Array(96); // u32 values
 let REFUNDS = new Int32Array(64); // (refund placeholder, header placeholder) pairs, in output order
 
@@ -502,6 +502,9 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
     if (IS_EH_OP[op]) {
       leaf = false;
       leafButCalls = false;
+      const t = throwUnits(op);
+      cost += t;
+      spent += t;
       p = rewriteEH(op);
       continue;
     }

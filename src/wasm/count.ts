@@ -11,7 +11,7 @@
  */
 import { skipInstr } from "./code.ts";
 import { FREE_OP } from "./blocks.ts";
-import { EH_OP, IS_EH_OP, ehInstrEnd, handlerScan } from "./eh.ts";
+import { EH_OP, IS_EH_OP, ehInstrEnd, handlerScan, throwUnits } from "./eh.ts";
 import { encodeModule } from "./encode.ts";
 import { EXTERNAL, importedCount } from "./module.ts";
 import { MAIN_IMM, OP } from "./opcodes.ts";
@@ -47,7 +47,7 @@ export function countingBuild(bytes: Uint8Array): Uint8Array {
     while (p < code.length) {
       const op = code[p]!;
       const q = IS_EH_OP[op] ? ehInstrEnd(code, p) : skipInstr(code, p);
-      const n = 1 - FREE_OP[op]!;
+      const n = 1 - FREE_OP[op]! + throwUnits(op);
       if (n > 0) add(n);
       w.range(code, p, q);
       p = q;
