@@ -105,3 +105,13 @@ export async function runAttack(scene: AttackScene, script: string, o: AttackOpt
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
+
+/** The python3 the probe tests run (they skip with one line where it is missing). */
+export const PYTHON = "/usr/bin/python3";
+
+/** Write a python3 probe into `pluginDir` and return the shell line that runs it inside the plugin. */
+export function pythonProbe(pluginDir: string, name: string, source: string): string {
+  const file = join(pluginDir, name);
+  writeFileSync(file, source);
+  return `${PYTHON} ${file}`;
+}

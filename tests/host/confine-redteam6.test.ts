@@ -10,13 +10,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir } from "./confine-harness.ts";
+import { attackScene, runAttack, type AttackOptions, type Run, type SceneDir, pythonProbe, PYTHON } from "./confine-harness.ts";
 import { confinementRules, kernelLandlockAbi } from "../../src/confine/index.ts";
 import { isCredentialValue } from "../../src/manifest/confinement.ts";
 import { canRunAsUser } from "../helpers/other-user.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
-const PY = "/usr/bin/python3";
+const PY = PYTHON;
 const hasPython = existsSync(PY);
 if (confinable && !hasPython) console.log("skipped: the creation-mode and fchmod probes need /usr/bin/python3");
 const root = process.getuid?.() === 0;
@@ -37,11 +37,8 @@ function attack(script: string, o: AttackOptions = {}): Promise<Run> {
   return runAttack({ home, project, pluginDir }, script, o);
 }
 
-/** Write a python3 probe into the plugin's folder and return the shell line that runs it. */
 function probe(name: string, source: string): string {
-  const file = join(pluginDir, name);
-  writeFileSync(file, source);
-  return `${PY} ${file}`;
+  return pythonProbe(pluginDir, name, source);
 }
 
 /** Each probe line prints "<label> ok <result>" or "<label> <ERRNO NAME>". */
