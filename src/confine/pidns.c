@@ -65,10 +65,22 @@ extern void *malloc(size_t n);
 extern int *__errno_location(void);
 extern pid_t getpid(void);
 extern unsigned int umask(unsigned int mask);
+extern int unshare(int flags);
+extern int mount(const char *source, const char *target, const char *type, unsigned long flags, const void *data);
 
 #define CLONE_NEWPID 0x20000000
 #define CLONE_NEWUSER 0x10000000
 #define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWNS 0x00020000
+#define MS_RDONLY_ 1UL
+#define MS_NOSUID_ 2UL
+#define MS_NODEV_ 4UL
+#define MS_NOEXEC_ 8UL
+#define MS_REMOUNT_ 32UL
+#define MS_BIND_ 4096UL
+#define MS_REC_ 16384UL
+#define MS_PRIVATE_ (1UL << 18)
+#define COVER_FLAGS (MS_RDONLY_ | MS_NOSUID_ | MS_NODEV_ | MS_NOEXEC_)
 #define SIGCHLD_ 17
 #define EPERM_ 1
 #define EINTR_ 4
@@ -134,6 +146,8 @@ struct job {
   int gid;
   int report[2]; /* init writes the plugin's raw wait status to report[1] */
   int alive[2];  /* the launcher holds alive[1]: EOF on alive[0] means it is gone */
+  char *const *hide; /* credentials to cover: "d/path" (folder) or "f/path" (file); 0-terminated */
+  const char *cover; /* the empty file bound over each hidden file */
 };
 
 static volatile pid_t forward_to = 0;
@@ -169,6 +183,15 @@ static void fail(const char *what) {
   num[--i] = ' ';
   say(what, num + i);
   _exit(126);
+}
+
+/* fail() naming a path: the step, the path, then the errno. */
+static void fail2(const char *what, const char *path) {
+  write(2, "fledge: ", 8);
+  write(2, what, slen(what));
+  write(2, path, slen(path));
+  write(2, "\n", 1);
+  fail("the credentials cannot be hidden from the plugin");
 }
 
 static volatile int is_init = 0;
@@ -252,13 +275,40 @@ static void put_id_map(const char *path, int id) {
   write_file(path, buf);
 }
 
-/* The plugin: its own /proc folder, then the same steps the in-process launcher takes. */
+/*
+ * The credentials the policy knows are covered in a mount namespace of the plugin's
+ * own: a folder by an empty read-only tmpfs, a file by an empty read-only file, so no
+ * path the plugin can name reaches them (a build's chmod by path included). "/" is
+ * made private first: without it the covers would propagate to the host's mounts.
+ * Where no mount namespace can be made (a container's seccomp), the run goes on as
+ * before, with Landlock alone keeping the credentials unreadable: nothing was changed
+ * yet. Once the namespace exists, any failing step stops the run: a plugin never runs
+ * with some credentials covered and others not.
+ */
+static void hide_credentials(struct job *j) {
+  int i;
+  if (!j->hide || !j->hide[0]) return;
+  if (unshare(CLONE_NEWNS) < 0) return;
+  if (mount(0, "/", 0, MS_REC_ | MS_PRIVATE_, 0) < 0) fail("making the plugin's mounts private");
+  for (i = 0; j->hide[i]; i++) {
+    const char *kind = j->hide[i], *path = j->hide[i] + 1;
+    if (kind[0] == 'd') {
+      if (mount("fledge-hidden", path, "tmpfs", COVER_FLAGS, "size=4k,mode=0700") < 0) fail2("covering ", path);
+    } else {
+      if (mount(j->cover, path, 0, MS_BIND_, 0) < 0) fail2("covering ", path);
+      if (mount(0, path, 0, MS_REMOUNT_ | MS_BIND_ | COVER_FLAGS, 0) < 0) fail2("making read-only the cover of ", path);
+    }
+  }
+}
+
+/* The plugin: its credentials covered, its own /proc folder, then the same steps the in-process launcher takes. */
 static void plugin(struct job *j) {
   struct landlock_path_beneath rule;
   unsigned int caphdr[2] = {0x20080522, 0};
   unsigned int capdata[6] = {0, 0, 0, 0, 0, 0};
   int cap, fd;
   default_signals();
+  hide_credentials(j);
   /* "/proc/self" names this process as the mounted /proc sees it (the host's pid
    * namespace: no new /proc is mounted); getpid() would give the namespace's number. */
   fd = open("/proc/self", O_PATH_ | O_DIRECTORY_ | O_CLOEXEC_);
@@ -341,7 +391,7 @@ static int init_main(void *arg) {
  * (the caller then confines in process, as without this file): -1 and errno. Otherwise
  * it never returns: the process ends as the plugin did.
  */
-int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void *fprog, const char *path, char *const *argv, char *const *envp, const char *cwd, int uid, int gid) {
+int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void *fprog, const char *path, char *const *argv, char *const *envp, const char *cwd, int uid, int gid, char *const *hide, const char *cover) {
   static struct job j;
   char *stack = (char *)malloc(STACK_SIZE);
   pid_t init;
@@ -357,6 +407,8 @@ int fledge_pidns_run(int ruleset_fd, unsigned long long proc_rights, const void 
   j.cwd = cwd;
   j.uid = uid;
   j.gid = gid;
+  j.hide = hide;
+  j.cover = cover;
   launcher_leads_group = getpgrp() == getpid();
   if (pipe2(j.report, O_CLOEXEC_) < 0) return -1;
   if (pipe2(j.alive, O_CLOEXEC_ | O_NONBLOCK_) < 0) return -1;

@@ -19,7 +19,7 @@ import source from "./pidns.c" with { type: "text" };
 import { buildRuleset, ConfineError, cstr, execArrays, landlockAbi, seccompFprog, type LaunchSpec } from "./syscalls.ts";
 
 const symbols = {
-  fledge_pidns_run: { args: ["i32", "u64", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32"], returns: "i32" },
+  fledge_pidns_run: { args: ["i32", "u64", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "ptr", "ptr"], returns: "i32" },
 } as const;
 
 /**
@@ -39,6 +39,20 @@ function compile(): { fledge_pidns_run: (...a: unknown[]) => number } | undefine
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The credentials to cover, for pidns.c: a 0-terminated array of C strings, each its
+ * kind ('d' folder, 'f' file) then its path. Undefined when there is nothing to cover
+ * or no cover file (a file could not be covered).
+ */
+function hideArray(spec: LaunchSpec): { list: BigUint64Array; cover: Buffer; keep: Buffer[] } | undefined {
+  const hide = spec.hide ?? [];
+  if (hide.length === 0 || !spec.cover) return undefined;
+  const keep = hide.map((h) => cstr(`${h.dir ? "d" : "f"}${h.path}`));
+  const list = new BigUint64Array(keep.length + 1);
+  keep.forEach((b, i) => (list[i] = BigInt(ptr(b))));
+  return { list, cover: cstr(spec.cover), keep };
 }
 
 /**
@@ -62,7 +76,8 @@ export function runInPidNamespace(spec: LaunchSpec): string | undefined {
   const sc = seccompFprog(spec);
   const { argv, envp, keep } = execArrays(spec);
   const cwd = cstr(spec.cwd);
-  run(ruleset.fd, ruleset.procRights, sc ? ptr(sc.fprog) : null, ptr(keep[0]!), ptr(argv), ptr(envp), ptr(cwd), process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  const hidden = hideArray(spec);
+  run(ruleset.fd, ruleset.procRights, sc ? ptr(sc.fprog) : null, ptr(keep[0]!), ptr(argv), ptr(envp), ptr(cwd), process.getuid?.() ?? 0, process.getgid?.() ?? 0, hidden ? ptr(hidden.list) : null, hidden ? ptr(hidden.cover) : null);
   // Only when no namespace could be made: confine in process with a fresh ruleset.
   try {
     closeSync(ruleset.fd);

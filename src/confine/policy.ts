@@ -13,6 +13,7 @@ import { dirname, isAbsolute, join, sep } from "node:path";
 import {
   HOME_SECRETS, SECRET_ENV_NAME, expandHomePath, fledgeOwnDirs, homeEntries, homeNeverWrite, isCredentialValue, judgeHomePath, resolvePath, resolvedGrantProblem, withResolveMemo, xdgSecrets,
 } from "../manifest/confinement.ts";
+import { credentialsToHide, type HiddenPath } from "./hide.ts";
 import { policyHome } from "./home.ts";
 import { reachableEtcSecrets } from "./etc-secrets.ts";
 import { grantDevices, grantProc } from "./kernel-files.ts";
@@ -32,6 +33,8 @@ export interface ConfinementGrant {
   pluginDir: string;
   /** The program that is started, when it lives outside the plugin folder (a test fixture, a PATH tool). */
   program?: string | undefined;
+  /** The folder the plugin starts in: a credential folder holding it is never covered. */
+  cwd?: string | undefined;
   /** Folders holding a runtime plugins may use (fledge's own Bun when it runs from source). */
   runtimeDirs?: readonly string[] | undefined;
   /** The files fledge itself runs from (its binary, or its sources, Bun and packages): never writable. */
@@ -75,6 +78,8 @@ export interface ConfinementRules {
   notes: string[];
   /** Writable trees and the places where code runs later they held before the run (checked again after it). */
   watch: RunsLaterWatch[];
+  /** Credentials covered in the plugin's mount namespace, so no path reaches them (hide.ts). */
+  hide: HiddenPath[];
 }
 
 /** Variables a plugin may see. Anything else (tokens, agent sockets, cloud credentials) is dropped. */
@@ -232,7 +237,9 @@ function makeRules(grant: ConfinementGrant, env: Readonly<Record<string, string 
   }
   // Every rule names a resolved path (the launcher refuses to follow links); /proc/self is the launcher's own.
   const resolved = fs.map((r) => (r.path === "/proc/self" ? r : { path: real(r.path) ?? resolvePath(r.path), access: r.access }));
-  return { env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, runsAsRoot: process.getuid?.() === 0, notes, watch: ctx.watch };
+  const needed = [...resolved.map((r) => r.path), grant.tempDir, ...(grant.program ? [grant.program] : []), ...(grant.cwd ? [grant.cwd] : [])];
+  const hide = credentialsToHide(secrets, needed);
+  return { hide, env: outEnv, fs: resolved, network: grant.network || grant.build === true, chmodByPath: grant.build === true, runsAsRoot: process.getuid?.() === 0, notes, watch: ctx.watch };
 }
 
 /** The secrets that do not hold `path` (a grant named inside a secret keeps the secrets beside it hidden). */

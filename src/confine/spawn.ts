@@ -4,7 +4,7 @@
  * the kernel has Landlock and the user did not choose `--unconfined`; otherwise run as
  * before, with a warning that says so.
  */
-import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { FledgeError } from "../core/errors.ts";
@@ -196,9 +196,9 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     rmSync(tempDir, { recursive: true, force: true });
     throw Object.assign(new Error(`No such file or directory: ${o.argv[0] ?? ""}`), { code: "ENOENT" });
   }
-  const rules = confinementRules({ ...grant, program }, o.env);
+  const rules = confinementRules({ ...grant, program, cwd: o.cwd }, o.env);
   for (const note of rules.notes) log.warn(`${renderUntrusted(o.confinement.name)} ${renderUntrusted(note)}`);
-  const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network, chmodByPath: rules.chmodByPath, runsAsRoot: rules.runsAsRoot, parentPid: process.pid };
+  const spec: LaunchSpec = { argv: [program, ...o.argv.slice(1)], env: rules.env, cwd: o.cwd, fs: rules.fs, network: rules.network, chmodByPath: rules.chmodByPath, runsAsRoot: rules.runsAsRoot, parentPid: process.pid, hide: rules.hide, cover: coverFile(tempDir) };
   let proc: Bun.Subprocess<In, Out, Err>;
   const reap = reapAfterRun(true);
   try {
@@ -220,6 +220,18 @@ export function spawnPlugin<In extends Bun.SpawnOptions.Writable, Out extends Bu
     }
   });
   return { proc, state, settled };
+}
+
+/**
+ * The empty file bound over each credential file in the plugin's mount namespace, in
+ * the run's private temp folder (never /dev/null: a chmod through the cover would then
+ * reach the device node, shared by every user). Read-only and empty: what a plugin
+ * does to the cover's own copy in its temp folder reveals nothing.
+ */
+function coverFile(tempDir: string): string {
+  const p = join(tempDir, ".fledge-cover");
+  writeFileSync(p, "", { mode: 0o400, flag: "wx" });
+  return p;
 }
 
 /**

@@ -111,6 +111,10 @@ export interface LaunchSpec {
   runsAsRoot?: boolean | undefined;
   /** fledge's pid: the launcher ends itself when its parent is no longer fledge (see dieWithParent). */
   parentPid?: number | undefined;
+  /** Credentials covered in the plugin's mount namespace (hide.ts); only where a PID namespace is made. */
+  hide?: { path: string; dir: boolean }[] | undefined;
+  /** The empty file bound over each hidden credential file. */
+  cover?: string | undefined;
 }
 
 const PR_SET_PDEATHSIG = 1;

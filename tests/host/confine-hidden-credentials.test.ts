@@ -1,0 +1,86 @@
+/**
+ * Credentials covered in the plugin's mount namespace: a build keeps chmod by path, so
+ * without the covers it could make ~/.ssh/id_ed25519 (or, as root, a root-only /etc
+ * secret) readable to every local user. Each case is a real confined run through
+ * spawnPlugin with the build flag, in a temp HOME; the host's key and mount table are
+ * checked after it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/confine/index.ts";
+import { tempDir } from "../helpers/cli.ts";
+
+const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
+const T = 30_000;
+
+let dir: { path: string; cleanup: () => void };
+let home: string;
+let pluginDir: string;
+let key: string;
+
+beforeAll(() => {
+  dir = tempDir("fledge-hidden-creds-");
+  const base = realpathSync(dir.path);
+  home = join(base, "home");
+  pluginDir = join(home, ".config", "fledge", "plugins", "builder");
+  mkdirSync(pluginDir, { recursive: true });
+  mkdirSync(join(home, ".ssh"), { mode: 0o700 });
+  key = join(home, ".ssh", "id_ed25519");
+  writeFileSync(key, "secret-key\n");
+  chmodSync(key, 0o600);
+  writeFileSync(join(home, ".netrc"), "machine x password p\n", { mode: 0o600 });
+});
+afterAll(() => dir?.cleanup());
+
+/** Run `script` as a confined build of the plugin `builder`; its output and exit code. */
+async function build(script: string): Promise<{ code: number; out: string }> {
+  const bin = join(pluginDir, "build.sh");
+  writeFileSync(bin, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  const env = { PATH: "/usr/bin:/bin", HOME: home, LANG: "C", FLEDGE_CONFIG_DIR: join(home, ".config", "fledge") };
+  const confinement = pluginConfinement({ name: "builder", pluginDir, capabilities: { filesystem: "none", network: false }, build: true });
+  const { proc, settled } = spawnPlugin({ argv: [bin], cwd: pluginDir, env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  await settled;
+  return { code, out: out + err };
+}
+
+/** The host's mounts, without the per-mount ids that are the same anyway. */
+function mounts(): string {
+  return readFileSync("/proc/self/mountinfo", "utf8");
+}
+
+describe.skipIf(!confinable)("credentials the policy knows cannot be named inside a confined run", () => {
+  test(
+    "a build's chmod of ~/.ssh/id_ed25519 never reaches the key, and the host's mounts are unchanged",
+    async () => {
+      const before = mounts();
+      const r = await build(`chmod 644 "$HOME/.ssh/id_ed25519"; echo "chmod=$?"; chmod 755 "$HOME/.ssh"; echo "chmoddir=$?"; echo "ls=[$(ls -A "$HOME/.ssh" 2>/dev/null)]"; test -e "$HOME/.ssh/id_ed25519"; echo "exists=$?"; chmod 644 "$HOME/.netrc"; echo "netrc=$?"; echo done`);
+      expect(r.out).toContain("done");
+      expect(r.code).toBe(0);
+      // The cover is read-only: the chmod fails (EROFS) instead of reaching the key.
+      expect(r.out).not.toContain("chmod=0");
+      expect(r.out).not.toContain("chmoddir=0");
+      expect(r.out).not.toContain("netrc=0");
+      // Nothing inside ~/.ssh has a name: the key is not there to be found (Landlock also refuses the listing).
+      expect(r.out).toContain("ls=[]");
+      expect(r.out).toContain("exists=1");
+      expect(statSync(key).mode & 0o777).toBe(0o600);
+      expect(statSync(join(home, ".ssh")).mode & 0o777).toBe(0o700);
+      expect(statSync(join(home, ".netrc")).mode & 0o777).toBe(0o600);
+      expect(readFileSync(key, "utf8")).toBe("secret-key\n");
+      expect(mounts()).toBe(before);
+    },
+    T,
+  );
+
+  test(
+    "the plugin's own folder, inside fledge's config folder, stays reachable and writable",
+    async () => {
+      const r = await build(`echo made > "$FLEDGE_PLUGIN_DIR/out.txt" 2>/dev/null || echo made > ./out.txt; cat ./out.txt`);
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(pluginDir, "out.txt"), "utf8")).toBe("made\n");
+    },
+    T,
+  );
+});
