@@ -10,9 +10,12 @@ import { chmodSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSy
 import { join } from "node:path";
 import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/confine/index.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { canRunAsUser } from "../helpers/other-user.ts";
 
 const confinable = process.platform === "linux" && kernelLandlockAbi() >= 1;
 const T = 30_000;
+const root = process.getuid?.() === 0;
+const NOBODY = 65534;
 
 let dir: { path: string; cleanup: () => void };
 let home: string;
@@ -80,6 +83,64 @@ describe.skipIf(!confinable)("credentials the policy knows cannot be named insid
       const r = await build(`echo made > "$FLEDGE_PLUGIN_DIR/out.txt" 2>/dev/null || echo made > ./out.txt; cat ./out.txt`);
       expect(r.code).toBe(0);
       expect(readFileSync(join(pluginDir, "out.txt"), "utf8")).toBe("made\n");
+    },
+    T,
+  );
+});
+
+describe.skipIf(!confinable || !root)("as root, the /etc secrets are covered too", () => {
+  test(
+    "/etc/shadow is an empty read-only file inside the run and unchanged outside",
+    async () => {
+      const before = statSync("/etc/shadow");
+      // Non-destructive probes: the size seen inside, and a chmod to the mode it already has.
+      const mode = (before.mode & 0o777).toString(8);
+      const r = await build(`echo "size=$(stat -c %s /etc/shadow)"; chmod ${mode} /etc/shadow; echo "chmod=$?"; echo done`);
+      expect(r.out).toContain("done");
+      expect(r.out).toContain("size=0");
+      expect(r.out).toContain("chmod=1");
+      expect(statSync("/etc/shadow").size).toBe(before.size);
+    },
+    T,
+  );
+});
+
+describe.skipIf(!confinable || !root)("as another user (nobody), in a user namespace", () => {
+  test(
+    "a build's chmod of nobody's key fails and the key keeps 0600",
+    async () => {
+      if (!canRunAsUser(NOBODY, "the nobody run")) return;
+      const d = tempDir("fledge-hidden-nobody-");
+      try {
+        chmodSync(d.path, 0o755);
+        const h = join(realpathSync(d.path), "home");
+        const pdir = join(h, ".config", "fledge", "plugins", "builder");
+        mkdirSync(pdir, { recursive: true });
+        mkdirSync(join(h, ".ssh"), { mode: 0o700 });
+        const k = join(h, ".ssh", "id_ed25519");
+        writeFileSync(k, "nobody-key\n", { mode: 0o600 });
+        writeFileSync(join(pdir, "build.sh"), `#!/bin/sh\nchmod 644 "$HOME/.ssh/id_ed25519"; echo "chmod=$?"; test -e "$HOME/.ssh/id_ed25519"; echo "exists=$?"\n`, { mode: 0o755 });
+        const runner = join(h, "run.ts");
+        const src = join(import.meta.dir, "..", "..", "src", "confine", "index.ts");
+        writeFileSync(
+          runner,
+          `import { pluginConfinement, spawnPlugin } from ${JSON.stringify(src)};
+const env = { PATH: "/usr/bin:/bin", HOME: ${JSON.stringify(h)}, LANG: "C", FLEDGE_CONFIG_DIR: ${JSON.stringify(join(h, ".config", "fledge"))} };
+const confinement = pluginConfinement({ name: "builder", pluginDir: ${JSON.stringify(pdir)}, capabilities: { filesystem: "none", network: false }, build: true });
+const { proc, settled } = spawnPlugin({ argv: [${JSON.stringify(join(pdir, "build.sh"))}], cwd: ${JSON.stringify(pdir)}, env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
+process.exitCode = await proc.exited;
+await settled;
+`,
+        );
+        Bun.spawnSync(["chown", "-R", `${NOBODY}:${NOBODY}`, h]);
+        const p = Bun.spawnSync(["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, runner], { cwd: h, env: { PATH: "/usr/bin:/bin", HOME: h, TMPDIR: h }, stdout: "pipe", stderr: "pipe" });
+        const out = p.stdout.toString() + p.stderr.toString();
+        expect(out).toContain("chmod=1");
+        expect(out).toContain("exists=1");
+        expect(statSync(k).mode & 0o777).toBe(0o600);
+      } finally {
+        d.cleanup();
+      }
     },
     T,
   );
