@@ -4,13 +4,25 @@
  * what confinement blocks on this machine. Where there is no confinement, the caller
  * falls back to today's unconfined demonstration and says so.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { confinementState, pluginConfinement, spawnPlugin } from "../confine/index.ts";
 import { CANARY_PROBES_FLAG } from "../confine/flag.ts";
 import { buildReport, parseCanaryOutput, type CanaryReport } from "./index.ts";
 import { OUTLIVE_PROBE } from "./probe-main.ts";
+import { expand, PROBES, type ProbeResult } from "./probes.ts";
+
+/**
+ * A file or folder the plugin found missing while it exists here was covered in the
+ * plugin's mount namespace (a credential it cannot even name): blocked, not absent.
+ */
+function hiddenIsBlocked(r: ProbeResult): ProbeResult {
+  const probe = PROBES.find((p) => p.id === r.id);
+  if (!probe || (probe.kind !== "read" && probe.kind !== "list") || r.verdict !== "ABSENT") return r;
+  if (!existsSync(expand(probe.target))) return r;
+  return { ...r, verdict: "BLOCKED", detail: "hidden: the plugin cannot even name it" };
+}
 
 function probeCommand(): string[] {
   const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
@@ -28,7 +40,7 @@ export async function runConfinedNativeCanary(cwd: string = process.cwd()): Prom
     const { proc, settled } = spawnPlugin({ argv: probeCommand(), cwd, env: process.env, fledgeEnv: {}, confinement, stdin: "ignore", stdout: "pipe", stderr: "inherit", warnUnconfined: false });
     const [text, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     await settled;
-    const report = buildReport("native-confined", parseCanaryOutput(text), code);
+    const report = buildReport("native-confined", parseCanaryOutput(text).map(hiddenIsBlocked), code);
     for (const r of report.results) if (r.id === OUTLIVE_PROBE) r.description = "processes end with the plugin";
     return report;
   } finally {

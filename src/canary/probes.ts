@@ -94,7 +94,8 @@ export interface ProbeResult {
   detail: string;
 }
 
-function expand(path: string): string {
+/** A probe target as a path (`~/` is the home). */
+export function expand(path: string): string {
   return path.startsWith("~/") ? resolve(homedir(), path.slice(2)) : resolve(path);
 }
 
