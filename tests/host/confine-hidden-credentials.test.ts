@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelLandlockAbi, pluginConfinement, spawnPlugin } from "../../src/confine/index.ts";
+import { credentialsToHide } from "../../src/confine/hide.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { canRunAsUser } from "../helpers/other-user.ts";
 
@@ -144,4 +145,24 @@ await settled;
     },
     T,
   );
+});
+
+describe("which credentials are covered", () => {
+  test("existing files and folders by resolved path; missing ones, ones inside a covered folder and ones holding a needed path are not", () => {
+    const d = tempDir("fledge-hide-list-");
+    try {
+      const b = realpathSync(d.path);
+      mkdirSync(join(b, ".ssh"));
+      writeFileSync(join(b, ".ssh", "id_rsa"), "k");
+      writeFileSync(join(b, ".netrc"), "n");
+      mkdirSync(join(b, "fledge", "plugins", "p"), { recursive: true });
+      const got = credentialsToHide([join(b, ".ssh"), join(b, ".ssh", "id_rsa"), join(b, ".netrc"), join(b, ".aws"), join(b, "fledge")], [join(b, "fledge", "plugins", "p")]);
+      expect(got).toEqual([
+        { path: join(b, ".netrc"), dir: false },
+        { path: join(b, ".ssh"), dir: true },
+      ]);
+    } finally {
+      d.cleanup();
+    }
+  });
 });
