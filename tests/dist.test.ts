@@ -92,7 +92,8 @@ describeSlow("compiled dist binary", () => {
       // The binary carries the launcher's C source: the plugin runs in a PID namespace of its own.
       expect(r.stdout).toContain("pid=2\n");
       expect(r.stdout + r.stderr).not.toContain("PLANTED");
-      expect(r.stderr).toContain("Permission denied");
+      // Refused by Landlock, or not even there (covered in the run's mount namespace).
+      expect(r.stderr).toMatch(/Permission denied|No such file or directory/);
     } finally {
       t.cleanup();
     }
