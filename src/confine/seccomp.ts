@@ -301,14 +301,21 @@ function refuseUnsafeModes(ins: (code: number, k: number, jt?: number, jf?: numb
       ins(RET_K, retErrno(EPERM));
       continue;
     }
-    ins(JEQ_K, nr, 0, 4);
-    ins(LD_W_ABS, ARGS + arg * 8);
-    ins(JSET_K, CHMOD_REFUSED_BITS, 1, 0);
-    ins(RET_K, RET_ALLOW);
-    ins(RET_K, retErrno(EPERM));
-    // Not this call: reload the number for the checks that follow.
-    ins(LD_W_ABS, NR);
+    refuseArgBits(ins, nr, arg, CHMOD_REFUSED_BITS);
   }
+}
+
+/**
+ * Syscall `nr` with any of `bits` set in argument `arg` gets EPERM; without them it is
+ * allowed. Any other syscall falls through with its number reloaded for the checks after.
+ */
+function refuseArgBits(ins: (code: number, k: number, jt?: number, jf?: number) => void, nr: number, arg: number, bits: number): void {
+  ins(JEQ_K, nr, 0, 4);
+  ins(LD_W_ABS, ARGS + arg * 8);
+  ins(JSET_K, bits, 1, 0);
+  ins(RET_K, RET_ALLOW);
+  ins(RET_K, retErrno(EPERM));
+  ins(LD_W_ABS, NR);
 }
 
 /**
@@ -317,14 +324,7 @@ function refuseUnsafeModes(ins: (code: number, k: number, jt?: number, jf?: numb
  * mode of 0 from libc, so only real creations can trip it. Leaves the number loaded.
  */
 function refuseSetIdCreation(ins: (code: number, k: number, jt?: number, jf?: number) => void, calls: ArchTable["createCalls"]): void {
-  for (const [nr, arg] of calls) {
-    ins(JEQ_K, nr, 0, 4);
-    ins(LD_W_ABS, ARGS + arg * 8);
-    ins(JSET_K, CREATE_REFUSED_BITS, 1, 0);
-    ins(RET_K, RET_ALLOW);
-    ins(RET_K, retErrno(EPERM));
-    ins(LD_W_ABS, NR);
-  }
+  for (const [nr, arg] of calls) refuseArgBits(ins, nr, arg, CREATE_REFUSED_BITS);
 }
 
 /**
