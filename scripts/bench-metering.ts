@@ -344,7 +344,12 @@ if (import.meta.main && process.argv.includes("--child")) {
 } else if (import.meta.main) {
   const quick = process.argv.includes("--quick");
   const procsArg = process.argv.indexOf("--procs");
-  const procs = procsArg > 0 ? Math.max(1, Number(process.argv[procsArg + 1])) : defaultProcs(quick);
+  const procsText = procsArg > 0 ? (process.argv[procsArg + 1] ?? "") : "";
+  const procs = procsArg > 0 ? Number(procsText) : defaultProcs(quick);
+  if (!Number.isInteger(procs) || procs < 1 || procs > 100) {
+    process.stderr.write(`metering bench: --procs takes a whole number of processes from 1 to 100, got "${procsText}"\n`);
+    process.exit(2);
+  }
   const onlyArg = process.argv.indexOf("--only");
   const only = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? "").toLowerCase() : null;
   const rows: string[] = [];
