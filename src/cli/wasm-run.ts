@@ -20,6 +20,7 @@ import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { DEFAULT_LIMITS, limitError, parseSize, type RunLimits } from "../wasm/limits.ts";
 import { holdRunDeadline } from "../wasm/load-watchdog.ts";
+import { holdRunMemory, memoryGuardError } from "../wasm/memory-guard.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { terminalSink } from "../host/terminal-sink.ts";
@@ -253,7 +254,13 @@ export async function runWasm(head: readonly string[], tail: readonly string[]):
   // The hard stop (its own thread) holds the deadline over loading and running, whatever
   // a fuel unit costs; it ends the process with the message the meter's stop prints.
   const timeoutMs = a.limits.timeoutMs;
-  const release = holdRunDeadline(timeoutMs === null ? null : startedAt + timeoutMs, limitError("deadline", { timeoutMs }));
+  const releaseDeadline = holdRunDeadline(timeoutMs === null ? null : startedAt + timeoutMs, limitError("deadline", { timeoutMs }));
+  // The same thread holds the process under --max-memory plus fledge's allowance.
+  const memory = holdRunMemory(a.limits.maxMemoryBytes, (phase) => memoryGuardError(a.limits.maxMemoryBytes, phase));
+  const release = () => {
+    releaseDeadline();
+    memory.release();
+  };
   let loaded: Awaited<ReturnType<typeof load>>;
   try {
     loaded = await load(a.file, moduleFile(a.file), a.limits.maxMemoryBytes, a.noCache, { timeoutMs, startedAt });
@@ -261,6 +268,7 @@ export async function runWasm(head: readonly string[], tail: readonly string[]):
     release();
     throw e;
   }
+  memory.started();
   // On a terminal the guest's output is sanitized (untrusted text); piped, it is data, passed unchanged.
   const out = terminalSink(1);
   const err = terminalSink(2);

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { FledgeError, isFledgeError } from "../core/index.ts";
 import { log, printJson, printResult } from "../ui/index.ts";
 import { preparedForFile } from "../wasm/prepare.ts";
+import { holdRunMemory, memoryGuardError } from "../wasm/memory-guard.ts";
 import type { CacheResult } from "../wasm/cache.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 import { configDir } from "../registry/paths.ts";
@@ -41,11 +42,15 @@ const prepare = defineCommand({
     // validated, instrumented bytes again at the first run anyway).
     const src = moduleFile(args.file);
     let loaded: CacheResult;
+    // Preparing is loading: held under --max-memory plus fledge's allowance, as a run is.
+    const memory = holdRunMemory(maxMemoryBytes, (phase) => memoryGuardError(maxMemoryBytes, phase));
     try {
       loaded = preparedForFile(src.path, { maxMemoryBytes, warn: (m) => log.warn(m), configDir: configDir(), checkSource: src.check, progress: prepareProgress(args.file) });
     } catch (e) {
       if (isFledgeError(e)) throw e;
       throw new FledgeError(`invalid wasm module ${renderUntrusted(resolve(args.file))}: ${renderUntrusted(e instanceof Error ? e.message : String(e))}`, { code: "wasm_invalid" });
+    } finally {
+      memory.release();
     }
     const cache = loaded.cachePath;
     if (args.json) printJson({ action: "prepare", path: resolve(args.file), cache: cache ?? null, status: loaded.status });

@@ -30,6 +30,7 @@ import { hostVersionString, loadPreparedModule } from "../wasm/prepared.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
 import { DEFAULT_LIMITS, limitError, type LimitReason, type PluginLimits } from "../wasm/limits.ts";
 import { holdRunDeadline } from "../wasm/load-watchdog.ts";
+import { holdRunMemory, memoryGuardError } from "../wasm/memory-guard.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { processExitCode, readyBefore, waitReady, type OutputSink, type Preopen } from "../wasi/index.ts";
 import { LINE_OVERHEAD_BYTES, PluginConsole, type HostIO } from "./console.ts";
@@ -257,15 +258,19 @@ export async function runWasmPlugin(opts: WasmPluginOptions): Promise<number> {
   // The hard stop (its own thread, CLI only) holds the deadline over loading and
   // running whatever a fuel unit costs, with the message the meter's stop reports.
   const release = holdRunDeadline(limits.timeoutMs === null ? null : startedAt + limits.timeoutMs, pluginLimitError(plugin.name, "deadline", limits));
+  // The same thread holds the process under [limits] memory plus fledge's allowance.
+  const wording = { setting: "[limits] memory", what: "the plugin", prefix: `Plugin '${plugin.name}': `, hint: pluginLimitError(plugin.name, "memory", limits).hint };
+  const memory = holdRunMemory(limits.maxMemoryBytes, (phase) => memoryGuardError(limits.maxMemoryBytes, phase, wording));
   try {
-    return await runHeld(opts, limits, startedAt);
+    return await runHeld(opts, limits, startedAt, memory.started);
   } finally {
     release();
+    memory.release();
   }
 }
 
 /** {@link runWasmPlugin} under its held deadline. */
-async function runHeld(opts: WasmPluginOptions, limits: PluginLimits, startedAt: number): Promise<number> {
+async function runHeld(opts: WasmPluginOptions, limits: PluginLimits, startedAt: number, started: () => void): Promise<number> {
   const { plugin, capabilities } = opts;
   // Console output waits for room only until the run's deadline (set once the run is linked).
   let timeLeft: () => number = () => Infinity;
@@ -282,6 +287,7 @@ async function runHeld(opts: WasmPluginOptions, limits: PluginLimits, startedAt:
   }
   // Checked on the module that will actually be instantiated, whatever the cache held.
   checkModuleImports(WebAssembly.Module.imports(prepared.module), capabilities);
+  started();
 
   const projectRoot = opts.projectRoot ?? findProjectRoot(processCwd());
   const sandbox = sandboxOptions(capabilities, projectRoot, plugin.dir);

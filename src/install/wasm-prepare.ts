@@ -14,6 +14,7 @@ import { FledgeError, isFledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { pluginLimits } from "../wasm/limits.ts";
 import { preparedFor } from "../wasm/prepare.ts";
+import { holdRunMemory, memoryGuardError } from "../wasm/memory-guard.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
 export async function prepareWasmModules(pluginDir: string, manifest: Manifest, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
@@ -23,6 +24,9 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
   for (const c of manifest.commands) {
     const r = resolveInside(pluginDir, c.binary);
     if (!("path" in r)) continue;
+    // Preparing is loading: held under [limits] memory plus fledge's allowance, as the plugin's runs are.
+    const wording = { setting: "[limits] memory", what: `command '${renderUntrusted(c.name)}' (${renderUntrusted(c.binary)})`, hint: `raise it for all plugins in ${join(configDir(env), "config.toml")}: [limits] memory = "1GiB"` };
+    const memory = holdRunMemory(maxMemoryBytes, (phase) => memoryGuardError(maxMemoryBytes, phase, wording));
     try {
       preparedFor(new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, configDir: configDir(env), warn: (m) => log.warn(m) });
     } catch (e) {
@@ -31,6 +35,8 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
         code: "wasm_invalid",
         hint: isFledgeError(e) ? e.hint : "rebuild the module for wasm32-wasip1",
       });
+    } finally {
+      memory.release();
     }
     modules.push(r.path);
   }

@@ -45,3 +45,5 @@ export { prepareModule } from "./prepare.ts";
 export { runModuleFile, runPrepared, runLoadedModule, type HostLink, type RunLoadedOptions, type RunModuleOptions, type RunModuleResult } from "./run.ts";
 export { abandonedLoadWork, checkPreparedSize, preparedSizeCap, PREPARED_CAP, withinDeadline } from "./prepared.ts";
 export { enableHardLoadWatchdog } from "./load-watchdog.ts";
+export { holdRunMemory, memoryGuardError, memoryGuardLimit, HOST_MEMORY_ALLOWANCE, UNLIMITED_GUEST_MEMORY, type GuardPhase, type GuardWording, type MemoryHold } from "./memory-guard.ts";
+export { MEMORY_SAMPLE_MS } from "./watchdog-thread.ts";

@@ -9,10 +9,12 @@
  * (src/main.ts) enables it: in-process callers (tests, embedders) get the async
  * watchdog of prepared.ts for loading and the meter's stop for execution.
  *
- * One thread serves the whole process (starting one costs about a millisecond of the
- * main thread); each armed run is a timer on it, cancelled by its disarm function.
+ * One thread serves the whole process (./watchdog-thread.ts; starting it costs about a
+ * millisecond of the main thread); each armed run is a timer on it, cancelled by its
+ * disarm function.
  */
 import type { FledgeError } from "../core/index.ts";
+import { enableWatchdogThread, stopId, watchdogThread } from "./watchdog-thread.ts";
 
 /**
  * Grace after the deadline before the hard stop, so the graceful stop reports first
@@ -24,50 +26,12 @@ import type { FledgeError } from "../core/index.ts";
  */
 export const HARD_STOP_GRACE_MS = 500;
 
-let enabled = false;
-
-/** Called once by the CLI entry point. */
+/** Called once by the CLI entry point: enables the deadline's hard stop and the memory guard (./memory-guard.ts). */
 export function enableHardLoadWatchdog(): void {
-  enabled = true;
+  enableWatchdogThread();
 }
 
-const WORKER_SOURCE = `
-const { writeSync } = require("node:fs");
-const timers = new Map();
-onmessage = (ev) => {
-  const { id, ms, fd, text, code } = ev.data;
-  if (ms === undefined) {
-    clearTimeout(timers.get(id));
-    timers.delete(id);
-    return;
-  }
-  timers.set(id, setTimeout(() => {
-    try { writeSync(fd, text); } catch {}
-    try {
-      const { dlopen, FFIType } = require("bun:ffi");
-      for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "libc.so", "libSystem.B.dylib"]) {
-        try { dlopen(name, { _exit: { args: [FFIType.i32], returns: FFIType.void } }).symbols._exit(code); } catch {}
-      }
-    } catch {}
-    process.kill(process.pid, "SIGKILL");
-  }, ms));
-};`;
-
-let worker: Worker | null | undefined;
-let nextId = 0;
 let runHolds = 0;
-
-function watchdog(): Worker | null {
-  if (worker !== undefined) return worker;
-  try {
-    worker = new Worker(URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" })));
-    // An idle watchdog never keeps the process alive.
-    worker.unref();
-  } catch {
-    worker = null; // no worker threads: the cooperative stops still apply
-  }
-  return worker;
-}
 
 /** Where and how the hard stop reports `err`: as the CLI reports the same error. */
 export type HardStopReport = (err: FledgeError) => { fd: 1 | 2; text: string };
@@ -75,6 +39,11 @@ export type HardStopReport = (err: FledgeError) => { fd: 1 | 2; text: string };
 /** The CLI's plain report (src/cli/index.ts reportError): the message and hint on stderr. */
 const plainReport: HardStopReport = (err) => ({ fd: 2, text: `\n ERROR  ${err.message}\n${err.hint ? `\nℹ ${err.hint}\n` : ""}` });
 let report = plainReport;
+
+/** Where and how a stop of the watchdog thread reports `err`: as the command reports errors. */
+export function hardStopReport(err: FledgeError): { fd: 1 | 2; text: string } {
+  return report(err);
+}
 
 /** The CLI sets this when it reports errors otherwise (`--json`: the error envelope on stdout); null restores the plain report. */
 export function setHardStopReport(r: HardStopReport | null): void {
@@ -86,11 +55,11 @@ export function setHardStopReport(r: HardStopReport | null): void {
  * run would report; returns the disarm function (call it when the guarded work is done).
  */
 export function armHardLoadWatchdog(deadline: number | null, err: FledgeError): () => void {
-  if (!enabled || deadline === null) return () => {};
-  const w = watchdog();
+  if (deadline === null) return () => {};
+  const w = watchdogThread();
   if (!w) return () => {};
-  const id = nextId++;
-  const { fd, text } = report(err);
+  const id = stopId();
+  const { fd, text } = hardStopReport(err);
   w.postMessage({ id, ms: Math.max(0, deadline - performance.now()) + HARD_STOP_GRACE_MS, fd, text, code: err.exitCode });
   let armed = true;
   return () => {
