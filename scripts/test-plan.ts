@@ -46,6 +46,7 @@ export const SLOW: Readonly<Record<string, string>> = {
   "tests/dist/release.test.ts": "builds the release binaries",
   "tests/dist/author-loop.test.ts": "runs the author loop through the compiled binary",
   "tests/wasi-real/realprog.test.ts": "runs real C programs under fledge and natively",
+  "tests/wasm/memory-guard.test.ts": "loads 30 MB hostile modules until fledge passes 512 MiB and is stopped",
 };
 
 /** The files a run takes: all of them, or without the slow tier when `fast`. */

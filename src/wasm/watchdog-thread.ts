@@ -82,7 +82,6 @@ onmessage = (ev) => {
       clearInterval(sampler);
       sampler = undefined;
     } else if (sampler === undefined) {
-      sample();
       sampler = setInterval(sample, ${MEMORY_SAMPLE_MS});
     }
     return;

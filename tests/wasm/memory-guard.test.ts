@@ -1,0 +1,266 @@
+/**
+ * The memory guard (src/wasm/memory-guard.ts): in the CLI, fledge's whole process stays
+ * under the run's memory limit plus HOST_MEMORY_ALLOWANCE while it loads and runs a
+ * module. Each case is a real fledge process; the hostile modules are generated here:
+ * code made of tiny loops, whose instrumenting and compiling take memory that grows
+ * with the module (without the guard, ~1 GB for the runs below), far past
+ * `--max-memory 1MiB` plus the allowance. The child's peak RSS is its own rusage.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EXIT } from "../../src/ui/index.ts";
+import { HOST_MEMORY_ALLOWANCE } from "../../src/wasm/memory-guard.ts";
+import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
+
+const dir = tempDir("fledge-memory-guard-");
+afterAll(() => dir.cleanup());
+
+const MiB = 2 ** 20;
+/**
+ * How far past its limit the process may get before the stop: one sample interval
+ * (5 ms) of the fastest allocation measured (the engine's compile) plus the thread's
+ * wake-up and the report; measured 1-22 MiB on a loaded 2-core machine.
+ */
+const SLACK = 64 * MiB;
+const LIMIT = 1 * MiB + HOST_MEMORY_ALLOWANCE;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/**
+ * A WASI command of `funcs` functions () -> (), each `loops` loops whose body adds 1 to
+ * local 0 `adds` times (`loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) end`,
+ * or empty loops for 0), exporting an empty `_start` and a memory.
+ */
+function loopsModule(funcs: number, loops: number, adds: number): Uint8Array {
+  const sec = (id: number, b: number[]) => [id, ...uleb(b.length), ...b];
+  const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
+  const head = [
+    ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...sec(1, [1, 0x60, 0, 0]),
+    ...sec(3, [...uleb(funcs + 1), ...new Array<number>(funcs + 1).fill(0)]),
+    ...sec(5, [1, 0, 1]),
+    ...sec(7, [2, ...name("_start"), 0, ...uleb(funcs), ...name("memory"), 2, 0]),
+  ];
+  const unit = [0x03, 0x40, ...new Array<number[]>(adds).fill([0x20, 0, 0x41, 1, 0x6a, 0x21, 0]).flat(), 0x0b];
+  const locals = adds ? [1, 1, 0x7f] : [0];
+  const body = new Uint8Array(unit.length * loops);
+  for (let i = 0; i < loops; i++) body.set(unit, i * unit.length);
+  const fn = [...uleb(locals.length + body.length + 1), ...locals];
+  const start = [2, 0, 0x0b];
+  const codeLen = uleb(funcs + 1).length + funcs * (fn.length + body.length + 1) + start.length;
+  const code = [10, ...uleb(codeLen), ...uleb(funcs + 1)];
+  const out = new Uint8Array(head.length + code.length + codeLen - uleb(funcs + 1).length);
+  let p = 0;
+  const put = (b: ArrayLike<number>) => {
+    out.set(b, p);
+    p += b.length;
+  };
+  put(head);
+  put(code);
+  for (let f = 0; f < funcs; f++) {
+    put(fn);
+    put(body);
+    put([0x0b]);
+  }
+  put(start);
+  if (p !== out.length) throw new Error(`loopsModule: wrote ${p} of ${out.length} bytes`);
+  return out;
+}
+
+/**
+ * A guest that sleeps 300 ms (poll_oneoff on a clock: ~60 samples of the guard),
+ * prints "slept" and exits 7. Built by wat2wasm from:
+ *   (module
+ *     (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+ *     (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+ *     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+ *     (memory (export "memory") 1)
+ *     (data (i32.const 200) "\d0\00\00\00\06\00\00\00")
+ *     (data (i32.const 208) "slept\n")
+ *     (func (export "_start")
+ *       (i64.store (i32.const 24) (i64.const 300000000))
+ *       (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+ *       (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 216)))
+ *       (call $exit (i32.const 7))))
+ */
+const SLEEPER = Buffer.from(
+  "0061736d0100000001100360047f7f7f7f017f60017f00600000026b0316776173695f736e617073686f745f70726576696577310b706f6c6c5f6f6e656f6666000016776173695f736e617073686f745f70726576696577310866645f7772697465000016776173695f736e617073686f745f70726576696577310970726f635f657869740001030201020503010001071302066d656d6f72790200065f737461727400030a2d012b0041184280c6868f01370300410041c000410141800110001a410141c801410141d80110011a410710020b0b1b020041c8010b08d0000000060000000041d0010b06736c6570740a",
+  "hex",
+);
+
+// 30 MB of loops of two adds, accepted and metered (its compile takes ~1 GB), and
+// 30 MB of empty loops, refused by the instrumented size cap only after ~1.1 GB.
+const ADDS = join(dir.path, "adds.wasm");
+const EMPTY = join(dir.path, "empty.wasm");
+const SLEEP = join(dir.path, "sleep.wasm");
+
+beforeAll(() => {
+  writeFileSync(ADDS, loopsModule(100, 17647, 2));
+  writeFileSync(EMPTY, loopsModule(100, 100_000, 0));
+  writeFileSync(SLEEP, SLEEPER);
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Peak RSS of the child, in bytes. */
+  peak: number;
+}
+
+let n = 0;
+/** A fledge child with its own HOME and config folder (`config` written as config.toml first). */
+function fledge(args: string[], home = join(dir.path, `home-${n++}`), config?: string): Run & { home: string } {
+  mkdirSync(join(home, "cfg"), { recursive: true });
+  if (config !== undefined) writeFileSync(join(home, "cfg", "config.toml"), config);
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    timeout: 120_000,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" },
+  });
+  // Bun reports maxRSS in bytes.
+  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), peak: p.resourceUsage.maxRSS, home };
+}
+
+function expectStoppedWithin(r: Run, limit: number): void {
+  expect(r.code).toBe(EXIT.memoryLimit);
+  expect(r.peak).toBeLessThanOrEqual(limit + SLACK);
+}
+
+describe("loading a module that passes the limit ends the run", () => {
+  test("wasm run: exit 123, what happened and the flag to raise, within the limit", () => {
+    const r = fledge(["wasm", "run", "--no-cache", "--max-memory", "1MiB", ADDS]);
+    expectStoppedWithin(r, LIMIT);
+    expect(r.stderr).toContain("ERROR  memory limit: fledge's memory passed 1 MiB (--max-memory) + 512 MiB for its own work while loading the module");
+    expect(r.stderr).toContain("--max-memory SIZE");
+    expect(r.stdout).toBe("");
+  }, 120_000);
+
+  test("wasm prepare: the same stop", () => {
+    const r = fledge(["wasm", "prepare", "--max-memory", "1MiB", EMPTY]);
+    expectStoppedWithin(r, LIMIT);
+    expect(r.stderr).toContain("memory limit: fledge's memory passed 1 MiB (--max-memory) + 512 MiB for its own work while loading the module");
+    expect(r.stdout).toBe("");
+  }, 120_000);
+
+  test("--json: the error envelope on stdout and nothing else", () => {
+    const r = fledge(["wasm", "prepare", "--json", "--max-memory", "1MiB", EMPTY]);
+    expectStoppedWithin(r, LIMIT);
+    const env = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } };
+    expect(env.error.code).toBe("memory_limit");
+    expect(env.error.message).toBe("memory limit: fledge's memory passed 1 MiB (--max-memory) + 512 MiB for its own work while loading the module");
+    expect(env.error.hint).toContain("--max-memory");
+    expect(r.stderr).not.toContain("memory limit");
+  }, 120_000);
+});
+
+/** A local wasm plugin `name` whose one command is `module`. */
+function pluginDir(name: string, module: string): string {
+  const d = join(dir.path, `src-${name}`);
+  mkdirSync(d, { recursive: true });
+  cpSync(module, join(d, "hog.wasm"));
+  const toml = readFileSync(join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "plugin.toml"), "utf8")
+    .replace(/^name = "hello-wasm"$/gm, `name = "${name}"`)
+    .replace('binary = "hello.wasm"', 'binary = "hog.wasm"');
+  writeFileSync(join(d, "plugin.toml"), toml);
+  return d;
+}
+
+describe("plugins", () => {
+  test("a plugin run: names the plugin and [limits] memory", () => {
+    // Installed under the default limits (its prepare fits), run under [limits] memory = "1MiB".
+    const inst = fledge(["plugins", "install", pluginDir("hog", ADDS), "--copy", "--yes"]);
+    expect(inst.stderr).not.toContain("memory limit");
+    expect(inst.code).toBe(0);
+    writeFileSync(join(inst.home, "cfg", "config.toml"), '[limits]\nmemory = "1MiB"\n');
+    const r = fledge(["hog"], inst.home);
+    expectStoppedWithin(r, LIMIT);
+    expect(r.stderr).toContain("ERROR  Plugin 'hog': memory limit: fledge's memory passed 1 MiB ([limits] memory) + 512 MiB for its own work while loading the plugin");
+    expect(r.stderr).toContain(`${join(inst.home, "cfg", "config.toml")}: [limits] memory`);
+  }, 120_000);
+
+  test("install: preparing the command's module is held to [limits] memory too", () => {
+    const r = fledge(["plugins", "install", pluginDir("hog-empty", EMPTY), "--copy", "--yes"], undefined, '[limits]\nmemory = "1MiB"\n');
+    expectStoppedWithin(r, LIMIT);
+    expect(r.stderr).toContain("memory limit: fledge's memory passed 1 MiB ([limits] memory) + 512 MiB for its own work while loading command 'hog-empty' (hog.wasm)");
+    expect(r.stderr).toContain("[limits] memory");
+    const list = fledge(["plugins", "list", "--json"], r.home);
+    expect(list.stdout).not.toContain("hog-empty");
+  }, 120_000);
+});
+
+describe("a run within the limit is unaffected", () => {
+  test("a normal guest prints and exits 0", () => {
+    const r = fledge(["wasm", "run", join(ROOT, "tests", "fixtures", "plugins", "hello-wasm", "hello.wasm")]);
+    expect(r.stdout).toBe("hello from wasm\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("a guest that runs for many samples exits with its own code", () => {
+    const r = fledge(["wasm", "run", "--max-memory", "1MiB", SLEEP]);
+    expect(r.stdout).toBe("slept\n");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(7);
+  });
+});
+
+/**
+ * A script that holds a run's memory guard as the CLI does (or, `enable` false, as an
+ * in-process caller would), marks the guest started and/or releases the hold as told,
+ * then allocates and touches 768 MiB, past 1 MiB + the allowance, and prints "survived".
+ */
+function holder(opts: { enable: boolean; started: boolean; release: boolean }): Run {
+  const file = join(dir.path, `hold-${opts.enable}-${opts.started}-${opts.release}.ts`);
+  writeFileSync(
+    file,
+    `import { enableHardLoadWatchdog } from ${JSON.stringify(join(ROOT, "src/wasm/load-watchdog.ts"))};
+import { holdRunMemory, memoryGuardError } from ${JSON.stringify(join(ROOT, "src/wasm/memory-guard.ts"))};
+if (${opts.enable}) enableHardLoadWatchdog();
+const hold = holdRunMemory(${MiB}, (phase) => memoryGuardError(${MiB}, phase));
+if (${opts.started}) hold.started();
+if (${opts.release}) hold.release();
+// Room for the thread to take the messages (a released hold never samples).
+await Bun.sleep(100);
+const kept = [];
+for (let i = 0; i < 48; i++) kept.push(new Uint8Array(16 * 2 ** 20).fill(1));
+console.log("survived", kept.length);
+`,
+  );
+  const home = join(dir.path, "holder");
+  const p = Bun.spawnSync([process.execPath, file], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 60_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" } });
+  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), peak: p.resourceUsage.maxRSS };
+}
+
+describe("the hold", () => {
+  test("once the guest started, the stop says the run, not the load, passed the limit", () => {
+    const r = holder({ enable: true, started: true, release: false });
+    expectStoppedWithin(r, LIMIT);
+    expect(r.stderr).toContain("memory limit: fledge's memory passed 1 MiB (--max-memory) + 512 MiB for its own work while running the module");
+    expect(r.stdout).not.toContain("survived");
+  });
+
+  test("released: nothing is sampled and the process goes on", () => {
+    const r = holder({ enable: true, started: false, release: true });
+    expect(r.stdout).toContain("survived 48");
+    expect(r.code).toBe(0);
+  });
+
+  test("not enabled (in-process callers, embedders): holding is a no-op", () => {
+    const r = holder({ enable: false, started: false, release: false });
+    expect(r.stdout).toContain("survived 48");
+    expect(r.code).toBe(0);
+  });
+});
