@@ -18,7 +18,7 @@ const NOT_PLUGIN_CODE: Record<string, string> = {
   "src/install/publish.ts": "git for `plugins publish` of the user's own folder",
   "src/install/githook.ts": "git rev-parse / config for `fledge hooks install`",
   "src/registry/config.ts": "`gh auth token`, fledge's own credential lookup",
-  "src/wasm/load-watchdog.ts": "a Worker thread inside fledge (a timer), not a process",
+  "src/wasm/watchdog-thread.ts": "a Worker thread inside fledge (deadline timers and the memory guard's sampling), not a process",
   "src/wasm/validate-async.ts": "a Worker thread inside fledge validating a wasm module, not a process",
   "src/host/sync-worker.ts": "Worker threads inside fledge for the blocking wasm imports: fledge.http (checked hosts) and fledge.exec (whose worker runs runExec, which goes through spawnPlugin), not a process",
   "src/host/path-command.ts": "git-style `fledge-<cmd>` on PATH: the user's own program, never installed by fledge; runs unconfined and says so every time",
