@@ -8,7 +8,7 @@
  * is its own rusage.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT } from "../../src/ui/index.ts";
 import { HOST_MEMORY_ALLOWANCE } from "../../src/wasm/memory-guard.ts";
@@ -126,8 +126,10 @@ describe("plugins", () => {
     expectStoppedWithin(r, LIMIT);
     expect(r.stderr).toContain("memory limit: fledge's memory passed 1 MiB ([limits] memory) + 512 MiB for its own work while loading command 'hog-empty' (hog.wasm)");
     expect(r.stderr).toContain("[limits] memory");
+    // The stop ends the process inside the install's commit: the next command rolls it back, as after a crash.
     const list = fledge(["plugins", "list", "--json"], r.home);
     expect(list.stdout).not.toContain("hog-empty");
+    expect(existsSync(join(r.home, "cfg", "plugins", "hog-empty"))).toBe(false);
   }, 120_000);
 });
 
