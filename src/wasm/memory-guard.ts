@@ -72,8 +72,9 @@ const NOTHING: MemoryHold = { started: () => {}, release: () => {} };
 
 /**
  * Guards a run, loading and executing (`fledge wasm run`, plugin runs, `fledge wasm
- * prepare`, install's prepare step), with `limit` ({@link memoryGuardLimit}) and the
- * error for each phase. A no-op unless the CLI enabled the watchdog thread.
+ * prepare`, install's prepare step): the whole process is held under
+ * {@link memoryGuardLimit} of the run's `maxMemoryBytes`, and `error` gives the report
+ * for the phase it is stopped in. A no-op unless the CLI enabled the watchdog thread.
  */
 export function holdRunMemory(maxMemoryBytes: number | null, error: (phase: GuardPhase) => FledgeError): MemoryHold {
   const w = watchdogThread();
