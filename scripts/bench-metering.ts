@@ -10,15 +10,18 @@
  *       of where the engine places the code (the same machine code measured 0.9x and
  *       1.4x in two processes); the median over processes is the figure to compare.
  *       Workloads: recursive fib, many small
- *       calls, tight loops (byte copy, Collatz), a 128-arm bytecode VM, and a real
- *       interpreter built for WASI from the npm registry (Ruby; no Lua built for WASI
- *       is published there), running a ~1 s script.
+ *       calls, tight loops (byte copy, Collatz), a 128-arm bytecode VM, and two real
+ *       interpreters running a ~1 s script: Ruby (built for WASI, from the npm
+ *       registry) and Lua 5.3 (its C sources from the npm registry, built for WASI
+ *       here: scripts/bench-lua.ts). The same Lua script also runs through the real
+ *       CLI with no limit flags, to show it finishes under the default limits.
  *   M2. host-call overhead: 1e6 clock_time_get through fledge's metered runner vs
  *       Bun's own node:wasi running the same module unsandboxed.
  *
- * The Ruby module (16 MB) is fetched once with `npm pack` into the bench cache
- * (FLEDGE_BENCH_CACHE, default ~/.cache/fledge-bench); without the registry the row is
- * skipped with a note.
+ * The Ruby module (16 MB) and Lua's sources are fetched once with `npm pack` into the
+ * bench cache (FLEDGE_BENCH_CACHE, default ~/.cache/fledge-bench), Lua built there with
+ * clang; without the registry (or clang) the row is skipped with a note.
+ * `--only WORD` keeps the workloads whose label contains WORD (`--only lua`).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -27,6 +30,7 @@ import { WASI } from "node:wasi";
 import { createMeter, instrument } from "../src/wasm/index.ts";
 import { COUNT_EXPORT, countingBuild } from "../src/wasm/count.ts";
 import { runPrepared } from "../src/wasm/run.ts";
+import { LUA_UNITS, luaCliRow, luaMaker, luaModules, readLuaBench } from "./bench-lua.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -210,12 +214,27 @@ function workloads(quick: boolean, only: string | null): Workload[] {
     { label: "tight loop: Collatz", make: exportCaller("collatz"), raw: tight, units: Math.round(1_500_000 * q), small: 10_000, target: 1.05 },
     { label: "bytecode VM, 128-arm switch (C)", make: exportCaller("vm_run", "vm_init"), raw: vm, units: Math.round(2_000_000 * q), small: 5_000, target: 1.1 },
   ];
-  if (only === null || "ruby".includes(only) || only.includes("ruby")) {
+  if (wants(only, "ruby")) {
     const ruby = rubyWasm();
     if (ruby) list.push({ label: "Ruby 3.4 interpreter (npm @ruby/3.4-wasm-wasi), fib + hash script", make: rubyMaker(RUBY_SCRIPT), raw: ruby, units: Math.round(60_000 * q), small: 300, target: 1.1 });
     else process.stderr.write("  (ruby.wasm could not be fetched from the npm registry: Ruby row skipped)\n");
   }
+  if (wants(only, "lua")) {
+    const lua = luaModules(benchCacheDir());
+    if ("skip" in lua) process.stderr.write(`  (${lua.skip})\n`);
+    else list.push({ label: LUA_LABEL, make: luaMaker, raw: readLuaBench(lua), units: Math.round(LUA_UNITS * q), small: 2_000, target: 1.1 });
+  }
   return only === null ? list : list.filter((w) => w.label.toLowerCase().includes(only));
+}
+
+const LUA_LABEL = "Lua 5.3 interpreter (npm lua-src, built for WASI here), calls + tables + strings script";
+
+/**
+ * Whether `--only` asks for the optional workload `name` (one that needs a download or a
+ * build): no filter, or a filter that is part of its name or names it.
+ */
+function wants(only: string | null, name: string): boolean {
+  return only === null || name.includes(only) || only.includes(name);
 }
 
 /** Fresh processes per workload for the overhead figure. */
@@ -242,6 +261,7 @@ export async function benchMetering(row: Row, quick: boolean, only: string | nul
       const range = `[${ratios[0]!.toFixed(2)}-${ratios[ratios.length - 1]!.toFixed(2)}]`;
       row("metering", `${w.label}: metered / not instrumented (${rawMs.toFixed(0)} ms raw), median ${range} of ${procs} processes`, med.toFixed(3), `<= ${w.target.toFixed(2)}`, med <= w.target);
     }
+    if (wants(only, "lua")) luaCliRow(row, ROOT, benchCacheDir(), dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
