@@ -14,7 +14,8 @@
  *       overhead vs unmetered, per workload, including a 128-arm bytecode VM
  *   M. metering (scripts/bench-metering.ts): accuracy and overhead per workload (the
  *       median and range over fresh processes), with
- *       tight loops, a real interpreter from the npm registry, and 1e6 host calls
+ *       tight loops, real interpreters (Ruby from the npm registry, Lua 5.3 built for
+ *       WASI from its npm sources), and 1e6 host calls
  *   5. how late a wall-clock deadline fires in a spinning guest
  *   6. installer: a small plugin from the loopback GitHub server (scripts/bench-install.ts)
  *
