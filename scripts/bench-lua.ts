@@ -111,11 +111,12 @@ export function luaExpected(n: number): number {
 
 /**
  * Why the Lua modules cannot be built here, or null when they can: decided from the
- * clang to use (a path, or null when none is on PATH). The cache is looked at first,
- * so a machine that built once needs neither clang nor the registry again.
+ * tools found on PATH (each a path, or null when missing). Only asked when the cache
+ * has no build, so a machine that built once needs neither clang nor the registry again.
  */
-export function luaBuildProblem(clang: string | null): string | null {
-  if (clang === null) return "clang not found (scripts/setup.sh installs clang, lld and wasi-libc): Lua row skipped";
+export function luaBuildProblem(tools: { clang: string | null; npm: string | null }): string | null {
+  if (tools.clang === null) return "clang not found (scripts/setup.sh installs clang, lld and wasi-libc): Lua row skipped";
+  if (tools.npm === null) return `npm not found, so ${LUA_PKG} cannot be fetched: Lua row skipped`;
   return null;
 }
 
@@ -146,15 +147,15 @@ function findOrBuild(cacheDir: string): LuaModules | { skip: string } {
   const dir = join(cacheDir, `lua-5.3.5-wasi-${recipeKey()}`);
   const mods = { command: join(dir, "lua.wasm"), bench: join(dir, "lua-bench.wasm") };
   if (existsSync(mods.command) && existsSync(mods.bench)) return mods;
-  const clangName = process.env.FLEDGE_BENCH_CLANG ?? "clang";
-  const clang = Bun.which(clangName);
-  const problem = luaBuildProblem(clang);
+  const clang = Bun.which(process.env.FLEDGE_BENCH_CLANG ?? "clang");
+  const npm = Bun.which("npm");
+  const problem = luaBuildProblem({ clang, npm });
   if (problem !== null) return { skip: problem };
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    const built = buildInto(tmp, clang!);
+    const built = buildInto(tmp, clang!, npm!);
     if (built !== null) return { skip: built };
     try {
       renameSync(tmp, dir);
@@ -169,8 +170,8 @@ function findOrBuild(cacheDir: string): LuaModules | { skip: string } {
 }
 
 /** Fetches the sources and builds both modules into `out`; a skip note on failure, null on success. */
-function buildInto(out: string, clang: string): string | null {
-  const pack = Bun.spawnSync(["npm", "pack", LUA_PKG, "--pack-destination", out], { stdout: "pipe", stderr: "pipe" });
+function buildInto(out: string, clang: string, npm: string): string | null {
+  const pack = Bun.spawnSync([npm, "pack", LUA_PKG, "--pack-destination", out], { stdout: "pipe", stderr: "pipe" });
   if (pack.exitCode !== 0) return `${LUA_PKG} could not be fetched from the npm registry: Lua row skipped`;
   const tgz = pack.stdout.toString().trim().split("\n").pop()!;
   const x = Bun.spawnSync(["tar", "xzf", join(out, tgz), "-C", out], { stderr: "pipe" });

@@ -10,9 +10,10 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-test("without clang the Lua modules cannot be built, and the note says so and how to get it", () => {
-  expect(luaBuildProblem(null)).toBe("clang not found (scripts/setup.sh installs clang, lld and wasi-libc): Lua row skipped");
-  expect(luaBuildProblem("/usr/bin/clang")).toBeNull();
+test("without clang or npm the Lua modules cannot be built, and the note says which is missing", () => {
+  expect(luaBuildProblem({ clang: null, npm: "/usr/bin/npm" })).toBe("clang not found (scripts/setup.sh installs clang, lld and wasi-libc): Lua row skipped");
+  expect(luaBuildProblem({ clang: "/usr/bin/clang", npm: null })).toBe("npm not found, so lua-src@5.3.5 cannot be fetched: Lua row skipped");
+  expect(luaBuildProblem({ clang: "/usr/bin/clang", npm: "/usr/bin/npm" })).toBeNull();
 });
 
 test("--only lua with no clang skips the Lua rows with that note, runs no other workload, and fetches nothing", () => {
