@@ -72,7 +72,24 @@ export interface MeterContext {
   passTo?: Int32Array;
   /** Set per body: the function being rewritten passes the counter (see {@link PassingBody}). */
   self?: PassingBody | null;
+  /** Set per body: the size cap's room left for it (see {@link SizeBudget}). */
+  budget?: SizeBudget | null;
 }
+
+/**
+ * The fewest bytes the body being rewritten may keep once finished before the module
+ * passes the instrumented size cap, and the refusal to throw (given the body's bound)
+ * when the bytes written so far already keep more. Checked while the body is written,
+ * not only after it: one body of millions of tiny loops otherwise grew to hundreds of
+ * MB of output and charge records before the first check could refuse it.
+ */
+export interface SizeBudget {
+  left: number;
+  refuse: (bodyLeast: number) => Error;
+}
+
+/** Charges recorded between two checks of the size budget (quads of COSTS). */
+const BUDGET_STRIDE = 4 * 4096;
 
 /**
  * A body whose function passes the counter: the counter is parameter `nParams`, so the
@@ -154,6 +171,7 @@ const HEADERS = new Int32Array(MODULE_CAPS.nestingDepth + 1);
 let COSTS = new Int32Array(1024); // positions stay below 2^31 (checked per body), costs below 2^31 (eh.ts THROW_UNITS)
 let PATCHES = new Float64Array(96); // u32 values
 let REFUNDS = new Int32Array(64); // (refund placeholder, header placeholder) pairs, in output order
+let MERGED = new Int32Array(1024); // a body's charges with its refunds merged in (withRefunds)
 
 function grown<T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(a: T, need: number): T {
   const next = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
@@ -222,7 +240,11 @@ export interface AfterCallCheck extends OptionalCheck {
 /** What the finishing pass needs to know about one rewritten body. */
 export interface BodyEdits {
   start: number;
-  /** Charges to patch (placeholder, cost, deleteStart, deleteEnd) quads. */
+  /**
+   * Charges to patch (placeholder, cost, deleteStart, deleteEnd) quads: a view of
+   * scratch memory that the next meterBody call reuses, so they are settled first
+   * (checks.ts settleCharges): a module's charge records never pile up.
+   */
   costs: ArrayLike<number>;
   usedScratch: boolean;
   /** No loop, call, size-dependent charge or exception handling: one pass costs at most its size. */
@@ -484,11 +506,32 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   }
   const entry = pass ? startCheckedFrom(OP.localGet, f) : startCheckedFrom(OP.globalGet, g);
   const straight = pass ? STRAIGHT_PASSING : STRAIGHT;
+  // The size budget's running bound (see leastFinishedSize in checks.ts, which this
+  // follows for the part written so far): every charge recorded may lose its 4
+  // placeholder bytes or its whole deletable range, and every optional check its range.
+  const budget = ctx.budget ?? null;
+  let shrunk = 0; // by the charges and after-call checks seen so far
+  let costsSeen = 0;
+  let callsSeen = 0;
+  let nextBudgetCheck = BUDGET_STRIDE;
+  const checkBudget = (): void => {
+    for (; costsSeen < nCosts; costsSeen += 4) {
+      const d = COSTS[costsSeen + 2]!;
+      shrunk += COSTS[costsSeen + 1] === 0 && d >= 0 ? COSTS[costsSeen + 3]! - d : 4;
+    }
+    for (; callsSeen < afterCalls.length; callsSeen++) shrunk += afterCalls[callsSeen]!.end - afterCalls[callsSeen]!.start;
+    nextBudgetCheck = nCosts + BUDGET_STRIDE;
+    // The open block may lose its whole charge; each loop's refund its 4 placeholder bytes.
+    const open = patch >= 0 ? Math.max(4, delStart >= 0 ? delEnd - delStart : 0) : 0;
+    const least = w.pos - bodyStart - (entry.end - entry.start) - shrunk - 2 * nRefunds - open;
+    if (least > budget!.left) throw budget!.refuse(least);
+  };
   // An exception that unwinds out of this call searches its handler table once (eh.ts).
   cost = (ctx.entryCost ?? 0) + handlers;
   spent = cost;
 
   while (p < n) {
+    if (nCosts >= nextBudgetCheck && budget) checkBudget();
     // A straight run of instructions the rewrite copies unchanged.
     p = straightRun(code, p, n, straight);
     const units = straightUnits;
@@ -765,7 +808,7 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   if (depth !== 0) throw new FledgeError("invalid wasm module: unbalanced blocks in a function body", { code: "wasm_invalid" });
   // The charge list keeps output positions as 32-bit integers.
   if (w.pos > 0x7fffffff) throw new FledgeError("module exceeds fledge's instrumented size cap: its metered code passes 2 GiB", { code: "wasm_cap" });
-  const costs = nRefunds ? withRefunds(COSTS, nCosts, REFUNDS, nRefunds) : COSTS.slice(0, nCosts);
+  const costs = nRefunds ? withRefunds(COSTS, nCosts, REFUNDS, nRefunds) : COSTS.subarray(0, nCosts);
   return { start: bodyStart, costs, usedScratch, leaf, leafButCalls, entry, afterCalls, callees, spent, refs };
 
   /** The exception-handling instructions (decoded in eh.ts). */
@@ -969,7 +1012,8 @@ function emitLoopEpilogue(w: Writer, ctx: MeterContext, f: number, headerReadsGl
  * of a loop closes before, or in, the block its refund sits in).
  */
 function withRefunds(costs: Int32Array, nCosts: number, refunds: Int32Array, nRefunds: number): Int32Array {
-  const out = new Int32Array(nCosts + nRefunds * 2);
+  if (MERGED.length < nCosts + nRefunds * 2) MERGED = new Int32Array(Math.max(nCosts + nRefunds * 2, MERGED.length * 2));
+  const out = MERGED.subarray(0, nCosts + nRefunds * 2);
   let i = 0;
   let o = 0;
   for (let k = 0; k < nRefunds; k += 2) {

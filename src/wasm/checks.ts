@@ -37,7 +37,7 @@
  *
  * Everything else keeps its check (the invariant at the top of blocks.ts).
  */
-import { compactBody, type BodyEdits } from "./blocks.ts";
+import { compactBody, type BodyEdits, type OptionalCheck } from "./blocks.ts";
 import { OP } from "./opcodes.ts";
 
 /**
@@ -142,6 +142,57 @@ export function planChecks(edits: readonly BodyEdits[], nImportedFuncs: number, 
     return dropped;
   });
   return { uncheckedLeaf, droppedAfterCalls };
+}
+
+const NO_RANGES = new Int32Array(0);
+
+/**
+ * Writes body `e`'s charges (at [e.start, end) of `buf`) as minimal LEBs and removes
+ * its charges of 0 now, as soon as the body is rewritten, instead of after the last
+ * body: its charge records (16 bytes a basic block, more than the code they patch)
+ * are dropped at once, and the next body is written over the bytes this one gave
+ * back. Moves the optional checks' positions along; finishBodies removes those
+ * later, which closes the same gaps a single pass would (the ranges are disjoint).
+ * Returns the body's new end.
+ */
+export function settleCharges(buf: Uint8Array, e: BodyEdits, end: number): number {
+  const costs = e.costs;
+  const newEnd = compactBody(buf, e.start, end, costs, NO_RANGES);
+  let k = 0;
+  let removed = 0;
+  // Positions in ascending order (the entry check, then the after-call checks in code
+  // order); none falls inside a removed range or a placeholder.
+  const move = (pos: number): number => {
+    while (k < costs.length) {
+      const cost = costs[k + 1]!;
+      const d = costs[k + 2]!;
+      const at = cost === 0 && d >= 0 ? d : costs[k]!;
+      if (at >= pos) break;
+      removed += cost === 0 && d >= 0 ? costs[k + 3]! - d : 5 - chargeSize(cost);
+      k += 4;
+    }
+    return pos - removed;
+  };
+  const shift = (c: OptionalCheck): void => {
+    c.teeAt = move(c.teeAt);
+    c.start = move(c.start);
+    c.end = move(c.end);
+  };
+  shift(e.entry);
+  for (const c of e.afterCalls) shift(c);
+  e.costs = NO_RANGES;
+  return newEnd;
+}
+
+/** Bytes of a charge's cost written as compactBody writes it (a signed LEB). */
+function chargeSize(cost: number): number {
+  let v = Math.min(cost, 2 ** 34 - 1);
+  let n = 1;
+  while (v >= 64) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
 }
 
 /** Applies the plan to each body in `buf` and closes the gaps; returns each body's new [start, end). */

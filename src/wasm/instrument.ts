@@ -30,20 +30,20 @@
  * trap that follows a refused growth is reported as the memory limit.
  */
 import { FledgeError } from "../core/index.ts";
-import { lebEnd, readU32 } from "./leb128.ts";
-import { localsEntryCost, meterBody, slowPathBody, type BodyEdits, type MeterContext } from "./blocks.ts";
-import { finishBodies, leastFinishedSize, planChecks } from "./checks.ts";
+import { localsEntryCost, meterBody, slowPathBody, type BodyEdits, type MeterContext, type SizeBudget } from "./blocks.ts";
+import { finishBodies, leastFinishedSize, planChecks, settleCharges } from "./checks.ts";
 import { remapNameSection } from "./names.ts";
-import { constExprEnd, skipInstr } from "./code.ts";
+import { escapedFunctions, lebBytes, remapConst } from "./func-refs.ts";
 import { encodeModule } from "./encode.ts";
 import { limitError, MAX_PAGES, PAGE_SIZE } from "./limits.ts";
-import { EXTERNAL, importedCount, type ConstExpr, type Limits, type Module } from "./module.ts";
+import { EXTERNAL, importedCount, type Limits, type Module } from "./module.ts";
 import { OP } from "./opcodes.ts";
 import { decodeModule, type BodyCounts } from "./decoder.ts";
 import { planPassing, PassingTypes, thunkBody, type PassingPlan } from "./passing.ts";
 import { capTables, checkCap } from "./caps.ts";
 import { handlerScan } from "./eh.ts";
 import { Writer } from "./writer.ts";
+import { collectYoung, COLLECT_STRIDE_BYTES } from "./collect.ts";
 import { preparedSizeCap, preparedSizeError } from "./size-cap.ts";
 import { PARALLEL_VALIDATE_MIN_BYTES, validateInParallel } from "./validate-async.ts";
 
@@ -257,16 +257,18 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
   let total = 0;
   for (const c of m.codes) total += c.code.length;
   // Room for the largest metered code fledge accepts (size-cap.ts caps it at 4x the
-  // source): pages the rewrite never writes cost no memory, and the buffer is never
-  // grown (a grown copy of a large module briefly held both).
-  const w = new Writer(4 * total + 1024);
+  // source) in pages that cost memory only once written (writer.ts).
+  const w = Writer.reserved(4 * total + 1024);
   // The rewrite stops as soon as the bodies written so far are bound to pass the size
-  // cap once finished: completing a module that is refused anyway cost a 63 MB module
-  // of tiny loops 2.7 GB of host memory and 9 s.
+  // cap once finished, checked inside a body too (blocks.ts): completing a module that
+  // is refused anyway cost a 63 MB module of tiny loops 2.7 GB of host memory and 9 s.
   const cap = preparedSizeCap(sourceBytes);
   let least = 0;
+  const budget: SizeBudget = { left: cap, refuse: (bodyLeast) => preparedSizeError(sourceBytes, least + bodyLeast, true) };
+  ctx.budget = budget;
   const edits: BodyEdits[] = [];
   const ends: number[] = [];
+  let collectAt = COLLECT_STRIDE_BYTES;
   for (let i = 0; i < m.codes.length; i++) {
     const body = m.codes[i]!;
     const type = m.types[m.functions[i]!];
@@ -281,14 +283,20 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
     // One engine search of this body's handlers is bounded by the cap; the meter prices each (eh.ts).
     const scan = handlerScan(body.code);
     checkCap("handlers", scan.handlers, `function ${nImportedFuncs + i}`);
+    budget.left = cap - least;
     const e = meterBody(body.code, nLocals, w, ctx, scan);
     // A passing function's counter is its last parameter; the others declare it.
     const counter: [number, number][] = passes ? [] : [[1, 0x7e]];
     body.locals = e.usedScratch ? [...body.locals, ...counter, [2, 0x7f]] : [...body.locals, ...counter];
+    w.pos = settleCharges(w.buf, e, w.pos);
     edits.push(e);
     ends.push(w.pos);
     least += leastFinishedSize(e, w.pos);
     if (least > cap) throw preparedSizeError(sourceBytes, least, true);
+    if (w.pos >= collectAt) {
+      collectYoung(); // collect.ts: the per-body garbage would otherwise pile up
+      collectAt = w.pos + COLLECT_STRIDE_BYTES;
+    }
   }
   const buf = w.buf;
   const plan = planChecks(edits, nImportedFuncs, escaped);
@@ -342,59 +350,4 @@ function localNames(pass: PassingPlan, m: Module, nImportedFuncs: number, f: num
   const nParams = m.types[m.functions[i]!]?.params.length ?? 0;
   if (pass.passTo[f] === f + 1) return (l) => (l >= nParams ? l + 1 : l);
   return (l) => (l < nParams ? l : -1);
-}
-
-/**
- * Defined functions reachable other than by a direct call from a body of this module
- * (original indices): exports, the start function, element segments (tables) and
- * ref.func in constant expressions. Called before the indices shift.
- */
-function escapedFunctions(m: Module): Set<number> {
-  const out = new Set<number>();
-  for (const e of m.exports) if (e.kind === EXTERNAL.func) out.add(e.index);
-  if (m.start !== null) out.add(m.start);
-  const consts: ConstExpr[] = m.globals.map((g) => g.init);
-  for (const seg of m.elements) {
-    if (seg.funcs) for (const f of seg.funcs) out.add(f);
-    if (seg.exprs) consts.push(...seg.exprs);
-  }
-  for (const expr of consts) {
-    let p = 0;
-    const end = constExprEnd(expr, 0, expr.length);
-    while (p < end) {
-      if (expr[p] === OP.refFunc) out.add(readU32(expr, p + 1));
-      p = skipInstr(expr, p);
-    }
-  }
-  return out;
-}
-
-/** Rewrites `ref.func` indices in a constant expression. */
-function remapConst(expr: ConstExpr, nImportedFuncs: number): ConstExpr {
-  let p = 0;
-  let w: Writer | null = null;
-  let from = 0;
-  const end = constExprEnd(expr, 0, expr.length);
-  while (p < end) {
-    if (expr[p] === OP.refFunc) {
-      const idx = readU32(expr, p + 1);
-      const q = lebEnd(expr, p + 1);
-      if (idx >= nImportedFuncs) {
-        w ??= new Writer(expr.length + 8);
-        w.range(expr, from, p + 1);
-        w.u32(idx + 1);
-        from = q;
-      }
-      p = q;
-    } else p = skipInstr(expr, p);
-  }
-  if (!w) return expr;
-  w.range(expr, from, expr.length);
-  return w.finish();
-}
-
-function lebBytes(v: number): number[] {
-  const w = new Writer(8);
-  w.u32(v);
-  return [...w.finish()];
 }

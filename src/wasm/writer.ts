@@ -3,16 +3,45 @@ import { encodeS32, encodeS33, encodeS64, encodeU64, u32Size, writeU32 } from ".
 
 const utf8 = new TextEncoder();
 
+const PAGE = 65536;
+/** Positions in a rewritten module stay below 2^31 (blocks.ts): the most a reserved writer grows to. */
+const RESERVED_MAX_PAGES = 2 ** 31 / PAGE;
+
 export class Writer {
   buf: Uint8Array;
   pos = 0;
+  /** Set by {@link Writer.reserved}: the buffer grows in place. */
+  private memory: WebAssembly.Memory | null = null;
   constructor(capacity = 1024) {
     this.buf = new Uint8Array(capacity);
+  }
+
+  /**
+   * A writer whose buffer is fresh zero pages that cost host memory only once written,
+   * and that grows in place instead of by copying: the instrumenter's output, which is
+   * sized for the largest result it accepts but usually fills a fraction of that. A
+   * plain buffer that large is not reliably lazy (the allocator zeroes a reused
+   * region: 110 MB resident up front for a 30 MB module), and a grown copy briefly
+   * holds both. The pages go back to the system when the writer is collected.
+   */
+  static reserved(capacity: number): Writer {
+    const pages = Math.min(RESERVED_MAX_PAGES, Math.max(1, Math.ceil(capacity / PAGE)));
+    const w = new Writer(0);
+    w.memory = new WebAssembly.Memory({ initial: pages, maximum: RESERVED_MAX_PAGES });
+    w.buf = new Uint8Array(w.memory.buffer);
+    return w;
   }
 
   ensure(extra: number): void {
     const need = this.pos + extra;
     if (need <= this.buf.length) return;
+    if (this.memory && need <= RESERVED_MAX_PAGES * PAGE) {
+      const have = this.buf.length / PAGE;
+      const want = Math.min(RESERVED_MAX_PAGES, Math.max(Math.ceil(need / PAGE), have + (have >> 2)));
+      this.memory.grow(want - have);
+      this.buf = new Uint8Array(this.memory.buffer);
+      return;
+    }
     let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
