@@ -103,6 +103,17 @@ export interface PassingBody {
   wrapType: Uint8Array;
 }
 
+/**
+ * The fewest bytes metering adds to a module for each of its loops once finished:
+ * the prologue's three frame openers (2 bytes each at least, emitLoopPrologue) and
+ * the epilogue's refuel path (emitLoopEpilogue: br, end, local.get, call, the
+ * refund's i64.const of at least 2 bytes, i64.add, local.set, br, end, end: 16 bytes
+ * at least). The finishing pass never removes any of them; the loop header's charge
+ * and check come on top. The instrumenter refuses a module whose loops alone pass
+ * the size cap before it validates or rewrites anything.
+ */
+export const MIN_BYTES_PER_LOOP = 22;
+
 /** Declared locals a function entry zeroes for free; beyond them each 8 bytes cost a unit. */
 export const FREE_LOCALS = 32;
 

@@ -32,6 +32,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import { basename, join } from "node:path";
 import { hostTag, ownerGone, randomBytes, sameBytes, sha256, sha256Hex } from "../core/index.ts";
 import { updateLengthPrefixed } from "./mac-fields.ts";
+import { collectAll, COLLECT_BEFORE_COMPILE_BYTES } from "./collect.ts";
 
 export interface PreparedModule {
   /** The instrumented module bytes. */
@@ -360,9 +361,14 @@ export async function compileCached(result: CacheResult, hostVersion: string): P
     // they are a view of) go now, so tens of megabytes are not held through the
     // compile and the run. A second caller waits for the same compile.
     entry.compiling = compiling;
+    const size = entry.prepared.bytes.length;
     entry.prepared = { analysis: entry.prepared.analysis, bytes: new Uint8Array(0) };
     result.prepared = entry.prepared;
     compiled.set(memKey, entry);
+    // And collect them now, with whatever preparing left behind (the instrumenter's
+    // buffers, the source): the engine's compile of a large module needs hundreds of
+    // MB of its own, and the garbage would otherwise still be resident (collect.ts).
+    if (size >= COLLECT_BEFORE_COMPILE_BYTES) collectAll();
     compiling.then(
       (module) => {
         entry.module = module;

@@ -30,7 +30,7 @@
  * trap that follows a refused growth is reported as the memory limit.
  */
 import { FledgeError } from "../core/index.ts";
-import { localsEntryCost, meterBody, slowPathBody, type BodyEdits, type MeterContext, type SizeBudget } from "./blocks.ts";
+import { localsEntryCost, meterBody, MIN_BYTES_PER_LOOP, slowPathBody, type BodyEdits, type MeterContext, type SizeBudget } from "./blocks.ts";
 import { finishBodies, leastFinishedSize, planChecks, settleCharges } from "./checks.ts";
 import { remapNameSection } from "./names.ts";
 import { escapedFunctions, lebBytes, remapConst } from "./func-refs.ts";
@@ -125,6 +125,7 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions): Instrume
   // Caps and the strict decode come first: nothing expensive (the engine's validator
   // included) runs on a module over a cap, and every body is known to the decoder.
   const { module: m, counts, called } = decodeModule(bytes);
+  if (opts.fuel) refuseLoopsOverCap(counts, bytes.length);
   // A large module validates on another thread while this one rewrites it; the answer
   // is awaited before anything of the rewrite is returned (and decides over any error
   // the rewrite of an invalid module may throw).
@@ -134,11 +135,28 @@ export function instrument(bytes: Uint8Array, opts: InstrumentOptions): Instrume
   try {
     result = rewrite(m, bytes, opts, counts, called);
   } catch (e) {
-    if (pending && !pending()) throw notValid();
+    // A module over one of fledge's caps (the instrumented size cap above all) is
+    // refused whether or not it validates: the refusal does not wait for the
+    // validation, whose memory would add to the rewrite's, which the cap bounds.
+    if (pending && e instanceof FledgeError && e.code === "wasm_cap") pending.abandon();
+    else if (pending && !pending()) throw notValid();
     throw e;
   }
   if (pending && !pending()) throw notValid();
   return result;
+}
+
+/**
+ * The size cap, decided from the decoder's counts alone when the loops settle it:
+ * metering adds at least MIN_BYTES_PER_LOOP to every loop, so a module of that many
+ * tiny loops is refused before the validator and the rewrite spend hundreds of MB on
+ * it (30 MB of empty loops: 485 MB for the engine's validation alone).
+ */
+function refuseLoopsOverCap(counts: readonly BodyCounts[], sourceBytes: number): void {
+  let loops = 0;
+  for (const c of counts) loops += c.loops;
+  const least = loops * MIN_BYTES_PER_LOOP;
+  if (least > preparedSizeCap(sourceBytes)) throw preparedSizeError(sourceBytes, least, true);
 }
 
 function notValid(): FledgeError {

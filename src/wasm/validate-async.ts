@@ -32,10 +32,16 @@ export function sourceBuffer(size: number): Uint8Array {
 }
 
 /**
- * Starts validating `bytes` on a worker thread; the returned function blocks until the
- * answer is in (true: valid). Undefined when no worker can be started.
+ * A validation under way: calling it blocks until the answer is in (true: valid);
+ * `abandon` stops waiting for one no longer needed (the module was refused anyway).
  */
-export function validateInParallel(bytes: Uint8Array): (() => boolean) | undefined {
+export type PendingValidation = (() => boolean) & { abandon: () => void };
+
+/**
+ * Starts validating `bytes` on a worker thread. Undefined when no worker can be
+ * started.
+ */
+export function validateInParallel(bytes: Uint8Array): PendingValidation | undefined {
   let worker: Worker;
   try {
     worker = new Worker(URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" })));
@@ -51,10 +57,14 @@ export function validateInParallel(bytes: Uint8Array): (() => boolean) | undefin
     const copy = bytes.slice();
     worker.postMessage({ bytes: copy, flag }, [copy.buffer]);
   }
-  return () => {
+  const wait = (): boolean => {
     const f = new Int32Array(flag);
     while (Atomics.load(f, 0) === 0) Atomics.wait(f, 0, 0, 1000);
     void worker.terminate();
     return Atomics.load(f, 0) === 1;
   };
+  // The engine's validation cannot be interrupted: the thread ends when it returns (or
+  // with the process). Its memory grows with the module (485 MB for 30 MB of tiny
+  // loops), so a refused module's load must not wait for it to peak.
+  return Object.assign(wait, { abandon: (): void => void worker.terminate() });
 }
