@@ -72,24 +72,7 @@ export interface MeterContext {
   passTo?: Int32Array;
   /** Set per body: the function being rewritten passes the counter (see {@link PassingBody}). */
   self?: PassingBody | null;
-  /** Set per body: the size cap's room left for it (see {@link SizeBudget}). */
-  budget?: SizeBudget | null;
 }
-
-/**
- * The fewest bytes the body being rewritten may keep once finished before the module
- * passes the instrumented size cap, and the refusal to throw (given the body's bound)
- * when the bytes written so far already keep more. Checked while the body is written,
- * not only after it: one body of millions of tiny loops otherwise grew to hundreds of
- * MB of output and charge records before the first check could refuse it.
- */
-export interface SizeBudget {
-  left: number;
-  refuse: (bodyLeast: number) => Error;
-}
-
-/** Charges recorded between two checks of the size budget (quads of COSTS). */
-const BUDGET_STRIDE = 4 * 4096;
 
 /**
  * A body whose function passes the counter: the counter is parameter `nParams`, so the
@@ -517,32 +500,11 @@ function rewrite(code: Uint8Array, nLocals: number, w: Writer, ctx: MeterContext
   }
   const entry = pass ? startCheckedFrom(OP.localGet, f) : startCheckedFrom(OP.globalGet, g);
   const straight = pass ? STRAIGHT_PASSING : STRAIGHT;
-  // The size budget's running bound (see leastFinishedSize in checks.ts, which this
-  // follows for the part written so far): every charge recorded may lose its 4
-  // placeholder bytes or its whole deletable range, and every optional check its range.
-  const budget = ctx.budget ?? null;
-  let shrunk = 0; // by the charges and after-call checks seen so far
-  let costsSeen = 0;
-  let callsSeen = 0;
-  let nextBudgetCheck = BUDGET_STRIDE;
-  const checkBudget = (): void => {
-    for (; costsSeen < nCosts; costsSeen += 4) {
-      const d = COSTS[costsSeen + 2]!;
-      shrunk += COSTS[costsSeen + 1] === 0 && d >= 0 ? COSTS[costsSeen + 3]! - d : 4;
-    }
-    for (; callsSeen < afterCalls.length; callsSeen++) shrunk += afterCalls[callsSeen]!.end - afterCalls[callsSeen]!.start;
-    nextBudgetCheck = nCosts + BUDGET_STRIDE;
-    // The open block may lose its whole charge; each loop's refund its 4 placeholder bytes.
-    const open = patch >= 0 ? Math.max(4, delStart >= 0 ? delEnd - delStart : 0) : 0;
-    const least = w.pos - bodyStart - (entry.end - entry.start) - shrunk - 2 * nRefunds - open;
-    if (least > budget!.left) throw budget!.refuse(least);
-  };
   // An exception that unwinds out of this call searches its handler table once (eh.ts).
   cost = (ctx.entryCost ?? 0) + handlers;
   spent = cost;
 
   while (p < n) {
-    if (nCosts >= nextBudgetCheck && budget) checkBudget();
     // A straight run of instructions the rewrite copies unchanged.
     p = straightRun(code, p, n, straight);
     const units = straightUnits;

@@ -30,7 +30,7 @@
  * trap that follows a refused growth is reported as the memory limit.
  */
 import { FledgeError } from "../core/index.ts";
-import { localsEntryCost, meterBody, MIN_BYTES_PER_LOOP, slowPathBody, type BodyEdits, type MeterContext, type SizeBudget } from "./blocks.ts";
+import { localsEntryCost, meterBody, MIN_BYTES_PER_LOOP, slowPathBody, type BodyEdits, type MeterContext } from "./blocks.ts";
 import { finishBodies, leastFinishedSize, planChecks, settleCharges } from "./checks.ts";
 import { remapNameSection } from "./names.ts";
 import { escapedFunctions, lebBytes, remapConst } from "./func-refs.ts";
@@ -278,12 +278,10 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
   // source) in pages that cost memory only once written (writer.ts).
   const w = Writer.reserved(4 * total + 1024);
   // The rewrite stops as soon as the bodies written so far are bound to pass the size
-  // cap once finished, checked inside a body too (blocks.ts): completing a module that
-  // is refused anyway cost a 63 MB module of tiny loops 2.7 GB of host memory and 9 s.
+  // cap once finished: completing a module that is refused anyway cost a 63 MB module
+  // of tiny loops 2.7 GB of host memory and 9 s.
   const cap = preparedSizeCap(sourceBytes);
   let least = 0;
-  const budget: SizeBudget = { left: cap, refuse: (bodyLeast) => preparedSizeError(sourceBytes, least + bodyLeast, true) };
-  ctx.budget = budget;
   const edits: BodyEdits[] = [];
   const ends: number[] = [];
   let collectAt = COLLECT_STRIDE_BYTES;
@@ -301,7 +299,6 @@ function injectFuel(m: Module, stats: InstrumentStats, counts: readonly BodyCoun
     // One engine search of this body's handlers is bounded by the cap; the meter prices each (eh.ts).
     const scan = handlerScan(body.code);
     checkCap("handlers", scan.handlers, `function ${nImportedFuncs + i}`);
-    budget.left = cap - least;
     const e = meterBody(body.code, nLocals, w, ctx, scan);
     // A passing function's counter is its last parameter; the others declare it.
     const counter: [number, number][] = passes ? [] : [[1, 0x7e]];

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { EXIT } from "../../src/ui/index.ts";
 import { PLUGIN_LIMIT_DEFAULTS, preparePluginModule } from "../../src/host/index.ts";
 import { abandonedLoadWork, checkPreparedSize, instrument, preparedSizeCap, withinDeadline } from "../../src/wasm/index.ts";
+import { MIN_BYTES_PER_LOOP } from "../../src/wasm/blocks.ts";
 import { runFledge, tempDir } from "../helpers/cli.ts";
 import { section, uleb, vec } from "./build-bytes.ts";
 
@@ -23,11 +24,12 @@ const MiB = 2 ** 20;
 
 /**
  * `funcs` functions (one i32 local), each `loops` loops whose body adds 1 to the local
- * `adds` times; function 0 is `_start`, memory exported. Built into one buffer (tens of MB).
+ * `adds` times, then `tail`; function 0 is `_start`, memory exported. Built into one
+ * buffer (tens of MB).
  */
-function loopsModule(funcs: number, loops: number, adds: number): Uint8Array {
+function loopsModule(funcs: number, loops: number, adds: number, tail: number[] = []): Uint8Array {
   const unit = [0x03, 0x40, ...Array.from({ length: adds }, () => [0x20, 0, 0x41, 1, 0x6a, 0x21, 0]).flat(), 0x0b];
-  const bodyLen = 3 + unit.length * loops + 1;
+  const bodyLen = 3 + unit.length * loops + tail.length + 1;
   const head = [
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec([[0x60, 0, 0]])),
@@ -36,7 +38,7 @@ function loopsModule(funcs: number, loops: number, adds: number): Uint8Array {
     ...section(7, vec([[...uleb(6), ...new TextEncoder().encode("_start"), 0, 0], [...uleb(6), ...new TextEncoder().encode("memory"), 2, 0]])),
   ];
   const oneBody = [...uleb(bodyLen), 1, 1, 0x7f];
-  const codeLen = uleb(funcs).length + funcs * (oneBody.length + unit.length * loops + 1);
+  const codeLen = uleb(funcs).length + funcs * (oneBody.length + unit.length * loops + tail.length + 1);
   const codeHead = [10, ...uleb(codeLen), ...uleb(funcs)];
   const out = new Uint8Array(head.length + codeHead.length + codeLen - uleb(funcs).length);
   let p = 0;
@@ -50,7 +52,7 @@ function loopsModule(funcs: number, loops: number, adds: number): Uint8Array {
   for (let f = 0; f < funcs; f++) {
     put(oneBody);
     for (let i = 0; i < loops; i++) put(u);
-    put([0x0b]);
+    put([...tail, 0x0b]);
   }
   expect(p).toBe(out.length);
   return out;
@@ -76,9 +78,11 @@ describe("instrumented size cap", () => {
   }, 60_000);
 
   test("the instrumenter itself stops once the bodies written so far must pass the cap", () => {
-    // 3 bodies of 300,000 empty loops: each one meters to ~11 MiB, so the second one
-    // already passes the 16 MiB cap and the third is never rewritten.
-    const bytes = loopsModule(3, 300_000, 0);
+    // 3 bodies of 250,000 empty loops: each one meters to ~9 MiB, so the second one
+    // already passes the 16 MiB cap and the third is never rewritten. (Their loops
+    // alone, 750,000 x MIN_BYTES_PER_LOOP = 15.7 MiB, do not settle it before the rewrite.)
+    const bytes = loopsModule(3, 250_000, 0);
+    expect(3 * 250_000 * MIN_BYTES_PER_LOOP).toBeLessThan(16 * MiB);
     let message = "";
     try {
       instrument(bytes, { fuel: true, maxMemoryBytes: null });
@@ -87,7 +91,8 @@ describe("instrumented size cap", () => {
     }
     const m = /instrumented size cap of 16\.0 MiB .*metering made it more than ([\d.]+) MiB/.exec(message);
     expect(m).not.toBeNull();
-    expect(Number(m![1])).toBeLessThan(2 * 11.5);
+    expect(Number(m![1])).toBeGreaterThan(16);
+    expect(Number(m![1])).toBeLessThan(2 * 9.5);
   });
 
   test("a module that meters to just under the cap is still accepted (the early stop counts only bytes that stay)", () => {
@@ -98,6 +103,49 @@ describe("instrumented size cap", () => {
     expect(grown).toBeGreaterThan(0.9 * preparedSizeCap(bytes.length));
     expect(() => checkPreparedSize(bytes.length, grown)).not.toThrow();
   });
+});
+
+describe("refusals come before the memory is spent", () => {
+  const ok = (bytes: Uint8Array) => instrument(bytes, { fuel: true, maxMemoryBytes: null, validate: false }).bytes.length;
+  const refusal = (bytes: Uint8Array): string => {
+    try {
+      instrument(bytes, { fuel: true, maxMemoryBytes: null });
+    } catch (e) {
+      return String(e);
+    }
+    return "accepted";
+  };
+
+  test("metering adds at least MIN_BYTES_PER_LOOP to every loop (the bound the early refusal relies on)", () => {
+    for (const [funcs, loops, adds] of [[1, 1000, 0], [3, 500, 1], [2, 300, 4]] as const) {
+      const bytes = loopsModule(funcs, loops, adds);
+      expect(ok(bytes) - bytes.length).toBeGreaterThanOrEqual(funcs * loops * MIN_BYTES_PER_LOOP);
+    }
+  });
+
+  test("a module whose loops alone pass the size cap is refused before the engine validates it", () => {
+    // 3 x 270,000 empty loops, each body ending in `i32.add` on an empty stack: the
+    // decoder takes it, the engine's validator does not. The refusal is the cap's, with
+    // the loops' bound: nothing ran after decoding (the rewrite's bound would be higher).
+    const fixed = loopsModule(3, 270_000, 0, [0x6a]);
+    expect(WebAssembly.validate(fixed)).toBe(false);
+    const least = (3 * 270_000 * MIN_BYTES_PER_LOOP) / MiB;
+    expect(refusal(fixed)).toContain(`instrumented size cap of 16.0 MiB (4x the ${(fixed.length / MiB).toFixed(1)} MiB source, at least 16 MiB, at most 128 MiB): metering made it more than ${least.toFixed(1)} MiB`);
+  });
+
+  test("instrumenting holds no second full copy of the rewrite: its peak host memory stays under 3.5x the output", () => {
+    // ~8 MB of loops with bodies, metered to ~24 MB. The floor is about 2x (the rewrite
+    // and the output it is encoded into); holding the charge records, a second grown
+    // copy or the garbage of every body (as the instrumenter did) measured 4.7-4.9x.
+    const file = join(tmp.path, "eight-mb.wasm");
+    writeFileSync(file, loopsModule(20, 23_500, 2));
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "load-memory-child.ts"), file], { stdout: "pipe", stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    const { output, rise } = JSON.parse(r.stdout.toString()) as { output: number; rise: number };
+    expect(output).toBeGreaterThan(20 * MiB);
+    expect(rise).toBeLessThan(3.5 * output);
+  }, 60_000);
 });
 
 describe("the deadline covers preparing and compiling", () => {
