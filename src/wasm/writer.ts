@@ -22,13 +22,20 @@ export class Writer {
    * sized for the largest result it accepts but usually fills a fraction of that. A
    * plain buffer that large is not reliably lazy (the allocator zeroes a reused
    * region: 110 MB resident up front for a 30 MB module), and a grown copy briefly
-   * holds both. The pages go back to the system when the writer is collected.
+   * holds both. The pages go back to the system when the writer is collected. Where
+   * no such memory can be reserved (a low address-space limit), a plain buffer.
    */
   static reserved(capacity: number): Writer {
     const pages = Math.min(RESERVED_MAX_PAGES, Math.max(1, Math.ceil(capacity / PAGE)));
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: pages, maximum: RESERVED_MAX_PAGES });
+    } catch {
+      return new Writer(capacity);
+    }
     const w = new Writer(0);
-    w.memory = new WebAssembly.Memory({ initial: pages, maximum: RESERVED_MAX_PAGES });
-    w.buf = new Uint8Array(w.memory.buffer);
+    w.memory = memory;
+    w.buf = new Uint8Array(memory.buffer);
     return w;
   }
 
