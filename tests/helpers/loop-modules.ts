@@ -19,9 +19,10 @@ function uleb(n: number): number[] {
 /**
  * A WASI command of `funcs` functions () -> (), each `loops` loops whose body adds 1 to
  * local 0 `adds` times (`loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) end`,
- * or empty loops for 0), exporting an empty `_start` and a memory.
+ * or empty loops for 0), exporting an empty `_start` and a memory. `opener` 0x02 makes
+ * them blocks instead of loops.
  */
-export function loopsModule(funcs: number, loops: number, adds: number): Uint8Array {
+export function loopsModule(funcs: number, loops: number, adds: number, opener: 0x02 | 0x03 = 0x03): Uint8Array {
   const sec = (id: number, b: number[]) => [id, ...uleb(b.length), ...b];
   const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
   const head = [
@@ -31,7 +32,7 @@ export function loopsModule(funcs: number, loops: number, adds: number): Uint8Ar
     ...sec(5, [1, 0, 1]),
     ...sec(7, [2, ...name("_start"), 0, ...uleb(funcs), ...name("memory"), 2, 0]),
   ];
-  const unit = [0x03, 0x40, ...new Array<number[]>(adds).fill([0x20, 0, 0x41, 1, 0x6a, 0x21, 0]).flat(), 0x0b];
+  const unit = [opener, 0x40, ...new Array<number[]>(adds).fill([0x20, 0, 0x41, 1, 0x6a, 0x21, 0]).flat(), 0x0b];
   const locals = adds ? [1, 1, 0x7f] : [0];
   const body = new Uint8Array(unit.length * loops);
   for (let i = 0; i < loops; i++) body.set(unit, i * unit.length);
@@ -84,7 +85,16 @@ export function addsModule(): Uint8Array {
   return loopsModule(100, 17647, 2);
 }
 
-/** 30 MB of empty loops, refused by the instrumented size cap only after ~1.1 GB of instrumenting. */
+/** 30 MB of empty loops: their loops alone pass the instrumented size cap, so it is refused right after decoding (it took ~1.1 GB before that check). */
 export function emptyLoopsModule(): Uint8Array {
   return loopsModule(100, 100_000, 0);
+}
+
+/**
+ * 59 MB of empty blocks (60 bodies of 330,000, each under the 1 MiB body cap):
+ * metering adds nothing to them, but the engine's validation of it alone takes
+ * ~880 MB, so preparing it passes `--max-memory 1MiB` plus the allowance.
+ */
+export function emptyBlocksModule(): Uint8Array {
+  return loopsModule(60, 330_000, 0, 0x02);
 }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { EXIT } from "../../src/ui/index.ts";
 import { HOST_MEMORY_ALLOWANCE } from "../../src/wasm/memory-guard.ts";
 import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
-import { addsModule, emptyLoopsModule, SLEEPER } from "../helpers/loop-modules.ts";
+import { addsModule, emptyBlocksModule, SLEEPER } from "../helpers/loop-modules.ts";
 
 const dir = tempDir("fledge-memory-guard-");
 afterAll(() => dir.cleanup());
@@ -27,15 +27,15 @@ const MiB = 2 ** 20;
 const SLACK = 64 * MiB;
 const LIMIT = 1 * MiB + HOST_MEMORY_ALLOWANCE;
 
-// An accepted module whose compile takes ~1 GB, and one the instrumented size cap
-// refuses only after ~1.1 GB of instrumenting.
+// An accepted module whose compile takes ~1 GB, and one whose preparing alone (the
+// engine's validation of it) takes ~880 MB.
 const ADDS = join(dir.path, "adds.wasm");
-const EMPTY = join(dir.path, "empty.wasm");
+const EMPTY = join(dir.path, "empty-blocks.wasm");
 const SLEEP = join(dir.path, "sleep.wasm");
 
 beforeAll(() => {
   writeFileSync(ADDS, addsModule());
-  writeFileSync(EMPTY, emptyLoopsModule());
+  writeFileSync(EMPTY, emptyBlocksModule());
   writeFileSync(SLEEP, SLEEPER);
 });
 
