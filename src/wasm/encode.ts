@@ -198,12 +198,19 @@ function codeSize(m: Module): number {
   return size;
 }
 
+/** At least the data section's payload size: its buffer is never grown (a large one was copied at every doubling). */
+function dataSize(m: Module): number {
+  let n = 5;
+  for (const d of m.datas) n += 15 + (d.offset?.length ?? 3) + d.data.length;
+  return n;
+}
+
 /** One section's payload, or the code section's size (written last, straight into the output). */
 type Part = { id: number; payload: Uint8Array } | { id: typeof SEC.code; size: number };
 
 function part(m: Module, id: number, customIndex: number): Part {
   if (id === SEC.code) return { id, size: codeSize(m) };
-  const inner = new Writer(id === SEC.data ? 1 << 16 : 256);
+  const inner = new Writer(id === SEC.data ? dataSize(m) : 256);
   if (id === SEC.custom) {
     const c = m.customs[customIndex]!;
     inner.name(c.name);
