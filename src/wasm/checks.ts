@@ -150,10 +150,9 @@ const NO_RANGES = new Int32Array(0);
  * Writes body `e`'s charges (at [e.start, end) of `buf`) as minimal LEBs and removes
  * its charges of 0 now, as soon as the body is rewritten, instead of after the last
  * body: its charge records (16 bytes a basic block, more than the code they patch)
- * are dropped at once, and the next body is written over the bytes this one gave
- * back. Moves the optional checks' positions along; finishBodies removes those
- * later, which closes the same gaps a single pass would (the ranges are disjoint).
- * Returns the body's new end.
+ * are dropped at once instead of piling up for the whole module. Moves the optional
+ * checks' positions along; finishBodies removes those later, which closes the same
+ * gaps a single pass would (the ranges are disjoint). Returns the body's new end.
  */
 export function settleCharges(buf: Uint8Array, e: BodyEdits, end: number): number {
   const costs = e.costs;
