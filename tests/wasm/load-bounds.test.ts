@@ -121,6 +121,18 @@ describe("refusals come before the memory is spent", () => {
       const bytes = loopsModule(funcs, loops, adds);
       expect(ok(bytes) - bytes.length).toBeGreaterThanOrEqual(funcs * loops * MIN_BYTES_PER_LOOP);
     }
+    // Loops in unreachable code (after unreachable, br, return) are metered all the same.
+    for (const dead of [[0x00], [0x0c, 0x00], [0x0f]]) {
+      const body = [0, ...dead, ...Array.from({ length: 1000 }, () => [0x03, 0x40, 0x0b]).flat(), 0x0b];
+      const bytes = new Uint8Array([
+        ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+        ...section(1, vec([[0x60, 0, 0]])),
+        ...section(3, vec([[0]])),
+        ...section(7, vec([[1, 0x66, 0, 0]])),
+        ...section(10, vec([[...uleb(body.length), ...body]])),
+      ]);
+      expect(ok(bytes) - bytes.length).toBeGreaterThanOrEqual(1000 * MIN_BYTES_PER_LOOP);
+    }
   });
 
   test("a module whose loops alone pass the size cap is refused before the engine validates it", () => {
