@@ -5,7 +5,7 @@
  * (tests/helpers/loop-modules.ts): code made of tiny loops, whose instrumenting and
  * compiling take memory that grows with the module (without the guard, ~1 GB for the
  * runs below), far past `--max-memory 1MiB` plus the allowance. The child's peak RSS
- * is its own rusage.
+ * is its own rusage, taken by a small launcher (tests/helpers/peak-rss.ts says why).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { EXIT } from "../../src/ui/index.ts";
 import { HOST_MEMORY_ALLOWANCE } from "../../src/wasm/memory-guard.ts";
 import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
 import { addsModule, emptyBlocksModule, SLEEPER } from "../helpers/loop-modules.ts";
+import { spawnMeasured } from "../helpers/peak-rss.ts";
 
 const dir = tempDir("fledge-memory-guard-");
 afterAll(() => dir.cleanup());
@@ -52,16 +53,11 @@ let n = 0;
 function fledge(args: string[], home = join(dir.path, `home-${n++}`), config?: string): Run & { home: string } {
   mkdirSync(join(home, "cfg"), { recursive: true });
   if (config !== undefined) writeFileSync(join(home, "cfg", "config.toml"), config);
-  const p = Bun.spawnSync([process.execPath, MAIN, ...args], {
+  const r = spawnMeasured([process.execPath, MAIN, ...args], {
     cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    timeout: 120_000,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" },
   });
-  // Bun reports maxRSS in bytes.
-  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), peak: p.resourceUsage.maxRSS, home };
+  return { ...r, home };
 }
 
 function expectStoppedWithin(r: Run, limit: number): void {
@@ -171,8 +167,7 @@ console.log("survived", kept.length);
 `,
   );
   const home = join(dir.path, "holder");
-  const p = Bun.spawnSync([process.execPath, file], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 60_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" } });
-  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), peak: p.resourceUsage.maxRSS };
+  return spawnMeasured([process.execPath, file], { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" } });
 }
 
 describe("the hold", () => {
