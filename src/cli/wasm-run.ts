@@ -18,7 +18,7 @@ import { loadPreparedModule, type LoadOptions, type ModuleSource } from "../wasm
 import { writeTerminalBounded } from "../ui/terminal-write.ts";
 import { runLoadedModule } from "../wasm/run.ts";
 import { assertPreopensSpareFledgeState } from "../wasm/preopen-guard.ts";
-import { DEFAULT_LIMITS, limitError, parseSize, type RunLimits } from "../wasm/limits.ts";
+import { DEFAULT_LIMITS, limitError, memoryLimitOverMax, parseSize, type RunLimits } from "../wasm/limits.ts";
 import { holdRunDeadline } from "../wasm/load-watchdog.ts";
 import { holdRunMemory, memoryGuardError } from "../wasm/memory-guard.ts";
 import { processExitCode, type Preopen } from "../wasi/index.ts";
@@ -79,6 +79,8 @@ export function parseMemory(v: string): number {
   try {
     const n = parseSize(v);
     if (n < 65536) throw new Error("smaller than one 64 KiB page");
+    const over = memoryLimitOverMax(n);
+    if (over) throw new Error(over);
     return n;
   } catch (e) {
     throw usageError(`bad --max-memory '${v}': ${e instanceof Error ? e.message : String(e)}`, "e.g. --max-memory 512MiB (bytes, or with KiB/MiB/GiB; at most 4GiB)");

@@ -64,6 +64,8 @@ export function pluginLimits(config: LimitsConfig | undefined): PluginLimits {
         hint: 'use a size such as "256MiB" or "1GiB", or a number of bytes',
       });
     }
+    const over = memoryLimitOverMax(out.maxMemoryBytes);
+    if (over) throw new FledgeError(`config.toml [limits] memory = ${JSON.stringify(config.memory)} is ${over}`, { code: "config_invalid", hint: 'use at most "4GiB"' });
   }
   if (config?.timeout !== undefined) out.timeoutMs = config.timeout * 1000;
   return out;
@@ -73,6 +75,20 @@ export function pluginLimits(config: LimitsConfig | undefined): PluginLimits {
 export const PAGE_SIZE = 65536;
 /** Largest 32-bit memory: 65536 pages (4 GiB). */
 export const MAX_PAGES = 65536;
+
+/** The largest memory limit fledge takes: what a 32-bit wasm memory can ever be. */
+export const MAX_MEMORY_LIMIT_BYTES = MAX_PAGES * PAGE_SIZE;
+
+/**
+ * THE check on a memory limit's upper end, for every place one is parsed (`--max-memory`,
+ * `[limits] memory`): a guest cannot use more than 4 GiB, and the memory guard's bound
+ * is the limit plus fledge's allowance, so a larger limit would only lift that bound.
+ * Returns why `bytes` is refused (to follow the value in the message), or undefined.
+ */
+export function memoryLimitOverMax(bytes: number): string | undefined {
+  if (bytes <= MAX_MEMORY_LIMIT_BYTES) return undefined;
+  return `more than the maximum of ${formatSize(MAX_MEMORY_LIMIT_BYTES)} (a 32-bit WebAssembly memory cannot be larger)`;
+}
 
 export function formatSize(bytes: number): string {
   const units: Array<[string, number]> = [
