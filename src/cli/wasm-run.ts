@@ -10,7 +10,7 @@
  * paths run the module through {@link runWasm}.
  */
 import type { ArgsDef } from "citty";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { FledgeError, isTerminal, usageError, wasiClangCommand } from "../core/index.ts";
 import { log } from "../ui/log.ts";
@@ -196,19 +196,6 @@ function checkModuleBytes(file: string, bytes: Uint8Array): void {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new FledgeError(`'${file}' is not a WebAssembly module (no \\0asm header)`, { code: "not_wasm", hint: `pass a compiled .wasm file, e.g. ${wasiClangCommand("x.wasm", ["x.c"]).join(" ")}` });
   }
-}
-
-/** Read a module file with clear errors for the usual mistakes. */
-export function readModuleFile(file: string): Uint8Array {
-  moduleFile(file);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    throw notFound(file);
-  }
-  checkModuleBytes(file, bytes);
-  return bytes;
 }
 
 /** Modules from this size up show their first prepare on a terminal (smaller ones take a blink). */

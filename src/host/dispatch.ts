@@ -11,7 +11,7 @@ import { existsSync, lstatSync, readFileSync, realpathSync } from "node:fs";
 import { cwd as processCwd } from "node:process";
 import { loadManifest, resolveInside, inPluginDataDir, DATA_BINARY_FIX, type Manifest } from "../manifest/index.ts";
 import { fledgePaths, loadConfig, readRegistry, findCommandOwner, type Registry, type RegistryEntry } from "../registry/index.ts";
-import { FledgeError, sha256Hex as digestHex, usageError } from "../core/index.ts";
+import { FledgeError, isFledgeError, sha256Hex as digestHex, usageError } from "../core/index.ts";
 import { beyondGrant } from "../trust/index.ts";
 import { suggest } from "../ui/index.ts";
 import type { HostIO } from "./console.ts";
@@ -20,6 +20,7 @@ import { findPathCommand, runPathCommand } from "./path-command.ts";
 import { findProjectRoot } from "./project.ts";
 import { pluginLimits, runWasmPlugin } from "./wasm-runner.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
+import { readModuleFile } from "../wasm/module-file.ts";
 
 export interface DispatchOptions {
   env?: NodeJS.ProcessEnv | undefined;
@@ -210,8 +211,11 @@ export function resolvePluginCommand(command: string, opts: DispatchOptions = {}
   const { binary, path } = locateCommandBinary(entry, manifest, command, pluginDir);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    // A wasm plugin's module is read as every module is: a file over the module size
+    // cap is refused unread (a live-linked binary can become anything between runs).
+    bytes = entry.runtime === "wasm" ? readModuleFile(path) : new Uint8Array(readFileSync(path));
   } catch (e) {
+    if (isFledgeError(e)) throw new FledgeError(`Plugin '${entry.name}': ${renderUntrusted(binary)}: ${e.message}`, { code: e.code, hint: e.hint });
     throw brokenPlugin(entry, `cannot read its binary ${binary}: ${(e as Error).message}`);
   }
   if (isLiveLink(entry, pluginDir)) checkLinkedManifest(entry, manifest);

@@ -11,12 +11,13 @@
  * must never be removed is a temp file a live writer is still filling: see
  * {@link removalVerdict}, the one place that decides.
  */
-import { lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadManifest, resolveInside } from "../manifest/index.ts";
 import { configDir, fledgePaths, pidAlive, readRegistry, withLock, type Registry } from "../registry/index.ts";
 import { sha256Hex } from "../wasm/cache.ts";
 import { userCacheDir } from "../wasm/prepared.ts";
+import { readModuleFile } from "../wasm/module-file.ts";
 
 export interface CacheEntryInfo {
   /** File name inside the cache folder. */
@@ -50,9 +51,9 @@ export function pluginModuleHashes(pluginDir: string): string[] {
     const r = resolveInside(pluginDir, c.binary);
     if (!("path" in r)) continue;
     try {
-      out.add(sha256Hex(new Uint8Array(readFileSync(r.path))));
+      out.add(sha256Hex(readModuleFile(r.path)));
     } catch {
-      // a missing binary has no cache entry worth attributing
+      // a missing binary, or one over the module size cap, has no cache entry worth attributing
     }
   }
   return [...out];

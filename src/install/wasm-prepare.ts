@@ -6,7 +6,7 @@
  * (invalid, or using a feature fledge refuses such as threads) cannot run, so it
  * fails the install.
  */
-import { lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { resolveInside, type Manifest } from "../manifest/index.ts";
 import { configDir, loadConfig } from "../registry/index.ts";
@@ -14,6 +14,7 @@ import { FledgeError, isFledgeError } from "../core/index.ts";
 import { log } from "../ui/index.ts";
 import { pluginLimits } from "../wasm/limits.ts";
 import { preparedFor } from "../wasm/prepare.ts";
+import { readModuleFile } from "../wasm/module-file.ts";
 import { holdRunMemory, memoryGuardError } from "../wasm/memory-guard.ts";
 import { renderUntrusted } from "../ui/sanitize.ts";
 
@@ -28,7 +29,7 @@ export async function prepareWasmModules(pluginDir: string, manifest: Manifest, 
     const wording = { setting: "[limits] memory", what: `command '${renderUntrusted(c.name)}' (${renderUntrusted(c.binary)})`, hint: `raise it for all plugins in ${join(configDir(env), "config.toml")}: [limits] memory = "1GiB"` };
     const memory = holdRunMemory(maxMemoryBytes, (phase) => memoryGuardError(maxMemoryBytes, phase, wording));
     try {
-      preparedFor(new Uint8Array(readFileSync(r.path)), { maxMemoryBytes, configDir: configDir(env), warn: (m) => log.warn(m) });
+      preparedFor(readModuleFile(r.path), { maxMemoryBytes, configDir: configDir(env), warn: (m) => log.warn(m) });
     } catch (e) {
       const why = isFledgeError(e) ? e.message : e instanceof Error ? e.message : String(e);
       throw new FledgeError(`command '${renderUntrusted(c.name)}': ${renderUntrusted(c.binary)} cannot be run by fledge: ${why}`, {

@@ -5,7 +5,7 @@
  * Everything else (a missing, stale or forged stamp) takes the hashing path of
  * {@link loadPrepared}, which then writes a fresh stamp when the file has settled.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, rmSync } from "node:fs";
 import {
   completePrepared,
   decodeEntry,
@@ -23,23 +23,11 @@ import {
   type PreparedModule,
 } from "./cache.ts";
 import { encodeStamp, fingerprintOf, MAX_STAMP_BYTES, sameFingerprint, stampable, stampedHash, stampPath, type SourceFingerprint } from "./source-stamp.ts";
-import { sourceBuffer } from "./validate-async.ts";
+import { openModuleFile } from "./module-file.ts";
 
 export interface FileCacheOptions extends CacheOptions {
   /** Checks the source bytes when they are read (e.g. the `\0asm` header); throws to refuse. */
   checkSource?: (bytes: Uint8Array) => void;
-}
-
-/** Read exactly `size` bytes from `fd` into one fresh buffer (no second copy, none for the validating worker either). */
-function readWhole(fd: number, size: number): Uint8Array {
-  const buf = sourceBuffer(size);
-  let off = 0;
-  while (off < size) {
-    const n = readSync(fd, buf, off, size - off, off);
-    if (n === 0) break;
-    off += n;
-  }
-  return off === size ? buf : buf.subarray(0, off);
 }
 
 function cacheKey(opts: CacheOptions): Buffer | undefined {
@@ -100,18 +88,17 @@ export interface PendingFile {
  * file cannot be read or `checkSource` refuses it.
  */
 export function findPreparedFile(path: string, opts: FileCacheOptions): CacheResult | PendingFile {
-  // O_NONBLOCK: a FIFO named as the module cannot hang fledge.
-  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  // Refused here, unread, when it is not a regular file or is over the module size cap.
+  const src = openModuleFile(path);
+  const fd = src.fd;
   try {
-    const before = fstatSync(fd, { bigint: true });
-    if (!before.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "ENOTFILE" });
-    const fp = fingerprintOf(before);
+    const fp = fingerprintOf(src.stat);
     const key = opts.noCache ? undefined : cacheKey(opts);
     if (key) {
       const hit = stampedEntry(key, fp, opts);
       if (hit) return hit;
     }
-    const bytes = readWhole(fd, Number(before.size));
+    const bytes = src.read();
     const after = fingerprintOf(fstatSync(fd, { bigint: true }));
     opts.checkSource?.(bytes);
     const found = findPrepared(bytes, { ...opts, key: () => key });

@@ -6,12 +6,12 @@
  * is the cacheable step (its bytes depend on maxMemoryBytes/maxTableElements, so
  * those belong in the cache key).
  */
-import { readFileSync } from "node:fs";
-import { FledgeError } from "../core/index.ts";
+import { FledgeError, isFledgeError } from "../core/index.ts";
 import { runCommand, type Gate, type ImportModules, type Preopen, type WasiOptions } from "../wasi/index.ts";
 import type { InstrumentResult } from "./instrument.ts";
 import { limitError } from "./limits.ts";
 import { createMeter } from "./meter.ts";
+import { readModuleFile } from "./module-file.ts";
 import { checkPreparedSize, type LoadedModule } from "./prepared.ts";
 
 export interface RunModuleOptions {
@@ -45,8 +45,9 @@ export async function runModuleFile(path: string, opts: RunModuleOptions): Promi
   if (!prepared) {
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(readFileSync(path));
+      bytes = readModuleFile(path);
     } catch (e) {
+      if (isFledgeError(e)) throw e; // the module size cap's refusal
       throw new FledgeError(`cannot read ${path}: ${(e as Error).message}`, { cause: e, code: "not_found" });
     }
     // The instrumenter loads only here: a runner of prepared modules never needs it.
