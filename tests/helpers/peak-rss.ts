@@ -26,6 +26,8 @@ export interface MeasuredOptions {
   cwd?: string;
   env?: Record<string, string>;
   timeout?: number;
+  /** An fd for the command's stderr instead of capturing it (the result's stderr is then empty). */
+  stderr?: number;
 }
 
 /** Runs `argv` (stdin ignored, stdout and stderr captured) and measures its peak RSS. */
@@ -38,7 +40,7 @@ export function spawnMeasured(argv: string[], opts: MeasuredOptions = {}): Measu
       env: opts.env,
       stdin: "ignore",
       stdout: "pipe",
-      stderr: "pipe",
+      stderr: opts.stderr ?? "pipe",
       timeout: opts.timeout ?? 120_000,
     });
     let peak = Number.NaN;
@@ -47,7 +49,7 @@ export function spawnMeasured(argv: string[], opts: MeasuredOptions = {}): Measu
     } catch {
       // The launcher did not finish (timeout): the caller sees NaN and fails its bound.
     }
-    return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), peak };
+    return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr?.toString() ?? "", peak };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

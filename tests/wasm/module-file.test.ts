@@ -4,7 +4,8 @@
  * command reads it. The big files here are sparse (a `\0asm` header, then a hole), so
  * they take no disk; reading one whole took its size in memory (a 3 GiB one peaked at
  * 6 GiB in a plugin run, before the memory guard was armed). Each command is a real
- * fledge process; its peak RSS is its own rusage.
+ * fledge process; its peak RSS is its own rusage, taken by a small launcher
+ * (tests/helpers/peak-rss.ts says why).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, closeSync, cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { MODULE_CAPS } from "../../src/wasm/caps.ts";
 import { openModuleFile, readModuleFile } from "../../src/wasm/module-file.ts";
 import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
+import { spawnMeasured } from "../helpers/peak-rss.ts";
 
 const dir = tempDir("fledge-module-file-");
 afterAll(() => dir.cleanup());
@@ -33,15 +35,11 @@ function sparseModule(path: string, size: number): string {
 let n = 0;
 function fledge(args: string[], home: string): { code: number; stdout: string; stderr: string; peak: number } {
   mkdirSync(join(home, "cfg"), { recursive: true });
-  const p = Bun.spawnSync([process.execPath, MAIN, ...args], {
+  return spawnMeasured([process.execPath, MAIN, ...args], {
     cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
     timeout: 60_000,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" },
   });
-  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString(), peak: p.resourceUsage.maxRSS };
 }
 
 function home(): string {

@@ -12,6 +12,7 @@ import { EXIT } from "../../src/ui/index.ts";
 import { HOST_MEMORY_ALLOWANCE } from "../../src/wasm/memory-guard.ts";
 import { MAIN, ROOT, tempDir } from "../helpers/cli.ts";
 import { addsModule } from "../helpers/loop-modules.ts";
+import { spawnMeasured } from "../helpers/peak-rss.ts";
 
 const dir = tempDir("fledge-stop-full-pipe-");
 const MiB = 2 ** 20;
@@ -48,18 +49,16 @@ function fullPipe(): number {
   return writer;
 }
 
-function spawn(argv: string[]): { code: number | null; peak: number } {
+function spawn(argv: string[]): { code: number; peak: number } {
   const home = join(dir.path, `home-${n++}`);
-  const p = Bun.spawnSync(argv, {
+  // A stop that blocked would hang until the timeout kills the child (no exit code then).
+  const r = spawnMeasured(argv, {
     cwd: ROOT,
-    stdin: "ignore",
-    stdout: "ignore",
     stderr: fullPipe(),
-    // A stop that blocked would hang until this kills the child (no exit code then).
     timeout: 30_000,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, FLEDGE_CONFIG_DIR: join(home, "cfg"), NO_COLOR: "1" },
   });
-  return { code: p.exitCode, peak: p.resourceUsage.maxRSS };
+  return { code: r.code, peak: r.peak };
 }
 
 function script(name: string, body: string): string {
