@@ -5,7 +5,7 @@
  * has a `SHA256SUMS` (or `checksums.txt`) asset, the binary must be listed there with
  * a matching sha256; otherwise the install is refused. `--build` skips all this.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { resolveInside } from "../manifest/index.ts";
 import { FledgeError } from "../core/index.ts";
@@ -26,6 +26,17 @@ export function parseChecksums(text: string): Map<string, string> {
     if (m) out.set(basename(m[2]!), m[1]!.toLowerCase());
   }
   return out;
+}
+
+/** The first `n` bytes of a file (fewer if it is shorter): the magic check reads no more of an asset than that. */
+function fileHead(path: string, n: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Returns the binaries (as written in plugin.toml) that were placed from release assets. */
@@ -57,7 +68,7 @@ export async function fetchPrebuiltWasm(client: GithubClient, owner: string, rep
     } else {
       log.warn(`release ${renderUntrusted(tag)} has no SHA256SUMS or checksums.txt; ${renderUntrusted(asset.name)} is not verified beyond the TLS download`);
     }
-    const head = readFileSync(tmp).subarray(0, 4);
+    const head = fileHead(tmp, 4);
     if (!head.equals(WASM_MAGIC)) throw new FledgeError(`release asset ${renderUntrusted(asset.name)} is not a WebAssembly module`, { code: "prebuilt_invalid", hint: "use --build to build from source" });
     mkdirSync(dirname(r.path), { recursive: true });
     // Copy rather than rename: the scratch file stays in scratch, the tree gets a fresh file.
